@@ -1,0 +1,11 @@
+#ifndef FTRACK_H
+#define FTRACK_H
+/* The whole public API. */
+#include <ftrack/common.h>
+#include <ftrack/log.h>
+#include <ftrack/event.h>
+#include <ftrack/expression.h>
+#include <ftrack/hub.h>
+#include <ftrack/session.h>
+#include <ftrack/version.h>
+#endif

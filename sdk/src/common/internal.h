@@ -1,0 +1,29 @@
+#ifndef FTI_INTERNAL_H
+#define FTI_INTERNAL_H
+/* Private helpers shared by the SDK's modules (prefix fti_, never exported). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <ftrack/common.h>
+#include <ftrack/log.h>
+
+/* Fill *err (when not NULL) and return `code`, so callers can write
+ *   return fti_error(err, FTRACK_ERR_CONFIG, "...", ...); */
+ftrack_status fti_error(ftrack_error *err, ftrack_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+ftrack_status fti_verror(ftrack_error *err, ftrack_status code, const char *fmt, va_list ap);
+/* Prefix an existing message with context: "<context>: <old message>". */
+void fti_error_prefix(ftrack_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* NULL-safe strdup. */
+char *fti_strdup(const char *s);
+char *fti_strndup(const char *s, size_t n);
+/* malloc'ed printf. NULL when out of memory. */
+char *fti_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Seconds on the monotonic clock. */
+double fti_now(void);
+/* Seconds on the wall clock (since the epoch). */
+double fti_wall_now(void);
+/* Copy with truncation; always NUL-terminates when size > 0. */
+void fti_strlcpy(char *dst, const char *src, size_t size);
+
+#endif

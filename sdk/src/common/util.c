@@ -1,0 +1,92 @@
+/* Private helpers. This file is also linked into ftrack-host on its own (with the socket.io
+ * codec) because the embedded hub needs them while libftrack.so keeps them hidden. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/internal.h"
+
+ftrack_status fti_verror(ftrack_error *err, ftrack_status code, const char *fmt, va_list ap)
+{
+    if (!err)
+        return code;
+    ftrack_error_clear(err);
+    err->code = code;
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    return code;
+}
+
+ftrack_status fti_error(ftrack_error *err, ftrack_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fti_verror(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void fti_error_prefix(ftrack_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char prefix[FTRACK_ERROR_MESSAGE_MAX];
+    char old[FTRACK_ERROR_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    fti_strlcpy(old, err->message, sizeof(old));
+    size_t n = strlen(prefix);
+    if (n + 2 >= sizeof(err->message))
+        n = sizeof(err->message) - 3;
+    memcpy(err->message, prefix, n);
+    memcpy(err->message + n, ": ", 2);
+    fti_strlcpy(err->message + n + 2, old, sizeof(err->message) - n - 2);
+}
+
+char *fti_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+char *fti_strndup(const char *s, size_t n)
+{
+    return s ? strndup(s, n) : NULL;
+}
+
+char *fti_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *out = NULL;
+    va_start(ap, fmt);
+    int n = vasprintf(&out, fmt, ap);
+    va_end(ap);
+    return n < 0 ? NULL : out;
+}
+
+double fti_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double fti_wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void fti_strlcpy(char *dst, const char *src, size_t size)
+{
+    if (size == 0)
+        return;
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}

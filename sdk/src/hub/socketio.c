@@ -1,0 +1,158 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/internal.h"
+#include "hub/socketio.h"
+
+static const char EVENT_PREFIX[] = "{\"name\":\"ftrack.event\",\"args\":[";
+static const char EVENT_SUFFIX[] = "]}";
+
+static ftrack_status parse_id(const char *s, size_t n, fti_sio_packet *out, ftrack_error *err)
+{
+    out->id = 0;
+    out->ack_with_data = false;
+    if (n > 0 && s[n - 1] == '+') {
+        out->ack_with_data = true;
+        n--;
+    }
+    if (n == 0)
+        return out->ack_with_data ? fti_error(err, FTRACK_ERR_PARSE, "packet id '+' without a number")
+                                  : FTRACK_OK;
+    if (n > 18)
+        return fti_error(err, FTRACK_ERR_PARSE, "packet id too long");
+    unsigned long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return fti_error(err, FTRACK_ERR_PARSE, "packet id is not a number");
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    out->id = v;
+    return FTRACK_OK;
+}
+
+ftrack_status fti_sio_decode(const char *buf, size_t len, fti_sio_packet *out, ftrack_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!buf || len == 0)
+        return fti_error(err, FTRACK_ERR_PARSE, "empty socket.io packet");
+    if (buf[0] < '0' || buf[0] > '8' || (len > 1 && buf[1] != ':'))
+        return fti_error(err, FTRACK_ERR_PARSE, "unknown socket.io packet type");
+    out->type = (fti_sio_type)(buf[0] - '0');
+    if (len == 1)
+        return FTRACK_OK;
+    /* Fields after the type: id, endpoint, then everything else is data. */
+    const char *p = buf + 2, *end = buf + len;
+    const char *c1 = memchr(p, ':', (size_t)(end - p));
+    if (!c1)
+        return fti_error(err, FTRACK_ERR_PARSE, "socket.io packet with two fields");
+    ftrack_status st = parse_id(p, (size_t)(c1 - p), out, err);
+    if (st != FTRACK_OK)
+        return st;
+    const char *e = c1 + 1;
+    const char *c2 = memchr(e, ':', (size_t)(end - e));
+    out->endpoint = e;
+    out->endpoint_len = (size_t)((c2 ? c2 : end) - e);
+    if (c2) {
+        out->data = c2 + 1;
+        out->data_len = (size_t)(end - (c2 + 1));
+    }
+    return FTRACK_OK;
+}
+
+ftrack_status fti_sio_decode_ack(const char *data, size_t len, unsigned long *acked_id,
+                                 const char **args, size_t *args_len, ftrack_error *err)
+{
+    size_t i = 0;
+    unsigned long v = 0;
+    while (i < len && i < 19 && data[i] >= '0' && data[i] <= '9')
+        v = v * 10 + (unsigned long)(data[i++] - '0');
+    if (i == 0)
+        return fti_error(err, FTRACK_ERR_PARSE, "ack without an id");
+    *acked_id = v;
+    *args = NULL;
+    *args_len = 0;
+    if (i == len)
+        return FTRACK_OK;
+    if (data[i] != '+')
+        return fti_error(err, FTRACK_ERR_PARSE, "malformed ack id");
+    *args = data + i + 1;
+    *args_len = len - i - 1;
+    return FTRACK_OK;
+}
+
+static char *frame(size_t headroom, const char *head, size_t head_len, const char *a, size_t a_len,
+                   const char *b, size_t b_len, const char *c, size_t c_len, size_t *len)
+{
+    size_t n = head_len + a_len + b_len + c_len;
+    char *buf = malloc(headroom + n + 1);
+    if (!buf)
+        return NULL;
+    char *p = buf + headroom;
+    memcpy(p, head, head_len);
+    p += head_len;
+    if (a_len)
+        memcpy(p, a, a_len);
+    p += a_len;
+    if (b_len)
+        memcpy(p, b, b_len);
+    p += b_len;
+    if (c_len)
+        memcpy(p, c, c_len);
+    p += c_len;
+    *p = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+char *fti_sio_frame_event(size_t headroom, unsigned long id, const char *event_json,
+                          size_t event_len, size_t *len)
+{
+    char head[40];
+    int hn = id ? snprintf(head, sizeof(head), "5:%lu+::", id) : snprintf(head, sizeof(head), "5:::");
+    char *buf = frame(headroom, head, (size_t)hn, EVENT_PREFIX, sizeof(EVENT_PREFIX) - 1, event_json,
+                      event_len, EVENT_SUFFIX, sizeof(EVENT_SUFFIX) - 1, len);
+    return buf;
+}
+
+char *fti_sio_frame_ack(size_t headroom, unsigned long id, const char *args_json, size_t args_len,
+                        size_t *len)
+{
+    char head[40];
+    int hn = snprintf(head, sizeof(head), "6:::%lu+[", id);
+    return frame(headroom, head, (size_t)hn, args_json, args_len, "]", 1, NULL, 0, len);
+}
+
+char *fti_sio_frame_simple(size_t headroom, fti_sio_type type, bool trailing_colon, size_t *len)
+{
+    char head[8];
+    int hn = snprintf(head, sizeof(head), "%d::%s", (int)type, trailing_colon ? ":" : "");
+    return frame(headroom, head, (size_t)hn, NULL, 0, NULL, 0, NULL, 0, len);
+}
+
+json_object *fti_sio_event_arg(json_object *payload, const char **why)
+{
+    json_object *name, *args;
+    if (!json_object_is_type(payload, json_type_object)) {
+        *why = "event payload is not an object";
+        return NULL;
+    }
+    if (!json_object_object_get_ex(payload, "name", &name) ||
+        !json_object_is_type(name, json_type_string) ||
+        strcmp(json_object_get_string(name), "ftrack.event") != 0) {
+        *why = "event name is not ftrack.event";
+        return NULL;
+    }
+    if (!json_object_object_get_ex(payload, "args", &args) ||
+        !json_object_is_type(args, json_type_array) || json_object_array_length(args) != 1) {
+        *why = "event args is not a one-element list";
+        return NULL;
+    }
+    json_object *arg = json_object_array_get_idx(args, 0);
+    if (!json_object_is_type(arg, json_type_object)) {
+        *why = "event argument is not an object";
+        return NULL;
+    }
+    return arg;
+}

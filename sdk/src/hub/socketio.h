@@ -1,0 +1,63 @@
+#ifndef FTI_SOCKETIO_H
+#define FTI_SOCKETIO_H
+/*
+ * socket.io 0.9 packet codec (protocol §5.4): pure functions, no I/O, shared by the hub
+ * client and the embedded hub server.
+ *
+ *   <type>:<id>:<endpoint>:<data>
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+#include <ftrack/common.h>
+
+typedef enum fti_sio_type {
+    FTI_SIO_DISCONNECT = 0,
+    FTI_SIO_CONNECT = 1,
+    FTI_SIO_HEARTBEAT = 2,
+    FTI_SIO_MESSAGE = 3,
+    FTI_SIO_JSON = 4,
+    FTI_SIO_EVENT = 5,
+    FTI_SIO_ACK = 6,
+    FTI_SIO_ERROR = 7,
+    FTI_SIO_NOOP = 8
+} fti_sio_type;
+
+/* A decoded packet. Pointers borrow from the decoded buffer. */
+typedef struct fti_sio_packet {
+    fti_sio_type type;
+    unsigned long id;      /* packet id, 0 when absent */
+    bool ack_with_data;    /* the id carried a trailing '+' */
+    const char *endpoint;  /* may be empty */
+    size_t endpoint_len;
+    const char *data;      /* NULL when the packet has no data field */
+    size_t data_len;
+} fti_sio_packet;
+
+/* Split a text frame. FTRACK_ERR_PARSE for an empty frame, a type that is not one digit
+ * 0-8, exactly two fields (the Python client's rule), or a malformed id. */
+ftrack_status fti_sio_decode(const char *buf, size_t len, fti_sio_packet *out, ftrack_error *err);
+
+/* An ack packet's data "<n>" or "<n>+<json>": the acked id and (optionally) the args text. */
+ftrack_status fti_sio_decode_ack(const char *data, size_t len, unsigned long *acked_id,
+                                 const char **args, size_t *args_len, ftrack_error *err);
+
+/* Frames are built with `headroom` spare bytes before the text (libwebsockets wants LWS_PRE)
+ * and a NUL after it. Returns a malloc'ed buffer (text at buf + headroom) and the text's
+ * length in *len, or NULL when out of memory. */
+
+/* 5:<id>+::{"name":"ftrack.event","args":[<event_json>]}; id 0 omits the ack request. */
+char *fti_sio_frame_event(size_t headroom, unsigned long id, const char *event_json,
+                          size_t event_len, size_t *len);
+/* 6:::<id>+[<args_json>] */
+char *fti_sio_frame_ack(size_t headroom, unsigned long id, const char *args_json, size_t args_len,
+                        size_t *len);
+/* A packet with no id, endpoint or data: "2::", "1::", "0::"; or "2:::" when `trailing_colon`. */
+char *fti_sio_frame_simple(size_t headroom, fti_sio_type type, bool trailing_colon, size_t *len);
+
+/* The event object inside an event packet's data: {"name":"ftrack.event","args":[{...}]}.
+ * Returns a borrowed pointer into `payload`, or NULL with a reason in *why when the name is
+ * not ftrack.event or args is not exactly one object. */
+json_object *fti_sio_event_arg(json_object *payload, const char **why);
+
+#endif
