@@ -4,26 +4,44 @@
 #include <ftrack/ftrack.h>
 #include "cli.h"
 
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", fth_cmd_run, "run the host (the default): connect, load plugins, dispatch events"},
+    {"hub", fth_cmd_hub, "run the embedded event hub alone"},
+    {"publish", fth_cmd_publish, "publish one event and print its replies"},
+    {"plugins", fth_cmd_plugins, "list the plugins that would load, and why others would not"},
+};
+
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ftrack-host [--version] [--help] <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  hub        run the embedded event hub alone\n"
-            "  publish    publish one event and print the replies\n");
+    fprintf(out, "usage: ftrack-host [command] [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`ftrack-host COMMAND --help` describes a command's options.\n"
+                 "`ftrack-host --version` prints the version.\n");
 }
 
 int fth_cli_main(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
         printf("ftrack-host %s\n", ftrack_version());
-        return 0;
+        return FTH_EXIT_OK;
     }
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
         usage(stdout);
-        return 0;
+        return FTH_EXIT_OK;
     }
+    /* No command word (or an option first) means `run`. */
+    if (argc < 2 || argv[1][0] == '-')
+        return fth_cmd_run(argc, argv);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "ftrack-host: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
-    return 2;
+    return FTH_EXIT_USAGE;
 }

@@ -1,6 +1,16 @@
 #ifndef FTH_CLI_H
 #define FTH_CLI_H
-/* The ftrack-host command line: `ftrack-host [run]`, `hub`, `publish`, `plugins`, ...
- * Returns the process exit code (0 ok, 1 runtime failure, 2 usage or configuration). */
+/*
+ * The ftrack-host command line. Each command is one function in its own file
+ * (cmd_<name>.c) taking the arguments after the command word (argv[0] is the command).
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ */
+enum { FTH_EXIT_OK = 0, FTH_EXIT_FAILURE = 1, FTH_EXIT_USAGE = 2 };
+
 int fth_cli_main(int argc, char **argv);
+
+int fth_cmd_run(int argc, char **argv);     /* cmd_run.c: the daemon (default command) */
+int fth_cmd_hub(int argc, char **argv);     /* cmd_hub.c: the embedded hub alone */
+int fth_cmd_publish(int argc, char **argv); /* cmd_publish.c: publish one event */
+int fth_cmd_plugins(int argc, char **argv); /* cmd_plugins.c: list what would load */
 #endif
