@@ -7,5 +7,6 @@
 #include <ftrack/expression.h>
 #include <ftrack/hub.h>
 #include <ftrack/session.h>
+#include <ftrack/plugin.h>
 #include <ftrack/version.h>
 #endif
