@@ -1,11 +1,210 @@
-/* Placeholder until the command lands; replaced by its owner. */
+/* `ftrack-host hub`: run the embedded event hub alone until SIGINT/SIGTERM. */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <ftrack/ftrack.h>
 #include "cli.h"
+#include "hub/hub_server.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ftrack-host hub [--listen HOST:PORT] [--data-dir DIR] [--heartbeat SECONDS]\n"
+            "\n"
+            "Run the embedded ftrack event hub: the socket.io event server and POST /api.\n"
+            "  --listen HOST:PORT   address to listen on (default 127.0.0.1:9090; port 0 picks\n"
+            "                       a free one; IPv6 as [::1]:PORT)\n"
+            "  --data-dir DIR       the hub's state folder (default $XDG_STATE_HOME/ftrack-host\n"
+            "                       or ~/.local/state/ftrack-host)\n"
+            "  --heartbeat SECONDS  interval of the heartbeats sent to clients (default 10)\n"
+            "\n"
+            "The user is FTRACK_API_USER (else the login user), the key FTRACK_API_KEY or\n"
+            "FTRACK_APIKEY; without one a key is generated and kept in DIR/api-key (mode 0600).\n"
+            "When ready it prints a line with its URL on stderr.\n");
+}
+
+/* Split HOST:PORT ("[v6]:PORT", ":PORT" and "PORT" too) into a numeric host and a port. */
+static bool parse_listen(const char *arg, char *host, size_t hostlen, int *port)
+{
+    const char *colon;
+    char name[256] = "";
+    if (arg[0] == '[') {
+        const char *close = strchr(arg, ']');
+        if (!close || close[1] != ':' || (size_t)(close - arg - 1) >= sizeof(name))
+            return false;
+        memcpy(name, arg + 1, (size_t)(close - arg - 1));
+        name[close - arg - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(arg, ':');
+        if (colon && memchr(arg, ':', (size_t)(colon - arg)))
+            return false; /* a bare IPv6 address needs brackets */
+        size_t n = colon ? (size_t)(colon - arg) : 0;
+        if (n >= sizeof(name))
+            return false;
+        memcpy(name, arg, n);
+        name[n] = '\0';
+    }
+    const char *ps = colon ? colon + 1 : arg;
+    char *end = NULL;
+    errno = 0;
+    long p = strtol(ps, &end, 10);
+    if (!*ps || *end || errno || p < 0 || p > 65535)
+        return false;
+    *port = (int)p;
+    if (!name[0]) {
+        snprintf(host, hostlen, "127.0.0.1");
+        return true;
+    }
+    /* lws binds numeric addresses; resolve a name like "localhost" once here. */
+    struct addrinfo hints = {
+        .ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(name, NULL, &hints, &res) != 0 || !res)
+        return false;
+    int rc = getnameinfo(res->ai_addr, res->ai_addrlen, host, (socklen_t)hostlen, NULL, 0,
+                         NI_NUMERICHOST);
+    freeaddrinfo(res);
+    return rc == 0;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !(v > 0) || v > 3600)
+        return false;
+    *out = v;
+    return true;
+}
+
+typedef struct hub_args {
+    char host[256];
+    int port;
+    const char *data_dir;
+    double heartbeat;
+} hub_args;
+
+static int parse_args(int argc, char **argv, hub_args *a)
+{
+    static const struct option options[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"heartbeat", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    snprintf(a->host, sizeof(a->host), "127.0.0.1");
+    a->port = 9090;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            if (!parse_listen(optarg, a->host, sizeof(a->host), &a->port)) {
+                fprintf(stderr, "ftrack-host hub: --listen wants HOST:PORT, got '%s'\n", optarg);
+                return FTH_EXIT_USAGE;
+            }
+            break;
+        case 'd':
+            a->data_dir = optarg;
+            break;
+        case 'b':
+            if (!parse_seconds(optarg, &a->heartbeat)) {
+                fprintf(stderr, "ftrack-host hub: --heartbeat wants seconds (0-3600], got '%s'\n",
+                        optarg);
+                return FTH_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            fprintf(stderr, "ftrack-host hub: unknown or incomplete option '%s'\n\n",
+                    argv[optind - 1]);
+            usage(stderr);
+            return FTH_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ftrack-host hub: unexpected argument '%s'\n\n", argv[optind]);
+        usage(stderr);
+        return FTH_EXIT_USAGE;
+    }
+    return FTH_EXIT_OK;
+}
+
+static void announce(const fth_hub_server *srv, const fth_hub_credentials *creds)
+{
+    if (creds->key_file) {
+        fprintf(stderr,
+                "ftrack-host hub: %s API key in %s (readable only by you); to use it:\n"
+                "  export FTRACK_API_USER=\"%s\"\n"
+                "  export FTRACK_API_KEY=\"$(cat '%s')\"\n",
+                creds->generated ? "generated an" : "using the", creds->key_file, creds->api_user,
+                creds->key_file);
+    }
+    fprintf(stderr, "ftrack-host hub: ready at %s (user %s)\n", fth_hub_server_url(srv),
+            creds->api_user);
+    fflush(stderr);
+}
 
 int fth_cmd_hub(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ftrack-host: 'hub' is not implemented yet\n");
-    return FTH_EXIT_FAILURE;
+    hub_args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc != FTH_EXIT_OK)
+        return rc < 0 ? FTH_EXIT_OK : rc;
+
+    char *data_dir = a.data_dir ? strdup(a.data_dir) : fth_hub_default_data_dir();
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    fth_hub_credentials creds;
+    if (fth_hub_credentials_resolve(data_dir, &creds, &err) != FTRACK_OK) {
+        fprintf(stderr, "ftrack-host hub: %s\n", err.message);
+        free(data_dir);
+        return FTH_EXIT_USAGE;
+    }
+
+    /* Block the signals before the service thread starts so only sigwait() sees them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    fth_hub_server_config cfg;
+    fth_hub_server_config_init(&cfg);
+    cfg.listen_host = a.host;
+    cfg.port = a.port;
+    cfg.api_user = creds.api_user;
+    cfg.api_key = creds.api_key;
+    cfg.heartbeat_interval = a.heartbeat;
+    cfg.data_dir = data_dir;
+    fth_hub_server *srv = NULL;
+    if (fth_hub_server_start(&cfg, &srv, &err) != FTRACK_OK) {
+        fprintf(stderr, "ftrack-host hub: %s\n", err.message);
+        fth_hub_credentials_clear(&creds);
+        free(data_dir);
+        return FTH_EXIT_FAILURE;
+    }
+    announce(srv, &creds);
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    ftrack_log(FTRACK_LOG_INFO, "hub", "stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fth_hub_server_stop(srv);
+    fth_hub_credentials_clear(&creds);
+    free(data_dir);
+    return FTH_EXIT_OK;
 }

@@ -68,7 +68,9 @@ FTRACK_API void ftrack_event_prepare_source(ftrack_event *event, const char *hub
 
 /* A reply to `source_event` (protocol §6.7): topic ftrack.meta.reply, target
  * "id=<source_event.source.id>", inReplyToEvent = source_event.id, data (taken; NULL → {}),
- * source (borrowed; deep-copied; NULL → empty). */
+ * source (borrowed; deep-copied; NULL → empty). A falsy reply (false, 0, "", []) is kept as
+ * given, unlike Python's `data or {}`. Returns NULL when out of memory or when source_event has
+ * no string source.id to address the reply to (data is still taken). */
 FTRACK_API ftrack_event *ftrack_event_reply_new(const ftrack_event *source_event, json_object *data,
                                                 json_object *source);
 

@@ -6,6 +6,7 @@
 #include <ftrack/event.h>
 #include <ftrack/expression.h>
 #include <ftrack/hub.h>
+#include <ftrack/cache.h>
 #include <ftrack/session.h>
 #include <ftrack/plugin.h>
 #include <ftrack/version.h>

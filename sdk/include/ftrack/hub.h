@@ -112,12 +112,20 @@ FTRACK_API ftrack_status ftrack_hub_subscribe(ftrack_hub *hub, const char *expre
 FTRACK_API ftrack_status ftrack_hub_unsubscribe(ftrack_hub *hub, const char *subscriber_id,
                                                 ftrack_error *err);
 
+/* Called once with the server's acknowledgement of a publish: success and the server's message
+ * (NULL when none). When no ack arrives within the reply timeout, or the connection drops
+ * first, it is called with success false and a message saying so. Runs where on_reply runs
+ * (the publisher's queue, e.g. inside ftrack_hub_wait()), never on the network thread. */
+typedef void (*ftrack_publish_ack_callback)(bool success, const char *message, void *user_data);
+#define FTRACK_HUB_HAS_PUBLISH_ACK 1
+
 typedef struct ftrack_publish_options {
     size_t size;                    /* sizeof(ftrack_publish_options) */
     ftrack_reply_callback on_reply; /* NULL: no reply expected */
-    void *user_data;
+    void *user_data;                /* passed to on_reply and on_ack */
     double reply_timeout;           /* 0: the hub's default */
     ftrack_hub_queue *queue;        /* where on_reply runs; NULL: the thread's bound queue or the hub's */
+    ftrack_publish_ack_callback on_ack; /* NULL: not interested */
 } ftrack_publish_options;
 
 FTRACK_API void ftrack_publish_options_init(ftrack_publish_options *options);

@@ -1,0 +1,278 @@
+/* Command-line options of `ftrack-host` and `ftrack-host plugins` (host_options.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common/internal.h"
+#include "host_options.h"
+
+enum {
+    OPT_PLUGIN_PATH = 1000,
+    OPT_PLUGIN_ARG,
+    OPT_CONFIG,
+    OPT_LOG_LEVEL,
+    OPT_LISTEN,
+    OPT_REQUIRE_SERVER,
+    OPT_DRAIN_TIMEOUT,
+    OPT_HELP,
+    OPT_DATA_DIR,
+};
+
+void fth_host_options_usage(FILE *out, int which)
+{
+    if (which == FTH_OPTIONS_RUN)
+        fprintf(out,
+                "usage: ftrack-host [run] [options]\n\n"
+                "Connect to ftrack's event hub (FTRACK_SERVER, FTRACK_API_USER, FTRACK_API_KEY),\n"
+                "load the plugins on the plugin path and dispatch events to them. Without\n"
+                "FTRACK_SERVER it starts the embedded event hub and connects to that.\n\n");
+    else
+        fprintf(out,
+                "usage: ftrack-host plugins [options]\n\n"
+                "List the plugins that would load, with their parameters, and why any file or\n"
+                "instance would be refused. Connects nowhere. Exits 1 when anything would be\n"
+                "refused.\n\n");
+    fprintf(out, "options:\n"
+                 "  --plugin-path PATHS    ':'-separated folders to scan (repeatable; replaces\n"
+                 "                         FTRACK_EVENT_PLUGIN_PATH and the shipped plugins)\n"
+                 "  --plugin-arg KEY=VALUE a plugin argument (repeatable); each plugin receives\n"
+                 "                         the ones it declares, converted to their types\n"
+                 "  --config FILE          JSON configuration (docs/config.md)\n"
+                 "  --log-level LEVEL      debug, info, warning or error (default info)\n");
+    if (which == FTH_OPTIONS_RUN)
+        fprintf(out, "  --listen HOST:PORT     embedded hub address (default 127.0.0.1:9090)\n"
+                     "  --data-dir DIR         embedded hub state folder (default\n"
+                     "                         $XDG_STATE_HOME/ftrack-host)\n"
+                     "  --require-server       fail when FTRACK_SERVER is unset instead of\n"
+                     "                         starting the embedded hub\n"
+                     "  --drain-timeout SECS   at SIGTERM/SIGINT, time to finish queued events\n"
+                     "                         (default 5)\n");
+    fprintf(out, "  --help                 this text\n");
+}
+
+static bool append_path(fth_host_options *o, const char *path)
+{
+    char *joined =
+        o->plugin_paths ? fti_asprintf("%s:%s", o->plugin_paths, path) : fti_strdup(path);
+    if (!joined)
+        return false;
+    free(o->plugin_paths);
+    o->plugin_paths = joined;
+    return true;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ftrack-host: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see --help)\n");
+    va_end(ap);
+    return FTH_EXIT_USAGE;
+}
+
+static int add_text_argument(fth_host_options *o, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        return usage_error("--plugin-arg wants KEY=VALUE, got '%s'", arg);
+    char *key = fti_strndup(arg, (size_t)(eq - arg));
+    if (!key)
+        return FTH_EXIT_FAILURE;
+    json_object_object_add(o->text_arguments, key, json_object_new_string(eq + 1));
+    free(key);
+    return 0;
+}
+
+static int parse_drain(fth_host_options *o, const char *arg)
+{
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(arg, &end);
+    if (errno || !end || *end || end == arg || !isfinite(d) || d < 0 || d > 3600)
+        return usage_error("--drain-timeout wants seconds from 0 to 3600, got '%s'", arg);
+    o->drain_timeout = d;
+    return 0;
+}
+
+static int handle_option(fth_host_options *o, int c, const char *arg)
+{
+    switch (c) {
+    case OPT_PLUGIN_PATH:
+        return append_path(o, arg) ? 0 : FTH_EXIT_FAILURE;
+    case OPT_PLUGIN_ARG:
+        return add_text_argument(o, arg);
+    case OPT_CONFIG:
+        free(o->config_path);
+        o->config_path = fti_strdup(arg);
+        return 0;
+    case OPT_LOG_LEVEL:
+        if (!ftrack_log_level_parse(arg, &o->log_level))
+            return usage_error("--log-level wants debug, info, warning or error, got '%s'", arg);
+        o->has_log_level = true;
+        return 0;
+    case OPT_LISTEN: {
+        char *host = NULL;
+        int port = 0;
+        if (!fth_parse_listen(arg, &host, &port))
+            return usage_error("--listen wants HOST:PORT, got '%s'", arg);
+        free(host);
+        free(o->listen);
+        o->listen = fti_strdup(arg);
+        return 0;
+    }
+    case OPT_REQUIRE_SERVER:
+        o->require_server = true;
+        return 0;
+    case OPT_DRAIN_TIMEOUT:
+        return parse_drain(o, arg);
+    case OPT_HELP:
+        o->help = true;
+        return 0;
+    case OPT_DATA_DIR:
+        free(o->data_dir);
+        o->data_dir = fti_strdup(arg);
+        return 0;
+    default:
+        return FTH_EXIT_USAGE;
+    }
+}
+
+int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    fth_config_init(&o->config);
+    o->drain_timeout = -1;
+    o->text_arguments = json_object_new_object();
+    static const struct option run_options[] = {
+        {"plugin-path", required_argument, NULL, OPT_PLUGIN_PATH},
+        {"plugin-arg", required_argument, NULL, OPT_PLUGIN_ARG},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"require-server", no_argument, NULL, OPT_REQUIRE_SERVER},
+        {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
+        {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct option plugins_options[] = {
+        {"plugin-path", required_argument, NULL, OPT_PLUGIN_PATH},
+        {"plugin-arg", required_argument, NULL, OPT_PLUGIN_ARG},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    const struct option *table = which == FTH_OPTIONS_RUN ? run_options : plugins_options;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+h", table, NULL)) != -1) {
+        if (c == 'h')
+            c = OPT_HELP;
+        if (c == '?' || c == ':') {
+            const char *bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+            return usage_error("unknown option or missing value: %s", bad);
+        }
+        int rc = handle_option(o, c, optarg);
+        if (rc)
+            return rc;
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (!o->text_arguments)
+        return FTH_EXIT_FAILURE;
+    if (o->help || !o->config_path)
+        return 0;
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    if (fth_config_load(o->config_path, &o->config, &err) != FTRACK_OK) {
+        fprintf(stderr, "ftrack-host: %s\n", err.message);
+        return FTH_EXIT_USAGE;
+    }
+    return 0;
+}
+
+void fth_host_options_clear(fth_host_options *o)
+{
+    free(o->plugin_paths);
+    json_object_put(o->text_arguments);
+    free(o->config_path);
+    fth_config_clear(&o->config);
+    free(o->listen);
+    free(o->data_dir);
+    memset(o, 0, sizeof(*o));
+}
+
+/* The build root is the shipped plugin folder's parent; an executable below it runs from
+ * the build tree. */
+static bool running_from_build_tree(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    char root[PATH_MAX];
+    fti_strlcpy(root, FTRACK_BUILD_PLUGIN_DIR, sizeof(root));
+    char *slash = strrchr(root, '/');
+    if (!slash || slash == root)
+        return false;
+    *slash = '\0';
+    size_t len = strlen(root);
+    return strncmp(exe, root, len) == 0 && exe[len] == '/';
+}
+
+char *fth_resolve_plugin_paths(const fth_host_options *o)
+{
+    if (o->plugin_paths)
+        return fti_strdup(o->plugin_paths);
+    if (o->config.plugin_paths)
+        return fti_strdup(o->config.plugin_paths);
+    const char *env = getenv("FTRACK_EVENT_PLUGIN_PATH");
+    if (env)
+        return fti_strdup(env);
+    return fti_strdup(running_from_build_tree() ? FTRACK_BUILD_PLUGIN_DIR
+                                                : FTRACK_INSTALLED_PLUGIN_DIR);
+}
+
+bool fth_parse_listen(const char *text, char **host, int *port)
+{
+    *host = NULL;
+    const char *colon;
+    const char *host_start = text, *host_end;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':')
+            return false;
+        host_start = text + 1;
+        host_end = close;
+        colon = close + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon)
+            return false;
+        host_end = colon;
+    }
+    char *end = NULL;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || !end || *end || end == colon + 1 || p < 0 || p > 65535)
+        return false;
+    *port = (int)p;
+    if (host_end > host_start) {
+        *host = fti_strndup(host_start, (size_t)(host_end - host_start));
+        if (!*host)
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,44 @@
+#ifndef FTH_HOST_OPTIONS_H
+#define FTH_HOST_OPTIONS_H
+/*
+ * Options shared by `ftrack-host` (run) and `ftrack-host plugins`: where plugins come from,
+ * their arguments and the configuration file. Parsed on the main thread; the struct owns
+ * everything it points to (fth_host_options_clear).
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include <ftrack/log.h>
+#include "config.h"
+
+typedef struct fth_host_options {
+    char *plugin_paths;          /* --plugin-path values joined with ':', or NULL */
+    json_object *text_arguments; /* --plugin-arg key=value, as an object of strings */
+    char *config_path;           /* --config */
+    fth_config config;           /* the file's content (empty without --config) */
+    bool has_log_level;
+    ftrack_log_level log_level;
+    char *listen;         /* --listen HOST:PORT (run only) */
+    char *data_dir;       /* --data-dir (run only): the embedded hub's state */
+    bool require_server;  /* --require-server (run only) */
+    double drain_timeout; /* --drain-timeout, < 0: not given */
+    bool help;
+} fth_host_options;
+
+enum { FTH_OPTIONS_RUN = 1, FTH_OPTIONS_PLUGINS = 2 };
+
+/* Parse argv (argv[0] is the command). `which` selects the options accepted. Returns 0, or
+ * FTH_EXIT_USAGE after printing the problem to stderr. Loads the --config file. */
+int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *options);
+void fth_host_options_clear(fth_host_options *options);
+void fth_host_options_usage(FILE *out, int which);
+
+/* The plugin path to scan: --plugin-path, else the file's plugin_paths, else
+ * FTRACK_EVENT_PLUGIN_PATH when set, else the plugins shipped with this build (the build
+ * tree's plugin folder when running from the build tree, else the installed folder).
+ * Caller frees. */
+char *fth_resolve_plugin_paths(const fth_host_options *options);
+
+/* Split "HOST:PORT" ("[v6]:PORT", ":PORT"). host receives a new string or NULL (default). */
+bool fth_parse_listen(const char *text, char **host, int *port);
+#endif

@@ -1,0 +1,1151 @@
+/* The embedded hub's server: one lws context, one vhost, one port, serving the socket.io 0.9
+ * handshake, the websocket and POST /api (protocol §3, §5, Appendices A-B). Everything here
+ * runs on the service thread except the few public calls that hand work over through
+ * `pending` + lws_cancel_service(). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <libwebsockets.h>
+#include <openssl/crypto.h>
+
+#include <ftrack/event.h>
+#include "common/internal.h"
+#include "hub/socketio.h"
+#include "server_internal.h"
+#include "hub_server.h"
+
+#define LOG_COMPONENT "hub"
+#define SID_HEX 20
+#define SID_TTL 60.0
+#define SID_MAX_PENDING 4096
+#define MAX_FRAMES_PER_WRITE 64
+#define HTTP_CHUNK 16384
+#define CRED_MAX 1024
+#define SOCKETIO_PREFIX "/socket.io/1"
+#define WS_PREFIX "/socket.io/1/websocket/"
+#define BAD_CREDENTIALS                                                                            \
+    "{\"exception\":\"InvalidCredentialsError\",\"content\":\"The supplied API key is not "        \
+    "valid.\","                                                                                    \
+    "\"error_code\":null}"
+
+/* One outgoing text frame, shared by every connection it is routed to. */
+typedef struct frame {
+    int refs;
+    size_t len;
+    char *buf; /* text at buf + LWS_PRE */
+} frame;
+
+typedef struct conn {
+    fth_route_peer peer; /* first: the router hands it back */
+    struct lws *wsi;
+    fth_hub_server *srv;
+    unsigned long serial;
+    char user[128];
+    frame **q; /* ring of outgoing frames */
+    size_t qhead, qlen, qcap, qbytes;
+    char *rx; /* the message being received */
+    size_t rxlen, rxcap;
+    bool in_msg, rx_binary, rx_skip;
+    unsigned long skip_ack_id;
+    bool skip_ack_plus;
+    double last_rx;
+    bool closing;
+    unsigned long dropped;
+    struct conn *prev, *next;
+} conn;
+
+typedef struct pending_sid {
+    char sid[SID_HEX + 1];
+    char user[128];
+    double expires;
+    struct pending_sid *next;
+} pending_sid;
+
+typedef struct injected {
+    char *text;
+    size_t len;
+    struct injected *next;
+} injected;
+
+/* Per-connection user space: HTTP request state, or the websocket connection. */
+typedef struct pss {
+    conn *c;
+    bool is_api;
+    bool authed, strict, too_big;
+    char *body;
+    size_t body_len, body_cap;
+    char *resp; /* text at resp + LWS_PRE */
+    size_t resp_len, resp_off;
+} pss;
+
+struct fth_hub_server {
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    char *user, *key, *host, *data_dir;
+    char url[128];
+    int port;
+    double hb_interval, hb_timeout;
+    size_t max_frame, max_api_body, max_queued;
+    int max_depth;
+    fth_router *router;
+    fth_api *api;
+    conn *conns;
+    unsigned long next_serial;
+    atomic_size_t nconns;
+    pending_sid *sids;
+    size_t nsids;
+    frame *hb_frame, *connect_frame, *disconnect_frame;
+    pthread_mutex_t lock; /* guards the hand-over fields below */
+    injected *inject_head, *inject_tail;
+    bool drop_all;
+};
+
+/* ---- frames ---------------------------------------------------------------------------------- */
+
+static frame *frame_wrap(char *buf, size_t len)
+{
+    if (!buf)
+        return NULL;
+    frame *f = malloc(sizeof(*f));
+    if (!f) {
+        free(buf);
+        return NULL;
+    }
+    f->refs = 1;
+    f->len = len;
+    f->buf = buf;
+    return f;
+}
+
+static void frame_unref(frame *f)
+{
+    if (f && --f->refs == 0) {
+        free(f->buf);
+        free(f);
+    }
+}
+
+static frame *frame_simple(fti_sio_type type)
+{
+    size_t len = 0;
+    char *buf = fti_sio_frame_simple(LWS_PRE, type, false, &len);
+    return frame_wrap(buf, len);
+}
+
+static frame *frame_text(const char *text, size_t len)
+{
+    char *buf = malloc(LWS_PRE + len + 1);
+    if (!buf)
+        return NULL;
+    memcpy(buf + LWS_PRE, text, len);
+    buf[LWS_PRE + len] = '\0';
+    return frame_wrap(buf, len);
+}
+
+/* ---- connections ----------------------------------------------------------------------------- */
+
+static void conn_log(const conn *c, ftrack_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void conn_log(const conn *c, ftrack_log_level level, const char *fmt, ...)
+{
+    if ((int)level < (int)ftrack_log_get_level())
+        return;
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ftrack_log(level, LOG_COMPONENT, "connection %lu (%s): %s", c->serial, c->user, msg);
+}
+
+static void conn_enqueue(conn *c, frame *f)
+{
+    if (!f || c->closing)
+        return;
+    if (c->qbytes + f->len > c->srv->max_queued) {
+        if (c->dropped++ % 1000 == 0)
+            conn_log(c, FTRACK_LOG_WARNING,
+                     "client is not reading; dropped %lu events for it so far", c->dropped);
+        return;
+    }
+    if (c->qlen == c->qcap) {
+        size_t cap = c->qcap ? c->qcap * 2 : 16;
+        frame **q = malloc(cap * sizeof(*q));
+        if (!q)
+            return;
+        for (size_t i = 0; i < c->qlen; i++)
+            q[i] = c->q[(c->qhead + i) % c->qcap];
+        free(c->q);
+        c->q = q;
+        c->qhead = 0;
+        c->qcap = cap;
+    }
+    f->refs++;
+    c->q[(c->qhead + c->qlen++) % c->qcap] = f;
+    c->qbytes += f->len;
+    lws_callback_on_writable(c->wsi);
+}
+
+static frame *conn_dequeue(conn *c)
+{
+    frame *f = c->q[c->qhead];
+    c->qhead = (c->qhead + 1) % c->qcap;
+    c->qlen--;
+    c->qbytes -= f->len;
+    return f;
+}
+
+/* Appendix B rule 7: "0::", then drop TCP once it is written. */
+static void conn_close_softly(conn *c)
+{
+    if (c->closing)
+        return;
+    conn_enqueue(c, c->srv->disconnect_frame);
+    c->closing = true;
+    lws_callback_on_writable(c->wsi);
+}
+
+static conn *conn_new(fth_hub_server *srv, struct lws *wsi, const char *user)
+{
+    conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->wsi = wsi;
+    c->srv = srv;
+    c->serial = ++srv->next_serial;
+    fti_strlcpy(c->user, user, sizeof(c->user));
+    c->last_rx = fti_now();
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    atomic_fetch_add(&srv->nconns, 1);
+    return c;
+}
+
+static void conn_free(conn *c)
+{
+    fth_hub_server *srv = c->srv;
+    fth_router_remove_peer(srv->router, &c->peer);
+    while (c->qlen > 0)
+        frame_unref(conn_dequeue(c));
+    free(c->q);
+    free(c->rx);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    atomic_fetch_sub(&srv->nconns, 1);
+    free(c);
+}
+
+/* ---- acks and events ------------------------------------------------------------------------- */
+
+static void send_ack(conn *c, const fti_sio_packet *pkt, bool ok, const char *message)
+{
+    if (pkt->id == 0)
+        return;
+    if (!pkt->ack_with_data) {
+        char text[40];
+        int n = snprintf(text, sizeof(text), "6:::%lu", pkt->id);
+        frame *f = frame_text(text, (size_t)n);
+        conn_enqueue(c, f);
+        frame_unref(f);
+        return;
+    }
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "success", json_object_new_boolean(ok));
+    if (!ok)
+        json_object_object_add(args, "message",
+                               json_object_new_string(message ? message : "error"));
+    size_t alen = 0;
+    const char *atext = json_object_to_json_string_length(
+        args, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &alen);
+    size_t len = 0;
+    char *buf = fti_sio_frame_ack(LWS_PRE, pkt->id, atext, alen, &len);
+    json_object_put(args);
+    frame *f = frame_wrap(buf, len);
+    conn_enqueue(c, f);
+    frame_unref(f);
+}
+
+typedef struct route_ctx {
+    fth_wire_event *ev;
+    frame *f;
+} route_ctx;
+
+static void deliver(fth_route_peer *peer, void *user_data)
+{
+    route_ctx *rc = user_data;
+    if (!rc->f) {
+        size_t tlen = 0, len = 0;
+        const char *text = fth_wire_event_text(rc->ev, &tlen);
+        if (!text)
+            return;
+        char *buf = fti_sio_frame_event(LWS_PRE, 0, text, tlen, &len);
+        rc->f = frame_wrap(buf, len);
+        if (!rc->f)
+            return;
+    }
+    conn_enqueue((conn *)peer, rc->f);
+}
+
+/* Route one parsed event; returns false with *why when its target does not compile. */
+static bool route_event(fth_hub_server *srv, fth_wire_event *ev, ftrack_error *why)
+{
+    json_object *tv = json_object_object_get(ev->event, "target");
+    const char *target =
+        json_object_is_type(tv, json_type_string) ? json_object_get_string(tv) : "";
+    ftrack_expression *texpr = NULL;
+    if (target[strspn(target, " \t\r\n")] != '\0' &&
+        ftrack_expression_compile(target, &texpr, why) != FTRACK_OK)
+        return false;
+    route_ctx rc = {ev, NULL};
+    fth_router_route(srv->router, ev->event, texpr, deliver, &rc);
+    frame_unref(rc.f);
+    ftrack_expression_free(texpr);
+    return true;
+}
+
+static void handle_subscribe(conn *c, const fti_sio_packet *pkt, json_object *event)
+{
+    json_object *data = json_object_object_get(event, "data");
+    json_object *subscriber = json_object_object_get(data, "subscriber");
+    json_object *subscription = json_object_object_get(data, "subscription");
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    ftrack_status st =
+        json_object_is_type(subscription, json_type_string)
+            ? fth_router_subscribe(c->srv->router, &c->peer, subscriber,
+                                   json_object_get_string(subscription), &err)
+            : fti_error(&err, FTRACK_ERR_INVALID_ARGUMENT, "subscription is not a string");
+    if (st != FTRACK_OK) {
+        conn_log(c, FTRACK_LOG_WARNING, "refused a subscription: %s", err.message);
+        send_ack(c, pkt, false, err.message);
+        return;
+    }
+    conn_log(c, FTRACK_LOG_DEBUG, "subscribed: %s", json_object_get_string(subscription));
+    send_ack(c, pkt, true, NULL);
+}
+
+static void handle_unsubscribe(conn *c, const fti_sio_packet *pkt, json_object *event)
+{
+    json_object *data = json_object_object_get(event, "data");
+    json_object *subscriber = json_object_object_get(data, "subscriber");
+    json_object *id = json_object_object_get(subscriber, "id");
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    if (fth_router_unsubscribe(
+            c->srv->router, &c->peer,
+            json_object_is_type(id, json_type_string) ? json_object_get_string(id) : NULL,
+            &err) != FTRACK_OK) {
+        conn_log(c, FTRACK_LOG_WARNING, "unsubscribe failed: %s", err.message);
+        send_ack(c, pkt, false, err.message);
+        return;
+    }
+    send_ack(c, pkt, true, NULL);
+}
+
+static void handle_event(conn *c, const fti_sio_packet *pkt)
+{
+    fth_hub_server *srv = c->srv;
+    fth_wire_event ev;
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    if (fth_wire_event_parse(pkt->data, pkt->data ? pkt->data_len : 0, srv->max_depth, c->user, &ev,
+                             &err) != FTRACK_OK) {
+        conn_log(c, FTRACK_LOG_WARNING, "dropped an event: %s", err.message);
+        send_ack(c, pkt, false, err.message);
+        return;
+    }
+    if (strcmp(ev.topic, "ftrack.meta.subscribe") == 0) {
+        handle_subscribe(c, pkt, ev.event);
+    } else if (strcmp(ev.topic, "ftrack.meta.unsubscribe") == 0) {
+        handle_unsubscribe(c, pkt, ev.event);
+    } else {
+        /* Ack first, so a publisher that also subscribed sees its ack before the echo. */
+        ftrack_error why;
+        ftrack_error_clear(&why);
+        json_object *tv = json_object_object_get(ev.event, "target");
+        const char *target =
+            json_object_is_type(tv, json_type_string) ? json_object_get_string(tv) : "";
+        ftrack_expression *probe = NULL;
+        bool target_ok = target[strspn(target, " \t\r\n")] == '\0' ||
+                         ftrack_expression_compile(target, &probe, &why) == FTRACK_OK;
+        ftrack_expression_free(probe);
+        if (!target_ok) {
+            conn_log(c, FTRACK_LOG_WARNING, "dropped an event with an invalid target: %s",
+                     why.message);
+            send_ack(c, pkt, false, why.message);
+        } else {
+            send_ack(c, pkt, true, NULL);
+            route_event(srv, &ev, &why);
+        }
+    }
+    fth_wire_event_clear(&ev);
+}
+
+static void handle_message(conn *c, const char *text, size_t len)
+{
+    fti_sio_packet pkt;
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    /* Event data is checked for UTF-8 where it is parsed, so the sender still gets its ack. */
+    if (fti_sio_decode(text, len, &pkt, &err) != FTRACK_OK) {
+        conn_log(c, FTRACK_LOG_WARNING, "dropped a malformed packet: %s", err.message);
+        return;
+    }
+    switch (pkt.type) {
+    case FTI_SIO_HEARTBEAT:
+    case FTI_SIO_CONNECT:
+    case FTI_SIO_NOOP:
+    case FTI_SIO_ACK:
+        return;
+    case FTI_SIO_EVENT:
+        handle_event(c, &pkt);
+        return;
+    case FTI_SIO_DISCONNECT:
+        conn_log(c, FTRACK_LOG_DEBUG, "client disconnected");
+        conn_close_softly(c);
+        return;
+    case FTI_SIO_MESSAGE:
+    case FTI_SIO_JSON:
+    case FTI_SIO_ERROR:
+        conn_log(c, FTRACK_LOG_WARNING, "dropped a packet of unsupported type %d", (int)pkt.type);
+        send_ack(c, &pkt, false, "unsupported packet type");
+        return;
+    }
+}
+
+/* ---- websocket receive ------------------------------------------------------------------------
+ */
+
+static void skip_note_ack(conn *c, const char *head, size_t len)
+{
+    /* Keep the ack id of an oversized event so its sender still hears why. */
+    fti_sio_packet pkt;
+    const char *c2 = len > 2 ? memchr(head + 2, ':', len - 2) : NULL;
+    c->skip_ack_id = 0;
+    if (c2 && fti_sio_decode(head, (size_t)(c2 - head) + 1, &pkt, NULL) == FTRACK_OK &&
+        pkt.type == FTI_SIO_EVENT) {
+        c->skip_ack_id = pkt.id;
+        c->skip_ack_plus = pkt.ack_with_data;
+    }
+}
+
+static int ws_receive(conn *c, struct lws *wsi, const char *in, size_t len)
+{
+    fth_hub_server *srv = c->srv;
+    c->last_rx = fti_now();
+    if (!c->in_msg) {
+        c->in_msg = true;
+        c->rx_binary = lws_frame_is_binary(wsi);
+        c->rx_skip = false;
+        c->rxlen = 0;
+    }
+    if (!c->rx_binary && !c->rx_skip) {
+        if (c->rxlen + len > srv->max_frame) {
+            if (c->rxlen == 0)
+                skip_note_ack(c, in, len);
+            else
+                skip_note_ack(c, c->rx, c->rxlen);
+            c->rx_skip = true;
+        } else {
+            if (c->rxlen + len + 1 > c->rxcap) {
+                size_t cap = c->rxcap ? c->rxcap : 4096;
+                while (cap < c->rxlen + len + 1)
+                    cap *= 2;
+                char *rx = realloc(c->rx, cap);
+                if (!rx)
+                    return -1;
+                c->rx = rx;
+                c->rxcap = cap;
+            }
+            memcpy(c->rx + c->rxlen, in, len);
+            c->rxlen += len;
+        }
+    }
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+        return 0;
+    c->in_msg = false;
+    if (c->rx_binary) {
+        conn_log(c, FTRACK_LOG_WARNING, "dropped a binary frame (socket.io 0.9 is text only)");
+    } else if (c->rx_skip) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "frame larger than %zu bytes", srv->max_frame);
+        conn_log(c, FTRACK_LOG_WARNING, "dropped a %s", msg);
+        fti_sio_packet pkt = {
+            .type = FTI_SIO_EVENT, .id = c->skip_ack_id, .ack_with_data = c->skip_ack_plus};
+        send_ack(c, &pkt, false, msg);
+    } else {
+        handle_message(c, c->rx, c->rxlen);
+    }
+    c->rxlen = 0;
+    /* Give back a buffer an unusually large message grew. */
+    if (c->rxcap > 65536) {
+        free(c->rx);
+        c->rx = NULL;
+        c->rxcap = 0;
+    }
+    return 0;
+}
+
+static int ws_writeable(conn *c, struct lws *wsi)
+{
+    for (int n = 0; c->qlen > 0 && n < MAX_FRAMES_PER_WRITE; n++) {
+        frame *f = c->q[c->qhead];
+        if (lws_write(wsi, (unsigned char *)f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT) < (int)f->len)
+            return -1;
+        frame_unref(conn_dequeue(c));
+        if (lws_send_pipe_choked(wsi))
+            break;
+    }
+    if (c->qlen > 0) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (c->closing) {
+        /* No close frame: the Python client only reconnects on a drop. */
+        shutdown(lws_get_socket_fd(wsi), SHUT_RDWR);
+        return -1;
+    }
+    return 0;
+}
+
+static void ws_timer(conn *c, struct lws *wsi)
+{
+    fth_hub_server *srv = c->srv;
+    if (fti_now() - c->last_rx > srv->hb_timeout) {
+        conn_log(c, FTRACK_LOG_INFO, "no frame for %.0f s; dropping the connection",
+                 srv->hb_timeout);
+        conn_close_softly(c);
+        return;
+    }
+    conn_enqueue(c, srv->hb_frame);
+    lws_set_timer_usecs(wsi, (lws_usec_t)(srv->hb_interval * 1e6));
+}
+
+/* ---- handshake and credentials ----------------------------------------------------------------
+ */
+
+static void sids_expire(fth_hub_server *srv, double now)
+{
+    pending_sid **pp = &srv->sids;
+    while (*pp) {
+        pending_sid *p = *pp;
+        if (p->expires < now || srv->nsids > SID_MAX_PENDING) {
+            *pp = p->next;
+            free(p);
+            srv->nsids--;
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
+static pending_sid *sid_find(fth_hub_server *srv, const char *sid, bool take)
+{
+    double now = fti_now();
+    for (pending_sid **pp = &srv->sids; *pp; pp = &(*pp)->next) {
+        pending_sid *p = *pp;
+        if (strcmp(p->sid, sid) != 0 || p->expires < now)
+            continue;
+        if (take) {
+            *pp = p->next;
+            srv->nsids--;
+        }
+        return p;
+    }
+    return NULL;
+}
+
+static pending_sid *sid_new(fth_hub_server *srv, const char *user)
+{
+    double now = fti_now();
+    sids_expire(srv, now);
+    pending_sid *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    fth_random_hex(p->sid, SID_HEX);
+    fti_strlcpy(p->user, user, sizeof(p->user));
+    p->expires = now + SID_TTL;
+    /* Newest first: the oldest fall off the end when too many are pending. */
+    p->next = srv->sids;
+    srv->sids = p;
+    srv->nsids++;
+    return p;
+}
+
+static bool custom_header(struct lws *wsi, const char *name, char *buf, int len)
+{
+    int nlen = (int)strlen(name);
+    int n = lws_hdr_custom_length(wsi, name, nlen);
+    if (n < 0 || n >= len)
+        return false;
+    return lws_hdr_custom_copy(wsi, buf, len, name, nlen) >= 0;
+}
+
+static bool url_arg(struct lws *wsi, const char *name, char *buf, int len, char *out, size_t outlen)
+{
+    const char *v = lws_get_urlarg_by_name(wsi, name, buf, len);
+    if (!v)
+        return false;
+    fti_strlcpy(out, v, outlen);
+    return true;
+}
+
+/* Credentials from the ftrack-user/ftrack-api-key headers or the api_user/api_key query.
+ * *present says whether any were given. */
+static bool request_credentials_ok(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen,
+                                   bool *present)
+{
+    char key[CRED_MAX], scratch[CRED_MAX + 32];
+    user[0] = key[0] = '\0';
+    bool have_user = custom_header(wsi, "ftrack-user:", user, (int)ulen) ||
+                     url_arg(wsi, "api_user=", scratch, sizeof(scratch), user, ulen);
+    bool have_key = custom_header(wsi, "ftrack-api-key:", key, sizeof(key)) ||
+                    url_arg(wsi, "api_key=", scratch, sizeof(scratch), key, sizeof(key));
+    if (present)
+        *present = have_user || have_key;
+    bool ok = have_user && have_key && fth_auth_check(srv->user, srv->key, user, key);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(scratch, sizeof(scratch));
+    return ok;
+}
+
+/* Write a whole small response now (headers and body). Returns non-zero on failure. */
+static int http_write_now(struct lws *wsi, unsigned status, const char *ctype, const char *body)
+{
+    size_t blen = strlen(body);
+    unsigned char buf[LWS_PRE + 1024];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    if (lws_add_http_common_headers(wsi, status, ctype, blen, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    if (blen + LWS_PRE > sizeof(buf))
+        return 1;
+    memcpy(buf + LWS_PRE, body, blen);
+    if (lws_write(wsi, buf + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL) != (int)blen)
+        return 1;
+    return 0;
+}
+
+/* Start a response whose body (malloc'ed, text at body + LWS_PRE) is sent from
+ * LWS_CALLBACK_HTTP_WRITEABLE. Takes body. */
+static int http_respond(struct lws *wsi, pss *ps, unsigned status, const char *ctype, char *body,
+                        size_t len)
+{
+    unsigned char buf[LWS_PRE + 512];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    free(ps->resp);
+    ps->resp = body;
+    ps->resp_len = len;
+    ps->resp_off = 0;
+    if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int http_respond_text(struct lws *wsi, pss *ps, unsigned status, const char *ctype,
+                             const char *text)
+{
+    size_t len = strlen(text);
+    char *body = malloc(LWS_PRE + len + 1);
+    if (!body)
+        return -1;
+    memcpy(body + LWS_PRE, text, len + 1);
+    return http_respond(wsi, ps, status, ctype, body, len);
+}
+
+static int http_writeable(struct lws *wsi, pss *ps)
+{
+    if (!ps->resp)
+        return 0;
+    size_t left = ps->resp_len - ps->resp_off;
+    size_t n = left < HTTP_CHUNK ? left : HTTP_CHUNK;
+    bool last = n == left;
+    if (n > 0 && lws_write(wsi, (unsigned char *)ps->resp + LWS_PRE + ps->resp_off, n,
+                           last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    ps->resp_off += n;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    free(ps->resp);
+    ps->resp = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int handle_handshake(fth_hub_server *srv, struct lws *wsi, pss *ps)
+{
+    char user[128];
+    if (!request_credentials_ok(srv, wsi, user, sizeof(user), NULL)) {
+        ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT,
+                   "refused a handshake: wrong or missing credentials");
+        return http_respond_text(wsi, ps, 401, "application/json", BAD_CREDENTIALS);
+    }
+    pending_sid *p = sid_new(srv, user);
+    if (!p)
+        return -1;
+    char body[96];
+    snprintf(body, sizeof(body), "%s:%.0f:%.0f:websocket", p->sid, srv->hb_timeout,
+             srv->hb_timeout);
+    return http_respond_text(wsi, ps, 200, "text/plain", body);
+}
+
+static int handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path)
+{
+    memset(ps, 0, sizeof(*ps));
+    bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+    bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+    if (get && (strcmp(path, SOCKETIO_PREFIX "/") == 0 || strcmp(path, SOCKETIO_PREFIX) == 0))
+        return handle_handshake(srv, wsi, ps);
+    if (strcmp(path, "/api") != 0 && strcmp(path, "/api/") != 0)
+        return http_respond_text(
+            wsi, ps, 404, "application/json",
+            "{\"exception\":\"NotFound\",\"content\":\"Not found.\",\"error_code\":null}");
+    if (!post)
+        return http_respond_text(wsi, ps, 405, "application/json",
+                                 "{\"exception\":\"MethodNotAllowed\",\"content\":\"POST /api "
+                                 "only.\",\"error_code\":null}");
+    char strict[16] = "";
+    ps->is_api = true;
+    ps->authed = request_credentials_ok(srv, wsi, (char[128]){0}, 128, NULL);
+    ps->strict = custom_header(wsi, "ftrack-strict-api:", strict, sizeof(strict)) &&
+                 (strcasecmp(strict, "true") == 0 || strcmp(strict, "1") == 0);
+    char clen[32] = "";
+    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        strtoull(clen, NULL, 10) > srv->max_api_body)
+        ps->too_big = true;
+    return 0;
+}
+
+static int api_body(fth_hub_server *srv, pss *ps, const char *in, size_t len)
+{
+    if (!in || len == 0)
+        return 0;
+    if (ps->too_big || ps->body_len + len > srv->max_api_body) {
+        ps->too_big = true;
+        return 0;
+    }
+    if (ps->body_len + len + 1 > ps->body_cap) {
+        size_t cap = ps->body_cap ? ps->body_cap : 4096;
+        while (cap < ps->body_len + len + 1)
+            cap *= 2;
+        char *b = realloc(ps->body, cap);
+        if (!b)
+            return -1;
+        ps->body = b;
+        ps->body_cap = cap;
+    }
+    memcpy(ps->body + ps->body_len, in, len);
+    ps->body_len += len;
+    return 0;
+}
+
+static int api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
+{
+    if (ps->too_big) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "{\"exception\":\"ValidationError\",\"content\":\"The request body is larger than "
+                 "%zu bytes.\",\"error_code\":null}",
+                 srv->max_api_body);
+        return http_respond_text(wsi, ps, 413, "application/json", msg);
+    }
+    int status = 200;
+    size_t len = 0;
+    char *out = fth_api_handle(srv->api, ps->body ? ps->body : "", ps->body_len, ps->authed,
+                               ps->strict, srv->max_depth, &status, &len);
+    free(ps->body);
+    ps->body = NULL;
+    ps->body_len = ps->body_cap = 0;
+    if (!out)
+        return -1;
+    char *body = malloc(LWS_PRE + len + 1);
+    if (!body) {
+        free(out);
+        return -1;
+    }
+    memcpy(body + LWS_PRE, out, len + 1);
+    free(out);
+    return http_respond(wsi, ps, (unsigned)status, "application/json", body, len);
+}
+
+/* The sid of a websocket request path, or NULL. */
+static const char *ws_sid(struct lws *wsi, char *uri, int len)
+{
+    if (lws_hdr_copy(wsi, uri, len, WSI_TOKEN_GET_URI) <= 0)
+        return NULL;
+    size_t pl = strlen(WS_PREFIX);
+    if (strncmp(uri, WS_PREFIX, pl) != 0)
+        return NULL;
+    char *sid = uri + pl;
+    char *q = strchr(sid, '?');
+    if (q)
+        *q = '\0';
+    size_t n = strlen(sid);
+    if (n > 0 && sid[n - 1] == '/')
+        sid[n - 1] = '\0';
+    return *sid ? sid : NULL;
+}
+
+/* Refuse a websocket upgrade before it happens: unknown sid or wrong credentials. */
+static int confirm_upgrade(fth_hub_server *srv, struct lws *wsi)
+{
+    char uri[256], user[128];
+    const char *sid = ws_sid(wsi, uri, sizeof(uri));
+    bool present = false;
+    bool creds_ok = request_credentials_ok(srv, wsi, user, sizeof(user), &present);
+    const char *why = NULL;
+    if (!sid || !sid_find(srv, sid, false))
+        why = "unknown or expired session id";
+    else if (present && !creds_ok)
+        why = "wrong credentials";
+    if (!why)
+        return 0;
+    ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "refused a websocket upgrade: %s", why);
+    return http_write_now(wsi, 401, "application/json", BAD_CREDENTIALS) ? -1 : 1;
+}
+
+static int ws_established(fth_hub_server *srv, struct lws *wsi, pss *ps)
+{
+    char uri[256];
+    memset(ps, 0, sizeof(*ps));
+    const char *sid = ws_sid(wsi, uri, sizeof(uri));
+    pending_sid *p = sid ? sid_find(srv, sid, true) : NULL;
+    if (!p)
+        return -1; /* the sid was used by a concurrent upgrade */
+    ps->c = conn_new(srv, wsi, p->user);
+    free(p);
+    if (!ps->c)
+        return -1;
+    conn_log(ps->c, FTRACK_LOG_INFO, "connected");
+    conn_enqueue(ps->c, srv->connect_frame);
+    lws_set_timer_usecs(wsi, (lws_usec_t)(srv->hb_interval * 1e6));
+    return 0;
+}
+
+/* ---- work handed over from other threads ------------------------------------------------------
+ */
+
+static void route_injected(fth_hub_server *srv, injected *inj)
+{
+    static const char head[] = "{\"name\":\"ftrack.event\",\"args\":[";
+    size_t hl = sizeof(head) - 1;
+    char *payload = malloc(hl + inj->len + 3);
+    if (!payload)
+        return;
+    memcpy(payload, head, hl);
+    memcpy(payload + hl, inj->text, inj->len);
+    memcpy(payload + hl + inj->len, "]}", 3);
+    fth_wire_event ev;
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    if (fth_wire_event_parse(payload, hl + inj->len + 2, srv->max_depth, srv->user, &ev, &err) ==
+        FTRACK_OK) {
+        if (!route_event(srv, &ev, &err))
+            ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "injected event not routed: %s",
+                       err.message);
+        fth_wire_event_clear(&ev);
+    } else {
+        ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "injected event dropped: %s", err.message);
+    }
+    free(payload);
+}
+
+static void run_handed_over(fth_hub_server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    injected *list = srv->inject_head;
+    bool drop = srv->drop_all;
+    srv->inject_head = srv->inject_tail = NULL;
+    srv->drop_all = false;
+    pthread_mutex_unlock(&srv->lock);
+    while (list) {
+        injected *next = list->next;
+        route_injected(srv, list);
+        free(list->text);
+        free(list);
+        list = next;
+    }
+    if (drop)
+        for (conn *c = srv->conns; c; c = c->next)
+            conn_close_softly(c);
+}
+
+/* ---- the lws callback -------------------------------------------------------------------------
+ */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    fth_hub_server *srv = lws_context_user(lws_get_context(wsi));
+    pss *ps = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return handle_http(srv, wsi, ps, in ? (const char *)in : "");
+    case LWS_CALLBACK_HTTP_BODY:
+        return ps->is_api ? api_body(srv, ps, in, len) : 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return ps->is_api ? api_complete(srv, wsi, ps) : -1;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return http_writeable(wsi, ps);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (ps && !ps->c) {
+            free(ps->body);
+            free(ps->resp);
+            ps->body = ps->resp = NULL;
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(srv, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        return ws_established(srv, wsi, ps);
+    case LWS_CALLBACK_RECEIVE:
+        return ps->c ? ws_receive(ps->c, wsi, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ps->c ? ws_writeable(ps->c, wsi) : 0;
+    case LWS_CALLBACK_TIMER:
+        if (ps && ps->c)
+            ws_timer(ps->c, wsi);
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        if (ps && ps->c) {
+            conn_log(ps->c, FTRACK_LOG_INFO, "closed");
+            conn_free(ps->c);
+            ps->c = NULL;
+        }
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (srv)
+            run_handed_over(srv);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"ftrack-hub", callback, sizeof(pss), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- lifecycle --------------------------------------------------------------------------------
+ */
+
+static void lws_log_emit(int level, const char *line)
+{
+    char msg[512];
+    fti_strlcpy(msg, line, sizeof(msg));
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    ftrack_log(level == LLL_ERR ? FTRACK_LOG_WARNING : FTRACK_LOG_DEBUG, "lws", "%s", msg);
+}
+
+static void *service_main(void *arg)
+{
+    fth_hub_server *srv = arg;
+    while (!atomic_load(&srv->stop))
+        if (lws_service(srv->ctx, 0) < 0)
+            break;
+    return NULL;
+}
+
+void fth_hub_server_config_init(fth_hub_server_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+static void server_free(fth_hub_server *srv)
+{
+    if (srv->ctx)
+        lws_context_destroy(srv->ctx);
+    while (srv->sids) {
+        pending_sid *p = srv->sids;
+        srv->sids = p->next;
+        free(p);
+    }
+    while (srv->inject_head) {
+        injected *i = srv->inject_head;
+        srv->inject_head = i->next;
+        free(i->text);
+        free(i);
+    }
+    frame_unref(srv->hb_frame);
+    frame_unref(srv->connect_frame);
+    frame_unref(srv->disconnect_frame);
+    fth_router_free(srv->router);
+    fth_api_free(srv->api);
+    if (srv->key)
+        OPENSSL_cleanse(srv->key, strlen(srv->key));
+    free(srv->key);
+    free(srv->user);
+    free(srv->host);
+    free(srv->data_dir);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv);
+}
+
+static ftrack_status apply_config(fth_hub_server *srv, const fth_hub_server_config *cfg,
+                                  ftrack_error *err)
+{
+    if (!cfg->api_user || !*cfg->api_user || !cfg->api_key || !*cfg->api_key)
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "the hub needs an API user and key");
+    if (cfg->port < 0 || cfg->port > 65535)
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "port %d is out of range", cfg->port);
+    srv->user = strdup(cfg->api_user);
+    srv->key = strdup(cfg->api_key);
+    srv->host = strdup(cfg->listen_host && *cfg->listen_host ? cfg->listen_host : "127.0.0.1");
+    srv->data_dir = fti_strdup(cfg->data_dir);
+    srv->hb_interval = cfg->heartbeat_interval > 0 ? cfg->heartbeat_interval : 10.0;
+    srv->hb_timeout = cfg->heartbeat_timeout > 0 ? cfg->heartbeat_timeout : 60.0;
+    srv->max_frame = cfg->max_frame ? cfg->max_frame : 1024 * 1024;
+    srv->max_api_body = cfg->max_api_body ? cfg->max_api_body : 8 * 1024 * 1024;
+    srv->max_depth = cfg->max_json_depth > 0 ? cfg->max_json_depth : FTRACK_EVENT_MAX_DEPTH;
+    srv->max_queued = cfg->max_queued_bytes ? cfg->max_queued_bytes : 64 * 1024 * 1024;
+    srv->router = fth_router_new();
+    srv->hb_frame = frame_simple(FTI_SIO_HEARTBEAT);
+    srv->connect_frame = frame_simple(FTI_SIO_CONNECT);
+    srv->disconnect_frame = frame_simple(FTI_SIO_DISCONNECT);
+    if (!srv->user || !srv->key || !srv->host || !srv->router || !srv->hb_frame ||
+        !srv->connect_frame || !srv->disconnect_frame)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    return fth_api_new(cfg->schema_file ? cfg->schema_file : FTRACK_HUB_SCHEMA_FILE, &srv->api,
+                       err);
+}
+
+static ftrack_status create_context(fth_hub_server *srv, int port, ftrack_error *err)
+{
+    lws_set_log_level(LLL_ERR, lws_log_emit);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.user = srv;
+    info.gid = -1;
+    info.uid = -1;
+    srv->ctx = lws_create_context(&info);
+    if (!srv->ctx)
+        return fti_error(err, FTRACK_ERR_INTERNAL, "cannot create the websocket context");
+    memset(&info, 0, sizeof(info));
+    info.vhost_name = "ftrack-hub";
+    info.port = port;
+    info.iface = srv->host;
+    info.protocols = protocols;
+    info.max_http_header_data = 8192;
+    info.timeout_secs = 30;
+    if (!strchr(srv->host, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    srv->vhost = lws_create_vhost(srv->ctx, &info);
+    if (!srv->vhost)
+        return fti_error(err, FTRACK_ERR_IO,
+                         "cannot listen on %s port %d (address in use or not available)", srv->host,
+                         port);
+    srv->port = lws_get_vhost_listen_port(srv->vhost);
+    bool v6 = strchr(srv->host, ':') != NULL;
+    snprintf(srv->url, sizeof(srv->url), v6 ? "http://[%s]:%d" : "http://%s:%d", srv->host,
+             srv->port);
+    return FTRACK_OK;
+}
+
+ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_server **out,
+                                   ftrack_error *err)
+{
+    *out = NULL;
+    fth_hub_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    pthread_mutex_init(&srv->lock, NULL);
+    ftrack_status st = apply_config(srv, cfg, err);
+    if (st == FTRACK_OK)
+        st = create_context(srv, cfg->port, err);
+    if (st == FTRACK_OK && pthread_create(&srv->thread, NULL, service_main, srv) != 0)
+        st = fti_error(err, FTRACK_ERR_INTERNAL, "cannot start the hub thread");
+    if (st != FTRACK_OK) {
+        server_free(srv);
+        return st;
+    }
+    srv->thread_started = true;
+    ftrack_log(FTRACK_LOG_DEBUG, LOG_COMPONENT, "listening on %s", srv->url);
+    *out = srv;
+    return FTRACK_OK;
+}
+
+const char *fth_hub_server_url(const fth_hub_server *srv)
+{
+    return srv->url;
+}
+
+int fth_hub_server_port(const fth_hub_server *srv)
+{
+    return srv->port;
+}
+
+size_t fth_hub_server_connection_count(const fth_hub_server *srv)
+{
+    return atomic_load(&((fth_hub_server *)srv)->nconns);
+}
+
+ftrack_status fth_hub_server_inject(fth_hub_server *srv, const char *event_json, size_t len,
+                                    ftrack_error *err)
+{
+    char *copy = event_json ? strndup(event_json, len) : NULL;
+    json_object *obj = copy ? json_tokener_parse(copy) : NULL;
+    free(copy);
+    json_object *topic = obj ? json_object_object_get(obj, "topic") : NULL;
+    bool ok =
+        json_object_is_type(obj, json_type_object) && json_object_is_type(topic, json_type_string);
+    json_object_put(obj);
+    if (!ok)
+        return fti_error(err, FTRACK_ERR_PARSE,
+                         "an injected event must be a JSON object with a topic");
+    injected *inj = calloc(1, sizeof(*inj));
+    if (!inj || !(inj->text = strndup(event_json, len))) {
+        free(inj);
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    }
+    inj->len = strlen(inj->text);
+    pthread_mutex_lock(&srv->lock);
+    if (srv->inject_tail)
+        srv->inject_tail->next = inj;
+    else
+        srv->inject_head = inj;
+    srv->inject_tail = inj;
+    pthread_mutex_unlock(&srv->lock);
+    lws_cancel_service(srv->ctx);
+    return FTRACK_OK;
+}
+
+void fth_hub_server_drop_connections(fth_hub_server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    srv->drop_all = true;
+    pthread_mutex_unlock(&srv->lock);
+    lws_cancel_service(srv->ctx);
+}
+
+void fth_hub_server_stop(fth_hub_server *srv)
+{
+    if (!srv)
+        return;
+    atomic_store(&srv->stop, true);
+    if (srv->thread_started) {
+        lws_cancel_service(srv->ctx);
+        pthread_join(srv->thread, NULL);
+    }
+    server_free(srv);
+}

@@ -1,0 +1,294 @@
+/* Event payloads as the hub receives and forwards them (protocol §5.5, Appendix B rule 6).
+ * The hot path parses each event once and forwards the bytes it received; only events that
+ * do not already carry exactly the wire keys are rebuilt. */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/rand.h>
+
+#include "common/internal.h"
+#include "hub/socketio.h"
+#include "server_internal.h"
+
+static const char *const WIRE_KEYS[] = {"id",     "topic", "data",          "source",
+                                        "target", "sent",  "inReplyToEvent"};
+enum { WIRE_KEY_COUNT = sizeof(WIRE_KEYS) / sizeof(WIRE_KEYS[0]) };
+
+/* How the official clients wrap an event: compact (JavaScript) and Python's json.dumps. */
+static const char *const WRAP_PREFIXES[] = {"{\"name\":\"ftrack.event\",\"args\":[",
+                                            "{\"name\": \"ftrack.event\", \"args\": ["};
+static const char WRAP_SUFFIX[] = "]}";
+
+bool fth_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n >= len - i)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        /* Overlong forms, surrogates and code points past U+10FFFF. */
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+void fth_random_hex(char *out, size_t hex_chars)
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char bytes[64];
+    size_t n = (hex_chars + 1) / 2;
+    if (n > sizeof(bytes))
+        n = sizeof(bytes);
+    if (RAND_bytes(bytes, (int)n) != 1)
+        abort(); /* no entropy: nothing safe to hand out as a session id or key */
+    size_t i = 0;
+    for (; i < hex_chars && i / 2 < n; i++)
+        out[i] = digits[(i % 2 == 0) ? bytes[i / 2] >> 4 : bytes[i / 2] & 0x0F];
+    out[i] = '\0';
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Length of the JSON value starting at s[0] (already known to be valid JSON). */
+static size_t value_end(const char *s, size_t len)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"')
+            in_string = true;
+        else if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && --depth == 0)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* The bytes of the single args element when the packet data is one of the clients' exact
+ * wrappings; NULL otherwise. */
+static const char *find_raw(const char *data, size_t len, size_t *out_len)
+{
+    while (len > 0 && is_space(data[len - 1]))
+        len--;
+    size_t sl = sizeof(WRAP_SUFFIX) - 1;
+    for (size_t k = 0; k < sizeof(WRAP_PREFIXES) / sizeof(WRAP_PREFIXES[0]); k++) {
+        size_t pl = strlen(WRAP_PREFIXES[k]);
+        if (len < pl + sl || memcmp(data, WRAP_PREFIXES[k], pl) != 0 ||
+            memcmp(data + len - sl, WRAP_SUFFIX, sl) != 0)
+            continue;
+        const char *p = data + pl;
+        size_t n = len - pl - sl;
+        while (n > 0 && is_space(*p)) {
+            p++;
+            n--;
+        }
+        while (n > 0 && is_space(p[n - 1]))
+            n--;
+        /* A duplicate "args" key would leave more than one value between the brackets. */
+        if (n == 0 || *p != '{' || value_end(p, n) != n)
+            return NULL;
+        *out_len = n;
+        return p;
+    }
+    return NULL;
+}
+
+static bool has_exact_wire_keys(json_object *event)
+{
+    if (json_object_object_length(event) != WIRE_KEY_COUNT)
+        return false;
+    for (size_t i = 0; i < WIRE_KEY_COUNT; i++)
+        if (!json_object_object_get_ex(event, WIRE_KEYS[i], NULL))
+            return false;
+    json_object *source = json_object_object_get(event, "source");
+    return json_object_is_type(source, json_type_object);
+}
+
+static void add(json_object *obj, const char *key, json_object *value)
+{
+    json_object_object_add_ex(obj, key, value,
+                              JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
+static json_object *kept(json_object *event, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(event, key, &v) ? json_object_get(v) : NULL;
+}
+
+/* A copy with exactly the wire keys, in the Python client's order. Values are shared (this
+ * thread only). */
+static json_object *normalise(json_object *event, const char *username)
+{
+    json_object *out = json_object_new_object();
+    if (!out)
+        return NULL;
+    json_object *id = json_object_object_get(event, "id");
+    if (json_object_is_type(id, json_type_string)) {
+        add(out, "id", json_object_get(id));
+    } else {
+        char hex[33];
+        fth_random_hex(hex, 32);
+        add(out, "id", json_object_new_string(hex));
+    }
+    json_object *data = NULL;
+    add(out, "data",
+        json_object_object_get_ex(event, "data", &data) ? json_object_get(data)
+                                                        : json_object_new_object());
+    add(out, "topic", kept(event, "topic"));
+    add(out, "sent", kept(event, "sent"));
+    json_object *source = json_object_object_get(event, "source");
+    if (json_object_is_type(source, json_type_object)) {
+        add(out, "source", json_object_get(source));
+    } else {
+        char hex[33];
+        fth_random_hex(hex, 32);
+        json_object *user = json_object_new_object();
+        add(user, "username", json_object_new_string(username ? username : ""));
+        source = json_object_new_object();
+        add(source, "id", json_object_new_string(hex));
+        add(source, "user", user);
+        add(out, "source", source);
+    }
+    json_object *target = json_object_object_get(event, "target");
+    add(out, "target",
+        json_object_is_type(target, json_type_string) ? json_object_get(target)
+                                                      : json_object_new_string(""));
+    json_object *reply = NULL;
+    if (!json_object_object_get_ex(event, "inReplyToEvent", &reply))
+        json_object_object_get_ex(event, "in_reply_to_event", &reply);
+    add(out, "inReplyToEvent", json_object_get(reply));
+    return out;
+}
+
+static ftrack_status parse_json(const char *data, size_t len, int depth, json_object **out,
+                                ftrack_error *err)
+{
+    struct json_tokener *tok = json_tokener_new_ex(depth);
+    if (!tok)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *obj = json_tokener_parse_ex(tok, data, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (obj && jerr == json_tokener_success) {
+        while (end < len && is_space(data[end]))
+            end++;
+        if (end == len) {
+            *out = obj;
+            return FTRACK_OK;
+        }
+        json_object_put(obj);
+        return fti_error(err, FTRACK_ERR_PARSE, "invalid JSON: trailing characters");
+    }
+    json_object_put(obj);
+    if (jerr == json_tokener_error_depth)
+        return fti_error(err, FTRACK_ERR_PARSE, "JSON nested deeper than %d levels", depth);
+    if (jerr == json_tokener_continue)
+        return fti_error(err, FTRACK_ERR_PARSE, "invalid JSON: truncated");
+    return fti_error(err, FTRACK_ERR_PARSE, "invalid JSON: %s", json_tokener_error_desc(jerr));
+}
+
+ftrack_status fth_wire_event_parse(const char *data, size_t len, int max_depth,
+                                   const char *username, fth_wire_event *out, ftrack_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!data || len == 0)
+        return fti_error(err, FTRACK_ERR_PARSE, "event packet without data");
+    if (len > (size_t)0x7fffffff)
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "event too large");
+    if (!fth_utf8_valid(data, len))
+        return fti_error(err, FTRACK_ERR_PARSE, "event is not valid UTF-8");
+    /* The event sits two levels down: {"args": [ <event> ]}. */
+    ftrack_status st = parse_json(data, len, max_depth + 2, &out->payload, err);
+    if (st != FTRACK_OK)
+        return st;
+    const char *why = NULL;
+    json_object *arg = fti_sio_event_arg(out->payload, &why);
+    json_object *topic = arg ? json_object_object_get(arg, "topic") : NULL;
+    if (!arg) {
+        fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "%s", why);
+    } else if (!json_object_is_type(topic, json_type_string) ||
+               json_object_get_string_len(topic) == 0) {
+        fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "event has no topic");
+    } else if (has_exact_wire_keys(arg)) {
+        out->event = arg;
+        out->raw = find_raw(data, len, &out->raw_len);
+    } else {
+        out->normalised = normalise(arg, username);
+        out->event = out->normalised;
+        if (!out->event)
+            fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    }
+    if (!out->event) {
+        ftrack_status code = err ? err->code : FTRACK_ERR_INVALID_ARGUMENT;
+        fth_wire_event_clear(out);
+        return code;
+    }
+    out->topic = json_object_get_string(json_object_object_get(out->event, "topic"));
+    return FTRACK_OK;
+}
+
+const char *fth_wire_event_text(fth_wire_event *ev, size_t *len)
+{
+    if (ev->raw) {
+        *len = ev->raw_len;
+        return ev->raw;
+    }
+    if (!ev->text) {
+        size_t n = 0;
+        const char *s = json_object_to_json_string_length(
+            ev->event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        ev->text = s ? strndup(s, n) : NULL;
+        ev->raw_len = ev->text ? n : 0;
+    }
+    *len = ev->raw_len;
+    return ev->text;
+}
+
+void fth_wire_event_clear(fth_wire_event *ev)
+{
+    json_object_put(ev->normalised);
+    json_object_put(ev->payload);
+    free(ev->text);
+    memset(ev, 0, sizeof(*ev));
+}

@@ -1,0 +1,747 @@
+/* Subscribers, delivery queues, routing and local dispatch (protocol §6.6, §6.7).
+ *
+ * Routing runs on whichever thread received the event (the service thread for server events):
+ * it matches the event once against every subscriber and appends its text once to each queue
+ * with a match. Dispatch runs on the queue's consumer thread, which parses its own copy. */
+#include <math.h> /* INFINITY only: libftrack does not link libm */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/internal.h"
+#include "hub/hub_internal.h"
+
+/* The thread's bound queue (ftrack_hub_bind_thread); valid only for that hub. */
+static __thread struct {
+    const ftrack_hub *hub;
+    ftrack_hub_queue *queue;
+} tl_binding;
+
+/* ---- subscriber sets ------------------------------------------------------------------- */
+
+void fti_sub_release(fti_sub *sub)
+{
+    if (!sub || atomic_fetch_sub(&sub->refs, 1) != 1)
+        return;
+    ftrack_expression_free(sub->expr);
+    json_object_put(sub->metadata);
+    pthread_mutex_destroy(&sub->meta_lock);
+    if (sub->queue)
+        fti_queue_unref(sub->queue);
+    free(sub);
+}
+
+fti_subset *fti_subset_get(ftrack_hub *hub)
+{
+    pthread_mutex_lock(&hub->lock);
+    fti_subset *set = hub->subs;
+    if (set)
+        atomic_fetch_add(&set->refs, 1);
+    pthread_mutex_unlock(&hub->lock);
+    return set;
+}
+
+void fti_subset_release(fti_subset *set)
+{
+    if (!set || atomic_fetch_sub(&set->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < set->n; i++)
+        fti_sub_release(set->subs[i]);
+    free(set);
+}
+
+static int by_priority(const void *a, const void *b)
+{
+    const fti_sub *x = *(fti_sub *const *)a, *y = *(fti_sub *const *)b;
+    if (x->priority != y->priority)
+        return x->priority < y->priority ? -1 : 1;
+    return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0);
+}
+
+/* A new set holding `old` minus `drop` plus `add`, sorted; replaces hub->subs. */
+static ftrack_status subset_replace_locked(ftrack_hub *hub, fti_sub *add, fti_sub *drop)
+{
+    fti_subset *old = hub->subs;
+    size_t n = old ? old->n : 0;
+    fti_subset *set = calloc(1, sizeof(*set) + (n + 1) * sizeof(set->subs[0]));
+    if (!set)
+        return FTRACK_ERR_NO_MEMORY;
+    atomic_init(&set->refs, 1);
+    for (size_t i = 0; i < n; i++) {
+        if (old->subs[i] == drop)
+            continue;
+        set->subs[set->n++] = old->subs[i];
+        atomic_fetch_add(&old->subs[i]->refs, 1);
+    }
+    if (add) {
+        add->seq = ++hub->sub_seq;
+        set->subs[set->n++] = add;
+        atomic_fetch_add(&add->refs, 1);
+    }
+    qsort(set->subs, set->n, sizeof(set->subs[0]), by_priority);
+    hub->subs = set;
+    fti_subset_release(old);
+    return FTRACK_OK;
+}
+
+ftrack_status fti_subset_add_locked(ftrack_hub *hub, fti_sub *sub)
+{
+    return subset_replace_locked(hub, sub, NULL);
+}
+
+ftrack_status fti_subset_remove_locked(ftrack_hub *hub, fti_sub *sub)
+{
+    return subset_replace_locked(hub, NULL, sub);
+}
+
+fti_sub *fti_subset_find_locked(ftrack_hub *hub, const char *id)
+{
+    for (size_t i = 0; hub->subs && i < hub->subs->n; i++)
+        if (strcmp(hub->subs->subs[i]->id, id) == 0)
+            return hub->subs->subs[i];
+    return NULL;
+}
+
+/* ---- queues ------------------------------------------------------------------------------ */
+
+ftrack_status fti_queue_create(ftrack_hub *hub, const char *name, size_t capacity,
+                               ftrack_hub_queue **out)
+{
+    ftrack_hub_queue *q = calloc(1, sizeof(*q));
+    if (!q)
+        return FTRACK_ERR_NO_MEMORY;
+    q->name = fti_strdup(name ? name : "queue");
+    if (!q->name) {
+        free(q);
+        return FTRACK_ERR_NO_MEMORY;
+    }
+    q->hub = hub;
+    q->capacity = capacity ? capacity : 10000;
+    q->next_deadline = INFINITY;
+    atomic_init(&q->refs, 1);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_lock(&hub->lock);
+    q->next = hub->queues;
+    hub->queues = q;
+    pthread_mutex_unlock(&hub->lock);
+    *out = q;
+    return FTRACK_OK;
+}
+
+static void queue_drop_items(ftrack_hub_queue *q)
+{
+    fti_item *it = q->head;
+    while (it) {
+        fti_item *next = it->next;
+        free(it->text);
+        free(it);
+        it = next;
+    }
+    q->head = q->tail = NULL;
+    q->depth = 0;
+}
+
+void fti_queue_unref(ftrack_hub_queue *q)
+{
+    if (!q || atomic_fetch_sub(&q->refs, 1) != 1)
+        return;
+    queue_drop_items(q);
+    pthread_cond_destroy(&q->cond);
+    pthread_mutex_destroy(&q->lock);
+    free(q->name);
+    free(q);
+}
+
+bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len)
+{
+    pthread_mutex_lock(&q->lock);
+    if (q->closed) {
+        pthread_mutex_unlock(&q->lock);
+        return false;
+    }
+    if (q->depth >= q->capacity) {
+        unsigned long n = ++q->overflowed;
+        ftrack_hub_overflow_callback cb = q->overflow;
+        void *ud = q->overflow_data;
+        pthread_mutex_unlock(&q->lock);
+        if (cb)
+            cb(q, text, len, ud);
+        else if ((n & (n - 1)) == 0) /* 1, 2, 4, 8...: visible without flooding */
+            ftrack_log(FTRACK_LOG_WARNING, "hub", "delivery queue '%s' is full (%zu): %lu event(s) dropped",
+                       q->name, q->capacity, n);
+        return false;
+    }
+    fti_item *it = malloc(sizeof(*it));
+    char *copy = it ? malloc(len + 1) : NULL;
+    if (!copy) {
+        free(it);
+        pthread_mutex_unlock(&q->lock);
+        ftrack_log(FTRACK_LOG_ERROR, "hub", "out of memory queueing an event for '%s'", q->name);
+        return false;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    it->text = copy;
+    it->len = len;
+    it->next = NULL;
+    if (q->tail)
+        q->tail->next = it;
+    else
+        q->head = it;
+    q->tail = it;
+    q->depth++;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    return true;
+}
+
+ftrack_hub_queue *fti_bound_queue(ftrack_hub *hub)
+{
+    if (tl_binding.hub == hub && tl_binding.queue)
+        return tl_binding.queue;
+    return hub->default_queue;
+}
+
+ftrack_status ftrack_hub_queue_new(ftrack_hub *hub, const char *name, size_t capacity,
+                                   ftrack_hub_queue **out, ftrack_error *err)
+{
+    if (!hub || !out)
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "ftrack_hub_queue_new needs a hub and out");
+    if (fti_queue_create(hub, name, capacity, out) != FTRACK_OK)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    return FTRACK_OK;
+}
+
+void ftrack_hub_queue_set_overflow(ftrack_hub_queue *queue, ftrack_hub_overflow_callback callback,
+                                   void *user_data)
+{
+    if (!queue)
+        return;
+    pthread_mutex_lock(&queue->lock);
+    queue->overflow = callback;
+    queue->overflow_data = user_data;
+    pthread_mutex_unlock(&queue->lock);
+}
+
+void ftrack_hub_bind_thread(ftrack_hub *hub, ftrack_hub_queue *queue)
+{
+    tl_binding.hub = queue ? hub : NULL;
+    tl_binding.queue = queue && queue->hub == hub ? queue : NULL;
+}
+
+size_t ftrack_hub_queue_depth(const ftrack_hub_queue *queue)
+{
+    if (!queue)
+        return 0;
+    ftrack_hub_queue *q = (ftrack_hub_queue *)queue;
+    pthread_mutex_lock(&q->lock);
+    size_t d = q->depth;
+    pthread_mutex_unlock(&q->lock);
+    return d;
+}
+
+void ftrack_hub_queue_close(ftrack_hub_queue *queue)
+{
+    if (!queue)
+        return;
+    pthread_mutex_lock(&queue->lock);
+    queue->closed = true;
+    pthread_cond_broadcast(&queue->cond);
+    pthread_mutex_unlock(&queue->lock);
+}
+
+static void unsubscribe_queue(ftrack_hub *hub, ftrack_hub_queue *q)
+{
+    fti_subset *set = fti_subset_get(hub);
+    for (size_t i = 0; set && i < set->n; i++)
+        if (set->subs[i]->queue == q && !atomic_load(&set->subs[i]->removed))
+            ftrack_hub_unsubscribe(hub, set->subs[i]->id, NULL);
+    fti_subset_release(set);
+}
+
+void ftrack_hub_queue_free(ftrack_hub_queue *queue)
+{
+    if (!queue)
+        return;
+    ftrack_hub *hub = queue->hub;
+    if (queue == hub->default_queue)
+        return; /* owned by the hub */
+    ftrack_hub_queue_close(queue);
+    unsubscribe_queue(hub, queue);
+    fti_reply_drop_all(hub, queue);
+    pthread_mutex_lock(&hub->lock);
+    for (ftrack_hub_queue **p = &hub->queues; *p; p = &(*p)->next) {
+        if (*p == queue) {
+            *p = queue->next;
+            break;
+        }
+    }
+    queue->detached = true;
+    pthread_mutex_unlock(&hub->lock);
+    pthread_mutex_lock(&queue->lock);
+    queue_drop_items(queue);
+    pthread_mutex_unlock(&queue->lock);
+    if (tl_binding.queue == queue)
+        tl_binding.hub = NULL, tl_binding.queue = NULL;
+    fti_queue_unref(queue);
+}
+
+static void abs_monotonic(double deadline, struct timespec *ts)
+{
+    double d = deadline - fti_now();
+    if (d < 0)
+        d = 0;
+    if (d > 1e6)
+        d = 1e6;
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    time_t whole = (time_t)d; /* d >= 0: truncation is floor */
+    ts->tv_sec += whole;
+    ts->tv_nsec += (long)((d - whole) * 1e9);
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len)
+{
+    if (!queue)
+        return NULL;
+    double deadline = timeout < 0 ? INFINITY : fti_now() + timeout;
+    for (;;) {
+        /* Reply windows of this queue's publishes close on this, its consumer's, thread. */
+        double next = fti_reply_expire(queue, fti_now());
+        pthread_mutex_lock(&queue->lock);
+        fti_item *it = queue->head;
+        if (it) {
+            queue->head = it->next;
+            if (!queue->head)
+                queue->tail = NULL;
+            queue->depth--;
+            pthread_mutex_unlock(&queue->lock);
+            char *text = it->text;
+            if (len)
+                *len = it->len;
+            free(it);
+            return text;
+        }
+        double now = fti_now();
+        if (queue->closed || now >= deadline) {
+            pthread_mutex_unlock(&queue->lock);
+            return NULL;
+        }
+        struct timespec ts;
+        double wake = deadline < next ? deadline : next;
+        abs_monotonic(wake < now + 3600.0 ? wake : now + 3600.0, &ts);
+        pthread_cond_timedwait(&queue->cond, &queue->lock, &ts);
+        pthread_mutex_unlock(&queue->lock);
+    }
+}
+
+/* ---- matching --------------------------------------------------------------------------- */
+
+static bool event_user_is(json_object *event, const char *user)
+{
+    json_object *source, *u, *name;
+    return json_object_object_get_ex(event, "source", &source) &&
+           json_object_object_get_ex(source, "user", &u) &&
+           json_object_object_get_ex(u, "username", &name) &&
+           json_object_is_type(name, json_type_string) &&
+           strcmp(json_object_get_string(name), user) == 0;
+}
+
+static bool sub_accepts(const ftrack_hub *hub, fti_sub *s, const ftrack_expression *target,
+                        json_object *event)
+{
+    if (s->ignore_own_user && event_user_is(event, hub->api_user))
+        return false;
+    if (target) {
+        pthread_mutex_lock(&s->meta_lock);
+        bool ok = ftrack_expression_match(target, s->metadata);
+        pthread_mutex_unlock(&s->meta_lock);
+        if (!ok)
+            return false;
+    }
+    return ftrack_expression_match(s->expr, event);
+}
+
+static const char *json_string_key(json_object *obj, const char *key)
+{
+    json_object *v;
+    if (json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_string))
+        return json_object_get_string(v);
+    return NULL;
+}
+
+/* The compiled target of an event, NULL when it has none; *bad when it does not parse. */
+static ftrack_expression *compile_target(json_object *event, bool *bad)
+{
+    *bad = false;
+    const char *t = json_string_key(event, "target");
+    if (!t || !*t)
+        return NULL;
+    ftrack_expression *e = NULL;
+    ftrack_error err;
+    if (ftrack_expression_compile(t, &e, &err) != FTRACK_OK) {
+        ftrack_log_event(FTRACK_LOG_WARNING, "hub", json_string_key(event, "id"),
+                         json_string_key(event, "topic"), "dropped an event with a bad target: %s",
+                         err.message);
+        *bad = true;
+        return NULL;
+    }
+    return e;
+}
+
+/* ---- routing ------------------------------------------------------------------------------ */
+
+typedef struct queue_set {
+    ftrack_hub_queue *q[16];
+    ftrack_hub_queue **more;
+    size_t n, cap;
+} queue_set;
+
+static bool queue_set_has(const queue_set *s, const ftrack_hub_queue *q)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if ((i < 16 ? s->q[i] : s->more[i - 16]) == q)
+            return true;
+    return false;
+}
+
+/* Takes a reference on q. */
+static void queue_set_add(queue_set *s, ftrack_hub_queue *q)
+{
+    if (!q || queue_set_has(s, q))
+        return;
+    if (s->n >= 16) {
+        size_t i = s->n - 16;
+        if (i >= s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 16;
+            ftrack_hub_queue **m = realloc(s->more, cap * sizeof(*m));
+            if (!m)
+                return;
+            s->more = m;
+            s->cap = cap;
+        }
+        s->more[i] = q;
+    } else {
+        s->q[s->n] = q;
+    }
+    s->n++;
+    atomic_fetch_add(&q->refs, 1);
+}
+
+static ftrack_hub_queue *queue_set_at(const queue_set *s, size_t i)
+{
+    return i < 16 ? s->q[i] : s->more[i - 16];
+}
+
+/* The queue that published the event this replies to, referenced; NULL when unknown. */
+static ftrack_hub_queue *reply_queue(ftrack_hub *hub, json_object *event)
+{
+    const char *irt = json_string_key(event, "inReplyToEvent");
+    if (!irt)
+        irt = json_string_key(event, "in_reply_to_event");
+    if (!irt)
+        return NULL;
+    ftrack_hub_queue *q = NULL;
+    void *v = NULL;
+    pthread_mutex_lock(&hub->lock);
+    if (lh_table_lookup_ex(hub->replies, irt, &v) && v) {
+        q = ((fti_reply_entry *)v)->queue;
+        atomic_fetch_add(&q->refs, 1);
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return q;
+}
+
+void fti_route(ftrack_hub *hub, json_object *event, const char *text, size_t len, bool force_default)
+{
+    bool bad;
+    ftrack_expression *target = compile_target(event, &bad);
+    if (bad)
+        return;
+    queue_set qs = {.n = 0};
+    fti_subset *set = fti_subset_get(hub);
+    for (size_t i = 0; set && i < set->n; i++) {
+        fti_sub *s = set->subs[i];
+        if (atomic_load(&s->removed))
+            continue;
+        if (!s->internal_reply && queue_set_has(&qs, s->queue))
+            continue; /* one match per queue is enough */
+        if (!sub_accepts(hub, s, target, event))
+            continue;
+        if (s->internal_reply) {
+            ftrack_hub_queue *rq = reply_queue(hub, event);
+            queue_set_add(&qs, rq);
+            fti_queue_unref(rq);
+        } else {
+            queue_set_add(&qs, s->queue);
+        }
+    }
+    fti_subset_release(set);
+    ftrack_expression_free(target);
+    if (force_default)
+        queue_set_add(&qs, hub->default_queue);
+    if (qs.n && !text)
+        text = json_object_to_json_string_length(event, JSON_C_TO_STRING_PLAIN |
+                                                            JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                 &len);
+    for (size_t i = 0; i < qs.n; i++) {
+        ftrack_hub_queue *q = queue_set_at(&qs, i);
+        if (text)
+            fti_queue_push(q, text, len);
+        fti_queue_unref(q);
+    }
+    free(qs.more);
+}
+
+void fti_emit_meta(ftrack_hub *hub, const char *topic)
+{
+    ftrack_event *ev = ftrack_event_new(topic, NULL);
+    if (!ev)
+        return;
+    ftrack_event_prepare_source(ev, hub->id, hub->api_user, hub->hostname);
+    size_t len;
+    char *text = ftrack_event_serialize(ev, &len);
+    if (text)
+        fti_route(hub, ftrack_event_json(ev), text, len,
+                  strcmp(topic, "ftrack.meta.disconnected") == 0);
+    ftrack_free(text);
+    ftrack_event_free(ev);
+}
+
+/* ---- replies ------------------------------------------------------------------------------ */
+
+ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
+                                        ftrack_reply_callback cb, void *user_data,
+                                        ftrack_hub_queue *queue, double deadline)
+{
+    fti_reply_entry *e = calloc(1, sizeof(*e));
+    if (!e)
+        return FTRACK_ERR_NO_MEMORY;
+    fti_strlcpy(e->event_id, event_id, sizeof(e->event_id));
+    e->callback = cb;
+    e->user_data = user_data;
+    e->queue = queue;
+    e->deadline = deadline;
+    if (lh_table_insert(hub->replies, e->event_id, e) != 0) {
+        free(e);
+        return FTRACK_ERR_NO_MEMORY;
+    }
+    e->next = queue->replies;
+    if (queue->replies)
+        queue->replies->prev = e;
+    queue->replies = e;
+    if (deadline < queue->next_deadline) {
+        queue->next_deadline = deadline;
+        /* a taker may be sleeping past this deadline */
+        pthread_mutex_lock(&queue->lock);
+        pthread_cond_broadcast(&queue->cond);
+        pthread_mutex_unlock(&queue->lock);
+    }
+    return FTRACK_OK;
+}
+
+static void reply_unlink_locked(ftrack_hub *hub, fti_reply_entry *e)
+{
+    lh_table_delete(hub->replies, e->event_id);
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        e->queue->replies = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void run_final_calls(fti_reply_entry *list)
+{
+    while (list) {
+        fti_reply_entry *next = list->next;
+        list->callback(NULL, list->user_data);
+        free(list);
+        list = next;
+    }
+}
+
+double fti_reply_expire(ftrack_hub_queue *queue, double now)
+{
+    ftrack_hub *hub = queue->hub;
+    fti_reply_entry *expired = NULL;
+    pthread_mutex_lock(&hub->lock);
+    if (now < queue->next_deadline) {
+        double next = queue->next_deadline;
+        pthread_mutex_unlock(&hub->lock);
+        return next;
+    }
+    double next = INFINITY;
+    fti_reply_entry *e = queue->replies;
+    while (e) {
+        fti_reply_entry *following = e->next;
+        if (e->deadline <= now) {
+            reply_unlink_locked(hub, e);
+            e->next = expired;
+            expired = e;
+        } else if (e->deadline < next) {
+            next = e->deadline;
+        }
+        e = following;
+    }
+    queue->next_deadline = next;
+    pthread_mutex_unlock(&hub->lock);
+    run_final_calls(expired);
+    return next;
+}
+
+void fti_reply_drop_all(ftrack_hub *hub, ftrack_hub_queue *queue)
+{
+    fti_reply_entry *all = NULL;
+    pthread_mutex_lock(&hub->lock);
+    for (ftrack_hub_queue *q = hub->queues; q; q = q->next) {
+        if (queue && q != queue)
+            continue;
+        while (q->replies) {
+            fti_reply_entry *e = q->replies;
+            reply_unlink_locked(hub, e);
+            e->next = all;
+            all = e;
+        }
+        q->next_deadline = INFINITY;
+    }
+    pthread_mutex_unlock(&hub->lock);
+    run_final_calls(all);
+}
+
+/* The internal reply subscriber's callback: hand the reply to the publisher's on_reply when
+ * that publish was made from this queue. */
+static void handle_reply(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event)
+{
+    const char *irt = ftrack_event_in_reply_to(event);
+    if (!irt)
+        return;
+    ftrack_reply_callback cb = NULL;
+    void *ud = NULL;
+    void *v = NULL;
+    pthread_mutex_lock(&hub->lock);
+    if (lh_table_lookup_ex(hub->replies, irt, &v) && v && ((fti_reply_entry *)v)->queue == queue) {
+        cb = ((fti_reply_entry *)v)->callback;
+        ud = ((fti_reply_entry *)v)->user_data;
+    }
+    pthread_mutex_unlock(&hub->lock);
+    if (cb)
+        cb(event, ud);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+static void auto_reply(ftrack_hub *hub, fti_sub *s, ftrack_event *event, json_object *data)
+{
+    pthread_mutex_lock(&s->meta_lock);
+    json_object *source = NULL;
+    json_object_deep_copy(s->metadata, &source, NULL);
+    pthread_mutex_unlock(&s->meta_lock);
+    ftrack_error err;
+    if (ftrack_hub_reply(hub, event, data, source, &err) != FTRACK_OK)
+        ftrack_log_event(FTRACK_LOG_WARNING, "hub", ftrack_event_id(event), ftrack_event_topic(event),
+                         "could not publish the reply of subscriber %s: %s", s->id, err.message);
+    json_object_put(source);
+}
+
+void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
+                  const ftrack_delivery *delivery, json_object *results)
+{
+    json_object *wire = ftrack_event_json(event);
+    bool bad;
+    ftrack_expression *target = compile_target(wire, &bad);
+    if (bad)
+        return;
+    ftrack_delivery d;
+    memset(&d, 0, sizeof(d));
+    if (delivery) {
+        size_t n = delivery->size && delivery->size < sizeof(d) ? delivery->size : sizeof(d);
+        memcpy(&d, delivery, n);
+    }
+    d.size = sizeof(d);
+    if (d.attempt == 0)
+        d.attempt = 1;
+    bool sync = results != NULL;
+    fti_subset *set = fti_subset_get(hub);
+    for (size_t i = 0; set && i < set->n; i++) {
+        fti_sub *s = set->subs[i];
+        if (s->internal_reply) {
+            if (!sync && sub_accepts(hub, s, target, wire))
+                handle_reply(hub, queue, event);
+        } else if ((sync || s->queue == queue) && sub_accepts(hub, s, target, wire) &&
+                   !atomic_load(&s->removed)) {
+            d.subscriber_id = s->id;
+            json_object *r = s->callback(event, &d, s->user_data);
+            if (sync)
+                json_object_array_add(results, r);
+            else if (r)
+                auto_reply(hub, s, event, r);
+        }
+        if (ftrack_event_is_stopped(event))
+            break;
+    }
+    fti_subset_release(set);
+    ftrack_expression_free(target);
+}
+
+ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *text, size_t len,
+                                        const ftrack_delivery *delivery, ftrack_error *err)
+{
+    if (!queue || !text)
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
+                         "ftrack_hub_queue_dispatch needs a queue and text");
+    fti_reply_expire(queue, fti_now());
+    ftrack_event *ev = NULL;
+    ftrack_status st = ftrack_event_parse(text, len, false, &ev, err);
+    if (st != FTRACK_OK)
+        return st;
+    fti_dispatch(queue->hub, queue, ev, delivery, NULL);
+    ftrack_event_free(ev);
+    return FTRACK_OK;
+}
+
+ftrack_status ftrack_hub_wait(ftrack_hub *hub, double seconds, ftrack_error *err)
+{
+    if (!hub)
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "ftrack_hub_wait needs a hub");
+    ftrack_hub_queue *q = hub->default_queue;
+    double deadline = seconds < 0 ? INFINITY : fti_now() + seconds;
+    for (;;) {
+        double left = deadline - fti_now();
+        if (left <= 0)
+            return FTRACK_OK;
+        size_t len = 0;
+        char *text = ftrack_hub_queue_take(q, left > 1e300 ? -1.0 : left, &len);
+        if (!text) {
+            pthread_mutex_lock(&q->lock);
+            bool closed = q->closed;
+            pthread_mutex_unlock(&q->lock);
+            if (closed)
+                return fti_error(err, FTRACK_ERR_CLOSED, "The event hub was closed.");
+            continue;
+        }
+        ftrack_event *ev = NULL;
+        ftrack_error perr;
+        if (ftrack_event_parse(text, len, false, &ev, &perr) != FTRACK_OK) {
+            ftrack_log(FTRACK_LOG_WARNING, "hub", "dropped an unreadable event: %s", perr.message);
+            free(text);
+            continue;
+        }
+        free(text);
+        fti_dispatch(hub, q, ev, NULL, NULL);
+        bool disconnected = strcmp(ftrack_event_topic(ev), "ftrack.meta.disconnected") == 0;
+        ftrack_event_free(ev);
+        if (disconnected)
+            return FTRACK_OK;
+    }
+}

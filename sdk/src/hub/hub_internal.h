@@ -1,0 +1,279 @@
+#ifndef FTI_HUB_INTERNAL_H
+#define FTI_HUB_INTERNAL_H
+/*
+ * The hub client's private state, shared by its files:
+ *   client.c     public API: options, subscribe, publish, connect/disconnect, outbox
+ *   transport.c  the libwebsockets service thread (handshake, websocket, heartbeat, reconnect)
+ *   dispatch.c   subscriber sets, delivery queues, routing, local dispatch, reply registry
+ *   handshake.c  server URL and the socket.io HTTP handshake (libcurl)
+ *
+ * Locks. hub->lock guards the hub's shared state (subscriber set, reply registry, outbox,
+ * connection flags). Each queue has its own lock. Order: hub->lock before queue->lock,
+ * never the other way; no user callback runs under either.
+ * json-c objects never cross threads, except a subscriber's metadata, which is guarded by
+ * its own mutex (json-c may write even on some reads).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include <json-c/linkhash.h>
+#include <ftrack/expression.h>
+#include <ftrack/hub.h>
+
+struct lws;
+struct lws_context;
+
+/* Received frames larger than this are dropped (and logged). */
+#define FTI_HUB_MAX_FRAME ((size_t)16 * 1024 * 1024)
+/* Publishes remembered to match their acknowledgements. */
+#define FTI_HUB_ACK_RING 256
+/* Frames written per writable callback before yielding to the loop. */
+#define FTI_HUB_WRITE_BATCH 64
+
+/* ---- server URL and handshake (handshake.c) ------------------------------------------ */
+
+typedef struct fti_hub_endpoint {
+    bool secure;      /* https → wss */
+    char *base_url;   /* scheme://host[:port], for the handshake GET */
+    char *address;    /* host without IPv6 brackets, for the socket */
+    char *host;       /* Host header: host[:port] as given */
+    int port;         /* explicit or the scheme's default */
+} fti_hub_endpoint;
+
+ftrack_status fti_hub_parse_url(const char *url, fti_hub_endpoint *out, ftrack_error *err);
+void fti_hub_endpoint_clear(fti_hub_endpoint *ep);
+
+typedef struct fti_handshake {
+    char sid[128];
+    int heartbeat;     /* seconds, as the server announced (informational) */
+    int close_timeout;
+} fti_handshake;
+
+/* Parse "<sid>:<heartbeat>:<close>:<transports>"; websocket must be among the transports. */
+ftrack_status fti_hub_parse_handshake(const char *body, size_t len, fti_handshake *out,
+                                      ftrack_error *err);
+
+typedef struct fti_handshake_request {
+    const fti_hub_endpoint *endpoint;
+    const char *api_user;
+    const char *api_key;
+    const char *const *headers; /* "Name: value", NULL-terminated, may be NULL */
+    const char *ca_bundle;
+    bool insecure;
+    double timeout;
+    atomic_bool *abort;         /* checked while waiting; may be NULL */
+} fti_handshake_request;
+
+/* GET <base>/socket.io/1/ with the credentials as headers. FTRACK_ERR_AUTH on 401/403. */
+ftrack_status fti_hub_handshake(const fti_handshake_request *req, fti_handshake *out,
+                                ftrack_error *err);
+
+/* Which proxy (if any) the websocket should use for this endpoint: HTTPS_PROXY/https_proxy
+ * for wss, HTTP_PROXY/http_proxy for ws, unless NO_PROXY/no_proxy lists the host. Writes
+ * "host" and port; returns false for a direct connection. */
+bool fti_hub_proxy_for(const fti_hub_endpoint *ep, char *host, size_t host_size, unsigned *port);
+
+/* ---- subscribers, queues, replies (dispatch.c) ---------------------------------------- */
+
+typedef struct fti_sub {
+    atomic_int refs;
+    atomic_bool removed;
+    char id[FTRACK_ID_MAX];
+    ftrack_expression *expr;
+    pthread_mutex_t meta_lock;
+    json_object *metadata; /* guarded by meta_lock; never changed after subscribe */
+    int priority;
+    unsigned long seq;     /* subscription order, for a stable sort */
+    bool ignore_own_user;
+    bool internal_reply;   /* the hub's own ftrack.meta.reply subscriber */
+    ftrack_hub_callback callback;
+    void *user_data;
+    ftrack_hub_queue *queue; /* holds a reference; NULL for the internal subscriber */
+} fti_sub;
+
+/* An immutable, reference-counted snapshot of the subscribers, sorted by priority. */
+typedef struct fti_subset {
+    atomic_int refs;
+    size_t n;
+    fti_sub *subs[];
+} fti_subset;
+
+typedef struct fti_item {
+    struct fti_item *next;
+    char *text;
+    size_t len;
+} fti_item;
+
+typedef struct fti_reply_entry {
+    char event_id[FTRACK_ID_MAX];
+    ftrack_reply_callback callback;
+    void *user_data;
+    ftrack_hub_queue *queue;
+    double deadline;
+    struct fti_reply_entry *prev, *next; /* in queue->replies, under hub->lock */
+} fti_reply_entry;
+
+struct ftrack_hub_queue {
+    ftrack_hub *hub;
+    char *name;
+    atomic_int refs;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    fti_item *head, *tail;
+    size_t depth, capacity;
+    bool closed;
+    ftrack_hub_overflow_callback overflow;
+    void *overflow_data;
+    unsigned long overflowed;
+    /* under hub->lock */
+    fti_reply_entry *replies;
+    double next_deadline;
+    bool detached;                 /* removed from the hub's list */
+    struct ftrack_hub_queue *next; /* in hub->queues */
+};
+
+/* ---- outgoing frames (client.c) ------------------------------------------------------ */
+
+typedef enum fti_frame_kind {
+    FTI_FRAME_CONTROL,  /* heartbeat replies: sent first, dropped on a reconnect */
+    FTI_FRAME_ANNOUNCE, /* subscribe announcements: rebuilt on every connect */
+    FTI_FRAME_EVENT     /* publishes: kept across a reconnect */
+} fti_frame_kind;
+
+typedef struct fti_frame {
+    struct fti_frame *next;
+    fti_frame_kind kind;
+    size_t len;
+    char *buf; /* LWS_PRE bytes of headroom, then the text */
+} fti_frame;
+
+typedef struct fti_frame_list {
+    fti_frame *head, *tail;
+    size_t n;
+} fti_frame_list;
+
+typedef enum fti_ack_kind { FTI_ACK_EVENT, FTI_ACK_SUBSCRIBE, FTI_ACK_UNSUBSCRIBE } fti_ack_kind;
+
+typedef struct fti_ack_record {
+    unsigned long id; /* 0: free slot */
+    fti_ack_kind kind;
+    char what[FTRACK_ID_MAX]; /* event or subscriber id */
+    char topic[64];
+} fti_ack_record;
+
+typedef enum fti_conn_state {
+    FTI_ST_IDLE,
+    FTI_ST_WAITING,    /* a connection attempt is scheduled */
+    FTI_ST_HANDSHAKE,
+    FTI_ST_CONNECTING, /* websocket opening */
+    FTI_ST_CONNECTED,
+    FTI_ST_CLOSING     /* flushing, then closing on request */
+} fti_conn_state;
+
+/* Opaque to everything but transport.c. */
+typedef struct fti_transport fti_transport;
+
+struct ftrack_hub {
+    /* configuration, immutable after ftrack_hub_new */
+    char *server_url, *api_user, *api_key, *ca_bundle;
+    bool insecure;
+    char **headers;
+    size_t publish_queue_max, wait_queue_max;
+    double reply_timeout, heartbeat_timeout, reconnect_min, reconnect_max, connect_timeout;
+    int reconnect_max_attempts;
+    fti_hub_endpoint endpoint;
+    char id[33];
+    char hostname[256];
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* connection state changes */
+
+    /* under lock */
+    fti_subset *subs;
+    unsigned long sub_seq;
+    ftrack_hub_queue *queues;
+    ftrack_hub_queue *default_queue;
+    struct lh_table *replies; /* event id → fti_reply_entry */
+    fti_frame_list pending;   /* publishes waiting for a connection */
+    fti_frame_list outbox;    /* frames for the current connection */
+    unsigned long ack_counter;
+    fti_ack_record acks[FTI_HUB_ACK_RING];
+    bool initialised;    /* publishes queue (connect called, not disconnected) */
+    bool want_connected; /* the transport should (re)connect */
+    bool connected;
+    bool idle;           /* the transport has no connection and none scheduled */
+    bool destroying;
+    unsigned failures;   /* consecutive failed attempts */
+    ftrack_error last_error;
+    unsigned long connections; /* successful connects so far */
+
+    fti_transport *transport;
+};
+
+/* dispatch.c */
+void fti_sub_release(fti_sub *sub);
+fti_subset *fti_subset_get(ftrack_hub *hub);
+void fti_subset_release(fti_subset *set);
+/* Replace the hub's set with one that adds or drops `sub` (caller holds hub->lock). */
+ftrack_status fti_subset_add_locked(ftrack_hub *hub, fti_sub *sub);
+ftrack_status fti_subset_remove_locked(ftrack_hub *hub, fti_sub *sub);
+fti_sub *fti_subset_find_locked(ftrack_hub *hub, const char *id);
+
+ftrack_status fti_queue_create(ftrack_hub *hub, const char *name, size_t capacity,
+                               ftrack_hub_queue **out);
+void fti_queue_unref(ftrack_hub_queue *q);
+/* Append a copy of text. Returns false when closed or full (overflow reported). */
+bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len);
+/* The queue this thread's calls go to by default. */
+ftrack_hub_queue *fti_bound_queue(ftrack_hub *hub);
+
+/* Route a wire event object to the queues of matching subscribers (any thread). `text` may be
+ * NULL (the object is serialised then). `force_default` also queues it for ftrack_hub_wait. */
+void fti_route(ftrack_hub *hub, json_object *event, const char *text, size_t len,
+               bool force_default);
+/* A purely local meta event (ftrack.meta.connected / disconnected). */
+void fti_emit_meta(ftrack_hub *hub, const char *topic);
+
+/* Dispatch one parsed event on the calling thread (protocol §6.6). `queue` NULL and `results`
+ * non-NULL: synchronous publish to every local subscriber (results gets each callback's
+ * result, null included; no replies are sent). */
+void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
+                  const ftrack_delivery *delivery, json_object *results);
+
+/* Reply registry (caller holds hub->lock for the _locked ones). */
+ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
+                                        ftrack_reply_callback cb, void *user_data,
+                                        ftrack_hub_queue *queue, double deadline);
+/* Run expired reply callbacks of the queue (on its consumer thread); returns the next
+ * deadline (INFINITY when none). */
+double fti_reply_expire(ftrack_hub_queue *queue, double now);
+/* Remove every entry of `queue` (all when NULL) and give each its final NULL call. */
+void fti_reply_drop_all(ftrack_hub *hub, ftrack_hub_queue *queue);
+
+/* client.c */
+/* Build a frame for an event (caller holds hub->lock: assigns the ack id). */
+fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_frame_kind kind,
+                                      fti_ack_kind ack_kind, const char *what);
+void fti_frame_free(fti_frame *f);
+void fti_frames_append(fti_frame_list *l, fti_frame *f);
+void fti_frames_prepend(fti_frame_list *l, fti_frame *f);
+fti_frame *fti_frames_pop(fti_frame_list *l);
+void fti_frames_clear(fti_frame_list *l);
+/* The ftrack.meta.subscribe frame for one subscriber (caller holds hub->lock). */
+fti_frame *fti_announce_frame_locked(ftrack_hub *hub, fti_sub *sub);
+/* Match an acknowledgement to what was sent and log refusals. */
+void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_t args_len);
+/* Add the internal reply subscriber when absent (caller holds hub->lock). */
+ftrack_status fti_ensure_reply_subscriber_locked(ftrack_hub *hub);
+
+/* transport.c */
+ftrack_status fti_transport_start(ftrack_hub *hub, ftrack_error *err);
+/* Wake the service thread to look at the shared state (any thread). */
+void fti_transport_wake(ftrack_hub *hub);
+/* As wake, and abort a handshake in progress (after want_connected was cleared). */
+void fti_transport_interrupt(ftrack_hub *hub);
+/* Stop the thread and free the transport (not from the service thread). */
+void fti_transport_stop(ftrack_hub *hub);
+
+#endif

@@ -1,0 +1,634 @@
+/* The hub client without a server: local dispatch rules (protocol §6.6), publish_local
+ * results, delivery queues and their overflow, the reply registry and its expiry, the
+ * publish queue's bound and the not-connected errors. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <ftrack/event.h>
+#include <ftrack/hub.h>
+#include <ftrack/log.h>
+
+#include <libwebsockets.h>
+
+#include "common/internal.h"
+#include "hub/hub_internal.h"
+
+#define API_USER "jane"
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static ftrack_hub *hub_with(const char *url, size_t publish_max)
+{
+    ftrack_hub_options o;
+    ftrack_hub_options_init(&o);
+    o.server_url = url;
+    o.api_user = API_USER;
+    o.api_key = "secret-key";
+    o.publish_queue_max = publish_max;
+    o.reconnect_min_delay = 0.05;
+    o.reconnect_max_delay = 0.2;
+    o.connect_timeout = 2;
+    ftrack_hub *hub = NULL;
+    ftrack_error err;
+    if (ftrack_hub_new(&o, &hub, &err) != FTRACK_OK)
+        fail_msg("ftrack_hub_new: %s", err.message);
+    return hub;
+}
+
+/* A loopback port with nothing listening (bound, then released). */
+static int dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* A hub that has been told to connect to a port where nothing listens: publishes queue. */
+static ftrack_hub *unreachable_hub(size_t publish_max)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", dead_port());
+    ftrack_hub *hub = hub_with(url, publish_max);
+    assert_int_equal(ftrack_hub_connect(hub, NULL), FTRACK_OK);
+    return hub;
+}
+
+typedef struct calls {
+    char log[512];
+} calls;
+
+/* user_data for a subscriber: a name, what to return, whether to stop. */
+typedef struct sub_spec {
+    calls *calls;
+    const char *name;
+    bool return_name;
+    bool stop;
+} sub_spec;
+
+static json_object *record_cb(ftrack_event *event, const ftrack_delivery *d, void *user_data)
+{
+    sub_spec *s = user_data;
+    assert_non_null(d);
+    assert_true(d->size >= sizeof(ftrack_delivery));
+    assert_non_null(d->subscriber_id);
+    strncat(s->calls->log, s->name, sizeof(s->calls->log) - strlen(s->calls->log) - 1);
+    strncat(s->calls->log, ";", sizeof(s->calls->log) - strlen(s->calls->log) - 1);
+    if (s->stop)
+        ftrack_event_stop(event);
+    return s->return_name ? json_object_new_string(s->name) : NULL;
+}
+
+static void subscribe(ftrack_hub *hub, const char *expr, sub_spec *spec, int priority,
+                      json_object *metadata, ftrack_hub_queue *queue, bool ignore_own)
+{
+    ftrack_subscribe_options so;
+    ftrack_subscribe_options_init(&so);
+    so.priority = priority;
+    so.subscriber = metadata;
+    so.queue = queue;
+    so.ignore_own_user = ignore_own;
+    ftrack_error err;
+    char id[FTRACK_ID_MAX];
+    if (ftrack_hub_subscribe(hub, expr, record_cb, spec, &so, id, &err) != FTRACK_OK)
+        fail_msg("subscribe %s: %s", expr, err.message);
+    assert_true(strlen(id) > 0);
+}
+
+static json_object *publish_local(ftrack_hub *hub, ftrack_event *ev)
+{
+    json_object *results = NULL;
+    ftrack_error err;
+    if (ftrack_hub_publish_local(hub, ev, &results, &err) != FTRACK_OK)
+        fail_msg("publish_local: %s", err.message);
+    assert_true(json_object_is_type(results, json_type_array));
+    return results;
+}
+
+static void assert_results(json_object *results, const char *expected_json)
+{
+    const char *got = json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN);
+    if (strcmp(got, expected_json) != 0)
+        fail_msg("results %s, expected %s", got, expected_json);
+}
+
+/* ---- tests ----------------------------------------------------------------------------------- */
+
+static void test_hub_id_and_options(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("https://example.test:8443/some/path", 0);
+    const char *id = ftrack_hub_id(hub);
+    assert_int_equal(strlen(id), 32);
+    for (const char *p = id; *p; p++)
+        assert_true((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'));
+    assert_string_equal(hub->endpoint.base_url, "https://example.test:8443");
+    assert_true(hub->endpoint.secure);
+    assert_int_equal(hub->publish_queue_max, 10000);
+    assert_true(hub->reply_timeout == 60.0);
+    assert_true(hub->heartbeat_timeout == 60.0);
+    assert_int_equal(hub->reconnect_max_attempts, 0);
+    assert_false(ftrack_hub_connected(hub));
+    ftrack_hub_free(hub);
+
+    ftrack_hub_options o;
+    ftrack_hub_options_init(&o);
+    o.server_url = "http://x";
+    o.api_user = "u";
+    ftrack_hub *h2 = NULL;
+    ftrack_error err;
+    assert_int_equal(ftrack_hub_new(&o, &h2, &err), FTRACK_ERR_CONFIG);
+    assert_null(h2);
+    assert_non_null(strstr(err.message, "API key"));
+    o.api_key = "k";
+    o.server_url = "no-scheme.example";
+    assert_int_equal(ftrack_hub_new(&o, &h2, &err), FTRACK_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "scheme"));
+}
+
+static void test_priority_order_and_nulls(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    calls c = {""};
+    sub_spec late = {&c, "late", true, false}, early = {&c, "early", true, false};
+    sub_spec a = {&c, "a", true, false}, b = {&c, "b", false, false};
+    subscribe(hub, "topic=test.order", &late, 200, NULL, NULL, false);
+    subscribe(hub, "topic=test.order", &a, 100, NULL, NULL, false);
+    subscribe(hub, "topic=test.order", &early, 50, NULL, NULL, false);
+    subscribe(hub, "topic=test.order", &b, 100, NULL, NULL, false);
+    subscribe(hub, "topic=test.other", &late, 1, NULL, NULL, false);
+
+    ftrack_event *ev = ftrack_event_new("test.order", NULL);
+    json_object *results = publish_local(hub, ev);
+    assert_string_equal(c.log, "early;a;b;late;");
+    assert_results(results, "[\"early\",\"a\",null,\"late\"]");
+    /* the source was prepared in place (protocol §6.2) */
+    json_object *src = ftrack_event_source(ev), *v;
+    assert_true(json_object_object_get_ex(src, "id", &v));
+    assert_string_equal(json_object_get_string(v), ftrack_hub_id(hub));
+    json_object_put(results);
+    ftrack_event_free(ev);
+    ftrack_hub_free(hub);
+}
+
+static void test_stop_halts_lower_priority(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    calls c = {""};
+    sub_spec first = {&c, "first", true, false}, stopper = {&c, "stopper", false, true};
+    sub_spec after = {&c, "after", true, false};
+    subscribe(hub, "topic=test.stop", &after, 30, NULL, NULL, false);
+    subscribe(hub, "topic=test.stop", &stopper, 20, NULL, NULL, false);
+    subscribe(hub, "topic=test.stop", &first, 10, NULL, NULL, false);
+    ftrack_event *ev = ftrack_event_new("test.stop", NULL);
+    json_object *results = publish_local(hub, ev);
+    assert_string_equal(c.log, "first;stopper;");
+    assert_results(results, "[\"first\",null]");
+    assert_true(ftrack_event_is_stopped(ev));
+    json_object_put(results);
+    ftrack_event_free(ev);
+    ftrack_hub_free(hub);
+}
+
+static void test_target_and_subscription_filtering(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    calls c = {""};
+    sub_spec x = {&c, "x", true, false}, y = {&c, "y", true, false}, z = {&c, "z", true, false};
+    json_object *mx = json_tokener_parse("{\"id\":\"sub-x\",\"role\":\"render\"}");
+    json_object *my = json_tokener_parse("{\"id\":\"sub-y\",\"role\":\"review\"}");
+    subscribe(hub, "topic=test.a and data.kind=x or topic=test.b", &x, 100, mx, NULL, false);
+    subscribe(hub, "topic=test.a and data.kind=x or topic=test.b", &y, 100, my, NULL, false);
+    subscribe(hub, "topic=test.*", &z, 100, NULL, NULL, false);
+    json_object_put(mx);
+    json_object_put(my);
+
+    ftrack_event *ev = ftrack_event_new("test.a", json_tokener_parse("{\"kind\":\"x\"}"));
+    json_object *r = publish_local(hub, ev);
+    assert_string_equal(c.log, "x;y;z;");
+    json_object_put(r);
+    ftrack_event_free(ev);
+
+    c.log[0] = '\0';
+    ev = ftrack_event_new("test.a", json_tokener_parse("{\"kind\":\"other\"}"));
+    r = publish_local(hub, ev);
+    assert_string_equal(c.log, "z;");
+    json_object_put(r);
+    ftrack_event_free(ev);
+
+    c.log[0] = '\0';
+    ev = ftrack_event_new("test.b", NULL);
+    ftrack_event_set_target(ev, "role=render");
+    r = publish_local(hub, ev);
+    assert_string_equal(c.log, "x;"); /* z's generated metadata has no role */
+    assert_results(r, "[\"x\"]");
+    json_object_put(r);
+    ftrack_event_free(ev);
+
+    c.log[0] = '\0';
+    ev = ftrack_event_new("test.b", NULL);
+    ftrack_event_set_target(ev, "id=sub-y");
+    r = publish_local(hub, ev);
+    assert_string_equal(c.log, "y;");
+    json_object_put(r);
+    ftrack_event_free(ev);
+
+    /* a target that does not parse drops the event */
+    c.log[0] = '\0';
+    ev = ftrack_event_new("test.b", NULL);
+    ftrack_event_set_target(ev, "id=");
+    r = publish_local(hub, ev);
+    assert_string_equal(c.log, "");
+    json_object_put(r);
+    ftrack_event_free(ev);
+    ftrack_hub_free(hub);
+}
+
+static void test_ignore_own_user(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    calls c = {""};
+    sub_spec own = {&c, "ignoring", true, false}, all = {&c, "all", true, false};
+    subscribe(hub, "topic=test.user", &own, 10, NULL, NULL, true);
+    subscribe(hub, "topic=test.user", &all, 20, NULL, NULL, false);
+    ftrack_event *ev = ftrack_event_new("test.user", NULL); /* source.user ← our api user */
+    json_object *r = publish_local(hub, ev);
+    assert_string_equal(c.log, "all;");
+    json_object_put(r);
+    ftrack_event_free(ev);
+
+    c.log[0] = '\0';
+    ev = ftrack_event_new("test.user", NULL);
+    ftrack_event_set_source(ev, json_tokener_parse("{\"user\":{\"username\":\"bob\"}}"));
+    r = publish_local(hub, ev);
+    assert_string_equal(c.log, "ignoring;all;");
+    json_object_put(r);
+    ftrack_event_free(ev);
+    ftrack_hub_free(hub);
+}
+
+static void test_subscribe_errors(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    calls c = {""};
+    sub_spec s = {&c, "s", false, false};
+    json_object *meta = json_tokener_parse("{\"id\":\"dup\"}");
+    ftrack_subscribe_options so;
+    ftrack_subscribe_options_init(&so);
+    so.subscriber = meta;
+    char id[FTRACK_ID_MAX];
+    ftrack_error err;
+    assert_int_equal(ftrack_hub_subscribe(hub, "topic=a", record_cb, &s, &so, id, &err), FTRACK_OK);
+    assert_string_equal(id, "dup");
+    assert_int_equal(ftrack_hub_subscribe(hub, "topic=b", record_cb, &s, &so, id, &err),
+                     FTRACK_ERR_EXISTS);
+    assert_non_null(strstr(err.message, "dup"));
+    assert_int_equal(ftrack_hub_subscribe(hub, "topic=a and", record_cb, &s, NULL, id, &err),
+                     FTRACK_ERR_PARSE);
+    assert_int_equal(ftrack_hub_unsubscribe(hub, "nope", &err), FTRACK_ERR_NOT_FOUND);
+    assert_int_equal(ftrack_hub_unsubscribe(hub, "dup", &err), FTRACK_OK);
+    assert_int_equal(ftrack_hub_unsubscribe(hub, "dup", &err), FTRACK_ERR_NOT_FOUND);
+    /* the id is free again, and an unsubscribed callback no longer runs */
+    assert_int_equal(ftrack_hub_subscribe(hub, "topic=a", record_cb, &s, &so, id, &err), FTRACK_OK);
+    assert_int_equal(ftrack_hub_unsubscribe(hub, "dup", &err), FTRACK_OK);
+    ftrack_event *ev = ftrack_event_new("a", NULL);
+    json_object *r = publish_local(hub, ev);
+    assert_int_equal(json_object_array_length(r), 0);
+    assert_string_equal(c.log, "");
+    json_object_put(r);
+    ftrack_event_free(ev);
+    json_object_put(meta);
+    ftrack_hub_free(hub);
+}
+
+static void test_publish_not_connected(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    ftrack_event *ev = ftrack_event_new("test.x", NULL);
+    ftrack_error err;
+    assert_int_equal(ftrack_hub_publish(hub, ev, NULL, &err), FTRACK_ERR_NOT_CONNECTED);
+    assert_non_null(strstr(err.message, "not connected"));
+    assert_int_equal(ftrack_hub_wait_connected(hub, 0.1, &err), FTRACK_ERR_NOT_CONNECTED);
+    ftrack_event_free(ev);
+    ftrack_hub_free(hub);
+}
+
+static void test_publish_queue_bound_and_disconnect(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(3);
+    ftrack_error err;
+    for (int i = 0; i < 3; i++) {
+        ftrack_event *ev = ftrack_event_new("test.queued", NULL);
+        assert_int_equal(ftrack_hub_publish(hub, ev, NULL, &err), FTRACK_OK);
+        ftrack_event_free(ev);
+    }
+    ftrack_event *ev = ftrack_event_new("test.queued", NULL);
+    assert_int_equal(ftrack_hub_publish(hub, ev, NULL, &err), FTRACK_ERR_QUEUE_FULL);
+    assert_non_null(strstr(err.message, "full"));
+    pthread_mutex_lock(&hub->lock);
+    assert_int_equal(hub->pending.n, 3);
+    /* each queued frame asks for an acknowledgement, ids counting from 1 */
+    const char *first = hub->pending.head->buf + LWS_PRE;
+    assert_memory_equal(first, "5:1+::{\"name\":\"ftrack.event\",\"args\":[{", 38);
+    pthread_mutex_unlock(&hub->lock);
+
+    /* never connected, and the last error says why */
+    assert_int_equal(ftrack_hub_wait_connected(hub, 0.3, &err), FTRACK_ERR_TIMEOUT);
+    assert_non_null(strstr(err.message, "last error"));
+    assert_null(strstr(err.message, "secret-key"));
+
+    assert_int_equal(ftrack_hub_disconnect(hub, false, &err), FTRACK_OK);
+    assert_int_equal(ftrack_hub_publish(hub, ev, NULL, &err), FTRACK_ERR_NOT_CONNECTED);
+    pthread_mutex_lock(&hub->lock);
+    assert_int_equal(hub->pending.n, 0);
+    pthread_mutex_unlock(&hub->lock);
+    /* connect again: publishes queue again */
+    assert_int_equal(ftrack_hub_connect(hub, &err), FTRACK_OK);
+    assert_int_equal(ftrack_hub_publish(hub, ev, NULL, &err), FTRACK_OK);
+    ftrack_event_free(ev);
+    ftrack_hub_free(hub);
+}
+
+typedef struct reply_log {
+    int replies;
+    int finals;
+    char last_data[128];
+} reply_log;
+
+static void on_reply(ftrack_event *reply, void *user_data)
+{
+    reply_log *l = user_data;
+    if (!reply) {
+        l->finals++;
+        return;
+    }
+    l->replies++;
+    fti_strlcpy(l->last_data, json_object_to_json_string_ext(ftrack_event_data(reply),
+                                                             JSON_C_TO_STRING_PLAIN),
+                sizeof(l->last_data));
+}
+
+static char *publish_with_reply(ftrack_hub *hub, reply_log *log, double timeout,
+                                ftrack_hub_queue *queue)
+{
+    ftrack_event *ev = ftrack_event_new("test.ask", NULL);
+    ftrack_publish_options po;
+    ftrack_publish_options_init(&po);
+    po.on_reply = on_reply;
+    po.user_data = log;
+    po.reply_timeout = timeout;
+    po.queue = queue;
+    ftrack_error err;
+    if (ftrack_hub_publish(hub, ev, &po, &err) != FTRACK_OK)
+        fail_msg("publish: %s", err.message);
+    char *id = strdup(ftrack_event_id(ev));
+    ftrack_event_free(ev);
+    return id;
+}
+
+static void deliver_reply(ftrack_hub *hub, const char *to_event, const char *target_id,
+                          const char *data_json)
+{
+    ftrack_event *r = ftrack_event_new("ftrack.meta.reply", json_tokener_parse(data_json));
+    char target[96];
+    snprintf(target, sizeof(target), "id=%s", target_id);
+    ftrack_event_set_target(r, target);
+    ftrack_event_set_in_reply_to(r, to_event);
+    ftrack_event_set_source(r, json_tokener_parse("{\"id\":\"responder\"}"));
+    assert_int_equal(ftrack_hub_deliver_local(hub, r, NULL), FTRACK_OK);
+    ftrack_event_free(r);
+}
+
+static void test_reply_registry_and_expiry(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    reply_log log = {0, 0, ""};
+    char *id = publish_with_reply(hub, &log, 0.4, NULL);
+    /* a second publish of the same event id cannot register another callback */
+    assert_int_equal(lh_table_length(hub->replies), 1);
+
+    deliver_reply(hub, id, ftrack_hub_id(hub), "{\"answer\":1}");
+    deliver_reply(hub, id, ftrack_hub_id(hub), "{\"answer\":2}");
+    deliver_reply(hub, id, "someone-else", "{\"answer\":3}"); /* not targeted at us */
+    deliver_reply(hub, "unknown-event", ftrack_hub_id(hub), "{\"answer\":4}");
+    assert_int_equal(ftrack_hub_wait(hub, 0.1, NULL), FTRACK_OK);
+    assert_int_equal(log.replies, 2);
+    assert_string_equal(log.last_data, "{\"answer\":2}");
+    assert_int_equal(log.finals, 0);
+
+    /* the window closes: one final NULL call, and the registry is empty */
+    double t0 = fti_now();
+    while (log.finals == 0 && fti_now() - t0 < 3.0)
+        ftrack_hub_wait(hub, 0.1, NULL);
+    assert_int_equal(log.finals, 1);
+    assert_int_equal(lh_table_length(hub->replies), 0);
+    deliver_reply(hub, id, ftrack_hub_id(hub), "{\"answer\":5}");
+    ftrack_hub_wait(hub, 0.1, NULL);
+    assert_int_equal(log.replies, 2);
+
+    /* many publishes with short windows: the registry never keeps expired entries */
+    reply_log many = {0, 0, ""};
+    for (int i = 0; i < 200; i++)
+        free(publish_with_reply(hub, &many, 0.05, NULL));
+    assert_int_equal(lh_table_length(hub->replies), 200);
+    ftrack_hub_wait(hub, 0.3, NULL);
+    assert_int_equal(many.finals, 200);
+    assert_int_equal(lh_table_length(hub->replies), 0);
+
+    /* pending callbacks get their final call when the hub is freed */
+    reply_log at_free = {0, 0, ""};
+    free(publish_with_reply(hub, &at_free, 30, NULL));
+    free(id);
+    ftrack_hub_free(hub);
+    assert_int_equal(at_free.finals, 1);
+}
+
+static void test_reply_goes_to_publishing_queue(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    ftrack_hub_queue *q = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "plugin-a", 10, &q, NULL), FTRACK_OK);
+    reply_log log = {0, 0, ""};
+    ftrack_hub_bind_thread(hub, q); /* on_reply of publishes from this thread run on q */
+    char *id = publish_with_reply(hub, &log, 30, NULL);
+    ftrack_hub_bind_thread(hub, NULL);
+    deliver_reply(hub, id, ftrack_hub_id(hub), "{\"ok\":true}");
+    assert_int_equal(ftrack_hub_queue_depth(q), 1);
+    assert_int_equal(ftrack_hub_queue_depth(hub->default_queue), 0);
+    ftrack_hub_wait(hub, 0.05, NULL);
+    assert_int_equal(log.replies, 0); /* not the hub's queue */
+    size_t len = 0;
+    char *text = ftrack_hub_queue_take(q, 1.0, &len);
+    assert_non_null(text);
+    assert_int_equal(len, strlen(text));
+    assert_int_equal(ftrack_hub_queue_dispatch(q, text, len, NULL, NULL), FTRACK_OK);
+    ftrack_free(text);
+    assert_int_equal(log.replies, 1);
+    assert_string_equal(log.last_data, "{\"ok\":true}");
+    assert_int_equal(log.finals, 0);
+    ftrack_hub_queue_free(q); /* pending reply callbacks of the queue get their final call */
+    assert_int_equal(log.finals, 1);
+    free(id);
+    ftrack_hub_free(hub);
+}
+
+typedef struct overflow_log {
+    int calls;
+    char last[256];
+} overflow_log;
+
+static void on_overflow(ftrack_hub_queue *q, const char *text, size_t len, void *user_data)
+{
+    (void)q;
+    overflow_log *o = user_data;
+    o->calls++;
+    snprintf(o->last, sizeof(o->last), "%.*s", (int)len, text);
+}
+
+static void test_queue_overflow_and_dispatch(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    ftrack_hub_queue *q = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "small", 2, &q, NULL), FTRACK_OK);
+    overflow_log ov = {0, ""};
+    ftrack_hub_queue_set_overflow(q, on_overflow, &ov);
+    calls c = {""};
+    sub_spec in_q = {&c, "inq", false, false}, other = {&c, "other", false, false};
+    subscribe(hub, "topic=test.q", &in_q, 100, NULL, q, false);
+    subscribe(hub, "topic=test.q", &other, 50, NULL, NULL, false); /* the hub's own queue */
+    for (int i = 0; i < 3; i++) {
+        char data[32];
+        snprintf(data, sizeof(data), "{\"n\":%d}", i);
+        ftrack_event *ev = ftrack_event_new("test.q", json_tokener_parse(data));
+        assert_int_equal(ftrack_hub_deliver_local(hub, ev, NULL), FTRACK_OK);
+        ftrack_event_free(ev);
+    }
+    ftrack_event *nomatch = ftrack_event_new("test.none", NULL);
+    ftrack_hub_deliver_local(hub, nomatch, NULL);
+    ftrack_event_free(nomatch);
+    assert_int_equal(ftrack_hub_queue_depth(q), 2);
+    assert_int_equal(ov.calls, 1);
+    assert_non_null(strstr(ov.last, "\"n\":2"));
+    assert_int_equal(ftrack_hub_queue_depth(hub->default_queue), 3);
+
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        char *text = ftrack_hub_queue_take(q, 0.5, &len);
+        assert_non_null(text);
+        char want[16];
+        snprintf(want, sizeof(want), "\"n\":%d", i); /* order kept */
+        assert_non_null(strstr(text, want));
+        ftrack_delivery d = {.size = sizeof(d), .redelivery = true, .attempt = 2};
+        assert_int_equal(ftrack_hub_queue_dispatch(q, text, len, &d, NULL), FTRACK_OK);
+        ftrack_free(text);
+    }
+    /* only q's subscriber ran on q; the other subscriber waits in the hub's queue */
+    assert_string_equal(c.log, "inq;inq;");
+    assert_null(ftrack_hub_queue_take(q, 0.05, NULL));
+    c.log[0] = '\0';
+    ftrack_hub_wait(hub, 0.1, NULL);
+    assert_string_equal(c.log, "other;other;other;");
+
+    /* close wakes takers and refuses new deliveries */
+    ftrack_hub_queue_close(q);
+    assert_null(ftrack_hub_queue_take(q, 5.0, NULL));
+    ftrack_event *ev = ftrack_event_new("test.q", NULL);
+    ftrack_hub_deliver_local(hub, ev, NULL);
+    ftrack_event_free(ev);
+    assert_int_equal(ftrack_hub_queue_depth(q), 0);
+    ftrack_hub_queue_free(q);
+    ftrack_hub_free(hub);
+}
+
+static json_object *answer_cb(ftrack_event *event, const ftrack_delivery *d, void *user_data)
+{
+    (void)event, (void)d, (void)user_data;
+    return json_tokener_parse("{\"answered\":true}");
+}
+
+static void test_callback_result_is_published_as_reply(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    json_object *meta = json_tokener_parse("{\"id\":\"responder-1\",\"app\":\"probe\"}");
+    ftrack_subscribe_options so;
+    ftrack_subscribe_options_init(&so);
+    so.subscriber = meta;
+    assert_int_equal(ftrack_hub_subscribe(hub, "topic=test.question", answer_cb, NULL, &so, NULL, NULL),
+                     FTRACK_OK);
+    json_object_put(meta);
+    ftrack_event *q = ftrack_event_new("test.question", NULL);
+    ftrack_event_set_id(q, "question-1");
+    ftrack_event_set_source(q, json_tokener_parse("{\"id\":\"asker-hub\"}"));
+    assert_int_equal(ftrack_hub_deliver_local(hub, q, NULL), FTRACK_OK);
+    ftrack_event_free(q);
+    assert_int_equal(ftrack_hub_wait(hub, 0.1, NULL), FTRACK_OK);
+
+    pthread_mutex_lock(&hub->lock);
+    assert_int_equal(hub->pending.n, 1);
+    char *frame = strdup(hub->pending.head->buf + LWS_PRE);
+    pthread_mutex_unlock(&hub->lock);
+    const char *json = strstr(frame, "[{");
+    assert_non_null(json);
+    json_object *args = json_tokener_parse(json);
+    json_object *reply = json_object_array_get_idx(args, 0), *v, *src;
+    assert_true(json_object_object_get_ex(reply, "topic", &v));
+    assert_string_equal(json_object_get_string(v), "ftrack.meta.reply");
+    assert_true(json_object_object_get_ex(reply, "target", &v));
+    assert_string_equal(json_object_get_string(v), "id=asker-hub");
+    assert_true(json_object_object_get_ex(reply, "inReplyToEvent", &v));
+    assert_string_equal(json_object_get_string(v), "question-1");
+    assert_true(json_object_object_get_ex(reply, "source", &src));
+    assert_true(json_object_object_get_ex(src, "id", &v));
+    assert_string_equal(json_object_get_string(v), "responder-1");
+    assert_true(json_object_object_get_ex(src, "app", &v));
+    assert_true(json_object_object_get_ex(reply, "data", &v));
+    assert_true(json_object_object_get_ex(v, "answered", &v));
+    json_object_put(args);
+    free(frame);
+    ftrack_hub_free(hub);
+}
+
+int main(void)
+{
+    ftrack_log_set_level(FTRACK_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hub_id_and_options),
+        cmocka_unit_test(test_priority_order_and_nulls),
+        cmocka_unit_test(test_stop_halts_lower_priority),
+        cmocka_unit_test(test_target_and_subscription_filtering),
+        cmocka_unit_test(test_ignore_own_user),
+        cmocka_unit_test(test_subscribe_errors),
+        cmocka_unit_test(test_publish_not_connected),
+        cmocka_unit_test(test_publish_queue_bound_and_disconnect),
+        cmocka_unit_test(test_reply_registry_and_expiry),
+        cmocka_unit_test(test_reply_goes_to_publishing_queue),
+        cmocka_unit_test(test_queue_overflow_and_dispatch),
+        cmocka_unit_test(test_callback_result_is_published_as_reply),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
