@@ -51,6 +51,21 @@ static bool name_taken(const fth_plan *plan, const char *name)
     return false;
 }
 
+static bool has_key(json_object *o, const char *key)
+{
+    return json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, NULL);
+}
+
+static bool given_any(const ftrack_plugin_descriptor_v1 *d, const ftrack_plugin_arguments *a)
+{
+    for (size_t i = 0; i < d->param_count; i++) {
+        const char *name = d->params[i].name;
+        if (has_key(a->instance, name) || has_key(a->text, name) || has_key(a->shared, name))
+            return true;
+    }
+    return false;
+}
+
 static bool plan_instance(fth_plan *plan, size_t *cap, const fth_plan_options *o, size_t index,
                           const char *name, const fth_config_instance *entry)
 {
@@ -81,6 +96,7 @@ static bool plan_instance(fth_plan *plan, size_t *cap, const fth_plan_options *o
         if (err.code == FTRACK_ERR_NO_MEMORY)
             return false;
         inst->refusal = fti_strdup(err.message);
+        inst->unconfigured = !given_any(inst->descriptor, &a);
         plan->refused_instances++;
         return inst->refusal != NULL;
     }
@@ -162,8 +178,12 @@ void fth_plan_log(const fth_plan *plan)
     for (size_t i = 0; i < plan->instance_count; i++) {
         const fth_plan_instance *inst = &plan->instances[i];
         if (inst->refusal)
-            ftrack_log(FTRACK_LOG_ERROR, "plugins", "refused plugin instance '%s' (%s): %s",
-                       inst->name, inst->path, inst->refusal);
+            ftrack_log(inst->unconfigured ? FTRACK_LOG_WARNING : FTRACK_LOG_ERROR, "plugins",
+                       "refused plugin instance '%s' (%s): %s%s", inst->name, inst->path,
+                       inst->refusal,
+                       inst->unconfigured ? " (it is not configured: give its arguments "
+                                            "with --plugin-arg or --config to run it)"
+                                          : "");
         else if (inst->dropped)
             ftrack_log(FTRACK_LOG_WARNING, "plugins",
                        "plugin instance '%s' (plugin '%s') does not declare, and so does not "

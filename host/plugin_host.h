@@ -24,7 +24,9 @@ typedef struct fth_plan_instance {
     char *arguments_json;                          /* filtered arguments; NULL when refused */
     char *dropped;                                 /* "a, b" names not declared, or NULL */
     char *refusal;                                 /* why it would not run, or NULL */
-    size_t queue_capacity;                         /* 0: the default */
+    bool unconfigured;     /* refused, and given none of its parameters: a plugin on the path
+                              that nobody set up (logged as a warning, not an error) */
+    size_t queue_capacity; /* 0: the default */
 } fth_plan_instance;
 
 typedef struct fth_plan {

@@ -34,11 +34,29 @@ function collect(proc, handle) {
   });
   proc.stderr.on("data", (d) => (handle.stderr += d.toString()));
   handle.exited = new Promise((r) => proc.on("exit", (code) => r((handle.exit = code))));
-  handle.kill = async () => {
-    if (handle.exit === null) proc.kill("SIGTERM");
-    await Promise.race([handle.exited, sleep(5000)]);
-    if (handle.exit === null) proc.kill("SIGKILL");
-  };
+  handle.kill = () => stop(handle);
+}
+
+// Wait up to `ms` for a process to exit (without leaving a timer behind).
+export async function exitedWithin(handle, ms) {
+  let timer;
+  await Promise.race([handle.exited, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+  return handle.exit !== null;
+}
+
+// Stop a process started by runProbe or hub_helpers' runPeer: SIGTERM, SIGKILL after 5 s.
+// (A timer left pending would keep node --test alive, so it is cleared.)
+export async function stop(handle) {
+  if (handle.exit !== null) return;
+  handle.proc.kill("SIGTERM");
+  let timer;
+  await Promise.race([handle.exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+  clearTimeout(timer);
+  if (handle.exit === null) {
+    handle.proc.kill("SIGKILL");
+    await handle.exited;
+  }
 }
 
 // Run the C probe against `url`; its JSON lines land in handle.lines.
@@ -88,8 +106,7 @@ export async function startHubOn(port = 0, dir = mkdtempSync(join(tmpdir(), "ftr
 // One C publish (a short-lived probe process); resolves to the probe handle after it exits.
 export async function cPublish(url, topic, data, extra = []) {
   const p = runProbe(url, ["--publish", topic, "--data", JSON.stringify(data), "--time", "5", ...extra]);
-  await Promise.race([p.exited, sleep(15000)]);
-  if (p.exit === null) {
+  if (!(await exitedWithin(p, 15000))) {
     await p.kill();
     throw new Error(`C publisher did not exit\n${p.dump()}`);
   }

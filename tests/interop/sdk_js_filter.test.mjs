@@ -4,7 +4,7 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { runPeer } from "./hub_helpers.mjs";
-import { JS_PEER, startHubOn, runProbe, waitFor, sleep } from "./sdk_helpers.mjs";
+import { stop, JS_PEER, startHubOn, runProbe, waitFor, sleep } from "./sdk_helpers.mjs";
 
 let hub;
 const procs = [];
@@ -12,7 +12,7 @@ before(async () => {
   hub = await startHubOn(0);
 });
 after(async () => {
-  for (const p of procs) await p.kill();
+  for (const p of procs) await stop(p);
   await hub.stop();
 });
 

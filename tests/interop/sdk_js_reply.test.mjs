@@ -4,7 +4,7 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { runPeer } from "./hub_helpers.mjs";
-import { JS_PEER, USER, startHubOn, runProbe, waitFor, sleep } from "./sdk_helpers.mjs";
+import { stop, exitedWithin, JS_PEER, USER, startHubOn, runProbe, waitFor, sleep } from "./sdk_helpers.mjs";
 
 let hub;
 const procs = [];
@@ -12,7 +12,7 @@ before(async () => {
   hub = await startHubOn(0);
 });
 after(async () => {
-  for (const p of procs) await p.kill();
+  for (const p of procs) await stop(p);
   await hub.stop();
 });
 
@@ -34,7 +34,7 @@ test("JS subscriber answers a C publish; the reply reaches the C callback", { ti
       "--wait-reply", "--reply-timeout", "3", "--exit-after", "1", "--time", "10",
     ]);
     procs.push(c);
-    await Promise.race([c.exited, sleep(15000)]);
+    await exitedWithin(c, 15000);
     if (c.replies().length > 0) break;
     await sleep(300);
   }

@@ -3,12 +3,12 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { runPeer } from "./hub_helpers.mjs";
-import { JS_PEER, startHubOn, runProbe, cPublish, waitFor, sleep } from "./sdk_helpers.mjs";
+import { stop, JS_PEER, startHubOn, runProbe, cPublish, waitFor, sleep } from "./sdk_helpers.mjs";
 
 let hub;
 const procs = [];
 after(async () => {
-  for (const p of procs) await p.kill();
+  for (const p of procs) await stop(p);
   if (hub) await hub.stop();
 });
 

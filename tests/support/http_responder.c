@@ -85,15 +85,24 @@ static void record_free(http_request_record *rec)
 static const char *method_name(enum evhttp_cmd_type cmd)
 {
     switch (cmd) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
     }
     return "?";
 }
@@ -111,7 +120,8 @@ static http_request_record *record_new(struct evhttp_request *req)
         n++;
     rec->header_names = calloc(n + 1, sizeof(char *));
     rec->header_values = calloc(n + 1, sizeof(char *));
-    for (struct evkeyval *kv = headers->tqh_first; kv && rec->header_names; kv = kv->next.tqe_next) {
+    for (struct evkeyval *kv = headers->tqh_first; kv && rec->header_names;
+         kv = kv->next.tqe_next) {
         rec->header_names[rec->header_count] = strdup(kv->key);
         rec->header_values[rec->header_count] = strdup(kv->value);
         rec->header_count++;

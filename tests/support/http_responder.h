@@ -33,19 +33,19 @@
 typedef struct http_responder http_responder;
 
 typedef struct http_request_record {
-    char method[16];      /* "POST", "GET", ... */
-    char *path;           /* the request target as sent, query included */
+    char method[16]; /* "POST", "GET", ... */
+    char *path;      /* the request target as sent, query included */
     size_t header_count;
-    char **header_names;  /* as sent (case preserved) */
+    char **header_names; /* as sent (case preserved) */
     char **header_values;
-    char *body;           /* NUL-terminated copy of the body ("" when none) */
+    char *body; /* NUL-terminated copy of the body ("" when none) */
     size_t body_len;
 } http_request_record;
 
 /* Called for a request the script does not answer. Set *status and *body (malloc'ed; the
  * responder frees it; NULL means an empty body). Runs on the responder's thread. */
-typedef void (*http_responder_handler)(const http_request_record *request, int *status,
-                                       char **body, void *user_data);
+typedef void (*http_responder_handler)(const http_request_record *request, int *status, char **body,
+                                       void *user_data);
 
 /* Start on 127.0.0.1, port 0. NULL on failure. */
 http_responder *http_responder_start(void);
@@ -62,8 +62,7 @@ void http_responder_push(http_responder *r, int status, const char *body);
  * separated by '\n' (NULL for none). */
 void http_responder_push_ex(http_responder *r, int status, const char *body, double delay,
                             const char *headers);
-void http_responder_set_handler(http_responder *r, http_responder_handler handler,
-                                void *user_data);
+void http_responder_set_handler(http_responder *r, http_responder_handler handler, void *user_data);
 void http_responder_set_default(http_responder *r, int status, const char *body);
 
 /* Number of requests received so far. */

@@ -193,7 +193,7 @@ static void test_slow_does_not_delay_fast_and_order_kept(void **state)
     double fast_done = rec_fast.last_at - t0;
     wait_count(&rec_slow, 5, 10);
     double slow_done = rec_slow.last_at - t0;
-    printf("dispatch: fast plugin handled 5 events in %.3f s, slow (0.3 s each) in %.3f s\n",
+    printf("dispatch: fast plugin handled 5 events in %.4f s, slow (0.3 s each) in %.3f s\n",
            fast_done, slow_done);
     assert_int_equal(count_of(&rec_fast), 5);
     assert_int_equal(count_of(&rec_slow), 5);

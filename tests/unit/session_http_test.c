@@ -25,7 +25,7 @@
 #define USER "jane@example.com"
 
 static const char *const env_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-                                       "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"};
+                                       "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
 #define N_VARS (sizeof(env_vars) / sizeof(env_vars[0]))
 
 typedef struct fixture {
@@ -152,8 +152,8 @@ static void test_request_headers_and_body(void **state)
     assert_string_equal(http_request_header(req, "X-Other"), "2");
     json_object *body = json_tokener_parse(req->body);
     assert_true(json_object_is_type(body, json_type_array));
-    assert_string_equal(json_object_get_string(json_object_object_get(
-                            json_object_array_get_idx(body, 0), "action")),
+    assert_string_equal(json_object_get_string(
+                            json_object_object_get(json_object_array_get_idx(body, 0), "action")),
                         "query_server_information");
     json_object_put(body);
     fti_http_free(http);
@@ -279,9 +279,9 @@ static void test_exception_with_200(void **state)
 static void test_exception_with_500(void **state)
 {
     ftrack_error err;
-    assert_int_equal(answer(*state, 500,
-                            "{\"exception\": \"ServerError\", \"content\": \"Boom\"}", &err),
-                     FTRACK_ERR_SERVER);
+    assert_int_equal(
+        answer(*state, 500, "{\"exception\": \"ServerError\", \"content\": \"Boom\"}", &err),
+        FTRACK_ERR_SERVER);
     assert_string_equal(err.message, "Server reported error: ServerError(Boom)");
     assert_int_equal(err.http_status, 500);
 }
@@ -357,11 +357,10 @@ static void test_wrong_result_shapes(void **state)
 static void test_key_scrubbed_from_server_text(void **state)
 {
     ftrack_error err;
-    assert_int_equal(answer(*state, 200,
-                            "{\"exception\": \"ValidationError\", \"content\": \"key " KEY
-                            " is odd\"}",
-                            &err),
-                     FTRACK_ERR_SERVER);
+    assert_int_equal(
+        answer(*state, 200,
+               "{\"exception\": \"ValidationError\", \"content\": \"key " KEY " is odd\"}", &err),
+        FTRACK_ERR_SERVER);
     assert_non_null(strstr(err.message, "key *** is odd"));
     assert_string_equal(err.server_content, "key *** is odd");
     assert_int_equal(answer(*state, 200, "not json " KEY, &err), FTRACK_ERR_BAD_RESPONSE);
@@ -549,8 +548,7 @@ static void *worker_main(void *arg)
     worker *w = arg;
     for (int i = 0; i < 25; i++) {
         char text[128];
-        snprintf(text, sizeof(text), "[{\"action\": \"t%d\"}, {\"action\": \"c%d\"}]", w->index,
-                 i);
+        snprintf(text, sizeof(text), "[{\"action\": \"t%d\"}, {\"action\": \"c%d\"}]", w->index, i);
         json_object *ops = json_tokener_parse(text);
         json_object *results = NULL;
         ftrack_error err;
@@ -558,10 +556,9 @@ static void *worker_main(void *arg)
             json_object_array_length(results) == 2) {
             char expect[16];
             snprintf(expect, sizeof(expect), "c%d", i);
-            json_object *echo = json_object_object_get(json_object_array_get_idx(results, 1),
-                                                       "echo");
-            if (strcmp(json_object_get_string(json_object_object_get(echo, "action")), expect) ==
-                0)
+            json_object *echo =
+                json_object_object_get(json_object_array_get_idx(results, 1), "echo");
+            if (strcmp(json_object_get_string(json_object_object_get(echo, "action")), expect) == 0)
                 w->ok++;
         }
         json_object_put(results);

@@ -16,8 +16,17 @@
 
 /* Every variable resolution may read; saved before each test and restored after it. */
 static const char *const env_vars[] = {
-    "FTRACK_SERVER", "FTRACK_API_KEY", "FTRACK_APIKEY", "FTRACK_API_USER", "LOGNAME", "USER",
-    "LNAME", "USERNAME", "FTRACK_EVENT_PLUGIN_PATH", "FTRACK_API_SCHEMA_CACHE_PATH", "TMPDIR",
+    "FTRACK_SERVER",
+    "FTRACK_API_KEY",
+    "FTRACK_APIKEY",
+    "FTRACK_API_USER",
+    "LOGNAME",
+    "USER",
+    "LNAME",
+    "USERNAME",
+    "FTRACK_EVENT_PLUGIN_PATH",
+    "FTRACK_API_SCHEMA_CACHE_PATH",
+    "TMPDIR",
 };
 #define N_VARS (sizeof(env_vars) / sizeof(env_vars[0]))
 static char *saved_env[N_VARS];

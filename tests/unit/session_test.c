@@ -22,22 +22,27 @@
 
 /* Python's hash of these schemas, computed with
  * hashlib.md5(json.dumps(schemas, sort_keys=True).encode()).hexdigest(). */
-#define SCHEMAS                                                                                   \
-    "[{\"id\": \"Foo\", \"type\": \"object\", \"properties\": {\"id\": {\"type\": \"string\"}, "  \
-    "\"string\": {\"type\": \"string\"}, \"integer\": {\"type\": \"integer\"}, \"number\": "      \
-    "{\"type\": \"number\"}, \"boolean\": {\"type\": \"boolean\"}, \"bars\": {\"type\": "         \
-    "\"array\", \"items\": {\"ref\": \"$Bar\"}}, \"date\": {\"type\": \"string\", \"format\": "   \
-    "\"date-time\"}}, \"immutable\": [\"id\"], \"primary_key\": [\"id\"], \"required\": "         \
-    "[\"id\"], \"default_projections\": [\"id\"]}, {\"id\": \"Bar\", \"type\": \"object\", "      \
-    "\"properties\": {\"id\": {\"type\": \"string\"}, \"name\": {\"type\": \"string\"}, "         \
-    "\"computed_value\": {\"type\": \"string\"}}, \"computed\": [\"computed_value\"], "           \
-    "\"immutable\": [\"id\"], \"primary_key\": [\"id\"], \"required\": [\"id\"], "                \
+#define SCHEMAS                                                                                    \
+    "[{\"id\": \"Foo\", \"type\": \"object\", \"properties\": {\"id\": {\"type\": \"string\"}, "   \
+    "\"string\": {\"type\": \"string\"}, \"integer\": {\"type\": \"integer\"}, \"number\": "       \
+    "{\"type\": \"number\"}, \"boolean\": {\"type\": \"boolean\"}, \"bars\": {\"type\": "          \
+    "\"array\", \"items\": {\"ref\": \"$Bar\"}}, \"date\": {\"type\": \"string\", \"format\": "    \
+    "\"date-time\"}}, \"immutable\": [\"id\"], \"primary_key\": [\"id\"], \"required\": "          \
+    "[\"id\"], \"default_projections\": [\"id\"]}, {\"id\": \"Bar\", \"type\": \"object\", "       \
+    "\"properties\": {\"id\": {\"type\": \"string\"}, \"name\": {\"type\": \"string\"}, "          \
+    "\"computed_value\": {\"type\": \"string\"}}, \"computed\": [\"computed_value\"], "            \
+    "\"immutable\": [\"id\"], \"primary_key\": [\"id\"], \"required\": [\"id\"], "                 \
     "\"default_projections\": [\"id\"], \"x\": [1.5, 1e16, \"\xc3\xa9\xf0\x9f\x98\x80\"]}]"
 #define SCHEMAS_PYTHON_HASH "699324502761883d48494fa957c4a248"
 
-static const char *const env_vars[] = {"FTRACK_SERVER", "FTRACK_API_KEY", "FTRACK_APIKEY",
-                                       "FTRACK_API_USER", "FTRACK_EVENT_PLUGIN_PATH",
-                                       "FTRACK_API_SCHEMA_CACHE_PATH", "http_proxy", "no_proxy"};
+static const char *const env_vars[] = {"FTRACK_SERVER",
+                                       "FTRACK_API_KEY",
+                                       "FTRACK_APIKEY",
+                                       "FTRACK_API_USER",
+                                       "FTRACK_EVENT_PLUGIN_PATH",
+                                       "FTRACK_API_SCHEMA_CACHE_PATH",
+                                       "http_proxy",
+                                       "no_proxy"};
 #define N_VARS (sizeof(env_vars) / sizeof(env_vars[0]))
 
 /* A fake server: answers query_server_information with `info` and query_schemas with SCHEMAS,
@@ -55,8 +60,7 @@ typedef struct fixture {
     char *saved_env[N_VARS];
 } fixture;
 
-static void server_handler(const http_request_record *request, int *status, char **body,
-                           void *ud)
+static void server_handler(const http_request_record *request, int *status, char **body, void *ud)
 {
     server *srv = ud;
     json_object *ops = json_tokener_parse(request->body);
@@ -181,8 +185,7 @@ static void test_open_queries_server_and_schemas(void **state)
     assert_non_null(strstr(http_responder_request(f->r, 1)->body, "query_schemas"));
 
     json_object *info = ftrack_session_server_information(s);
-    assert_string_equal(json_object_get_string(json_object_object_get(info, "version")),
-                        "4.13.8");
+    assert_string_equal(json_object_get_string(json_object_object_get(info, "version")), "4.13.8");
     json_object_put(info);
 
     json_object *schemas = NULL;
@@ -298,6 +301,130 @@ static void test_headers_reach_server(void **state)
     ftrack_session_free(s);
 }
 
+static const http_request_record *find_request(http_responder *r, const char *method,
+                                               const char *prefix)
+{
+    for (size_t i = 0; i < http_responder_count(r); i++) {
+        const http_request_record *req = http_responder_request(r, i);
+        if (strcmp(req->method, method) == 0 && strncmp(req->path, prefix, strlen(prefix)) == 0)
+            return req;
+    }
+    return NULL;
+}
+
+static void test_auto_connect_event_hub(void **state)
+{
+    fixture *f = *state;
+    const char *headers[] = {"X-Studio: north", NULL};
+    char url[160];
+    snprintf(url, sizeof(url), "%s/some/prefix", http_responder_url(f->r));
+    ftrack_session_options o = options_for(f);
+    o.server_url = url;
+    o.headers = headers;
+    o.auto_connect_event_hub = true;
+    ftrack_session *s = NULL;
+    ftrack_error err;
+    assert_int_equal(open_with(f, &o, &s, &err), FTRACK_OK);
+    /* The hub's handshake reaches the server root (no path prefix) with our credentials and
+     * the session's headers. */
+    const http_request_record *hs = NULL;
+    for (int i = 0; i < 100 && !hs; i++) {
+        http_responder_wait_count(f->r, http_responder_count(f->r) + 1, 0.05);
+        hs = find_request(f->r, "GET", "/socket.io/1/");
+    }
+    assert_non_null(hs);
+    assert_string_equal(http_request_header(hs, "ftrack-user"), USER);
+    assert_string_equal(http_request_header(hs, "ftrack-api-key"), KEY);
+    assert_string_equal(http_request_header(hs, "ftrack-strict-api"), "false");
+    assert_string_equal(http_request_header(hs, "X-Studio"), "north");
+    ftrack_session_free(s);
+}
+
+static void test_no_hub_connection_by_default(void **state)
+{
+    fixture *f = *state;
+    ftrack_session_options o = options_for(f);
+    ftrack_session *s = NULL;
+    ftrack_error err;
+    assert_int_equal(open_with(f, &o, &s, &err), FTRACK_OK);
+    http_responder_wait_count(f->r, 3, 0.3);
+    assert_null(find_request(f->r, "GET", "/socket.io/"));
+    assert_false(ftrack_hub_connected(ftrack_session_hub(s)));
+    ftrack_session_free(s);
+}
+
+/* ---- Plugin discovery ---------------------------------------------------------------------- */
+
+typedef struct log_capture {
+    pthread_mutex_t lock;
+    int registered_echo;
+} log_capture;
+
+static log_capture captured = {PTHREAD_MUTEX_INITIALIZER, 0};
+
+static void capture_sink(const ftrack_log_record *record, void *user_data)
+{
+    (void)user_data;
+    pthread_mutex_lock(&captured.lock);
+    if (strstr(record->message, "registered plugin 'echo'"))
+        captured.registered_echo++;
+    pthread_mutex_unlock(&captured.lock);
+}
+
+static int echo_registrations(void)
+{
+    pthread_mutex_lock(&captured.lock);
+    int n = captured.registered_echo;
+    captured.registered_echo = 0;
+    pthread_mutex_unlock(&captured.lock);
+    return n;
+}
+
+/* The test plugins are built beside this executable: tests/plugins/<name>/. */
+static void echo_plugin_dir(char *out, size_t size)
+{
+    char exe[512];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    assert_true(n > 0);
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    assert_non_null(slash);
+    *slash = '\0';
+    snprintf(out, size, "%s/plugins/echo", exe);
+}
+
+static void test_plugin_discovery(void **state)
+{
+    fixture *f = *state;
+    char dir[600];
+    echo_plugin_dir(dir, sizeof(dir));
+    ftrack_log_set_sink(capture_sink, NULL);
+    ftrack_session_options o = options_for(f);
+    o.check_server = false;
+    o.plugin_paths = dir;
+    ftrack_session *s = NULL;
+    ftrack_error err;
+    echo_registrations();
+
+    o.discover_plugins = false;
+    assert_int_equal(open_with(f, &o, &s, &err), FTRACK_OK);
+    ftrack_session_free(s);
+    assert_int_equal(echo_registrations(), 0);
+
+    o.discover_plugins = true;
+    assert_int_equal(open_with(f, &o, &s, &err), FTRACK_OK);
+    assert_int_equal(echo_registrations(), 1);
+    ftrack_session_free(s);
+
+    /* From the environment when the option is NULL. */
+    setenv("FTRACK_EVENT_PLUGIN_PATH", dir, 1);
+    o.plugin_paths = NULL;
+    assert_int_equal(open_with(f, &o, &s, &err), FTRACK_OK);
+    assert_int_equal(echo_registrations(), 1);
+    ftrack_session_free(s);
+    ftrack_log_set_sink(NULL, NULL);
+}
+
 /* ---- Version check ------------------------------------------------------------------------- */
 
 static void expect_version(fixture *f, const char *info, ftrack_status expected)
@@ -309,8 +436,8 @@ static void expect_version(fixture *f, const char *info, ftrack_status expected)
     ftrack_error err;
     ftrack_status status = open_with(f, &o, &s, &err);
     if (status != expected)
-        fail_msg("server information %s: expected %s, got %s (%s)", info,
-                 ftrack_strerror(expected), ftrack_strerror(status), err.message);
+        fail_msg("server information %s: expected %s, got %s (%s)", info, ftrack_strerror(expected),
+                 ftrack_strerror(status), err.message);
     if (expected == FTRACK_ERR_COMPATIBILITY)
         assert_null(s);
     ftrack_session_free(s);
@@ -601,6 +728,9 @@ int main(void)
         T(test_open_refused),
         T(test_plugin_arguments_copied),
         T(test_headers_reach_server),
+        T(test_auto_connect_event_hub),
+        T(test_no_hub_connection_by_default),
+        T(test_plugin_discovery),
         T(test_version_matrix),
         T(test_version_message),
         T(test_schema_hash_matches_python),

@@ -201,8 +201,8 @@ static const char *text_of(json_object *value)
         return "";
     if (json_object_is_type(value, json_type_string))
         return json_object_get_string(value);
-    return json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
-                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
+    return json_object_to_json_string_ext(value,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 static bool is_auth_exception(const char *exception)
@@ -266,8 +266,8 @@ ftrack_status fti_http_interpret(int http_status, const char *body, size_t len, 
         code = fti_error(err, FTRACK_ERR_BAD_RESPONSE,
                          "Server reported error in unexpected format. Raw error was: %s", raw);
     } else if (http_status >= 400) {
-        code = fti_error(err, FTRACK_ERR_SERVER, "Server reported error: HTTP %d: %s",
-                         http_status, raw);
+        code = fti_error(err, FTRACK_ERR_SERVER, "Server reported error: HTTP %d: %s", http_status,
+                         raw);
     } else if (!json_object_is_type(value, json_type_array)) {
         code = fti_error(err, FTRACK_ERR_BAD_RESPONSE,
                          "Server answered something other than a results array: %s", raw);
@@ -313,19 +313,17 @@ static struct curl_slist *append_line(struct curl_slist *list, const char *line,
     return next;
 }
 
-static ftrack_status build_headers(fti_http *http, const fti_http_config *config,
-                                   ftrack_error *err)
+static ftrack_status build_headers(fti_http *http, const fti_http_config *config, ftrack_error *err)
 {
     for (const char *const *h = config->headers; h && *h; h++) {
         if (!fti_http_header_valid(*h))
             return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
                              "Invalid extra header (expected \"Name: value\" on one line).");
     }
-    struct curl_slist *list =
-        ftrack_auth_append_headers(NULL, config->api_user, config->api_key);
+    struct curl_slist *list = ftrack_auth_append_headers(NULL, config->api_user, config->api_key);
     bool ok = list != NULL;
-    list = append_line(list, config->strict_api ? "ftrack-strict-api: true"
-                                                : "ftrack-strict-api: false", &ok);
+    list = append_line(
+        list, config->strict_api ? "ftrack-strict-api: true" : "ftrack-strict-api: false", &ok);
     list = append_line(list, "content-type: application/json", &ok);
     list = append_line(list, "accept: application/json", &ok);
     /* Our bodies are small and the server answers at once: skip the 100-continue round trip. */
@@ -553,8 +551,7 @@ static ftrack_status transport_error(fti_http *http, const attempt *a, ftrack_er
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory reading the answer of %s.",
                          http->display_url);
     default:
-        return fti_error(err, FTRACK_ERR_NETWORK, "Could not reach %s: %s", http->display_url,
-                         why);
+        return fti_error(err, FTRACK_ERR_NETWORK, "Could not reach %s: %s", http->display_url, why);
     }
 }
 
@@ -606,8 +603,8 @@ static ftrack_status call_once_or_retry(fti_http *http, const char *body, size_t
             sleep_seconds(backoff(http, retry, a.retry_after));
             continue;
         }
-        status = fti_http_interpret((int)a.http_status, a.body.data, a.body.len, expected,
-                                    results, err);
+        status =
+            fti_http_interpret((int)a.http_status, a.body.data, a.body.len, expected, results, err);
         break;
     }
     attempt_reset(&a);

@@ -23,17 +23,17 @@
 typedef struct fti_http fti_http;
 
 typedef struct fti_http_config {
-    const char *server_url;      /* without trailing '/'; a path prefix is kept */
+    const char *server_url; /* without trailing '/'; a path prefix is kept */
     const char *api_user;
     const char *api_key;
-    const char *ca_bundle;       /* NULL: the system's CAs */
+    const char *ca_bundle; /* NULL: the system's CAs */
     bool insecure_skip_verify;
-    bool strict_api;             /* ftrack-strict-api: true|false */
-    const char *const *headers;  /* extra "Name: value" lines, NULL-terminated, or NULL */
-    double timeout;              /* seconds per request; <= 0 → 60 */
-    int max_retries;             /* < 0 → 3 */
-    double retry_base_delay;     /* first backoff in seconds; <= 0 → 0.2 (doubles each retry) */
-    double retry_max_delay;      /* backoff ceiling, Retry-After included; <= 0 → 10 */
+    bool strict_api;            /* ftrack-strict-api: true|false */
+    const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
+    double timeout;             /* seconds per request; <= 0 → 60 */
+    int max_retries;            /* < 0 → 3 */
+    double retry_base_delay;    /* first backoff in seconds; <= 0 → 0.2 (doubles each retry) */
+    double retry_max_delay;     /* backoff ceiling, Retry-After included; <= 0 → 10 */
 } fti_http_config;
 
 /* Strings are copied. FTRACK_ERR_INVALID_ARGUMENT for a malformed extra header. */

@@ -55,8 +55,7 @@ static char *password_db_user(void)
         return NULL;
     struct passwd pw, *found = NULL;
     char *name = NULL;
-    if (getpwuid_r(getuid(), &pw, buf, buf_len, &found) == 0 && found &&
-        non_empty(found->pw_name))
+    if (getpwuid_r(getuid(), &pw, buf, buf_len, &found) == 0 && found && non_empty(found->pw_name))
         name = fti_strdup(found->pw_name);
     free(buf);
     return name;

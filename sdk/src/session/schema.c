@@ -177,8 +177,7 @@ ftrack_status fti_session_load_schemas(ftrack_session *session, ftrack_error *er
     return status;
 }
 
-ftrack_status fti_session_schemas(ftrack_session *session, json_object **schemas,
-                                  ftrack_error *err)
+ftrack_status fti_session_schemas(ftrack_session *session, json_object **schemas, ftrack_error *err)
 {
     *schemas = NULL;
     ftrack_status status = fti_session_load_schemas(session, err);

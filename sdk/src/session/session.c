@@ -198,8 +198,7 @@ ftrack_status fti_session_check_version(json_object *server_information, ftrack_
     json_object *version = NULL;
     if (!json_object_is_type(server_information, json_type_object) ||
         !json_object_object_get_ex(server_information, "version", &version) ||
-        !json_object_is_type(version, json_type_string) ||
-        json_object_get_string_len(version) == 0)
+        !json_object_is_type(version, json_type_string) || json_object_get_string_len(version) == 0)
         return fti_error(err, FTRACK_ERR_COMPATIBILITY, "Could not determine server version.");
     const char *text = json_object_get_string(version);
     if (strcmp(text, "dev") == 0)
@@ -342,8 +341,8 @@ static ftrack_status create_hub(ftrack_session *session, const ftrack_session_op
     return ftrack_hub_new(&hub_options, &session->hub, err);
 }
 
-static ftrack_status copy_plugin_arguments(ftrack_session *session,
-                                           const ftrack_session_options *o, ftrack_error *err)
+static ftrack_status copy_plugin_arguments(ftrack_session *session, const ftrack_session_options *o,
+                                           ftrack_error *err)
 {
     if (o->plugin_arguments && !json_object_is_type(o->plugin_arguments, json_type_object))
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
@@ -361,8 +360,8 @@ static ftrack_status copy_plugin_arguments(ftrack_session *session,
 static ftrack_status copy_settings(ftrack_session *session, const ftrack_session_options *o,
                                    ftrack_error *err)
 {
-    ftrack_status status = ftrack_session_resolve(o, &session->server_url, &session->api_key,
-                                                  &session->api_user, err);
+    ftrack_status status =
+        ftrack_session_resolve(o, &session->server_url, &session->api_key, &session->api_user, err);
     if (status != FTRACK_OK)
         return status;
     session->plugin_paths = fti_resolve_plugin_paths(o);
@@ -440,16 +439,17 @@ void ftrack_session_close(ftrack_session *session)
         ftrack_log(FTRACK_LOG_DEBUG, "session", "Session already closed.");
         return;
     }
-    if (session->hub)
-        ftrack_hub_disconnect(session->hub, true, NULL);
+    /* Plugins go first, while the hub they subscribed on is still whole. */
     if (session->plugins_discovered)
         fti_plugin_release_for_session(session);
     session->plugins_discovered = false;
+    if (session->hub)
+        ftrack_hub_disconnect(session->hub, true, NULL);
 }
 
 bool ftrack_session_closed(const ftrack_session *session)
 {
-    return !session || atomic_load(&((ftrack_session *)session)->closed);
+    return !session || atomic_load(&session->closed);
 }
 
 static void wipe_free(char *secret)

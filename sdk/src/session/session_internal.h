@@ -32,7 +32,7 @@ struct ftrack_session {
     char *server_url; /* no trailing '/' */
     char *api_user;
     char *api_key;
-    char *plugin_paths;           /* ':'-separated, or NULL */
+    char *plugin_paths;            /* ':'-separated, or NULL */
     json_object *plugin_arguments; /* object; read-only after open */
     char *schema_cache_path;       /* folder, NULL when the cache is disabled */
     struct ftrack_cache *cache;    /* borrowed from the options */
