@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 
 #include "common/internal.h"
+#include "common/pyjson.h"
 #include "server_internal.h"
 
 struct fth_api {
@@ -14,15 +14,15 @@ struct fth_api {
     char schema_hash[33];
 };
 
-static ftrack_status md5_hex(const char *data, size_t len, char out[33], ftrack_error *err)
+/* The shipped schema set, embedded at build time (schemas_blob.S) so an installed binary
+ * needs no data file. */
+extern const char fth_shipped_schemas[];
+
+static json_object *load_schemas(const char *schema_file)
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (EVP_Digest(data, len, digest, &n, EVP_md5(), NULL) != 1 || n != 16)
-        return fti_error(err, FTRACK_ERR_INTERNAL, "MD5 is not available");
-    for (unsigned i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-    return FTRACK_OK;
+    if (schema_file)
+        return json_object_from_file(schema_file);
+    return json_tokener_parse(fth_shipped_schemas);
 }
 
 ftrack_status fth_api_new(const char *schema_file, fth_api **out, ftrack_error *err)
@@ -31,22 +31,22 @@ ftrack_status fth_api_new(const char *schema_file, fth_api **out, ftrack_error *
     fth_api *api = calloc(1, sizeof(*api));
     if (!api)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    api->schemas = json_object_from_file(schema_file);
+    api->schemas = load_schemas(schema_file);
     if (!json_object_is_type(api->schemas, json_type_array)) {
         fth_api_free(api);
         return fti_error(err, FTRACK_ERR_CONFIG, "cannot read the schema set %s (a JSON array)",
-                         schema_file);
+                         schema_file ? schema_file : "shipped with the hub");
     }
-    /* ftrack hashes the schema list as Python's json.dumps(sort_keys=True) writes it; any
-     * stable digest serves clients, which only compare it with what they cached. */
+    /* ftrack's clients compare this with the MD5 of json.dumps(schemas, sort_keys=True) of
+     * what they cached, so it must be those very bytes. */
     size_t n = 0;
-    const char *text = json_object_to_json_string_length(
-        api->schemas, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-    ftrack_status st = md5_hex(text, n, api->schema_hash, err);
-    if (st != FTRACK_OK) {
+    char *text = fti_json_python_dumps(api->schemas, true, &n);
+    if (!text) {
         fth_api_free(api);
-        return st;
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
+    fti_md5_hex(text, n, api->schema_hash);
+    free(text);
     *out = api;
     return FTRACK_OK;
 }

@@ -34,7 +34,7 @@ typedef struct fth_hub_server_config {
     size_t max_queued_bytes;   /* per connection outbound backlog before events are dropped
                                   for it (logged); 0 → 64 MiB */
     const char *data_dir;      /* the hub's state folder (may be NULL: nothing persisted) */
-    const char *schema_file;   /* NULL → the shipped host/hub/schemas.json */
+    const char *schema_file;   /* NULL → the set shipped in the binary (host/hub/schemas.json) */
 } fth_hub_server_config;
 
 /* Fill *cfg with the defaults above (all zero/NULL). */

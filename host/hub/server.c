@@ -1025,7 +1025,7 @@ static ftrack_status apply_config(fth_hub_server *srv, const fth_hub_server_conf
     if (!srv->user || !srv->key || !srv->host || !srv->router || !srv->hb_frame ||
         !srv->connect_frame || !srv->disconnect_frame)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    return fth_api_new(cfg->schema_file ? cfg->schema_file : FTRACK_HUB_SCHEMA_FILE, &srv->api,
+    return fth_api_new(cfg->schema_file, &srv->api,
                        err);
 }
 

@@ -25,6 +25,9 @@ check() {
 out=$(api "${AUTH[@]}" '[{"action": "query_server_information"}, {"action": "query_schemas"}]')
 check "$out" 200 'isinstance(r, list) and len(r) == 2'
 check "$out" 200 'r[0]["version"] == "dev" and len(r[0]["schema_hash"]) == 32'
+# The hash is what ftrack's clients compute over their cached copy: the MD5 of Python's
+# json.dumps(schemas, sort_keys=True) (protocol §1.3).
+check "$out" 200 '__import__("hashlib").md5(json.dumps(r[1], sort_keys=True).encode()).hexdigest() == r[0]["schema_hash"]'
 check "$out" 200 'r[0]["storage_scenario"] == {"scenario": "ftrack.automatic", "data": {}}'
 check "$out" 200 'r[0]["is_timezone_support_enabled"] is True'
 check "$out" 200 'all(k in {s["id"] for s in r[1]} for k in ["Project", "Task", "AssetVersion", "Asset", "Component", "FileComponent", "Job", "User", "Note", "Status", "Location", "TypedContext", "Context", "ObjectType"])'

@@ -384,8 +384,8 @@ static void on_reply(ftrack_event *reply, void *user_data)
         return;
     }
     l->replies++;
-    fti_strlcpy(l->last_data, json_object_to_json_string_ext(ftrack_event_data(reply),
-                                                             JSON_C_TO_STRING_PLAIN),
+    fti_strlcpy(l->last_data,
+                json_object_to_json_string_ext(ftrack_event_data(reply), JSON_C_TO_STRING_PLAIN),
                 sizeof(l->last_data));
 }
 
@@ -564,6 +564,32 @@ static void test_queue_overflow_and_dispatch(void **state)
     ftrack_hub_free(hub);
 }
 
+static void test_disconnect_with_unsubscribe(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    calls c = {""};
+    sub_spec s = {&c, "s", true, false};
+    json_object *meta = json_tokener_parse("{\"id\":\"keep-or-drop\"}");
+    subscribe(hub, "topic=test.d", &s, 100, meta, NULL, false);
+    assert_int_equal(ftrack_hub_disconnect(hub, false, NULL), FTRACK_OK);
+    ftrack_event *ev = ftrack_event_new("test.d", NULL);
+    json_object *r = publish_local(hub, ev);
+    assert_string_equal(c.log, "s;"); /* kept without unsubscribe */
+    json_object_put(r);
+    assert_int_equal(ftrack_hub_connect(hub, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_disconnect(hub, true, NULL), FTRACK_OK);
+    c.log[0] = '\0';
+    r = publish_local(hub, ev);
+    assert_string_equal(c.log, ""); /* removed, the internal reply subscriber too */
+    assert_int_equal(hub->subs->n, 0);
+    json_object_put(r);
+    subscribe(hub, "topic=test.d", &s, 100, meta, NULL, false); /* the id is free again */
+    ftrack_event_free(ev);
+    json_object_put(meta);
+    ftrack_hub_free(hub);
+}
+
 static json_object *answer_cb(ftrack_event *event, const ftrack_delivery *d, void *user_data)
 {
     (void)event, (void)d, (void)user_data;
@@ -578,8 +604,9 @@ static void test_callback_result_is_published_as_reply(void **state)
     ftrack_subscribe_options so;
     ftrack_subscribe_options_init(&so);
     so.subscriber = meta;
-    assert_int_equal(ftrack_hub_subscribe(hub, "topic=test.question", answer_cb, NULL, &so, NULL, NULL),
-                     FTRACK_OK);
+    assert_int_equal(
+        ftrack_hub_subscribe(hub, "topic=test.question", answer_cb, NULL, &so, NULL, NULL),
+        FTRACK_OK);
     json_object_put(meta);
     ftrack_event *q = ftrack_event_new("test.question", NULL);
     ftrack_event_set_id(q, "question-1");
@@ -629,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_reply_goes_to_publishing_queue),
         cmocka_unit_test(test_queue_overflow_and_dispatch),
         cmocka_unit_test(test_callback_result_is_published_as_reply),
+        cmocka_unit_test(test_disconnect_with_unsubscribe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,7 +81,9 @@ FTRACK_API const char *ftrack_hub_id(const ftrack_hub *hub);
  * the hub reconnects forever (by default) after a drop. Returns at once. */
 FTRACK_API ftrack_status ftrack_hub_connect(ftrack_hub *hub, ftrack_error *err);
 /* Block until connected or `timeout` seconds pass (FTRACK_ERR_TIMEOUT; err says the last
- * connection error, e.g. refused credentials). */
+ * connection error, e.g. refused credentials). Returns FTRACK_ERR_AUTH at once when the last
+ * attempt was refused for its credentials (the hub keeps retrying with backoff), and
+ * FTRACK_ERR_NOT_CONNECTED when ftrack_hub_connect() was not called or the hub gave up. */
 FTRACK_API ftrack_status ftrack_hub_wait_connected(ftrack_hub *hub, double timeout,
                                                    ftrack_error *err);
 FTRACK_API bool ftrack_hub_connected(const ftrack_hub *hub);

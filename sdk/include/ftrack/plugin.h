@@ -11,8 +11,8 @@
  *         {"greeting", FTRACK_PARAM_STRING, false, "\"hello\"", "what to reply"},
  *     };
  *     static json_object *on_event(ftrack_event *e, const ftrack_delivery *d, void *state) {...}
- *     static ftrack_status reg(ftrack_plugin_context *ctx, ftrack_session *s,
- *                              json_object *args, void **state) {
+ *     static ftrack_status reg(ftrack_plugin_context *ctx, ftrack_session *s, json_object *args,
+ *                              void **state, ftrack_error *err) {
  *         return ftrack_hub_subscribe(ftrack_session_hub(s), "topic=my.topic", on_event,
  *                                     NULL, NULL, NULL, NULL);
  *     }

@@ -126,9 +126,9 @@ static fti_frame *meta_frame_locked(ftrack_hub *hub, fti_sub *s, bool subscribe)
     if (!ev)
         return NULL;
     ftrack_event_prepare_source(ev, hub->id, hub->api_user, hub->hostname);
-    fti_frame *f = fti_frame_for_event_locked(hub, ev, subscribe ? FTI_FRAME_ANNOUNCE : FTI_FRAME_EVENT,
-                                              subscribe ? FTI_ACK_SUBSCRIBE : FTI_ACK_UNSUBSCRIBE,
-                                              s->id);
+    fti_frame *f =
+        fti_frame_for_event_locked(hub, ev, subscribe ? FTI_FRAME_ANNOUNCE : FTI_FRAME_EVENT,
+                                   subscribe ? FTI_ACK_SUBSCRIBE : FTI_ACK_UNSUBSCRIBE, s->id);
     ftrack_event_free(ev);
     return f;
 }
@@ -168,15 +168,16 @@ void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_
         arr = json_tokener_parse_ex(tok, args, (int)args_len);
         json_tokener_free(tok);
     }
-    json_object *first = json_object_is_type(arr, json_type_array) ? json_object_array_get_idx(arr, 0)
-                                                                    : NULL;
+    json_object *first =
+        json_object_is_type(arr, json_type_array) ? json_object_array_get_idx(arr, 0) : NULL;
     json_object *success = NULL;
     bool ok = json_object_is_type(first, json_type_object) &&
               json_object_object_get_ex(first, "success", &success) &&
               json_object_get_boolean(success);
     if (!ok) {
-        const char *why = json_object_is_type(first, json_type_object) ? ack_message(first)
-                                                                        : "malformed acknowledgement";
+        const char *why = json_object_is_type(first, json_type_object)
+                              ? ack_message(first)
+                              : "malformed acknowledgement";
         switch (rec.kind) {
         case FTI_ACK_SUBSCRIBE:
             ftrack_log(FTRACK_LOG_WARNING, "hub", "Server failed to subscribe subscriber %s: %s",
@@ -422,8 +423,8 @@ ftrack_status ftrack_hub_wait_connected(ftrack_hub *hub, double timeout, ftrack_
                                "Not connected to the event server after %.1f s; last error: %s",
                                timeout, hub->last_error.message);
             else
-                st = fti_error(err, FTRACK_ERR_TIMEOUT, "Not connected to the event server after %.1f s.",
-                               timeout);
+                st = fti_error(err, FTRACK_ERR_TIMEOUT,
+                               "Not connected to the event server after %.1f s.", timeout);
             break;
         }
         struct timespec ts;
@@ -484,8 +485,8 @@ ftrack_status ftrack_hub_disconnect(ftrack_hub *hub, bool unsubscribe, ftrack_er
     bool idle = hub->idle;
     pthread_mutex_unlock(&hub->lock);
     if (!idle)
-        return fti_error(err, FTRACK_ERR_TIMEOUT, "The event hub connection did not close in %.0f s.",
-                         DISCONNECT_WAIT);
+        return fti_error(err, FTRACK_ERR_TIMEOUT,
+                         "The event hub connection did not close in %.0f s.", DISCONNECT_WAIT);
     return FTRACK_OK;
 }
 
@@ -544,13 +545,14 @@ void ftrack_hub_free(ftrack_hub *hub)
 
 /* ---- subscribe ------------------------------------------------------------------------- */
 
-static ftrack_status subscriber_metadata(json_object *given, json_object **out, char id[FTRACK_ID_MAX],
-                                         ftrack_error *err)
+static ftrack_status subscriber_metadata(json_object *given, json_object **out,
+                                         char id[FTRACK_ID_MAX], ftrack_error *err)
 {
     json_object *meta = NULL;
     if (given) {
         if (!json_object_is_type(given, json_type_object))
-            return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "Subscriber metadata must be an object.");
+            return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
+                             "Subscriber metadata must be an object.");
         if (json_object_deep_copy(given, &meta, NULL) != 0)
             return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     } else {
@@ -561,9 +563,10 @@ static ftrack_status subscriber_metadata(json_object *given, json_object **out, 
         if (!json_object_is_type(jid, json_type_string) || !*json_object_get_string(jid) ||
             strlen(json_object_get_string(jid)) >= FTRACK_ID_MAX) {
             json_object_put(meta);
-            return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
-                             "A subscriber id must be a non-empty string of fewer than %d characters.",
-                             FTRACK_ID_MAX);
+            return fti_error(
+                err, FTRACK_ERR_INVALID_ARGUMENT,
+                "A subscriber id must be a non-empty string of fewer than %d characters.",
+                FTRACK_ID_MAX);
         }
         fti_strlcpy(id, json_object_get_string(jid), FTRACK_ID_MAX);
     } else {
@@ -622,8 +625,8 @@ ftrack_status fti_ensure_reply_subscriber_locked(ftrack_hub *hub)
 
 ftrack_status ftrack_hub_subscribe(ftrack_hub *hub, const char *expression,
                                    ftrack_hub_callback callback, void *user_data,
-                                   const ftrack_subscribe_options *options, char out_id[FTRACK_ID_MAX],
-                                   ftrack_error *err)
+                                   const ftrack_subscribe_options *options,
+                                   char out_id[FTRACK_ID_MAX], ftrack_error *err)
 {
     if (!hub || !expression || !callback)
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
@@ -653,7 +656,8 @@ ftrack_status ftrack_hub_subscribe(ftrack_hub *hub, const char *expression,
     pthread_mutex_lock(&hub->lock);
     if (fti_subset_find_locked(hub, s->id)) {
         pthread_mutex_unlock(&hub->lock);
-        st = fti_error(err, FTRACK_ERR_EXISTS, "Subscriber with identifier %s already exists.", s->id);
+        st = fti_error(err, FTRACK_ERR_EXISTS, "Subscriber with identifier %s already exists.",
+                       s->id);
         fti_sub_release(s);
         return st;
     }
@@ -678,7 +682,8 @@ ftrack_status ftrack_hub_subscribe(ftrack_hub *hub, const char *expression,
 ftrack_status ftrack_hub_unsubscribe(ftrack_hub *hub, const char *subscriber_id, ftrack_error *err)
 {
     if (!hub || !subscriber_id)
-        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "ftrack_hub_unsubscribe needs a hub and an id");
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
+                         "ftrack_hub_unsubscribe needs a hub and an id");
     pthread_mutex_lock(&hub->lock);
     fti_sub *s = fti_subset_find_locked(hub, subscriber_id);
     if (!s) {
@@ -707,16 +712,17 @@ ftrack_status ftrack_hub_unsubscribe(ftrack_hub *hub, const char *subscriber_id,
 /* ---- publish ----------------------------------------------------------------------------- */
 
 static ftrack_status publish_check_locked(ftrack_hub *hub, const char *event_id, bool with_reply,
-                                         ftrack_error *err)
+                                          ftrack_error *err)
 {
     if (!hub->initialised)
         return fti_error(err, FTRACK_ERR_NOT_CONNECTED,
                          "Cannot publish event asynchronously as not connected to server "
                          "(call ftrack_hub_connect first).");
     if (hub->pending.n + hub->outbox.n >= hub->publish_queue_max)
-        return fti_error(err, FTRACK_ERR_QUEUE_FULL,
-                         "The event hub's publish queue is full (%zu events waiting for the server).",
-                         hub->pending.n + hub->outbox.n);
+        return fti_error(
+            err, FTRACK_ERR_QUEUE_FULL,
+            "The event hub's publish queue is full (%zu events waiting for the server).",
+            hub->pending.n + hub->outbox.n);
     void *found = NULL;
     if (with_reply && lh_table_lookup_ex(hub->replies, event_id, &found))
         return fti_error(err, FTRACK_ERR_EXISTS,
@@ -728,7 +734,8 @@ ftrack_status ftrack_hub_publish(ftrack_hub *hub, ftrack_event *event,
                                  const ftrack_publish_options *options, ftrack_error *err)
 {
     if (!hub || !event)
-        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "ftrack_hub_publish needs a hub and an event");
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
+                         "ftrack_hub_publish needs a hub and an event");
     ftrack_publish_options o;
     ftrack_publish_options_init(&o);
     if (options) {
@@ -767,7 +774,8 @@ ftrack_status ftrack_hub_reply(ftrack_hub *hub, const ftrack_event *source_event
 {
     if (!hub || !source_event) {
         json_object_put(data);
-        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "ftrack_hub_reply needs a hub and an event");
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
+                         "ftrack_hub_reply needs a hub and an event");
     }
     ftrack_event *reply = ftrack_event_reply_new(source_event, data, source);
     if (!reply)

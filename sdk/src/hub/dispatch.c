@@ -173,8 +173,9 @@ bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len)
         if (cb)
             cb(q, text, len, ud);
         else if ((n & (n - 1)) == 0) /* 1, 2, 4, 8...: visible without flooding */
-            ftrack_log(FTRACK_LOG_WARNING, "hub", "delivery queue '%s' is full (%zu): %lu event(s) dropped",
-                       q->name, q->capacity, n);
+            ftrack_log(FTRACK_LOG_WARNING, "hub",
+                       "delivery queue '%s' is full (%zu): %lu event(s) dropped", q->name,
+                       q->capacity, n);
         return false;
     }
     fti_item *it = malloc(sizeof(*it));
@@ -212,7 +213,8 @@ ftrack_status ftrack_hub_queue_new(ftrack_hub *hub, const char *name, size_t cap
                                    ftrack_hub_queue **out, ftrack_error *err)
 {
     if (!hub || !out)
-        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "ftrack_hub_queue_new needs a hub and out");
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
+                         "ftrack_hub_queue_new needs a hub and out");
     if (fti_queue_create(hub, name, capacity, out) != FTRACK_OK)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     return FTRACK_OK;
@@ -461,7 +463,8 @@ static ftrack_hub_queue *reply_queue(ftrack_hub *hub, json_object *event)
     return q;
 }
 
-void fti_route(ftrack_hub *hub, json_object *event, const char *text, size_t len, bool force_default)
+void fti_route(ftrack_hub *hub, json_object *event, const char *text, size_t len,
+               bool force_default)
 {
     bool bad;
     ftrack_expression *target = compile_target(event, &bad);
@@ -490,9 +493,8 @@ void fti_route(ftrack_hub *hub, json_object *event, const char *text, size_t len
     if (force_default)
         queue_set_add(&qs, hub->default_queue);
     if (qs.n && !text)
-        text = json_object_to_json_string_length(event, JSON_C_TO_STRING_PLAIN |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                 &len);
+        text = json_object_to_json_string_length(
+            event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     for (size_t i = 0; i < qs.n; i++) {
         ftrack_hub_queue *q = queue_set_at(&qs, i);
         if (text)
@@ -649,7 +651,8 @@ static void auto_reply(ftrack_hub *hub, fti_sub *s, ftrack_event *event, json_ob
     pthread_mutex_unlock(&s->meta_lock);
     ftrack_error err;
     if (ftrack_hub_reply(hub, event, data, source, &err) != FTRACK_OK)
-        ftrack_log_event(FTRACK_LOG_WARNING, "hub", ftrack_event_id(event), ftrack_event_topic(event),
+        ftrack_log_event(FTRACK_LOG_WARNING, "hub", ftrack_event_id(event),
+                         ftrack_event_topic(event),
                          "could not publish the reply of subscriber %s: %s", s->id, err.message);
     json_object_put(source);
 }

@@ -29,16 +29,19 @@ static ftrack_status endpoint_from_curlu(CURLU *u, const char *url, fti_hub_endp
     char *scheme = NULL, *host = NULL, *port = NULL;
     ftrack_status st = FTRACK_OK;
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || !scheme) {
-        st = fti_error(err, FTRACK_ERR_CONFIG, "Could not determine scheme from server url '%s'.", url);
+        st = fti_error(err, FTRACK_ERR_CONFIG, "Could not determine scheme from server url '%s'.",
+                       url);
         goto done;
     }
     if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
         st = fti_error(err, FTRACK_ERR_CONFIG,
-                       "Unsupported scheme '%s' in server url '%s' (use http or https).", scheme, url);
+                       "Unsupported scheme '%s' in server url '%s' (use http or https).", scheme,
+                       url);
         goto done;
     }
     if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host) {
-        st = fti_error(err, FTRACK_ERR_CONFIG, "Could not determine hostname from server url '%s'.", url);
+        st = fti_error(err, FTRACK_ERR_CONFIG, "Could not determine hostname from server url '%s'.",
+                       url);
         goto done;
     }
     out->secure = strcmp(scheme, "https") == 0;
@@ -80,8 +83,9 @@ ftrack_status fti_hub_parse_url(const char *url, fti_hub_endpoint *out, ftrack_e
     ftrack_status st;
     CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
     if (rc != CURLUE_OK)
-        st = fti_error(err, FTRACK_ERR_CONFIG, "Could not determine hostname from server url '%s' (%s).",
-                       url, curl_url_strerror(rc));
+        st = fti_error(err, FTRACK_ERR_CONFIG,
+                       "Could not determine hostname from server url '%s' (%s).", url,
+                       curl_url_strerror(rc));
     else
         st = endpoint_from_curlu(u, url, out, err);
     curl_url_cleanup(u);
@@ -154,7 +158,8 @@ ftrack_status fti_hub_parse_handshake(const char *body, size_t len, fti_handshak
         return fti_error(err, FTRACK_ERR_BAD_RESPONSE,
                          "The event server's handshake answer has malformed timeouts.");
     if (!has_websocket(f[3], fl[3]))
-        return fti_error(err, FTRACK_ERR_COMPATIBILITY, "Server does not support websocket sessions.");
+        return fti_error(err, FTRACK_ERR_COMPATIBILITY,
+                         "Server does not support websocket sessions.");
     memcpy(out->sid, f[0], fl[0]);
     out->sid[fl[0]] = '\0';
     out->heartbeat = fl[1] ? (int)strtol(f[1], NULL, 10) : 0;
@@ -221,25 +226,26 @@ static ftrack_status map_curl_error(const fti_handshake_request *req, CURLcode r
     const char *why = detail && *detail ? detail : curl_easy_strerror(rc);
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
-        return fti_error(err, FTRACK_ERR_TIMEOUT, "Timed out connecting to the event server at %s: %s",
-                         url, why);
+        return fti_error(err, FTRACK_ERR_TIMEOUT,
+                         "Timed out connecting to the event server at %s: %s", url, why);
     case CURLE_ABORTED_BY_CALLBACK:
-        return fti_error(err, FTRACK_ERR_CLOSED, "Connecting to the event server at %s was cancelled.",
-                         url);
+        return fti_error(err, FTRACK_ERR_CLOSED,
+                         "Connecting to the event server at %s was cancelled.", url);
     case CURLE_WRITE_ERROR:
         return fti_error(err, FTRACK_ERR_BAD_RESPONSE,
-                         "The event server at %s answered the handshake with an oversized body.", url);
+                         "The event server at %s answered the handshake with an oversized body.",
+                         url);
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
-        return fti_error(err, FTRACK_ERR_NETWORK, "Failed to negotiate TLS with the event server at %s: %s",
-                         url, why);
+        return fti_error(err, FTRACK_ERR_NETWORK,
+                         "Failed to negotiate TLS with the event server at %s: %s", url, why);
     default:
-        return fti_error(err, FTRACK_ERR_NETWORK, "Failed to connect to the event server at %s: %s", url,
-                         why);
+        return fti_error(err, FTRACK_ERR_NETWORK, "Failed to connect to the event server at %s: %s",
+                         url, why);
     }
 }
 
@@ -290,14 +296,16 @@ ftrack_status fti_hub_handshake(const fti_handshake_request *req, fti_handshake 
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (status == 401 || status == 403) {
-        st = fti_error(err, FTRACK_ERR_AUTH,
-                       "The event server at %s refused the credentials of API user '%s' (HTTP %ld): "
-                       "check the API user and key.",
-                       req->endpoint->base_url, req->api_user, status);
+        st =
+            fti_error(err, FTRACK_ERR_AUTH,
+                      "The event server at %s refused the credentials of API user '%s' (HTTP %ld): "
+                      "check the API user and key.",
+                      req->endpoint->base_url, req->api_user, status);
     } else if (status != 200) {
-        st = fti_error(err, FTRACK_ERR_BAD_RESPONSE,
-                       "The event server at %s answered the handshake with unexpected status code %ld.",
-                       req->endpoint->base_url, status);
+        st = fti_error(
+            err, FTRACK_ERR_BAD_RESPONSE,
+            "The event server at %s answered the handshake with unexpected status code %ld.",
+            req->endpoint->base_url, status);
     } else {
         st = fti_hub_parse_handshake(body->data, body->len, out, err);
     }

@@ -34,11 +34,11 @@ struct lws_context;
 /* ---- server URL and handshake (handshake.c) ------------------------------------------ */
 
 typedef struct fti_hub_endpoint {
-    bool secure;      /* https → wss */
-    char *base_url;   /* scheme://host[:port], for the handshake GET */
-    char *address;    /* host without IPv6 brackets, for the socket */
-    char *host;       /* Host header: host[:port] as given */
-    int port;         /* explicit or the scheme's default */
+    bool secure;    /* https → wss */
+    char *base_url; /* scheme://host[:port], for the handshake GET */
+    char *address;  /* host without IPv6 brackets, for the socket */
+    char *host;     /* Host header: host[:port] as given */
+    int port;       /* explicit or the scheme's default */
 } fti_hub_endpoint;
 
 ftrack_status fti_hub_parse_url(const char *url, fti_hub_endpoint *out, ftrack_error *err);
@@ -46,7 +46,7 @@ void fti_hub_endpoint_clear(fti_hub_endpoint *ep);
 
 typedef struct fti_handshake {
     char sid[128];
-    int heartbeat;     /* seconds, as the server announced (informational) */
+    int heartbeat; /* seconds, as the server announced (informational) */
     int close_timeout;
 } fti_handshake;
 
@@ -62,7 +62,7 @@ typedef struct fti_handshake_request {
     const char *ca_bundle;
     bool insecure;
     double timeout;
-    atomic_bool *abort;         /* checked while waiting; may be NULL */
+    atomic_bool *abort; /* checked while waiting; may be NULL */
 } fti_handshake_request;
 
 /* GET <base>/socket.io/1/ with the credentials as headers. FTRACK_ERR_AUTH on 401/403. */
@@ -84,9 +84,9 @@ typedef struct fti_sub {
     pthread_mutex_t meta_lock;
     json_object *metadata; /* guarded by meta_lock; never changed after subscribe */
     int priority;
-    unsigned long seq;     /* subscription order, for a stable sort */
+    unsigned long seq; /* subscription order, for a stable sort */
     bool ignore_own_user;
-    bool internal_reply;   /* the hub's own ftrack.meta.reply subscriber */
+    bool internal_reply; /* the hub's own ftrack.meta.reply subscriber */
     ftrack_hub_callback callback;
     void *user_data;
     ftrack_hub_queue *queue; /* holds a reference; NULL for the internal subscriber */
@@ -164,11 +164,11 @@ typedef struct fti_ack_record {
 
 typedef enum fti_conn_state {
     FTI_ST_IDLE,
-    FTI_ST_WAITING,    /* a connection attempt is scheduled */
+    FTI_ST_WAITING, /* a connection attempt is scheduled */
     FTI_ST_HANDSHAKE,
     FTI_ST_CONNECTING, /* websocket opening */
     FTI_ST_CONNECTED,
-    FTI_ST_CLOSING     /* flushing, then closing on request */
+    FTI_ST_CLOSING /* flushing, then closing on request */
 } fti_conn_state;
 
 /* Opaque to everything but transport.c. */
@@ -202,9 +202,9 @@ struct ftrack_hub {
     bool initialised;    /* publishes queue (connect called, not disconnected) */
     bool want_connected; /* the transport should (re)connect */
     bool connected;
-    bool idle;           /* the transport has no connection and none scheduled */
+    bool idle; /* the transport has no connection and none scheduled */
     bool destroying;
-    unsigned failures;   /* consecutive failed attempts */
+    unsigned failures; /* consecutive failed attempts */
     ftrack_error last_error;
     unsigned long connections; /* successful connects so far */
 

@@ -141,7 +141,8 @@ static void attempt_failed(fti_transport *t, const ftrack_error *e)
     hub->last_error = *e;
     unsigned n = ++hub->failures;
     bool want = hub->want_connected && !hub->destroying;
-    bool give_up = want && hub->reconnect_max_attempts > 0 && n >= (unsigned)hub->reconnect_max_attempts;
+    bool give_up =
+        want && hub->reconnect_max_attempts > 0 && n >= (unsigned)hub->reconnect_max_attempts;
     size_t dropped = 0;
     if (give_up) {
         hub->want_connected = false;
@@ -152,9 +153,10 @@ static void attempt_failed(fti_transport *t, const ftrack_error *e)
     pthread_cond_broadcast(&hub->cond);
     pthread_mutex_unlock(&hub->lock);
     if (give_up) {
-        ftrack_log(FTRACK_LOG_ERROR, "hub",
-                   "giving up on the event server after %u attempts (%zu unsent events dropped): %s", n,
-                   dropped, e->message);
+        ftrack_log(
+            FTRACK_LOG_ERROR, "hub",
+            "giving up on the event server after %u attempts (%zu unsent events dropped): %s", n,
+            dropped, e->message);
         go_idle(t);
         return;
     }
@@ -163,7 +165,8 @@ static void attempt_failed(fti_transport *t, const ftrack_error *e)
         return;
     }
     double delay = backoff(t, n);
-    ftrack_log(FTRACK_LOG_WARNING, "hub", "%s (attempt %u; retrying in %.1f s)", e->message, n, delay);
+    ftrack_log(FTRACK_LOG_WARNING, "hub", "%s (attempt %u; retrying in %.1f s)", e->message, n,
+               delay);
     schedule_attempt(t, delay);
 }
 
@@ -352,8 +355,8 @@ static void handle_event(fti_transport *t, const char *data, size_t len)
     json_object *payload = json_tokener_parse_ex(t->tok, data, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(t->tok);
     size_t end = json_tokener_get_parse_end(t->tok);
-    while (payload && end < len && (data[end] == ' ' || data[end] == '\n' || data[end] == '\r' ||
-                                    data[end] == '\t'))
+    while (payload && end < len &&
+           (data[end] == ' ' || data[end] == '\n' || data[end] == '\r' || data[end] == '\t'))
         end++;
     if (!payload || end != len) {
         ftrack_log(FTRACK_LOG_WARNING, "hub", "dropped an event that is not valid JSON: %s",
@@ -445,7 +448,8 @@ static int on_receive(fti_transport *t, struct lws *wsi, const char *in, size_t 
     bool final = lws_is_final_fragment(wsi);
     if (lws_frame_is_binary(wsi)) {
         if (final) {
-            ftrack_log(FTRACK_LOG_WARNING, "hub", "dropped a binary frame (socket.io 0.9 is text only)");
+            ftrack_log(FTRACK_LOG_WARNING, "hub",
+                       "dropped a binary frame (socket.io 0.9 is text only)");
             rx_reset(t);
         } else {
             t->rx_discard = true;
@@ -511,8 +515,8 @@ static int on_timer(fti_transport *t, struct lws *wsi)
     double hb = t->hub->heartbeat_timeout;
     double quiet = fti_now() - t->last_rx;
     if (quiet >= hb) {
-        ftrack_log(FTRACK_LOG_WARNING, "hub", "no frame from the event server for %.0f s; reconnecting",
-                   quiet);
+        ftrack_log(FTRACK_LOG_WARNING, "hub",
+                   "no frame from the event server for %.0f s; reconnecting", quiet);
         return -1;
     }
     lws_set_timer_usecs(wsi, (lws_usec_t)((hb - quiet) * 1e6) + 1000);
@@ -564,12 +568,12 @@ static int append_headers(fti_transport *t, struct lws *wsi, void *in, size_t le
     ftrack_hub *hub = t->hub;
     /* The session id authenticates the socket; the credentials ride along for servers that
      * check them again on the upgrade. */
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"ftrack-user:",
-                                    (const unsigned char *)hub->api_user, (int)strlen(hub->api_user),
-                                    p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"ftrack-api-key:",
-                                    (const unsigned char *)hub->api_key, (int)strlen(hub->api_key), p,
-                                    end))
+    if (lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"ftrack-user:", (const unsigned char *)hub->api_user,
+            (int)strlen(hub->api_user), p, end) ||
+        lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"ftrack-api-key:", (const unsigned char *)hub->api_key,
+            (int)strlen(hub->api_key), p, end))
         return -1;
     for (char **h = hub->headers; h && *h; h++) {
         const char *colon = strchr(*h, ':');
@@ -627,7 +631,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_WSI_DESTROY:
         if (wsi == t->wsi && (t->state == FTI_ST_CONNECTING || t->state == FTI_ST_CONNECTED ||
                               t->state == FTI_ST_CLOSING))
-            connection_ended(t, t->state == FTI_ST_CLOSING ? "closed on request" : "connection closed");
+            connection_ended(t, t->state == FTI_ST_CLOSING ? "closed on request"
+                                                           : "connection closed");
         return 0;
     default:
         return 0;
@@ -686,7 +691,8 @@ ftrack_status fti_transport_start(ftrack_hub *hub, ftrack_error *err)
     t->state = FTI_ST_IDLE;
     atomic_init(&t->quit, false);
     atomic_init(&t->abort_handshake, false);
-    t->rng = (uint64_t)(fti_now() * 1e9) ^ (uint64_t)strtoull(hub->id + 16, NULL, 16) ^ 0x9E3779B97F4A7C15ULL;
+    t->rng = (uint64_t)(fti_now() * 1e9) ^ (uint64_t)strtoull(hub->id + 16, NULL, 16) ^
+             0x9E3779B97F4A7C15ULL;
     t->tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH + 2);
     if (t->tok)
         json_tokener_set_flags(t->tok, JSON_TOKENER_VALIDATE_UTF8);

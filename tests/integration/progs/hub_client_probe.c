@@ -154,7 +154,8 @@ static json_object *on_meta(ftrack_event *event, const ftrack_delivery *d, void 
     else
         st.disconnects++;
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "meta", json_object_new_string(connected ? "connected" : "disconnected"));
+    json_object_object_add(o, "meta",
+                           json_object_new_string(connected ? "connected" : "disconnected"));
     json_object_object_add(o, "t", json_object_new_double(now() - t0));
     emit(o);
     if (!connected && opt.topic_on_disconnect && !st.publish_on_disconnect_done) {
@@ -180,7 +181,8 @@ static int run_bench(ftrack_hub *hub)
     ftrack_error err;
     ftrack_subscribe_options so;
     ftrack_subscribe_options_init(&so);
-    if (ftrack_hub_subscribe(hub, "topic=bench.loop", on_bench, NULL, &so, NULL, &err) != FTRACK_OK) {
+    if (ftrack_hub_subscribe(hub, "topic=bench.loop", on_bench, NULL, &so, NULL, &err) !=
+        FTRACK_OK) {
         emit_error(&err, err.code);
         return 1;
     }
@@ -250,7 +252,9 @@ static int parse_args(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'S': opt.server = optarg; break;
+        case 'S':
+            opt.server = optarg;
+            break;
         case 's':
             if (opt.nsubs == MAX_SUBS)
                 return -1;
@@ -266,22 +270,53 @@ static int parse_args(int argc, char **argv)
                 return -1;
             opt.subs[opt.nsubs - 1].reply = optarg;
             break;
-        case 'p': opt.topic = optarg; break;
-        case 'd': opt.data = optarg; break;
-        case 'T': opt.target = optarg; break;
-        case 'o': opt.source = optarg; break;
-        case 'n': opt.count = (int)strtol(optarg, NULL, 10); break;
-        case 'w': opt.wait_reply = true; break;
-        case 'R': opt.reply_timeout = strtod(optarg, NULL); break;
-        case 'D': opt.publish_delay = strtod(optarg, NULL); break;
-        case 'm': opt.meta = true; break;
-        case 'P': opt.topic_on_disconnect = optarg; break;
-        case 'x': opt.exit_after = (int)strtol(optarg, NULL, 10); break;
-        case 't': opt.time_limit = strtod(optarg, NULL); break;
-        case 'H': opt.hb_timeout = strtod(optarg, NULL); break;
-        case 'C': opt.connect_timeout = strtod(optarg, NULL); break;
-        case 'b': opt.bench = (int)strtol(optarg, NULL, 10); break;
-        default: return -1;
+        case 'p':
+            opt.topic = optarg;
+            break;
+        case 'd':
+            opt.data = optarg;
+            break;
+        case 'T':
+            opt.target = optarg;
+            break;
+        case 'o':
+            opt.source = optarg;
+            break;
+        case 'n':
+            opt.count = (int)strtol(optarg, NULL, 10);
+            break;
+        case 'w':
+            opt.wait_reply = true;
+            break;
+        case 'R':
+            opt.reply_timeout = strtod(optarg, NULL);
+            break;
+        case 'D':
+            opt.publish_delay = strtod(optarg, NULL);
+            break;
+        case 'm':
+            opt.meta = true;
+            break;
+        case 'P':
+            opt.topic_on_disconnect = optarg;
+            break;
+        case 'x':
+            opt.exit_after = (int)strtol(optarg, NULL, 10);
+            break;
+        case 't':
+            opt.time_limit = strtod(optarg, NULL);
+            break;
+        case 'H':
+            opt.hb_timeout = strtod(optarg, NULL);
+            break;
+        case 'C':
+            opt.connect_timeout = strtod(optarg, NULL);
+            break;
+        case 'b':
+            opt.bench = (int)strtol(optarg, NULL, 10);
+            break;
+        default:
+            return -1;
         }
     }
     return optind == argc ? 0 : -1;
@@ -295,8 +330,8 @@ static int subscribe_all(ftrack_hub *hub)
         ftrack_subscribe_options_init(&so);
         json_object *meta = opt.subs[i].meta ? json_tokener_parse(opt.subs[i].meta) : NULL;
         so.subscriber = meta;
-        ftrack_status s = ftrack_hub_subscribe(hub, opt.subs[i].expr, on_event, &opt.subs[i], &so,
-                                               NULL, &err);
+        ftrack_status s =
+            ftrack_hub_subscribe(hub, opt.subs[i].expr, on_event, &opt.subs[i], &so, NULL, &err);
         json_object_put(meta);
         if (s != FTRACK_OK) {
             emit_error(&err, s);
@@ -304,7 +339,8 @@ static int subscribe_all(ftrack_hub *hub)
         }
     }
     if (opt.meta || opt.topic_on_disconnect) {
-        if (ftrack_hub_subscribe(hub, "topic=ftrack.meta.connected or topic=ftrack.meta.disconnected",
+        if (ftrack_hub_subscribe(hub,
+                                 "topic=ftrack.meta.connected or topic=ftrack.meta.disconnected",
                                  on_meta, hub, NULL, NULL, &err) != FTRACK_OK) {
             emit_error(&err, err.code);
             return 1;
