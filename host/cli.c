@@ -13,13 +13,15 @@ static const struct {
     {"hub", fth_cmd_hub, "run the embedded event hub alone"},
     {"publish", fth_cmd_publish, "publish one event and print its replies"},
     {"plugins", fth_cmd_plugins, "list the plugins that would load, and why others would not"},
+    {"replay", fth_cmd_replay, "hand dead-lettered events back to the running host"},
+    {"check-config", fth_cmd_check_config, "validate a configuration file and report every problem"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: ftrack-host [command] [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n`ftrack-host COMMAND --help` describes a command's options.\n"
                  "`ftrack-host --version` prints the version.\n");
 }

@@ -13,4 +13,6 @@ int fth_cmd_run(int argc, char **argv);     /* cmd_run.c: the daemon (default co
 int fth_cmd_hub(int argc, char **argv);     /* cmd_hub.c: the embedded hub alone */
 int fth_cmd_publish(int argc, char **argv); /* cmd_publish.c: publish one event */
 int fth_cmd_plugins(int argc, char **argv); /* cmd_plugins.c: list what would load */
+int fth_cmd_replay(int argc, char **argv);  /* cmd_replay.c: hand dead letters back to the host */
+int fth_cmd_check_config(int argc, char **argv); /* cmd_check_config.c: validate a config file */
 #endif

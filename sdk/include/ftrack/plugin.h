@@ -14,7 +14,7 @@
  *     static ftrack_status reg(ftrack_plugin_context *ctx, ftrack_session *s, json_object *args,
  *                              void **state, ftrack_error *err) {
  *         return ftrack_hub_subscribe(ftrack_session_hub(s), "topic=my.topic", on_event,
- *                                     NULL, NULL, NULL, NULL);
+ *                                     NULL, NULL, NULL, err);
  *     }
  *     FTRACK_PLUGIN("greeter", "1.0.0", "Replies to my.topic", params, reg, NULL);
  *
