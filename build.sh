@@ -10,7 +10,7 @@ ROOT=$PWD
 
 APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev libjson-c-dev
   libwebsockets-dev libssl-dev libsqlite3-dev libsystemd-dev libcmocka-dev nodejs npm curl
-  python3 procps)
+  python3 procps ffmpeg)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -55,7 +55,10 @@ case "${1:-run}" in
     install_system_packages
     build build
     shift || true
-    exec "$ROOT/build/host/ftrack-host" "$@" ;;
+    # The shipped plugins plus the example action, with the audit log writing into build/.
+    # The webhook forwarder stays off until it is given a webhook_url.
+    exec "$ROOT/build/host/ftrack-host" --plugin-path "$ROOT/build/plugins:$ROOT/build/examples/plugins" \
+      --plugin-arg "audit_log_path=$ROOT/build/audit-log.jsonl" "$@" ;;
   test)
     install_system_packages
     install_node_packages

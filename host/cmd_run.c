@@ -13,6 +13,10 @@
 #include "host_options.h"
 #include "hub/hub_server.h"
 #include "plugin_host.h"
+#include "logging.h"
+#include "run_ops.h"
+#include "isolation.h"
+#include "reliability.h"
 
 #define DEFAULT_LISTEN_HOST "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 9090
@@ -36,6 +40,7 @@ typedef struct run_state {
     ftrack_session *session;
     fth_plugin_host *host;
     int signal_seen;
+    fth_run_ops *ops; /* logs, health, reload, systemd (run_ops.h) */
 } run_state;
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -102,6 +107,7 @@ static int start_embedded_hub(run_state *s)
         return FTH_EXIT_USAGE;
     }
     s->creds_resolved = true;
+    fth_logging_add_secret(s->creds.api_key);
     fth_hub_server_config cfg;
     fth_hub_server_config_init(&cfg);
     cfg.listen_host = host ? host : DEFAULT_LISTEN_HOST;
@@ -133,6 +139,8 @@ static int open_session(run_state *s)
         so.server_url = fth_hub_server_url(s->server);
         so.api_user = s->creds.api_user;
         so.api_key = s->creds.api_key;
+    } else if (fth_run_ops_api_key(s->ops)) {
+        so.api_key = fth_run_ops_api_key(s->ops);
     }
     so.check_server = true;
     so.discover_plugins = false;
@@ -174,6 +182,28 @@ static int start_plugins(run_state *s)
     return FTH_EXIT_OK;
 }
 
+/* The journal, dead letters, control socket and connection watcher (reliability.h), and the
+ * credentials isolated plugins' children open their sessions with. */
+static int start_reliability(run_state *s)
+{
+    fth_reliability_options ro = {&s->options.config, s->options.data_dir, s->base};
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    ftrack_status st = fth_reliability_start(&ro, &err);
+    if (st == FTRACK_OK)
+        st = fth_reliability_watch_hub(ftrack_session_hub(s->session), &err);
+    if (st != FTRACK_OK) {
+        ftrack_log(FTRACK_LOG_ERROR, "host", "%s", err.message);
+        return st == FTRACK_ERR_CONFIG ? FTH_EXIT_USAGE : FTH_EXIT_FAILURE;
+    }
+    const char *key = s->server ? s->creds.api_key : fth_run_ops_api_key(s->ops);
+    if (!key)
+        key = getenv("FTRACK_API_KEY") ? getenv("FTRACK_API_KEY") : getenv("FTRACK_APIKEY");
+    fth_isolation_set_credentials(ftrack_session_server_url(s->session),
+                                  ftrack_session_api_user(s->session), key);
+    return FTH_EXIT_OK;
+}
+
 static int prepare(run_state *s)
 {
     const char *server = getenv("FTRACK_SERVER");
@@ -205,6 +235,8 @@ static int prepare(run_state *s)
         return rc;
     if ((rc = open_session(s)) != 0)
         return rc;
+    if ((rc = start_reliability(s)) != 0)
+        return rc;
     return start_plugins(s);
 }
 
@@ -214,10 +246,12 @@ static bool shutdown_all(run_state *s)
     double drain = s->options.drain_timeout >= 0          ? s->options.drain_timeout
                    : s->options.config.drain_timeout >= 0 ? s->options.config.drain_timeout
                                                           : DEFAULT_DRAIN_TIMEOUT;
+    fth_run_ops_stopping(s->ops);
     bool clean = fth_plugin_host_stop(s->host, drain);
     s->host = NULL;
     if (!clean)
         return false;
+    fth_reliability_unwatch_hub();
     if (s->session) {
         ftrack_hub_disconnect(ftrack_session_hub(s->session), false, NULL);
         ftrack_session_free(s->session);
@@ -227,6 +261,9 @@ static bool shutdown_all(run_state *s)
     s->server = NULL;
     if (s->plan_built)
         fth_plan_clear(&s->plan);
+    fth_run_ops_free(s->ops); /* after the plan: frees the plans a reload retired */
+    s->ops = NULL;
+    fth_reliability_stop(); /* after every worker: they wrote to the journal */
     return true;
 }
 
@@ -248,6 +285,9 @@ static void release(run_state *s)
 
 int fth_cmd_run(int argc, char **argv)
 {
+    /* An isolated plugin's child process (isolation.h): `ftrack-host run --isolated-child`. */
+    if (argc >= 2 && strcmp(argv[1], "--isolated-child") == 0)
+        return fth_child_main(argc - 1, argv + 1);
     run_state s;
     memset(&s, 0, sizeof(s));
     int rc = fth_host_options_parse(argc, argv, FTH_OPTIONS_RUN, &s.options);
@@ -261,7 +301,12 @@ int fth_cmd_run(int argc, char **argv)
         ftrack_log_set_level(s.options.log_level);
     else if (s.options.config.has_log_level)
         ftrack_log_set_level(s.options.config.log_level);
-    rc = prepare(&s);
+    fth_run_view view = {&s.options, &s.plan, &s.plugin_paths, &s.host, &s.session};
+    rc = fth_run_ops_new(&view, &s.ops);
+    if (rc == FTH_EXIT_OK)
+        rc = prepare(&s);
+    if (rc == FTH_EXIT_OK)
+        rc = fth_run_ops_started(s.ops, s.base);
     if (rc == FTH_EXIT_OK) {
         struct timeval every = {REPORT_INTERVAL, 0};
         event_add(s.report, &every);

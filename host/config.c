@@ -102,6 +102,11 @@ static ftrack_status parse_instance(const char *name, json_object *v, const char
             if (!json_object_is_type(value, json_type_object))
                 return bad(err, origin, "plugins.%s.arguments must be an object", name);
             inst->arguments = value;
+            char where[128];
+            snprintf(where, sizeof(where), "plugins.%s.arguments", name);
+            ftrack_status sst = fth_config_read_secret_files(value, origin, where, err);
+            if (sst != FTRACK_OK)
+                return sst;
         } else if (strcmp(key, "enabled") == 0) {
             if (!json_object_is_type(value, json_type_boolean))
                 return bad(err, origin, "plugins.%s.enabled must be true or false", name);
@@ -113,9 +118,16 @@ static ftrack_status parse_instance(const char *name, json_object *v, const char
             if (st != FTRACK_OK)
                 return st;
         } else {
+            ftrack_status rel =
+                fth_config_parse_rel_instance_key(name, key, value, origin, inst, err);
+            if (rel != FTRACK_ERR_NOT_FOUND) {
+                if (rel != FTRACK_OK)
+                    return rel;
+                continue;
+            }
             return bad(err, origin,
                        "plugins.%s: unknown key \"%s\" (known: plugin, arguments, "
-                       "enabled, queue_capacity)",
+                       "enabled, queue_capacity, " FTH_CONFIG_REL_INSTANCE_KEYS ")",
                        name, key);
         }
     }
@@ -151,7 +163,7 @@ static ftrack_status parse_key(const char *key, json_object *value, const char *
         if (!json_object_is_type(value, json_type_object))
             return bad(err, origin, "\"arguments\" must be an object");
         c->arguments = value;
-        return FTRACK_OK;
+        return fth_config_read_secret_files(value, origin, "arguments", err);
     }
     if (strcmp(key, "plugin_paths") == 0)
         return parse_paths(value, origin, c, err);
@@ -175,9 +187,16 @@ static ftrack_status parse_key(const char *key, json_object *value, const char *
         c->has_log_level = true;
         return FTRACK_OK;
     }
+    ftrack_status ops = fth_config_parse_ops_key(key, value, origin, c, err);
+    if (ops != FTRACK_ERR_NOT_FOUND)
+        return ops;
+    ftrack_status rel = fth_config_parse_rel_key(key, value, origin, c, err);
+    if (rel != FTRACK_ERR_NOT_FOUND)
+        return rel;
     return bad(err, origin,
                "unknown key \"%s\" (known: arguments, plugins, plugin_paths, "
-               "queue_capacity, drain_timeout, log_level)",
+               "queue_capacity, drain_timeout, log_level, " FTH_CONFIG_OPS_KEYS
+               ", " FTH_CONFIG_REL_KEYS ")",
                key);
 }
 
@@ -264,6 +283,8 @@ void fth_config_clear(fth_config *config)
     }
     free(config->instances);
     free(config->plugin_paths);
+    free(config->health_listen);
+    free(config->api_key_file);
     json_object_put(config->document);
     fth_config_init(config);
 }

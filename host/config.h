@@ -20,6 +20,9 @@ typedef struct fth_config_instance {
     json_object *arguments; /* the instance's own arguments (borrowed from the document) or NULL */
     bool enabled;           /* "enabled", default true */
     size_t queue_capacity;  /* "queue_capacity", 0: the global value */
+    /* Reliability (docs/reliability.md, config_rel.c) */
+    json_object *failure;   /* "failure" policy overrides (borrowed, checked) or NULL */
+    bool isolated;          /* "isolated": run in a child process */
 } fth_config_instance;
 
 typedef struct fth_config {
@@ -32,6 +35,14 @@ typedef struct fth_config {
     double drain_timeout;  /* "drain_timeout" seconds, < 0: not given */
     bool has_log_level;
     ftrack_log_level log_level; /* "log_level" */
+    /* Operations (docs/operations.md) */
+    bool has_log_format;
+    int log_format;      /* "log_format": fth_log_format (logging.h) */
+    char *health_listen; /* "health_listen" HOST:PORT or NULL */
+    char *api_key_file;  /* "api_key_file" or NULL */
+    /* Reliability (docs/reliability.md, config_rel.c): borrowed from the document, checked */
+    json_object *journal; /* "journal" or NULL */
+    json_object *failure; /* "failure" or NULL */
 } fth_config;
 
 /* An empty configuration (nothing given). */
@@ -43,6 +54,31 @@ ftrack_status fth_config_load(const char *path, fth_config *config, ftrack_error
 ftrack_status fth_config_parse(json_object *document, const char *origin, fth_config *config,
                                ftrack_error *err);
 void fth_config_clear(fth_config *config);
+
+/* config_ops.c: the operations keys (log_format, health_listen, api_key_file). Returns
+ * FTRACK_ERR_NOT_FOUND when `key` is not one of them. */
+#define FTH_CONFIG_OPS_KEYS "log_format, health_listen, api_key_file"
+ftrack_status fth_config_parse_ops_key(const char *key, json_object *value, const char *origin,
+                                       fth_config *config, ftrack_error *err);
+/* Replace every argument written {"file": "/path"} with the file's content as a string
+ * (one trailing newline removed), so secrets stay out of the configuration. `where` names the
+ * object in messages ("arguments", "plugins.x.arguments"). Modifies `arguments` in place. */
+/* The content of a secret file (one trailing newline removed; at most 64 KiB). Caller frees
+ * (explicit_bzero first). NULL with err set (naming the path, never the content). */
+char *fth_read_secret_file(const char *path, ftrack_error *err);
+ftrack_status fth_config_read_secret_files(json_object *arguments, const char *origin,
+                                           const char *where, ftrack_error *err);
+
+/* config_rel.c: the reliability keys (top level: journal, failure; per instance: failure,
+ * isolated). FTRACK_ERR_NOT_FOUND when `key` is not one of them. */
+#define FTH_CONFIG_REL_KEYS "journal, failure"
+#define FTH_CONFIG_REL_INSTANCE_KEYS "failure, isolated"
+ftrack_status fth_config_parse_rel_key(const char *key, json_object *value, const char *origin,
+                                       fth_config *config, ftrack_error *err);
+ftrack_status fth_config_parse_rel_instance_key(const char *name, const char *key,
+                                                json_object *value, const char *origin,
+                                                fth_config_instance *instance,
+                                                ftrack_error *err);
 
 /* The entries of `plugin` (enabled or not), in the file's order; returns how many were
  * written to out (at most max). */

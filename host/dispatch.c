@@ -9,6 +9,11 @@
 #include <ftrack/plugin_loader.h>
 #include "common/internal.h"
 #include "dispatch.h"
+#include "logging.h"
+#include "metrics.h"
+#include "isolation.h"
+#include "reliability.h"
+#include "reliable.h"
 
 #define DEFAULT_QUEUE_CAPACITY 1000
 /* How long one take waits before looking at the stop flag again. */
@@ -23,6 +28,12 @@ struct fth_worker {
     ftrack_session *session;
     ftrack_hub *hub;
     ftrack_hub_queue *queue;
+    fth_instance_metrics *metrics; /* process-wide series of this instance name (metrics.h) */
+    fth_reliable *reliable;        /* journal-backed delivery (reliable.h), NULL without one */
+    fth_isolation *isolation;      /* the child process of an isolated instance, or NULL */
+    bool isolated;
+    char *plugin_path;
+    size_t capacity;
     pthread_t thread;
     bool thread_started;
     bool joined;
@@ -45,6 +56,7 @@ static void on_overflow(ftrack_hub_queue *queue, const char *text, size_t len, v
     (void)text;
     (void)len;
     fth_worker *w = user_data;
+    fth_metrics_add(w->metrics, FTH_METRIC_DROPPED, 1);
     /* Network thread: count only, and say so at once the first time; the host's timer logs
      * the running total, so a burst does not flood the log. */
     if (atomic_fetch_add(&w->overflows, 1) == 0)
@@ -81,7 +93,9 @@ static ftrack_status run_register(fth_worker *w, ftrack_plugin_context *ctx, voi
         if (!args)
             return fti_error(err, FTRACK_ERR_INTERNAL, "arguments did not parse");
     }
-    ftrack_status st = w->descriptor->register_fn(ctx, w->session, args, state, err);
+    ftrack_status st =
+        w->isolated ? fth_isolation_register(w->isolation, ctx, w->hub, w->arguments_json, err)
+                    : w->descriptor->register_fn(ctx, w->session, args, state, err);
     json_object_put(args);
     if (st != FTRACK_OK && err->message[0] == '\0')
         fti_error(err, st, "register returned %s", ftrack_strerror(st));
@@ -98,9 +112,15 @@ static void dispatch_one(fth_worker *w, char *text, size_t len)
     delivery.attempt = 1;
     ftrack_error err;
     ftrack_error_clear(&err);
+    fth_metrics_add(w->metrics, FTH_METRIC_RECEIVED, 1);
+    double started = fti_now();
     if (ftrack_hub_queue_dispatch(w->queue, text, len, &delivery, &err) != FTRACK_OK)
         ftrack_log(FTRACK_LOG_WARNING, "dispatch", "plugin instance '%s': %s", w->name,
                    err.message);
+    double took = fti_now() - started;
+    fth_metrics_observe_latency(w->metrics, took);
+    fth_metrics_add(w->metrics, FTH_METRIC_DISPATCHED, 1);
+    fth_logging_trace_event(w->name, text, len, took);
     atomic_fetch_add(&w->handled, 1);
 }
 
@@ -115,12 +135,61 @@ static void run_loop(fth_worker *w)
                 return;
             continue;
         }
-        if (stopping && fti_now() > stop_deadline(w))
+        if (stopping && fti_now() > stop_deadline(w)) {
             atomic_fetch_add(&w->discarded, 1);
+            fth_metrics_add(w->metrics, FTH_METRIC_DISCARDED, 1);
+        }
         else
             dispatch_one(w, text, len);
         ftrack_free(text);
     }
+}
+
+/* The reliable path (reliable.h): one dispatch with the delivery the failure policy built. */
+static void deliver_reliable(void *ctx, const char *text, size_t len, ftrack_delivery *delivery)
+{
+    fth_worker *w = ctx;
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    fth_metrics_add(w->metrics, FTH_METRIC_RECEIVED, 1);
+    if (delivery->attempt > 1)
+        fth_metrics_add(w->metrics, FTH_METRIC_RETRIED, 1);
+    double started = fti_now();
+    if (ftrack_hub_queue_dispatch(w->queue, text, len, delivery, &err) != FTRACK_OK)
+        ftrack_delivery_fail(delivery, "%s", err.message);
+    double took = fti_now() - started;
+    fth_metrics_observe_latency(w->metrics, took);
+    fth_metrics_add(w->metrics, FTH_METRIC_DISPATCHED, 1);
+    if (delivery->outcome && delivery->outcome->failures)
+        fth_metrics_add(w->metrics, FTH_METRIC_FAILED, 1);
+    fth_logging_trace_event(w->name, text, len, took);
+    atomic_fetch_add(&w->handled, 1);
+}
+
+static void run_reliable(fth_worker *w)
+{
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    if (fth_reliable_start_intake(w->reliable, &err) != FTRACK_OK) {
+        ftrack_log(FTRACK_LOG_ERROR, "dispatch", "plugin instance '%s': %s", w->name,
+                   err.message);
+        return;
+    }
+    /* Publishes made from callbacks get their replies and acks on a queue of their own, so
+     * the intake thread (which takes from the instance's queue) never runs a reply callback:
+     * they run here, on the plugin's thread. */
+    ftrack_hub_queue *replies = NULL;
+    if (ftrack_hub_queue_new(w->hub, w->name, w->capacity, &replies, &err) == FTRACK_OK) {
+        ftrack_hub_bind_thread(w->hub, replies);
+        fth_reliable_set_reply_queue(w->reliable, replies);
+    }
+    fth_reliable_run(w->reliable, deliver_reliable, w);
+    fth_reliable_set_reply_queue(w->reliable, NULL);
+    ftrack_hub_bind_thread(w->hub, w->queue);
+    ftrack_hub_queue_free(replies);
+    fth_reliable_stats stats;
+    fth_reliable_get_stats(w->reliable, &stats);
+    atomic_store(&w->discarded, stats.left);
 }
 
 static void *worker_main(void *arg)
@@ -140,8 +209,15 @@ static void *worker_main(void *arg)
         return NULL;
     }
     set_registered(w, REG_OK, NULL);
-    run_loop(w);
-    if (w->descriptor->unregister_fn)
+    fth_metrics_set_running(w->metrics, true);
+    if (w->reliable)
+        run_reliable(w);
+    else
+        run_loop(w);
+    fth_metrics_set_running(w->metrics, false);
+    if (w->isolated)
+        fth_isolation_unregister(w->isolation);
+    else if (w->descriptor->unregister_fn)
         w->descriptor->unregister_fn(ctx, state);
     ftrack_hub_bind_thread(w->hub, NULL);
     ftrack_plugin_context_free(ctx);
@@ -150,12 +226,47 @@ static void *worker_main(void *arg)
 
 static void worker_release(fth_worker *w)
 {
+    fth_reliability_detach(w->reliable);
+    fth_reliable_free(w->reliable); /* joins the intake, which takes from the queue */
     ftrack_hub_queue_free(w->queue);
+    fth_isolation_free(w->isolation); /* after the queue: its proxies are subscribers there */
+    free(w->plugin_path);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     free(w->name);
     free(w->arguments_json);
     free(w);
+}
+
+/* Journal-backed delivery and the failure policy (reliable.h), and the child process of an
+ * isolated instance (isolation.h), when the spec asks for them. */
+static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *given,
+                                       ftrack_error *err)
+{
+    fth_worker_spec filled = *given;
+    fth_worker_spec *spec = &filled;
+    fth_reliability_fill(spec); /* the host's journal and this instance's policy, if any */
+    fth_failure_policy policy;
+    if (spec->failure)
+        policy = *spec->failure;
+    else
+        fth_failure_policy_init(&policy);
+    w->isolated = spec->isolated;
+    if (w->isolated) {
+        w->plugin_path = fti_strdup(spec->plugin_path);
+        fth_isolation_spec is = {w->name, spec->plugin_path, spec->session, policy.deadline};
+        ftrack_status st = fth_isolation_new(&is, &w->isolation, err);
+        if (st != FTRACK_OK)
+            return st;
+    }
+    if (!spec->journal)
+        return FTRACK_OK;
+    fth_reliable_spec rs = {w->name, spec->journal, spec->deadletter, policy, w->queue,
+                            w->capacity, w->metrics};
+    ftrack_status st = fth_reliable_new(&rs, &w->reliable, err);
+    if (st == FTRACK_OK)
+        fth_reliability_attach(w->name, w->reliable);
+    return st;
 }
 
 ftrack_status fth_worker_start(const fth_worker_spec *spec, fth_worker **out, ftrack_error *err)
@@ -178,12 +289,19 @@ ftrack_status fth_worker_start(const fth_worker_spec *spec, fth_worker **out, ft
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
     size_t capacity = spec->queue_capacity ? spec->queue_capacity : DEFAULT_QUEUE_CAPACITY;
+    w->capacity = capacity;
+    w->metrics = fth_metrics_instance(w->name, spec->descriptor->name);
     ftrack_status st = ftrack_hub_queue_new(w->hub, w->name, capacity, &w->queue, err);
     if (st != FTRACK_OK) {
         worker_release(w);
         return st;
     }
     ftrack_hub_queue_set_overflow(w->queue, on_overflow, w);
+    st = start_reliability(w, spec, err);
+    if (st != FTRACK_OK) {
+        worker_release(w);
+        return st;
+    }
     int rc = pthread_create(&w->thread, NULL, worker_main, w);
     if (rc != 0) {
         worker_release(w);
@@ -219,6 +337,7 @@ void fth_worker_stop(fth_worker *w, double deadline)
     w->deadline = deadline;
     pthread_mutex_unlock(&w->lock);
     atomic_store(&w->stopping, true);
+    fth_reliable_stop(w->reliable, deadline);
     ftrack_hub_queue_close(w->queue);
 }
 
@@ -273,4 +392,24 @@ uint64_t fth_worker_discarded(const fth_worker *w)
 size_t fth_worker_depth(const fth_worker *w)
 {
     return ftrack_hub_queue_depth(w->queue);
+}
+
+const ftrack_plugin_descriptor_v1 *fth_worker_descriptor(const fth_worker *w)
+{
+    return w->descriptor;
+}
+
+const char *fth_worker_arguments(const fth_worker *w)
+{
+    return w->arguments_json;
+}
+
+size_t fth_worker_capacity(const fth_worker *w)
+{
+    return w->capacity;
+}
+
+fth_reliable *fth_worker_reliable(const fth_worker *w)
+{
+    return w->reliable;
 }

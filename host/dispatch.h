@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <ftrack/plugin.h>
+#include "deadletter.h"
+#include "failure.h"
+#include "journal.h"
 
 typedef struct fth_worker fth_worker;
 
@@ -27,6 +30,12 @@ typedef struct fth_worker_spec {
     ftrack_session *session;    /* passed to register; may be NULL in tests */
     ftrack_hub *hub;            /* the hub the queue belongs to (the session's) */
     size_t queue_capacity;      /* 0 → 1000 */
+    /* Reliability (docs/reliability.md); all optional, borrowed, must outlive the worker. */
+    fth_journal *journal;               /* NULL: in-memory queue only, as before */
+    fth_deadletter *deadletter;         /* where failed events go */
+    const fth_failure_policy *failure;  /* NULL: the defaults */
+    bool isolated;                      /* run the plugin in a child process */
+    const char *plugin_path;            /* the plugin's file, for the child */
 } fth_worker_spec;
 
 /* Create the queue and start the thread, which begins with register. Returns at once. */
@@ -51,4 +60,11 @@ uint64_t fth_worker_overflows(const fth_worker *worker);
 uint64_t fth_worker_handled(const fth_worker *worker);
 uint64_t fth_worker_discarded(const fth_worker *worker);
 size_t fth_worker_depth(const fth_worker *worker);
+/* What the worker was started with (borrowed; for reload's comparison and the status page). */
+const ftrack_plugin_descriptor_v1 *fth_worker_descriptor(const fth_worker *worker);
+const char *fth_worker_arguments(const fth_worker *worker);
+size_t fth_worker_capacity(const fth_worker *worker);
+/* The instance's reliable delivery (reliable.h), or NULL when it runs without a journal. */
+struct fth_reliable;
+struct fth_reliable *fth_worker_reliable(const fth_worker *worker);
 #endif

@@ -5,12 +5,15 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "common/internal.h"
 #include "host_options.h"
+#include "logging.h"
 
 enum {
     OPT_PLUGIN_PATH = 1000,
@@ -22,6 +25,9 @@ enum {
     OPT_DRAIN_TIMEOUT,
     OPT_HELP,
     OPT_DATA_DIR,
+    OPT_LOG_FORMAT,
+    OPT_HEALTH_LISTEN,
+    OPT_API_KEY_FILE,
 };
 
 void fth_host_options_usage(FILE *out, int which)
@@ -52,8 +58,19 @@ void fth_host_options_usage(FILE *out, int which)
                      "  --require-server       fail when FTRACK_SERVER is unset instead of\n"
                      "                         starting the embedded hub\n"
                      "  --drain-timeout SECS   at SIGTERM/SIGINT, time to finish queued events\n"
-                     "                         (default 5)\n");
+                     "                         (default 5)\n"
+                     "  --health-listen HOST:PORT  serve /healthz, /readyz, /metrics and a status\n"
+                     "                         page over HTTP (off unless set; port 0 picks one)\n"
+                     "  --api-key-file FILE    read FTRACK_API_KEY from FILE (keeps the key out\n"
+                     "                         of the environment and the configuration)\n"
+                     "  --log-format FORMAT    text (default) or json (one JSON object a line)\n");
     fprintf(out, "  --help                 this text\n");
+    if (which == FTH_OPTIONS_RUN)
+        fprintf(out, "\nEvery option can also be set in the environment as FTRACK_HOST_<NAME>\n"
+                     "(FTRACK_HOST_LOG_LEVEL=debug, FTRACK_HOST_REQUIRE_SERVER=1, ...) and most in\n"
+                     "the --config file; a flag wins over the environment, which wins over the\n"
+                     "file. Signals: SIGTERM/SIGINT drain and stop, SIGHUP reloads the\n"
+                     "configuration. See ftrack-host(1) and docs/operations.md.\n");
 }
 
 static bool append_path(fth_host_options *o, const char *path)
@@ -141,9 +158,137 @@ static int handle_option(fth_host_options *o, int c, const char *arg)
         free(o->data_dir);
         o->data_dir = fti_strdup(arg);
         return 0;
+    case OPT_LOG_FORMAT: {
+        fth_log_format f;
+        if (!fth_log_format_parse(arg, &f))
+            return usage_error("--log-format wants text or json, got '%s'", arg);
+        o->log_format = (int)f;
+        o->has_log_format = true;
+        return 0;
+    }
+    case OPT_HEALTH_LISTEN: {
+        char *host = NULL;
+        int port = 0;
+        if (!fth_parse_listen(arg, &host, &port))
+            return usage_error("--health-listen wants HOST:PORT, got '%s'", arg);
+        free(host);
+        free(o->health_listen);
+        o->health_listen = fti_strdup(arg);
+        return 0;
+    }
+    case OPT_API_KEY_FILE:
+        free(o->api_key_file);
+        o->api_key_file = fti_strdup(arg);
+        return 0;
     default:
         return FTH_EXIT_USAGE;
     }
+}
+
+/* FTRACK_HOST_<NAME> for every option no flag gave (flag > environment > file > default). */
+static const struct {
+    const char *variable;
+    int option;
+    bool run_only;
+} env_options[] = {
+    {"FTRACK_HOST_CONFIG", OPT_CONFIG, false},
+    {"FTRACK_HOST_PLUGIN_PATH", OPT_PLUGIN_PATH, false},
+    {"FTRACK_HOST_LOG_LEVEL", OPT_LOG_LEVEL, false},
+    {"FTRACK_HOST_LOG_FORMAT", OPT_LOG_FORMAT, true},
+    {"FTRACK_HOST_LISTEN", OPT_LISTEN, true},
+    {"FTRACK_HOST_DATA_DIR", OPT_DATA_DIR, true},
+    {"FTRACK_HOST_REQUIRE_SERVER", OPT_REQUIRE_SERVER, true},
+    {"FTRACK_HOST_DRAIN_TIMEOUT", OPT_DRAIN_TIMEOUT, true},
+    {"FTRACK_HOST_HEALTH_LISTEN", OPT_HEALTH_LISTEN, true},
+    {"FTRACK_HOST_API_KEY_FILE", OPT_API_KEY_FILE, true},
+};
+
+static bool option_given(const fth_host_options *o, int option)
+{
+    switch (option) {
+    case OPT_CONFIG:
+        return o->config_path != NULL;
+    case OPT_PLUGIN_PATH:
+        return o->plugin_paths != NULL;
+    case OPT_LOG_LEVEL:
+        return o->has_log_level;
+    case OPT_LOG_FORMAT:
+        return o->has_log_format;
+    case OPT_LISTEN:
+        return o->listen != NULL;
+    case OPT_DATA_DIR:
+        return o->data_dir != NULL;
+    case OPT_REQUIRE_SERVER:
+        return o->require_server;
+    case OPT_DRAIN_TIMEOUT:
+        return o->drain_timeout >= 0;
+    case OPT_HEALTH_LISTEN:
+        return o->health_listen != NULL;
+    case OPT_API_KEY_FILE:
+        return o->api_key_file != NULL;
+    default:
+        return true;
+    }
+}
+
+static int env_flag(const char *variable, const char *value, bool *out)
+{
+    static const char *yes[] = {"1", "true", "yes", "on"}, *no[] = {"0", "false", "no", "off", ""};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        if (strcasecmp(value, yes[i]) == 0)
+            return *out = true, 0;
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        if (strcasecmp(value, no[i]) == 0)
+            return *out = false, 0;
+    return usage_error("%s wants 1 or 0 (true/false, yes/no, on/off), got '%s'", variable, value);
+}
+
+/* FTRACK_HOST_PLUGIN_ARG_<KEY>=VALUE is --plugin-arg key=VALUE (key lower-cased). */
+static int env_plugin_args(fth_host_options *o)
+{
+    static const char prefix[] = "FTRACK_HOST_PLUGIN_ARG_";
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, prefix, sizeof(prefix) - 1) != 0)
+            continue;
+        const char *key = *e + sizeof(prefix) - 1, *eq = strchr(key, '=');
+        if (!eq || eq == key)
+            continue;
+        char *name = fti_strndup(key, (size_t)(eq - key));
+        if (!name)
+            return FTH_EXIT_FAILURE;
+        for (char *p = name; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (!json_object_object_get_ex(o->text_arguments, name, NULL))
+            json_object_object_add(o->text_arguments, name, json_object_new_string(eq + 1));
+        free(name);
+    }
+    return 0;
+}
+
+int fth_host_options_apply_env(fth_host_options *o, int which)
+{
+    for (size_t i = 0; i < sizeof(env_options) / sizeof(env_options[0]); i++) {
+        const char *value = getenv(env_options[i].variable);
+        if (!value || (env_options[i].run_only && which != FTH_OPTIONS_RUN) ||
+            option_given(o, env_options[i].option))
+            continue;
+        int rc;
+        if (env_options[i].option == OPT_REQUIRE_SERVER) {
+            bool on = false;
+            rc = env_flag(env_options[i].variable, value, &on);
+            o->require_server = on;
+        } else if (!*value) {
+            continue; /* set but empty: as if unset */
+        } else {
+            rc = handle_option(o, env_options[i].option, value);
+        }
+        if (rc) {
+            fprintf(stderr, "ftrack-host: (from the environment variable %s)\n",
+                    env_options[i].variable);
+            return rc;
+        }
+    }
+    return env_plugin_args(o);
 }
 
 int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o)
@@ -162,6 +307,9 @@ int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o
         {"require-server", no_argument, NULL, OPT_REQUIRE_SERVER},
         {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
         {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+        {"health-listen", required_argument, NULL, OPT_HEALTH_LISTEN},
+        {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {NULL, 0, NULL, 0},
     };
     static const struct option plugins_options[] = {
@@ -191,6 +339,9 @@ int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (!o->text_arguments)
         return FTH_EXIT_FAILURE;
+    int env_rc = fth_host_options_apply_env(o, which);
+    if (env_rc)
+        return env_rc;
     if (o->help || !o->config_path)
         return 0;
     ftrack_error err;
@@ -210,6 +361,8 @@ void fth_host_options_clear(fth_host_options *o)
     fth_config_clear(&o->config);
     free(o->listen);
     free(o->data_dir);
+    free(o->health_listen);
+    free(o->api_key_file);
     memset(o, 0, sizeof(*o));
 }
 

@@ -23,6 +23,13 @@ typedef struct fth_host_options {
     bool require_server;  /* --require-server (run only) */
     double drain_timeout; /* --drain-timeout, < 0: not given */
     bool help;
+    /* Operations (docs/operations.md). Each may also come from FTRACK_HOST_<NAME> and the
+     * file; precedence flag > environment > file > default (fth_host_options_parse applies
+     * the environment to whatever no flag gave). */
+    bool has_log_format;
+    int log_format;        /* fth_log_format (logging.h) */
+    char *health_listen;   /* --health-listen HOST:PORT, or NULL (then the file's, or off) */
+    char *api_key_file;    /* --api-key-file: FTRACK_API_KEY read from this file */
 } fth_host_options;
 
 enum { FTH_OPTIONS_RUN = 1, FTH_OPTIONS_PLUGINS = 2 };
@@ -31,6 +38,9 @@ enum { FTH_OPTIONS_RUN = 1, FTH_OPTIONS_PLUGINS = 2 };
  * FTH_EXIT_USAGE after printing the problem to stderr. Loads the --config file. */
 int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *options);
 void fth_host_options_clear(fth_host_options *options);
+/* Fill what no flag gave from FTRACK_HOST_<NAME> (called by fth_host_options_parse). Returns
+ * 0 or FTH_EXIT_USAGE (a bad value, reported naming the variable). */
+int fth_host_options_apply_env(fth_host_options *options, int which);
 void fth_host_options_usage(FILE *out, int which);
 
 /* The plugin path to scan: --plugin-path, else the file's plugin_paths, else

@@ -350,3 +350,80 @@ bool fth_plugin_host_stop(fth_plugin_host *h, double drain_timeout)
     free(h);
     return true;
 }
+
+/* ---- Reload (reload.c): one instance at a time ------------------------------------------- */
+
+size_t fth_plugin_host_count(const fth_plugin_host *h)
+{
+    return h ? h->count : 0;
+}
+
+fth_worker *fth_plugin_host_worker(const fth_plugin_host *h, size_t index)
+{
+    return h && index < h->count ? h->workers[index] : NULL;
+}
+
+ftrack_status fth_plugin_host_add(fth_plugin_host *h, const fth_plan_instance *inst,
+                                  ftrack_session *session, ftrack_hub *hub,
+                                  size_t default_capacity, ftrack_error *err)
+{
+    fth_worker **workers = realloc(h->workers, (h->count + 1) * sizeof(*workers));
+    if (workers)
+        h->workers = workers;
+    uint64_t *reported = workers ? realloc(h->reported, (h->count + 1) * sizeof(*reported)) : NULL;
+    if (reported)
+        h->reported = reported;
+    if (!workers || !reported)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    fth_worker_spec spec = {
+        .instance_name = inst->name,
+        .descriptor = inst->descriptor,
+        .arguments_json = inst->arguments_json,
+        .session = session,
+        .hub = hub,
+        .queue_capacity = inst->queue_capacity ? inst->queue_capacity : default_capacity,
+    };
+    fth_worker *w = NULL;
+    ftrack_status st = fth_worker_start(&spec, &w, err);
+    if (st != FTRACK_OK)
+        return st;
+    if ((st = fth_worker_wait_registered(w, err)) != FTRACK_OK) {
+        fth_worker_free(w);
+        return st;
+    }
+    ftrack_log(FTRACK_LOG_INFO, "plugins", "registered plugin instance '%s' (plugin '%s' %s, %s)",
+               inst->name, inst->descriptor->name, inst->descriptor->version, inst->path);
+    h->reported[h->count] = fth_worker_overflows(w);
+    h->workers[h->count++] = w;
+    return FTRACK_OK;
+}
+
+bool fth_plugin_host_remove(fth_plugin_host *h, size_t index, double drain_timeout)
+{
+    if (!h || index >= h->count)
+        return true;
+    fth_worker *w = h->workers[index];
+    fth_worker_stop(w, fti_now() + drain_timeout);
+    bool stopped = fth_worker_join(w, drain_timeout + JOIN_GRACE);
+    if (!stopped)
+        ftrack_log(FTRACK_LOG_ERROR, "plugins",
+                   "plugin instance '%s' did not stop within %.1f s (a callback is stuck); "
+                   "leaving it running, unmanaged",
+                   fth_worker_name(w), drain_timeout + JOIN_GRACE);
+    else {
+        if (fth_worker_discarded(w))
+            ftrack_log(FTRACK_LOG_WARNING, "plugins",
+                       "plugin instance '%s': %llu queued events not handled within the "
+                       "%.1f s drain",
+                       fth_worker_name(w), (unsigned long long)fth_worker_discarded(w),
+                       drain_timeout);
+        report_one(h, index);
+        fth_worker_free(w);
+    }
+    memmove(&h->workers[index], &h->workers[index + 1],
+            (h->count - index - 1) * sizeof(*h->workers));
+    memmove(&h->reported[index], &h->reported[index + 1],
+            (h->count - index - 1) * sizeof(*h->reported));
+    h->count--;
+    return stopped;
+}

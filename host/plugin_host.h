@@ -66,4 +66,18 @@ void fth_plugin_host_report(fth_plugin_host *host);
  * Returns false when some worker did not end (a callback stuck): the process should then
  * exit without unloading plugins. NULL is accepted. */
 bool fth_plugin_host_stop(fth_plugin_host *host, double drain_timeout);
+
+/* For reload (reload.c) and the status page. Workers are indexed 0..count-1; removing one
+ * shifts the later ones down. */
+struct fth_worker;
+size_t fth_plugin_host_count(const fth_plugin_host *host);
+struct fth_worker *fth_plugin_host_worker(const fth_plugin_host *host, size_t index);
+/* Start one instance of a plan (borrowed; its descriptor must stay loaded while it runs) and
+ * wait for its register. FTRACK_ERR_PLUGIN when register failed (nothing was added). */
+ftrack_status fth_plugin_host_add(fth_plugin_host *host, const fth_plan_instance *instance,
+                                  ftrack_session *session, ftrack_hub *hub,
+                                  size_t default_capacity, ftrack_error *err);
+/* Drain (up to drain_timeout), unregister and free worker `index`. False when it did not stop
+ * (it is then left running and forgotten: its plugin must never be unloaded). */
+bool fth_plugin_host_remove(fth_plugin_host *host, size_t index, double drain_timeout);
 #endif

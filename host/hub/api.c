@@ -1,18 +1,22 @@
 /* POST /api (protocol §3): a JSON array of operations in, one result per operation out, or
- * one error object for the whole batch. This issue answers query_server_information and
- * query_schemas; other actions get the error the Python client reads as "unsupported". */
+ * one error object for the whole batch. The whole batch runs in one store transaction: an
+ * error anywhere rolls every operation back, and a committed batch publishes one ftrack.update.
+ * Actions this hub cannot serve get the error the Python client reads as "unsupported". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <openssl/crypto.h>
 
+#include "api_internal.h"
 #include "common/internal.h"
 #include "common/pyjson.h"
-#include "server_internal.h"
 
-struct fth_api {
-    json_object *schemas; /* the shipped schema list */
-    char schema_hash[33];
-};
+#define LOG_COMPONENT "hub"
+
+/* files.c */
+json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_error *e);
 
 /* The shipped schema set, embedded at build time (schemas_blob.S) so an installed binary
  * needs no data file. */
@@ -47,16 +51,84 @@ ftrack_status fth_api_new(const char *schema_file, fth_api **out, ftrack_error *
     }
     fti_md5_hex(text, n, api->schema_hash);
     free(text);
+    ftrack_status st = fth_schema_new(api->schemas, &api->schema, err);
+    if (st != FTRACK_OK) {
+        fth_api_free(api);
+        return st;
+    }
     *out = api;
     return FTRACK_OK;
+}
+
+void fth_api_shutdown(fth_api *api)
+{
+    if (!api)
+        return;
+    fth_media_free(api->media);
+    api->media = NULL;
 }
 
 void fth_api_free(fth_api *api)
 {
     if (!api)
         return;
+    fth_api_shutdown(api);
+    fth_store_close(api->store);
+    fth_schema_free(api->schema);
     json_object_put(api->schemas);
+    free(api->files_dir);
+    free(api->server_url);
+    free(api->user);
+    if (api->key)
+        OPENSSL_cleanse(api->key, strlen(api->key));
+    free(api->key);
     free(api);
+}
+
+static ftrack_status make_dir(const char *path, ftrack_error *err)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return FTRACK_OK;
+    return fti_error(err, FTRACK_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+}
+
+ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_error *err)
+{
+    api->user = fti_strdup(opt->api_user);
+    api->key = fti_strdup(opt->api_key);
+    api->server_url = fti_strdup(opt->server_url);
+    api->publish = opt->publish;
+    api->publish_data = opt->publish_data;
+    char *db = NULL;
+    if (opt->data_dir) {
+        ftrack_status st = make_dir(opt->data_dir, err);
+        if (st != FTRACK_OK)
+            return st;
+        api->files_dir = fti_asprintf("%s/components", opt->data_dir);
+        if (!api->files_dir)
+            return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+        if ((st = make_dir(api->files_dir, err)) != FTRACK_OK)
+            return st;
+        if (!opt->memory_store && !(db = fti_asprintf("%s/hub.sqlite", opt->data_dir)))
+            return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    }
+    ftrack_status st =
+        fth_store_open(api->schema, db, opt->api_user, opt->seed_file, &api->store, err);
+    free(db);
+    if (st != FTRACK_OK)
+        return st;
+    fth_media_config mc = {
+        .store = api->store,
+        .files_dir = api->files_dir,
+        .ffmpeg = opt->ffmpeg,
+        .workers = opt->encode_workers,
+        .timeout = opt->encode_timeout,
+        .publish = opt->publish,
+        .publish_data = opt->publish_data,
+    };
+    if (api->files_dir && !(api->media = fth_media_new(&mc)))
+        return fti_error(err, FTRACK_ERR_INTERNAL, "cannot start the encode workers");
+    return FTRACK_OK;
 }
 
 const char *fth_api_schema_hash(const fth_api *api)
@@ -91,15 +163,92 @@ static json_object *server_information(const fth_api *api)
     return info;
 }
 
-/* The result of one operation, or NULL with *error set. */
-static json_object *run_operation(fth_api *api, json_object *op, json_object **error)
+/* A batch in progress: the store transaction and what to do once it commits. */
+typedef struct batch {
+    bool open;
+    json_object *jobs; /* encode jobs to queue after the commit: [{job, component, version, keep}] */
+} batch;
+
+static const char *op_str(json_object *op, const char *key)
+{
+    json_object *v = json_object_object_get(op, key);
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static bool need_store(fth_api *api, batch *b, fth_store_error *e)
+{
+    if (!api->store) {
+        fth_store_fail(e, "ServerError", "This hub has no entity store.");
+        return false;
+    }
+    if (!b->open) {
+        fth_store_begin(api->store);
+        b->open = true;
+    }
+    return true;
+}
+
+static json_object *encode_media(fth_api *api, batch *b, json_object *op, fth_store_error *e)
+{
+    const char *component_id = op_str(op, "component_id");
+    const char *version_id = op_str(op, "version_id");
+    json_object *keep = json_object_object_get(op, "keep_original");
+    if (!api->media) {
+        fth_store_fail(e, "ServerError", "Invalid action u'encode_media': this hub has no data "
+                                         "folder to encode in.");
+        return NULL;
+    }
+    if (!component_id) {
+        fth_store_fail(e, "ValidationError", "encode_media needs a component_id.");
+        return NULL;
+    }
+    json_object *comp = fth_store_get(api->store, "Component", component_id);
+    json_object_put(comp);
+    if (!comp) {
+        fth_store_fail(e, "NotFoundError", "No Component with the id \"%s\".", component_id);
+        return NULL;
+    }
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "output", json_object_new_array());
+    json_object_object_add(data, "source_component_id", json_object_new_string(component_id));
+    json_object_object_add(data, "keep_original",
+                           json_object_new_boolean(json_object_get_boolean(keep)));
+    json_object *job = json_object_new_object();
+    json_object_object_add(job, "type", json_object_new_string("api_job"));
+    json_object_object_add(job, "status", json_object_new_string("queued"));
+    json_object_object_add(job, "data", json_object_new_string(json_object_to_json_string_ext(
+                                            data, JSON_C_TO_STRING_PLAIN)));
+    json_object_put(data);
+    json_object *r = fth_store_create(api->store, "Job", NULL, job, e);
+    json_object_put(job);
+    const char *job_id = op_str(json_object_object_get(r, "data"), "id");
+    if (!job_id) {
+        json_object_put(r);
+        return NULL;
+    }
+    json_object *pending = json_object_new_object();
+    json_object_object_add(pending, "job", json_object_new_string(job_id));
+    json_object_object_add(pending, "component", json_object_new_string(component_id));
+    json_object_object_add(pending, "version",
+                           version_id ? json_object_new_string(version_id) : NULL);
+    json_object_object_add(pending, "keep", json_object_new_boolean(json_object_get_boolean(keep)));
+    if (!b->jobs)
+        b->jobs = json_object_new_array();
+    json_object_array_add(b->jobs, pending);
+    json_object *answer = json_object_new_object();
+    add(answer, "job_id", json_object_new_string(job_id));
+    json_object_put(r);
+    return answer;
+}
+
+/* The result of one operation, or NULL with *e set. */
+static json_object *run_operation(fth_api *api, batch *b, json_object *op, fth_store_error *e)
 {
     json_object *action = NULL;
     if (!json_object_is_type(op, json_type_object) ||
         !json_object_object_get_ex(op, "action", &action) ||
         !json_object_is_type(action, json_type_string)) {
-        *error =
-            error_object("ValidationError", "Each operation must be an object with an action.");
+        fth_store_fail(e, "ValidationError", "Each operation must be an object with an action.");
         return NULL;
     }
     const char *name = json_object_get_string(action);
@@ -107,12 +256,69 @@ static json_object *run_operation(fth_api *api, json_object *op, json_object **e
         return server_information(api);
     if (strcmp(name, "query_schemas") == 0)
         return json_object_get(api->schemas);
+    bool store_action = strcmp(name, "query") == 0 || strcmp(name, "create") == 0 ||
+                        strcmp(name, "update") == 0 || strcmp(name, "delete") == 0 ||
+                        strcmp(name, "encode_media") == 0;
+    if (store_action && !need_store(api, b, e))
+        return NULL;
+    json_object *key = json_object_object_get(op, "entity_key");
+    json_object *data = json_object_object_get(op, "entity_data");
+    const char *type = op_str(op, "entity_type");
+    if (!type && json_object_is_type(data, json_type_object))
+        type = op_str(data, "__entity_type__");
+    if (strcmp(name, "query") == 0) {
+        const char *expr = op_str(op, "expression");
+        if (!expr) {
+            fth_store_fail(e, "ValidationError", "query needs an expression.");
+            return NULL;
+        }
+        return fth_store_query(api->store, expr, e);
+    }
+    if (strcmp(name, "create") == 0)
+        return fth_store_create(api->store, type, key, data, e);
+    if (strcmp(name, "update") == 0)
+        return fth_store_update(api->store, type, key, data, e);
+    if (strcmp(name, "delete") == 0)
+        return fth_store_delete(api->store, type, key, e);
+    if (strcmp(name, "encode_media") == 0)
+        return encode_media(api, b, op, e);
+    if (strcmp(name, "get_upload_metadata") == 0)
+        return fth_api_upload_metadata(api, op, e);
     /* The Python client recognises an unsupported action by this wording. */
-    char content[256];
-    snprintf(content, sizeof(content), "Invalid action u'%.120s'. This server does not support it.",
-             name);
-    *error = error_object("ServerError", content);
+    fth_store_fail(e, "ServerError", "Invalid action u'%.120s'. This server does not support it.",
+                   name);
     return NULL;
+}
+
+static void publish_event(fth_api *api, json_object *ev)
+{
+    if (!ev)
+        return;
+    size_t n = 0;
+    const char *text = json_object_to_json_string_length(
+        ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    if (text && api->publish)
+        api->publish(text, n, api->publish_data);
+    json_object_put(ev);
+}
+
+/* Commit (or roll back) the batch; publish its changes and queue its encode jobs. */
+static void end_batch(fth_api *api, batch *b, bool ok)
+{
+    if (b->open) {
+        bool committed = false;
+        json_object *ev = fth_store_end(api->store, ok, &committed);
+        publish_event(api, ev);
+        for (size_t i = 0; committed && i < json_object_array_length(b->jobs); i++) {
+            json_object *j = json_object_array_get_idx(b->jobs, i);
+            fth_media_enqueue(api->media, op_str(j, "job"), op_str(j, "component"),
+                              op_str(j, "version"),
+                              json_object_get_boolean(json_object_object_get(j, "keep")));
+        }
+    }
+    json_object_put(b->jobs);
+    b->jobs = NULL;
+    b->open = false;
 }
 
 static char *serialise(json_object *obj, size_t *len)
@@ -165,12 +371,18 @@ char *fth_api_handle(fth_api *api, const char *request, size_t len, bool authent
     }
     json_object *ops = parse_request(request, len > 0x7fffffff ? 0 : len, max_depth, &error);
     json_object *results = ops ? json_object_new_array() : NULL;
+    batch b = {0};
+    fth_store_error e = {{0}, {0}};
     for (size_t i = 0; results && i < json_object_array_length(ops); i++) {
-        json_object *r = run_operation(api, json_object_array_get_idx(ops, i), &error);
-        if (!r)
+        json_object *r = run_operation(api, &b, json_object_array_get_idx(ops, i), &e);
+        if (!r) {
+            error = error_object(e.exception[0] ? e.exception : "ServerError",
+                                 e.content[0] ? e.content : "The operation failed.");
             break;
+        }
         json_object_array_add(results, r);
     }
+    end_batch(api, &b, error == NULL);
     json_object_put(ops);
     if (error) {
         json_object_put(results);

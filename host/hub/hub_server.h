@@ -5,7 +5,11 @@
  * (design/protocol.md §3, §5-§7, Appendices A-B):
  *   GET  /socket.io/1/                  socket.io 0.9 handshake (credentials checked)
  *   GET  /socket.io/1/websocket/<sid>   the websocket: subscribe, route, ack, heartbeat
- *   POST /api                           query_server_information, query_schemas
+ *   POST /api                           server information, schemas, the entity store
+ *                                       (query/create/update/delete), encode_media,
+ *                                       get_upload_metadata (api.h)
+ *   PUT  /component/put?...             upload to a signed URL from get_upload_metadata
+ *   GET  /component/get?id=&username=&apiKey=   download a component's file
  *
  * Threads. The server runs libwebsockets' service loop on one thread of its own, started by
  * fth_hub_server_start() and joined by fth_hub_server_stop(). All connection and routing
@@ -35,6 +39,13 @@ typedef struct fth_hub_server_config {
                                   for it (logged); 0 → 64 MiB */
     const char *data_dir;      /* the hub's state folder (may be NULL: nothing persisted) */
     const char *schema_file;   /* NULL → the set shipped in the binary (host/hub/schemas.json) */
+    /* The entity store behind /api (api.h): <data_dir>/hub.sqlite, or in memory when
+     * memory_store is set or data_dir is NULL. */
+    bool memory_store;
+    const char *seed_file;     /* entities to load at start (NULL: none) */
+    const char *ffmpeg;        /* encode_media's ffmpeg; NULL → "ffmpeg" on PATH */
+    int encode_workers;        /* encode jobs run at once; 0 → 2 */
+    double encode_timeout;     /* seconds per encode job; 0 → 600 */
 } fth_hub_server_config;
 
 /* Fill *cfg with the defaults above (all zero/NULL). */

@@ -16,6 +16,7 @@
 #include "common/internal.h"
 #include "hub/socketio.h"
 #include "server_internal.h"
+#include "api.h"
 #include "hub_server.h"
 
 #define LOG_COMPONENT "hub"
@@ -80,6 +81,8 @@ typedef struct pss {
     size_t body_len, body_cap;
     char *resp; /* text at resp + LWS_PRE */
     size_t resp_len, resp_off;
+    fth_upload *upload; /* PUT /component/put in progress */
+    bool is_upload;
 } pss;
 
 struct fth_hub_server {

@@ -564,6 +564,117 @@ static void test_queue_overflow_and_dispatch(void **state)
     ftrack_hub_free(hub);
 }
 
+typedef struct ack_log {
+    int calls;
+    bool success;
+    char message[200];
+    bool had_message;
+    int replies, finals;
+} ack_log;
+
+static void on_ack(bool success, const char *message, void *user_data)
+{
+    ack_log *l = user_data;
+    l->calls++;
+    l->success = success;
+    l->had_message = message != NULL;
+    fti_strlcpy(l->message, message ? message : "", sizeof(l->message));
+}
+
+static void on_ack_reply(ftrack_event *reply, void *user_data)
+{
+    ack_log *l = user_data;
+    if (reply)
+        l->replies++;
+    else
+        l->finals++;
+}
+
+static unsigned long publish_with_ack(ftrack_hub *hub, ack_log *log, bool with_reply, double window)
+{
+    ftrack_event *ev = ftrack_event_new("test.acked", NULL);
+    ftrack_publish_options po;
+    ftrack_publish_options_init(&po);
+    po.on_ack = on_ack;
+    po.on_reply = with_reply ? on_ack_reply : NULL;
+    po.user_data = log;
+    po.reply_timeout = window;
+    assert_int_equal(ftrack_hub_publish(hub, ev, &po, NULL), FTRACK_OK);
+    ftrack_event_free(ev);
+    pthread_mutex_lock(&hub->lock);
+    unsigned long id = hub->pending.tail->ack_id;
+    pthread_mutex_unlock(&hub->lock);
+    return id;
+}
+
+static void ack(ftrack_hub *hub, unsigned long id, const char *args)
+{
+    fti_ack_received(hub, id, args, strlen(args)); /* as the network thread does */
+}
+
+static void test_publish_ack_callback(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    /* acknowledged: on_ack runs once, on the publisher's queue (inside wait), not before */
+    ack_log a = {0};
+    unsigned long id = publish_with_ack(hub, &a, false, 30);
+    ack(hub, id, "[{\"success\":true}]");
+    assert_int_equal(a.calls, 0);
+    ftrack_hub_wait(hub, 0.05, NULL);
+    assert_int_equal(a.calls, 1);
+    assert_true(a.success);
+    assert_false(a.had_message);
+    assert_int_equal(lh_table_length(hub->replies), 0); /* nothing more to wait for */
+    ack(hub, id, "[{\"success\":true}]");               /* a duplicate is ignored */
+    ftrack_hub_wait(hub, 0.05, NULL);
+    assert_int_equal(a.calls, 1);
+
+    /* refused, with a reply window: on_ack(false, message), later the final reply call */
+    ack_log b = {0};
+    id = publish_with_ack(hub, &b, true, 0.3);
+    ack(hub, id, "[{\"success\":false,\"message\":\"not allowed\"}]");
+    ftrack_hub_wait(hub, 0.05, NULL);
+    assert_int_equal(b.calls, 1);
+    assert_false(b.success);
+    assert_string_equal(b.message, "not allowed");
+    assert_int_equal(b.finals, 0);
+    double t0 = fti_now();
+    while (b.finals == 0 && fti_now() - t0 < 3)
+        ftrack_hub_wait(hub, 0.05, NULL);
+    assert_int_equal(b.finals, 1);
+    assert_int_equal(b.calls, 1);
+
+    /* no ack within the window */
+    ack_log c = {0};
+    publish_with_ack(hub, &c, false, 0.2);
+    t0 = fti_now();
+    while (c.calls == 0 && fti_now() - t0 < 3)
+        ftrack_hub_wait(hub, 0.05, NULL);
+    assert_int_equal(c.calls, 1);
+    assert_false(c.success);
+    assert_non_null(strstr(c.message, "no acknowledgement"));
+
+    /* dropped by a disconnect before it was sent */
+    ack_log d = {0};
+    publish_with_ack(hub, &d, false, 30);
+    assert_int_equal(ftrack_hub_disconnect(hub, false, NULL), FTRACK_OK);
+    ftrack_hub_wait(hub, 0.05, NULL);
+    assert_int_equal(d.calls, 1);
+    assert_false(d.success);
+    assert_non_null(strstr(d.message, "disconnected"));
+    assert_int_equal(lh_table_length(hub->replies), 0);
+
+    /* still waiting when the hub is freed */
+    assert_int_equal(ftrack_hub_connect(hub, NULL), FTRACK_OK);
+    ack_log e = {0};
+    publish_with_ack(hub, &e, true, 30);
+    ftrack_hub_free(hub);
+    assert_int_equal(e.calls, 1);
+    assert_false(e.success);
+    assert_int_equal(e.finals, 1);
+}
+
 static void test_disconnect_with_unsubscribe(void **state)
 {
     (void)state;
@@ -657,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_queue_overflow_and_dispatch),
         cmocka_unit_test(test_callback_result_is_published_as_reply),
         cmocka_unit_test(test_disconnect_with_unsubscribe),
+        cmocka_unit_test(test_publish_ack_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

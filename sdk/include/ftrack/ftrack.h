@@ -8,6 +8,7 @@
 #include <ftrack/hub.h>
 #include <ftrack/cache.h>
 #include <ftrack/session.h>
+#include <ftrack/entity.h>
 #include <ftrack/plugin.h>
 #include <ftrack/version.h>
 #endif

@@ -29,13 +29,36 @@ typedef struct ftrack_hub_queue ftrack_hub_queue;
 /* Facts about one delivery, kept out of the event so events keep exactly their wire keys.
  * Borrowed for the duration of the callback. New fields are only ever appended; check
  * `size` before reading one added after your build. */
+typedef struct ftrack_delivery_outcome ftrack_delivery_outcome;
 typedef struct ftrack_delivery {
     size_t size;          /* sizeof(ftrack_delivery) as the SDK built it */
     bool redelivery;      /* the event was delivered before (after a crash or replay) */
     unsigned attempt;     /* 1 for the first try */
     const char *subscriber_id;
-    void *reserved[6];
+    /* Where ftrack_delivery_fail() records a failure; set by the host, NULL when nobody
+     * listens. Plugins do not touch it (took reserved[0]: same size and layout). */
+    ftrack_delivery_outcome *outcome;
+    void *reserved[5];
 } ftrack_delivery;
+
+/* ---- Reporting a failed delivery ----------------------------------------------------------
+ * A callback that could not handle its event calls ftrack_delivery_fail() before returning
+ * (its return value is then still published as the reply when not NULL). The host logs the
+ * failure with the plugin, event id and topic, and retries the event, then dead-letters it,
+ * by its failure policy (docs/reliability.md). Outside a host (delivery->outcome NULL) the
+ * failure is only logged. Call it on the callback's thread, during the call. */
+FTRACK_API void ftrack_delivery_fail(const ftrack_delivery *delivery, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#define FTRACK_HUB_HAS_DELIVERY_FAIL 1
+
+/* For hosts: filled by ftrack_delivery_fail(). The host owns it and points
+ * ftrack_delivery.outcome at it for one dispatch; several subscribers of the dispatch may
+ * fail it (the first message is kept, `failures` counts them). */
+struct ftrack_delivery_outcome {
+    size_t size; /* sizeof(ftrack_delivery_outcome), set by the host */
+    unsigned failures;
+    char message[FTRACK_ERROR_MESSAGE_MAX];
+};
 
 /* A subscriber callback. `event` is borrowed for the call (a private copy for this queue);
  * call ftrack_event_stop() on it to stop lower-priority subscribers of the same queue.

@@ -88,6 +88,10 @@ FTRACK_API json_object *ftrack_session_plugin_arguments(ftrack_session *session)
 FTRACK_API ftrack_status ftrack_session_call(ftrack_session *session, json_object *operations,
                                              json_object **results, ftrack_error *err);
 
+/* The session's cache: a layered cache with the session's own memory cache on top and the
+ * user's cache (options.cache) beneath it. Borrowed, valid until the session is freed. */
+FTRACK_API struct ftrack_cache *ftrack_session_cache(ftrack_session *session);
+
 /* Per-thread flags (see above). */
 FTRACK_API void ftrack_session_set_auto_populate(ftrack_session *session, bool value);
 FTRACK_API bool ftrack_session_auto_populate(ftrack_session *session);

@@ -71,6 +71,7 @@ static void ack_remember_locked(ftrack_hub *hub, unsigned long id, fti_ack_kind 
     fti_ack_record *r = &hub->acks[id % FTI_HUB_ACK_RING];
     r->id = id;
     r->kind = kind;
+    r->sent = false;
     fti_strlcpy(r->what, what ? what : "", sizeof(r->what));
     fti_strlcpy(r->topic, topic ? topic : "", sizeof(r->topic));
 }
@@ -94,6 +95,7 @@ fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_
         return NULL;
     }
     f->kind = kind;
+    f->ack_id = id;
     ack_remember_locked(hub, id, ack_kind, what ? what : ftrack_event_id(event),
                         ftrack_event_topic(event));
     return f;
@@ -138,30 +140,58 @@ fti_frame *fti_announce_frame_locked(ftrack_hub *hub, fti_sub *sub)
     return meta_frame_locked(hub, sub, true);
 }
 
-static const char *ack_message(json_object *ack)
+void fti_ack_mark_sent_locked(ftrack_hub *hub, unsigned long ack_id)
 {
-    json_object *m;
-    if (json_object_object_get_ex(ack, "message", &m) && json_object_is_type(m, json_type_string))
-        return json_object_get_string(m);
-    return "no reason given";
+    fti_ack_record *r = &hub->acks[ack_id % FTI_HUB_ACK_RING];
+    if (ack_id && r->id == ack_id)
+        r->sent = true;
+}
+
+void fti_ack_fail_frames_locked(ftrack_hub *hub, fti_frame_list *dropped, const char *why)
+{
+    for (fti_frame *f = dropped->head; f; f = f->next) {
+        fti_ack_record *r = &hub->acks[f->ack_id % FTI_HUB_ACK_RING];
+        if (f->kind != FTI_FRAME_EVENT || !f->ack_id || r->id != f->ack_id)
+            continue;
+        if (r->kind == FTI_ACK_EVENT)
+            fti_reply_ack_locked(hub, r->what, false, why);
+        r->id = 0;
+    }
+}
+
+void fti_ack_fail_sent_locked(ftrack_hub *hub, const char *why)
+{
+    for (size_t i = 0; i < FTI_HUB_ACK_RING; i++) {
+        fti_ack_record *r = &hub->acks[i];
+        if (!r->id || !r->sent)
+            continue;
+        if (r->kind == FTI_ACK_EVENT)
+            fti_reply_ack_locked(hub, r->what, false, why);
+        r->id = 0;
+    }
+}
+
+static void log_refusal(const fti_ack_record *rec, const char *why)
+{
+    switch (rec->kind) {
+    case FTI_ACK_SUBSCRIBE:
+        ftrack_log(FTRACK_LOG_WARNING, "hub", "Server failed to subscribe subscriber %s: %s",
+                   rec->what, why);
+        break;
+    case FTI_ACK_UNSUBSCRIBE:
+        ftrack_log(FTRACK_LOG_WARNING, "hub", "Server failed to unsubscribe subscriber %s: %s",
+                   rec->what, why);
+        break;
+    case FTI_ACK_EVENT:
+        ftrack_log_event(FTRACK_LOG_WARNING, "hub", rec->what, rec->topic,
+                         "Server refused the published event: %s", why);
+        break;
+    }
 }
 
 /* Runs on the service thread. */
 void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_t args_len)
 {
-    fti_ack_record rec;
-    pthread_mutex_lock(&hub->lock);
-    fti_ack_record *r = &hub->acks[id % FTI_HUB_ACK_RING];
-    bool known = r->id == id && id != 0;
-    if (known) {
-        rec = *r;
-        r->id = 0;
-    }
-    pthread_mutex_unlock(&hub->lock);
-    if (!known) {
-        ftrack_log(FTRACK_LOG_DEBUG, "hub", "acknowledgement %lu matches nothing we remember", id);
-        return;
-    }
     json_object *arr = NULL;
     struct json_tokener *tok = args ? json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH) : NULL;
     if (tok) {
@@ -170,29 +200,32 @@ void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_
     }
     json_object *first =
         json_object_is_type(arr, json_type_array) ? json_object_array_get_idx(arr, 0) : NULL;
-    json_object *success = NULL;
-    bool ok = json_object_is_type(first, json_type_object) &&
-              json_object_object_get_ex(first, "success", &success) &&
+    bool is_obj = json_object_is_type(first, json_type_object);
+    json_object *success = NULL, *m = NULL;
+    bool ok = is_obj && json_object_object_get_ex(first, "success", &success) &&
               json_object_get_boolean(success);
-    if (!ok) {
-        const char *why = json_object_is_type(first, json_type_object)
-                              ? ack_message(first)
-                              : "malformed acknowledgement";
-        switch (rec.kind) {
-        case FTI_ACK_SUBSCRIBE:
-            ftrack_log(FTRACK_LOG_WARNING, "hub", "Server failed to subscribe subscriber %s: %s",
-                       rec.what, why);
-            break;
-        case FTI_ACK_UNSUBSCRIBE:
-            ftrack_log(FTRACK_LOG_WARNING, "hub", "Server failed to unsubscribe subscriber %s: %s",
-                       rec.what, why);
-            break;
-        case FTI_ACK_EVENT:
-            ftrack_log_event(FTRACK_LOG_WARNING, "hub", rec.what, rec.topic,
-                             "Server refused the published event: %s", why);
-            break;
-        }
+    const char *message = NULL;
+    if (is_obj && json_object_object_get_ex(first, "message", &m) &&
+        json_object_is_type(m, json_type_string))
+        message = json_object_get_string(m);
+    const char *why =
+        message ? message : (is_obj ? "no reason given" : "malformed acknowledgement");
+
+    fti_ack_record rec;
+    pthread_mutex_lock(&hub->lock);
+    fti_ack_record *r = &hub->acks[id % FTI_HUB_ACK_RING];
+    bool known = r->id == id && id != 0;
+    if (known) {
+        rec = *r;
+        r->id = 0;
+        if (rec.kind == FTI_ACK_EVENT)
+            fti_reply_ack_locked(hub, rec.what, ok, ok ? message : why);
     }
+    pthread_mutex_unlock(&hub->lock);
+    if (!known)
+        ftrack_log(FTRACK_LOG_DEBUG, "hub", "acknowledgement %lu matches nothing we remember", id);
+    else if (!ok)
+        log_refusal(&rec, why);
     json_object_put(arr);
 }
 
@@ -470,6 +503,7 @@ ftrack_status ftrack_hub_disconnect(ftrack_hub *hub, bool unsubscribe, ftrack_er
     if (hub->pending.n)
         ftrack_log(FTRACK_LOG_WARNING, "hub", "dropping %zu unsent event(s) on disconnect",
                    hub->pending.n);
+    fti_ack_fail_frames_locked(hub, &hub->pending, "disconnected before the event was sent");
     fti_frames_clear(&hub->pending);
     pthread_mutex_unlock(&hub->lock);
     if (!was)
@@ -743,7 +777,8 @@ ftrack_status ftrack_hub_publish(ftrack_hub *hub, ftrack_event *event,
         memcpy(&o, options, n);
     }
     ftrack_event_prepare_source(event, hub->id, hub->api_user, hub->hostname);
-    ftrack_hub_queue *rq = o.on_reply ? (o.queue ? o.queue : fti_bound_queue(hub)) : NULL;
+    bool track = o.on_reply || o.on_ack;
+    ftrack_hub_queue *rq = track ? (o.queue ? o.queue : fti_bound_queue(hub)) : NULL;
     double rt = o.reply_timeout > 0 ? o.reply_timeout : hub->reply_timeout;
     const char *eid = ftrack_event_id(event);
     pthread_mutex_lock(&hub->lock);
@@ -755,7 +790,7 @@ ftrack_status ftrack_hub_publish(ftrack_hub *hub, ftrack_event *event,
     fti_frame *f = fti_frame_for_event_locked(hub, event, FTI_FRAME_EVENT, FTI_ACK_EVENT, NULL);
     /* registered before the frame can leave, so the fastest reply finds it */
     if (f && rq)
-        st = fti_reply_register_locked(hub, eid, o.on_reply, o.user_data, rq, fti_now() + rt);
+        st = fti_reply_register_locked(hub, eid, o.on_reply, o.on_ack, o.user_data, rq, rt);
     if (!f || st != FTRACK_OK) {
         pthread_mutex_unlock(&hub->lock);
         fti_frame_free(f);

@@ -522,17 +522,21 @@ void fti_emit_meta(ftrack_hub *hub, const char *topic)
 /* ---- replies ------------------------------------------------------------------------------ */
 
 ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
-                                        ftrack_reply_callback cb, void *user_data,
-                                        ftrack_hub_queue *queue, double deadline)
+                                        ftrack_reply_callback cb,
+                                        ftrack_publish_ack_callback on_ack, void *user_data,
+                                        ftrack_hub_queue *queue, double window)
 {
     fti_reply_entry *e = calloc(1, sizeof(*e));
     if (!e)
         return FTRACK_ERR_NO_MEMORY;
     fti_strlcpy(e->event_id, event_id, sizeof(e->event_id));
     e->callback = cb;
+    e->on_ack = on_ack;
+    e->ack_state = on_ack ? FTI_ACK_PENDING : FTI_ACK_DELIVERED;
     e->user_data = user_data;
     e->queue = queue;
-    e->deadline = deadline;
+    e->window = window;
+    e->deadline = fti_now() + window;
     if (lh_table_insert(hub->replies, e->event_id, e) != 0) {
         free(e);
         return FTRACK_ERR_NO_MEMORY;
@@ -541,14 +545,32 @@ ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
     if (queue->replies)
         queue->replies->prev = e;
     queue->replies = e;
-    if (deadline < queue->next_deadline) {
-        queue->next_deadline = deadline;
+    if (e->deadline < queue->next_deadline) {
+        queue->next_deadline = e->deadline;
         /* a taker may be sleeping past this deadline */
         pthread_mutex_lock(&queue->lock);
         pthread_cond_broadcast(&queue->cond);
         pthread_mutex_unlock(&queue->lock);
     }
     return FTRACK_OK;
+}
+
+void fti_reply_ack_locked(ftrack_hub *hub, const char *event_id, bool success, const char *message)
+{
+    void *v = NULL;
+    if (!lh_table_lookup_ex(hub->replies, event_id, &v) || !v)
+        return;
+    fti_reply_entry *e = v;
+    if (e->ack_state != FTI_ACK_PENDING)
+        return;
+    e->ack_state = FTI_ACK_READY;
+    e->ack_success = success;
+    fti_strlcpy(e->ack_message, message ? message : "", sizeof(e->ack_message));
+    /* the consumer runs on_ack at its next look at the queue: make that now */
+    e->queue->next_deadline = 0;
+    pthread_mutex_lock(&e->queue->lock);
+    pthread_cond_broadcast(&e->queue->cond);
+    pthread_mutex_unlock(&e->queue->lock);
 }
 
 static void reply_unlink_locked(ftrack_hub *hub, fti_reply_entry *e)
@@ -563,20 +585,68 @@ static void reply_unlink_locked(ftrack_hub *hub, fti_reply_entry *e)
     e->prev = e->next = NULL;
 }
 
-static void run_final_calls(fti_reply_entry *list)
+/* An on_ack call taken out from under the lock. */
+typedef struct ack_call {
+    struct ack_call *next;
+    ftrack_publish_ack_callback cb;
+    void *user_data;
+    bool success;
+    bool has_message;
+    char message[200];
+} ack_call;
+
+static void run_ack_calls(ack_call *list)
 {
     while (list) {
-        fti_reply_entry *next = list->next;
-        list->callback(NULL, list->user_data);
+        ack_call *next = list->next;
+        list->cb(list->success, list->has_message ? list->message : NULL, list->user_data);
         free(list);
         list = next;
     }
+}
+
+/* Final calls of removed entries: a missing ack fails, then the reply window closes. */
+static void run_final_calls(fti_reply_entry *list, const char *ack_why)
+{
+    while (list) {
+        fti_reply_entry *next = list->next;
+        if (list->on_ack && list->ack_state == FTI_ACK_READY)
+            list->on_ack(list->ack_success, list->ack_message[0] ? list->ack_message : NULL,
+                         list->user_data);
+        else if (list->on_ack && list->ack_state == FTI_ACK_PENDING) {
+            char why[200];
+            if (ack_why)
+                fti_strlcpy(why, ack_why, sizeof(why));
+            else
+                snprintf(why, sizeof(why), "no acknowledgement within %.3g s", list->window);
+            list->on_ack(false, why, list->user_data);
+        }
+        if (list->callback)
+            list->callback(NULL, list->user_data);
+        free(list);
+        list = next;
+    }
+}
+
+static ack_call *take_ready_ack_locked(fti_reply_entry *e)
+{
+    ack_call *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->cb = e->on_ack;
+    a->user_data = e->user_data;
+    a->success = e->ack_success;
+    a->has_message = e->ack_message[0] != '\0';
+    fti_strlcpy(a->message, e->ack_message, sizeof(a->message));
+    e->ack_state = FTI_ACK_DELIVERED;
+    return a;
 }
 
 double fti_reply_expire(ftrack_hub_queue *queue, double now)
 {
     ftrack_hub *hub = queue->hub;
     fti_reply_entry *expired = NULL;
+    ack_call *acks = NULL, **acks_tail = &acks;
     pthread_mutex_lock(&hub->lock);
     if (now < queue->next_deadline) {
         double next = queue->next_deadline;
@@ -587,7 +657,15 @@ double fti_reply_expire(ftrack_hub_queue *queue, double now)
     fti_reply_entry *e = queue->replies;
     while (e) {
         fti_reply_entry *following = e->next;
-        if (e->deadline <= now) {
+        if (e->ack_state == FTI_ACK_READY && e->deadline > now) {
+            ack_call *a = take_ready_ack_locked(e);
+            if (a) {
+                *acks_tail = a;
+                acks_tail = &a->next;
+            }
+        }
+        bool done = e->deadline <= now || (!e->callback && e->ack_state == FTI_ACK_DELIVERED);
+        if (done) {
             reply_unlink_locked(hub, e);
             e->next = expired;
             expired = e;
@@ -598,7 +676,8 @@ double fti_reply_expire(ftrack_hub_queue *queue, double now)
     }
     queue->next_deadline = next;
     pthread_mutex_unlock(&hub->lock);
-    run_final_calls(expired);
+    run_ack_calls(acks);
+    run_final_calls(expired, NULL);
     return next;
 }
 
@@ -618,7 +697,7 @@ void fti_reply_drop_all(ftrack_hub *hub, ftrack_hub_queue *queue)
         q->next_deadline = INFINITY;
     }
     pthread_mutex_unlock(&hub->lock);
-    run_final_calls(all);
+    run_final_calls(all, "the event hub was closed before the server acknowledged the event");
 }
 
 /* The internal reply subscriber's callback: hand the reply to the publisher's on_reply when
@@ -632,7 +711,8 @@ static void handle_reply(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event 
     void *ud = NULL;
     void *v = NULL;
     pthread_mutex_lock(&hub->lock);
-    if (lh_table_lookup_ex(hub->replies, irt, &v) && v && ((fti_reply_entry *)v)->queue == queue) {
+    if (lh_table_lookup_ex(hub->replies, irt, &v) && v && ((fti_reply_entry *)v)->queue == queue &&
+        ((fti_reply_entry *)v)->deadline > fti_now()) {
         cb = ((fti_reply_entry *)v)->callback;
         ud = ((fti_reply_entry *)v)->user_data;
     }

@@ -27,7 +27,7 @@ struct lws_context;
 /* Received frames larger than this are dropped (and logged). */
 #define FTI_HUB_MAX_FRAME ((size_t)16 * 1024 * 1024)
 /* Publishes remembered to match their acknowledgements. */
-#define FTI_HUB_ACK_RING 256
+#define FTI_HUB_ACK_RING 1024
 /* Frames written per writable callback before yielding to the loop. */
 #define FTI_HUB_WRITE_BATCH 64
 
@@ -105,12 +105,20 @@ typedef struct fti_item {
     size_t len;
 } fti_item;
 
+typedef enum fti_ack_state { FTI_ACK_PENDING, FTI_ACK_READY, FTI_ACK_DELIVERED } fti_ack_state;
+
+/* A publish whose reply (on_reply) or acknowledgement (on_ack) the publisher waits for. */
 typedef struct fti_reply_entry {
     char event_id[FTRACK_ID_MAX];
-    ftrack_reply_callback callback;
+    ftrack_reply_callback callback;     /* may be NULL */
+    ftrack_publish_ack_callback on_ack; /* may be NULL */
     void *user_data;
     ftrack_hub_queue *queue;
     double deadline;
+    double window; /* seconds, for the timeout message */
+    fti_ack_state ack_state;
+    bool ack_success;
+    char ack_message[200];
     struct fti_reply_entry *prev, *next; /* in queue->replies, under hub->lock */
 } fti_reply_entry;
 
@@ -144,6 +152,7 @@ typedef enum fti_frame_kind {
 typedef struct fti_frame {
     struct fti_frame *next;
     fti_frame_kind kind;
+    unsigned long ack_id;
     size_t len;
     char *buf; /* LWS_PRE bytes of headroom, then the text */
 } fti_frame;
@@ -158,8 +167,9 @@ typedef enum fti_ack_kind { FTI_ACK_EVENT, FTI_ACK_SUBSCRIBE, FTI_ACK_UNSUBSCRIB
 typedef struct fti_ack_record {
     unsigned long id; /* 0: free slot */
     fti_ack_kind kind;
+    bool sent;                /* handed to the socket (its ack may come) */
     char what[FTRACK_ID_MAX]; /* event or subscriber id */
-    char topic[64];
+    char topic[48];
 } fti_ack_record;
 
 typedef enum fti_conn_state {
@@ -243,8 +253,18 @@ void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
 
 /* Reply registry (caller holds hub->lock for the _locked ones). */
 ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
-                                        ftrack_reply_callback cb, void *user_data,
-                                        ftrack_hub_queue *queue, double deadline);
+                                        ftrack_reply_callback cb,
+                                        ftrack_publish_ack_callback on_ack, void *user_data,
+                                        ftrack_hub_queue *queue, double window);
+/* The server acknowledged (or the connection lost) a publish: its on_ack runs on the
+ * publisher's queue soon after. `message` may be NULL. */
+void fti_reply_ack_locked(ftrack_hub *hub, const char *event_id, bool success, const char *message);
+/* Frames that will never be sent (dropped) or whose ack will never come (sent on a lost
+ * connection): fail their on_ack. */
+void fti_ack_fail_frames_locked(ftrack_hub *hub, fti_frame_list *dropped, const char *why);
+void fti_ack_fail_sent_locked(ftrack_hub *hub, const char *why);
+/* Mark a frame's ack record as sent (caller holds hub->lock). */
+void fti_ack_mark_sent_locked(ftrack_hub *hub, unsigned long ack_id);
 /* Run expired reply callbacks of the queue (on its consumer thread); returns the next
  * deadline (INFINITY when none). */
 double fti_reply_expire(ftrack_hub_queue *queue, double now);

@@ -17,8 +17,9 @@ static ftrack_status parse_id(const char *s, size_t n, fti_sio_packet *out, ftra
         n--;
     }
     if (n == 0)
-        return out->ack_with_data ? fti_error(err, FTRACK_ERR_PARSE, "packet id '+' without a number")
-                                  : FTRACK_OK;
+        return out->ack_with_data
+                   ? fti_error(err, FTRACK_ERR_PARSE, "packet id '+' without a number")
+                   : FTRACK_OK;
     if (n > 18)
         return fti_error(err, FTRACK_ERR_PARSE, "packet id too long");
     unsigned long v = 0;
@@ -110,9 +111,10 @@ char *fti_sio_frame_event(size_t headroom, unsigned long id, const char *event_j
                           size_t event_len, size_t *len)
 {
     char head[40];
-    int hn = id ? snprintf(head, sizeof(head), "5:%lu+::", id) : snprintf(head, sizeof(head), "5:::");
-    char *buf = frame(headroom, head, (size_t)hn, EVENT_PREFIX, sizeof(EVENT_PREFIX) - 1, event_json,
-                      event_len, EVENT_SUFFIX, sizeof(EVENT_SUFFIX) - 1, len);
+    int hn =
+        id ? snprintf(head, sizeof(head), "5:%lu+::", id) : snprintf(head, sizeof(head), "5:::");
+    char *buf = frame(headroom, head, (size_t)hn, EVENT_PREFIX, sizeof(EVENT_PREFIX) - 1,
+                      event_json, event_len, EVENT_SUFFIX, sizeof(EVENT_SUFFIX) - 1, len);
     return buf;
 }
 

@@ -148,6 +148,7 @@ static void attempt_failed(fti_transport *t, const ftrack_error *e)
         hub->want_connected = false;
         hub->initialised = false;
         dropped = hub->pending.n;
+        fti_ack_fail_frames_locked(hub, &hub->pending, "the event hub gave up connecting");
         fti_frames_clear(&hub->pending);
     }
     pthread_cond_broadcast(&hub->cond);
@@ -194,6 +195,8 @@ static void connection_lost(fti_transport *t, const char *why)
     pthread_mutex_lock(&hub->lock);
     hub->connected = false;
     keep_unsent_locked(hub);
+    fti_ack_fail_sent_locked(hub, "the connection to the event server dropped before it "
+                                  "acknowledged the event");
     bool destroying = hub->destroying;
     bool want = hub->want_connected && !destroying;
     if (want)
@@ -483,6 +486,8 @@ static int on_writeable(fti_transport *t, struct lws *wsi)
     for (int n = 0; n < FTI_HUB_WRITE_BATCH; n++) {
         pthread_mutex_lock(&hub->lock);
         fti_frame *f = fti_frames_pop(&hub->outbox);
+        if (f)
+            fti_ack_mark_sent_locked(hub, f->ack_id);
         pthread_mutex_unlock(&hub->lock);
         if (!f)
             break;

@@ -501,6 +501,18 @@ static void set_options(fti_http *http, CURL *curl, const char *body, size_t len
         curl_easy_setopt(curl, CURLOPT_CAINFO, http->ca_bundle);
 }
 
+void fti_http_setup_transfer(const fti_http *http, CURL *curl)
+{
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http->timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, http->timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, http->insecure ? 0L : 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, http->insecure ? 0L : 2L);
+    if (http->ca_bundle)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, http->ca_bundle);
+}
+
 static ftrack_status perform(fti_http *http, const char *body, size_t len, attempt *a,
                              ftrack_error *err)
 {

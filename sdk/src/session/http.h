@@ -46,6 +46,10 @@ void fti_http_free(fti_http *http);
 ftrack_status fti_http_call(fti_http *http, json_object *operations, json_object **results,
                             ftrack_error *err);
 
+/* Apply the session's transfer settings (timeouts, protocols, TLS verification and CA bundle)
+ * to another curl handle (a CURL *), e.g. an upload's PUT. No headers, no credentials. */
+void fti_http_setup_transfer(const fti_http *http, void *curl);
+
 /* Interpret one answer of /api (exposed for tests): status + raw body → results or error.
  * `expected` is the number of operations sent. */
 ftrack_status fti_http_interpret(int http_status, const char *body, size_t len, size_t expected,

@@ -10,6 +10,9 @@
 #define MIN_SERVER_MAJOR 3
 #define MIN_SERVER_MINOR 3
 #define MIN_SERVER_PATCH 11
+/* The session's memory cache is bounded: a host's session lives as long as the daemon, and
+ * everything in it can be fetched again. */
+#define MEMORY_CACHE_MAX_ENTRIES 65536
 
 /* ---- Per-thread state -------------------------------------------------------------------
  *
@@ -380,10 +383,30 @@ static ftrack_status copy_settings(ftrack_session *session, const ftrack_session
     return build_headers(session, o, err);
 }
 
+/* Python's layering (protocol §9): our memory cache on top, the user's beneath it. */
+static ftrack_status create_caches(ftrack_session *session, ftrack_error *err)
+{
+    if (!session->key_maker) {
+        ftrack_status status = ftrack_string_key_maker_new(&session->own_key_maker, err);
+        if (status != FTRACK_OK)
+            return status;
+        session->key_maker = session->own_key_maker;
+    }
+    ftrack_status status = ftrack_memory_cache_new(MEMORY_CACHE_MAX_ENTRIES, &session->memory_cache,
+                                                   err);
+    if (status != FTRACK_OK)
+        return status;
+    ftrack_cache *layers[2] = {session->memory_cache, session->cache};
+    return ftrack_layered_cache_new(layers, session->cache ? 2 : 1, false,
+                                    &session->layered_cache, err);
+}
+
 static ftrack_status start(ftrack_session *session, const ftrack_session_options *o,
                            ftrack_error *err)
 {
     ftrack_status status = copy_settings(session, o, err);
+    if (status == FTRACK_OK)
+        status = create_caches(session, err);
     if (status == FTRACK_OK)
         status = create_http(session, o, err);
     if (status == FTRACK_OK)
@@ -418,6 +441,7 @@ ftrack_status ftrack_session_open(const ftrack_session_options *options, ftrack_
     pthread_mutex_init(&session->info_lock, NULL);
     pthread_mutex_init(&session->schema_lock, NULL);
     pthread_mutex_init(&session->threads_lock, NULL);
+    pthread_mutex_init(&session->cache_lock, NULL);
     atomic_init(&session->closed, false);
     register_live(session);
     ftrack_status status = start(session, &o, err);
@@ -445,6 +469,10 @@ void ftrack_session_close(ftrack_session *session)
     session->plugins_discovered = false;
     if (session->hub)
         ftrack_hub_disconnect(session->hub, true, NULL);
+    /* As Python's close(): only the top (memory) layer is cleared; the user's cache keeps
+     * what it holds for the next session. */
+    if (session->memory_cache)
+        ftrack_cache_clear(session->memory_cache, NULL, NULL);
 }
 
 bool ftrack_session_closed(const ftrack_session *session)
@@ -473,6 +501,10 @@ void ftrack_session_free(ftrack_session *session)
         thread_state_free(s);
         s = next;
     }
+    /* The layered cache borrows its layers, so it goes first. */
+    ftrack_cache_free(session->layered_cache);
+    ftrack_cache_free(session->memory_cache);
+    ftrack_key_maker_free(session->own_key_maker);
     json_object_put(session->server_information);
     json_object_put(session->schemas);
     json_object_put(session->plugin_arguments);
@@ -485,6 +517,7 @@ void ftrack_session_free(ftrack_session *session)
     pthread_mutex_destroy(&session->info_lock);
     pthread_mutex_destroy(&session->schema_lock);
     pthread_mutex_destroy(&session->threads_lock);
+    pthread_mutex_destroy(&session->cache_lock);
     free(session);
 }
 
@@ -498,6 +531,11 @@ const char *ftrack_session_server_url(const ftrack_session *session)
 const char *ftrack_session_api_user(const ftrack_session *session)
 {
     return session ? session->api_user : NULL;
+}
+
+ftrack_cache *ftrack_session_cache(ftrack_session *session)
+{
+    return session ? session->layered_cache : NULL;
 }
 
 ftrack_hub *ftrack_session_hub(ftrack_session *session)

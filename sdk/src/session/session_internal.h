@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <json-c/json.h>
+#include <ftrack/cache.h>
+#include <ftrack/entity.h>
 #include <ftrack/session.h>
 
 #include "session/http.h"
@@ -35,8 +37,14 @@ struct ftrack_session {
     char *plugin_paths;            /* ':'-separated, or NULL */
     json_object *plugin_arguments; /* object; read-only after open */
     char *schema_cache_path;       /* folder, NULL when the cache is disabled */
-    struct ftrack_cache *cache;    /* borrowed from the options */
-    struct ftrack_key_maker *key_maker;
+    struct ftrack_cache *cache;    /* the user's cache, borrowed from the options, or NULL */
+    struct ftrack_key_maker *key_maker; /* the user's, or own_key_maker */
+    struct ftrack_key_maker *own_key_maker; /* the default string key maker, owned */
+    struct ftrack_cache *memory_cache;  /* layer 0, owned */
+    struct ftrack_cache *layered_cache; /* memory over the user's cache; owned, freed first */
+    /* Serialises read-merge-write of cached entity values, so two threads merging into one
+     * entity never lose each other's attributes. */
+    pthread_mutex_t cache_lock;
     bool default_auto_populate;
     bool default_record_operations;
     bool check_server;
@@ -98,5 +106,49 @@ char *fti_schema_hash(json_object *schemas);
  * place from several threads; deep-copy what you need to keep. */
 ftrack_status fti_session_schemas(ftrack_session *session, json_object **schemas,
                                   ftrack_error *err);
+
+/* ---- entity.c / query.c / operations.c / media.c ---------------------------------------- */
+
+/* The schema of `type` (borrowed, read-only as above), or NULL when unknown or unloaded. */
+json_object *fti_session_schema_for(ftrack_session *session, const char *type);
+/* The primary key attribute names of `type` (a borrowed array), or NULL when unknown. */
+json_object *fti_schema_primary_key(json_object *schema);
+
+/* Python's identity string of an entity, "('<Type>', ['<v1>', '<v2>'])" (str() of the tuple,
+ * repr() quoting). New string. */
+char *fti_entity_identity(const char *type, json_object *key_values);
+/* The cache key for (type, key values) made by the session's key maker. New string. */
+char *fti_entity_cache_key(ftrack_session *session, const char *type, json_object *key_values,
+                           ftrack_error *err);
+/* The primary key values (new array of strings) of an entity object given its type; NULL and
+ * an error when one is missing. */
+json_object *fti_entity_key_values(ftrack_session *session, const char *type, json_object *data,
+                                   ftrack_error *err);
+
+/* Merge an entity object received from the server (and the entities nested in it) into the
+ * cache; *merged (may be NULL) receives a new object with every value now cached for it. */
+ftrack_status fti_session_merge(ftrack_session *session, json_object *data, json_object **merged,
+                                ftrack_error *err);
+/* A new handle for an entity object (values deep-copied). */
+ftrack_status fti_entity_from_json(ftrack_session *session, json_object *data,
+                                   ftrack_entity **out, ftrack_error *err);
+/* An operation record for an entity: {"op", "entity_type", "entity_key" [values],
+ * "primary_key" {name: value}}; new, the caller adds the rest. NULL when out of memory. */
+json_object *fti_entity_operation(const ftrack_entity *entity, const char *op);
+/* Remove an entity from the cache (missing is fine). */
+void fti_session_cache_drop(ftrack_session *session, const char *type, json_object *key_values);
+
+/* One /api query: records (borrowed from *results, a new array to free) and metadata. */
+ftrack_status fti_session_raw_query(ftrack_session *session, const char *expression,
+                                    json_object **results, json_object **data,
+                                    json_object **metadata, ftrack_error *err);
+
+/* Record an operation on the calling thread when it records operations (op is taken). */
+ftrack_status fti_session_record(ftrack_session *session, json_object *op, ftrack_error *err);
+/* The optimised batch of protocol §3.4 for recorded operations (borrowed array); new array. */
+json_object *fti_operations_build_batch(json_object *operations);
+
+/* A new dashed uuid4 string ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"). */
+char *fti_uuid4(void);
 
 #endif

@@ -1,0 +1,256 @@
+/* ftbench_micro: micro-benchmarks of the per-event hot paths, in nanoseconds per operation.
+ *
+ *   ftbench_micro [--seconds S]     (per case; default 0.25)
+ *
+ * Prints one JSON object per case: {"kind":"micro","case":NAME,"ns":N,"bytes":B}. The cases
+ * are what one event costs on its way through the hub and the host: socket.io decode and
+ * framing, the hub's wire parse, event parse and serialise, a reply's construction, target
+ * compilation, and subscription matching (per subscriber). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ftrack/ftrack.h>
+#include "bench_util.h"
+#include "hub/server_internal.h"
+#include "hub/socketio.h"
+
+static double g_seconds = 0.25;
+static volatile size_t g_sink;
+
+static const char DISCOVER[] =
+    "{\"id\":\"0f3e4d5c6b7a89901122334455667788\",\"topic\":\"ftrack.action.discover\","
+    "\"data\":{\"selection\":[{\"entityId\":\"6b5c1a7e-7f7d-11ee-9c1e-0242ac120002\","
+    "\"entityType\":\"task\"}],\"applicationId\":\"ftrack.client.web\",\"context\":"
+    "{\"selection\":[]}},\"source\":{\"id\":\"bench-load-0123456789abcdef\",\"user\":{\"id\":"
+    "\"a1b2c3d4-0000-11ee-9c1e-0242ac120002\",\"username\":\"bench-user\"},\"host\":"
+    "\"bench-host\"},\"target\":\"\",\"sent\":null,\"inReplyToEvent\":null}";
+
+static const char UPDATE[] =
+    "{\"id\":\"1f3e4d5c6b7a89901122334455667788\",\"topic\":\"ftrack.update\",\"data\":"
+    "{\"entities\":[{\"entityId\":\"6b5c1a7e-7f7d-11ee-9c1e-0242ac120002\",\"entityType\":"
+    "\"task\",\"entity_type\":\"Task\",\"action\":\"update\",\"objectTypeId\":"
+    "\"11c137c0-ee7e-4f9c-91c5-8c77cec22b2c\",\"keys\":[\"statusid\"],\"changes\":"
+    "{\"statusid\":{\"old\":\"44dd9fb2-4164-11df-9218-0019bb4983d8\",\"new\":"
+    "\"44ddd0fe-4164-11df-9218-0019bb4983d8\"}},\"parents\":[{\"entityId\":"
+    "\"6b5c1a7e-7f7d-11ee-9c1e-0242ac120002\",\"entityType\":\"task\",\"entity_type\":\"Task\","
+    "\"parentId\":\"5d0f4f3a-7f7d-11ee-9c1e-0242ac120002\"},{\"entityId\":"
+    "\"5d0f4f3a-7f7d-11ee-9c1e-0242ac120002\",\"entityType\":\"task\",\"entity_type\":\"Shot\","
+    "\"parentId\":\"4a1e2b3c-7f7d-11ee-9c1e-0242ac120002\"}],\"parentId\":"
+    "\"5d0f4f3a-7f7d-11ee-9c1e-0242ac120002\"}],\"pushToken\":"
+    "\"b3f1c2d4e5f60718293a4b5c6d7e8f90\",\"user\":{\"userid\":"
+    "\"a1b2c3d4-0000-11ee-9c1e-0242ac120002\",\"name\":\"Bench User\"}},\"source\":{\"id\":"
+    "\"server-0123\",\"user\":{\"id\":\"a1b2c3d4-0000-11ee-9c1e-0242ac120002\",\"username\":"
+    "\"bench-user\"}},\"target\":\"\",\"sent\":null,\"inReplyToEvent\":null}";
+
+/* Subscriptions of the kinds studios write (the dispatch benchmark's plugins use them too). */
+static const char *const EXPRESSIONS[] = {
+    "topic=ftrack.update",
+    "topic=ftrack.action.discover and source.user.username=bench-user",
+    "topic=ftrack.action.launch and data.actionIdentifier=bench-action-7",
+    "topic=ftrack.update and data.pushToken!=nothing and not source.user.username=robot",
+    "topic=ftrack.* and (data.applicationId=ftrack.client.web or data.applicationId=nuke)",
+};
+
+typedef void (*bench_fn)(void *arg);
+
+/* Run fn until g_seconds pass; returns nanoseconds per call. */
+static double measure(bench_fn fn, void *arg)
+{
+    for (int i = 0; i < 100; i++)
+        fn(arg);
+    unsigned long n = 0, batch = 64;
+    double t0 = fb_now(), t;
+    do {
+        for (unsigned long i = 0; i < batch; i++)
+            fn(arg);
+        n += batch;
+        t = fb_now();
+    } while (t - t0 < g_seconds);
+    return (t - t0) * 1e9 / (double)n;
+}
+
+static void report(const char *name, double ns, size_t bytes)
+{
+    printf("{\"kind\":\"micro\",\"case\":\"%s\",\"ns\":%.1f,\"bytes\":%zu}\n", name, ns, bytes);
+    fflush(stdout);
+}
+
+/* ---- cases ------------------------------------------------------------------------------- */
+
+typedef struct text_arg {
+    const char *text;
+    size_t len;
+    struct json_tokener *tok;
+    ftrack_event *event;
+    json_object *wire;
+    const ftrack_expression *expr;
+} text_arg;
+
+static void b_jsonc_parse(void *a)
+{
+    text_arg *t = a;
+    json_tokener_reset(t->tok);
+    json_object *o = json_tokener_parse_ex(t->tok, t->text, (int)t->len);
+    g_sink += (size_t)o;
+    json_object_put(o);
+}
+
+static void b_event_parse(void *a)
+{
+    text_arg *t = a;
+    ftrack_event *ev = NULL;
+    ftrack_event_parse(t->text, t->len, false, &ev, NULL);
+    g_sink += (size_t)ev;
+    ftrack_event_free(ev);
+}
+
+static void b_event_serialize(void *a)
+{
+    text_arg *t = a;
+    size_t len = 0;
+    char *s = ftrack_event_serialize(t->event, &len);
+    g_sink += len;
+    ftrack_free(s);
+}
+
+static void b_reply_build(void *a)
+{
+    text_arg *t = a;
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "items", json_object_new_array());
+    ftrack_event *r = ftrack_event_reply_new(t->event, data, NULL);
+    size_t len = 0;
+    char *s = ftrack_event_serialize(r, &len);
+    g_sink += len;
+    ftrack_free(s);
+    ftrack_event_free(r);
+}
+
+static void b_uuid(void *a)
+{
+    (void)a;
+    char id[33];
+    ftrack_uuid_hex(id);
+    g_sink += (size_t)id[3];
+}
+
+static void b_target_compile(void *a)
+{
+    (void)a;
+    ftrack_expression *e = NULL;
+    ftrack_expression_compile("id=bench-load-0123456789abcdef", &e, NULL);
+    g_sink += (size_t)e;
+    ftrack_expression_free(e);
+}
+
+static void b_match(void *a)
+{
+    text_arg *t = a;
+    g_sink += ftrack_expression_match(t->expr, t->wire);
+}
+
+static void b_sio_decode(void *a)
+{
+    text_arg *t = a;
+    fti_sio_packet p;
+    fti_sio_decode(t->text, t->len, &p, NULL);
+    g_sink += p.data_len;
+}
+
+static void b_sio_frame(void *a)
+{
+    text_arg *t = a;
+    size_t len = 0;
+    char *buf = fti_sio_frame_event(16, 0, t->text, t->len, &len);
+    g_sink += len;
+    free(buf);
+}
+
+static void b_hub_wire_parse(void *a)
+{
+    text_arg *t = a;
+    fth_wire_event ev;
+    if (fth_wire_event_parse(t->text, t->len, 64, "bench-user", &ev, NULL) == FTRACK_OK) {
+        size_t len = 0;
+        g_sink += (size_t)fth_wire_event_text(&ev, &len) + len;
+        fth_wire_event_clear(&ev);
+    }
+}
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+static void run_event_cases(const char *label, const char *text)
+{
+    char name[64];
+    size_t len = strlen(text);
+    text_arg t = {.text = text, .len = len, .tok = json_tokener_new_ex(66)};
+    ftrack_event_parse(text, len, false, &t.event, NULL);
+    snprintf(name, sizeof(name), "jsonc_parse_%s", label);
+    report(name, measure(b_jsonc_parse, &t), len);
+    snprintf(name, sizeof(name), "event_parse_%s", label);
+    report(name, measure(b_event_parse, &t), len);
+    snprintf(name, sizeof(name), "event_serialize_%s", label);
+    report(name, measure(b_event_serialize, &t), len);
+
+    /* the socket.io layer around it */
+    size_t flen = 0;
+    char *frame = fti_sio_frame_event(0, 0, text, len, &flen);
+    text_arg f = {.text = frame, .len = flen};
+    snprintf(name, sizeof(name), "sio_decode_%s", label);
+    report(name, measure(b_sio_decode, &f), flen);
+    snprintf(name, sizeof(name), "sio_frame_%s", label);
+    report(name, measure(b_sio_frame, &t), flen);
+    fti_sio_packet p;
+    fti_sio_decode(frame, flen, &p, NULL);
+    text_arg w = {.text = p.data, .len = p.data_len};
+    snprintf(name, sizeof(name), "hub_wire_parse_%s", label);
+    report(name, measure(b_hub_wire_parse, &w), p.data_len);
+    free(frame);
+    ftrack_event_free(t.event);
+    json_tokener_free(t.tok);
+}
+
+static void run_match_cases(void)
+{
+    ftrack_event *ev[2] = {NULL, NULL};
+    ftrack_event_parse(UPDATE, strlen(UPDATE), false, &ev[0], NULL);
+    ftrack_event_parse(DISCOVER, strlen(DISCOVER), false, &ev[1], NULL);
+    const char *labels[2] = {"update", "discover"};
+    double total = 0;
+    int n = 0;
+    for (size_t i = 0; i < sizeof(EXPRESSIONS) / sizeof(EXPRESSIONS[0]); i++) {
+        ftrack_expression *e = NULL;
+        ftrack_expression_compile(EXPRESSIONS[i], &e, NULL);
+        for (int k = 0; k < 2; k++) {
+            text_arg t = {.wire = ftrack_event_json(ev[k]), .expr = e};
+            double ns = measure(b_match, &t);
+            char name[64];
+            snprintf(name, sizeof(name), "match_expr%zu_%s%s", i, labels[k],
+                     ftrack_expression_match(e, t.wire) ? "_hit" : "_miss");
+            report(name, ns, 0);
+            total += ns;
+            n++;
+        }
+        ftrack_expression_free(e);
+    }
+    report("match_mean_per_subscriber", total / n, 0);
+    text_arg t = {.event = ev[1]};
+    report("reply_build_serialize", measure(b_reply_build, &t), 0);
+    report("uuid4", measure(b_uuid, NULL), 0);
+    report("target_compile", measure(b_target_compile, NULL), 0);
+    ftrack_event_free(ev[0]);
+    ftrack_event_free(ev[1]);
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i += 2)
+        if (strcmp(argv[i], "--seconds") == 0)
+            g_seconds = strtod(argv[i + 1], NULL);
+    ftrack_log_set_level(FTRACK_LOG_ERROR);
+    run_event_cases("discover", DISCOVER);
+    run_event_cases("update", UPDATE);
+    run_match_cases();
+    return g_sink == 42 ? 1 : 0;
+}

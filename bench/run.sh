@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# The benchmark suite. `./build.sh bench` builds build-bench/ (Release, -DFTRACK_BUILD_BENCH=ON)
+# and runs this script on it.
+#
+#   bench/run.sh BUILD_DIR [STEP...]
+#
+# Steps: roundtrip fanout dispatch idle startup micro (the default: all of these, about
+# 5 minutes on 2 cores) and footprint (1,000,000 events through the host with RSS printed
+# every 100,000; about 3 minutes; run it on its own). Every measured figure is repeated
+# BENCH_RUNS times (default 3); the summary gives the median with min and max.
+#
+# Environment: BENCH_RUNS (3), BENCH_SECONDS (3: measured seconds per round-trip run),
+# BENCH_FOOTPRINT_EVENTS (1000000), BENCH_HOST_BIN (another ftrack-host to measure).
+#
+# Results: BUILD_DIR/bench-results/<time>.jsonl (raw, one JSON object per measurement) and
+# BUILD_DIR/bench-results/latest.md (the tables, also printed). The footprint step writes
+# footprint-latest.jsonl, which later summaries include.
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: bench/run.sh BUILD_DIR [STEP...]}" && pwd)
+shift
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+STEPS=("$@")
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(roundtrip fanout dispatch idle startup micro)
+
+RUNS=${BENCH_RUNS:-3}
+SECONDS_PER_RUN=${BENCH_SECONDS:-3}
+FOOTPRINT_EVENTS=${BENCH_FOOTPRINT_EVENTS:-1000000}
+
+HOST_BIN=${BENCH_HOST_BIN:-$BUILD/host/ftrack-host}
+LOAD=$BUILD/bench/ftbench_load
+FLOOR=$BUILD/bench/ftbench_floor
+MICRO=$BUILD/bench/ftbench_micro
+PLUGINS=$BUILD/bench/plugins
+PLUGINS50=$BUILD/bench/plugins50
+for f in "$HOST_BIN" "$LOAD" "$FLOOR" "$PLUGINS/bench_noop.so"; do
+    [ -e "$f" ] || { echo "bench/run.sh: $f is missing (build with -DFTRACK_BUILD_BENCH=ON)" >&2; exit 2; }
+done
+
+OUT=$BUILD/bench-results
+mkdir -p "$OUT"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RESULTS=$OUT/$STAMP.jsonl
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ftbench.XXXXXX")
+export FTRACK_API_USER=bench-user
+export FTRACK_API_KEY=bench-key-0123456789abcdef
+unset FTRACK_SERVER FTRACK_EVENT_PLUGIN_PATH
+
+# ---- processes: everything started here is stopped here, by pid --------------------------
+
+CHILDREN=()
+cleanup() {
+    local pid
+    for pid in "${CHILDREN[@]+"${CHILDREN[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${CHILDREN[@]+"${CHILDREN[@]}"}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+note() { echo "# $*" >&2; }
+
+# wait_line FILE TEXT SECONDS: wait until FILE contains TEXT.
+wait_line() {
+    local i
+    for ((i = 0; i < $3 * 20; i++)); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "bench/run.sh: no '$2' in $1 within $3 s:" >&2
+    tail -n 20 "$1" >&2
+    return 1
+}
+
+# stop PID: SIGTERM and wait (SIGKILL after 10 s); forget the pid.
+stop() {
+    local pid=$1 i keep=() p
+    for p in "${CHILDREN[@]+"${CHILDREN[@]}"}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+    CHILDREN=("${keep[@]+"${keep[@]}"}")
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# start_hub: the standalone embedded hub every scenario shares; sets HUB_PID, HUB_URL.
+start_hub() {
+    local log=$TMP/hub.log
+    rm -rf "$TMP/hub-data"
+    "$HOST_BIN" hub --listen 127.0.0.1:0 --data-dir "$TMP/hub-data" 2>"$log" &
+    HUB_PID=$!
+    CHILDREN+=("$HUB_PID")
+    wait_line "$log" "ready at http://" 20
+    HUB_URL=$(grep -o -m1 'http://127\.0\.0\.1:[0-9]*' "$log")
+}
+
+# start_host CONFIG [ARGS...]: ftrack-host on the shared hub; sets RESP_PID, HOST_LOG.
+HOST_N=0
+start_host() {
+    local config=$1
+    shift
+    HOST_N=$((HOST_N + 1))
+    HOST_LOG=$TMP/host.$HOST_N.log
+    rm -rf "$TMP/host-data"
+    FTRACK_SERVER=$HUB_URL "$HOST_BIN" --config "$config" --data-dir "$TMP/host-data" "$@" \
+        2>"$HOST_LOG" &
+    RESP_PID=$!
+    CHILDREN+=("$RESP_PID")
+    wait_line "$HOST_LOG" "ready:" 30
+}
+
+# start_responder host|js|floor: sets RESP_PID.
+start_responder() {
+    local log=$TMP/responder.log
+    case $1 in
+    host)
+        start_host "$TMP/host-1.json"
+        return ;;
+    js)
+        FTRACK_SERVER=$HUB_URL node "$HERE/js_responder.mjs" ftrack.action.discover >"$log" 2>&1 &
+        ;;
+    floor)
+        FTRACK_SERVER=$HUB_URL "$FLOOR" respond --topic ftrack.action.discover >"$log" 2>&1 &
+        ;;
+    esac
+    RESP_PID=$!
+    CHILDREN+=("$RESP_PID")
+    wait_line "$log" "READY" 30
+}
+
+# record JSON-FIELDS RESULT-LINE: append {FIELDS, RESULT...} to the results.
+record() {
+    local fields=$1 line=$2
+    [[ $line == \{* ]] || { echo "bench/run.sh: bad result: $line" >&2; return 1; }
+    echo "{$fields,${line#\{}" >>"$RESULTS"
+}
+
+# ---- configurations ---------------------------------------------------------------------
+
+# write_config FILE N [PLUGIN]: N instances of bench_noop with realistic subscriptions; the
+# first answers ftrack.action.discover, the rest only count (reply=false). Every instance
+# answers the burst marker.
+EXPRESSIONS=(
+    "topic=ftrack.update"
+    "topic=ftrack.action.discover and source.user.username=bench-user"
+    "topic=ftrack.action.launch and data.actionIdentifier=bench-action-%d"
+    "topic=ftrack.update and data.pushToken!=nothing and not source.user.username=robot"
+    "topic=ftrack.* and (data.applicationId=ftrack.client.web or data.applicationId=nuke)"
+)
+write_config() {
+    local file=$1 n=$2 mode=${3:-reply} i expr reply sep=""
+    {
+        echo '{"queue_capacity": 1000000, "plugins": {'
+        for ((i = 0; i < n; i++)); do
+            # shellcheck disable=SC2059
+            expr=$(printf "${EXPRESSIONS[i % 5]}" "$i")
+            reply=false
+            if [ "$mode" = reply ] && [ "$i" -eq 0 ]; then
+                expr="topic=ftrack.action.discover"
+                reply=true
+            fi
+            printf '%s"bench-%d": {"plugin": "bench_noop", "arguments": {"expression": "%s", "reply": %s, "marker": "bench.marker"}}\n' \
+                "$sep" "$i" "$expr" "$reply"
+            sep=","
+        done
+        echo '}}'
+    } >"$file"
+}
+
+# write_config50 FILE: one instance of each of the fifty distinct plugins.
+write_config50() {
+    local file=$1 i expr reply sep=""
+    {
+        echo '{"plugins": {'
+        for ((i = 1; i <= 50; i++)); do
+            # shellcheck disable=SC2059
+            expr=$(printf "${EXPRESSIONS[i % 5]}" "$i")
+            reply=false
+            [ "$i" -eq 1 ] && expr="topic=ftrack.action.discover" && reply=true
+            printf '%s"bench_noop_%d": {"arguments": {"expression": "%s", "reply": %s}}\n' \
+                "$sep" "$i" "$expr" "$reply"
+            sep=","
+        done
+        echo '}}'
+    } >"$file"
+}
+
+write_config "$TMP/host-1.json" 1
+write_config "$TMP/host-10.json" 10
+
+# ---- steps ------------------------------------------------------------------------------
+
+step_roundtrip() {
+    local run resp c line
+    for ((run = 1; run <= RUNS; run++)); do
+        for resp in host js floor; do
+            start_hub
+            start_responder "$resp"
+            for c in 1 64; do
+                note "round trip: $resp, concurrency $c, run $run"
+                line=$(FTRACK_SERVER=$HUB_URL "$LOAD" roundtrip --concurrency "$c" \
+                    --seconds "$SECONDS_PER_RUN" --warmup 1 \
+                    --watch "responder=$RESP_PID" --watch "hub=$HUB_PID")
+                record "\"bench\":\"roundtrip\",\"responder\":\"$resp\",\"run\":$run" "$line"
+            done
+            stop "$RESP_PID"
+            stop "$HUB_PID"
+        done
+    done
+}
+
+step_fanout() {
+    local run m count line
+    for ((run = 1; run <= RUNS; run++)); do
+        for m in 1 10 100; do
+            case $m in 1) count=200000 ;; 10) count=40000 ;; *) count=8000 ;; esac
+            start_hub
+            note "fan-out: $m subscribers, $count events, run $run"
+            line=$(FTRACK_SERVER=$HUB_URL "$FLOOR" fanout --subscribers "$m" --count "$count" \
+                --window 64 --watch "hub=$HUB_PID")
+            record "\"bench\":\"fanout\",\"run\":$run" "$line"
+            stop "$HUB_PID"
+        done
+    done
+}
+
+step_dispatch() {
+    local run n count line handled
+    for n in 1 10 100; do
+        write_config "$TMP/dispatch-$n.json" "$n" count
+    done
+    for ((run = 1; run <= RUNS; run++)); do
+        for n in 1 10 100; do
+            case $n in 1) count=20000 ;; 10) count=10000 ;; *) count=2000 ;; esac
+            start_hub
+            start_host "$TMP/dispatch-$n.json"
+            sleep 0.3 # the subscriptions reach the hub with the first writes
+            note "dispatch: $n plugin instances, $count events, run $run"
+            line=$(FTRACK_SERVER=$HUB_URL "$LOAD" burst --count "$count" --expect "$n" \
+                --marker bench.marker --watch "host=$RESP_PID" --watch "hub=$HUB_PID")
+            stop "$RESP_PID"
+            handled=$(grep -o 'bench_noop handled [0-9]*' "$HOST_LOG" |
+                awk '{s += $3} END {print s + 0}')
+            record "\"bench\":\"dispatch\",\"run\":$run,\"deliveries\":$handled" "$line"
+            stop "$HUB_PID"
+        done
+    done
+}
+
+# rss_line NAME PID: a JSON footprint record of a live process.
+rss_record() {
+    local name=$1 pid=$2 rss anon file
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+    anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
+    file=$(awk '/^RssFile:/ {print $2}' "/proc/$pid/status")
+    record "\"bench\":\"idle\",\"run\":$run" \
+        "{\"name\":\"$name\",\"rss_kb\":$rss,\"anon_kb\":$anon,\"file_kb\":$file}"
+}
+
+step_idle() {
+    local run pid log
+    for ((run = 1; run <= RUNS; run++)); do
+        note "idle footprint, run $run"
+        start_hub
+        start_host "$TMP/host-10.json"
+        sleep 2
+        rss_record host_10_plugins "$RESP_PID"
+        rss_record hub_alone "$HUB_PID"
+        stop "$RESP_PID"
+        start_responder js
+        sleep 2
+        rss_record js_responder "$RESP_PID"
+        stop "$RESP_PID"
+        start_responder floor
+        sleep 1
+        rss_record floor_responder "$RESP_PID"
+        stop "$RESP_PID"
+        stop "$HUB_PID"
+        # the host on its own embedded hub (FTRACK_SERVER unset), as `ftrack-host` runs by default
+        log=$TMP/embedded.log
+        rm -rf "$TMP/host-data"
+        "$HOST_BIN" --config "$TMP/host-10.json" --listen 127.0.0.1:0 \
+            --data-dir "$TMP/host-data" 2>"$log" &
+        pid=$!
+        CHILDREN+=("$pid")
+        wait_line "$log" "ready:" 30
+        sleep 2
+        rss_record host_10_plugins_embedded_hub "$pid"
+        stop "$pid"
+    done
+}
+
+step_startup() {
+    local run line
+    write_config50 "$TMP/host-50.json"
+    for ((run = 1; run <= RUNS; run++)); do
+        start_hub
+        note "start-up with 50 plugins, run $run"
+        rm -rf "$TMP/host-data"
+        line=$(FTRACK_SERVER=$HUB_URL "$LOAD" startup --ready "ready:" -- \
+            "$HOST_BIN" --plugin-path "$PLUGINS50" --config "$TMP/host-50.json" \
+            --data-dir "$TMP/host-data")
+        record "\"bench\":\"startup\",\"mode\":\"server\",\"run\":$run" "$line"
+        rm -rf "$TMP/host-data"
+        line=$(FTRACK_SERVER=$HUB_URL "$LOAD" startup --ready "ready:" --ready-only -- \
+            env -u FTRACK_SERVER "$HOST_BIN" --plugin-path "$PLUGINS50" \
+            --config "$TMP/host-50.json" --listen 127.0.0.1:0 --data-dir "$TMP/host-data")
+        record "\"bench\":\"startup\",\"mode\":\"embedded\",\"run\":$run" "$line"
+        stop "$HUB_PID"
+    done
+}
+
+step_micro() {
+    local run line
+    for ((run = 1; run <= RUNS; run++)); do
+        note "micro-benchmarks, run $run"
+        while IFS= read -r line; do
+            record "\"bench\":\"micro\",\"run\":$run" "$line"
+        done < <("$MICRO" --seconds 0.2)
+    done
+}
+
+step_footprint() {
+    local line
+    start_hub
+    start_host "$TMP/host-10.json"
+    note "footprint: $FOOTPRINT_EVENTS events through ftrack-host with 10 plugins (RSS every 100,000)"
+    RESULTS=$OUT/footprint-$STAMP.jsonl
+    while IFS= read -r line; do
+        record "\"bench\":\"footprint\",\"run\":1" "$line"
+        [[ $line == *'"kind":"rss"'* ]] && note "$line"
+    done < <(FTRACK_SERVER=$HUB_URL "$LOAD" roundtrip --concurrency 64 --count "$FOOTPRINT_EVENTS" \
+        --warmup 0 --rss-every 100000 --watch "host=$RESP_PID" --watch "hub=$HUB_PID")
+    stop "$RESP_PID"
+    stop "$HUB_PID"
+    cp "$RESULTS" "$OUT/footprint-latest.jsonl"
+}
+
+machine() {
+    local cpu lws jsonc api
+    cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+    lws=$(pkg-config --modversion libwebsockets 2>/dev/null || echo "?")
+    jsonc=$(pkg-config --modversion json-c 2>/dev/null || echo "?")
+    api=$(node -p 'require(process.argv[1]).version' \
+        "$ROOT/tests/interop/node_modules/@ftrack/api/package.json" 2>/dev/null || echo "?")
+    printf '{"bench":"machine","nproc":%s,"cpu":"%s","kernel":"%s","date":"%s","node":"%s","ftrack_api":"%s","lws":"%s","jsonc":"%s","runs":%s,"seconds":%s}\n' \
+        "$(nproc)" "$cpu" "$(uname -r)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(node --version 2>/dev/null)" \
+        "$api" "$lws" "$jsonc" "$RUNS" "$SECONDS_PER_RUN" >>"$RESULTS"
+}
+
+# The JS responder needs the interop tests' node_modules (@ftrack/api).
+if [[ " ${STEPS[*]} " == *" roundtrip "* || " ${STEPS[*]} " == *" idle "* ]] &&
+    [ ! -d "$ROOT/tests/interop/node_modules/@ftrack/api" ]; then
+    note "installing @ftrack/api for the JS responder (npm ci in tests/interop)"
+    (cd "$ROOT/tests/interop" && npm ci --no-audit --no-fund --loglevel=error) >&2
+fi
+
+machine
+for step in "${STEPS[@]}"; do
+    case $step in
+    roundtrip | fanout | dispatch | idle | startup | micro | footprint) "step_$step" ;;
+    *) echo "bench/run.sh: unknown step '$step'" >&2; exit 2 ;;
+    esac
+done
+RESULTS=$OUT/$STAMP.jsonl
+python3 "$HERE/summarise.py" "$RESULTS" "$OUT/footprint-latest.jsonl" | tee "$OUT/latest.md"
+note "raw results: $RESULTS; tables: $OUT/latest.md"

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""Turn the benchmark's raw results (JSON lines from bench/run.sh) into Markdown tables.
+
+    summarise.py RESULTS.jsonl [MORE.jsonl...]
+
+Every figure is the median of the runs, with [min-max] beside it when there were several.
+The targets of issue 7 are printed beside the figures as met / NOT MET."""
+import json
+import os
+import statistics
+import sys
+
+
+def load(paths):
+    rows = []
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    rows.append(json.loads(line))
+    return rows
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "–"
+    if abs(v) >= 1000 and digits <= 1:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def span(values, digits=1):
+    """median [min–max] of a list of numbers."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    m = statistics.median(values)
+    if len(values) == 1:
+        return fmt(m, digits)
+    return f"{fmt(m, digits)} [{fmt(min(values), digits)}–{fmt(max(values), digits)}]"
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def main():
+    rows = load(sys.argv[1:])
+    by = {}
+    for r in rows:
+        by.setdefault(r.get("bench"), []).append(r)
+    out = []
+    targets = []
+    machine = (by.get("machine") or [{}])[0]
+    out.append("## Benchmark results\n")
+    out.append(
+        f"Machine: {machine.get('nproc', '?')} cores, {machine.get('cpu', '?')}, Linux "
+        f"{machine.get('kernel', '?')}; {machine.get('date', '?')}. libwebsockets "
+        f"{machine.get('lws', '?')}, json-c {machine.get('jsonc', '?')}, Node "
+        f"{machine.get('node', '?')} with @ftrack/api {machine.get('ftrack_api', '?')}. "
+        f"Each figure: median [min–max] of {machine.get('runs', '?')} runs. CPU is per event "
+        f"(per delivery for fan-out), from /proc/<pid>/task/*/schedstat, kernel and user.\n"
+    )
+
+    # ---- round trip --------------------------------------------------------------------
+    rt = by.get("roundtrip", [])
+    cpu_at = {}
+    p99_host_c1 = None
+    if rt:
+        out.append("### 1. Round trip (load generator → hub → responder → hub → load generator)\n")
+        names = {"host": "ftrack-host + no-op plugin", "js": "@ftrack/api (Node)",
+                 "floor": "floor (lws + json-c)"}
+        lines = []
+        for resp in ("host", "js", "floor"):
+            for c in (1, 64):
+                rs = [r for r in rt if r["responder"] == resp and r["concurrency"] == c]
+                if not rs:
+                    continue
+                cpu = [r["cpu_us_per_event"]["responder"] for r in rs]
+                cpu_at[(resp, c)] = med(cpu)
+                if resp == "host" and c == 1:
+                    p99_host_c1 = med([r["lat_us"]["p99"] for r in rs])
+                lines.append([
+                    names[resp], c,
+                    span([r["replies_per_s"] for r in rs], 0),
+                    span([r["lat_us"]["p50"] for r in rs], 0),
+                    span([r["lat_us"]["p99"] for r in rs], 0),
+                    span([r["lat_us"]["p999"] for r in rs], 0),
+                    span(cpu),
+                    span([r["cpu_us_per_event"]["hub"] for r in rs]),
+                    span([r["cpu_us_per_event"]["loadgen"] for r in rs]),
+                ])
+        out.append(table(["responder", "concurrency", "replies/s", "p50 µs", "p99 µs", "p999 µs",
+                          "responder CPU µs/event", "hub CPU µs/event",
+                          "load generator CPU µs/event"], lines))
+        rl = []
+        for c in (1, 64):
+            h, j, f = cpu_at.get(("host", c)), cpu_at.get(("js", c)), cpu_at.get(("floor", c))
+            rl.append([c, fmt(ratio(h, f), 2) + "×", fmt(ratio(j, f), 2) + "×",
+                       fmt(ratio(j, h), 2) + "×"])
+        out.append("\nResponder CPU per event, as ratios (medians):\n")
+        out.append(table(["concurrency", "ftrack-host / floor", "@ftrack/api / floor",
+                          "@ftrack/api / ftrack-host"], rl))
+        out.append("")
+        h, f, j = cpu_at.get(("host", 64)), cpu_at.get(("floor", 64)), cpu_at.get(("js", 64))
+        if h and f:
+            targets.append(["host CPU per answered event (concurrency 64) ≤ 1.25× floor",
+                            f"{fmt(h)} µs vs floor {fmt(f)} µs = {fmt(h / f, 2)}×",
+                            h <= 1.25 * f])
+        if h and j:
+            targets.append(["host CPU per event ≥ 2× below @ftrack/api",
+                            f"{fmt(j / h, 2)}× below ({fmt(j)} µs vs {fmt(h)} µs)", j >= 2 * h])
+        if p99_host_c1 is not None:
+            targets.append(["round trip p99 ≤ 1 ms at concurrency 1 (ftrack-host)",
+                            f"{fmt(p99_host_c1, 0)} µs", p99_host_c1 <= 1000])
+
+    # ---- fan-out ----------------------------------------------------------------------
+    fo = by.get("fanout", [])
+    if fo:
+        out.append("### 2. Fan-out (one publisher, M subscribing connections, through the hub)\n")
+        lines = []
+        best = None
+        for m in (1, 10, 100):
+            rs = [r for r in fo if r["subscribers"] == m]
+            if not rs:
+                continue
+            rate = med([r["deliveries_per_s"] for r in rs])
+            hub = med([r["cpu_us_per_event"]["hub"] for r in rs])
+            lines.append([m, rs[0]["events"], span([r["deliveries_per_s"] for r in rs], 0),
+                          span([r["cpu_us_per_event"]["hub"] for r in rs], 2),
+                          span([r["cpu_us_per_event"]["receivers"] for r in rs], 2)])
+            if m == 100:
+                best = (rate, hub)
+        out.append(table(["subscribers", "events", "deliveries/s", "hub CPU µs/delivery",
+                          "receivers+publisher CPU µs/delivery"], lines))
+        out.append("")
+        if best:
+            targets.append(["hub CPU ≤ 10 µs per delivery (100 subscribers)",
+                            f"{fmt(best[1], 2)} µs", best[1] <= 10])
+            targets.append(["hub ≥ 100,000 deliveries/s (100 subscribers)",
+                            f"{fmt(best[0], 0)}/s", best[0] >= 100000])
+
+    # ---- dispatch ---------------------------------------------------------------------
+    dp = by.get("dispatch", [])
+    if dp:
+        out.append("### 3. Dispatch through ftrack-host to N plugin instances\n")
+        out.append("A burst of events (50% ftrack.update, 25% discover, 25% launch) published "
+                   "as fast as the SDK takes them; each instance subscribes a realistic "
+                   "expression (five kinds, see docs/benchmarks.md); done when every instance "
+                   "answered the marker that follows the burst.\n")
+        lines = []
+        for n in (1, 10, 100):
+            rs = [r for r in dp if r["instances"] == n]
+            if not rs:
+                continue
+            per_delivery = []
+            for r in rs:
+                d = r.get("deliveries", 0) / r["events"] if r["events"] else 0
+                per_delivery.append(r["cpu_us_per_event"]["host"] / d if d else None)
+            lines.append([n, rs[0]["events"], span([r["events_per_s"] for r in rs], 0),
+                          fmt(med([r.get("deliveries", 0) / r["events"] for r in rs]), 2),
+                          span([r["cpu_us_per_event"]["host"] for r in rs]),
+                          span(per_delivery),
+                          span([r["cpu_us_per_event"]["hub"] for r in rs]),
+                          span([r["cpu_us_per_event"]["loadgen"] for r in rs])])
+        out.append(table(["instances", "events", "events/s", "deliveries/event",
+                          "host CPU µs/event", "host CPU µs/delivery", "hub CPU µs/event",
+                          "publisher CPU µs/event"], lines))
+        out.append("")
+
+    # ---- footprint ----------------------------------------------------------------------
+    idle = by.get("idle", [])
+    host_rss = host_anon = js_rss = None
+    if idle:
+        out.append("### 4. Footprint\n")
+        names = {"host_10_plugins": "ftrack-host, 10 plugins, connected to a hub",
+                 "host_10_plugins_embedded_hub": "ftrack-host, 10 plugins, its own embedded hub",
+                 "hub_alone": "ftrack-host hub (standalone)",
+                 "js_responder": "@ftrack/api responder (Node)",
+                 "floor_responder": "floor responder (lws + json-c)"}
+        lines = []
+        for key, label in names.items():
+            rs = [r for r in idle if r["name"] == key]
+            if not rs:
+                continue
+            lines.append([label, span([r["rss_kb"] / 1024 for r in rs], 1),
+                          span([r["anon_kb"] / 1024 for r in rs], 2),
+                          span([r["file_kb"] / 1024 for r in rs], 1)])
+            if key == "host_10_plugins":
+                host_rss = med([r["rss_kb"] / 1024 for r in rs])
+                host_anon = med([r["anon_kb"] / 1024 for r in rs])
+            if key == "js_responder":
+                js_rss = med([r["rss_kb"] / 1024 for r in rs])
+        out.append("Idle, resident (MB):\n")
+        out.append(table(["process", "RSS MB", "anonymous MB", "file-backed MB"], lines))
+        out.append("")
+        if host_rss is not None:
+            targets.append(["host idle RSS ≤ 20 MB with 10 plugins", f"{fmt(host_rss)} MB",
+                            host_rss <= 20])
+            targets.append(["host private (anonymous) memory ≤ 4 MB", f"{fmt(host_anon, 2)} MB",
+                            host_anon <= 4])
+        if host_rss and js_rss:
+            targets.append(["host RSS 6× below the JS responder",
+                            f"{fmt(js_rss / host_rss, 1)}× ({fmt(js_rss)} MB vs {fmt(host_rss)} MB)",
+                            js_rss >= 6 * host_rss])
+    fp = by.get("footprint", [])
+    samples = [r for r in fp if r.get("kind") == "rss" and r.get("name") == "host"]
+    if samples:
+        out.append("RSS of ftrack-host (10 plugins) while events flow (round trip at concurrency "
+                   "64; one run):\n")
+        out.append(table(["events", "RSS MB", "anonymous MB"],
+                         [[f"{r['events']:,}", fmt(r["rss_kb"] / 1024, 2),
+                           fmt(r["anon_kb"] / 1024, 2)] for r in samples]))
+        out.append("")
+        ref = [r for r in samples if r["events"] >= 100000]
+        if len(ref) >= 2:
+            growth = (ref[-1]["rss_kb"] - ref[0]["rss_kb"]) / 1024
+            targets.append([f"RSS flat after {ref[-1]['events']:,} events",
+                            f"{growth:+.2f} MB from {ref[0]['events']:,} to "
+                            f"{ref[-1]['events']:,} events", abs(growth) <= 1.0])
+        done = [r for r in fp if r.get("kind") == "roundtrip"]
+        if done:
+            r = done[-1]
+            out.append(f"That run: {r['replies']:,} replies at {fmt(r['replies_per_s'], 0)}/s, "
+                       f"host CPU {fmt(r['cpu_us_per_event']['host'])} µs/event.\n")
+
+    st = by.get("startup", [])
+    if st:
+        out.append("Start-up with 50 plugins (50 distinct shared objects), exec → ready:\n")
+        lines = []
+        srv = [r for r in st if r["mode"] == "server"]
+        emb = [r for r in st if r["mode"] == "embedded"]
+        if srv:
+            lines.append(["connecting to a running hub", span([r["ready_ms"] for r in srv]),
+                          span([r["first_reply_ms"] for r in srv])])
+        if emb:
+            lines.append(["on its own embedded hub", span([r["ready_ms"] for r in emb]), "–"])
+        out.append(table(["mode", "\"ready:\" line ms", "first reply ms"], lines))
+        out.append("")
+        if srv:
+            r = med([x["ready_ms"] for x in srv])
+            targets.append(["ready ≤ 100 ms with 50 plugins (\"ready:\" line)", f"{fmt(r)} ms",
+                            r <= 100])
+            f = med([x["first_reply_ms"] for x in srv])
+            targets.append(["first successful reply ≤ 100 ms with 50 plugins", f"{fmt(f)} ms",
+                            f <= 100])
+
+    # ---- micro ------------------------------------------------------------------------
+    mc = by.get("micro", [])
+    if mc:
+        out.append("### 5. Micro-benchmarks (ns per operation)\n")
+        cases = []
+        for r in mc:
+            if r["case"] not in cases:
+                cases.append(r["case"])
+        lines = []
+        for c in cases:
+            rs = [r for r in mc if r["case"] == c]
+            lines.append([c, rs[0].get("bytes") or "", span([r["ns"] for r in rs], 0)])
+        out.append(table(["case", "bytes", "ns"], lines))
+        out.append("")
+
+    if targets:
+        out.append("### Targets (issue 7)\n")
+        out.append(table(["target", "measured", ""],
+                         [[t, m, "met" if ok else "**NOT MET**"] for t, m, ok in targets]))
+        out.append("")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

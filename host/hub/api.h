@@ -1,0 +1,74 @@
+#ifndef FTH_HUB_API_H
+#define FTH_HUB_API_H
+/*
+ * The /api side of the embedded hub beyond what server_internal.h declares: the entity store,
+ * encode_media workers and the component file endpoints (protocol §2-§4).
+ *
+ *   fth_api_new()      (server_internal.h) schemas only: server information and schemas
+ *   fth_api_attach()   opens the store (file or memory), loads a seed, starts the workers;
+ *                      from then on query/create/update/delete/encode_media/
+ *                      get_upload_metadata work and committed changes are published
+ *   fth_api_shutdown() stops the workers (before the server that publishes goes away)
+ *
+ * Files of components live in <data_dir>/components/<component id>.
+ *
+ * Threads: fth_api_handle() and the file functions run on the hub's service thread; workers
+ * publish from their own threads through the publish callback (which must be thread-safe:
+ * fth_hub_server_inject is).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <ftrack/common.h>
+
+#include "server_internal.h"
+
+typedef void (*fth_api_publish_fn)(const char *event_json, size_t len, void *user_data);
+
+typedef struct fth_api_options {
+    const char *data_dir;    /* hub.sqlite and components/ live here; NULL: memory store and
+                                no file storage */
+    bool memory_store;       /* keep entities in memory even with a data_dir (tests) */
+    const char *seed_file;   /* NULL: none */
+    const char *server_url;  /* for upload URLs: "http://HOST:PORT" */
+    const char *api_user;    /* the hub's credentials (copied; the key is never logged) */
+    const char *api_key;
+    const char *ffmpeg;      /* NULL: "ffmpeg" on PATH */
+    int encode_workers;      /* 0 → 2 */
+    double encode_timeout;   /* seconds; 0 → 600 */
+    fth_api_publish_fn publish;
+    void *publish_data;
+} fth_api_options;
+
+ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_error *err);
+/* Idempotent; NULL is accepted. */
+void fth_api_shutdown(fth_api *api);
+
+/* An HTTP answer for the component endpoints: either a JSON error body (status >= 400) or a
+ * file to serve (status 200). Free with fth_http_answer_clear(). */
+typedef struct fth_http_answer {
+    unsigned status;
+    char *body;      /* JSON text, or NULL */
+    char *file;      /* path of the file to serve, or NULL */
+    char *mime_type; /* of the file */
+} fth_http_answer;
+void fth_http_answer_clear(fth_http_answer *a);
+
+/* GET /component/get?id=..&username=..&apiKey=.. (protocol §2). */
+void fth_api_download(fth_api *api, const char *id, const char *username, const char *api_key,
+                      fth_http_answer *out);
+
+/* PUT /component/put?id=..&expires=..&signature=.. with the body streamed through
+ * fth_upload_write(); content_md5 (base64) is checked when given. begin returns NULL and fills
+ * *out when refused. */
+typedef struct fth_upload fth_upload;
+fth_upload *fth_api_upload_begin(fth_api *api, const char *id, const char *expires,
+                                 const char *signature, const char *content_md5,
+                                 fth_http_answer *out);
+/* false when the file cannot be written (the upload then fails at finish). */
+bool fth_upload_write(fth_upload *up, const void *data, size_t len);
+/* Completes (or refuses) the upload and frees it. */
+void fth_upload_finish(fth_upload *up, fth_http_answer *out);
+/* Drops a partial upload (connection closed) and frees it. NULL is accepted. */
+void fth_upload_abort(fth_upload *up);
+
+#endif

@@ -1,0 +1,1173 @@
+/* The entity store: tables, writes (create/update/delete with ftrack's validation), batches as
+ * SQLite transactions, seed files and the ftrack.update event of each committed batch. The
+ * choice of one table for every type is explained in store.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/rand.h>
+
+#include "common/internal.h"
+#include "store_internal.h"
+
+#define LOG_COMPONENT "hub"
+#define MAX_PARENTS 32
+
+static const char *const SCHEMA_SQL =
+    "CREATE TABLE IF NOT EXISTS entity ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " family TEXT NOT NULL," /* rows of one family share a key space (Context, Component) */
+    " type TEXT NOT NULL,"   /* the concrete type */
+    " key TEXT NOT NULL,"    /* JSON array of the primary key values */
+    " id TEXT,"              /* the `id` attribute, when the type has one: the join target */
+    " data TEXT NOT NULL,"   /* JSON object: the stored attributes */
+    " UNIQUE (family, key));"
+    "CREATE INDEX IF NOT EXISTS entity_type ON entity (type);"
+    "CREATE INDEX IF NOT EXISTS entity_id ON entity (id);";
+
+/* Locations every ftrack server has (ids as ftrack's clients hard-code them). */
+static const struct {
+    const char *id, *name, *label;
+} BUILTIN_LOCATIONS[] = {
+    {FTH_SERVER_LOCATION_ID, "ftrack.server", "ftrack server"},
+    {"cb268ecc-8809-11e3-a7e2-20c9d081909b", "ftrack.unmanaged", "Unmanaged"},
+    {"ce9b348f-8809-11e3-821c-20c9d081909b", "ftrack.origin", "Origin"},
+    {"cd41be70-8809-11e3-b98a-20c9d081909b", "ftrack.connect", "Connect"},
+    {"4e2b7a0e-5a32-11e5-92fc-a0999b1ab7a9", "ftrack.review", "Review"},
+};
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+void fth_store_fail(fth_store_error *e, const char *exception, const char *fmt, ...)
+{
+    if (!e || e->exception[0])
+        return; /* keep the first error */
+    fti_strlcpy(e->exception, exception, sizeof(e->exception));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->content, sizeof(e->content), fmt, ap);
+    va_end(ap);
+}
+
+void fth_sbuf_add(fth_sbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->s, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n + 1);
+    b->len += n;
+}
+
+void fth_sbuf_addf(fth_sbuf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = true;
+        return;
+    }
+    if ((size_t)n < sizeof(small)) {
+        fth_sbuf_add(b, small);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    fth_sbuf_add(b, big);
+    free(big);
+}
+
+void fth_sbuf_free(fth_sbuf *b)
+{
+    free(b->s);
+    memset(b, 0, sizeof(*b));
+}
+
+int fth_binds_apply(const fth_binds *b, sqlite3_stmt *stmt)
+{
+    for (size_t i = 0; i < json_object_array_length(b->list); i++) {
+        json_object *v = json_object_array_get_idx(b->list, i);
+        int col = (int)i + 1, rc;
+        switch (json_object_get_type(v)) {
+        case json_type_null:
+            rc = sqlite3_bind_null(stmt, col);
+            break;
+        case json_type_boolean:
+            rc = sqlite3_bind_int(stmt, col, json_object_get_boolean(v));
+            break;
+        case json_type_int:
+            rc = sqlite3_bind_int64(stmt, col, json_object_get_int64(v));
+            break;
+        case json_type_double:
+            rc = sqlite3_bind_double(stmt, col, json_object_get_double(v));
+            break;
+        default:
+            rc = sqlite3_bind_text(stmt, col, json_object_get_string(v), -1, SQLITE_TRANSIENT);
+            break;
+        }
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+void fth_sql_type_list(fth_sbuf *sql, fth_binds *binds, const fth_stype *type)
+{
+    if (type->nconcrete == 0) {
+        fth_sbuf_add(sql, "NULL");
+        return;
+    }
+    for (size_t i = 0; i < type->nconcrete; i++) {
+        fth_sbuf_add(sql, i ? ", ?" : "?");
+        json_object_array_add(binds->list, json_object_new_string(type->concrete[i]));
+    }
+}
+
+void fth_store_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        /* RAND_bytes only fails when the system has no entropy source at all. */
+        for (size_t i = 0; i < sizeof(b); i++)
+            b[i] = (unsigned char)rand();
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+void fth_store_now(char out[32])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+static const char *get_str(json_object *obj, const char *key)
+{
+    json_object *v = json_object_object_get(obj, key);
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static char *to_text(json_object *v)
+{
+    size_t n = 0;
+    const char *s = json_object_to_json_string_length(
+        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    return s ? fti_strndup(s, n) : NULL;
+}
+
+/* ---- output shapes -------------------------------------------------------------------------- */
+
+json_object *fth_store_output_value(const fth_sprop *prop, json_object *value)
+{
+    if (prop && prop->vtype == FTH_VT_DATETIME && json_object_is_type(value, json_type_string)) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "__type__", json_object_new_string("datetime"));
+        json_object_object_add(d, "value", json_object_get(value));
+        return d;
+    }
+    return json_object_get(value);
+}
+
+json_object *fth_store_reference(const fth_stype *type, json_object *data)
+{
+    json_object *ref = json_object_new_object();
+    json_object_object_add(ref, "__entity_type__", json_object_new_string(type->name));
+    for (size_t i = 0; i < type->npk; i++)
+        json_object_object_add(ref, type->pk[i],
+                               json_object_get(json_object_object_get(data, type->pk[i])));
+    return ref;
+}
+
+json_object *fth_store_output(const fth_stype *type, json_object *data, bool all_attributes)
+{
+    json_object *out = fth_store_reference(type, data);
+    if (!all_attributes)
+        return out;
+    json_object_object_foreach(data, key, value)
+    {
+        if (!json_object_object_get_ex(out, key, NULL))
+            json_object_object_add(out, key,
+                                   fth_store_output_value(fth_stype_prop(type, key), value));
+    }
+    return out;
+}
+
+/* ---- rows ----------------------------------------------------------------------------------- */
+
+static json_object *key_of(const fth_stype *type, json_object *data)
+{
+    json_object *key = json_object_new_array();
+    for (size_t i = 0; i < type->npk; i++)
+        json_object_array_add(key, json_object_get(json_object_object_get(data, type->pk[i])));
+    return key;
+}
+
+json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const char *id,
+                                 const fth_stype **type)
+{
+    fth_sbuf sql = {0};
+    fth_binds binds = {json_object_new_array()};
+    fth_sbuf_add(&sql, "SELECT type, data FROM entity WHERE id = ?");
+    json_object_array_add(binds.list, json_object_new_string(id));
+    if (of) {
+        fth_sbuf_add(&sql, " AND type IN (");
+        fth_sql_type_list(&sql, &binds, of);
+        fth_sbuf_add(&sql, ")");
+    }
+    fth_sbuf_add(&sql, " LIMIT 1");
+    json_object *data = NULL;
+    sqlite3_stmt *stmt = NULL;
+    if (!sql.oom && sqlite3_prepare_v2(store->db, sql.s, -1, &stmt, NULL) == SQLITE_OK &&
+        fth_binds_apply(&binds, stmt) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+        const fth_stype *t =
+            fth_schema_type(store->schema, (const char *)sqlite3_column_text(stmt, 0));
+        data = t ? json_tokener_parse((const char *)sqlite3_column_text(stmt, 1)) : NULL;
+        if (type)
+            *type = t;
+    }
+    sqlite3_finalize(stmt);
+    fth_sbuf_free(&sql);
+    json_object_put(binds.list);
+    return data;
+}
+
+/* The row of `type` (or a subtype) with primary key `key` (a JSON array). */
+static json_object *row_by_key(fth_store *store, const fth_stype *type, json_object *key,
+                               const fth_stype **found, sqlite3_int64 *seq)
+{
+    char *text = to_text(key);
+    sqlite3_stmt *stmt = NULL;
+    json_object *data = NULL;
+    if (text &&
+        sqlite3_prepare_v2(store->db, "SELECT type, data, seq FROM entity WHERE family = ? AND key = ?",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, type->family, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, text, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *tn = (const char *)sqlite3_column_text(stmt, 0);
+            const fth_stype *t = fth_schema_type(store->schema, tn);
+            if (t && (t == type || fth_stype_matches(type, tn))) {
+                data = json_tokener_parse((const char *)sqlite3_column_text(stmt, 1));
+                *found = t;
+                *seq = sqlite3_column_int64(stmt, 2);
+            }
+        }
+    }
+    sqlite3_finalize(stmt);
+    free(text);
+    return data;
+}
+
+static bool exec_sql(fth_store *store, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return true;
+    ftrack_log(FTRACK_LOG_ERROR, LOG_COMPONENT, "store: %s: %s", sql, msg ? msg : "?");
+    sqlite3_free(msg);
+    return false;
+}
+
+static int insert_row(fth_store *store, const fth_stype *type, json_object *data)
+{
+    json_object *key = key_of(type, data);
+    char *key_text = to_text(key);
+    char *data_text = to_text(data);
+    const char *id = get_str(data, "id");
+    sqlite3_stmt *stmt = NULL;
+    int rc = SQLITE_NOMEM;
+    if (key_text && data_text)
+        rc = sqlite3_prepare_v2(store->db,
+                                "INSERT INTO entity (family, type, key, id, data) VALUES (?, ?, ?, ?, ?)",
+                                -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, type->family, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, type->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, key_text, -1, SQLITE_STATIC);
+        if (id && fth_stype_prop(type, "id"))
+            sqlite3_bind_text(stmt, 4, id, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(stmt, 4);
+        sqlite3_bind_text(stmt, 5, data_text, -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(store->db);
+    }
+    sqlite3_finalize(stmt);
+    free(key_text);
+    free(data_text);
+    json_object_put(key);
+    return rc;
+}
+
+static int write_row(fth_store *store, sqlite3_int64 seq, json_object *data, bool remove)
+{
+    char *data_text = remove ? NULL : to_text(data);
+    sqlite3_stmt *stmt = NULL;
+    const char *sql = remove ? "DELETE FROM entity WHERE seq = ?"
+                             : "UPDATE entity SET data = ? WHERE seq = ?";
+    int rc = remove || data_text ? sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) : SQLITE_NOMEM;
+    if (rc == SQLITE_OK) {
+        if (remove) {
+            sqlite3_bind_int64(stmt, 1, seq);
+        } else {
+            sqlite3_bind_text(stmt, 1, data_text, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(stmt, 2, seq);
+        }
+        rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(store->db);
+    }
+    sqlite3_finalize(stmt);
+    free(data_text);
+    return rc;
+}
+
+/* ---- validation of written values ------------------------------------------------------------ */
+
+static const char *vtype_name(fth_value_type vt)
+{
+    static const char *const names[] = {"a string", "an integer", "a number", "a boolean",
+                                        "a date-time", "an object", "any value"};
+    return names[vt];
+}
+
+/* The stored form of `value` for a value attribute, or NULL with *e set. Dates arrive as
+ * {"__type__": "datetime", "value": "..."} or as strings and are stored as strings. */
+static bool convert_value(const fth_stype *type, const fth_sprop *p, json_object *value,
+                          json_object **out, fth_store_error *e)
+{
+    *out = NULL;
+    if (!value)
+        return true;
+    json_type jt = json_object_get_type(value);
+    bool ok = false;
+    switch (p->vtype) {
+    case FTH_VT_STRING:
+        ok = jt == json_type_string;
+        break;
+    case FTH_VT_INTEGER:
+        ok = jt == json_type_int;
+        break;
+    case FTH_VT_NUMBER:
+        ok = jt == json_type_int || jt == json_type_double;
+        break;
+    case FTH_VT_BOOLEAN:
+        ok = jt == json_type_boolean;
+        break;
+    case FTH_VT_DATETIME:
+        if (jt == json_type_object) {
+            const char *kind = get_str(value, "__type__");
+            const char *v = get_str(value, "value");
+            if (kind && v && (strcmp(kind, "datetime") == 0 || strcmp(kind, "date") == 0)) {
+                *out = json_object_new_string(v);
+                return true;
+            }
+        }
+        ok = jt == json_type_string;
+        break;
+    case FTH_VT_OBJECT:
+    case FTH_VT_ANY:
+        ok = true;
+        break;
+    }
+    if (!ok) {
+        fth_store_fail(e, "ValidationError", "%s.%s must be %s.", type->name, p->name,
+                       vtype_name(p->vtype));
+        return false;
+    }
+    *out = json_object_get(value);
+    return true;
+}
+
+/* An entity reference or an id → the id string (new reference), else NULL. */
+static json_object *reference_id(json_object *value)
+{
+    if (json_object_is_type(value, json_type_string))
+        return json_object_get(value);
+    json_object *id = json_object_object_get(value, "id");
+    return json_object_is_type(id, json_type_string) ? json_object_get(id) : NULL;
+}
+
+/* Apply `input` (entity_data) to `data`: every key checked against the schema. */
+static bool apply_input(const fth_stype *type, json_object *input, json_object *data, bool update,
+                        fth_store_error *e)
+{
+    json_object_object_foreach(input, key, value)
+    {
+        if (strcmp(key, "__entity_type__") == 0)
+            continue;
+        const fth_sprop *p = fth_stype_prop(type, key);
+        if (!p) {
+            fth_store_fail(e, "ValidationError", "\"%s\" is not an attribute of %s.", key,
+                           type->name);
+            return false;
+        }
+        if (p->kind == FTH_PROP_COLLECTION) {
+            if (!value || (json_object_is_type(value, json_type_array) &&
+                           json_object_array_length(value) == 0))
+                continue;
+            fth_store_fail(e, "ValidationError",
+                           "%s.%s is a collection; set the relation from the other side.",
+                           type->name, key);
+            return false;
+        }
+        if (p->computed)
+            continue; /* the server computes it; what the client sent is ignored */
+        const char *attr = p->kind == FTH_PROP_RELATION ? p->fk : p->name;
+        if (!attr) {
+            fth_store_fail(e, "ValidationError", "%s.%s cannot be set on this server.",
+                           type->name, key);
+            return false;
+        }
+        const fth_sprop *stored = fth_stype_prop(type, attr);
+        json_object *v = NULL;
+        if (p->kind == FTH_PROP_RELATION) {
+            v = value ? reference_id(value) : NULL;
+            if (value && !v) {
+                fth_store_fail(e, "ValidationError",
+                               "%s.%s must be an entity reference with an id, or null.",
+                               type->name, key);
+                return false;
+            }
+        } else if (!convert_value(type, p, value, &v, e)) {
+            return false;
+        }
+        json_object *old = json_object_object_get(data, attr);
+        bool same = json_object_equal(old, v) && json_object_object_get_ex(data, attr, NULL);
+        if (update && !same && stored && (stored->immutable || p->immutable)) {
+            json_object_put(v);
+            fth_store_fail(e, "ValidationError", "%s.%s is immutable and cannot be changed.",
+                           type->name, key);
+            return false;
+        }
+        json_object_object_add(data, attr, v);
+    }
+    return true;
+}
+
+/* Every foreign key that is set must point at an existing entity of the right type. */
+static bool check_references(fth_store *store, const fth_stype *type, json_object *data,
+                             json_object *before, fth_store_error *e)
+{
+    for (size_t i = 0; i < type->nprops; i++) {
+        const fth_sprop *p = &type->props[i];
+        if (p->kind != FTH_PROP_VALUE || !p->fk_target)
+            continue;
+        json_object *v = json_object_object_get(data, p->name);
+        if (!json_object_is_type(v, json_type_string))
+            continue;
+        if (before && json_object_equal(v, json_object_object_get(before, p->name)))
+            continue;
+        const fth_stype *target = fth_schema_type(store->schema, p->fk_target);
+        if (!target)
+            continue;
+        json_object *row = fth_store_row_by_id(store, target, json_object_get_string(v), NULL);
+        if (!row) {
+            fth_store_fail(e, "ValidationError", "%s.%s: no %s with id \"%s\".", type->name,
+                           p->name, target->name, json_object_get_string(v));
+            return false;
+        }
+        json_object_put(row);
+    }
+    return true;
+}
+
+static void set_if_missing(json_object *data, const fth_stype *type, const char *attr,
+                           json_object *value)
+{
+    const fth_sprop *p = fth_stype_prop(type, attr);
+    if (p && p->kind == FTH_PROP_VALUE && !json_object_object_get_ex(data, attr, NULL))
+        json_object_object_add(data, attr, value);
+    else
+        json_object_put(value);
+}
+
+/* The next version number of an asset, as ftrack numbers new AssetVersions. */
+static long long next_version(fth_store *store, const char *asset_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    long long v = 1;
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT max(json_extract(data, '$.version')) FROM entity WHERE type = "
+                           "'AssetVersion' AND json_extract(data, '$.asset_id') = ?",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, asset_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+            v = sqlite3_column_int64(stmt, 0) + 1;
+    }
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+/* Server-side defaults: schema defaults, ids, creation times, the creating user. */
+static void apply_defaults(fth_store *store, const fth_stype *type, json_object *data)
+{
+    char now[32];
+    fth_store_now(now);
+    if (strcmp(type->family, "Context") == 0)
+        set_if_missing(data, type, "context_type",
+                       json_object_new_string(strcmp(type->name, "Project") == 0 ? "show" : "task"));
+    if (strcmp(type->name, "AssetVersion") == 0 && get_str(data, "asset_id") &&
+        !json_object_object_get_ex(data, "version", NULL))
+        set_if_missing(data, type, "version",
+                       json_object_new_int64(next_version(store, get_str(data, "asset_id"))));
+    for (size_t i = 0; i < type->nprops; i++) {
+        const fth_sprop *p = &type->props[i];
+        if (p->kind != FTH_PROP_VALUE || json_object_object_get_ex(data, p->name, NULL))
+            continue;
+        if (json_object_is_type(p->def, json_type_string) &&
+            strcmp(json_object_get_string(p->def), "{uid}") == 0) {
+            char uuid[37];
+            fth_store_uuid(uuid);
+            json_object_object_add(data, p->name, json_object_new_string(uuid));
+        } else if (p->def) {
+            json_object *copy = NULL;
+            json_object_deep_copy(p->def, &copy, NULL);
+            json_object_object_add(data, p->name, copy);
+        } else if (p->vtype == FTH_VT_DATETIME &&
+                   (strcmp(p->name, "created_at") == 0 || strcmp(p->name, "date") == 0)) {
+            json_object_object_add(data, p->name, json_object_new_string(now));
+        } else if (store->user_id[0] && (strcmp(p->name, "created_by_id") == 0 ||
+                                         (strcmp(p->name, "user_id") == 0 &&
+                                          strcmp(type->name, "Appointment") != 0))) {
+            json_object_object_add(data, p->name, json_object_new_string(store->user_id));
+        }
+    }
+}
+
+/* The primary key: from entity_key (a list of values), else from the data. */
+static bool apply_key(const fth_stype *type, json_object *key, json_object *data,
+                      fth_store_error *e)
+{
+    if (!key)
+        return true;
+    if (!json_object_is_type(key, json_type_array) || json_object_array_length(key) != type->npk) {
+        fth_store_fail(e, "ValidationError", "entity_key of %s must list %zu value(s).",
+                       type->name, type->npk);
+        return false;
+    }
+    for (size_t i = 0; i < type->npk; i++) {
+        json_object *v = json_object_array_get_idx(key, i);
+        json_object *have = json_object_object_get(data, type->pk[i]);
+        if (have && !json_object_equal(have, v)) {
+            fth_store_fail(e, "ValidationError", "entity_key and %s.%s disagree.", type->name,
+                           type->pk[i]);
+            return false;
+        }
+        json_object_object_add(data, type->pk[i], json_object_get(v));
+    }
+    return true;
+}
+
+static const fth_stype *writable_type(fth_store *store, const char *name, fth_store_error *e)
+{
+    const fth_stype *type = name ? fth_schema_type(store->schema, name) : NULL;
+    if (!type)
+        fth_store_fail(e, "ValidationError", "\"%s\" is not an entity type.", name ? name : "");
+    return type;
+}
+
+/* ---- changes and events ------------------------------------------------------------------- */
+
+static void record_change(fth_store *store, const char *action, const fth_stype *type,
+                          json_object *old, json_object *new_data)
+{
+    if (!store->changes)
+        store->changes = json_object_new_array();
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "action", json_object_new_string(action));
+    json_object_object_add(c, "type", json_object_new_string(type->name));
+    json_object_object_add(c, "old", json_object_get(old));
+    json_object_object_add(c, "new", json_object_get(new_data));
+    json_object_array_add(store->changes, c);
+}
+
+/* The attribute that leads to an entity's parent in ftrack.update `parents`. */
+static const char *parent_attr(const fth_stype *type)
+{
+    if (strcmp(type->family, "Context") == 0 || strcmp(type->name, "Note") == 0)
+        return "parent_id";
+    if (strcmp(type->name, "Asset") == 0)
+        return "context_id";
+    if (strcmp(type->name, "AssetVersion") == 0)
+        return "asset_id";
+    if (strcmp(type->family, "Component") == 0)
+        return "version_id";
+    return NULL;
+}
+
+static json_object *parent_entry(const fth_stype *type, const char *id, const char *parent_id)
+{
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "entityId", json_object_new_string(id));
+    json_object_object_add(p, "entityType", json_object_new_string(type->legacy));
+    json_object_object_add(p, "entity_type", json_object_new_string(type->name));
+    json_object_object_add(p, "parentId", parent_id ? json_object_new_string(parent_id) : NULL);
+    return p;
+}
+
+/* Self first, then each ancestor up to the project. */
+static json_object *parents_of(fth_store *store, const fth_stype *type, json_object *data,
+                               json_object *flat)
+{
+    json_object *list = json_object_new_array();
+    json_object *cur = json_object_get(data);
+    const fth_stype *ct = type;
+    for (int depth = 0; cur && depth < MAX_PARENTS; depth++) {
+        const char *id = get_str(cur, "id");
+        const char *attr = parent_attr(ct);
+        const char *pid = attr ? get_str(cur, attr) : NULL;
+        if (!id)
+            break;
+        json_object_array_add(list, parent_entry(ct, id, pid));
+        json_object_array_add(flat, json_object_new_string(id));
+        json_object *next = pid ? fth_store_row_by_id(store, NULL, pid, &ct) : NULL;
+        json_object_put(cur);
+        cur = next;
+    }
+    json_object_put(cur);
+    return list;
+}
+
+static json_object *change_value(const fth_stype *type, json_object *data, const char *attr)
+{
+    (void)type;
+    return json_object_get(json_object_object_get(data, attr));
+}
+
+/* One data.entities[] item of ftrack.update (protocol §11.1). */
+static json_object *event_entity(fth_store *store, json_object *change, json_object *flat)
+{
+    const char *action = get_str(change, "action");
+    const fth_stype *type = fth_schema_type(store->schema, get_str(change, "type"));
+    json_object *old = json_object_object_get(change, "old");
+    json_object *new_data = json_object_object_get(change, "new");
+    json_object *cur = new_data ? new_data : old;
+    if (!type || !cur)
+        return NULL;
+    json_object *ent = json_object_new_object();
+    json_object *idv = json_object_object_get(cur, "id");
+    json_object *key = key_of(type, cur);
+    json_object_object_add(ent, "entityId",
+                           idv ? json_object_get(idv)
+                               : json_object_new_string(json_object_get_string(
+                                     json_object_array_get_idx(key, 0))));
+    json_object_put(key);
+    json_object_object_add(ent, "entityType", json_object_new_string(type->legacy));
+    json_object_object_add(ent, "entity_type", json_object_new_string(type->name));
+    const char *otype = get_str(cur, "object_type_id");
+    if (otype)
+        json_object_object_add(ent, "objectTypeId", json_object_new_string(otype));
+    json_object_object_add(ent, "action", json_object_new_string(action));
+    json_object *keys = json_object_new_array();
+    json_object *changes = json_object_new_object();
+    json_object_object_foreach(cur, attr, unused)
+    {
+        (void)unused;
+        json_object *o = old ? json_object_object_get(old, attr) : NULL;
+        json_object *n = new_data ? json_object_object_get(new_data, attr) : NULL;
+        if (strcmp(action, "update") == 0 && json_object_equal(o, n))
+            continue;
+        const fth_sprop *p = fth_stype_prop(type, attr);
+        const char *legacy = p ? p->legacy : attr;
+        json_object_array_add(keys, json_object_new_string(legacy));
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "new", change_value(type, new_data, attr));
+        json_object_object_add(c, "old", change_value(type, old, attr));
+        json_object_object_add(changes, legacy, c);
+    }
+    if (old && new_data) { /* attributes an update removed (set to absent) */
+        json_object_object_foreach(old, attr2, v2)
+        {
+            (void)v2;
+            if (json_object_object_get_ex(new_data, attr2, NULL))
+                continue;
+            const fth_sprop *p = fth_stype_prop(type, attr2);
+            json_object_array_add(keys, json_object_new_string(p ? p->legacy : attr2));
+        }
+    }
+    json_object_object_add(ent, "keys", keys);
+    json_object_object_add(ent, "changes", changes);
+    json_object *parents = parents_of(store, type, cur, flat);
+    json_object *first_parent = json_object_array_length(parents) > 1
+                                    ? json_object_object_get(json_object_array_get_idx(parents, 1),
+                                                             "entityId")
+                                    : NULL;
+    json_object_object_add(ent, "parentId", json_object_get(first_parent));
+    json_object_object_add(ent, "parents", parents);
+    return ent;
+}
+
+static json_object *build_event(fth_store *store)
+{
+    json_object *entities = json_object_new_array();
+    json_object *flat = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(store->changes); i++) {
+        json_object *ent = event_entity(store, json_object_array_get_idx(store->changes, i), flat);
+        if (ent)
+            json_object_array_add(entities, ent);
+    }
+    /* The flat list holds each ancestor once. */
+    json_object *unique = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(flat); i++) {
+        json_object *v = json_object_array_get_idx(flat, i);
+        bool seen = false;
+        for (size_t j = 0; j < json_object_array_length(unique) && !seen; j++)
+            seen = json_object_equal(v, json_object_array_get_idx(unique, j));
+        if (!seen)
+            json_object_array_add(unique, json_object_get(v));
+    }
+    json_object_put(flat);
+    char id[37];
+    fth_store_uuid(id);
+    json_object *user = json_object_new_object();
+    json_object_object_add(user, "userid", json_object_new_string(store->user_id));
+    json_object_object_add(user, "name", json_object_new_string(store->user_display));
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "entities", entities);
+    json_object_object_add(data, "parents", unique);
+    json_object_object_add(data, "user", user);
+    json_object_object_add(data, "clientToken", NULL);
+    json_object_object_add(data, "pushToken", NULL);
+    json_object *src_user = json_object_new_object();
+    json_object_object_add(src_user, "username", json_object_new_string(store->username));
+    json_object_object_add(src_user, "id", json_object_new_string(store->user_id));
+    json_object *source = json_object_new_object();
+    json_object_object_add(source, "applicationId", json_object_new_string("ftrack.client.api"));
+    json_object_object_add(source, "id", json_object_new_string(id));
+    json_object_object_add(source, "user", src_user);
+    json_object *ev = json_object_new_object();
+    json_object_object_add(ev, "topic", json_object_new_string("ftrack.update"));
+    json_object_object_add(ev, "id", json_object_new_string(id));
+    json_object_object_add(ev, "data", data);
+    json_object_object_add(ev, "source", source);
+    json_object_object_add(ev, "target", json_object_new_string(""));
+    json_object_object_add(ev, "sent", NULL);
+    json_object_object_add(ev, "inReplyToEvent", NULL);
+    return ev;
+}
+
+/* ---- batches ---------------------------------------------------------------------------------- */
+
+void fth_store_begin(fth_store *store)
+{
+    pthread_mutex_lock(&store->lock);
+    store->in_batch = exec_sql(store, "BEGIN IMMEDIATE");
+    json_object_put(store->changes);
+    store->changes = NULL;
+}
+
+json_object *fth_store_end(fth_store *store, bool commit, bool *committed)
+{
+    json_object *ev = NULL;
+    bool ok = false;
+    if (store->in_batch) {
+        if (commit && exec_sql(store, "COMMIT")) {
+            ok = true;
+            if (json_object_array_length(store->changes) > 0)
+                ev = build_event(store);
+        } else {
+            exec_sql(store, "ROLLBACK");
+        }
+    }
+    store->in_batch = false;
+    json_object_put(store->changes);
+    store->changes = NULL;
+    pthread_mutex_unlock(&store->lock);
+    if (committed)
+        *committed = ok;
+    return ev;
+}
+
+static json_object *result(const char *action, json_object *data)
+{
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "action", json_object_new_string(action));
+    json_object_object_add(r, "data", data);
+    return r;
+}
+
+static bool not_in_batch(fth_store *store, fth_store_error *e)
+{
+    if (store->in_batch)
+        return false;
+    fth_store_fail(e, "ServerError", "The store is not available.");
+    return true;
+}
+
+json_object *fth_store_create(fth_store *store, const char *type_name, json_object *key,
+                              json_object *input, fth_store_error *e)
+{
+    const fth_stype *type = writable_type(store, type_name, e);
+    if (!type || not_in_batch(store, e))
+        return NULL;
+    if (type->abstract) {
+        fth_store_fail(e, "ValidationError", "%s is abstract; create one of its kinds instead.",
+                       type->name);
+        return NULL;
+    }
+    if (input && !json_object_is_type(input, json_type_object)) {
+        fth_store_fail(e, "ValidationError", "entity_data must be an object.");
+        return NULL;
+    }
+    json_object *data = json_object_new_object();
+    bool ok = (!input || apply_input(type, input, data, false, e)) &&
+              apply_key(type, key, data, e);
+    if (ok) {
+        apply_defaults(store, type, data);
+        for (size_t i = 0; ok && i < type->npk; i++) {
+            if (!json_object_object_get(data, type->pk[i])) {
+                fth_store_fail(e, "ValidationError", "%s needs its primary key %s.", type->name,
+                               type->pk[i]);
+                ok = false;
+            }
+        }
+    }
+    ok = ok && check_references(store, type, data, NULL, e);
+    if (ok) {
+        int rc = insert_row(store, type, data);
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+            json_object *k = key_of(type, data);
+            fth_store_fail(e, "ValidationError", "A %s with the key %s already exists.",
+                           type->name, json_object_to_json_string(k));
+            json_object_put(k);
+            ok = false;
+        } else if (rc != SQLITE_OK) {
+            fth_store_fail(e, "ServerError", "Could not store the %s: %s", type->name,
+                           sqlite3_errstr(rc));
+            ok = false;
+        }
+    }
+    if (!ok) {
+        json_object_put(data);
+        return NULL;
+    }
+    record_change(store, "add", type, NULL, data);
+    json_object *out = fth_store_output(type, data, true);
+    json_object_put(data);
+    return result("create", out);
+}
+
+static json_object *find_for_write(fth_store *store, const char *type_name, json_object *key,
+                                   const fth_stype **type, sqlite3_int64 *seq, fth_store_error *e)
+{
+    const fth_stype *t = writable_type(store, type_name, e);
+    if (!t || not_in_batch(store, e))
+        return NULL;
+    if (!json_object_is_type(key, json_type_array) || json_object_array_length(key) != t->npk) {
+        fth_store_fail(e, "ValidationError", "entity_key of %s must list %zu value(s).", t->name,
+                       t->npk);
+        return NULL;
+    }
+    json_object *data = row_by_key(store, t, key, type, seq);
+    if (!data)
+        fth_store_fail(e, "NotFoundError", "No %s with the key %s.", t->name,
+                       json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN));
+    return data;
+}
+
+json_object *fth_store_update(fth_store *store, const char *type_name, json_object *key,
+                              json_object *input, fth_store_error *e)
+{
+    const fth_stype *type = NULL;
+    sqlite3_int64 seq = 0;
+    json_object *old = find_for_write(store, type_name, key, &type, &seq, e);
+    if (!old)
+        return NULL;
+    json_object *data = NULL;
+    json_object_deep_copy(old, &data, NULL);
+    bool ok = json_object_is_type(input, json_type_object);
+    if (!ok)
+        fth_store_fail(e, "ValidationError", "entity_data must be an object.");
+    ok = ok && apply_input(type, input, data, true, e) &&
+         check_references(store, type, data, old, e);
+    if (ok && write_row(store, seq, data, false) != SQLITE_OK) {
+        fth_store_fail(e, "ServerError", "Could not update the %s: %s", type->name,
+                       sqlite3_errmsg(store->db));
+        ok = false;
+    }
+    json_object *out = NULL;
+    if (ok) {
+        if (!json_object_equal(old, data))
+            record_change(store, "update", type, old, data);
+        out = result("update", fth_store_output(type, data, true));
+    }
+    json_object_put(old);
+    json_object_put(data);
+    return out;
+}
+
+json_object *fth_store_delete(fth_store *store, const char *type_name, json_object *key,
+                              fth_store_error *e)
+{
+    const fth_stype *type = NULL;
+    sqlite3_int64 seq = 0;
+    json_object *old = find_for_write(store, type_name, key, &type, &seq, e);
+    if (!old)
+        return NULL;
+    if (write_row(store, seq, NULL, true) != SQLITE_OK) {
+        fth_store_fail(e, "ServerError", "Could not delete the %s: %s", type->name,
+                       sqlite3_errmsg(store->db));
+        json_object_put(old);
+        return NULL;
+    }
+    record_change(store, "remove", type, old, NULL);
+    json_object_put(old);
+    return result("delete", json_object_new_boolean(1));
+}
+
+json_object *fth_store_get(fth_store *store, const char *type_name, const char *id)
+{
+    const fth_stype *of = fth_schema_type(store->schema, type_name);
+    if (!of || !id)
+        return NULL;
+    const fth_stype *t = NULL;
+    json_object *data = fth_store_row_by_id(store, of, id, &t);
+    if (!data)
+        return NULL;
+    json_object *out = fth_store_output(t, data, true);
+    json_object_put(data);
+    return out;
+}
+
+/* ---- open, seed, close ---------------------------------------------------------------------- */
+
+static bool key_exists(fth_store *store, const fth_stype *type, json_object *data)
+{
+    json_object *key = key_of(type, data);
+    const fth_stype *t = NULL;
+    sqlite3_int64 seq = 0;
+    json_object *row = row_by_key(store, type, key, &t, &seq);
+    json_object_put(key);
+    json_object_put(row);
+    return row != NULL;
+}
+
+/* Create `entity` unless its key exists; no change is recorded. */
+static bool ensure_entity(fth_store *store, json_object *entity, bool *added, fth_store_error *e)
+{
+    const char *type_name = get_str(entity, "__entity_type__");
+    const fth_stype *type = writable_type(store, type_name, e);
+    *added = false;
+    if (!type)
+        return false;
+    bool has_key = true;
+    for (size_t i = 0; i < type->npk; i++)
+        has_key = has_key && json_object_object_get(entity, type->pk[i]);
+    if (has_key && key_exists(store, type, entity))
+        return true;
+    json_object *r = fth_store_create(store, type_name, NULL, entity, e);
+    if (!r)
+        return false;
+    json_object_put(r);
+    *added = true;
+    return true;
+}
+
+ftrack_status fth_store_seed(fth_store *store, const char *file, size_t *added, ftrack_error *err)
+{
+    *added = 0;
+    json_object *root = json_object_from_file(file);
+    json_object *list = root;
+    if (json_object_is_type(root, json_type_object))
+        list = json_object_object_get(root, "entities");
+    if (!json_object_is_type(list, json_type_array)) {
+        json_object_put(root);
+        return fti_error(err, FTRACK_ERR_CONFIG,
+                         "seed file %s: not JSON, or not a list of entities (nor {\"entities\": "
+                         "[...]})",
+                         file);
+    }
+    fth_store_error e = {{0}, {0}};
+    size_t i = 0, n = json_object_array_length(list);
+    fth_store_begin(store);
+    for (; i < n; i++) {
+        bool one = false;
+        if (!ensure_entity(store, json_object_array_get_idx(list, i), &one, &e))
+            break;
+        *added += one;
+    }
+    json_object_put(store->changes);
+    store->changes = NULL; /* a seed is the starting state, not news */
+    bool committed = false;
+    json_object_put(fth_store_end(store, i == n, &committed));
+    json_object_put(root);
+    if (i < n)
+        return fti_error(err, FTRACK_ERR_CONFIG, "seed file %s: entity #%zu: %s: %s", file, i + 1,
+                         e.exception, e.content);
+    if (!committed)
+        return fti_error(err, FTRACK_ERR_IO, "seed file %s: could not commit", file);
+    return FTRACK_OK;
+}
+
+static void ensure_builtins(fth_store *store)
+{
+    fth_store_error e = {{0}, {0}};
+    fth_store_begin(store);
+    for (size_t i = 0; i < sizeof(BUILTIN_LOCATIONS) / sizeof(BUILTIN_LOCATIONS[0]); i++) {
+        json_object *loc = json_object_new_object();
+        json_object_object_add(loc, "__entity_type__", json_object_new_string("Location"));
+        json_object_object_add(loc, "id", json_object_new_string(BUILTIN_LOCATIONS[i].id));
+        json_object_object_add(loc, "name", json_object_new_string(BUILTIN_LOCATIONS[i].name));
+        json_object_object_add(loc, "label", json_object_new_string(BUILTIN_LOCATIONS[i].label));
+        bool added = false;
+        if (fth_schema_type(store->schema, "Location"))
+            ensure_entity(store, loc, &added, &e);
+        json_object_put(loc);
+    }
+    json_object_put(store->changes);
+    store->changes = NULL;
+    json_object_put(fth_store_end(store, true, NULL));
+}
+
+/* Find (or create) the hub user's User entity. */
+static void ensure_user(fth_store *store)
+{
+    if (!fth_schema_type(store->schema, "User"))
+        return;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT data FROM entity WHERE type = 'User' AND "
+                           "json_extract(data, '$.username') = ? ORDER BY seq LIMIT 1",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, store->username, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            json_object *d = json_tokener_parse((const char *)sqlite3_column_text(stmt, 0));
+            fti_strlcpy(store->user_id, get_str(d, "id") ? get_str(d, "id") : "",
+                        sizeof(store->user_id));
+            const char *first = get_str(d, "first_name"), *last = get_str(d, "last_name");
+            if (first || last) {
+                free(store->user_display);
+                store->user_display =
+                    fti_asprintf("%s%s%s", first ? first : "", first && last ? " " : "",
+                                 last ? last : "");
+            }
+            json_object_put(d);
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (store->user_id[0])
+        return;
+    fth_store_error e = {{0}, {0}};
+    json_object *u = json_object_new_object();
+    json_object_object_add(u, "username", json_object_new_string(store->username));
+    json_object_object_add(u, "first_name", json_object_new_string(store->username));
+    json_object_object_add(u, "last_name", json_object_new_string(""));
+    json_object_object_add(u, "is_active", json_object_new_boolean(1));
+    fth_store_begin(store);
+    json_object *r = fth_store_create(store, "User", NULL, u, &e);
+    const char *id = get_str(json_object_object_get(r, "data"), "id");
+    fti_strlcpy(store->user_id, id ? id : "", sizeof(store->user_id));
+    json_object_put(store->changes);
+    store->changes = NULL;
+    json_object_put(fth_store_end(store, r != NULL, NULL));
+    json_object_put(r);
+    json_object_put(u);
+}
+
+/* Jobs a previous run left unfinished have no worker any more. */
+static void fail_orphan_jobs(fth_store *store)
+{
+    char now[32];
+    fth_store_now(now);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(
+            store->db,
+            "UPDATE entity SET data = json_set(data, '$.status', 'failed', '$.finished_at', ?, "
+            "'$.data', '' || json_set(CASE WHEN json_valid(json_extract(data, '$.data')) THEN "
+            "json_extract(data, '$.data') ELSE '{}' END, '$.error', "
+            "'The hub stopped before the job finished.')) WHERE type = 'Job' AND "
+            "json_extract(data, '$.status') IN ('queued', 'running')",
+            -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, now, -1, SQLITE_STATIC);
+        sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+}
+
+ftrack_status fth_store_open(const fth_schema *schema, const char *path, const char *api_user,
+                             const char *seed_file, fth_store **out, ftrack_error *err)
+{
+    *out = NULL;
+    fth_store *store = calloc(1, sizeof(*store));
+    if (!store)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    pthread_mutex_init(&store->lock, NULL);
+    store->schema = schema;
+    store->username = strdup(api_user ? api_user : "hub");
+    store->user_display = strdup(store->username ? store->username : "hub");
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path ? path : ":memory:", &store->db, flags, NULL);
+    if (rc != SQLITE_OK || !store->username || !store->user_display) {
+        ftrack_status st = fti_error(err, FTRACK_ERR_IO, "cannot open the entity store %s: %s",
+                                     path ? path : "(memory)",
+                                     store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
+        fth_store_close(store);
+        return st;
+    }
+    sqlite3_busy_timeout(store->db, 5000);
+    bool ok = exec_sql(store, "PRAGMA journal_mode=WAL") && exec_sql(store, "PRAGMA synchronous=NORMAL") &&
+              exec_sql(store, SCHEMA_SQL);
+    if (!ok) {
+        ftrack_status st = fti_error(err, FTRACK_ERR_IO, "cannot prepare the entity store %s: %s",
+                                     path ? path : "(memory)", sqlite3_errmsg(store->db));
+        fth_store_close(store);
+        return st;
+    }
+    fail_orphan_jobs(store);
+    ensure_builtins(store);
+    /* The seed first: it may define the hub user's User. */
+    size_t added = 0;
+    ftrack_status st = seed_file ? fth_store_seed(store, seed_file, &added, err) : FTRACK_OK;
+    if (st != FTRACK_OK) {
+        fth_store_close(store);
+        return st;
+    }
+    if (seed_file)
+        ftrack_log(FTRACK_LOG_INFO, LOG_COMPONENT, "seed %s: %zu new entities", seed_file, added);
+    ensure_user(store);
+    *out = store;
+    return FTRACK_OK;
+}
+
+const char *fth_store_user_id(const fth_store *store)
+{
+    return store->user_id;
+}
+
+void fth_store_close(fth_store *store)
+{
+    if (!store)
+        return;
+    if (store->db)
+        sqlite3_close(store->db);
+    json_object_put(store->changes);
+    free(store->username);
+    free(store->user_display);
+    pthread_mutex_destroy(&store->lock);
+    free(store);
+}
