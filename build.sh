@@ -10,7 +10,8 @@ ROOT=$PWD
 
 APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev libjson-c-dev
   libwebsockets-dev libssl-dev libsqlite3-dev libsystemd-dev libcmocka-dev nodejs npm curl
-  python3 procps ffmpeg)
+  python3 procps ffmpeg
+  dpkg-dev file fakeroot)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

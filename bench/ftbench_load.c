@@ -2,6 +2,7 @@
  *
  *   ftbench_load roundtrip [--concurrency C] [--seconds S | --count N] [--warmup W]
  *                          [--topic T] [--replies subscriber|callback] [--rss-every N]
+ *                          [--reply-timeout SECONDS]
  *                          [--watch NAME=PID]...
  *       Keeps C events in flight: each reply publishes the next event. After W seconds of
  *       warm-up it measures S seconds (or N replies): replies/s, latency percentiles and the
@@ -51,6 +52,7 @@ typedef struct load {
     double warmup, seconds;
     long count; /* replies to measure when > 0 (instead of seconds) */
     long rss_every;
+    double reply_timeout; /* --replies callback: each publish's reply window */
 
     phase ph;
     double phase_end;
@@ -159,7 +161,7 @@ static void publish_next(load *L)
     if (L->use_callbacks) {
         po.on_reply = on_reply_cb;
         po.user_data = L;
-        po.reply_timeout = 5;
+        po.reply_timeout = L->reply_timeout;
     }
     ftrack_error err;
     L->sent_at[seq] = fb_now();
@@ -424,11 +426,11 @@ static int run_burst(load *L, long expect, const char *marker)
             json_object_object_add(ftrack_event_data(e), "actionIdentifier",
                                    json_object_new_string(action));
         }
-        while (ftrack_hub_publish(L->hub, e, NULL, &err) == FTRACK_ERR_QUEUE_FULL)
+        ftrack_status st;
+        while ((st = ftrack_hub_publish(L->hub, e, NULL, &err)) == FTRACK_ERR_QUEUE_FULL)
             pump(L, 0.001);
-        if (err.code != FTRACK_OK && err.code != FTRACK_ERR_QUEUE_FULL)
+        if (st != FTRACK_OK)
             die("publish", &err);
-        ftrack_error_clear(&err);
     }
     if (ftrack_hub_publish(L->hub, mark, NULL, &err) != FTRACK_OK)
         die("publish marker", &err);
@@ -544,6 +546,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: ftbench_load roundtrip [--concurrency C] [--seconds S|--count N] [--warmup W]\n"
             "                              [--topic T] [--replies subscriber|callback]\n"
+            "                              [--reply-timeout SECONDS]\n"
             "                              [--rss-every N] [--watch NAME=PID]...\n"
             "       ftbench_load burst --count K --expect N [--marker T] [--watch NAME=PID]...\n"
             "       ftbench_load startup [--topic T] [--ready TEXT] [--ready-only] -- COMMAND...\n");
@@ -563,6 +566,7 @@ int main(int argc, char **argv)
     L.warmup = 1;
     L.seconds = 3;
     L.topic = "ftrack.action.discover";
+    L.reply_timeout = 5;
     long expect = 1;
     const char *marker = "bench.marker";
     const char *ready_text = "ready:";
@@ -592,6 +596,8 @@ int main(int argc, char **argv)
             L.topic = v;
         else if (strcmp(a, "--replies") == 0)
             L.use_callbacks = strcmp(v, "callback") == 0;
+        else if (strcmp(a, "--reply-timeout") == 0)
+            L.reply_timeout = strtod(v, NULL);
         else if (strcmp(a, "--rss-every") == 0)
             L.rss_every = strtol(v, NULL, 10);
         else if (strcmp(a, "--watch") == 0)

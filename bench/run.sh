@@ -87,8 +87,10 @@ stop() {
 }
 
 # start_hub: the standalone embedded hub every scenario shares; sets HUB_PID, HUB_URL.
+HUB_N=0
 start_hub() {
-    local log=$TMP/hub.log
+    HUB_N=$((HUB_N + 1))
+    local log=$TMP/hub.$HUB_N.log # a fresh name: the shell opens it in the background
     rm -rf "$TMP/hub-data"
     "$HOST_BIN" hub --listen 127.0.0.1:0 --data-dir "$TMP/hub-data" 2>"$log" &
     HUB_PID=$!
@@ -105,16 +107,18 @@ start_host() {
     HOST_N=$((HOST_N + 1))
     HOST_LOG=$TMP/host.$HOST_N.log
     rm -rf "$TMP/host-data"
-    FTRACK_SERVER=$HUB_URL "$HOST_BIN" --config "$config" --data-dir "$TMP/host-data" "$@" \
-        2>"$HOST_LOG" &
+    FTRACK_SERVER=$HUB_URL "$HOST_BIN" --plugin-path "$PLUGINS" --config "$config" \
+        --data-dir "$TMP/host-data" "$@" 2>"$HOST_LOG" &
     RESP_PID=$!
     CHILDREN+=("$RESP_PID")
     wait_line "$HOST_LOG" "ready:" 30
 }
 
 # start_responder host|js|floor: sets RESP_PID.
+RESP_N=0
 start_responder() {
-    local log=$TMP/responder.log
+    RESP_N=$((RESP_N + 1))
+    local log=$TMP/responder.$RESP_N.log
     case $1 in
     host)
         start_host "$TMP/host-1.json"
@@ -234,7 +238,7 @@ step_dispatch() {
     done
     for ((run = 1; run <= RUNS; run++)); do
         for n in 1 10 100; do
-            case $n in 1) count=20000 ;; 10) count=10000 ;; *) count=2000 ;; esac
+            case $n in 1) count=10000 ;; 10) count=5000 ;; *) count=1000 ;; esac
             start_hub
             start_host "$TMP/dispatch-$n.json"
             sleep 0.3 # the subscriptions reach the hub with the first writes
@@ -280,9 +284,9 @@ step_idle() {
         stop "$RESP_PID"
         stop "$HUB_PID"
         # the host on its own embedded hub (FTRACK_SERVER unset), as `ftrack-host` runs by default
-        log=$TMP/embedded.log
+        log=$TMP/embedded.$run.log
         rm -rf "$TMP/host-data"
-        "$HOST_BIN" --config "$TMP/host-10.json" --listen 127.0.0.1:0 \
+        "$HOST_BIN" --plugin-path "$PLUGINS" --config "$TMP/host-10.json" --listen 127.0.0.1:0 \
             --data-dir "$TMP/host-data" 2>"$log" &
         pid=$!
         CHILDREN+=("$pid")

@@ -127,6 +127,16 @@ static void check_keys(checker *c, json_object *doc)
     }
 }
 
+/* An instance the file names explicitly: refusing it is the file's fault, even when none
+ * of its plugin's parameters were given. */
+static bool has_entry(const fth_config *config, const char *name)
+{
+    for (size_t i = 0; config && i < config->instance_count; i++)
+        if (strcmp(config->instances[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 /* What the plugins would make of it: instances refused for their arguments, entries that
  * name no loaded plugin. */
 static void check_plugins(checker *c, fth_host_options *o, json_object *doc)
@@ -147,7 +157,7 @@ static void check_plugins(checker *c, fth_host_options *o, json_object *doc)
     }
     for (size_t i = 0; i < plan.instance_count; i++) {
         const fth_plan_instance *inst = &plan.instances[i];
-        if (!inst->refusal || inst->unconfigured)
+        if (!inst->refusal || (inst->unconfigured && !has_entry(&o->config, inst->name)))
             continue;
         const char *keys[2] = {"plugins", inst->name};
         bool listed = line_of(c->text, keys, 2) != 0;

@@ -17,6 +17,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ftrack-host hub [--listen HOST:PORT] [--data-dir DIR] [--heartbeat SECONDS]\n"
+            "                       [--store file|memory] [--seed FILE.json] [--ffmpeg PATH]\n"
+            "                       [--encode-timeout SECONDS]\n"
             "\n"
             "Run the embedded ftrack event hub: the socket.io event server and POST /api.\n"
             "  --listen HOST:PORT   address to listen on (default 127.0.0.1:9090; port 0 picks\n"
@@ -24,6 +26,11 @@ static void usage(FILE *out)
             "  --data-dir DIR       the hub's state folder (default $XDG_STATE_HOME/ftrack-host\n"
             "                       or ~/.local/state/ftrack-host)\n"
             "  --heartbeat SECONDS  interval of the heartbeats sent to clients (default 10)\n"
+            "  --store file|memory  keep /api's entities in DIR/hub.sqlite (default) or in memory\n"
+            "  --seed FILE.json     load these entities at start (projects, users, statuses...);\n"
+            "                       ones that already exist are kept as they are\n"
+            "  --ffmpeg PATH        the ffmpeg encode_media runs (default: ffmpeg on PATH)\n"
+            "  --encode-timeout SECONDS  time limit of one encode_media job (default 600)\n"
             "\n"
             "The user is FTRACK_API_USER (else the login user), the key FTRACK_API_KEY or\n"
             "FTRACK_APIKEY; without one a key is generated and kept in DIR/api-key (mode 0600).\n"
@@ -91,6 +98,10 @@ typedef struct hub_args {
     int port;
     const char *data_dir;
     double heartbeat;
+    bool memory_store;
+    const char *seed_file;
+    const char *ffmpeg;
+    double encode_timeout;
 } hub_args;
 
 static int parse_args(int argc, char **argv, hub_args *a)
@@ -99,6 +110,10 @@ static int parse_args(int argc, char **argv, hub_args *a)
         {"listen", required_argument, NULL, 'l'},
         {"data-dir", required_argument, NULL, 'd'},
         {"heartbeat", required_argument, NULL, 'b'},
+        {"store", required_argument, NULL, 's'},
+        {"seed", required_argument, NULL, 'S'},
+        {"ffmpeg", required_argument, NULL, 'f'},
+        {"encode-timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -121,6 +136,28 @@ static int parse_args(int argc, char **argv, hub_args *a)
         case 'b':
             if (!parse_seconds(optarg, &a->heartbeat)) {
                 fprintf(stderr, "ftrack-host hub: --heartbeat wants seconds (0-3600], got '%s'\n",
+                        optarg);
+                return FTH_EXIT_USAGE;
+            }
+            break;
+        case 's':
+            if (strcmp(optarg, "memory") != 0 && strcmp(optarg, "file") != 0) {
+                fprintf(stderr, "ftrack-host hub: --store wants file or memory, got '%s'\n",
+                        optarg);
+                return FTH_EXIT_USAGE;
+            }
+            a->memory_store = strcmp(optarg, "memory") == 0;
+            break;
+        case 'S':
+            a->seed_file = optarg;
+            break;
+        case 'f':
+            a->ffmpeg = optarg;
+            break;
+        case 't':
+            if (!parse_seconds(optarg, &a->encode_timeout)) {
+                fprintf(stderr,
+                        "ftrack-host hub: --encode-timeout wants seconds (0-3600], got '%s'\n",
                         optarg);
                 return FTH_EXIT_USAGE;
             }
@@ -191,6 +228,10 @@ int fth_cmd_hub(int argc, char **argv)
     cfg.api_key = creds.api_key;
     cfg.heartbeat_interval = a.heartbeat;
     cfg.data_dir = data_dir;
+    cfg.memory_store = a.memory_store;
+    cfg.seed_file = a.seed_file;
+    cfg.ffmpeg = a.ffmpeg;
+    cfg.encode_timeout = a.encode_timeout;
     fth_hub_server *srv = NULL;
     if (fth_hub_server_start(&cfg, &srv, &err) != FTRACK_OK) {
         fprintf(stderr, "ftrack-host hub: %s\n", err.message);

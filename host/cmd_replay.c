@@ -110,10 +110,10 @@ int fth_cmd_replay(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *only = NULL, *data_dir = NULL;
-    optind = 1;
+    optind = 0; /* GNU: start afresh, and let FILE come before or after the options */
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (c == 'p')
             only = optarg;
         else if (c == 'd')

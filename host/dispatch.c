@@ -254,15 +254,16 @@ static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *giv
     w->isolated = spec->isolated;
     if (w->isolated) {
         w->plugin_path = fti_strdup(spec->plugin_path);
-        fth_isolation_spec is = {w->name, spec->plugin_path, spec->session, policy.deadline};
+        fth_isolation_spec is = {w->name,        spec->plugin_path,  spec->session,
+                                 policy.deadline, policy.retry_delay, policy.retry_max_delay};
         ftrack_status st = fth_isolation_new(&is, &w->isolation, err);
         if (st != FTRACK_OK)
             return st;
     }
     if (!spec->journal)
         return FTRACK_OK;
-    fth_reliable_spec rs = {w->name, spec->journal, spec->deadletter, policy, w->queue,
-                            w->capacity, w->metrics};
+    fth_reliable_spec rs = {w->name,   spec->journal, spec->deadletter, policy,
+                            w->queue,  w->capacity,   w->metrics,       w->isolated};
     ftrack_status st = fth_reliable_new(&rs, &w->reliable, err);
     if (st == FTRACK_OK)
         fth_reliability_attach(w->name, w->reliable);

@@ -22,6 +22,7 @@
 #define STOP_TIMEOUT 5.0
 #define RESTART_MIN 0.5
 #define RESTART_MAX 30.0
+#define RESTART_FLOOR 0.05
 #define CHILD_FD 3
 
 typedef struct proxy {
@@ -36,6 +37,7 @@ struct fth_isolation {
     char *plugin_path;
     char *arguments_json;
     double deadline;
+    double restart_min, restart_max;
     ftrack_hub *hub;
     ftrack_plugin_context *ctx;
     pid_t pid; /* 0: no child */
@@ -183,6 +185,8 @@ ftrack_status fth_isolation_new(const fth_isolation_spec *spec, fth_isolation **
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
     iso->deadline = spec->deadline > 0 ? spec->deadline : 60;
+    iso->restart_min = spec->restart_delay > RESTART_FLOOR ? spec->restart_delay : RESTART_MIN;
+    iso->restart_max = spec->restart_max_delay > 0 ? spec->restart_max_delay : RESTART_MAX;
     iso->fd = -1;
     fth_lines_init(&iso->lines, -1);
     *out = iso;
@@ -460,6 +464,14 @@ static bool remap(fth_isolation *iso, json_object *subs)
     return true;
 }
 
+/* The next start waits restart_min * 2^(failures in a row - 1), at most restart_max. */
+static void schedule_restart(fth_isolation *iso)
+{
+    unsigned n = iso->failures_in_row ? iso->failures_in_row - 1 : 0;
+    double d = iso->restart_min * pow(2.0, n > 20 ? 20.0 : (double)n);
+    iso->next_start = fti_now() + (d < iso->restart_max ? d : iso->restart_max);
+}
+
 /* Make sure a child runs (restarting one with backoff); false with *why when none does. */
 static bool ensure_child(fth_isolation *iso, char *why, size_t why_size)
 {
@@ -473,9 +485,8 @@ static bool ensure_child(fth_isolation *iso, char *why, size_t why_size)
     json_object *subs = NULL;
     if (start_child(iso, &subs, &err) != FTRACK_OK) {
         iso->failures_in_row++;
-        double d = RESTART_MIN * pow(2.0, iso->failures_in_row > 10 ? 10 : iso->failures_in_row);
-        iso->next_start = fti_now() + (d < RESTART_MAX ? d : RESTART_MAX);
-        snprintf(why, why_size, "its child could not be restarted: %s", err.message);
+        schedule_restart(iso);
+        snprintf(why, why_size, "its child could not be restarted: %.300s", err.message);
         return false;
     }
     remap(iso, subs);
@@ -492,9 +503,7 @@ static void child_lost(fth_isolation *iso, const char *what, char *why, size_t w
     char how[128] = "";
     reap(iso, 0.5, how, sizeof(how));
     iso->failures_in_row++;
-    unsigned n = iso->failures_in_row;
-    double d = RESTART_MIN * pow(2.0, n > 10 ? 10.0 : (double)(n - 1));
-    iso->next_start = fti_now() + (d < RESTART_MAX ? d : RESTART_MAX);
+    schedule_restart(iso);
     snprintf(why, why_size, "%s (child %s)", what, how[0] ? how : "gone");
     ftrack_log(FTRACK_LOG_ERROR, "isolation",
                "plugin instance '%s': %s; restarting it in %.1f s", iso->instance, why,

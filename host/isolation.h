@@ -28,6 +28,8 @@ typedef struct fth_isolation_spec {
     const char *plugin_path;  /* the .so the child loads */
     ftrack_session *session;  /* the host's (for the server URL and user) */
     double deadline;          /* seconds per event, as the failure policy's */
+    double restart_delay;     /* first restart backoff (the policy's retry_delay); 0 → 0.5 */
+    double restart_max_delay; /* its ceiling (the policy's retry_max_delay); 0 → 30 */
 } fth_isolation_spec;
 
 /* Credentials the children open their own sessions with (the key never goes on a command line

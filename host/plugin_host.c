@@ -233,7 +233,8 @@ static void start_all(const fth_plan *plan, ftrack_session *session, ftrack_hub 
                                 inst->arguments_json,
                                 session,
                                 hub,
-                                inst->queue_capacity ? inst->queue_capacity : default_capacity};
+                                inst->queue_capacity ? inst->queue_capacity : default_capacity,
+                                NULL, NULL, NULL, false, NULL};
         ftrack_error err;
         ftrack_error_clear(&err);
         if (fth_worker_start(&spec, &started[i], &err) != FTRACK_OK)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct fth_reliable {
     ftrack_hub_queue *reply_queue; /* worker thread only */
     size_t memory_capacity;
     fth_instance_metrics *metrics;
+    bool self_timed;
 
     pthread_t intake;
     bool intake_started;
@@ -256,6 +258,7 @@ ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out
     r->memory_capacity = spec->memory_capacity ? spec->memory_capacity : DEFAULT_MEMORY_CAPACITY;
     r->retry_seq = -1;
     r->metrics = spec->metrics;
+    r->self_timed = spec->self_timed;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -334,7 +337,7 @@ static const char *dispatch_once(fth_reliable *r, fth_deliver_fn deliver, void *
     double took = fti_now() - t0;
     if (outcome->failures)
         return outcome->message;
-    if (took > r->policy.deadline) {
+    if (!r->self_timed && took > r->policy.deadline) {
         snprintf(outcome->message, sizeof(outcome->message),
                  "the dispatch took %.1f s, past its deadline of %.1f s", took,
                  r->policy.deadline);
@@ -516,7 +519,7 @@ void fth_reliable_watch(fth_reliable *r, double now)
     if (!r)
         return;
     pthread_mutex_lock(&r->lock);
-    bool late = r->inflight_since > 0 && !r->inflight_warned &&
+    bool late = !r->self_timed && r->inflight_since > 0 && !r->inflight_warned &&
                 now - r->inflight_since > r->policy.deadline;
     char id[FTRACK_ID_MAX], topic[128];
     double since = r->inflight_since;

@@ -69,12 +69,23 @@ static long index_of(const fth_plugin_host *h, fth_worker *w)
     return -1;
 }
 
-static bool configured_refusals(const fth_plan *plan, const char *origin)
+/* An instance the file names explicitly: refusing it is the file's fault, even when none
+ * of its plugin's parameters were given. */
+static bool has_entry(const fth_config *config, const char *name)
+{
+    for (size_t i = 0; config && i < config->instance_count; i++)
+        if (strcmp(config->instances[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static bool configured_refusals(const fth_plan *plan, const fth_config *config,
+                                const char *origin)
 {
     bool any = false;
     for (size_t i = 0; i < plan->instance_count; i++) {
         const fth_plan_instance *inst = &plan->instances[i];
-        if (!inst->refusal || inst->unconfigured)
+        if (!inst->refusal || (inst->unconfigured && !has_entry(config, inst->name)))
             continue;
         ftrack_log(FTRACK_LOG_ERROR, "reload", "%s: plugin instance '%s' would be refused: %s",
                    origin, inst->name, inst->refusal);
@@ -238,7 +249,7 @@ static bool prepare(fth_reload_target *t, fth_config *config, char **paths, fth_
         fth_config_clear(config);
         return reject(err.message);
     }
-    if (configured_refusals(plan, origin)) {
+    if (configured_refusals(plan, config, origin)) {
         fth_plan_clear(plan);
         free(*paths);
         fth_config_clear(config);

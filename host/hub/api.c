@@ -309,7 +309,7 @@ static void end_batch(fth_api *api, batch *b, bool ok)
         bool committed = false;
         json_object *ev = fth_store_end(api->store, ok, &committed);
         publish_event(api, ev);
-        for (size_t i = 0; committed && i < json_object_array_length(b->jobs); i++) {
+        for (size_t i = 0; committed && b->jobs && i < json_object_array_length(b->jobs); i++) {
             json_object *j = json_object_array_get_idx(b->jobs, i);
             fth_media_enqueue(api->media, op_str(j, "job"), op_str(j, "component"),
                               op_str(j, "version"),

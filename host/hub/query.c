@@ -563,9 +563,11 @@ static bool parse_projections(parser *p, fth_query *q)
         if (!proj)
             return fail_at(p, p->tok.pos, FTRACK_ERR_NO_MEMORY, "out of memory");
         q->projections = proj;
-        if (!parse_path(p, &q->projections[q->nprojections]))
-            return false;
+        /* Counted before it is parsed, so a half-parsed path is freed with the query. */
+        memset(&q->projections[q->nprojections], 0, sizeof(q->projections[0]));
         q->nprojections++;
+        if (!parse_path(p, &q->projections[q->nprojections - 1]))
+            return false;
         if (p->tok.kind != T_COMMA)
             return expect_word(p, "from");
         if (!next(p))
@@ -581,9 +583,9 @@ static bool parse_order(parser *p, fth_query *q)
             return fail_at(p, p->tok.pos, FTRACK_ERR_NO_MEMORY, "out of memory");
         q->order = o;
         memset(&q->order[q->norder], 0, sizeof(q->order[0]));
-        if (!parse_path(p, &q->order[q->norder].path))
-            return false;
         q->norder++;
+        if (!parse_path(p, &q->order[q->norder - 1].path))
+            return false;
         if (is_word(p, "descending") || is_word(p, "desc")) {
             q->order[q->norder - 1].descending = true;
             if (!next(p))

@@ -3,6 +3,7 @@
  * server knows: typed contexts are the schemas that alias Task with an object type, the
  * component types share one family, a relation `x` is stored as `x_id` unless listed in
  * FK_OVERRIDES, and a collection is the reverse of the target's relation back to us. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -342,6 +343,11 @@ void fth_schema_free(fth_schema *s)
     free(s->types);
     json_object_put(s->schemas);
     free(s);
+}
+
+json_object *fth_schema_list(const fth_schema *s)
+{
+    return s->schemas;
 }
 
 const fth_stype *fth_schema_type(const fth_schema *s, const char *name)

@@ -66,6 +66,8 @@ typedef struct fth_schema fth_schema;
 ftrack_status fth_schema_new(json_object *schemas, fth_schema **out, ftrack_error *err);
 void fth_schema_free(fth_schema *schema);
 
+/* The schema list as given (borrowed). */
+json_object *fth_schema_list(const fth_schema *schema);
 const fth_stype *fth_schema_type(const fth_schema *schema, const char *name);
 const fth_sprop *fth_stype_prop(const fth_stype *type, const char *name);
 /* True when rows of concrete type `type` are matched by queries for `of`. */

@@ -82,6 +82,7 @@ typedef struct pss {
     char *resp; /* text at resp + LWS_PRE */
     size_t resp_len, resp_off;
     fth_upload *upload; /* PUT /component/put in progress */
+    fth_http_answer *refusal; /* a refused upload: answered once its body is read */
     bool is_upload;
 } pss;
 
@@ -708,6 +709,91 @@ static int handle_handshake(fth_hub_server *srv, struct lws *wsi, pss *ps)
     return http_respond_text(wsi, ps, 200, "text/plain", body);
 }
 
+/* ---- component files (api.h) ------------------------------------------------------------ */
+
+static int answer_component(struct lws *wsi, pss *ps, fth_http_answer *a)
+{
+    int rc = 0;
+    if (a->file) {
+        int n = lws_serve_http_file(wsi, a->file, a->mime_type, NULL, 0);
+        rc = (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) ? -1 : 0;
+    } else {
+        rc = http_respond_text(wsi, ps, a->status ? a->status : 500, "application/json",
+                               a->body ? a->body : "{}");
+    }
+    fth_http_answer_clear(a);
+    return rc;
+}
+
+static int upload_complete(pss *ps, struct lws *wsi)
+{
+    fth_http_answer ans = {0};
+    if (ps->upload) {
+        fth_upload_finish(ps->upload, &ans);
+        ps->upload = NULL;
+    } else if (ps->refusal) {
+        ans = *ps->refusal;
+        free(ps->refusal);
+        ps->refusal = NULL;
+    }
+    ps->is_upload = false;
+    return answer_component(wsi, ps, &ans);
+}
+
+static void upload_drop(pss *ps)
+{
+    fth_upload_abort(ps->upload);
+    ps->upload = NULL;
+    if (ps->refusal)
+        fth_http_answer_clear(ps->refusal);
+    free(ps->refusal);
+    ps->refusal = NULL;
+}
+
+/* GET /component/get (credentials as query parameters, protocol §2) and PUT /component/put
+ * (a signed URL from get_upload_metadata). */
+static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path,
+                            bool get, bool put)
+{
+    char scratch[CRED_MAX + 32], id[128] = "";
+    fth_http_answer ans = {0};
+    url_arg(wsi, "id=", scratch, sizeof(scratch), id, sizeof(id));
+    if (get && strcmp(path, "/component/get") == 0) {
+        char user[128] = "", key[CRED_MAX] = "";
+        if (!url_arg(wsi, "username=", scratch, sizeof(scratch), user, sizeof(user)))
+            custom_header(wsi, "ftrack-user:", user, sizeof(user));
+        if (!url_arg(wsi, "apiKey=", scratch, sizeof(scratch), key, sizeof(key)))
+            custom_header(wsi, "ftrack-api-key:", key, sizeof(key));
+        fth_api_download(srv->api, id, user, key, &ans);
+        OPENSSL_cleanse(key, sizeof(key));
+        OPENSSL_cleanse(scratch, sizeof(scratch));
+        return answer_component(wsi, ps, &ans);
+    }
+    if (!put || strcmp(path, "/component/put") != 0)
+        return http_respond_text(
+            wsi, ps, 404, "application/json",
+            "{\"exception\":\"NotFound\",\"content\":\"Not found.\",\"error_code\":null}");
+    char expires[32] = "", sig[80] = "", md5[64] = "", clen[32] = "";
+    url_arg(wsi, "expires=", scratch, sizeof(scratch), expires, sizeof(expires));
+    url_arg(wsi, "signature=", scratch, sizeof(scratch), sig, sizeof(sig));
+    custom_header(wsi, "content-md5:", md5, sizeof(md5));
+    ps->is_upload = true;
+    ps->upload = fth_api_upload_begin(srv->api, id, expires, sig, md5, &ans);
+    if (!ps->upload) {
+        ps->refusal = malloc(sizeof(*ps->refusal));
+        if (!ps->refusal) {
+            fth_http_answer_clear(&ans);
+            return -1;
+        }
+        *ps->refusal = ans;
+    }
+    /* Without a body there is no body completion to wait for. */
+    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+        strtoull(clen, NULL, 10) == 0)
+        return upload_complete(ps, wsi);
+    return 0;
+}
+
 static int handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path)
 {
     memset(ps, 0, sizeof(*ps));
@@ -715,6 +801,9 @@ static int handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const char
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     if (get && (strcmp(path, SOCKETIO_PREFIX "/") == 0 || strcmp(path, SOCKETIO_PREFIX) == 0))
         return handle_handshake(srv, wsi, ps);
+    if (strncmp(path, "/component/", 11) == 0)
+        return handle_component(srv, wsi, ps, path, get,
+                                lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0);
     if (strcmp(path, "/api") != 0 && strcmp(path, "/api/") != 0)
         return http_respond_text(
             wsi, ps, 404, "application/json",
@@ -901,9 +990,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return handle_http(srv, wsi, ps, in ? (const char *)in : "");
     case LWS_CALLBACK_HTTP_BODY:
+        if (ps->is_upload) {
+            if (ps->upload && in && len)
+                fth_upload_write(ps->upload, in, len);
+            return 0;
+        }
         return ps->is_api ? api_body(srv, ps, in, len) : 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (ps->is_upload)
+            return upload_complete(ps, wsi);
         return ps->is_api ? api_complete(srv, wsi, ps) : -1;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_writeable(wsi, ps);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
@@ -912,6 +1010,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             free(ps->body);
             free(ps->resp);
             ps->body = ps->resp = NULL;
+            upload_drop(ps);
         }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -976,6 +1075,8 @@ void fth_hub_server_config_init(fth_hub_server_config *cfg)
 
 static void server_free(fth_hub_server *srv)
 {
+    /* Encode workers publish through the context: stop them first. */
+    fth_api_shutdown(srv->api);
     if (srv->ctx)
         lws_context_destroy(srv->ctx);
     while (srv->sids) {
@@ -1065,6 +1166,35 @@ static ftrack_status create_context(fth_hub_server *srv, int port, ftrack_error 
     return FTRACK_OK;
 }
 
+/* Committed store changes and job progress go out as if the server published them. */
+static void publish_from_api(const char *event_json, size_t len, void *user_data)
+{
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    if (fth_hub_server_inject(user_data, event_json, len, &err) != FTRACK_OK)
+        ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "ftrack.update not published: %s",
+                   err.message);
+}
+
+static ftrack_status attach_api(fth_hub_server *srv, const fth_hub_server_config *cfg,
+                                ftrack_error *err)
+{
+    fth_api_options opt = {
+        .data_dir = cfg->data_dir,
+        .memory_store = cfg->memory_store,
+        .seed_file = cfg->seed_file,
+        .server_url = srv->url,
+        .api_user = srv->user,
+        .api_key = srv->key,
+        .ffmpeg = cfg->ffmpeg,
+        .encode_workers = cfg->encode_workers,
+        .encode_timeout = cfg->encode_timeout,
+        .publish = publish_from_api,
+        .publish_data = srv,
+    };
+    return fth_api_attach(srv->api, &opt, err);
+}
+
 ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_server **out,
                                    ftrack_error *err)
 {
@@ -1076,6 +1206,8 @@ ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_ser
     ftrack_status st = apply_config(srv, cfg, err);
     if (st == FTRACK_OK)
         st = create_context(srv, cfg->port, err);
+    if (st == FTRACK_OK)
+        st = attach_api(srv, cfg, err);
     if (st == FTRACK_OK && pthread_create(&srv->thread, NULL, service_main, srv) != 0)
         st = fti_error(err, FTRACK_ERR_INTERNAL, "cannot start the hub thread");
     if (st != FTRACK_OK) {

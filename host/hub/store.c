@@ -670,13 +670,21 @@ static json_object *event_entity(fth_store *store, json_object *change, json_obj
     if (!type || !cur)
         return NULL;
     json_object *ent = json_object_new_object();
+    /* Link types (JobComponent, ...) have no id: their key values joined, so the id of one
+     * of the linked entities is not mistaken for the link. */
     json_object *idv = json_object_object_get(cur, "id");
-    json_object *key = key_of(type, cur);
-    json_object_object_add(ent, "entityId",
-                           idv ? json_object_get(idv)
-                               : json_object_new_string(json_object_get_string(
-                                     json_object_array_get_idx(key, 0))));
-    json_object_put(key);
+    if (idv && type->npk == 1) {
+        json_object_object_add(ent, "entityId", json_object_get(idv));
+    } else {
+        fth_sbuf joined = {0};
+        for (size_t i = 0; i < type->npk; i++) {
+            fth_sbuf_add(&joined, i ? "," : "");
+            const char *v = json_object_get_string(json_object_object_get(cur, type->pk[i]));
+            fth_sbuf_add(&joined, v ? v : "");
+        }
+        json_object_object_add(ent, "entityId", json_object_new_string(joined.s ? joined.s : ""));
+        fth_sbuf_free(&joined);
+    }
     json_object_object_add(ent, "entityType", json_object_new_string(type->legacy));
     json_object_object_add(ent, "entity_type", json_object_new_string(type->name));
     const char *otype = get_str(cur, "object_type_id");
@@ -788,7 +796,7 @@ json_object *fth_store_end(fth_store *store, bool commit, bool *committed)
     if (store->in_batch) {
         if (commit && exec_sql(store, "COMMIT")) {
             ok = true;
-            if (json_object_array_length(store->changes) > 0)
+            if (store->changes && json_object_array_length(store->changes) > 0)
                 ev = build_event(store);
         } else {
             exec_sql(store, "ROLLBACK");
@@ -1044,6 +1052,35 @@ static void ensure_builtins(fth_store *store)
     json_object_put(fth_store_end(store, true, NULL));
 }
 
+/* Every ftrack server has the object types its typed contexts name (Task, Shot, ...): their
+ * ids are the schemas' classifiers, and new contexts point at them by default. */
+static void ensure_object_types(fth_store *store, json_object *schemas)
+{
+    if (!fth_schema_type(store->schema, "ObjectType"))
+        return;
+    fth_store_error e = {{0}, {0}};
+    fth_store_begin(store);
+    for (size_t i = 0; i < json_object_array_length(schemas); i++) {
+        json_object *schema = json_object_array_get_idx(schemas, i);
+        json_object *alias = json_object_object_get(schema, "alias_for");
+        const char *id = get_str(json_object_object_get(alias, "classifiers"), "object_typeid");
+        const char *name = get_str(schema, "id");
+        if (!id || !name)
+            continue;
+        json_object *ot = json_object_new_object();
+        json_object_object_add(ot, "__entity_type__", json_object_new_string("ObjectType"));
+        json_object_object_add(ot, "id", json_object_new_string(id));
+        json_object_object_add(ot, "name", json_object_new_string(name));
+        json_object_object_add(ot, "sort", json_object_new_int((int)i));
+        bool added = false;
+        ensure_entity(store, ot, &added, &e);
+        json_object_put(ot);
+    }
+    json_object_put(store->changes);
+    store->changes = NULL;
+    json_object_put(fth_store_end(store, true, NULL));
+}
+
 /* Find (or create) the hub user's User entity. */
 static void ensure_user(fth_store *store)
 {
@@ -1149,6 +1186,7 @@ ftrack_status fth_store_open(const fth_schema *schema, const char *path, const c
     }
     if (seed_file)
         ftrack_log(FTRACK_LOG_INFO, LOG_COMPONENT, "seed %s: %zu new entities", seed_file, added);
+    ensure_object_types(store, fth_schema_list(schema));
     ensure_user(store);
     *out = store;
     return FTRACK_OK;

@@ -34,6 +34,10 @@ typedef struct fth_store_error {
     char content[512];
 } fth_store_error;
 
+/* Fill *e (the first error wins; NULL is accepted). */
+void fth_store_fail(fth_store_error *e, const char *exception, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The ftrack.server location: where uploads and encoded outputs live. */
 #define FTH_SERVER_LOCATION_ID "3a372bde-05bc-11e4-8908-20c9d081909b"
 

@@ -17,8 +17,6 @@ struct fth_store {
     char *user_display;
 };
 
-void fth_store_fail(fth_store_error *e, const char *exception, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* A growable string. */
 typedef struct fth_sbuf {

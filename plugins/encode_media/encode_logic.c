@@ -25,7 +25,8 @@ static ftrack_status config_error(ftrack_error *err, const char *fmt, ...)
     return FTRACK_ERR_CONFIG;
 }
 
-/* ---- Lists ------------------------------------------------------------------------------------ */
+/* ---- Lists ------------------------------------------------------------------------------------
+ */
 
 static void list_clear(encode_list *l)
 {
@@ -128,11 +129,10 @@ static ftrack_status arg_number(json_object *args, const char *name, double fall
 ftrack_status encode_config_from_args(json_object *args, encode_config *cfg, ftrack_error *err)
 {
     memset(cfg, 0, sizeof(*cfg));
-    ftrack_status rc = arg_list(args, "encode_media_file_types", DEFAULT_FILE_TYPES, true,
-                                &cfg->file_types, err);
+    ftrack_status rc =
+        arg_list(args, "encode_media_file_types", DEFAULT_FILE_TYPES, true, &cfg->file_types, err);
     if (rc == FTRACK_OK)
-        rc = arg_list(args, "encode_media_component_names", "", false, &cfg->component_names,
-                      err);
+        rc = arg_list(args, "encode_media_component_names", "", false, &cfg->component_names, err);
     if (rc == FTRACK_OK)
         rc = arg_list(args, "encode_media_projects", "", false, &cfg->projects, err);
     double max_jobs = 16;
@@ -140,16 +140,16 @@ ftrack_status encode_config_from_args(json_object *args, encode_config *cfg, ftr
         rc = arg_number(args, "encode_media_job_timeout", 900, 1, ENCODE_TIMEOUT_LIMIT,
                         &cfg->job_timeout, err);
     if (rc == FTRACK_OK)
-        rc = arg_number(args, "encode_media_max_jobs", 16, 1, ENCODE_MAX_JOBS_LIMIT, &max_jobs,
-                        err);
+        rc =
+            arg_number(args, "encode_media_max_jobs", 16, 1, ENCODE_MAX_JOBS_LIMIT, &max_jobs, err);
     cfg->max_jobs = (int)max_jobs;
     cfg->keep_original = arg_bool(args, "encode_media_keep_original", true);
     cfg->offer_action = arg_bool(args, "encode_media_action", true);
     cfg->ignore_own_user = arg_bool(args, "encode_media_ignore_own_user", true);
     json_object *topic = NULL;
     const char *t = ENCODE_DEFAULT_RESULT_TOPIC;
-    if (rc == FTRACK_OK && args && json_object_object_get_ex(args, "encode_media_result_topic", &topic) &&
-        topic) {
+    if (rc == FTRACK_OK && args &&
+        json_object_object_get_ex(args, "encode_media_result_topic", &topic) && topic) {
         if (!json_object_is_type(topic, json_type_string) || json_object_get_string_len(topic) == 0)
             rc = config_error(err, "encode_media_result_topic: expected a non-empty string");
         else
@@ -171,7 +171,8 @@ void encode_config_clear(encode_config *cfg)
     cfg->result_topic = NULL;
 }
 
-/* ---- Rules ------------------------------------------------------------------------------------ */
+/* ---- Rules ------------------------------------------------------------------------------------
+ */
 
 static bool listed(const encode_list *l, const char *value, bool nocase)
 {
@@ -202,7 +203,8 @@ bool encode_project_matches(const encode_config *cfg, const char *project_id,
     return listed(&cfg->projects, project_id, false) || listed(&cfg->projects, project_name, false);
 }
 
-/* ---- Events ----------------------------------------------------------------------------------- */
+/* ---- Events -----------------------------------------------------------------------------------
+ */
 
 static const char *str_of(json_object *obj, const char *key)
 {
@@ -272,6 +274,8 @@ void encode_candidates_from_update(json_object *data, encode_candidates *out)
             candidates_add(out, ENCODE_CANDIDATE_COMPONENT, id, project_of(e));
         else if (same(api_type, "AssetVersion") || (!api_type && same(legacy, "assetversion")))
             candidates_add(out, ENCODE_CANDIDATE_VERSION, id, project_of(e));
+        else if (same(api_type, "ComponentLocation"))
+            candidates_add(out, ENCODE_CANDIDATE_LOCATION, id, project_of(e));
     }
 }
 
@@ -305,7 +309,8 @@ void encode_candidates_clear(encode_candidates *c)
     c->count = 0;
 }
 
-/* ---- Actions and results ---------------------------------------------------------------------- */
+/* ---- Actions and results ----------------------------------------------------------------------
+ */
 
 json_object *encode_discover_reply(json_object *data)
 {
@@ -318,8 +323,9 @@ json_object *encode_discover_reply(json_object *data)
     json_object *item = json_object_new_object();
     json_object_object_add(item, "label", json_object_new_string("Encode media"));
     json_object_object_add(item, "variant", NULL);
-    json_object_object_add(item, "description",
-                           json_object_new_string("Encode the selected versions' media for review"));
+    json_object_object_add(
+        item, "description",
+        json_object_new_string("Encode the selected versions' media for review"));
     json_object_object_add(item, "actionIdentifier",
                            json_object_new_string(ENCODE_ACTION_IDENTIFIER));
     json_object_object_add(item, "icon", NULL);
@@ -384,7 +390,8 @@ char *encode_job_error(json_object *job_data)
     return out;
 }
 
-/* ---- Bookkeeping ------------------------------------------------------------------------------ */
+/* ---- Bookkeeping ------------------------------------------------------------------------------
+ */
 
 bool encode_registry_init(encode_registry *r, size_t capacity)
 {

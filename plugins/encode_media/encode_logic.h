@@ -31,11 +31,11 @@ typedef struct encode_config {
     encode_list component_names; /* exact names; empty: any */
     encode_list projects;        /* project names or ids; empty: any */
     bool keep_original;
-    double job_timeout;          /* seconds a job is followed */
-    char *result_topic;          /* owned */
+    double job_timeout; /* seconds a job is followed */
+    char *result_topic; /* owned */
     bool offer_action;
     bool ignore_own_user;
-    int max_jobs;                /* jobs followed at once */
+    int max_jobs; /* jobs followed at once */
 } encode_config;
 
 /* Read the plugin's arguments (borrowed). Lists are comma-separated strings or JSON arrays of
@@ -43,7 +43,8 @@ typedef struct encode_config {
 ftrack_status encode_config_from_args(json_object *args, encode_config *cfg, ftrack_error *err);
 void encode_config_clear(encode_config *cfg);
 
-/* ---- Rules ------------------------------------------------------------------------------------ */
+/* ---- Rules ------------------------------------------------------------------------------------
+ */
 
 /* Why a component was not taken, or NULL when it matches the file type and name rules
  * (project rules are checked apart, they need queries). Never matches an encode output. */
@@ -53,11 +54,13 @@ const char *encode_component_refusal(const encode_config *cfg, const char *name,
 bool encode_project_matches(const encode_config *cfg, const char *project_id,
                             const char *project_name);
 
-/* ---- Events ----------------------------------------------------------------------------------- */
+/* ---- Events -----------------------------------------------------------------------------------
+ */
 
 typedef enum encode_candidate_kind {
     ENCODE_CANDIDATE_COMPONENT, /* id is a component's */
-    ENCODE_CANDIDATE_VERSION    /* id is an AssetVersion's: encode its components */
+    ENCODE_CANDIDATE_VERSION,   /* id is an AssetVersion's: encode its components */
+    ENCODE_CANDIDATE_LOCATION   /* id is a ComponentLocation's: encode its component */
 } encode_candidate_kind;
 
 typedef struct encode_candidate {
@@ -72,7 +75,8 @@ typedef struct encode_candidates {
 } encode_candidates;
 
 /* What an ftrack.update event's data (borrowed) asks for: added FileComponents and
- * AssetVersions (entity_type, or the legacy entityType "component"/"assetversion"). */
+ * AssetVersions (entity_type, or the legacy entityType "component"/"assetversion"), and added
+ * ComponentLocations (a component's data arriving in a location after its creation). */
 void encode_candidates_from_update(json_object *data, encode_candidates *out);
 /* ftrack.location.component-added: data.component_id. */
 void encode_candidates_from_component_added(json_object *data, encode_candidates *out);
@@ -80,7 +84,8 @@ void encode_candidates_from_component_added(json_object *data, encode_candidates
 void encode_candidates_from_selection(json_object *data, encode_candidates *out);
 void encode_candidates_clear(encode_candidates *c);
 
-/* ---- Actions and results ---------------------------------------------------------------------- */
+/* ---- Actions and results ----------------------------------------------------------------------
+ */
 
 /* The discover reply (new) when the selection holds an AssetVersion, else NULL. */
 json_object *encode_discover_reply(json_object *data);
@@ -96,7 +101,8 @@ json_object *encode_job_outputs(json_object *job_data);
 /* The job's error text (new string), NULL when none. */
 char *encode_job_error(json_object *job_data);
 
-/* ---- Bookkeeping ------------------------------------------------------------------------------ */
+/* ---- Bookkeeping ------------------------------------------------------------------------------
+ */
 
 /* A bounded set of recently seen ids (oldest forgotten first). Thread-safe. */
 typedef struct encode_registry {

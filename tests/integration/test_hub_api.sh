@@ -52,8 +52,8 @@ out=$(api '[{"action":"query_server_information"}]')
 check "$out" 200 'r["exception"] == "InvalidCredentialsError"'
 
 # Unsupported actions: one error object for the batch, in the wording the Python client reads.
-out=$(api "${AUTH[@]}" '[{"action":"query_server_information"},{"action":"encode_media","component_id":"x"}]')
-check "$out" 200 "r['exception'] and \"Invalid action u'encode_media'\" in r['content'] and 'error_code' in r"
+out=$(api "${AUTH[@]}" '[{"action":"query_server_information"},{"action":"get_widget_url","name":"info"}]')
+check "$out" 200 "r['exception'] and \"Invalid action u'get_widget_url'\" in r['content'] and 'error_code' in r"
 
 # Malformed bodies.
 for body in '{"action":"query_schemas"}' '[{"action":' 'not json' '' '[1]' '[{"no_action":1}]'; do

@@ -32,7 +32,7 @@ test("Session completes its start-up call and query_server_information works", a
 test("unsupported actions reject with the server's message", async () => {
   const session = new Session(hub.url, USER, KEY, { autoConnectEventHub: false });
   await session.initializing;
-  await assert.rejects(session.call([{ action: "encode_media", component_id: "x" }]), /Invalid action u'encode_media'/);
+  await assert.rejects(session.call([{ action: "get_widget_url", name: "info" }]), /Invalid action u'get_widget_url'/);
 });
 
 test("wrong credentials reject the start-up call", async () => {

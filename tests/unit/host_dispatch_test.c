@@ -141,7 +141,8 @@ static int teardown(void **state)
 
 static fth_worker *start(const char *name, const char *args, size_t capacity)
 {
-    fth_worker_spec spec = {name, &desc, args, NULL, test_hub, capacity};
+    fth_worker_spec spec = {.instance_name = name, .descriptor = &desc, .arguments_json = args,
+                            .hub = test_hub, .queue_capacity = capacity};
     fth_worker *w = NULL;
     ftrack_error err;
     assert_int_equal(fth_worker_start(&spec, &w, &err), FTRACK_OK);

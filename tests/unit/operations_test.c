@@ -156,8 +156,9 @@ static void test_create_then_delete_is_dropped(void **state)
     set_string(other, "label", "kept");
     assert_int_equal(ftrack_session_delete(fx->s, e, NULL), FTRACK_OK);
     json_object *batch = ftrack_session_pending_batch(fx->s);
-    assert_json(batch, "[{\"action\": \"update\", \"entity_data\": {\"__entity_type__\": \"Bar\", "
-                       "\"label\": \"kept\"}, \"entity_key\": [\"b1\"], \"entity_type\": \"Bar\"}]");
+    assert_json(batch,
+                "[{\"action\": \"update\", \"entity_data\": {\"__entity_type__\": \"Bar\", "
+                "\"label\": \"kept\"}, \"entity_key\": [\"b1\"], \"entity_type\": \"Bar\"}]");
     json_object_put(batch);
     ftrack_entity_free(e);
     ftrack_entity_free(other);
@@ -174,12 +175,11 @@ static void test_last_update_wins_and_consecutive_merge(void **state)
     set_string(a, "value", "V");
     json_object *batch = ftrack_session_pending_batch(fx->s);
     /* a's first update lost its only attribute (dropped as empty); the last two merged. */
-    assert_json(batch,
-                "[{\"action\": \"update\", \"entity_data\": {\"__entity_type__\": \"Bar\", "
-                "\"label\": \"L\"}, \"entity_key\": [\"b1\"], \"entity_type\": \"Bar\"},"
-                " {\"action\": \"update\", \"entity_data\": {\"__entity_type__\": \"Foo\", "
-                "\"name\": \"second\", \"value\": \"V\"}, \"entity_key\": [\"a1\"], "
-                "\"entity_type\": \"Foo\"}]");
+    assert_json(batch, "[{\"action\": \"update\", \"entity_data\": {\"__entity_type__\": \"Bar\", "
+                       "\"label\": \"L\"}, \"entity_key\": [\"b1\"], \"entity_type\": \"Bar\"},"
+                       " {\"action\": \"update\", \"entity_data\": {\"__entity_type__\": \"Foo\", "
+                       "\"name\": \"second\", \"value\": \"V\"}, \"entity_key\": [\"a1\"], "
+                       "\"entity_type\": \"Foo\"}]");
     json_object_put(batch);
     ftrack_entity_free(a);
     ftrack_entity_free(b);
@@ -260,8 +260,9 @@ static void test_commit_sends_merges_and_clears(void **state)
 static json_object *refuse(fake_server *f, json_object *op)
 {
     (void)op;
-    snprintf(f->error, sizeof(f->error),
-             "{\"exception\": \"ValidationError\", \"content\": \"bad name\", \"error_code\": null}");
+    snprintf(
+        f->error, sizeof(f->error),
+        "{\"exception\": \"ValidationError\", \"content\": \"bad name\", \"error_code\": null}");
     return NULL;
 }
 
@@ -329,7 +330,7 @@ static void *other_thread(void *arg)
     json_object_object_add(data, "name", json_object_new_string("other-thread"));
     ftrack_session_create(job->s, "Foo", data, NULL, NULL);
     json_object_put(data);
-    pthread_barrier_wait(job->recorded);  /* main commits now */
+    pthread_barrier_wait(job->recorded); /* main commits now */
     pthread_barrier_wait(job->committed);
     job->left_after = ftrack_session_recorded_operation_count(job->s);
     ftrack_session_rollback(job->s);
@@ -356,10 +357,9 @@ static void test_one_threads_commit_never_sends_anothers(void **state)
     pthread_barrier_destroy(&committed);
     assert_int_equal(fake_op_count(fx->f), 1);
     json_object *op = fake_op(fx->f, 0);
-    assert_string_equal(
-        json_object_get_string(json_object_object_get(json_object_object_get(op, "entity_data"),
-                                                      "name")),
-        "main-thread");
+    assert_string_equal(json_object_get_string(json_object_object_get(
+                            json_object_object_get(op, "entity_data"), "name")),
+                        "main-thread");
     json_object_put(op);
     assert_int_equal(job.left_after, 1);
 }
@@ -374,8 +374,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_last_update_wins_and_consecutive_merge, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_non_consecutive_updates_stay_apart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_payload_and_key_cannot_be_set, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_delete_payload_and_key_cannot_be_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_sends_merges_and_clears, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_keeps_operations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_drops_created_from_cache, setup, teardown),

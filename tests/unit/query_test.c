@@ -28,8 +28,9 @@ static json_object *paged_answer(fake_server *f, json_object *op)
     json_object *data = json_object_new_array();
     for (long i = offset; i < offset + limit && i < TOTAL; i++) {
         char text[128];
-        snprintf(text, sizeof(text), "{\"__entity_type__\": \"Foo\", \"id\": \"f%ld\", \"name\": "
-                                     "\"n%ld\"}",
+        snprintf(text, sizeof(text),
+                 "{\"__entity_type__\": \"Foo\", \"id\": \"f%ld\", \"name\": "
+                 "\"n%ld\"}",
                  i, i);
         json_object_array_add(data, json_tokener_parse(text));
     }
@@ -176,7 +177,8 @@ static void test_metadata_next_must_be_an_object(void **state)
     assert_int_equal(list->count, 1);
     ftrack_entity_list_free(list);
     /* An offset that does not advance would page forever. */
-    fx->f->user = "{\"action\": \"query\", \"data\": [], \"metadata\": {\"next\": {\"offset\": 0}}}";
+    fx->f->user =
+        "{\"action\": \"query\", \"data\": [], \"metadata\": {\"next\": {\"offset\": 0}}}";
     assert_int_equal(ftrack_session_query_all(fx->s, "select id from Foo", &list, &err),
                      FTRACK_ERR_BAD_RESPONSE);
     /* No data list. */
@@ -241,8 +243,7 @@ static void test_get_queries_once_then_uses_the_cache(void **state)
     fx->f->user = "{\"action\": \"query\", \"data\": [], \"metadata\": {\"next\": {\"offset\": "
                   "null}}}";
     assert_int_equal(ftrack_session_get(fx->s, "Foo", "missing", &e, &err), FTRACK_ERR_NOT_FOUND);
-    assert_int_equal(ftrack_session_get(fx->s, "Pair", "x", &e, &err),
-                     FTRACK_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ftrack_session_get(fx->s, "Pair", "x", &e, &err), FTRACK_ERR_INVALID_ARGUMENT);
 }
 
 static void test_server_error_reaches_the_caller(void **state)
@@ -267,8 +268,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_projections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata_next_must_be_an_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_and_one, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_queries_once_then_uses_the_cache, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_get_queries_once_then_uses_the_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_error_reaches_the_caller, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,8 @@ static json_object *answer_json(fake_server *f, json_object *op)
     "{\"action\": \"query\", \"data\": [{\"__entity_type__\": \"Foo\", \"id\": \"f1\", \"name\": " \
     "\"n1\"}], \"metadata\": {\"next\": {\"offset\": null}}}"
 #define FOO_VALUE                                                                                  \
-    "{\"action\": \"query\", \"data\": [{\"__entity_type__\": \"Foo\", \"id\": \"f1\", \"value\": " \
+    "{\"action\": \"query\", \"data\": [{\"__entity_type__\": \"Foo\", \"id\": \"f1\", "           \
+    "\"value\": "                                                                                  \
     "42}], \"metadata\": {\"next\": {\"offset\": null}}}"
 
 static ftrack_entity *query_one(ftrack_session *s, const char *expression)
@@ -118,9 +119,8 @@ static void test_cache_layering(void **state)
     size_t before = fake_op_count(f);
     assert_int_equal(ftrack_session_get(s, "Foo", "f1", &e, NULL), FTRACK_OK);
     assert_int_equal(fake_op_count(f), before);
-    assert_int_equal(ftrack_memory_cache_count(ftrack_layered_cache_layer(ftrack_session_cache(s),
-                                                                          0)),
-                     1);
+    assert_int_equal(
+        ftrack_memory_cache_count(ftrack_layered_cache_layer(ftrack_session_cache(s), 0)), 1);
     ftrack_entity_free(e);
     ftrack_session_free(s);
     ftrack_cache_free(user);

@@ -19,11 +19,12 @@
 #define FAKE_USER "jane"
 
 #define FAKE_SCHEMAS                                                                               \
-    "[{\"id\": \"Foo\", \"primary_key\": [\"id\"], \"default_projections\": [\"id\", \"name\"],"  \
+    "[{\"id\": \"Foo\", \"primary_key\": [\"id\"], \"default_projections\": [\"id\", \"name\"],"   \
     " \"properties\": {\"id\": {}, \"name\": {}, \"value\": {}, \"bar\": {}, \"bars\": {}}},"      \
-    " {\"id\": \"Bar\", \"primary_key\": [\"id\"], \"default_projections\": [\"id\"],"            \
+    " {\"id\": \"Bar\", \"primary_key\": [\"id\"], \"default_projections\": [\"id\"],"             \
     " \"properties\": {\"id\": {}, \"label\": {}}},"                                               \
-    " {\"id\": \"Pair\", \"primary_key\": [\"a\", \"b\"], \"default_projections\": [\"a\", \"b\"]," \
+    " {\"id\": \"Pair\", \"primary_key\": [\"a\", \"b\"], \"default_projections\": [\"a\", "       \
+    "\"b\"],"                                                                                      \
     " \"properties\": {\"a\": {}, \"b\": {}, \"note\": {}}},"                                      \
     " {\"id\": \"FileComponent\", \"primary_key\": [\"id\"], \"default_projections\": [\"id\", "   \
     "\"name\", \"file_type\", \"system_type\"], \"properties\": {\"id\": {}, \"name\": {}, "       \
@@ -45,9 +46,9 @@ struct fake_server {
     pthread_mutex_t lock;
     fake_answer_fn answer;
     void *user;
-    json_object *ops; /* every data operation received, in order */
+    json_object *ops;   /* every data operation received, in order */
     json_object *queue; /* canned results for fake_scripted_answer, consumed in order */
-    char error[512];  /* the error object answered when `answer` returns NULL */
+    char error[512];    /* the error object answered when `answer` returns NULL */
     int put_count;
     char put_body[4096];
     char put_headers[1024]; /* "name: value\n" of the last PUT */
@@ -55,7 +56,8 @@ struct fake_server {
 
 static inline const char *fake_op_string(json_object *op, const char *key);
 
-static inline void fake_handler(const http_request_record *request, int *status, char **body, void *ud)
+static inline void fake_handler(const http_request_record *request, int *status, char **body,
+                                void *ud)
 {
     fake_server *f = ud;
     *status = 200;
@@ -150,8 +152,7 @@ static inline json_object *fake_scripted_answer(fake_server *f, json_object *op)
         /* an update's data carries the primary key back, as a server does */
         json_object *key = json_object_object_get(op, "entity_key");
         if (strcmp(action, "update") == 0 && json_object_array_length(key) == 1)
-            json_object_object_add(data, "id",
-                                   json_object_get(json_object_array_get_idx(key, 0)));
+            json_object_object_add(data, "id", json_object_get(json_object_array_get_idx(key, 0)));
         json_object_object_add(r, "action", json_object_new_string(action));
         json_object_object_add(r, "data", data);
         return r;

@@ -177,9 +177,9 @@ static void test_encode_local_file(void **state)
                         "v1");
     json_object_put(create);
 
-    assert_int_equal(ftrack_session_encode_media_file(s, "/nonexistent/x.mov", NULL, false, NULL,
-                                                      &err),
-                     FTRACK_ERR_IO);
+    assert_int_equal(
+        ftrack_session_encode_media_file(s, "/nonexistent/x.mov", NULL, false, NULL, &err),
+        FTRACK_ERR_IO);
     unlink(path);
     rmdir(dir);
     ftrack_session_free(s);
@@ -262,10 +262,8 @@ static void test_wait_for_job(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_encode_request_shape),
-        cmocka_unit_test(test_encode_errors),
-        cmocka_unit_test(test_encode_local_file),
-        cmocka_unit_test(test_upload_refused),
+        cmocka_unit_test(test_encode_request_shape), cmocka_unit_test(test_encode_errors),
+        cmocka_unit_test(test_encode_local_file),    cmocka_unit_test(test_upload_refused),
         cmocka_unit_test(test_wait_for_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,8 +119,7 @@ FTRACK_API ftrack_status ftrack_session_query_all(ftrack_session *session, const
                                                   ftrack_entity_list **list, ftrack_error *err);
 /* The first result (" limit 1" appended; *entity NULL when there is none). An expression that
  * already has a limit or offset is FTRACK_ERR_INVALID_ARGUMENT. */
-FTRACK_API ftrack_status ftrack_session_query_first(ftrack_session *session,
-                                                    const char *expression,
+FTRACK_API ftrack_status ftrack_session_query_first(ftrack_session *session, const char *expression,
                                                     ftrack_entity **entity, ftrack_error *err);
 /* Exactly one result (" limit 2" appended): none is FTRACK_ERR_NOT_FOUND ("NoResultFound"),
  * several FTRACK_ERR_EXISTS ("MultipleResultsFound"). */
@@ -164,8 +163,8 @@ FTRACK_API json_object *ftrack_session_pending_batch(ftrack_session *session);
  * and commit, then announce ftrack.location.component-added when the hub is connected.
  * data (borrowed, may be NULL) adds attributes (e.g. "version_id"). Note that both commits
  * send the calling thread's other recorded operations too, as the Python client does. */
-FTRACK_API ftrack_status ftrack_session_create_component(ftrack_session *session,
-                                                         const char *path, json_object *data,
+FTRACK_API ftrack_status ftrack_session_create_component(ftrack_session *session, const char *path,
+                                                         json_object *data,
                                                          ftrack_entity **component,
                                                          ftrack_error *err);
 /* Ask the server to encode a component (keep_original: keep it as a version component).
@@ -177,8 +176,7 @@ FTRACK_API ftrack_status ftrack_session_encode_media(ftrack_session *session,
                                                      ftrack_entity **job, ftrack_error *err);
 /* Upload a local file (ftrack_session_create_component, with version_id as data when
  * keep_original), then encode it. */
-FTRACK_API ftrack_status ftrack_session_encode_media_file(ftrack_session *session,
-                                                          const char *path,
+FTRACK_API ftrack_status ftrack_session_encode_media_file(ftrack_session *session, const char *path,
                                                           const char *version_id,
                                                           bool keep_original, ftrack_entity **job,
                                                           ftrack_error *err);

@@ -49,7 +49,8 @@ json_object *fti_session_schema_for(ftrack_session *session, const char *type)
         json_object *schema = json_object_array_get_idx(schemas, i);
         json_object *id = NULL;
         if (json_object_object_get_ex(schema, "id", &id) &&
-            json_object_is_type(id, json_type_string) && strcmp(json_object_get_string(id), type) == 0)
+            json_object_is_type(id, json_type_string) &&
+            strcmp(json_object_get_string(id), type) == 0)
             return schema;
     }
     return NULL;
@@ -159,8 +160,8 @@ static json_object *key_values_for(json_object *names, const char *type, json_ob
         if (!json_object_object_get_ex(data, name, &v) || !v ||
             json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array)) {
             json_object_put(values);
-            fti_error(err, FTRACK_ERR_BAD_RESPONSE, "%s entity without its primary key '%s'.",
-                      type, name);
+            fti_error(err, FTRACK_ERR_BAD_RESPONSE, "%s entity without its primary key '%s'.", type,
+                      name);
             return NULL;
         }
         json_object_array_add(values, json_object_new_string(key_text(v)));
@@ -484,8 +485,10 @@ static char *key_condition(const ftrack_entity *entity)
     for (size_t i = 0; i < n; i++) {
         if (i)
             printbuf_strappend(pb, " and ");
-        sprintbuf(pb, "%s is \"", json_object_get_string(json_object_array_get_idx(entity->key_names, i)));
-        for (const char *p = json_object_get_string(json_object_array_get_idx(entity->key_values, i));
+        sprintbuf(pb, "%s is \"",
+                  json_object_get_string(json_object_array_get_idx(entity->key_names, i)));
+        for (const char *p =
+                 json_object_get_string(json_object_array_get_idx(entity->key_values, i));
              *p; p++) {
             if (*p == '"' || *p == '\\')
                 printbuf_memappend(pb, "\\", 1);
@@ -502,26 +505,25 @@ static char *key_condition(const ftrack_entity *entity)
 static ftrack_status populate(ftrack_entity *entity, const char *attribute, ftrack_error *err)
 {
     char *condition = key_condition(entity);
-    char *expression = condition ? fti_asprintf("select %s from %s where %s", attribute,
-                                                entity->type, condition)
-                                 : NULL;
+    char *expression =
+        condition ? fti_asprintf("select %s from %s where %s", attribute, entity->type, condition)
+                  : NULL;
     free(condition);
     if (!expression)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
     json_object *results = NULL, *data = NULL;
-    ftrack_status status = fti_session_raw_query(entity->session, expression, &results, &data, NULL,
-                                                 err);
+    ftrack_status status =
+        fti_session_raw_query(entity->session, expression, &results, &data, NULL, err);
     free(expression);
     if (status != FTRACK_OK)
         return status;
     size_t n = json_object_array_length(data);
     for (size_t i = 0; i < n && status == FTRACK_OK; i++) {
         json_object *merged = NULL;
-        status = fti_session_merge(entity->session, json_object_array_get_idx(data, i), &merged,
-                                   err);
-        json_object *values = merged ? fti_entity_key_values(entity->session, entity->type, merged,
-                                                             NULL)
-                                     : NULL;
+        status =
+            fti_session_merge(entity->session, json_object_array_get_idx(data, i), &merged, err);
+        json_object *values =
+            merged ? fti_entity_key_values(entity->session, entity->type, merged, NULL) : NULL;
         if (values && json_object_equal(values, entity->key_values))
             fill_missing(entity, merged);
         json_object_put(values);

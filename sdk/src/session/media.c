@@ -45,7 +45,8 @@ ftrack_status ftrack_session_encode_media(ftrack_session *session, const char *c
     json_object_object_add(op, "action", json_object_new_string("encode_media"));
     json_object_object_add(op, "component_id", json_object_new_string(component_id));
     json_object_object_add(op, "keep_original", json_object_new_boolean(keep_original));
-    json_object_object_add(op, "version_id", version_id ? json_object_new_string(version_id) : NULL);
+    json_object_object_add(op, "version_id",
+                           version_id ? json_object_new_string(version_id) : NULL);
     json_object_array_add(ops, op);
     json_object *results = NULL;
     ftrack_error local;
@@ -76,7 +77,8 @@ ftrack_status ftrack_session_encode_media(ftrack_session *session, const char *c
     return status;
 }
 
-/* ---- Uploads ---------------------------------------------------------------------------------- */
+/* ---- Uploads ----------------------------------------------------------------------------------
+ */
 
 /* Base64 (no newline) MD5 of a file: the Content-MD5 the upload is checked against. */
 static ftrack_status file_md5_base64(const char *path, char out[32], ftrack_error *err)
@@ -172,9 +174,8 @@ static ftrack_status upload_headers(json_object *headers, struct curl_slist **ou
     json_object_object_foreach(headers, name, value)
     {
         char *line = fti_asprintf("%s: %s", name, value ? json_object_get_string(value) : "");
-        struct curl_slist *next = line && fti_http_header_valid(line)
-                                      ? curl_slist_append(list, line)
-                                      : NULL;
+        struct curl_slist *next =
+            line && fti_http_header_valid(line) ? curl_slist_append(list, line) : NULL;
         free(line);
         if (!next) {
             curl_slist_free_all(list);
@@ -245,10 +246,10 @@ static ftrack_status put_file(ftrack_session *session, const char *path, long lo
     if (shown && strchr(shown, '?'))
         *strchr(shown, '?') = '\0';
     if (code != CURLE_OK)
-        status = fti_error(err, code == CURLE_OPERATION_TIMEDOUT ? FTRACK_ERR_TIMEOUT
-                                                                 : FTRACK_ERR_NETWORK,
-                           "Upload to %s failed: %s", shown ? shown : "?",
-                           errbuf[0] ? errbuf : curl_easy_strerror(code));
+        status = fti_error(
+            err, code == CURLE_OPERATION_TIMEDOUT ? FTRACK_ERR_TIMEOUT : FTRACK_ERR_NETWORK,
+            "Upload to %s failed: %s", shown ? shown : "?",
+            errbuf[0] ? errbuf : curl_easy_strerror(code));
     else if (http_status < 200 || http_status >= 300)
         status = fti_error(err, FTRACK_ERR_SERVER, "Upload to %s answered HTTP %ld.",
                            shown ? shown : "?", http_status);
@@ -279,8 +280,9 @@ static ftrack_status create_file_component(ftrack_session *session, const char *
     char *stem = NULL, *ext = NULL;
     split_name(path, &stem, &ext);
     json_object *values = NULL;
-    if (!stem || !ext || (data ? json_object_deep_copy(data, &values, NULL) != 0
-                               : !(values = json_object_new_object()))) {
+    if (!stem || !ext ||
+        (data ? json_object_deep_copy(data, &values, NULL) != 0
+              : !(values = json_object_new_object()))) {
         free(stem);
         free(ext);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
@@ -304,8 +306,8 @@ static ftrack_status create_file_component(ftrack_session *session, const char *
     return status;
 }
 
-static ftrack_status register_in_server_location(ftrack_session *session,
-                                                 const char *component_id, ftrack_error *err)
+static ftrack_status register_in_server_location(ftrack_session *session, const char *component_id,
+                                                 ftrack_error *err)
 {
     json_object *data = json_object_new_object();
     if (!data)
@@ -451,8 +453,7 @@ ftrack_status ftrack_session_wait_for_job(ftrack_session *session, const char *j
         *job = NULL;
     if (!session || !job_id || !*job_id || strchr(job_id, '"'))
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "No session or job id.");
-    char *expression =
-        fti_asprintf("select id, status, data from Job where id is \"%s\"", job_id);
+    char *expression = fti_asprintf("select id, status, data from Job where id is \"%s\"", job_id);
     if (!expression)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
     double deadline = fti_now() + (timeout > 0 ? timeout : 0);
@@ -480,9 +481,8 @@ ftrack_status ftrack_session_wait_for_job(ftrack_session *session, const char *j
         }
         double left = deadline - fti_now();
         if (left <= 0) {
-            status = fti_error(err, FTRACK_ERR_TIMEOUT,
-                               "Job %s still '%s' after %.1f s.", job_id, state ? state : "?",
-                               timeout);
+            status = fti_error(err, FTRACK_ERR_TIMEOUT, "Job %s still '%s' after %.1f s.", job_id,
+                               state ? state : "?", timeout);
             free(state);
             break;
         }

@@ -28,7 +28,8 @@ size_t ftrack_session_recorded_operation_count(ftrack_session *session)
     return ops ? json_object_array_length(ops) : 0;
 }
 
-/* ---- Building the batch ----------------------------------------------------------------------- */
+/* ---- Building the batch -----------------------------------------------------------------------
+ */
 
 static const char *str_of(json_object *obj, const char *key)
 {
@@ -72,7 +73,8 @@ static json_object *payload_of(json_object *op)
         }
         json_object_object_add(payload, "entity_data", data);
     }
-    json_object_object_add(payload, "entity_key", copy_of(json_object_object_get(op, "entity_key")));
+    json_object_object_add(payload, "entity_key",
+                           copy_of(json_object_object_get(op, "entity_key")));
     json_object_object_add(payload, "entity_type", json_object_new_string(type));
     return payload;
 }
@@ -81,8 +83,8 @@ static json_object *payload_of(json_object *op)
 static char *identity_of(json_object *payload)
 {
     return fti_asprintf("%s\x1f%s", str_of(payload, "entity_type"),
-                        json_object_to_json_string_ext(json_object_object_get(payload, "entity_key"),
-                                                       JSON_C_TO_STRING_PLAIN));
+                        json_object_to_json_string_ext(
+                            json_object_object_get(payload, "entity_key"), JSON_C_TO_STRING_PLAIN));
 }
 
 static bool is_action(json_object *payload, const char *action)
@@ -222,7 +224,8 @@ json_object *ftrack_session_pending_batch(ftrack_session *session)
     return ops ? fti_operations_build_batch(ops) : NULL;
 }
 
-/* ---- Create / delete --------------------------------------------------------------------------- */
+/* ---- Create / delete ---------------------------------------------------------------------------
+ */
 
 /* A copy of the caller's data without __entity_type__, with a new id when the type's
  * primary key is "id" and none was given. */
@@ -305,7 +308,8 @@ ftrack_status ftrack_session_delete(ftrack_session *session, ftrack_entity *enti
     return fti_session_record(session, op, err);
 }
 
-/* ---- Commit / rollback ------------------------------------------------------------------------- */
+/* ---- Commit / rollback -------------------------------------------------------------------------
+ */
 
 static void clear_operations(json_object *ops)
 {

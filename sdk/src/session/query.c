@@ -17,8 +17,8 @@ struct ftrack_query {
     long offset;      /* the expression's own, or -1 */
     long limit;       /* the expression's own, or -1 */
     size_t page_size;
-    long next_offset; /* -1: no more pages */
-    size_t fetched;   /* records received so far */
+    long next_offset;  /* -1: no more pages */
+    size_t fetched;    /* records received so far */
     json_object *page; /* merged records of the current page */
     size_t page_pos;
 };
@@ -107,8 +107,8 @@ static ftrack_status rewrite(ftrack_session *session, const char *expression, ch
         return *out ? FTRACK_OK : fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
     }
     const char *space = strchr(expression, ' ');
-    char *type = space ? fti_strndup(expression, (size_t)(space - expression))
-                       : fti_strdup(expression);
+    char *type =
+        space ? fti_strndup(expression, (size_t)(space - expression)) : fti_strdup(expression);
     if (!type)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
     json_object *schemas = NULL;
@@ -228,8 +228,8 @@ static ftrack_status fetch_page(ftrack_query *q, ftrack_error *err)
     if (!expression)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
     json_object *results = NULL, *data = NULL, *metadata = NULL;
-    ftrack_status status = fti_session_raw_query(q->session, expression, &results, &data,
-                                                 &metadata, err);
+    ftrack_status status =
+        fti_session_raw_query(q->session, expression, &results, &data, &metadata, err);
     free(expression);
     if (status != FTRACK_OK)
         return status;
@@ -347,11 +347,12 @@ static ftrack_status query_limited(ftrack_session *session, const char *expressi
     if (status != FTRACK_OK)
         return status;
     if (q->limit >= 0 || q->offset >= 0) {
+        const char *clause = q->limit >= 0 ? "limit" : "offset";
         ftrack_query_free(q);
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
                          "Expression already contains a %s clause, which does not make sense "
                          "for %s().",
-                         q->limit >= 0 ? "limit" : "offset", what);
+                         clause, what);
     }
     char *limited = fti_asprintf("%s limit %d", q->expression, limit);
     ftrack_query_free(q);
