@@ -2,11 +2,12 @@
  *
  *   ftbench_load roundtrip [--concurrency C] [--seconds S | --count N] [--warmup W]
  *                          [--topic T] [--replies subscriber|callback] [--rss-every N]
- *                          [--reply-timeout SECONDS]
+ *                          [--reply-timeout SECONDS] [--max-seconds S]
  *                          [--watch NAME=PID]...
  *       Keeps C events in flight: each reply publishes the next event. After W seconds of
  *       warm-up it measures S seconds (or N replies): replies/s, latency percentiles and the
- *       CPU per event of itself and every watched process.
+ *       CPU per event of itself and every watched process. With --count, --max-seconds ends
+ *       the measurement early (the result says how many replies it got).
  *   ftbench_load burst --count K --expect N [--marker T] [--watch NAME=PID]...
  *       Publishes K events of a realistic mix (ftrack.update, discover, launch) as fast as
  *       the SDK takes them, then one marker event; done when N marker replies arrived (one per
@@ -53,6 +54,7 @@ typedef struct load {
     long count; /* replies to measure when > 0 (instead of seconds) */
     long rss_every;
     double reply_timeout; /* --replies callback: each publish's reply window */
+    double max_seconds;   /* with --count: stop measuring after this long anyway */
 
     phase ph;
     double phase_end;
@@ -223,7 +225,9 @@ static void got_reply(load *L, unsigned long seq)
         L->measured++;
         if (L->rss_every > 0 && L->measured % (unsigned long)L->rss_every == 0)
             sample_rss(L);
-        if ((L->count > 0 && L->measured >= (unsigned long)L->count) || now >= L->phase_end) {
+        bool out_of_time = L->max_seconds > 0 && now - L->t_start >= L->max_seconds;
+        if ((L->count > 0 && L->measured >= (unsigned long)L->count) || now >= L->phase_end ||
+            out_of_time) {
             enter_phase(L, PH_DONE, now);
             return;
         }
@@ -546,7 +550,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: ftbench_load roundtrip [--concurrency C] [--seconds S|--count N] [--warmup W]\n"
             "                              [--topic T] [--replies subscriber|callback]\n"
-            "                              [--reply-timeout SECONDS]\n"
+            "                              [--reply-timeout SECONDS] [--max-seconds S]\n"
             "                              [--rss-every N] [--watch NAME=PID]...\n"
             "       ftbench_load burst --count K --expect N [--marker T] [--watch NAME=PID]...\n"
             "       ftbench_load startup [--topic T] [--ready TEXT] [--ready-only] -- COMMAND...\n");
@@ -596,6 +600,8 @@ int main(int argc, char **argv)
             L.topic = v;
         else if (strcmp(a, "--replies") == 0)
             L.use_callbacks = strcmp(v, "callback") == 0;
+        else if (strcmp(a, "--max-seconds") == 0)
+            L.max_seconds = strtod(v, NULL);
         else if (strcmp(a, "--reply-timeout") == 0)
             L.reply_timeout = strtod(v, NULL);
         else if (strcmp(a, "--rss-every") == 0)

@@ -10,7 +10,8 @@
 # BENCH_RUNS times (default 3); the summary gives the median with min and max.
 #
 # Environment: BENCH_RUNS (3), BENCH_SECONDS (3: measured seconds per round-trip run),
-# BENCH_FOOTPRINT_EVENTS (1000000), BENCH_HOST_BIN (another ftrack-host to measure).
+# BENCH_FOOTPRINT_EVENTS (1000000), BENCH_FOOTPRINT_MAX_SECONDS (900: the footprint run stops
+# there and reports how far it got), BENCH_HOST_BIN (another ftrack-host to measure).
 #
 # Results: BUILD_DIR/bench-results/<time>.jsonl (raw, one JSON object per measurement) and
 # BUILD_DIR/bench-results/latest.md (the tables, also printed). The footprint step writes
@@ -27,6 +28,7 @@ STEPS=("$@")
 RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-3}
 FOOTPRINT_EVENTS=${BENCH_FOOTPRINT_EVENTS:-1000000}
+FOOTPRINT_MAX_SECONDS=${BENCH_FOOTPRINT_MAX_SECONDS:-900}
 
 HOST_BIN=${BENCH_HOST_BIN:-$BUILD/host/ftrack-host}
 LOAD=$BUILD/bench/ftbench_load
@@ -210,6 +212,7 @@ step_roundtrip() {
                     --watch "responder=$RESP_PID" --watch "hub=$HUB_PID")
                 record "\"bench\":\"roundtrip\",\"responder\":\"$resp\",\"run\":$run" "$line"
             done
+            rss_record "${resp}_after_roundtrip" "$RESP_PID" # warm: after the load
             stop "$RESP_PID"
             stop "$HUB_PID"
         done
@@ -254,7 +257,7 @@ step_dispatch() {
     done
 }
 
-# rss_line NAME PID: a JSON footprint record of a live process.
+# rss_record NAME PID: a JSON footprint record of a live process (uses the caller's $run).
 rss_record() {
     local name=$1 pid=$2 rss anon file
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
@@ -337,7 +340,8 @@ step_footprint() {
         record "\"bench\":\"footprint\",\"run\":1" "$line"
         [[ $line == *'"kind":"rss"'* ]] && note "$line"
     done < <(FTRACK_SERVER=$HUB_URL "$LOAD" roundtrip --concurrency 64 --count "$FOOTPRINT_EVENTS" \
-        --warmup 0 --rss-every 100000 --watch "host=$RESP_PID" --watch "hub=$HUB_PID")
+        --warmup 0 --rss-every 100000 --max-seconds "$FOOTPRINT_MAX_SECONDS" \
+        --watch "host=$RESP_PID" --watch "hub=$HUB_PID")
     stop "$RESP_PID"
     stop "$HUB_PID"
     cp "$RESULTS" "$OUT/footprint-latest.jsonl"

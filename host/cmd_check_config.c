@@ -162,8 +162,8 @@ static void check_plugins(checker *c, fth_host_options *o, json_object *doc)
         const char *keys[2] = {"plugins", inst->name};
         bool listed = line_of(c->text, keys, 2) != 0;
         char message[FTRACK_ERROR_MESSAGE_MAX + 128];
-        snprintf(message, sizeof(message), "plugin instance '%s' would be refused: %s",
-                 inst->name, inst->refusal);
+        snprintf(message, sizeof(message), "plugin instance '%s' would be refused: %s", inst->name,
+                 inst->refusal);
         report(c, keys, listed ? 2 : 0, message);
     }
     for (size_t i = 0; i < plan.note_count; i++)

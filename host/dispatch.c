@@ -114,12 +114,15 @@ static void dispatch_one(fth_worker *w, char *text, size_t len)
     ftrack_error_clear(&err);
     fth_metrics_add(w->metrics, FTH_METRIC_RECEIVED, 1);
     double started = fti_now();
-    if (ftrack_hub_queue_dispatch(w->queue, text, len, &delivery, &err) != FTRACK_OK)
+    ftrack_dispatch_result result = {.size = sizeof(result)};
+    if (ftrack_hub_queue_dispatch_ex(w->queue, text, len, &delivery, &result, &err) != FTRACK_OK)
         ftrack_log(FTRACK_LOG_WARNING, "dispatch", "plugin instance '%s': %s", w->name,
                    err.message);
     double took = fti_now() - started;
     fth_metrics_observe_latency(w->metrics, took);
     fth_metrics_add(w->metrics, FTH_METRIC_DISPATCHED, 1);
+    if (result.replies)
+        fth_metrics_add(w->metrics, FTH_METRIC_REPLIED, result.replies);
     fth_logging_trace_event(w->name, text, len, took);
     atomic_fetch_add(&w->handled, 1);
 }
@@ -155,11 +158,14 @@ static void deliver_reliable(void *ctx, const char *text, size_t len, ftrack_del
     if (delivery->attempt > 1)
         fth_metrics_add(w->metrics, FTH_METRIC_RETRIED, 1);
     double started = fti_now();
-    if (ftrack_hub_queue_dispatch(w->queue, text, len, delivery, &err) != FTRACK_OK)
+    ftrack_dispatch_result result = {.size = sizeof(result)};
+    if (ftrack_hub_queue_dispatch_ex(w->queue, text, len, delivery, &result, &err) != FTRACK_OK)
         ftrack_delivery_fail(delivery, "%s", err.message);
     double took = fti_now() - started;
     fth_metrics_observe_latency(w->metrics, took);
     fth_metrics_add(w->metrics, FTH_METRIC_DISPATCHED, 1);
+    if (result.replies)
+        fth_metrics_add(w->metrics, FTH_METRIC_REPLIED, result.replies);
     if (delivery->outcome && delivery->outcome->failures)
         fth_metrics_add(w->metrics, FTH_METRIC_FAILED, 1);
     fth_logging_trace_event(w->name, text, len, took);

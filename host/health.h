@@ -24,11 +24,11 @@
 typedef struct fth_health fth_health;
 
 typedef struct fth_health_state {
-    bool started;          /* start-up finished */
-    bool stopping;         /* shutdown began */
+    bool started;  /* start-up finished */
+    bool stopping; /* shutdown began */
     bool hub_connected;
-    size_t running;        /* plugin instances running */
-    size_t configured;     /* plugin instances the configuration asked for (not refused) */
+    size_t running;    /* plugin instances running */
+    size_t configured; /* plugin instances the configuration asked for (not refused) */
     const char *server_url;
 } fth_health_state;
 

@@ -107,8 +107,8 @@ static void format_json(const ftrack_log_record *r, const char *when, char *buf,
     }
     json_object_object_add(o, "time", json_object_new_string(when));
     json_object_object_add(o, "level", json_object_new_string(level_name(r->level)));
-    json_object_object_add(o, "component", json_object_new_string(r->component ? r->component
-                                                                               : "ftrack"));
+    json_object_object_add(o, "component",
+                           json_object_new_string(r->component ? r->component : "ftrack"));
     if (is_instance(r->component))
         json_object_object_add(o, "plugin", json_object_new_string(r->component));
     if (r->event_id)
@@ -116,10 +116,10 @@ static void format_json(const ftrack_log_record *r, const char *when, char *buf,
     if (r->topic)
         json_object_object_add(o, "topic", json_object_new_string(r->topic));
     json_object_object_add(o, "message", json_object_new_string(r->message));
-    fti_strlcpy(buf,
-                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                      JSON_C_TO_STRING_NOSLASHESCAPE),
-                size);
+    fti_strlcpy(
+        buf,
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+        size);
     json_object_put(o);
 }
 

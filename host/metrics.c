@@ -70,8 +70,8 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static fth_instance_metrics *instances; /* under registry_lock; appended at the tail */
 static atomic_uint_least64_t globals[FTH_GLOBAL_COUNT];
 static _Atomic double gauges[FTH_GAUGE_COUNT];
-static fth_metrics_collect_fn collector;  /* under registry_lock */
-static void *collector_data;              /* under registry_lock */
+static fth_metrics_collect_fn collector; /* under registry_lock */
+static void *collector_data;             /* under registry_lock */
 
 static fth_instance_metrics *find_locked(const char *name)
 {
@@ -316,8 +316,9 @@ static void render_histograms(out_buf *b)
 static void render_globals(out_buf *b)
 {
     for (int g = 0; g < FTH_GLOBAL_COUNT; g++)
-        out(b, "# HELP ftrack_host_%s_total %s\n# TYPE ftrack_host_%s_total counter\n"
-               "ftrack_host_%s_total %llu\n",
+        out(b,
+            "# HELP ftrack_host_%s_total %s\n# TYPE ftrack_host_%s_total counter\n"
+            "ftrack_host_%s_total %llu\n",
             global_info[g].name, global_info[g].help, global_info[g].name, global_info[g].name,
             (unsigned long long)atomic_load(&globals[g]));
     for (int g = 0; g < FTH_GAUGE_COUNT; g++)

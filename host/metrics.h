@@ -45,12 +45,12 @@ typedef enum fth_global_metric {
 
 /* Process-wide gauges (no labels). Exposed as ftrack_host_<name>. */
 typedef enum fth_gauge {
-    FTH_GAUGE_HUB_CONNECTED,       /* 1 when connected to the event hub */
-    FTH_GAUGE_PLUGIN_INSTANCES,    /* instances running */
-    FTH_GAUGE_JOURNAL_BYTES,       /* size of the journal on disk */
-    FTH_GAUGE_JOURNAL_EVENTS,      /* events in the journal not yet acknowledged */
-    FTH_GAUGE_DEAD_LETTERS,        /* events in the dead-letter store */
-    FTH_GAUGE_START_TIME_SECONDS,  /* process start, Unix seconds */
+    FTH_GAUGE_HUB_CONNECTED,      /* 1 when connected to the event hub */
+    FTH_GAUGE_PLUGIN_INSTANCES,   /* instances running */
+    FTH_GAUGE_JOURNAL_BYTES,      /* size of the journal on disk */
+    FTH_GAUGE_JOURNAL_EVENTS,     /* events in the journal not yet acknowledged */
+    FTH_GAUGE_DEAD_LETTERS,       /* events in the dead-letter store */
+    FTH_GAUGE_START_TIME_SECONDS, /* process start, Unix seconds */
     FTH_GAUGE_COUNT
 } fth_gauge;
 

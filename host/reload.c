@@ -79,8 +79,7 @@ static bool has_entry(const fth_config *config, const char *name)
     return false;
 }
 
-static bool configured_refusals(const fth_plan *plan, const fth_config *config,
-                                const char *origin)
+static bool configured_refusals(const fth_plan *plan, const fth_config *config, const char *origin)
 {
     bool any = false;
     for (size_t i = 0; i < plan->instance_count; i++) {
@@ -109,8 +108,9 @@ static void reconcile_old(fth_reloader *r, fth_reload_target *t, const fth_plan 
     fti_strlcpy(name, fth_worker_name(w), sizeof(name));
     const fth_plan_instance *inst = find_accepted(plan, name);
     if (!inst) {
-        ftrack_log(FTRACK_LOG_INFO, "reload", "stopping plugin instance '%s' (no longer "
-                                              "configured): draining",
+        ftrack_log(FTRACK_LOG_INFO, "reload",
+                   "stopping plugin instance '%s' (no longer "
+                   "configured): draining",
                    name);
         remove_worker(r, t, w, drain);
         sum->stopped++;
@@ -143,8 +143,8 @@ static void reconcile_old(fth_reloader *r, fth_reload_target *t, const fth_plan 
         sum->replaced++;
         return;
     }
-    ftrack_log(FTRACK_LOG_ERROR, "reload", "plugin instance '%s' could not be registered: %s",
-               name, err.message);
+    ftrack_log(FTRACK_LOG_ERROR, "reload", "plugin instance '%s' could not be registered: %s", name,
+               err.message);
     sum->failed++;
 }
 
@@ -165,8 +165,8 @@ static void start_new(fth_reload_target *t, const fth_plan *plan, size_t capacit
             continue;
         ftrack_error err;
         ftrack_error_clear(&err);
-        if (fth_plugin_host_add(t->host, inst, t->session, ftrack_session_hub(t->session),
-                                capacity, &err) == FTRACK_OK) {
+        if (fth_plugin_host_add(t->host, inst, t->session, ftrack_session_hub(t->session), capacity,
+                                &err) == FTRACK_OK) {
             sum->started++;
         } else {
             ftrack_log(FTRACK_LOG_ERROR, "reload",
@@ -220,8 +220,8 @@ static bool retire(fth_reloader *r, fth_plan *plan)
 
 static bool reject(const char *why)
 {
-    ftrack_log(FTRACK_LOG_ERROR, "reload",
-               "reload refused, the running configuration stays: %s", why);
+    ftrack_log(FTRACK_LOG_ERROR, "reload", "reload refused, the running configuration stays: %s",
+               why);
     fth_metrics_global_add(FTH_GLOBAL_RELOAD_FAILURES, 1);
     return false;
 }

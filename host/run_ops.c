@@ -48,7 +48,7 @@ int fth_run_ops_new(const fth_run_view *view, fth_run_ops **out)
     }
     ops->view = *view;
     const fth_host_options *o = view->options;
-    int format = o->has_log_format ? o->log_format
+    int format = o->has_log_format          ? o->log_format
                  : o->config.has_log_format ? o->config.log_format
                                             : FTH_LOG_TEXT;
     fth_logging_install((fth_log_format)format, stderr);
@@ -222,8 +222,7 @@ static void subscribe_meta(fth_run_ops *ops)
     ftrack_error_clear(&err);
     if (!hub || ftrack_hub_queue_new(hub, "host-meta", META_QUEUE_CAPACITY, &ops->meta, &err) !=
                     FTRACK_OK) {
-        ftrack_log(FTRACK_LOG_WARNING, "host", "cannot track the hub connection: %s",
-                   err.message);
+        ftrack_log(FTRACK_LOG_WARNING, "host", "cannot track the hub connection: %s", err.message);
         return;
     }
     ftrack_subscribe_options so;
@@ -231,12 +230,11 @@ static void subscribe_meta(fth_run_ops *ops)
     so.queue = ops->meta;
     if (ftrack_hub_subscribe(hub, "topic=ftrack.meta.connected or topic=ftrack.meta.disconnected",
                              on_meta, ops, &so, NULL, &err) != FTRACK_OK)
-        ftrack_log(FTRACK_LOG_WARNING, "host", "cannot track the hub connection: %s",
-                   err.message);
+        ftrack_log(FTRACK_LOG_WARNING, "host", "cannot track the hub connection: %s", err.message);
 }
 
-static struct event *add_timer(struct event_base *base, double seconds,
-                               event_callback_fn fn, void *arg)
+static struct event *add_timer(struct event_base *base, double seconds, event_callback_fn fn,
+                               void *arg)
 {
     struct event *ev = event_new(base, -1, EV_PERSIST, fn, arg);
     struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};

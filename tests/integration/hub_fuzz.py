@@ -26,9 +26,11 @@ def connect(host, port):
     return s
 
 
-def drain(s, limit=65536):
+def drain(s, limit=65536, timeout=None):
     """Read what the peer says until it stops or closes (bounded)."""
     got = b""
+    if timeout is not None:
+        s.settimeout(timeout)
     try:
         while len(got) < limit:
             chunk = s.recv(limit)
@@ -117,24 +119,41 @@ def mutate(rng, data):
     return bytes(data)
 
 
+def read_response(s):
+    """One HTTP response: headers, then Content-Length bytes of body (bounded waits)."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(65536)
+        if not chunk:
+            return got, b""
+        got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body
+
+
 def ws_open(host, port, user, key):
     q = "api_user=%s&api_key=%s" % (urllib.parse.quote(user), urllib.parse.quote(key))
     s = connect(host, port)
     s.sendall(("GET /socket.io/1/?%s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
                % (q, host, port)).encode())
-    resp = drain(s)
+    head, body = read_response(s)
     s.close()
-    body = resp.split(b"\r\n\r\n", 1)[-1]
-    if b" 200 " not in resp.split(b"\r\n", 1)[0]:
-        raise ConnectionError("handshake refused: %r" % resp[:80])
-    # The body may be chunked or plain; the sid is the first token of "sid:hb:close:transports".
+    if b" 200 " not in head.split(b"\r\n", 1)[0]:
+        raise ConnectionError("handshake refused: %r" % head[:80])
     text = body.decode("latin-1")
-    for line in text.split("\r\n"):
-        if ":" in line and "websocket" in line:
-            sid = line.split(":")[0]
-            break
-    else:
+    if ":" not in text or "websocket" not in text:
         raise ConnectionError("no sid in %r" % text[:80])
+    sid = text.split(":")[0]
     s = connect(host, port)
     wskey = base64.b64encode(os.urandom(16)).decode()
     s.sendall(("GET /socket.io/1/websocket/%s?%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
@@ -255,7 +274,7 @@ def main():
                 s.sendall(next(http))
                 sent["http"] += 1
                 if rng.random() < 0.3:
-                    drain(s, 4096)
+                    drain(s, 4096, 0.1)
                 s.close()
             else:
                 if ws is None:
@@ -279,7 +298,7 @@ def main():
             if failures_in_row > 50:
                 print("the hub stopped accepting connections: %s" % e)
                 return 1
-            time.sleep(0.01)
+            time.sleep(0.002)
     if ws is not None:
         ws.close()
     print("sent %d (%d HTTP requests, %d websocket frames) in %.1f s, seed %d"

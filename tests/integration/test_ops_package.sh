@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `cpack -G DEB` builds ftrack-host and libftrack-dev; they unpack (dpkg -x) into a scratch
+# `cpack -G DEB` builds ftrack-host, libftrack0 and libftrack-dev; they unpack (dpkg -x) into a scratch
 # root with the binary, unit, man page, configuration, shipped plugins, headers, library and
 # pkg-config file, and the unpacked binary runs.
 . "$FTRACK_TEST_LIB"
@@ -17,16 +17,23 @@ timeout 120 cpack --config "$build/CPackConfig.cmake" -G DEB -B "$out" >"$FTRACK
     { cat "$FTRACK_TEST_TMP/cpack.log" >&2; fail "cpack failed"; }
 host_deb=$(ls "$out"/ftrack-host_*.deb 2>/dev/null | head -n 1)
 dev_deb=$(ls "$out"/libftrack-dev_*.deb 2>/dev/null | head -n 1)
-[ -n "$host_deb" ] && [ -n "$dev_deb" ] || { ls -l "$out" >&2; fail "packages missing"; }
+lib_deb=$(ls "$out"/libftrack0_*.deb 2>/dev/null | head -n 1)
+[ -n "$host_deb" ] && [ -n "$dev_deb" ] && [ -n "$lib_deb" ] || { ls -l "$out" >&2; fail "packages missing"; }
+[ "$(dpkg-deb -f "$lib_deb" Package)" = libftrack0 ] || fail "runtime package name"
 [ "$(dpkg-deb -f "$host_deb" Package)" = ftrack-host ] || fail "host package name"
 [ "$(dpkg-deb -f "$dev_deb" Package)" = libftrack-dev ] || fail "dev package name"
-dpkg-deb -f "$host_deb" Depends | grep -q 'libftrack-dev' || fail "ftrack-host does not depend on libftrack-dev"
+dpkg-deb -f "$host_deb" Depends | grep -q 'libftrack0' || fail "ftrack-host does not depend on libftrack0"
+dpkg-deb -f "$dev_deb" Depends | grep -q 'libftrack0' || fail "libftrack-dev does not depend on libftrack0"
+! dpkg-deb -c "$host_deb" | grep -q 'include/ftrack' || fail "headers in the host package"
+dpkg-deb -c "$lib_deb" | grep -q 'libftrack\.so\.0' || fail "libftrack0 lacks the library"
+! dpkg-deb -c "$lib_deb" | grep -q 'libftrack\.so ' || fail "libftrack0 holds the -dev link"
 dpkg-deb -f "$host_deb" Depends | grep -q 'libc6' || fail "no shared-library dependencies computed"
 dpkg-deb --ctrl-tarfile "$host_deb" | tar -t | grep -q conffiles || fail "no conffiles"
 
 root=$FTRACK_TEST_TMP/root
 dpkg -x "$host_deb" "$root"
 dpkg -x "$dev_deb" "$root"
+dpkg -x "$lib_deb" "$root"
 p=$root$prefix
 sysconf=$(sed -n 's/^CMAKE_INSTALL_SYSCONFDIR:PATH=//p' "$build/CMakeCache.txt")
 case $sysconf in /*) etc=$root$sysconf ;; *) etc=$p/${sysconf:-etc} ;; esac
@@ -34,7 +41,7 @@ case $sysconf in /*) etc=$root$sysconf ;; *) etc=$p/${sysconf:-etc} ;; esac
 for f in "$p/bin/ftrack-host" "$p/lib/systemd/system/ftrack-host.service" \
     "$p/share/man/man1/ftrack-host.1" "$p/$libdir/ftrack/plugins/ftrack_webhook.so" \
     "$p/$libdir/ftrack/plugins/ftrack_audit_log.so" "$p/include/ftrack/ftrack.h" \
-    "$p/include/ftrack/version.h" "$p/$libdir/pkgconfig/libftrack.pc" "$p/$libdir/libftrack.so.0" \
+    "$p/include/ftrack/version.h" "$p/$libdir/pkgconfig/libftrack.pc" "$p/$libdir/libftrack.so.0" "$p/$libdir/libftrack.so" \
     "$etc/ftrack-host/config.json" "$etc/ftrack-host/environment"; do
     [ -e "$f" ] || { (cd "$root" && find . -type f) >&2; fail "missing ${f#"$root"}"; }
 done

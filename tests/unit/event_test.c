@@ -1,4 +1,5 @@
 /* The event object: construction, wire parsing, serialisation, source filling, replies. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -389,6 +392,104 @@ static void test_reply(void **state)
     ftrack_event_free(orig);
 }
 
+/* Ids stay uuid4-shaped and unique across batches, threads and a fork. */
+#define IDS_PER_THREAD 2000
+static void *make_ids(void *arg)
+{
+    char(*ids)[33] = arg;
+    for (int i = 0; i < IDS_PER_THREAD; i++)
+        ftrack_uuid_hex(ids[i]);
+    return NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, 33);
+}
+
+static void test_uuid_unique_across_threads_and_fork(void **state)
+{
+    (void)state;
+    enum { THREADS = 4, TOTAL = THREADS * IDS_PER_THREAD + 2 };
+    char(*ids)[33] = calloc(TOTAL, 33);
+    assert_non_null(ids);
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, make_ids, ids + i * IDS_PER_THREAD), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    /* a child inherits this thread's unused batch: it must not hand out what the parent will */
+    ftrack_uuid_hex(ids[TOTAL - 2]); /* leaves most of a batch unused */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char child[33];
+        ftrack_uuid_hex(child);
+        _exit(write(fds[1], child, 33) == 33 ? 0 : 1);
+    }
+    close(fds[1]);
+    char child[33] = "";
+    assert_int_equal(read(fds[0], child, 33), 33);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ftrack_uuid_hex(ids[TOTAL - 1]); /* the parent's next id */
+    assert_true(is_uuid_hex(child));
+    assert_string_not_equal(child, ids[TOTAL - 1]);
+    for (int i = 0; i < TOTAL; i++)
+        if (!is_uuid_hex(ids[i]) || ids[i][12] != '4' || !strchr("89ab", ids[i][16]))
+            fail_msg("not a uuid4 hex: %s", ids[i]);
+    qsort(ids, TOTAL, 33, cmp_id);
+    for (int i = 1; i < TOTAL; i++)
+        if (memcmp(ids[i - 1], ids[i], 33) == 0)
+            fail_msg("duplicate id %s", ids[i]);
+    free(ids);
+}
+
+/* The thread's reused tokener: a failed or partial parse leaves nothing behind for the next. */
+static void *parse_many(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 500; i++) {
+        ftrack_event *ev = NULL;
+        ftrack_error err;
+        const char *bad = i % 3 == 0 ? "{\"topic\":\"a\",\"data\":{\"x\":[1,2" : "{\"topic\":";
+        if (ftrack_event_parse(bad, strlen(bad), false, &ev, &err) != FTRACK_ERR_PARSE)
+            return "a truncated event parsed";
+        char text[64];
+        int n = snprintf(text, sizeof(text), "{\"topic\":\"t.%d\",\"data\":{\"n\":%d}}", i, i);
+        if (ftrack_event_parse(text, (size_t)n, true, &ev, &err) != FTRACK_OK)
+            return "a good event did not parse after a bad one";
+        char want[16];
+        snprintf(want, sizeof(want), "t.%d", i);
+        bool same = strcmp(ftrack_event_topic(ev), want) == 0;
+        ftrack_event_free(ev);
+        if (!same)
+            return "wrong topic";
+    }
+    return NULL;
+}
+
+static void test_parse_reuses_tokener_safely(void **state)
+{
+    (void)state;
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, parse_many, NULL), 0);
+    const char *here = parse_many(NULL);
+    if (here)
+        fail_msg("%s", here);
+    for (int i = 0; i < 3; i++) {
+        void *r = NULL;
+        pthread_join(t[i], &r);
+        if (r)
+            fail_msg("%s", (const char *)r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +504,8 @@ int main(void)
         cmocka_unit_test(test_from_json_copies),
         cmocka_unit_test(test_prepare_source),
         cmocka_unit_test(test_reply),
+        cmocka_unit_test(test_uuid_unique_across_threads_and_fork),
+        cmocka_unit_test(test_parse_reuses_tokener_safely),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,8 @@
 static double sample(const char *text, const char *prefix)
 {
     size_t n = strlen(prefix);
-    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncmp(line, prefix, n) == 0 && line[n] == ' ')
             return strtod(line + n + 1, NULL);
     }
@@ -53,10 +54,18 @@ static void test_counters_render(void **state)
     fth_metrics_gauge_set(FTH_GAUGE_JOURNAL_BYTES, 4096);
     char *text = fth_metrics_render();
     assert_non_null(text);
-    assert_true(sample(text, "ftrack_host_events_received_total{instance=\"hook-a\",plugin=\"webhook\"}") == 3);
-    assert_true(sample(text, "ftrack_host_events_dispatched_total{instance=\"hook-a\",plugin=\"webhook\"}") == 2);
-    assert_true(sample(text, "ftrack_host_events_dead_lettered_total{instance=\"hook-a\",plugin=\"webhook\"}") == 1);
-    assert_true(sample(text, "ftrack_host_queue_depth{instance=\"hook-a\",plugin=\"webhook\"}") == 7);
+    assert_true(
+        sample(text, "ftrack_host_events_received_total{instance=\"hook-a\",plugin=\"webhook\"}") ==
+        3);
+    assert_true(
+        sample(text,
+               "ftrack_host_events_dispatched_total{instance=\"hook-a\",plugin=\"webhook\"}") == 2);
+    assert_true(
+        sample(text,
+               "ftrack_host_events_dead_lettered_total{instance=\"hook-a\",plugin=\"webhook\"}") ==
+        1);
+    assert_true(sample(text, "ftrack_host_queue_depth{instance=\"hook-a\",plugin=\"webhook\"}") ==
+                7);
     assert_true(sample(text, "ftrack_host_hub_reconnects_total") == 2);
     assert_true(sample(text, "ftrack_host_journal_bytes") == 4096);
     assert_non_null(strstr(text, "# TYPE ftrack_host_events_received_total counter\n"));
@@ -73,12 +82,25 @@ static void test_histogram(void **state)
     fth_metrics_observe_latency(m, 60);     /* above every bound */
     fth_metrics_observe_latency(m, -1);     /* ignored */
     char *text = fth_metrics_render();
-    assert_true(sample(text, "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"0.0005\"}") == 1);
-    assert_true(sample(text, "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"0.025\"}") == 1);
-    assert_true(sample(text, "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"0.05\"}") == 2);
-    assert_true(sample(text, "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"10\"}") == 2);
-    assert_true(sample(text, "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"+Inf\"}") == 3);
-    assert_true(sample(text, "ftrack_host_handler_seconds_count{instance=\"h\",plugin=\"h\"}") == 3);
+    assert_true(
+        sample(text,
+               "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"0.0005\"}") ==
+        1);
+    assert_true(
+        sample(text,
+               "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"0.025\"}") ==
+        1);
+    assert_true(
+        sample(text,
+               "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"0.05\"}") == 2);
+    assert_true(
+        sample(text, "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"10\"}") ==
+        2);
+    assert_true(
+        sample(text,
+               "ftrack_host_handler_seconds_bucket{instance=\"h\",plugin=\"h\",le=\"+Inf\"}") == 3);
+    assert_true(sample(text, "ftrack_host_handler_seconds_count{instance=\"h\",plugin=\"h\"}") ==
+                3);
     double sum = sample(text, "ftrack_host_handler_seconds_sum{instance=\"h\",plugin=\"h\"}");
     assert_true(sum > 60.03 && sum < 60.031);
     free(text);
@@ -119,7 +141,9 @@ static void test_threads(void **state)
         pthread_join(t[i], NULL);
     assert_int_equal(fth_metrics_get(m, FTH_METRIC_RECEIVED), 400000);
     char *text = fth_metrics_render();
-    assert_true(sample(text, "ftrack_host_handler_seconds_count{instance=\"busy\",plugin=\"busy\"}") == 400000);
+    assert_true(
+        sample(text, "ftrack_host_handler_seconds_count{instance=\"busy\",plugin=\"busy\"}") ==
+        400000);
     free(text);
 }
 

@@ -2,6 +2,7 @@
  * results, delivery queues and their overflow, the reply registry and its expiry, the
  * publish queue's bound and the not-connected errors. */
 #include <arpa/inet.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -751,6 +752,304 @@ static void test_callback_result_is_published_as_reply(void **state)
     ftrack_hub_free(hub);
 }
 
+/* ---- dispatch results, subscriptions, reply-window order ------------------------------------ */
+
+static json_object *answer_named(ftrack_event *event, const ftrack_delivery *d, void *user_data)
+{
+    (void)event, (void)d;
+    const char *name = user_data;
+    return name ? json_object_new_string(name) : NULL;
+}
+
+static void subscribe_answer(ftrack_hub *hub, const char *expr, const char *answer, int priority,
+                             ftrack_hub_queue *q, const char *id)
+{
+    ftrack_subscribe_options so;
+    ftrack_subscribe_options_init(&so);
+    so.priority = priority;
+    so.queue = q;
+    json_object *meta = json_object_new_object();
+    json_object_object_add(meta, "id", json_object_new_string(id));
+    so.subscriber = meta;
+    ftrack_error err;
+    if (ftrack_hub_subscribe(hub, expr, answer_named, (void *)answer, &so, NULL, &err) !=
+        FTRACK_OK)
+        fail_msg("subscribe: %s", err.message);
+    json_object_put(meta);
+}
+
+static void test_dispatch_result_counts_replies(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    ftrack_hub_queue *q = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "counted", 10, &q, NULL), FTRACK_OK);
+    subscribe_answer(hub, "topic=test.count", "first", 10, q, "s-first");
+    subscribe_answer(hub, "topic=test.count", NULL, 20, q, "s-silent");
+    subscribe_answer(hub, "topic=test.count", "third", 30, q, "s-third");
+    subscribe_answer(hub, "topic=test.count", "elsewhere", 5, NULL, "s-other-queue");
+    pthread_mutex_lock(&hub->lock);
+    unsigned long acks_before = hub->ack_counter;
+    size_t pending_before = hub->pending.n;
+    pthread_mutex_unlock(&hub->lock);
+
+    static const char asked[] = "{\"id\":\"e1\",\"topic\":\"test.count\",\"source\":{\"id\":\"asker\"}}";
+    ftrack_dispatch_result r = {.size = sizeof(r), .callbacks = 99, .replies = 99};
+    ftrack_error err;
+    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, asked, strlen(asked), NULL, &r, &err),
+                     FTRACK_OK);
+    assert_int_equal(r.size, sizeof(r));
+    assert_int_equal(r.callbacks, 3);
+    assert_int_equal(r.replies, 2);
+    assert_int_equal(r.reply_failures, 0);
+    /* two auto-replies queued, neither asking for an ack: the ack counter did not move */
+    pthread_mutex_lock(&hub->lock);
+    assert_int_equal(hub->pending.n, pending_before + 2);
+    assert_int_equal(hub->ack_counter, acks_before);
+    const char *frame = hub->pending.tail->buf + LWS_PRE;
+    assert_memory_equal(frame, "5:::{\"name\":\"ftrack.event\",\"args\":[{", 36);
+    assert_non_null(strstr(frame, "\"data\":\"third\""));
+    assert_non_null(strstr(frame, "\"source\":{\"id\":\"s-third\""));
+    assert_non_null(strstr(frame, "\"target\":\"id=asker\""));
+    assert_int_equal(hub->pending.tail->ack_id, 0);
+    pthread_mutex_unlock(&hub->lock);
+    /* an ordinary publish still asks for its ack, numbered on from where it was */
+    ftrack_event *ev = ftrack_event_new("test.plain", NULL);
+    assert_int_equal(ftrack_hub_publish(hub, ev, NULL, NULL), FTRACK_OK);
+    ftrack_event_free(ev);
+    pthread_mutex_lock(&hub->lock);
+    char want[32];
+    snprintf(want, sizeof(want), "5:%lu+::", acks_before + 1);
+    assert_memory_equal(hub->pending.tail->buf + LWS_PRE, want, strlen(want));
+    pthread_mutex_unlock(&hub->lock);
+
+    /* no source.id to address the replies to: they fail, and are counted as failures */
+    static const char anonymous[] = "{\"topic\":\"test.count\"}";
+    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, anonymous, strlen(anonymous), NULL, &r, &err),
+                     FTRACK_OK);
+    assert_int_equal(r.callbacks, 3);
+    assert_int_equal(r.replies, 0);
+    assert_int_equal(r.reply_failures, 2);
+
+    /* a caller built against an older, shorter struct gets only what fits */
+    struct {
+        ftrack_dispatch_result r;
+        unsigned guard;
+    } old = {{.size = offsetof(ftrack_dispatch_result, replies), .replies = 77}, 0xabcd};
+    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, asked, strlen(asked), NULL, &old.r, &err),
+                     FTRACK_OK);
+    assert_int_equal(old.r.size, offsetof(ftrack_dispatch_result, replies));
+    assert_int_equal(old.r.callbacks, 3);
+    assert_int_equal(old.r.replies, 77);
+    assert_int_equal(old.guard, 0xabcd);
+
+    /* text that does not parse: an error, and a zeroed result */
+    r.callbacks = 5;
+    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, "{\"topic\":", 9, NULL, &r, &err),
+                     FTRACK_ERR_PARSE);
+    assert_int_equal(r.callbacks, 0);
+    assert_int_equal(r.replies, 0);
+    /* the plain variant and a NULL result still work */
+    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, asked, strlen(asked), NULL, NULL, NULL),
+                     FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_dispatch(q, asked, strlen(asked), NULL, NULL), FTRACK_OK);
+
+    /* not connected (disconnected): replies cannot be published */
+    assert_int_equal(ftrack_hub_disconnect(hub, false, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, asked, strlen(asked), NULL, &r, &err),
+                     FTRACK_OK);
+    assert_int_equal(r.replies, 0);
+    assert_int_equal(r.reply_failures, 2);
+    ftrack_hub_queue_free(q);
+    ftrack_hub_free(hub);
+}
+
+static void test_queue_subscriptions(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    ftrack_hub_queue *q = NULL, *empty = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "listed", 10, &q, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_new(hub, "empty", 10, &empty, NULL), FTRACK_OK);
+    subscribe_answer(hub, "topic=b.*", NULL, 200, q, "sub-b");
+    subscribe_answer(hub, "topic=a and data.x=1", NULL, 50, q, "sub-a");
+    subscribe_answer(hub, "topic=c", NULL, 200, q, "sub-c");
+    subscribe_answer(hub, "topic=elsewhere", NULL, 1, NULL, "sub-default");
+
+    json_object *subs = ftrack_hub_queue_subscriptions(q);
+    assert_non_null(subs);
+    assert_string_equal(
+        json_object_to_json_string_ext(subs, JSON_C_TO_STRING_PLAIN),
+        "[{\"id\":\"sub-a\",\"expression\":\"topic=a and data.x=1\",\"priority\":50},"
+        "{\"id\":\"sub-b\",\"expression\":\"topic=b.*\",\"priority\":200},"
+        "{\"id\":\"sub-c\",\"expression\":\"topic=c\",\"priority\":200}]");
+    /* a snapshot: later changes do not show in it, only in the next one */
+    assert_int_equal(ftrack_hub_unsubscribe(hub, "sub-b", NULL), FTRACK_OK);
+    assert_int_equal(json_object_array_length(subs), 3);
+    json_object_put(subs);
+    subs = ftrack_hub_queue_subscriptions(q);
+    assert_int_equal(json_object_array_length(subs), 2);
+    json_object_put(subs);
+
+    /* the hub's own queue lists its subscribers, never the internal reply subscriber */
+    subs = ftrack_hub_queue_subscriptions(hub->default_queue);
+    assert_string_equal(json_object_to_json_string_ext(subs, JSON_C_TO_STRING_PLAIN),
+                        "[{\"id\":\"sub-default\",\"expression\":\"topic=elsewhere\","
+                        "\"priority\":1}]");
+    json_object_put(subs);
+    subs = ftrack_hub_queue_subscriptions(empty);
+    assert_non_null(subs);
+    assert_int_equal(json_object_array_length(subs), 0);
+    json_object_put(subs);
+    assert_null(ftrack_hub_queue_subscriptions(NULL));
+    ftrack_hub_queue_free(empty);
+    ftrack_hub_queue_free(q);
+    ftrack_hub_free(hub);
+}
+
+/* The queue's entries, head to tail, must be in deadline order and linked both ways. */
+static size_t assert_reply_list_ordered(ftrack_hub *hub, ftrack_hub_queue *q)
+{
+    pthread_mutex_lock(&hub->lock);
+    size_t n = 0;
+    fti_reply_entry *prev = NULL;
+    for (fti_reply_entry *e = q->replies; e; prev = e, e = e->next, n++) {
+        assert_ptr_equal(e->prev, prev);
+        if (prev && prev->deadline > e->deadline)
+            fail_msg("entry %zu is due before the one ahead of it", n);
+    }
+    assert_ptr_equal(q->replies_tail, prev);
+    assert_true(q->replies ? q->next_deadline == q->replies->deadline
+                           : q->next_deadline == INFINITY);
+    pthread_mutex_unlock(&hub->lock);
+    return n;
+}
+
+typedef struct order_log {
+    char seq[64];
+} order_log;
+
+typedef struct order_tag {
+    order_log *log;
+    char name;
+} order_tag;
+
+static void on_order_reply(ftrack_event *reply, void *user_data)
+{
+    order_tag *t = user_data;
+    if (reply)
+        return;
+    size_t n = strlen(t->log->seq);
+    if (n + 1 < sizeof(t->log->seq)) {
+        t->log->seq[n] = t->name;
+        t->log->seq[n + 1] = '\0';
+    }
+}
+
+static void publish_tagged(ftrack_hub *hub, order_tag *tag, double window)
+{
+    ftrack_event *ev = ftrack_event_new("test.order", NULL);
+    ftrack_publish_options po;
+    ftrack_publish_options_init(&po);
+    po.on_reply = on_order_reply;
+    po.user_data = tag;
+    po.reply_timeout = window;
+    assert_int_equal(ftrack_hub_publish(hub, ev, &po, NULL), FTRACK_OK);
+    ftrack_event_free(ev);
+}
+
+static void test_reply_windows_close_in_deadline_order(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    ftrack_hub_queue *q = hub->default_queue;
+    order_log log = {""};
+    /* published in one order, due in another: windows of different lengths */
+    order_tag tags[] = {{&log, 'c'}, {&log, 'a'}, {&log, 'd'}, {&log, 'b'}, {&log, 'e'}};
+    const double windows[] = {0.30, 0.10, 0.40, 0.20, 0.40};
+    for (size_t i = 0; i < 5; i++)
+        publish_tagged(hub, &tags[i], windows[i]);
+    assert_int_equal(assert_reply_list_ordered(hub, q), 5);
+    pthread_mutex_lock(&hub->lock);
+    assert_ptr_equal(q->replies->user_data, &tags[1]); /* 'a' is due first */
+    assert_ptr_equal(q->replies_tail->user_data, &tags[4]); /* equal deadlines keep order */
+    pthread_mutex_unlock(&hub->lock);
+
+    /* nothing is due yet: a look changes nothing */
+    fti_reply_expire(q, fti_now());
+    assert_string_equal(log.seq, "");
+    assert_int_equal(assert_reply_list_ordered(hub, q), 5);
+    /* as if 0.25 s had passed: the two due entries close, in deadline order, from the head */
+    double next = fti_reply_expire(q, fti_now() + 0.25);
+    assert_string_equal(log.seq, "ab");
+    assert_int_equal(assert_reply_list_ordered(hub, q), 3);
+    pthread_mutex_lock(&hub->lock);
+    assert_true(next == q->replies->deadline);
+    assert_ptr_equal(q->replies->user_data, &tags[0]);
+    pthread_mutex_unlock(&hub->lock);
+    assert_int_equal(lh_table_length(hub->replies), 3);
+    /* the rest close in real time, still in order, through ftrack_hub_wait */
+    double t0 = fti_now();
+    while (strlen(log.seq) < 5 && fti_now() - t0 < 3)
+        ftrack_hub_wait(hub, 0.05, NULL);
+    assert_string_equal(log.seq, "abcde");
+    assert_int_equal(assert_reply_list_ordered(hub, q), 0);
+    assert_int_equal(lh_table_length(hub->replies), 0);
+
+    /* many equal windows: all close, and a later look finds an empty list */
+    order_log many = {""};
+    order_tag t = {&many, 'x'};
+    for (int i = 0; i < 40; i++)
+        publish_tagged(hub, &t, 0.05);
+    assert_int_equal(assert_reply_list_ordered(hub, q), 40);
+    fti_reply_expire(q, fti_now() + 1.0);
+    assert_int_equal(strlen(many.seq), 40);
+    assert_int_equal(assert_reply_list_ordered(hub, q), 0);
+    ftrack_hub_free(hub);
+}
+
+static void test_acked_entry_without_reply_is_unlinked(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    ftrack_hub_queue *q = hub->default_queue;
+    ack_log only_ack = {0}, both = {0}, later = {0};
+    unsigned long id1 = publish_with_ack(hub, &only_ack, false, 30);
+    unsigned long id2 = publish_with_ack(hub, &both, true, 30);
+    publish_with_ack(hub, &later, false, 30);
+    assert_int_equal(assert_reply_list_ordered(hub, q), 3);
+    /* the Python client's spaced success is recognised as well as the compact one */
+    ack(hub, id1, "[{\"success\": true}]");
+    ack(hub, id2, "[{\"success\":true}]");
+    fti_reply_expire(q, fti_now());
+    assert_int_equal(only_ack.calls, 1);
+    assert_true(only_ack.success);
+    assert_false(only_ack.had_message);
+    assert_int_equal(both.calls, 1);
+    assert_true(both.success);
+    /* the ack-only entry is gone at once; the one with on_reply waits for its window */
+    assert_int_equal(assert_reply_list_ordered(hub, q), 2);
+    assert_int_equal(lh_table_length(hub->replies), 2);
+    pthread_mutex_lock(&hub->lock);
+    assert_null(q->acks_ready);
+    assert_null(q->acks_ready_tail);
+    pthread_mutex_unlock(&hub->lock);
+    assert_int_equal(later.calls, 0);
+    assert_int_equal(both.finals, 0);
+    /* an ack that arrives for an entry whose window closed first: reported by its final call */
+    ack_log late = {0};
+    unsigned long id4 = publish_with_ack(hub, &late, false, 0.05);
+    ack(hub, id4, "[{\"success\":false,\"message\":\"too late\"}]");
+    fti_reply_expire(q, fti_now() + 0.1);
+    assert_int_equal(late.calls, 1);
+    assert_false(late.success);
+    assert_string_equal(late.message, "too late");
+    ftrack_hub_free(hub);
+    assert_int_equal(both.finals, 1);
+    assert_int_equal(later.calls, 1); /* failed by the free */
+    assert_false(later.success);
+}
+
 int main(void)
 {
     ftrack_log_set_level(FTRACK_LOG_ERROR);
@@ -769,6 +1068,10 @@ int main(void)
         cmocka_unit_test(test_callback_result_is_published_as_reply),
         cmocka_unit_test(test_disconnect_with_unsubscribe),
         cmocka_unit_test(test_publish_ack_callback),
+        cmocka_unit_test(test_dispatch_result_counts_replies),
+        cmocka_unit_test(test_queue_subscriptions),
+        cmocka_unit_test(test_reply_windows_close_in_deadline_order),
+        cmocka_unit_test(test_acked_entry_without_reply_is_unlinked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

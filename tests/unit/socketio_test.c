@@ -297,6 +297,46 @@ static void test_event_arg(void **state)
     assert_non_null(why);
 }
 
+static void test_event_arg_text(void **state)
+{
+    (void)state;
+    const struct {
+        const char *data;
+        const char *arg; /* NULL: not found */
+    } rows[] = {
+        {"{\"name\":\"ftrack.event\",\"args\":[{\"topic\":\"t\"}]}", "{\"topic\":\"t\"}"},
+        {"{\"name\": \"ftrack.event\", \"args\": [{\"topic\": \"t\", \"data\": {}}]}",
+         "{\"topic\": \"t\", \"data\": {}}"},
+        /* whitespace around the element and after the payload */
+        {"{\"name\":\"ftrack.event\",\"args\":[ {\"a\":[1,{}]} \n]}  ", "{\"a\":[1,{}]}"},
+        /* brackets, braces and escaped quotes inside strings do not end the value */
+        {"{\"name\":\"ftrack.event\",\"args\":[{\"s\":\"}]\\\"}]}\",\"t\":\"\\\\\"}]}",
+         "{\"s\":\"}]\\\"}]}\",\"t\":\"\\\\\"}"},
+        /* a second "args" (json-c keeps the last): not the clients' shape */
+        {"{\"name\":\"ftrack.event\",\"args\":[{\"a\":1}],\"args\":[{\"b\":2}]}", NULL},
+        {"{\"name\":\"ftrack.event\",\"args\":[{\"a\":1},{\"b\":2}]}", NULL},
+        {"{\"args\":[{\"a\":1}],\"name\":\"ftrack.event\"}", NULL},
+        {"{\"name\":\"ftrack.event\",\"args\":[\"x\"]}", NULL},
+        {"{\"name\":\"ftrack.event\",\"args\":[]}", NULL},
+        {"{\"name\":\"ftrack.event\",\"args\":[", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        size_t n = 12345;
+        const char *got = fti_sio_event_arg_text(rows[i].data, strlen(rows[i].data), &n);
+        if (!rows[i].arg) {
+            if (got)
+                fail_msg("row %zu: found %.*s", i, (int)n, got);
+            continue;
+        }
+        if (!got)
+            fail_msg("row %zu: not found in %s", i, rows[i].data);
+        assert_int_equal(n, strlen(rows[i].arg));
+        assert_memory_equal(got, rows[i].arg, n);
+        assert_true(got > rows[i].data && got + n <= rows[i].data + strlen(rows[i].data));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_decode_four_parts), cmocka_unit_test(test_decode_ack),
         cmocka_unit_test(test_decode_errors),     cmocka_unit_test(test_frames),
         cmocka_unit_test(test_frame_round_trip),  cmocka_unit_test(test_event_arg),
+        cmocka_unit_test(test_event_arg_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,6 +204,34 @@ FTRACK_API void ftrack_hub_queue_close(ftrack_hub_queue *queue);
 FTRACK_API ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *text,
                                                    size_t len, const ftrack_delivery *delivery,
                                                    ftrack_error *err);
+/* What one dispatch did, for hosts that count per plugin. The caller sets `size` to
+ * sizeof(ftrack_dispatch_result); fields past it are not written (new fields are only ever
+ * appended). Replies are the callbacks' return values the SDK published (handed to the
+ * outbox, as ftrack_hub_publish() does); a reply that could not be published (no source.id
+ * to address it to, queue full, not connected, out of memory) is a reply failure instead. */
+typedef struct ftrack_dispatch_result {
+    size_t size;
+    unsigned callbacks;      /* subscriber callbacks run */
+    unsigned replies;        /* replies published */
+    unsigned reply_failures; /* replies returned by a callback but not published */
+} ftrack_dispatch_result;
+#define FTRACK_HUB_HAS_DISPATCH_RESULT 1
+
+/* As ftrack_hub_queue_dispatch(), and fills *result (may be NULL) with what happened. The
+ * result's counts are filled even when the text does not parse (then all zero). */
+FTRACK_API ftrack_status ftrack_hub_queue_dispatch_ex(ftrack_hub_queue *queue, const char *text,
+                                                      size_t len, const ftrack_delivery *delivery,
+                                                      ftrack_dispatch_result *result,
+                                                      ftrack_error *err);
+
+/* The queue's live subscribers, in dispatch order (priority, then subscription order), as a
+ * new JSON array of {"id": string, "expression": string, "priority": int}. The caller owns it
+ * (json_object_put); it is a snapshot that shares nothing with the hub, so any thread may
+ * read it. An empty array when the queue has none; NULL only when queue is NULL or out of
+ * memory. */
+FTRACK_API json_object *ftrack_hub_queue_subscriptions(const ftrack_hub_queue *queue);
+#define FTRACK_HUB_HAS_QUEUE_SUBSCRIPTIONS 1
+
 /* Inject an event as if the server had delivered it, for local-only events
  * (e.g. ftrack.host.reconnected): routed to matching subscribers of every queue, never sent. */
 FTRACK_API ftrack_status ftrack_hub_deliver_local(ftrack_hub *hub, ftrack_event *event,

@@ -1,11 +1,11 @@
 /* The SDK's event object (protocol §5.5, §6). An event is one json-c object that always holds
  * the seven wire keys in the Python client's order, so serialising is a single json-c call. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-#include <openssl/rand.h>
 
 #include <ftrack/event.h>
 #include "common/internal.h"
@@ -28,19 +28,57 @@ static const char K_TARGET[] = "target";
 static const char K_IRT[] = "inReplyToEvent";
 static const char K_IRT_ALIAS[] = "in_reply_to_event";
 
+/* Ids come from the kernel's CSPRNG in batches: one getrandom() per 16 ids instead of a
+ * RAND_bytes() per id (an event and its reply each need one). Per thread, so no lock; a
+ * forked child drops what it inherited, or parent and child would hand out the same ids. */
+#define UUID_BATCH 16
+static __thread struct {
+    unsigned char bytes[16 * UUID_BATCH];
+    size_t used; /* 0 < used <= sizeof(bytes) once filled; 0 means empty */
+    unsigned generation;
+} tl_ids;
+static atomic_uint fork_generation;
+
+static void ids_after_fork(void)
+{
+    atomic_fetch_add(&fork_generation, 1);
+}
+
+static void ids_register_fork(void)
+{
+    pthread_atfork(NULL, NULL, ids_after_fork);
+}
+
+static void ids_refill(void)
+{
+    size_t got = 0;
+    while (got < sizeof(tl_ids.bytes)) {
+        /* <= 256 bytes from an initialised pool: never short, never blocks */
+        ssize_t n = getrandom(tl_ids.bytes + got, sizeof(tl_ids.bytes) - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    tl_ids.used = 0;
+}
+
+static void random_16(unsigned char b[16])
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, ids_register_fork);
+    unsigned gen = atomic_load_explicit(&fork_generation, memory_order_relaxed);
+    if (tl_ids.generation != gen || tl_ids.used == 0 || tl_ids.used >= sizeof(tl_ids.bytes)) {
+        ids_refill();
+        tl_ids.generation = gen;
+    }
+    memcpy(b, tl_ids.bytes + tl_ids.used, 16);
+    tl_ids.used += 16;
+}
+
 void ftrack_uuid_hex(char out[33])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char b[16];
-    if (RAND_bytes(b, sizeof(b)) != 1) {
-        /* OpenSSL's pool failed (it should not); the kernel's is as good for ids. */
-        size_t got = 0;
-        while (got < sizeof(b)) {
-            ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-            if (n > 0)
-                got += (size_t)n;
-        }
-    }
+    random_16(b);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     for (size_t i = 0; i < sizeof(b); i++) {
@@ -260,6 +298,38 @@ static bool only_space(const char *s, size_t n)
     return true;
 }
 
+/* One tokener per thread, reset per parse: allocating one per event cost 5% of a host's
+ * CPU. The key frees it when its thread ends. */
+static __thread json_tokener *tl_tok;
+static pthread_key_t tok_key;
+static bool tok_key_ok;
+
+static void tok_free(void *tok)
+{
+    json_tokener_free(tok);
+    tl_tok = NULL;
+}
+
+static void tok_key_create(void)
+{
+    tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
+}
+
+static json_tokener *thread_tokener(void)
+{
+    if (tl_tok)
+        return tl_tok; /* reset after its last parse */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, tok_key_create);
+    json_tokener *tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH);
+    if (!tok)
+        return NULL;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    if (tok_key_ok && pthread_setspecific(tok_key, tok) == 0)
+        tl_tok = tok; /* else used once and freed by the caller */
+    return tok;
+}
+
 ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftrack_event **out,
                                  ftrack_error *err)
 {
@@ -273,14 +343,16 @@ ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftra
     size_t bad = invalid_utf8_at(text, len);
     if (bad != SIZE_MAX)
         return fti_error(err, FTRACK_ERR_PARSE, "event JSON is not valid UTF-8 at byte %zu", bad);
-    json_tokener *tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH);
+    json_tokener *tok = thread_tokener();
     if (!tok)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory parsing an event");
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     json_object *root = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
+    if (tok != tl_tok)
+        json_tokener_free(tok);
+    else
+        json_tokener_reset(tok); /* drop its partial objects now, not at the next parse */
     ftrack_status st = FTRACK_OK;
     if (jerr == json_tokener_continue)
         st = fti_error(err, FTRACK_ERR_PARSE, "event JSON ends early (%zu bytes)", len);

@@ -77,7 +77,7 @@ static void ack_remember_locked(ftrack_hub *hub, unsigned long id, fti_ack_kind 
 }
 
 fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_frame_kind kind,
-                                      fti_ack_kind ack_kind, const char *what)
+                                      fti_ack_kind ack_kind, const char *what, bool want_ack)
 {
     size_t jlen;
     char *json = ftrack_event_serialize(event, &jlen);
@@ -87,7 +87,8 @@ fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_
         free(f);
         return NULL;
     }
-    unsigned long id = ++hub->ack_counter;
+    /* ids count callback-carrying packets only, as the Python client's do */
+    unsigned long id = want_ack ? hub->ack_counter + 1 : 0;
     f->buf = fti_sio_frame_event(LWS_PRE, id, json, jlen, &f->len);
     free(json);
     if (!f->buf) {
@@ -96,8 +97,11 @@ fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_
     }
     f->kind = kind;
     f->ack_id = id;
-    ack_remember_locked(hub, id, ack_kind, what ? what : ftrack_event_id(event),
-                        ftrack_event_topic(event));
+    if (id) {
+        hub->ack_counter = id;
+        ack_remember_locked(hub, id, ack_kind, what ? what : ftrack_event_id(event),
+                            ftrack_event_topic(event));
+    }
     return f;
 }
 
@@ -130,7 +134,8 @@ static fti_frame *meta_frame_locked(ftrack_hub *hub, fti_sub *s, bool subscribe)
     ftrack_event_prepare_source(ev, hub->id, hub->api_user, hub->hostname);
     fti_frame *f =
         fti_frame_for_event_locked(hub, ev, subscribe ? FTI_FRAME_ANNOUNCE : FTI_FRAME_EVENT,
-                                   subscribe ? FTI_ACK_SUBSCRIBE : FTI_ACK_UNSUBSCRIBE, s->id);
+                                   subscribe ? FTI_ACK_SUBSCRIBE : FTI_ACK_UNSUBSCRIBE, s->id,
+                                   true);
     ftrack_event_free(ev);
     return f;
 }
@@ -189,27 +194,47 @@ static void log_refusal(const fti_ack_record *rec, const char *why)
     }
 }
 
-/* Runs on the service thread. */
-void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_t args_len)
+/* The plain successes servers send (ours compact, a Python-style one spaced): recognised
+ * without parsing, as nearly every ack is one of them. */
+static bool ack_is_plain_success(const char *args, size_t len)
 {
-    json_object *arr = NULL;
+    static const char compact[] = "[{\"success\":true}]";
+    static const char spaced[] = "[{\"success\": true}]";
+    return args && ((len == sizeof(compact) - 1 && memcmp(args, compact, len) == 0) ||
+                    (len == sizeof(spaced) - 1 && memcmp(args, spaced, len) == 0));
+}
+
+/* Any other ack: parse it. `*arr` keeps the strings *message points into. */
+static bool ack_parse(const char *args, size_t len, json_object **arr, const char **message,
+                      const char **why)
+{
+    *arr = NULL;
+    *message = NULL;
     struct json_tokener *tok = args ? json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH) : NULL;
     if (tok) {
-        arr = json_tokener_parse_ex(tok, args, (int)args_len);
+        *arr = json_tokener_parse_ex(tok, args, (int)len);
         json_tokener_free(tok);
     }
     json_object *first =
-        json_object_is_type(arr, json_type_array) ? json_object_array_get_idx(arr, 0) : NULL;
+        json_object_is_type(*arr, json_type_array) ? json_object_array_get_idx(*arr, 0) : NULL;
     bool is_obj = json_object_is_type(first, json_type_object);
     json_object *success = NULL, *m = NULL;
     bool ok = is_obj && json_object_object_get_ex(first, "success", &success) &&
               json_object_get_boolean(success);
-    const char *message = NULL;
     if (is_obj && json_object_object_get_ex(first, "message", &m) &&
         json_object_is_type(m, json_type_string))
-        message = json_object_get_string(m);
-    const char *why =
-        message ? message : (is_obj ? "no reason given" : "malformed acknowledgement");
+        *message = json_object_get_string(m);
+    *why = *message ? *message : (is_obj ? "no reason given" : "malformed acknowledgement");
+    return ok;
+}
+
+/* Runs on the service thread. */
+void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_t args_len)
+{
+    json_object *arr = NULL;
+    const char *message = NULL, *why = NULL;
+    bool ok = ack_is_plain_success(args, args_len) ||
+              ack_parse(args, args_len, &arr, &message, &why);
 
     fti_ack_record rec;
     pthread_mutex_lock(&hub->lock);
@@ -764,6 +789,38 @@ static ftrack_status publish_check_locked(ftrack_hub *hub, const char *event_id,
     return FTRACK_OK;
 }
 
+ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_publish_options *o,
+                          bool want_ack, ftrack_error *err)
+{
+    ftrack_event_prepare_source(event, hub->id, hub->api_user, hub->hostname);
+    bool track = o->on_reply || o->on_ack;
+    ftrack_hub_queue *rq = track ? (o->queue ? o->queue : fti_bound_queue(hub)) : NULL;
+    double rt = o->reply_timeout > 0 ? o->reply_timeout : hub->reply_timeout;
+    const char *eid = ftrack_event_id(event);
+    pthread_mutex_lock(&hub->lock);
+    ftrack_status st = publish_check_locked(hub, eid, rq != NULL, err);
+    if (st != FTRACK_OK) {
+        pthread_mutex_unlock(&hub->lock);
+        return st;
+    }
+    fti_frame *f = fti_frame_for_event_locked(hub, event, FTI_FRAME_EVENT, FTI_ACK_EVENT, NULL,
+                                              want_ack || o->on_ack);
+    /* registered before the frame can leave, so the fastest reply finds it */
+    if (f && rq)
+        st = fti_reply_register_locked(hub, eid, o->on_reply, o->on_ack, o->user_data, rq, rt);
+    if (!f || st != FTRACK_OK) {
+        pthread_mutex_unlock(&hub->lock);
+        fti_frame_free(f);
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    }
+    bool wake = hub->connected;
+    fti_frames_append(wake ? &hub->outbox : &hub->pending, f);
+    pthread_mutex_unlock(&hub->lock);
+    if (wake)
+        fti_transport_wake(hub);
+    return FTRACK_OK;
+}
+
 ftrack_status ftrack_hub_publish(ftrack_hub *hub, ftrack_event *event,
                                  const ftrack_publish_options *options, ftrack_error *err)
 {
@@ -776,32 +833,8 @@ ftrack_status ftrack_hub_publish(ftrack_hub *hub, ftrack_event *event,
         size_t n = options->size && options->size < sizeof(o) ? options->size : sizeof(o);
         memcpy(&o, options, n);
     }
-    ftrack_event_prepare_source(event, hub->id, hub->api_user, hub->hostname);
-    bool track = o.on_reply || o.on_ack;
-    ftrack_hub_queue *rq = track ? (o.queue ? o.queue : fti_bound_queue(hub)) : NULL;
-    double rt = o.reply_timeout > 0 ? o.reply_timeout : hub->reply_timeout;
-    const char *eid = ftrack_event_id(event);
-    pthread_mutex_lock(&hub->lock);
-    ftrack_status st = publish_check_locked(hub, eid, rq != NULL, err);
-    if (st != FTRACK_OK) {
-        pthread_mutex_unlock(&hub->lock);
-        return st;
-    }
-    fti_frame *f = fti_frame_for_event_locked(hub, event, FTI_FRAME_EVENT, FTI_ACK_EVENT, NULL);
-    /* registered before the frame can leave, so the fastest reply finds it */
-    if (f && rq)
-        st = fti_reply_register_locked(hub, eid, o.on_reply, o.on_ack, o.user_data, rq, rt);
-    if (!f || st != FTRACK_OK) {
-        pthread_mutex_unlock(&hub->lock);
-        fti_frame_free(f);
-        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    }
-    bool wake = hub->connected;
-    fti_frames_append(wake ? &hub->outbox : &hub->pending, f);
-    pthread_mutex_unlock(&hub->lock);
-    if (wake)
-        fti_transport_wake(hub);
-    return FTRACK_OK;
+    /* Always ask for the ack, as the Python client does: a refusal is then at least logged. */
+    return fti_publish(hub, event, &o, true, err);
 }
 
 ftrack_status ftrack_hub_reply(ftrack_hub *hub, const ftrack_event *source_event, json_object *data,
@@ -832,7 +865,7 @@ ftrack_status ftrack_hub_publish_local(ftrack_hub *hub, ftrack_event *event, jso
     json_object *arr = json_object_new_array();
     if (!arr)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    fti_dispatch(hub, NULL, event, NULL, arr);
+    fti_dispatch(hub, NULL, event, NULL, arr, NULL);
     if (results)
         *results = arr;
     else

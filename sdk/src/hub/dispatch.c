@@ -120,6 +120,7 @@ ftrack_status fti_queue_create(ftrack_hub *hub, const char *name, size_t capacit
     q->capacity = capacity ? capacity : 10000;
     q->next_deadline = INFINITY;
     atomic_init(&q->refs, 1);
+    atomic_init(&q->reply_kick, false);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -318,6 +319,8 @@ char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len
     double deadline = timeout < 0 ? INFINITY : fti_now() + timeout;
     for (;;) {
         /* Reply windows of this queue's publishes close on this, its consumer's, thread. */
+        /* a kick from now on (an ack, an earlier window) is seen below before sleeping */
+        atomic_store(&queue->reply_kick, false);
         double next = fti_reply_expire(queue, fti_now());
         pthread_mutex_lock(&queue->lock);
         fti_item *it = queue->head;
@@ -341,7 +344,8 @@ char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len
         struct timespec ts;
         double wake = deadline < next ? deadline : next;
         abs_monotonic(wake < now + 3600.0 ? wake : now + 3600.0, &ts);
-        pthread_cond_timedwait(&queue->cond, &queue->lock, &ts);
+        if (!atomic_load(&queue->reply_kick))
+            pthread_cond_timedwait(&queue->cond, &queue->lock, &ts);
         pthread_mutex_unlock(&queue->lock);
     }
 }
@@ -519,7 +523,53 @@ void fti_emit_meta(ftrack_hub *hub, const char *topic)
     ftrack_event_free(ev);
 }
 
-/* ---- replies ------------------------------------------------------------------------------ */
+/* ---- replies ------------------------------------------------------------------------------
+ * Each queue keeps its entries in deadline order, so closing windows pops from the head, and
+ * the acks that arrived in a list of their own, so handing them over never walks the rest. */
+
+/* Wake the queue's taker so it looks at its replies now (caller holds hub->lock). */
+static void reply_kick_locked(ftrack_hub_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    atomic_store(&q->reply_kick, true);
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* Insert in deadline order, searching from the tail: windows are nearly always equal, so a
+ * new entry nearly always belongs there. Equal deadlines keep publish order. */
+static void reply_insert_locked(ftrack_hub_queue *q, fti_reply_entry *e)
+{
+    fti_reply_entry *after = q->replies_tail;
+    while (after && after->deadline > e->deadline)
+        after = after->prev;
+    e->prev = after;
+    e->next = after ? after->next : q->replies;
+    if (e->next)
+        e->next->prev = e;
+    else
+        q->replies_tail = e;
+    if (after)
+        after->next = e;
+    else
+        q->replies = e;
+}
+
+static void ready_unlink_locked(ftrack_hub_queue *q, fti_reply_entry *e)
+{
+    if (!e->in_ready)
+        return;
+    if (e->ready_prev)
+        e->ready_prev->ready_next = e->ready_next;
+    else
+        q->acks_ready = e->ready_next;
+    if (e->ready_next)
+        e->ready_next->ready_prev = e->ready_prev;
+    else
+        q->acks_ready_tail = e->ready_prev;
+    e->ready_prev = e->ready_next = NULL;
+    e->in_ready = false;
+}
 
 ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
                                         ftrack_reply_callback cb,
@@ -541,16 +591,10 @@ ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
         free(e);
         return FTRACK_ERR_NO_MEMORY;
     }
-    e->next = queue->replies;
-    if (queue->replies)
-        queue->replies->prev = e;
-    queue->replies = e;
+    reply_insert_locked(queue, e);
     if (e->deadline < queue->next_deadline) {
         queue->next_deadline = e->deadline;
-        /* a taker may be sleeping past this deadline */
-        pthread_mutex_lock(&queue->lock);
-        pthread_cond_broadcast(&queue->cond);
-        pthread_mutex_unlock(&queue->lock);
+        reply_kick_locked(queue); /* a taker may be sleeping past this deadline */
     }
     return FTRACK_OK;
 }
@@ -566,23 +610,45 @@ void fti_reply_ack_locked(ftrack_hub *hub, const char *event_id, bool success, c
     e->ack_state = FTI_ACK_READY;
     e->ack_success = success;
     fti_strlcpy(e->ack_message, message ? message : "", sizeof(e->ack_message));
-    /* the consumer runs on_ack at its next look at the queue: make that now */
-    e->queue->next_deadline = 0;
-    pthread_mutex_lock(&e->queue->lock);
-    pthread_cond_broadcast(&e->queue->cond);
-    pthread_mutex_unlock(&e->queue->lock);
+    ftrack_hub_queue *q = e->queue;
+    e->ready_next = NULL;
+    e->ready_prev = q->acks_ready_tail;
+    if (q->acks_ready_tail)
+        q->acks_ready_tail->ready_next = e;
+    else
+        q->acks_ready = e;
+    q->acks_ready_tail = e;
+    e->in_ready = true;
+    reply_kick_locked(q); /* the consumer runs on_ack at its next look at the queue: now */
 }
 
 static void reply_unlink_locked(ftrack_hub *hub, fti_reply_entry *e)
 {
+    ftrack_hub_queue *q = e->queue;
     lh_table_delete(hub->replies, e->event_id);
+    ready_unlink_locked(q, e);
     if (e->prev)
         e->prev->next = e->next;
     else
-        e->queue->replies = e->next;
+        q->replies = e->next;
     if (e->next)
         e->next->prev = e->prev;
+    else
+        q->replies_tail = e->prev;
     e->prev = e->next = NULL;
+    q->next_deadline = q->replies ? q->replies->deadline : INFINITY;
+}
+
+/* Entries taken out from under the lock, in order, for their calls. */
+typedef struct reply_batch {
+    fti_reply_entry *head, **tail;
+} reply_batch;
+
+static void batch_add(reply_batch *b, fti_reply_entry *e)
+{
+    e->next = NULL;
+    *b->tail = e;
+    b->tail = &e->next;
 }
 
 /* An on_ack call taken out from under the lock. */
@@ -632,7 +698,7 @@ static ack_call *take_ready_ack_locked(fti_reply_entry *e)
 {
     ack_call *a = calloc(1, sizeof(*a));
     if (!a)
-        return NULL;
+        return NULL; /* stays READY: its final call reports it when the window closes */
     a->cb = e->on_ack;
     a->user_data = e->user_data;
     a->success = e->ack_success;
@@ -645,45 +711,44 @@ static ack_call *take_ready_ack_locked(fti_reply_entry *e)
 double fti_reply_expire(ftrack_hub_queue *queue, double now)
 {
     ftrack_hub *hub = queue->hub;
-    fti_reply_entry *expired = NULL;
+    reply_batch expired = {NULL, &expired.head}, done = {NULL, &done.head};
     ack_call *acks = NULL, **acks_tail = &acks;
     pthread_mutex_lock(&hub->lock);
-    if (now < queue->next_deadline) {
+    if (now < queue->next_deadline && !queue->acks_ready) {
         double next = queue->next_deadline;
         pthread_mutex_unlock(&hub->lock);
         return next;
     }
-    double next = INFINITY;
-    fti_reply_entry *e = queue->replies;
-    while (e) {
-        fti_reply_entry *following = e->next;
-        if (e->ack_state == FTI_ACK_READY && e->deadline > now) {
-            ack_call *a = take_ready_ack_locked(e);
-            if (a) {
-                *acks_tail = a;
-                acks_tail = &a->next;
-            }
-        }
-        bool done = e->deadline <= now || (!e->callback && e->ack_state == FTI_ACK_DELIVERED);
-        if (done) {
-            reply_unlink_locked(hub, e);
-            e->next = expired;
-            expired = e;
-        } else if (e->deadline < next) {
-            next = e->deadline;
-        }
-        e = following;
+    /* closed windows first: their final call reports an ack that came meanwhile */
+    while (queue->replies && queue->replies->deadline <= now) {
+        fti_reply_entry *e = queue->replies;
+        reply_unlink_locked(hub, e);
+        batch_add(&expired, e);
     }
-    queue->next_deadline = next;
+    while (queue->acks_ready) {
+        fti_reply_entry *e = queue->acks_ready;
+        ready_unlink_locked(queue, e);
+        ack_call *a = take_ready_ack_locked(e);
+        if (!a)
+            break;
+        *acks_tail = a;
+        acks_tail = &a->next;
+        if (!e->callback) { /* nothing more to wait for */
+            reply_unlink_locked(hub, e);
+            batch_add(&done, e);
+        }
+    }
+    double next = queue->next_deadline;
     pthread_mutex_unlock(&hub->lock);
     run_ack_calls(acks);
-    run_final_calls(expired, NULL);
+    run_final_calls(expired.head, NULL);
+    run_final_calls(done.head, NULL); /* acked, no on_reply: only freed */
     return next;
 }
 
 void fti_reply_drop_all(ftrack_hub *hub, ftrack_hub_queue *queue)
 {
-    fti_reply_entry *all = NULL;
+    reply_batch all = {NULL, &all.head};
     pthread_mutex_lock(&hub->lock);
     for (ftrack_hub_queue *q = hub->queues; q; q = q->next) {
         if (queue && q != queue)
@@ -691,13 +756,11 @@ void fti_reply_drop_all(ftrack_hub *hub, ftrack_hub_queue *queue)
         while (q->replies) {
             fti_reply_entry *e = q->replies;
             reply_unlink_locked(hub, e);
-            e->next = all;
-            all = e;
+            batch_add(&all, e);
         }
-        q->next_deadline = INFINITY;
     }
     pthread_mutex_unlock(&hub->lock);
-    run_final_calls(all, "the event hub was closed before the server acknowledged the event");
+    run_final_calls(all.head, "the event hub was closed before the server acknowledged the event");
 }
 
 /* The internal reply subscriber's callback: hand the reply to the publisher's on_reply when
@@ -723,23 +786,57 @@ static void handle_reply(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event 
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
-static void auto_reply(ftrack_hub *hub, fti_sub *s, ftrack_event *event, json_object *data)
+/* Publish a callback's result as its reply. One copy of the subscriber metadata becomes the
+ * reply's source (the reply takes it; publishing fills missing source keys in place). No ack
+ * is asked for: nobody waits for it (the JavaScript client never asks either, protocol §5.4).
+ * Returns whether the reply was published. */
+static bool auto_reply(ftrack_hub *hub, fti_sub *s, ftrack_event *event, json_object *data)
 {
-    pthread_mutex_lock(&s->meta_lock);
-    json_object *source = NULL;
-    json_object_deep_copy(s->metadata, &source, NULL);
-    pthread_mutex_unlock(&s->meta_lock);
+    ftrack_event *reply = ftrack_event_reply_new(event, data, NULL);
     ftrack_error err;
-    if (ftrack_hub_reply(hub, event, data, source, &err) != FTRACK_OK)
+    ftrack_status st;
+    if (!reply) {
+        st = fti_error(&err, FTRACK_ERR_INVALID_ARGUMENT,
+                       "the event has no source.id to address a reply to (or out of memory)");
+    } else {
+        pthread_mutex_lock(&s->meta_lock);
+        json_object *source = NULL;
+        json_object_deep_copy(s->metadata, &source, NULL);
+        pthread_mutex_unlock(&s->meta_lock);
+        ftrack_event_set_source(reply, source); /* NULL (out of memory) → {} */
+        ftrack_publish_options o;
+        ftrack_publish_options_init(&o);
+        st = fti_publish(hub, reply, &o, false, &err);
+        ftrack_event_free(reply);
+    }
+    if (st != FTRACK_OK)
         ftrack_log_event(FTRACK_LOG_WARNING, "hub", ftrack_event_id(event),
                          ftrack_event_topic(event),
                          "could not publish the reply of subscriber %s: %s", s->id, err.message);
-    json_object_put(source);
+    return st == FTRACK_OK;
+}
+
+static void run_callback(ftrack_hub *hub, fti_sub *s, ftrack_event *event, ftrack_delivery *d,
+                         json_object *results, ftrack_dispatch_result *counts)
+{
+    d->subscriber_id = s->id;
+    json_object *r = s->callback(event, d, s->user_data);
+    counts->callbacks++;
+    if (results)
+        json_object_array_add(results, r);
+    else if (r && auto_reply(hub, s, event, r))
+        counts->replies++;
+    else if (r)
+        counts->reply_failures++;
 }
 
 void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
-                  const ftrack_delivery *delivery, json_object *results)
+                  const ftrack_delivery *delivery, json_object *results,
+                  ftrack_dispatch_result *counts)
 {
+    ftrack_dispatch_result local = {.size = sizeof(local)};
+    if (!counts)
+        counts = &local;
     json_object *wire = ftrack_event_json(event);
     bool bad;
     ftrack_expression *target = compile_target(wire, &bad);
@@ -763,12 +860,7 @@ void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
                 handle_reply(hub, queue, event);
         } else if ((sync || s->queue == queue) && sub_accepts(hub, s, target, wire) &&
                    !atomic_load(&s->removed)) {
-            d.subscriber_id = s->id;
-            json_object *r = s->callback(event, &d, s->user_data);
-            if (sync)
-                json_object_array_add(results, r);
-            else if (r)
-                auto_reply(hub, s, event, r);
+            run_callback(hub, s, event, &d, results, counts);
         }
         if (ftrack_event_is_stopped(event))
             break;
@@ -777,9 +869,25 @@ void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
     ftrack_expression_free(target);
 }
 
-ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *text, size_t len,
-                                        const ftrack_delivery *delivery, ftrack_error *err)
+/* Copy the counts into the caller's struct, as far as the caller's size reaches. */
+static void result_out(ftrack_dispatch_result *out, const ftrack_dispatch_result *counts)
 {
+    if (!out || out->size <= sizeof(out->size))
+        return;
+    size_t n = out->size < sizeof(*counts) ? out->size : sizeof(*counts);
+    size_t keep = out->size;
+    memcpy(out, counts, n);
+    out->size = keep;
+}
+
+ftrack_status ftrack_hub_queue_dispatch_ex(ftrack_hub_queue *queue, const char *text, size_t len,
+                                           const ftrack_delivery *delivery,
+                                           ftrack_dispatch_result *result, ftrack_error *err)
+{
+    ftrack_dispatch_result counts;
+    memset(&counts, 0, sizeof(counts));
+    counts.size = sizeof(counts);
+    result_out(result, &counts);
     if (!queue || !text)
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
                          "ftrack_hub_queue_dispatch needs a queue and text");
@@ -788,9 +896,60 @@ ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *tex
     ftrack_status st = ftrack_event_parse(text, len, false, &ev, err);
     if (st != FTRACK_OK)
         return st;
-    fti_dispatch(queue->hub, queue, ev, delivery, NULL);
+    fti_dispatch(queue->hub, queue, ev, delivery, NULL, &counts);
     ftrack_event_free(ev);
+    result_out(result, &counts);
     return FTRACK_OK;
+}
+
+ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *text, size_t len,
+                                        const ftrack_delivery *delivery, ftrack_error *err)
+{
+    return ftrack_hub_queue_dispatch_ex(queue, text, len, delivery, NULL, err);
+}
+
+static json_object *subscription_json(const fti_sub *s)
+{
+    json_object *o = json_object_new_object();
+    json_object *id = json_object_new_string(s->id);
+    json_object *expr = json_object_new_string(ftrack_expression_text(s->expr));
+    json_object *prio = json_object_new_int(s->priority);
+    if (!o || !id || !expr || !prio) {
+        json_object_put(o);
+        json_object_put(id);
+        json_object_put(expr);
+        json_object_put(prio);
+        return NULL;
+    }
+    json_object_object_add(o, "id", id);
+    json_object_object_add(o, "expression", expr);
+    json_object_object_add(o, "priority", prio);
+    return o;
+}
+
+json_object *ftrack_hub_queue_subscriptions(const ftrack_hub_queue *queue)
+{
+    if (!queue)
+        return NULL;
+    json_object *arr = json_object_new_array();
+    if (!arr)
+        return NULL;
+    /* the set is an immutable snapshot: read it without the hub's lock */
+    fti_subset *set = fti_subset_get(queue->hub);
+    for (size_t i = 0; set && i < set->n; i++) {
+        const fti_sub *s = set->subs[i];
+        if (s->internal_reply || s->queue != queue || atomic_load(&s->removed))
+            continue;
+        json_object *o = subscription_json(s);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(arr);
+            arr = NULL;
+            break;
+        }
+    }
+    fti_subset_release(set);
+    return arr;
 }
 
 ftrack_status ftrack_hub_wait(ftrack_hub *hub, double seconds, ftrack_error *err)
@@ -821,7 +980,7 @@ ftrack_status ftrack_hub_wait(ftrack_hub *hub, double seconds, ftrack_error *err
             continue;
         }
         free(text);
-        fti_dispatch(hub, q, ev, NULL, NULL);
+        fti_dispatch(hub, q, ev, NULL, NULL, NULL);
         bool disconnected = strcmp(ftrack_event_topic(ev), "ftrack.meta.disconnected") == 0;
         ftrack_event_free(ev);
         if (disconnected)

@@ -119,7 +119,11 @@ typedef struct fti_reply_entry {
     fti_ack_state ack_state;
     bool ack_success;
     char ack_message[200];
-    struct fti_reply_entry *prev, *next; /* in queue->replies, under hub->lock */
+    /* in queue->replies, in deadline order, under hub->lock */
+    struct fti_reply_entry *prev, *next;
+    /* in queue->acks_ready while ack_state is FTI_ACK_READY, under hub->lock */
+    struct fti_reply_entry *ready_prev, *ready_next;
+    bool in_ready;
 } fti_reply_entry;
 
 struct ftrack_hub_queue {
@@ -134,9 +138,12 @@ struct ftrack_hub_queue {
     ftrack_hub_overflow_callback overflow;
     void *overflow_data;
     unsigned long overflowed;
-    /* under hub->lock */
-    fti_reply_entry *replies;
-    double next_deadline;
+    atomic_bool reply_kick; /* reply work arrived since the taker last looked (set under lock) */
+    /* under hub->lock. Windows are (almost always) equal, so appending keeps the list in
+     * deadline order at O(1) and expiry pops from the head. */
+    fti_reply_entry *replies, *replies_tail;
+    fti_reply_entry *acks_ready, *acks_ready_tail; /* acks to hand to their on_ack */
+    double next_deadline;                          /* the head's deadline, INFINITY when none */
     bool detached;                 /* removed from the hub's list */
     struct ftrack_hub_queue *next; /* in hub->queues */
 };
@@ -238,8 +245,9 @@ bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len);
 /* The queue this thread's calls go to by default. */
 ftrack_hub_queue *fti_bound_queue(ftrack_hub *hub);
 
-/* Route a wire event object to the queues of matching subscribers (any thread). `text` may be
- * NULL (the object is serialised then). `force_default` also queues it for ftrack_hub_wait. */
+/* Route a wire event object to the queues of matching subscribers (any thread). `text` is
+ * what is queued (e.g. the bytes received); NULL serialises the object. `force_default` also
+ * queues it for ftrack_hub_wait. */
 void fti_route(ftrack_hub *hub, json_object *event, const char *text, size_t len,
                bool force_default);
 /* A purely local meta event (ftrack.meta.connected / disconnected). */
@@ -247,9 +255,10 @@ void fti_emit_meta(ftrack_hub *hub, const char *topic);
 
 /* Dispatch one parsed event on the calling thread (protocol §6.6). `queue` NULL and `results`
  * non-NULL: synchronous publish to every local subscriber (results gets each callback's
- * result, null included; no replies are sent). */
+ * result, null included; no replies are sent). `counts` (may be NULL) gets what was done. */
 void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
-                  const ftrack_delivery *delivery, json_object *results);
+                  const ftrack_delivery *delivery, json_object *results,
+                  ftrack_dispatch_result *counts);
 
 /* Reply registry (caller holds hub->lock for the _locked ones). */
 ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
@@ -272,9 +281,14 @@ double fti_reply_expire(ftrack_hub_queue *queue, double now);
 void fti_reply_drop_all(ftrack_hub *hub, ftrack_hub_queue *queue);
 
 /* client.c */
-/* Build a frame for an event (caller holds hub->lock: assigns the ack id). */
+/* Build a frame for an event (caller holds hub->lock: assigns the ack id). Without
+ * `want_ack` the frame is `5:::` (no ack id, as the JavaScript client sends every event). */
 fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_frame_kind kind,
-                                      fti_ack_kind ack_kind, const char *what);
+                                      fti_ack_kind ack_kind, const char *what, bool want_ack);
+/* ftrack_hub_publish with the options already complete; `want_ack` false publishes without
+ * asking the server to acknowledge (only when nobody waits for the ack: no on_ack). */
+ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_publish_options *o,
+                          bool want_ack, ftrack_error *err);
 void fti_frame_free(fti_frame *f);
 void fti_frames_append(fti_frame_list *l, fti_frame *f);
 void fti_frames_prepend(fti_frame_list *l, fti_frame *f);
@@ -282,7 +296,8 @@ fti_frame *fti_frames_pop(fti_frame_list *l);
 void fti_frames_clear(fti_frame_list *l);
 /* The ftrack.meta.subscribe frame for one subscriber (caller holds hub->lock). */
 fti_frame *fti_announce_frame_locked(ftrack_hub *hub, fti_sub *sub);
-/* Match an acknowledgement to what was sent and log refusals. */
+/* Match an acknowledgement to what was sent and log refusals. `args` is the ack's JSON
+ * array text (NULL when it carried none). */
 void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_t args_len);
 /* Add the internal reply subscriber when absent (caller holds hub->lock). */
 ftrack_status fti_ensure_reply_subscriber_locked(ftrack_hub *hub);

@@ -7,6 +7,9 @@
 
 static const char EVENT_PREFIX[] = "{\"name\":\"ftrack.event\",\"args\":[";
 static const char EVENT_SUFFIX[] = "]}";
+/* How the official clients wrap an event: compact (JavaScript, and us) and Python's. */
+static const char *const EVENT_PREFIXES[] = {EVENT_PREFIX,
+                                             "{\"name\": \"ftrack.event\", \"args\": ["};
 
 static ftrack_status parse_id(const char *s, size_t n, fti_sio_packet *out, ftrack_error *err)
 {
@@ -157,4 +160,57 @@ json_object *fti_sio_event_arg(json_object *payload, const char **why)
         return NULL;
     }
     return arg;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Length of the object or array at s[0] in valid JSON; 0 when it does not close within n. */
+static size_t value_end(const char *s, size_t n)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+const char *fti_sio_event_arg_text(const char *data, size_t len, size_t *out_len)
+{
+    while (len > 0 && is_space(data[len - 1]))
+        len--;
+    size_t sl = sizeof(EVENT_SUFFIX) - 1;
+    for (size_t k = 0; k < sizeof(EVENT_PREFIXES) / sizeof(EVENT_PREFIXES[0]); k++) {
+        size_t pl = strlen(EVENT_PREFIXES[k]);
+        if (len < pl + sl || memcmp(data, EVENT_PREFIXES[k], pl) != 0 ||
+            memcmp(data + len - sl, EVENT_SUFFIX, sl) != 0)
+            continue;
+        const char *p = data + pl;
+        size_t n = len - pl - sl;
+        while (n > 0 && is_space(*p))
+            p++, n--;
+        while (n > 0 && is_space(p[n - 1]))
+            n--;
+        /* exactly one object between the brackets (a second "args" would leave more) */
+        if (n == 0 || *p != '{' || value_end(p, n) != n)
+            return NULL;
+        *out_len = n;
+        return p;
+    }
+    return NULL;
 }

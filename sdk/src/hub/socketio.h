@@ -60,4 +60,10 @@ char *fti_sio_frame_simple(size_t headroom, fti_sio_type type, bool trailing_col
  * not ftrack.event or args is not exactly one object. */
 json_object *fti_sio_event_arg(json_object *payload, const char **why);
 
+/* The bytes of args' one element when `data` (an event packet's data, already known to be
+ * valid JSON) is in one of the official clients' wrappings, {"name":"ftrack.event","args":[…]}
+ * compact or as Python's json.dumps spaces it. NULL for any other shape (e.g. a duplicate
+ * key), when the caller must serialise the parsed element instead. */
+const char *fti_sio_event_arg_text(const char *data, size_t len, size_t *out_len);
+
 #endif

@@ -376,7 +376,10 @@ static void handle_event(fti_transport *t, const char *data, size_t len)
                !json_object_is_type(topic, json_type_string)) {
         ftrack_log(FTRACK_LOG_WARNING, "hub", "dropped an event without a topic");
     } else {
-        fti_route(t->hub, event, NULL, 0, false);
+        /* queue the bytes received: no re-serialising on this, the busiest, thread */
+        size_t raw_len = 0;
+        const char *raw = fti_sio_event_arg_text(data, len, &raw_len);
+        fti_route(t->hub, event, raw, raw ? raw_len : 0, false);
     }
     json_object_put(payload);
 }
@@ -700,7 +703,9 @@ ftrack_status fti_transport_start(ftrack_hub *hub, ftrack_error *err)
              0x9E3779B97F4A7C15ULL;
     t->tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH + 2);
     if (t->tok)
-        json_tokener_set_flags(t->tok, JSON_TOKENER_VALIDATE_UTF8);
+        /* strict, as consumers parse what is queued (ftrack_event_parse): the bytes received
+         * are queued as they are, so only what a consumer accepts may pass */
+        json_tokener_set_flags(t->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     t->ctx = t->tok ? create_context(t) : NULL;
     if (!t->ctx) {
         if (t->tok)

@@ -44,7 +44,8 @@ static void on_reply(ftrack_event *reply, void *user_data)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: ops_stream TOPIC --count N [--interval S] [--wait S] [--expect N]\n");
+        fprintf(stderr,
+                "usage: ops_stream TOPIC --count N [--interval S] [--wait S] [--expect N]\n");
         return 2;
     }
     const char *topic = argv[1];
