@@ -190,6 +190,15 @@ static int start_reliability(run_state *s)
     ftrack_error err;
     ftrack_error_clear(&err);
     ftrack_status st = fth_reliability_start(&ro, &err);
+    if (st == FTRACK_ERR_IO && !s->options.data_dir) {
+        /* The default data dir is shared by every host of this user: when another one holds
+         * its journal, run (loudly) without one rather than not at all. */
+        ftrack_log(FTRACK_LOG_ERROR, "host",
+                   "%s; running WITHOUT a journal: events are not kept across a crash (give "
+                   "this host its own --data-dir)",
+                   err.message);
+        st = FTRACK_OK;
+    }
     if (st == FTRACK_OK)
         st = fth_reliability_watch_hub(ftrack_session_hub(s->session), &err);
     if (st != FTRACK_OK) {

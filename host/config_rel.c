@@ -42,6 +42,21 @@ ftrack_status fth_config_parse_rel_instance_key(const char *name, const char *ke
         inst->isolated = json_object_get_boolean(value);
         return FTRACK_OK;
     }
+    if (strcmp(key, "command") == 0) {
+        size_t n = json_object_is_type(value, json_type_array) ? json_object_array_length(value)
+                                                               : 0;
+        for (size_t i = 0; i < n; i++)
+            if (!json_object_is_type(json_object_array_get_idx(value, i), json_type_string))
+                n = 0;
+        if (n == 0)
+            return fti_error(err, FTRACK_ERR_CONFIG,
+                             "%s: plugins.%s.command must be a list of strings (the program and "
+                             "its arguments)",
+                             origin, name);
+        inst->command = value;
+        inst->isolated = true; /* a program runs in its own process by nature */
+        return FTRACK_OK;
+    }
     if (strcmp(key, "failure") == 0) {
         fth_failure_policy p;
         fth_failure_policy_init(&p);

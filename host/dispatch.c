@@ -261,7 +261,8 @@ static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *giv
     if (w->isolated) {
         w->plugin_path = fti_strdup(spec->plugin_path);
         fth_isolation_spec is = {w->name,        spec->plugin_path,  spec->session,
-                                 policy.deadline, policy.retry_delay, policy.retry_max_delay};
+                                 policy.deadline, policy.retry_delay, policy.retry_max_delay,
+                                 fth_reliability_command(w->name)};
         ftrack_status st = fth_isolation_new(&is, &w->isolation, err);
         if (st != FTRACK_OK)
             return st;

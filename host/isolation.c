@@ -35,6 +35,7 @@ typedef struct proxy {
 struct fth_isolation {
     char *instance;
     char *plugin_path;
+    char **command; /* argv of an external program, or NULL: ftrack-host's child mode */
     char *arguments_json;
     double deadline;
     double restart_min, restart_max;
@@ -184,6 +185,14 @@ ftrack_status fth_isolation_new(const fth_isolation_spec *spec, fth_isolation **
         free(iso);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
+    size_t argc = 0;
+    while (spec->command && spec->command[argc])
+        argc++;
+    if (argc) {
+        iso->command = calloc(argc + 1, sizeof(char *));
+        for (size_t i = 0; iso->command && i < argc; i++)
+            iso->command[i] = fti_strdup(spec->command[i]);
+    }
     iso->deadline = spec->deadline > 0 ? spec->deadline : 60;
     iso->restart_min = spec->restart_delay > RESTART_FLOOR ? spec->restart_delay : RESTART_MIN;
     iso->restart_max = spec->restart_max_delay > 0 ? spec->restart_max_delay : RESTART_MAX;
@@ -258,6 +267,10 @@ static ftrack_status spawn(fth_isolation *iso, ftrack_error *err)
             _exit(127);
         if (dup2(sv[1], CHILD_FD) < 0)
             _exit(127);
+        if (iso->command) {
+            execvp(iso->command[0], iso->command);
+            _exit(127);
+        }
         char *argv[] = {"ftrack-host", "run", "--isolated-child", NULL};
         execv(exe, argv);
         _exit(127);
@@ -619,10 +632,40 @@ void fth_isolation_free(fth_isolation *iso)
     }
     free(iso->proxies);
     fth_lines_clear(&iso->lines);
+    for (size_t i = 0; iso->command && iso->command[i]; i++)
+        free(iso->command[i]);
+    free(iso->command);
     free(iso->arguments_json);
     free(iso->plugin_path);
     free(iso->instance);
     free(iso);
+}
+
+static ftrack_status external_register(ftrack_plugin_context *context, ftrack_session *session,
+                                       json_object *arguments, void **state, ftrack_error *err)
+{
+    (void)context;
+    (void)session;
+    (void)arguments;
+    (void)state;
+    return fti_error(err, FTRACK_ERR_PLUGIN, "a \"command\" instance only runs isolated");
+}
+
+static const ftrack_plugin_descriptor_v1 external_descriptor = {
+    FTRACK_PLUGIN_ABI_VERSION,
+    (uint32_t)sizeof(ftrack_plugin_descriptor_v1),
+    "external",
+    "1",
+    "a program of any language speaking the child protocol (docs/reliability.md)",
+    NULL,
+    0,
+    external_register,
+    NULL,
+    {0, 0, 0, 0}};
+
+const ftrack_plugin_descriptor_v1 *fth_isolation_external_descriptor(void)
+{
+    return &external_descriptor;
 }
 
 unsigned fth_isolation_starts(const fth_isolation *iso)

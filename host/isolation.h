@@ -30,6 +30,8 @@ typedef struct fth_isolation_spec {
     double deadline;          /* seconds per event, as the failure policy's */
     double restart_delay;     /* first restart backoff (the policy's retry_delay); 0 → 0.5 */
     double restart_max_delay; /* its ceiling (the policy's retry_max_delay); 0 → 30 */
+    const char *const *command; /* a program to run instead of ftrack-host's child mode (argv,
+                                   NULL-terminated; copied), or NULL */
 } fth_isolation_spec;
 
 /* Credentials the children open their own sessions with (the key never goes on a command line
@@ -48,6 +50,10 @@ ftrack_status fth_isolation_register(fth_isolation *iso, ftrack_plugin_context *
 /* Ask the child to unregister and exit (killed after a few seconds). */
 void fth_isolation_unregister(fth_isolation *iso);
 void fth_isolation_free(fth_isolation *iso);
+/* The descriptor of "command" instances (config: plugins.NAME.command): a program of any
+ * language speaking the child protocol. Static storage. */
+const ftrack_plugin_descriptor_v1 *fth_isolation_external_descriptor(void);
+
 /* Children started so far (1 after a clean start; more after restarts). */
 unsigned fth_isolation_starts(const fth_isolation *iso);
 

@@ -5,6 +5,7 @@
 
 #include "common/internal.h"
 #include "dispatch.h"
+#include "isolation.h"
 #include "plugin_host.h"
 
 #define INSTANCES_PER_PLUGIN_MAX 256
@@ -131,7 +132,7 @@ static bool note_unmatched(fth_plan *plan, const fth_config *config)
         return false;
     for (size_t i = 0; i < config->instance_count; i++) {
         const fth_config_instance *e = &config->instances[i];
-        if (ftrack_plugin_set_find(plan->set, e->plugin) >= 0)
+        if (e->command || ftrack_plugin_set_find(plan->set, e->plugin) >= 0)
             continue;
         char *note = fti_asprintf("the configuration's instance '%s' names plugin '%s', which "
                                   "is not loaded",
@@ -139,6 +140,36 @@ static bool note_unmatched(fth_plan *plan, const fth_config *config)
         if (!note)
             return false;
         plan->notes[plan->note_count++] = note;
+    }
+    return true;
+}
+
+/* Instances with a "command" (config_rel.c): isolated programs in any language that speak the
+ * child protocol (docs/reliability.md), run under the built-in descriptor "external". */
+static bool plan_external(fth_plan *plan, size_t *cap, const fth_config *config)
+{
+    for (size_t i = 0; config && i < config->instance_count; i++) {
+        const fth_config_instance *e = &config->instances[i];
+        if (!e->command || !e->enabled)
+            continue;
+        fth_plan_instance *inst = plan_append(plan, cap);
+        if (!inst)
+            return false;
+        inst->descriptor = fth_isolation_external_descriptor();
+        inst->path = json_object_get_string(json_object_array_get_idx(e->command, 0));
+        inst->name = fti_strdup(e->name);
+        inst->queue_capacity = e->queue_capacity;
+        inst->arguments_json = fti_strdup(
+            e->arguments ? json_object_to_json_string_ext(e->arguments, JSON_C_TO_STRING_PLAIN)
+                         : "{}");
+        if (!inst->name || !inst->arguments_json)
+            return false;
+        if (name_taken(plan, e->name)) {
+            free(inst->arguments_json);
+            inst->arguments_json = NULL;
+            inst->refusal = fti_asprintf("instance name '%s' is already used", e->name);
+            plan->refused_instances++;
+        }
     }
     return true;
 }
@@ -159,6 +190,7 @@ ftrack_status fth_plan_build(const fth_plan_options *options, fth_plan *plan, ft
             plan->refused_files++;
     }
     ok = ok && note_unmatched(plan, options->config);
+    ok = ok && plan_external(plan, &cap, options->config);
     if (!ok) {
         fth_plan_clear(plan);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory planning plugins");

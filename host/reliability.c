@@ -24,6 +24,7 @@ typedef struct instance_settings {
     char *name;
     fth_failure_policy policy;
     bool isolated;
+    char **command; /* NULL-terminated argv, or NULL */
 } instance_settings;
 
 typedef struct attached {
@@ -76,6 +77,12 @@ static ftrack_status copy_settings(const fth_config *config, ftrack_error *err)
         s->isolated = ci->isolated;
         if (!s->name)
             return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+        size_t argc = ci->command ? json_object_array_length(ci->command) : 0;
+        if (argc && !(s->command = calloc(argc + 1, sizeof(char *))))
+            return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+        for (size_t a = 0; a < argc; a++)
+            s->command[a] =
+                fti_strdup(json_object_get_string(json_object_array_get_idx(ci->command, a)));
         if (ci->failure &&
             fth_failure_policy_parse(ci->failure, "configuration", &s->policy, err) != FTRACK_OK)
             return FTRACK_ERR_CONFIG;
@@ -106,6 +113,12 @@ void fth_reliability_fill(fth_worker_spec *spec)
         if (dladdr(spec->descriptor, &info) && info.dli_fname)
             spec->plugin_path = info.dli_fname;
     }
+}
+
+const char *const *fth_reliability_command(const char *instance)
+{
+    const instance_settings *s = ctx.started ? settings_of(instance) : NULL;
+    return s ? (const char *const *)s->command : NULL;
 }
 
 /* ---- registry --------------------------------------------------------------------------- */
@@ -222,9 +235,25 @@ char *fth_reliability_control_path(const char *data_dir)
     return path;
 }
 
+/* mkdir -p, the last component 0700 (it holds events and the control socket). */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    fti_strlcpy(path, dir, sizeof(path));
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 static ftrack_status open_files(const fth_config *config, const char *dir, ftrack_error *err)
 {
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    if (make_dirs(dir) != 0)
         return fti_error(err, FTRACK_ERR_IO, "cannot create the data dir %s: %s", dir,
                          strerror(errno));
     fth_journal_options jo;
@@ -304,8 +333,12 @@ void fth_reliability_stop(void)
     }
     fth_journal_close(ctx.journal);
     fth_deadletter_close(ctx.deadletter);
-    for (size_t i = 0; i < ctx.instance_count; i++)
+    for (size_t i = 0; i < ctx.instance_count; i++) {
         free(ctx.instances[i].name);
+        for (size_t a = 0; ctx.instances[i].command && ctx.instances[i].command[a]; a++)
+            free(ctx.instances[i].command[a]);
+        free(ctx.instances[i].command);
+    }
     free(ctx.instances);
     pthread_mutex_lock(&ctx.lock);
     for (size_t i = 0; i < ctx.live_count; i++)

@@ -37,6 +37,9 @@ void fth_reliability_stop(void);
 /* Fill a worker spec's reliability fields for its instance (no-op when not started). */
 void fth_reliability_fill(fth_worker_spec *spec);
 
+/* The "command" of an instance (argv, NULL-terminated; borrowed), or NULL. */
+const char *const *fth_reliability_command(const char *instance);
+
 /* Registry of running instances, for the control socket and the timer. */
 void fth_reliability_attach(const char *instance, struct fth_reliable *reliable);
 void fth_reliability_detach(struct fth_reliable *reliable);

@@ -166,7 +166,8 @@ static json_object *server_information(const fth_api *api)
 /* A batch in progress: the store transaction and what to do once it commits. */
 typedef struct batch {
     bool open;
-    json_object *jobs; /* encode jobs to queue after the commit: [{job, component, version, keep}] */
+    json_object
+        *jobs; /* encode jobs to queue after the commit: [{job, component, version, keep}] */
 } batch;
 
 static const char *op_str(json_object *op, const char *key)
@@ -194,8 +195,9 @@ static json_object *encode_media(fth_api *api, batch *b, json_object *op, fth_st
     const char *version_id = op_str(op, "version_id");
     json_object *keep = json_object_object_get(op, "keep_original");
     if (!api->media) {
-        fth_store_fail(e, "ServerError", "Invalid action u'encode_media': this hub has no data "
-                                         "folder to encode in.");
+        fth_store_fail(e, "ServerError",
+                       "Invalid action u'encode_media': this hub has no data "
+                       "folder to encode in.");
         return NULL;
     }
     if (!component_id) {
@@ -216,8 +218,9 @@ static json_object *encode_media(fth_api *api, batch *b, json_object *op, fth_st
     json_object *job = json_object_new_object();
     json_object_object_add(job, "type", json_object_new_string("api_job"));
     json_object_object_add(job, "status", json_object_new_string("queued"));
-    json_object_object_add(job, "data", json_object_new_string(json_object_to_json_string_ext(
-                                            data, JSON_C_TO_STRING_PLAIN)));
+    json_object_object_add(
+        job, "data",
+        json_object_new_string(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN)));
     json_object_put(data);
     json_object *r = fth_store_create(api->store, "Job", NULL, job, e);
     json_object_put(job);

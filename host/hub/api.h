@@ -25,16 +25,16 @@
 typedef void (*fth_api_publish_fn)(const char *event_json, size_t len, void *user_data);
 
 typedef struct fth_api_options {
-    const char *data_dir;    /* hub.sqlite and components/ live here; NULL: memory store and
-                                no file storage */
-    bool memory_store;       /* keep entities in memory even with a data_dir (tests) */
-    const char *seed_file;   /* NULL: none */
-    const char *server_url;  /* for upload URLs: "http://HOST:PORT" */
-    const char *api_user;    /* the hub's credentials (copied; the key is never logged) */
+    const char *data_dir;   /* hub.sqlite and components/ live here; NULL: memory store and
+                               no file storage */
+    bool memory_store;      /* keep entities in memory even with a data_dir (tests) */
+    const char *seed_file;  /* NULL: none */
+    const char *server_url; /* for upload URLs: "http://HOST:PORT" */
+    const char *api_user;   /* the hub's credentials (copied; the key is never logged) */
     const char *api_key;
-    const char *ffmpeg;      /* NULL: "ffmpeg" on PATH */
-    int encode_workers;      /* 0 → 2 */
-    double encode_timeout;   /* seconds; 0 → 600 */
+    const char *ffmpeg;    /* NULL: "ffmpeg" on PATH */
+    int encode_workers;    /* 0 → 2 */
+    double encode_timeout; /* seconds; 0 → 600 */
     fth_api_publish_fn publish;
     void *publish_data;
 } fth_api_options;

@@ -9,10 +9,10 @@
 struct fth_api {
     json_object *schemas; /* the schema list served by query_schemas */
     char schema_hash[33];
-    fth_schema *schema;   /* the same list read as a data model */
-    fth_store *store;     /* NULL until fth_api_attach() */
+    fth_schema *schema; /* the same list read as a data model */
+    fth_store *store;   /* NULL until fth_api_attach() */
     fth_media *media;
-    char *files_dir;      /* <data_dir>/components, or NULL */
+    char *files_dir; /* <data_dir>/components, or NULL */
     char *server_url;
     char *user, *key;
     fth_api_publish_fn publish;

@@ -56,8 +56,8 @@ static void sign(const fth_api *api, const char *id, const char *expires, char o
     unsigned int len = 0;
     out[0] = '\0';
     if (n < 0 || (size_t)n >= sizeof(msg) ||
-        !HMAC(EVP_sha256(), api->key, (int)strlen(api->key), (const unsigned char *)msg,
-              (size_t)n, mac, &len))
+        !HMAC(EVP_sha256(), api->key, (int)strlen(api->key), (const unsigned char *)msg, (size_t)n,
+              mac, &len))
         return;
     for (unsigned int i = 0; i < len && i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", mac[i]);
@@ -67,7 +67,8 @@ json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_er
 json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_error *e)
 {
     json_object *idv = json_object_object_get(op, "component_id");
-    const char *id = json_object_is_type(idv, json_type_string) ? json_object_get_string(idv) : NULL;
+    const char *id =
+        json_object_is_type(idv, json_type_string) ? json_object_get_string(idv) : NULL;
     char *path = api->files_dir ? fth_media_component_path(api->files_dir, id) : NULL;
     if (!api->files_dir || !api->server_url) {
         fth_store_fail(e, "ServerError", "This hub has no data folder to store files in.");
@@ -112,8 +113,8 @@ fth_upload *fth_api_upload_begin(fth_api *api, const char *id, const char *expir
     sign(api, id, expires ? expires : "", want);
     char *end = NULL;
     long long exp = expires ? strtoll(expires, &end, 10) : 0;
-    bool sig_ok = signature && strlen(signature) == 64 && want[0] &&
-                  CRYPTO_memcmp(want, signature, 64) == 0;
+    bool sig_ok =
+        signature && strlen(signature) == 64 && want[0] && CRYPTO_memcmp(want, signature, 64) == 0;
     if (!sig_ok || !end || *end || exp < (long long)time(NULL)) {
         free(dest);
         answer_error(out, 403, "PermissionError",
@@ -203,9 +204,9 @@ static const char *mime_of(const char *file_type)
     static const struct {
         const char *ext, *mime;
     } types[] = {
-        {".mp4", "video/mp4"},       {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
-        {".png", "image/png"},       {".mov", "video/quicktime"}, {".webm", "video/webm"},
-        {".gif", "image/gif"},       {".txt", "text/plain"}, {".json", "application/json"},
+        {".mp4", "video/mp4"}, {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"},
+        {".png", "image/png"}, {".mov", "video/quicktime"}, {".webm", "video/webm"},
+        {".gif", "image/gif"}, {".txt", "text/plain"},      {".json", "application/json"},
     };
     for (size_t i = 0; file_type && i < sizeof(types) / sizeof(types[0]); i++)
         if (strcasecmp(types[i].ext, file_type) == 0)

@@ -279,7 +279,8 @@ static bool add_output(fth_media *m, const job *j, const char *id, const char *n
                        const char *file_type, long long size, json_object *output,
                        const char *format, fth_store_error *e)
 {
-    json_object *comp = obj2("id", json_object_new_string(id), "name", json_object_new_string(name));
+    json_object *comp =
+        obj2("id", json_object_new_string(id), "name", json_object_new_string(name));
     json_object_object_add(comp, "file_type", json_object_new_string(file_type));
     json_object_object_add(comp, "size", json_object_new_int64(size));
     json_object_object_add(comp, "system_type", json_object_new_string("file"));
@@ -292,12 +293,13 @@ static bool add_output(fth_media *m, const job *j, const char *id, const char *n
                             json_object_new_string(FTH_SERVER_LOCATION_ID));
     json_object_object_add(loc, "resource_identifier", json_object_new_string(id));
     json_object *lid = create(m->store, "ComponentLocation", loc, e);
-    json_object *link = obj2("job_id", json_object_new_string(j->job_id), "component_id",
-                             json_object_get(cid));
+    json_object *link =
+        obj2("job_id", json_object_new_string(j->job_id), "component_id", json_object_get(cid));
     json_object *r = lid ? fth_store_create(m->store, "JobComponent", NULL, link, e) : NULL;
     json_object_put(link);
     json_object_put(lid);
-    json_object_array_add(output, obj2("format", json_object_new_string(format), "component_id", cid));
+    json_object_array_add(output,
+                          obj2("format", json_object_new_string(format), "component_id", cid));
     bool ok = r != NULL;
     json_object_put(r);
     return ok;
@@ -394,14 +396,38 @@ static void encode(fth_media *m, job *j)
                  "(Debian: apt-get install ffmpeg) to encode media",
                  m->ffmpeg ? m->ffmpeg : "ffmpeg on PATH");
     } else {
-        char *mp4_args[] = {ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i",
-                            src, "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset",
-                            "veryfast", "-pix_fmt", "yuv420p", "-vf",
-                            "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:a", "aac", "-movflags",
-                            "+faststart", "-f", "mp4", mp4, NULL};
-        char *jpg_args[] = {ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-                            "-i", src, "-map", "0:v:0", "-frames:v", "1", "-f", "image2",
-                            "-update", "1", "-c:v", "mjpeg", jpg, NULL};
+        char *mp4_args[] = {ffmpeg,
+                            "-nostdin",
+                            "-hide_banner",
+                            "-loglevel",
+                            "error",
+                            "-y",
+                            "-i",
+                            src,
+                            "-map",
+                            "0:v:0",
+                            "-map",
+                            "0:a:0?",
+                            "-c:v",
+                            "libx264",
+                            "-preset",
+                            "veryfast",
+                            "-pix_fmt",
+                            "yuv420p",
+                            "-vf",
+                            "scale=trunc(iw/2)*2:trunc(ih/2)*2",
+                            "-c:a",
+                            "aac",
+                            "-movflags",
+                            "+faststart",
+                            "-f",
+                            "mp4",
+                            mp4,
+                            NULL};
+        char *jpg_args[] = {ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",     "-y",
+                            "-i",   src,        "-map",         "0:v:0",     "-frames:v", "1",
+                            "-f",   "image2",   "-update",      "1",         "-c:v",      "mjpeg",
+                            jpg,    NULL};
         if (run_ffmpeg(m, mp4_args, log, deadline, why, sizeof(why)) &&
             run_ffmpeg(m, jpg_args, log, deadline, why, sizeof(why)))
             why[0] = '\0';

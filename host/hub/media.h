@@ -20,10 +20,10 @@ typedef void (*fth_media_publish_fn)(const char *event_json, size_t len, void *u
 
 typedef struct fth_media_config {
     fth_store *store;
-    const char *files_dir;     /* component files: <files_dir>/<component id> */
-    const char *ffmpeg;        /* NULL → "ffmpeg" on PATH; a path with '/' is used as is */
-    int workers;               /* 0 → 2: jobs encoded at once */
-    double timeout;            /* seconds per job; 0 → 600 */
+    const char *files_dir; /* component files: <files_dir>/<component id> */
+    const char *ffmpeg;    /* NULL → "ffmpeg" on PATH; a path with '/' is used as is */
+    int workers;           /* 0 → 2: jobs encoded at once */
+    double timeout;        /* seconds per job; 0 → 600 */
     fth_media_publish_fn publish;
     void *publish_data;
 } fth_media_config;

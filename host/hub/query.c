@@ -156,7 +156,8 @@ static bool next(parser *p)
         t->len = i - p->pos;
     } else if (c == '"' || c == '\'') {
         ok = scan_string(p, t);
-    } else if (isdigit((unsigned char)c) || ((c == '-' || c == '+') && (isdigit((unsigned char)d) || d == '.'))) {
+    } else if (isdigit((unsigned char)c) ||
+               ((c == '-' || c == '+') && (isdigit((unsigned char)d) || d == '.'))) {
         ok = scan_number(p, t);
     } else if (c == '(' || c == ')' || c == ',' || c == '.') {
         t->kind = c == '(' ? T_LPAREN : c == ')' ? T_RPAREN : c == ',' ? T_COMMA : T_DOT;
@@ -205,8 +206,8 @@ static char *tok_text(const parser *p)
 /* Words that end a path or cannot name an attribute where a path is expected. */
 static bool is_reserved(const parser *p)
 {
-    static const char *const words[] = {"select", "from", "where", "and", "or", "not",
-                                        "order", "by", "limit", "offset", NULL};
+    static const char *const words[] = {"select", "from", "where", "and",    "or", "not",
+                                        "order",  "by",   "limit", "offset", NULL};
     for (size_t i = 0; words[i]; i++)
         if (is_word(p, words[i]))
             return true;
@@ -283,8 +284,8 @@ char *fth_qpath_text(const fth_qpath *path)
 
 const char *fth_qop_name(fth_qop op)
 {
-    static const char *const names[] = {"is", "is_not", "in", "not_in", "like",
-                                        "not_like", ">", "<", ">=", "<="};
+    static const char *const names[] = {"is",       "is_not", "in", "not_in", "like",
+                                        "not_like", ">",      "<",  ">=",     "<="};
     return (unsigned)op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
 }
 
@@ -417,9 +418,9 @@ static bool parse_operator(parser *p, fth_qop *op)
         const char *word;
         fth_qop op;
     } words[] = {
-        {"is", FTH_QOP_IS},          {"is_not", FTH_QOP_IS_NOT}, {"in", FTH_QOP_IN},
-        {"not_in", FTH_QOP_NOT_IN},  {"like", FTH_QOP_LIKE},     {"not_like", FTH_QOP_NOT_LIKE},
-        {"before", FTH_QOP_LT},      {"after", FTH_QOP_GT},
+        {"is", FTH_QOP_IS},         {"is_not", FTH_QOP_IS_NOT}, {"in", FTH_QOP_IN},
+        {"not_in", FTH_QOP_NOT_IN}, {"like", FTH_QOP_LIKE},     {"not_like", FTH_QOP_NOT_LIKE},
+        {"before", FTH_QOP_LT},     {"after", FTH_QOP_GT},
     };
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         if (is_word(p, words[i].word)) {
@@ -430,7 +431,7 @@ static bool parse_operator(parser *p, fth_qop *op)
     if (p->tok.kind == T_OP) {
         const char *s = p->src + p->tok.pos;
         bool two = p->tok.len == 2;
-        *op = s[0] == '=' ? FTH_QOP_IS
+        *op = s[0] == '='   ? FTH_QOP_IS
               : s[0] == '!' ? FTH_QOP_IS_NOT
               : s[0] == '>' ? (two ? FTH_QOP_GE : FTH_QOP_GT)
                             : (two ? FTH_QOP_LE : FTH_QOP_LT);

@@ -49,10 +49,10 @@ typedef enum fth_qvalue_kind {
 
 typedef struct fth_qvalue {
     fth_qvalue_kind kind;
-    char *text;          /* STRING: unescaped; INTEGER/NUMBER: the literal as written */
-    long long integer;   /* INTEGER */
-    double number;       /* NUMBER (and INTEGER, converted) */
-    bool boolean;        /* BOOL */
+    char *text;               /* STRING: unescaped; INTEGER/NUMBER: the literal as written */
+    long long integer;        /* INTEGER */
+    double number;            /* NUMBER (and INTEGER, converted) */
+    bool boolean;             /* BOOL */
     struct fth_qvalue *items; /* LIST (never nested lists or subqueries) */
     size_t nitems;
     fth_query *subquery; /* SUBQUERY: exactly one projection */
@@ -99,11 +99,11 @@ struct fth_query {
     bool has_select;        /* false: the caller applies the type's default projections */
     fth_qpath *projections; /* has_select only */
     size_t nprojections;
-    fth_qnode *where;       /* NULL when there is no where clause */
+    fth_qnode *where; /* NULL when there is no where clause */
     fth_qorder *order;
     size_t norder;
-    long long limit;        /* -1: none */
-    long long offset;       /* -1: none */
+    long long limit;  /* -1: none */
+    long long offset; /* -1: none */
 };
 
 /* Parse `text`. FTRACK_ERR_PARSE with err->position (byte offset) and a message naming what

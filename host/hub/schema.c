@@ -224,7 +224,8 @@ static char *lowercase_copy(const char *s)
 static void link_relation(fth_stype *t, fth_sprop *p)
 {
     for (size_t i = 0; i < sizeof(FK_OVERRIDES) / sizeof(FK_OVERRIDES[0]); i++)
-        if (strcmp(FK_OVERRIDES[i].type, t->name) == 0 && strcmp(FK_OVERRIDES[i].prop, p->name) == 0)
+        if (strcmp(FK_OVERRIDES[i].type, t->name) == 0 &&
+            strcmp(FK_OVERRIDES[i].prop, p->name) == 0)
             p->fk = FK_OVERRIDES[i].fk;
     if (!p->fk) {
         char name[128];

@@ -34,29 +34,29 @@ typedef enum fth_value_type {
 typedef struct fth_sprop {
     const char *name;
     fth_prop_kind kind;
-    fth_value_type vtype;     /* VALUE */
-    const char *legacy;       /* the server-side name (alias_for) used in ftrack.update keys */
-    const char *ref;          /* RELATION, COLLECTION: the target type */
-    const char *fk;           /* RELATION: the VALUE attribute holding the target's id, or NULL
-                                 when the relation cannot be followed;
-                                 COLLECTION: the attribute on the target holding our id */
-    const char *fk_target;    /* VALUE foreign keys: the type they point at (else NULL) */
-    json_object *def;         /* the schema default, or NULL */
+    fth_value_type vtype;  /* VALUE */
+    const char *legacy;    /* the server-side name (alias_for) used in ftrack.update keys */
+    const char *ref;       /* RELATION, COLLECTION: the target type */
+    const char *fk;        /* RELATION: the VALUE attribute holding the target's id, or NULL
+                              when the relation cannot be followed;
+                              COLLECTION: the attribute on the target holding our id */
+    const char *fk_target; /* VALUE foreign keys: the type they point at (else NULL) */
+    json_object *def;      /* the schema default, or NULL */
     bool immutable, computed;
 } fth_sprop;
 
 typedef struct fth_stype {
     const char *name;
-    json_object *schema;      /* the schema object */
+    json_object *schema; /* the schema object */
     fth_sprop *props;
     size_t nprops;
-    const char **pk;          /* primary key attribute names */
+    const char **pk; /* primary key attribute names */
     size_t npk;
-    const char *family;       /* rows of one family share a key space */
-    const char **concrete;    /* the stored types a query for this type matches */
+    const char *family;    /* rows of one family share a key space */
+    const char **concrete; /* the stored types a query for this type matches */
     size_t nconcrete;
-    bool abstract;            /* cannot be created (Context, TypedContext, Component) */
-    const char *legacy;       /* ftrack.update entityType: task, show, assetversion, ... */
+    bool abstract;                    /* cannot be created (Context, TypedContext, Component) */
+    const char *legacy;               /* ftrack.update entityType: task, show, assetversion, ... */
     json_object *default_projections; /* borrowed array */
 } fth_stype;
 

@@ -81,7 +81,7 @@ typedef struct pss {
     size_t body_len, body_cap;
     char *resp; /* text at resp + LWS_PRE */
     size_t resp_len, resp_off;
-    fth_upload *upload; /* PUT /component/put in progress */
+    fth_upload *upload;       /* PUT /component/put in progress */
     fth_http_answer *refusal; /* a refused upload: answered once its body is read */
     bool is_upload;
 } pss;

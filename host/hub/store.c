@@ -264,9 +264,9 @@ static json_object *row_by_key(fth_store *store, const fth_stype *type, json_obj
     char *text = to_text(key);
     sqlite3_stmt *stmt = NULL;
     json_object *data = NULL;
-    if (text &&
-        sqlite3_prepare_v2(store->db, "SELECT type, data, seq FROM entity WHERE family = ? AND key = ?",
-                           -1, &stmt, NULL) == SQLITE_OK) {
+    if (text && sqlite3_prepare_v2(
+                    store->db, "SELECT type, data, seq FROM entity WHERE family = ? AND key = ?",
+                    -1, &stmt, NULL) == SQLITE_OK) {
         sqlite3_bind_text(stmt, 1, type->family, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 2, text, -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -303,9 +303,9 @@ static int insert_row(fth_store *store, const fth_stype *type, json_object *data
     sqlite3_stmt *stmt = NULL;
     int rc = SQLITE_NOMEM;
     if (key_text && data_text)
-        rc = sqlite3_prepare_v2(store->db,
-                                "INSERT INTO entity (family, type, key, id, data) VALUES (?, ?, ?, ?, ?)",
-                                -1, &stmt, NULL);
+        rc = sqlite3_prepare_v2(
+            store->db, "INSERT INTO entity (family, type, key, id, data) VALUES (?, ?, ?, ?, ?)",
+            -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(stmt, 1, type->family, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 2, type->name, -1, SQLITE_STATIC);
@@ -329,9 +329,10 @@ static int write_row(fth_store *store, sqlite3_int64 seq, json_object *data, boo
 {
     char *data_text = remove ? NULL : to_text(data);
     sqlite3_stmt *stmt = NULL;
-    const char *sql = remove ? "DELETE FROM entity WHERE seq = ?"
-                             : "UPDATE entity SET data = ? WHERE seq = ?";
-    int rc = remove || data_text ? sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) : SQLITE_NOMEM;
+    const char *sql =
+        remove ? "DELETE FROM entity WHERE seq = ?" : "UPDATE entity SET data = ? WHERE seq = ?";
+    int rc =
+        remove || data_text ? sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) : SQLITE_NOMEM;
     if (rc == SQLITE_OK) {
         if (remove) {
             sqlite3_bind_int64(stmt, 1, seq);
@@ -350,8 +351,8 @@ static int write_row(fth_store *store, sqlite3_int64 seq, json_object *data, boo
 
 static const char *vtype_name(fth_value_type vt)
 {
-    static const char *const names[] = {"a string", "an integer", "a number", "a boolean",
-                                        "a date-time", "an object", "any value"};
+    static const char *const names[] = {"a string",    "an integer", "a number", "a boolean",
+                                        "a date-time", "an object",  "any value"};
     return names[vt];
 }
 
@@ -439,8 +440,8 @@ static bool apply_input(const fth_stype *type, json_object *input, json_object *
             continue; /* the server computes it; what the client sent is ignored */
         const char *attr = p->kind == FTH_PROP_RELATION ? p->fk : p->name;
         if (!attr) {
-            fth_store_fail(e, "ValidationError", "%s.%s cannot be set on this server.",
-                           type->name, key);
+            fth_store_fail(e, "ValidationError", "%s.%s cannot be set on this server.", type->name,
+                           key);
             return false;
         }
         const fth_sprop *stored = fth_stype_prop(type, attr);
@@ -449,8 +450,8 @@ static bool apply_input(const fth_stype *type, json_object *input, json_object *
             v = value ? reference_id(value) : NULL;
             if (value && !v) {
                 fth_store_fail(e, "ValidationError",
-                               "%s.%s must be an entity reference with an id, or null.",
-                               type->name, key);
+                               "%s.%s must be an entity reference with an id, or null.", type->name,
+                               key);
                 return false;
             }
         } else if (!convert_value(type, p, value, &v, e)) {
@@ -529,8 +530,9 @@ static void apply_defaults(fth_store *store, const fth_stype *type, json_object 
     char now[32];
     fth_store_now(now);
     if (strcmp(type->family, "Context") == 0)
-        set_if_missing(data, type, "context_type",
-                       json_object_new_string(strcmp(type->name, "Project") == 0 ? "show" : "task"));
+        set_if_missing(
+            data, type, "context_type",
+            json_object_new_string(strcmp(type->name, "Project") == 0 ? "show" : "task"));
     if (strcmp(type->name, "AssetVersion") == 0 && get_str(data, "asset_id") &&
         !json_object_object_get_ex(data, "version", NULL))
         set_if_missing(data, type, "version",
@@ -551,9 +553,9 @@ static void apply_defaults(fth_store *store, const fth_stype *type, json_object 
         } else if (p->vtype == FTH_VT_DATETIME &&
                    (strcmp(p->name, "created_at") == 0 || strcmp(p->name, "date") == 0)) {
             json_object_object_add(data, p->name, json_object_new_string(now));
-        } else if (store->user_id[0] && (strcmp(p->name, "created_by_id") == 0 ||
-                                         (strcmp(p->name, "user_id") == 0 &&
-                                          strcmp(type->name, "Appointment") != 0))) {
+        } else if (store->user_id[0] &&
+                   (strcmp(p->name, "created_by_id") == 0 ||
+                    (strcmp(p->name, "user_id") == 0 && strcmp(type->name, "Appointment") != 0))) {
             json_object_object_add(data, p->name, json_object_new_string(store->user_id));
         }
     }
@@ -566,8 +568,8 @@ static bool apply_key(const fth_stype *type, json_object *key, json_object *data
     if (!key)
         return true;
     if (!json_object_is_type(key, json_type_array) || json_object_array_length(key) != type->npk) {
-        fth_store_fail(e, "ValidationError", "entity_key of %s must list %zu value(s).",
-                       type->name, type->npk);
+        fth_store_fail(e, "ValidationError", "entity_key of %s must list %zu value(s).", type->name,
+                       type->npk);
         return false;
     }
     for (size_t i = 0; i < type->npk; i++) {
@@ -721,10 +723,10 @@ static json_object *event_entity(fth_store *store, json_object *change, json_obj
     json_object_object_add(ent, "keys", keys);
     json_object_object_add(ent, "changes", changes);
     json_object *parents = parents_of(store, type, cur, flat);
-    json_object *first_parent = json_object_array_length(parents) > 1
-                                    ? json_object_object_get(json_object_array_get_idx(parents, 1),
-                                                             "entityId")
-                                    : NULL;
+    json_object *first_parent =
+        json_object_array_length(parents) > 1
+            ? json_object_object_get(json_object_array_get_idx(parents, 1), "entityId")
+            : NULL;
     json_object_object_add(ent, "parentId", json_object_get(first_parent));
     json_object_object_add(ent, "parents", parents);
     return ent;
@@ -779,7 +781,8 @@ static json_object *build_event(fth_store *store)
     return ev;
 }
 
-/* ---- batches ---------------------------------------------------------------------------------- */
+/* ---- batches ----------------------------------------------------------------------------------
+ */
 
 void fth_store_begin(fth_store *store)
 {
@@ -843,8 +846,7 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
         return NULL;
     }
     json_object *data = json_object_new_object();
-    bool ok = (!input || apply_input(type, input, data, false, e)) &&
-              apply_key(type, key, data, e);
+    bool ok = (!input || apply_input(type, input, data, false, e)) && apply_key(type, key, data, e);
     if (ok) {
         apply_defaults(store, type, data);
         for (size_t i = 0; ok && i < type->npk; i++) {
@@ -860,8 +862,8 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
         int rc = insert_row(store, type, data);
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
             json_object *k = key_of(type, data);
-            fth_store_fail(e, "ValidationError", "A %s with the key %s already exists.",
-                           type->name, json_object_to_json_string(k));
+            fth_store_fail(e, "ValidationError", "A %s with the key %s already exists.", type->name,
+                           json_object_to_json_string(k));
             json_object_put(k);
             ok = false;
         } else if (rc != SQLITE_OK) {
@@ -1099,9 +1101,8 @@ static void ensure_user(fth_store *store)
             const char *first = get_str(d, "first_name"), *last = get_str(d, "last_name");
             if (first || last) {
                 free(store->user_display);
-                store->user_display =
-                    fti_asprintf("%s%s%s", first ? first : "", first && last ? " " : "",
-                                 last ? last : "");
+                store->user_display = fti_asprintf("%s%s%s", first ? first : "",
+                                                   first && last ? " " : "", last ? last : "");
             }
             json_object_put(d);
         }
@@ -1167,8 +1168,8 @@ ftrack_status fth_store_open(const fth_schema *schema, const char *path, const c
         return st;
     }
     sqlite3_busy_timeout(store->db, 5000);
-    bool ok = exec_sql(store, "PRAGMA journal_mode=WAL") && exec_sql(store, "PRAGMA synchronous=NORMAL") &&
-              exec_sql(store, SCHEMA_SQL);
+    bool ok = exec_sql(store, "PRAGMA journal_mode=WAL") &&
+              exec_sql(store, "PRAGMA synchronous=NORMAL") && exec_sql(store, SCHEMA_SQL);
     if (!ok) {
         ftrack_status st = fti_error(err, FTRACK_ERR_IO, "cannot prepare the entity store %s: %s",
                                      path ? path : "(memory)", sqlite3_errmsg(store->db));

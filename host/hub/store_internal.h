@@ -17,7 +17,6 @@ struct fth_store {
     char *user_display;
 };
 
-
 /* A growable string. */
 typedef struct fth_sbuf {
     char *s;

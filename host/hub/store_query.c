@@ -82,8 +82,7 @@ static const fth_stype *target_type(tr *t, const fth_stype *type, const fth_spro
 {
     const fth_stype *ref = p->ref ? fth_schema_type(t->store->schema, p->ref) : NULL;
     if (!ref || !p->fk) {
-        tr_fail(t, "Relation \"%s\" of %s cannot be followed by this server.", p->name,
-                type->name);
+        tr_fail(t, "Relation \"%s\" of %s cannot be followed by this server.", p->name, type->name);
         return NULL;
     }
     return ref;
@@ -397,8 +396,10 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
         return;
     fth_sbuf sql = {0};
     fth_binds binds = {json_object_new_array()};
-    fth_sbuf_addf(&sql, "SELECT type, data FROM entity WHERE json_extract(data, '$.\"%s\"') = ? "
-                        "AND type IN (", p->fk);
+    fth_sbuf_addf(&sql,
+                  "SELECT type, data FROM entity WHERE json_extract(data, '$.\"%s\"') = ? "
+                  "AND type IN (",
+                  p->fk);
     json_object_array_add(binds.list, json_object_get(idv));
     fth_sql_type_list(&sql, &binds, ref);
     fth_sbuf_add(&sql, ") ORDER BY seq");
@@ -437,8 +438,8 @@ static void project(tr *t, json_object *out, const fth_stype *type, json_object 
     switch (p->kind) {
     case FTH_PROP_VALUE:
         if (!json_object_object_get_ex(out, p->name, NULL))
-            json_object_object_add(out, p->name,
-                                   fth_store_output_value(p, json_object_object_get(data, p->name)));
+            json_object_object_add(
+                out, p->name, fth_store_output_value(p, json_object_object_get(data, p->name)));
         return;
     case FTH_PROP_RELATION:
         project_relation(t, out, type, data, p, path, i);
@@ -466,7 +467,8 @@ static bool default_projections(tr *t, const fth_stype *type, projections *pr)
     if (!pr->owned)
         return tr_fail(t, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        const char *name = json_object_get_string(json_object_array_get_idx(type->default_projections, i));
+        const char *name =
+            json_object_get_string(json_object_array_get_idx(type->default_projections, i));
         pr->owned[i].parts = calloc(1, sizeof(char *));
         if (!pr->owned[i].parts || !(pr->owned[i].parts[0] = fti_strdup(name)))
             return tr_fail(t, "out of memory");
@@ -536,7 +538,7 @@ static json_object *run(tr *t, const fth_query *q, const fth_stype *type, const 
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (q->limit >= 0 && (long long)json_object_array_length(rows) == q->limit) {
-            more = true;
+            more = q->limit > 0; /* limit 0: no rows and no next page (no paging loop) */
             break;
         }
         const fth_stype *rt =
@@ -564,9 +566,9 @@ static json_object *run(tr *t, const fth_query *q, const fth_stype *type, const 
     json_object_object_add(result, "action", json_object_new_string("query"));
     json_object_object_add(result, "data", rows);
     json_object *next = json_object_new_object();
-    json_object_object_add(
-        next, "offset",
-        more ? json_object_new_int64((q->offset > 0 ? q->offset : 0) + q->limit) : NULL);
+    json_object_object_add(next, "offset",
+                           more ? json_object_new_int64((q->offset > 0 ? q->offset : 0) + q->limit)
+                                : NULL);
     json_object *meta = json_object_new_object();
     json_object_object_add(meta, "next", next);
     json_object_object_add(result, "metadata", meta);

@@ -77,13 +77,20 @@ static void test_where_operators(void **state)
         const char *text;
         fth_qop op;
     } cases[] = {
-        {"T where a is \"x\"", FTH_QOP_IS},          {"T where a is_not 'x'", FTH_QOP_IS_NOT},
-        {"T where a like \"%x%\"", FTH_QOP_LIKE},    {"T where a not_like \"x\"", FTH_QOP_NOT_LIKE},
-        {"T where a > 1", FTH_QOP_GT},               {"T where a < 1", FTH_QOP_LT},
-        {"T where a >= 1", FTH_QOP_GE},              {"T where a <= 1", FTH_QOP_LE},
-        {"T where a = 1", FTH_QOP_IS},               {"T where a != 1", FTH_QOP_IS_NOT},
-        {"T where a after \"2024-01-01\"", FTH_QOP_GT}, {"T where a before \"2024\"", FTH_QOP_LT},
-        {"T where a in (1, 2)", FTH_QOP_IN},         {"T where a not_in (\"x\")", FTH_QOP_NOT_IN},
+        {"T where a is \"x\"", FTH_QOP_IS},
+        {"T where a is_not 'x'", FTH_QOP_IS_NOT},
+        {"T where a like \"%x%\"", FTH_QOP_LIKE},
+        {"T where a not_like \"x\"", FTH_QOP_NOT_LIKE},
+        {"T where a > 1", FTH_QOP_GT},
+        {"T where a < 1", FTH_QOP_LT},
+        {"T where a >= 1", FTH_QOP_GE},
+        {"T where a <= 1", FTH_QOP_LE},
+        {"T where a = 1", FTH_QOP_IS},
+        {"T where a != 1", FTH_QOP_IS_NOT},
+        {"T where a after \"2024-01-01\"", FTH_QOP_GT},
+        {"T where a before \"2024\"", FTH_QOP_LT},
+        {"T where a in (1, 2)", FTH_QOP_IN},
+        {"T where a not_in (\"x\")", FTH_QOP_NOT_IN},
         {"T WHERE a IS 1", FTH_QOP_IS},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -113,12 +113,14 @@ static int setup(void **state)
     create_id(s, "Status", "{\"name\": \"Not started\", \"sort\": 1}", f->status_a);
     create_id(s, "Status", "{\"name\": \"In progress\", \"sort\": 2}", f->status_b);
     create_id(s, "Project", "{\"name\": \"alpha\", \"full_name\": \"Alpha\"}", f->project);
-    snprintf(buf, sizeof(buf), "{\"name\": \"sq010\", \"parent_id\": \"%s\", \"project_id\": \"%s\"}",
-             f->project, f->project);
-    create_id(s, "Sequence", buf, f->seq);
     snprintf(buf, sizeof(buf),
-             "{\"name\": \"sh010\", \"parent\": {\"__entity_type__\": \"Sequence\", \"id\": \"%s\"}}",
-             f->seq);
+             "{\"name\": \"sq010\", \"parent_id\": \"%s\", \"project_id\": \"%s\"}", f->project,
+             f->project);
+    create_id(s, "Sequence", buf, f->seq);
+    snprintf(
+        buf, sizeof(buf),
+        "{\"name\": \"sh010\", \"parent\": {\"__entity_type__\": \"Sequence\", \"id\": \"%s\"}}",
+        f->seq);
     create_id(s, "Shot", buf, f->shot);
     snprintf(buf, sizeof(buf),
              "{\"name\": \"comp\", \"parent_id\": \"%s\", \"status_id\": \"%s\", \"bid\": 3.5}",
@@ -197,7 +199,8 @@ static void test_query_relations_and_projections(void **state)
     json_object_put(r);
 
     /* Collections: projected as lists, filtered with any. */
-    r = query(f->store, "select name, children.name from Shot where children any (name is \"comp\")");
+    r = query(f->store,
+              "select name, children.name from Shot where children any (name is \"comp\")");
     assert_int_equal(count(r), 1);
     json_object *kids = json_object_object_get(row(r, 0), "children");
     assert_int_equal(json_object_array_length(kids), 2);
@@ -226,13 +229,15 @@ static void test_query_relations_and_projections(void **state)
 
     /* has, subquery, relation id shortcut, null relations. */
     char expr[256];
-    snprintf(expr, sizeof(expr), "select name from Task where parent has (name is \"sh010\") and "
-                                 "parent.id is \"%s\"",
+    snprintf(expr, sizeof(expr),
+             "select name from Task where parent has (name is \"sh010\") and "
+             "parent.id is \"%s\"",
              f->shot);
     r = query(f->store, expr);
     assert_int_equal(count(r), 2);
     json_object_put(r);
-    r = query(f->store, "select name from Shot where id in (select parent_id from Task where bid > 2)");
+    r = query(f->store,
+              "select name from Shot where id in (select parent_id from Task where bid > 2)");
     assert_int_equal(count(r), 1);
     json_object_put(r);
     r = query(f->store, "select name, status from Sequence");
@@ -284,7 +289,8 @@ static void test_order_and_paging(void **state)
     fth_store_begin(f->store);
     for (int i = 0; i < 7; i++) {
         char buf[128], id[64];
-        snprintf(buf, sizeof(buf), "{\"username\": \"user%d\", \"first_name\": \"F%d\"}", (i * 3) % 7, i);
+        snprintf(buf, sizeof(buf), "{\"username\": \"user%d\", \"first_name\": \"F%d\"}",
+                 (i * 3) % 7, i);
         create_id(f->store, "User", buf, id);
     }
     json_object_put(fth_store_end(f->store, true, NULL));
@@ -324,6 +330,16 @@ static void test_order_and_paging(void **state)
     }
     assert_int_equal(pages, 3);
     assert_memory_equal(seen, "\1\1\1\1\1\1\1", 7);
+
+    /* limit 0: nothing, and no next page to loop on. */
+    r = query(f->store, "select username from User limit 0");
+    assert_int_equal(count(r), 0);
+    assert_null(next_offset(r));
+    json_object_put(r);
+    r = query(f->store, "select username from User where username like \"user%\" offset 5");
+    assert_int_equal(count(r), 2);
+    assert_null(next_offset(r));
+    json_object_put(r);
 
     /* Order by a relation. */
     r = query(f->store, "select name from Task order by status.name");
@@ -385,7 +401,8 @@ static void test_write_validation(void **state)
     write_fails(f, "create", "Task", NULL, "{\"bogus\": 1}", "ValidationError",
                 "\"bogus\" is not an attribute of Task");
     write_fails(f, "create", "Task", NULL, "{\"name\": 5}", "ValidationError", "must be a string");
-    write_fails(f, "create", "Task", NULL, "{\"bid\": \"x\"}", "ValidationError", "must be a number");
+    write_fails(f, "create", "Task", NULL, "{\"bid\": \"x\"}", "ValidationError",
+                "must be a number");
     write_fails(f, "create", "Task", NULL, "{\"parent_id\": \"missing\"}", "ValidationError",
                 "no Context with id \"missing\"");
     write_fails(f, "create", "Task", NULL, "{\"parent\": {\"__entity_type__\": \"Shot\"}}",
@@ -408,8 +425,9 @@ static void test_update_delete_and_event(void **state)
     fixture *f = *state;
     char key[100], data[200];
     snprintf(key, sizeof(key), "[\"%s\"]", f->task1);
-    snprintf(data, sizeof(data), "{\"__entity_type__\": \"Task\", \"status_id\": \"%s\", "
-                                 "\"description\": \"first\"}",
+    snprintf(data, sizeof(data),
+             "{\"__entity_type__\": \"Task\", \"status_id\": \"%s\", "
+             "\"description\": \"first\"}",
              f->status_b);
     fth_store_error e = {{0}, {0}};
     fth_store_begin(f->store);
@@ -547,8 +565,10 @@ static void test_seed(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     const char *seed =
-        "{\"entities\": [{\"__entity_type__\": \"Project\", \"id\": \"p-seed\", \"name\": \"seeded\"},"
-        " {\"__entity_type__\": \"Shot\", \"id\": \"s-seed\", \"name\": \"sh1\", \"parent_id\": \"p-seed\"},"
+        "{\"entities\": [{\"__entity_type__\": \"Project\", \"id\": \"p-seed\", \"name\": "
+        "\"seeded\"},"
+        " {\"__entity_type__\": \"Shot\", \"id\": \"s-seed\", \"name\": \"sh1\", \"parent_id\": "
+        "\"p-seed\"},"
         " {\"__entity_type__\": \"User\", \"id\": \"u-seed\", \"username\": \"seeded.user\"}]}";
     assert_int_equal(write(fd, seed, strlen(seed)), (ssize_t)strlen(seed));
     close(fd);

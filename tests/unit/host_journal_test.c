@@ -1,0 +1,256 @@
+/* The event journal (host/journal.c), the dead-letter file and the failure policy arithmetic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "deadletter.h"
+#include "failure.h"
+#include "journal.h"
+
+static char dir[256];
+
+static int make_dir(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/fth-journal-test.XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static fth_journal *open_journal(uint64_t max_bytes, double max_age)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/journal.sqlite", dir);
+    fth_journal_options o;
+    fth_journal_options_init(&o);
+    o.path = path;
+    if (max_bytes)
+        o.max_bytes = max_bytes;
+    if (max_age > 0)
+        o.max_age = max_age;
+    fth_journal *j = NULL;
+    ftrack_error err;
+    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    return j;
+}
+
+static void event_text(char *buf, size_t size, const char *id, int i)
+{
+    snprintf(buf, size, "{\"id\":\"%s\",\"topic\":\"t\",\"data\":{\"i\":%d}}", id, i);
+}
+
+static fth_append_result append(fth_journal *j, const char *instance, const char *id, int i)
+{
+    char text[256];
+    event_text(text, sizeof(text), id, i);
+    return fth_journal_append(j, instance, id, "t", text, strlen(text));
+}
+
+static void test_order_and_dedup(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(0, 0);
+    assert_int_equal(append(j, "a", "e1", 1), FTH_APPEND_ADDED);
+    assert_int_equal(append(j, "a", "e2", 2), FTH_APPEND_ADDED);
+    assert_int_equal(append(j, "a", "e1", 1), FTH_APPEND_DUPLICATE);
+    assert_int_equal(append(j, "b", "e1", 1), FTH_APPEND_ADDED); /* another instance */
+    assert_int_equal(fth_journal_pending(j, "a"), 2);
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_non_null(strstr(e.text, "\"e1\""));
+    assert_int_equal(e.attempts, 0);
+    assert_false(e.redelivery);
+    fth_journal_started(j, "a", e.seq);
+    fth_journal_finished(j, "a", e.seq);
+    fth_journal_entry_clear(&e);
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_non_null(strstr(e.text, "\"e2\""));
+    fth_journal_entry_clear(&e);
+    /* Handled and then received again: still a duplicate (within the dedup window). */
+    assert_int_equal(append(j, "a", "e1", 1), FTH_APPEND_DUPLICATE);
+    fth_journal_stats st;
+    fth_journal_get_stats(j, &st);
+    assert_int_equal(st.pending, 2); /* a:e2, b:e1 */
+    assert_int_equal(st.duplicates, 2);
+    fth_journal_close(j);
+}
+
+static void test_crash_redelivery(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(0, 0);
+    append(j, "a", "c1", 1);
+    append(j, "a", "c2", 2);
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "a", &e));
+    fth_journal_started(j, "a", e.seq); /* in flight when the "crash" comes */
+    fth_journal_entry_clear(&e);
+    /* Another host on the same journal is refused while this one has it. */
+    char path[300];
+    snprintf(path, sizeof(path), "%s/journal.sqlite", dir);
+    fth_journal_options o;
+    fth_journal_options_init(&o);
+    o.path = path;
+    fth_journal *other = NULL;
+    ftrack_error err;
+    assert_int_equal(fth_journal_open(&o, &other, &err), FTRACK_ERR_IO);
+    assert_non_null(strstr(err.message, "another ftrack-host"));
+    fth_journal_close(j);
+
+    j = open_journal(0, 0); /* the next run */
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_non_null(strstr(e.text, "\"c1\""));
+    assert_true(e.redelivery);
+    assert_int_equal(e.attempts, 1);
+    fth_journal_finished(j, "a", e.seq);
+    fth_journal_entry_clear(&e);
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_non_null(strstr(e.text, "\"c2\""));
+    assert_false(e.redelivery); /* never started: not a redelivery */
+    fth_journal_finished(j, "a", e.seq);
+    fth_journal_entry_clear(&e);
+    assert_false(fth_journal_next(j, "a", &e));
+    /* A replay puts a handled event back, marked as a redelivery. */
+    char text[256];
+    event_text(text, sizeof(text), "c1", 1);
+    assert_int_equal(fth_journal_requeue(j, "a", "c1", "t", text, &err), FTRACK_OK);
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_true(e.redelivery);
+    assert_int_equal(e.attempts, 0);
+    fth_journal_entry_clear(&e);
+    fth_journal_close(j);
+}
+
+static size_t count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    int c;
+    while (f && (c = fgetc(f)) != EOF)
+        n += c == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void test_limits_dead_letter(void **state)
+{
+    (void)state;
+    char dlpath[300];
+    snprintf(dlpath, sizeof(dlpath), "%s/dead.jsonl", dir);
+    fth_deadletter *dl = NULL;
+    ftrack_error err;
+    assert_int_equal(fth_deadletter_open(dlpath, &dl, &err), FTRACK_OK);
+    /* Age: a tiny max_age expires what is pending. */
+    fth_journal *j = open_journal(0, 0.001);
+    append(j, "old", "x1", 1);
+    usleep(20000);
+    fth_journal_compact(j, dl);
+    assert_int_equal(fth_journal_pending(j, "old"), 0);
+    fth_journal_stats st;
+    fth_journal_get_stats(j, &st);
+    assert_int_equal(st.expired, 1);
+    fth_journal_close(j);
+    assert_int_equal(count_lines(dlpath), 1);
+    /* Size: 1 MiB of pending events with a 1 MiB limit: the oldest go to the dead letters. */
+    j = open_journal(1024 * 1024, 0);
+    char *big = malloc(8192);
+    memset(big, 'x', 8191);
+    big[8191] = '\0';
+    char id[32], text[9000];
+    for (int i = 0; i < 300; i++) {
+        snprintf(id, sizeof(id), "big%d", i);
+        snprintf(text, sizeof(text), "{\"id\":\"%s\",\"topic\":\"t\",\"data\":\"%s\"}", id, big);
+        assert_int_equal(fth_journal_append(j, "full", id, "t", text, strlen(text)),
+                         FTH_APPEND_ADDED);
+    }
+    free(big);
+    fth_journal_compact(j, dl);
+    fth_journal_get_stats(j, &st);
+    assert_true(st.evicted > 0);
+    assert_true(st.bytes <= 1024 * 1024);
+    assert_int_equal(st.evicted + fth_journal_pending(j, "full"), 300);
+    /* The oldest went first: what is left starts after them. */
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "full", &e));
+    snprintf(id, sizeof(id), "\"big%llu\"", (unsigned long long)st.evicted);
+    assert_non_null(strstr(e.text, id));
+    fth_journal_entry_clear(&e);
+    fth_journal_close(j);
+    assert_int_equal(count_lines(dlpath), 1 + st.evicted);
+    assert_int_equal(fth_deadletter_count(dl), 1 + st.evicted);
+    fth_deadletter_close(dl);
+    /* Records read back as replay reads them. */
+    FILE *f = fopen(dlpath, "r");
+    char line[16384];
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    json_object *rec = NULL, *event = NULL;
+    const char *instance = NULL;
+    assert_true(fth_deadletter_parse_line(line, &rec, &instance, &event));
+    assert_string_equal(instance, "old");
+    json_object_put(rec);
+    assert_false(fth_deadletter_parse_line("{\"instance\":3}", &rec, &instance, &event));
+}
+
+static void test_failure_policy(void **state)
+{
+    (void)state;
+    fth_failure_policy p;
+    fth_failure_policy_init(&p);
+    json_object *cfg = json_tokener_parse(
+        "{\"deadline\": 2.5, \"max_attempts\": 4, \"retry_delay\": 1, \"retry_max_delay\": 5}");
+    ftrack_error err;
+    assert_int_equal(fth_failure_policy_parse(cfg, "test", &p, &err), FTRACK_OK);
+    json_object_put(cfg);
+    assert_true(p.deadline == 2.5 && p.max_attempts == 4);
+    for (unsigned a = 1; a <= 6; a++) {
+        double want = a == 1 ? 1 : a == 2 ? 2 : a == 3 ? 4 : 5;
+        double d = fth_failure_retry_delay(&p, a);
+        assert_true(d >= want * 0.8 - 1e-9 && d < want * 1.2);
+    }
+    assert_true(fth_failure_pause_delay(&p, 1) == 30);
+    assert_true(fth_failure_pause_delay(&p, 2) == 60);
+    assert_true(fth_failure_pause_delay(&p, 30) == 600);
+    cfg = json_tokener_parse("{\"max_attemps\": 3}");
+    assert_int_equal(fth_failure_policy_parse(cfg, "test", &p, &err), FTRACK_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "max_attemps"));
+    json_object_put(cfg);
+    cfg = json_tokener_parse("{\"max_attempts\": 0}");
+    assert_int_equal(fth_failure_policy_parse(cfg, "test", &p, &err), FTRACK_ERR_CONFIG);
+    json_object_put(cfg);
+    fth_journal_options o;
+    fth_journal_options_init(&o);
+    cfg = json_tokener_parse("{\"fsync\": \"every\", \"max_age\": 60}");
+    assert_int_equal(fth_journal_options_parse(cfg, "test", &o, &err), FTRACK_OK);
+    assert_int_equal(o.fsync, FTH_FSYNC_EVERY);
+    json_object_put(cfg);
+    cfg = json_tokener_parse("{\"fsync\": \"sometimes\"}");
+    assert_int_equal(fth_journal_options_parse(cfg, "test", &o, &err), FTRACK_ERR_CONFIG);
+    json_object_put(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_order_and_dedup, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_crash_redelivery, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_limits_dead_letter, make_dir, remove_dir),
+        cmocka_unit_test(test_failure_policy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
