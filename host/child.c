@@ -58,7 +58,8 @@ static ftrack_status load_plugin(child *c, const char *path, ftrack_error *err)
     c->library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!c->library)
         return fti_error(err, FTRACK_ERR_PLUGIN, "cannot load %s: %s", path, dlerror());
-    ftrack_plugin_entry_v1 entry = (ftrack_plugin_entry_v1)dlsym(c->library, FTRACK_PLUGIN_ENTRY_V1);
+    ftrack_plugin_entry_v1 entry =
+        (ftrack_plugin_entry_v1)dlsym(c->library, FTRACK_PLUGIN_ENTRY_V1);
     c->descriptor = entry ? entry() : NULL;
     if (!c->descriptor || c->descriptor->abi_version != FTRACK_PLUGIN_ABI_VERSION ||
         c->descriptor->size < sizeof(ftrack_plugin_descriptor_v1) || !c->descriptor->register_fn)
@@ -204,15 +205,15 @@ static bool handle_event(child *c, json_object *m)
         ftrack_delivery d;
         memset(&d, 0, sizeof(d));
         d.size = sizeof(d);
-        d.attempt = json_object_object_get_ex(m, "attempt", &v) ? (unsigned)json_object_get_int(v)
-                                                                  : 1;
+        d.attempt =
+            json_object_object_get_ex(m, "attempt", &v) ? (unsigned)json_object_get_int(v) : 1;
         d.redelivery = json_object_object_get_ex(m, "redelivery", &v) && json_object_get_boolean(v);
         d.subscriber_id = sub_id;
         d.outcome = &outcome;
         json_object *reply = cb(event, &d, ud);
-        result = result_message(seq, outcome.failures == 0,
-                                outcome.failures ? outcome.message : NULL, reply,
-                                ftrack_event_is_stopped(event));
+        result =
+            result_message(seq, outcome.failures == 0, outcome.failures ? outcome.message : NULL,
+                           reply, ftrack_event_is_stopped(event));
     }
     ftrack_event_free(event);
     bool ok = fth_lines_write(c->fd, result);

@@ -37,14 +37,14 @@ ftrack_status fth_config_parse_rel_instance_key(const char *name, const char *ke
 {
     if (strcmp(key, "isolated") == 0) {
         if (!json_object_is_type(value, json_type_boolean))
-            return fti_error(err, FTRACK_ERR_CONFIG, "%s: plugins.%s.isolated must be true or false",
-                             origin, name);
+            return fti_error(err, FTRACK_ERR_CONFIG,
+                             "%s: plugins.%s.isolated must be true or false", origin, name);
         inst->isolated = json_object_get_boolean(value);
         return FTRACK_OK;
     }
     if (strcmp(key, "command") == 0) {
-        size_t n = json_object_is_type(value, json_type_array) ? json_object_array_length(value)
-                                                               : 0;
+        size_t n =
+            json_object_is_type(value, json_type_array) ? json_object_array_length(value) : 0;
         for (size_t i = 0; i < n; i++)
             if (!json_object_is_type(json_object_array_get_idx(value, i), json_type_string))
                 n = 0;

@@ -56,9 +56,9 @@ static json_object *handle(json_object *request)
         return a;
     }
     if (strcmp(command, "replay") != 0)
-        return answer_of(fti_error(&err, FTRACK_ERR_INVALID_ARGUMENT,
-                                   "unknown command (known: replay, ping)"),
-                         &err);
+        return answer_of(
+            fti_error(&err, FTRACK_ERR_INVALID_ARGUMENT, "unknown command (known: replay, ping)"),
+            &err);
     const char *instance = json_object_object_get_ex(request, "instance", &v) &&
                                    json_object_is_type(v, json_type_string)
                                ? json_object_get_string(v)
@@ -118,8 +118,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     (void)socklen;
     (void)arg;
     if (!same_user(fd)) {
-        ftrack_log(FTRACK_LOG_WARNING, "control",
-                   "refused a control connection from another user");
+        ftrack_log(FTRACK_LOG_WARNING, "control", "refused a control connection from another user");
         evutil_closesocket(fd);
         return;
     }

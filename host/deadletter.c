@@ -98,11 +98,9 @@ void fth_deadletter_append(fth_deadletter *dl, const char *instance, const char 
         return;
     json_object *rec = build_record(instance, reason, error, attempts, event_text);
     size_t len = 0;
-    const char *text =
-        rec ? json_object_to_json_string_length(rec, JSON_C_TO_STRING_PLAIN |
-                                                         JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                &len)
-            : NULL;
+    const char *text = rec ? json_object_to_json_string_length(
+                                 rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)
+                           : NULL;
     char *line = text ? malloc(len + 1) : NULL;
     bool ok = false;
     if (line) {

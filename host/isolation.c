@@ -333,8 +333,8 @@ static bool handle_async(fth_isolation *iso, json_object *m, const char *type)
             ftrack_hub_publish(iso->hub, event, NULL, &err);
         if (err.code != FTRACK_OK)
             ftrack_log(FTRACK_LOG_WARNING, "isolation",
-                       "plugin instance '%s': a publish from its child failed: %s",
-                       iso->instance, err.message[0] ? err.message : "no event");
+                       "plugin instance '%s': a publish from its child failed: %s", iso->instance,
+                       err.message[0] ? err.message : "no event");
         ftrack_event_free(event);
         return true;
     }
@@ -351,15 +351,15 @@ static ftrack_status read_registration(fth_isolation *iso, json_object **subs, f
         char *line = fth_lines_read(&iso->lines, until - fti_now(), &eof);
         if (!line)
             return fti_error(err, FTRACK_ERR_PLUGIN, "its child %s",
-                             eof ? "ended before it registered"
-                                 : "did not register within 30 s");
+                             eof ? "ended before it registered" : "did not register within 30 s");
         json_object *m = json_tokener_parse(line);
         free(line);
         const char *type = str_of(m, "type");
         ftrack_status st = FTRACK_ERR_INTERNAL; /* keep reading */
         if (!type)
-            st = fti_error(err, FTRACK_ERR_PLUGIN, "its child sent a line that is not a "
-                                                   "protocol message");
+            st = fti_error(err, FTRACK_ERR_PLUGIN,
+                           "its child sent a line that is not a "
+                           "protocol message");
         else if (strcmp(type, "subscribe") == 0)
             json_object_array_add(*subs, json_object_get(m));
         else if (strcmp(type, "ready") == 0)
@@ -405,8 +405,9 @@ static ftrack_status add_proxy(fth_isolation *iso, json_object *sub, ftrack_erro
     const char *expression = str_of(sub, "expression");
     const char *child_id = str_of(sub, "id");
     if (!expression || !child_id)
-        return fti_error(err, FTRACK_ERR_PLUGIN, "its child announced a subscription without "
-                                                 "an expression or id");
+        return fti_error(err, FTRACK_ERR_PLUGIN,
+                         "its child announced a subscription without "
+                         "an expression or id");
     proxy *p = calloc(1, sizeof(*p));
     proxy **grown = realloc(iso->proxies, (iso->proxy_count + 1) * sizeof(*grown));
     if (!p || !grown || !(p->expression = fti_strdup(expression))) {
@@ -421,7 +422,8 @@ static ftrack_status add_proxy(fth_isolation *iso, json_object *sub, ftrack_erro
     ftrack_subscribe_options o;
     ftrack_subscribe_options_init(&o);
     json_object *v;
-    if (json_object_object_get_ex(sub, "subscriber", &v) && json_object_is_type(v, json_type_object))
+    if (json_object_object_get_ex(sub, "subscriber", &v) &&
+        json_object_is_type(v, json_type_object))
         o.subscriber = v;
     if (json_object_object_get_ex(sub, "priority", &v) && json_object_is_type(v, json_type_int))
         o.priority = json_object_get_int(v);
@@ -439,8 +441,7 @@ static ftrack_status add_proxy(fth_isolation *iso, json_object *sub, ftrack_erro
 }
 
 ftrack_status fth_isolation_register(fth_isolation *iso, ftrack_plugin_context *ctx,
-                                     ftrack_hub *hub, const char *arguments_json,
-                                     ftrack_error *err)
+                                     ftrack_hub *hub, const char *arguments_json, ftrack_error *err)
 {
     iso->ctx = ctx;
     iso->hub = hub;
@@ -518,9 +519,8 @@ static void child_lost(fth_isolation *iso, const char *what, char *why, size_t w
     iso->failures_in_row++;
     schedule_restart(iso);
     snprintf(why, why_size, "%s (child %s)", what, how[0] ? how : "gone");
-    ftrack_log(FTRACK_LOG_ERROR, "isolation",
-               "plugin instance '%s': %s; restarting it in %.1f s", iso->instance, why,
-               iso->next_start - fti_now());
+    ftrack_log(FTRACK_LOG_ERROR, "isolation", "plugin instance '%s': %s; restarting it in %.1f s",
+               iso->instance, why, iso->next_start - fti_now());
 }
 
 static json_object *event_message(proxy *p, ftrack_event *event, const ftrack_delivery *d)
@@ -560,8 +560,8 @@ static json_object *await_result(fth_isolation *iso, int64_t seq, char *why, siz
             return m;
         if (!type || !handle_async(iso, m, type))
             ftrack_log(FTRACK_LOG_WARNING, "isolation",
-                       "plugin instance '%s': ignored a message from its child (%s)",
-                       iso->instance, type ? type : "not a protocol message");
+                       "plugin instance '%s': ignored a message from its child (%s)", iso->instance,
+                       type ? type : "not a protocol message");
         json_object_put(m);
     }
 }

@@ -25,11 +25,11 @@ typedef struct fth_isolation fth_isolation;
 
 typedef struct fth_isolation_spec {
     const char *instance;
-    const char *plugin_path;  /* the .so the child loads */
-    ftrack_session *session;  /* the host's (for the server URL and user) */
-    double deadline;          /* seconds per event, as the failure policy's */
-    double restart_delay;     /* first restart backoff (the policy's retry_delay); 0 → 0.5 */
-    double restart_max_delay; /* its ceiling (the policy's retry_max_delay); 0 → 30 */
+    const char *plugin_path;    /* the .so the child loads */
+    ftrack_session *session;    /* the host's (for the server URL and user) */
+    double deadline;            /* seconds per event, as the failure policy's */
+    double restart_delay;       /* first restart backoff (the policy's retry_delay); 0 → 0.5 */
+    double restart_max_delay;   /* its ceiling (the policy's retry_max_delay); 0 → 30 */
     const char *const *command; /* a program to run instead of ftrack-host's child mode (argv,
                                    NULL-terminated; copied), or NULL */
 } fth_isolation_spec;

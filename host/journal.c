@@ -109,8 +109,8 @@ ftrack_status fth_journal_options_parse(json_object *value, const char *origin,
     {
         double d;
         if (strcmp(key, "fsync") == 0) {
-            const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-                                                                     : "";
+            const char *s =
+                json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
             if (strcmp(s, "every") == 0)
                 o->fsync = FTH_FSYNC_EVERY;
             else if (strcmp(s, "batched") == 0)
@@ -121,8 +121,9 @@ ftrack_status fth_journal_options_parse(json_object *value, const char *origin,
                 return bad(err, origin, "journal.fsync must be \"every\", \"batched\" or \"off\"");
         } else if (strcmp(key, "max_bytes") == 0) {
             if (!positive_number(v, 1e15, &d) || d < 1024 * 1024)
-                return bad(err, origin, "journal.max_bytes must be a number of bytes, at least "
-                                        "1048576");
+                return bad(err, origin,
+                           "journal.max_bytes must be a number of bytes, at least "
+                           "1048576");
             o->max_bytes = (uint64_t)d;
         } else if (strcmp(key, "max_age") == 0) {
             if (!positive_number(v, 10 * 365 * 86400.0, &o->max_age))
@@ -154,8 +155,8 @@ static ftrack_status exec(fth_journal *j, const char *sql, ftrack_error *err)
     char *msg = NULL;
     if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) == SQLITE_OK)
         return FTRACK_OK;
-    ftrack_status st = fti_error(err, FTRACK_ERR_IO, "journal %s: %s", j->path,
-                                 msg ? msg : sqlite3_errmsg(j->db));
+    ftrack_status st =
+        fti_error(err, FTRACK_ERR_IO, "journal %s: %s", j->path, msg ? msg : sqlite3_errmsg(j->db));
     sqlite3_free(msg);
     return st;
 }
@@ -208,13 +209,13 @@ static ftrack_status setup(fth_journal *j, ftrack_error *err)
     if (st == FTRACK_OK)
         st = exec(j, sync, err);
     if (st == FTRACK_OK)
-        st = exec(j, "PRAGMA journal_size_limit = 16777216; PRAGMA wal_autocheckpoint = 1000;",
-                  err);
+        st =
+            exec(j, "PRAGMA journal_size_limit = 16777216; PRAGMA wal_autocheckpoint = 1000;", err);
     if (st == FTRACK_OK)
         st = read_run(j, err);
     for (int i = 0; st == FTRACK_OK && i < Q_COUNT; i++)
-        if (sqlite3_prepare_v3(j->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &j->stmt[i],
-                               NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v3(j->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &j->stmt[i], NULL) !=
+            SQLITE_OK)
             st = fti_error(err, FTRACK_ERR_IO, "journal %s: %s", j->path, sqlite3_errmsg(j->db));
     return st;
 }
@@ -230,8 +231,8 @@ ftrack_status fth_journal_open(const fth_journal_options *options, fth_journal *
     j->lock_fd = -1;
     pthread_mutex_init(&j->lock, NULL);
     j->path = fti_strdup(options->path);
-    ftrack_status st = j->path ? take_lock(j, err)
-                               : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    ftrack_status st =
+        j->path ? take_lock(j, err) : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     if (st == FTRACK_OK)
         st = setup(j, err);
     if (st != FTRACK_OK) {
@@ -500,8 +501,7 @@ void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
         ftrack_log(FTRACK_LOG_WARNING, "journal",
                    "%llu pending deliveries were older than journal.max_age (%.0f s): moved to "
                    "the dead-letter file (%llu since start)",
-                   (unsigned long long)expired, j->options.max_age,
-                   (unsigned long long)j->expired);
+                   (unsigned long long)expired, j->options.max_age, (unsigned long long)j->expired);
     }
     forget_finished(j, now - j->options.dedup_window);
     if (used_bytes(j) > j->options.max_bytes) {

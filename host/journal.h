@@ -40,11 +40,11 @@ typedef enum fth_fsync_policy {
 } fth_fsync_policy;
 
 typedef struct fth_journal_options {
-    const char *path;        /* the database file */
-    fth_fsync_policy fsync;  /* default batched */
-    uint64_t max_bytes;      /* 0 → 512 MiB */
-    double max_age;          /* seconds a pending event may wait; 0 → 7 days */
-    double dedup_window;     /* seconds finished events are remembered; 0 → 1 hour */
+    const char *path;       /* the database file */
+    fth_fsync_policy fsync; /* default batched */
+    uint64_t max_bytes;     /* 0 → 512 MiB */
+    double max_age;         /* seconds a pending event may wait; 0 → 7 days */
+    double dedup_window;    /* seconds finished events are remembered; 0 → 1 hour */
 } fth_journal_options;
 
 void fth_journal_options_init(fth_journal_options *options);
@@ -72,8 +72,8 @@ typedef struct fth_journal_entry {
     int64_t seq;
     char *text;
     size_t len;
-    unsigned attempts;  /* dispatches started so far, this run and earlier ones */
-    bool redelivery;    /* started by an earlier run (a crash) or replayed */
+    unsigned attempts; /* dispatches started so far, this run and earlier ones */
+    bool redelivery;   /* started by an earlier run (a crash) or replayed */
 } fth_journal_entry;
 
 /* The oldest pending delivery of `instance`, if any (false: none, or an error, logged). */

@@ -176,9 +176,9 @@ ftrack_status fth_reliability_replay(const char *instance, json_object *event, f
     if (!r)
         st = fti_error(err, FTRACK_ERR_NOT_FOUND, "no running plugin instance '%s'", instance);
     else
-        st = fth_journal_requeue(ctx.journal, instance, id, topic,
-                                 json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN),
-                                 err);
+        st =
+            fth_journal_requeue(ctx.journal, instance, id, topic,
+                                json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN), err);
     if (st == FTRACK_OK) {
         fth_metrics_add(fth_metrics_find(instance), FTH_METRIC_REPLAYED, 1);
         fth_reliable_wake(r);
@@ -263,8 +263,8 @@ static ftrack_status open_files(const fth_config *config, const char *dir, ftrac
         return FTRACK_ERR_CONFIG;
     char *jpath = fti_asprintf("%s/journal.sqlite", dir);
     char *dpath = fti_asprintf("%s/dead-letter.jsonl", dir);
-    ftrack_status st = jpath && dpath ? FTRACK_OK
-                                      : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    ftrack_status st =
+        jpath && dpath ? FTRACK_OK : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     jo.path = jpath;
     if (st == FTRACK_OK)
         st = fth_journal_open(&jo, &ctx.journal, err);
@@ -382,8 +382,8 @@ static void publish_gap(watcher *w, double disconnected_at, double reconnected_a
     ftrack_error err;
     ftrack_error_clear(&err);
     if (!ev || ftrack_hub_deliver_local(w->hub, ev, &err) != FTRACK_OK)
-        ftrack_log(FTRACK_LOG_ERROR, "reliability",
-                   "cannot publish ftrack.host.reconnected: %s", err.message);
+        ftrack_log(FTRACK_LOG_ERROR, "reliability", "cannot publish ftrack.host.reconnected: %s",
+                   err.message);
     else
         ftrack_log(FTRACK_LOG_WARNING, "reliability",
                    "event hub reconnected after %.1f s without a connection (events published "

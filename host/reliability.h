@@ -17,9 +17,9 @@
 #include "dispatch.h"
 
 typedef struct fth_reliability_options {
-    const fth_config *config;  /* borrowed for the call; what is needed is copied */
-    const char *data_dir;      /* NULL: the default state folder */
-    struct event_base *base;   /* the main loop (timer, control socket) */
+    const fth_config *config; /* borrowed for the call; what is needed is copied */
+    const char *data_dir;     /* NULL: the default state folder */
+    struct event_base *base;  /* the main loop (timer, control socket) */
 } fth_reliability_options;
 
 /* Open the journal and the dead-letter file, start the control socket and the timer.

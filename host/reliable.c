@@ -57,8 +57,8 @@ struct fth_reliable {
     int64_t retry_seq;
     double retry_at;
 
-    atomic_uint_least64_t handled, failures, retries, dead_lettered, deadline_exceeded,
-        duplicates, spilled, dropped, pauses, left;
+    atomic_uint_least64_t handled, failures, retries, dead_lettered, deadline_exceeded, duplicates,
+        spilled, dropped, pauses, left;
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -198,8 +198,7 @@ static void accept_event(fth_reliable *r, const char *text, size_t len)
     case FTH_APPEND_DUPLICATE:
         atomic_fetch_add(&r->duplicates, 1);
         ftrack_log_event(FTRACK_LOG_DEBUG, "reliability", id, topic,
-                         "plugin instance '%s': duplicate event id, dispatched once",
-                         r->instance);
+                         "plugin instance '%s': duplicate event id, dispatched once", r->instance);
         break;
     case FTH_APPEND_FAILED:
         /* The journal is failing (logged): keep the event in memory rather than lose it. */
@@ -242,8 +241,7 @@ static void *intake_main(void *arg)
     }
 }
 
-ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out,
-                               ftrack_error *err)
+ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out, ftrack_error *err)
 {
     *out = NULL;
     fth_reliable *r = calloc(1, sizeof(*r));
@@ -339,8 +337,7 @@ static const char *dispatch_once(fth_reliable *r, fth_deliver_fn deliver, void *
         return outcome->message;
     if (!r->self_timed && took > r->policy.deadline) {
         snprintf(outcome->message, sizeof(outcome->message),
-                 "the dispatch took %.1f s, past its deadline of %.1f s", took,
-                 r->policy.deadline);
+                 "the dispatch took %.1f s, past its deadline of %.1f s", took, r->policy.deadline);
         return outcome->message;
     }
     return NULL;
@@ -409,7 +406,7 @@ static void after_failure(fth_reliable *r, const fth_journal_entry *e, const cha
 }
 
 static void dispatch_journaled(fth_reliable *r, fth_deliver_fn deliver, void *ctx,
-                              const fth_journal_entry *e)
+                               const fth_journal_entry *e)
 {
     char id[FTRACK_ID_MAX], topic[128];
     peek_event(e->text, e->len, id, sizeof(id), topic, sizeof(topic));

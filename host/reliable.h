@@ -39,7 +39,7 @@ typedef struct fth_reliable_spec {
     fth_deadletter *deadletter;
     fth_failure_policy policy;
     ftrack_hub_queue *queue;
-    size_t memory_capacity; /* bound of the in-memory list of meta events; 0 → 1000 */
+    size_t memory_capacity;        /* bound of the in-memory list of meta events; 0 → 1000 */
     fth_instance_metrics *metrics; /* counts spills and dead letters; may be NULL */
     bool self_timed; /* the deliver function enforces the deadline itself (isolated: it kills
                         the child), so the loop neither re-checks nor watches it */
@@ -72,16 +72,16 @@ void fth_reliable_watch(fth_reliable *r, double now);
 
 typedef struct fth_reliable_stats {
     uint64_t handled;
-    uint64_t failures;      /* failed dispatches (each attempt) */
-    uint64_t retries;       /* dispatches after a failure */
+    uint64_t failures; /* failed dispatches (each attempt) */
+    uint64_t retries;  /* dispatches after a failure */
     uint64_t dead_lettered;
     uint64_t deadline_exceeded;
-    uint64_t duplicates;    /* events received twice (dispatched once) */
-    uint64_t spilled;       /* hub queue overflows journaled from the network thread */
-    uint64_t dropped;       /* events that could be neither journaled nor kept */
+    uint64_t duplicates; /* events received twice (dispatched once) */
+    uint64_t spilled;    /* hub queue overflows journaled from the network thread */
+    uint64_t dropped;    /* events that could be neither journaled nor kept */
     uint64_t pauses;
     bool paused;
-    uint64_t left;          /* pending when the loop ended */
+    uint64_t left; /* pending when the loop ended */
 } fth_reliable_stats;
 
 void fth_reliable_get_stats(fth_reliable *r, fth_reliable_stats *out);

@@ -35,24 +35,17 @@ ftrack_status ftrack_session_encode_media(ftrack_session *session, const char *c
         *job = NULL;
     if (!session || !component_id || !*component_id)
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "No session or component id.");
-    json_object *ops = json_object_new_array();
-    json_object *op = json_object_new_object();
-    if (!ops || !op) {
-        json_object_put(ops);
-        json_object_put(op);
+    json_object *op = fti_operation_new("encode_media");
+    if (!op)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
-    }
-    json_object_object_add(op, "action", json_object_new_string("encode_media"));
     json_object_object_add(op, "component_id", json_object_new_string(component_id));
     json_object_object_add(op, "keep_original", json_object_new_boolean(keep_original));
     json_object_object_add(op, "version_id",
                            version_id ? json_object_new_string(version_id) : NULL);
-    json_object_array_add(ops, op);
     json_object *results = NULL;
     ftrack_error local;
     ftrack_error *e = err ? err : &local;
-    ftrack_status status = ftrack_session_call(session, ops, &results, e);
-    json_object_put(ops);
+    ftrack_status status = fti_session_call_one(session, op, &results, e);
     if (status == FTRACK_ERR_SERVER && mentions_invalid_action(e, "encode_media")) {
         json_object *info = ftrack_session_server_information(session);
         const char *version = json_object_get_string(json_object_object_get(info, "version"));
@@ -125,21 +118,14 @@ static ftrack_status upload_metadata(ftrack_session *session, const char *compon
                                      json_object **results, json_object **metadata,
                                      ftrack_error *err)
 {
-    json_object *ops = json_object_new_array();
-    json_object *op = json_object_new_object();
-    if (!ops || !op) {
-        json_object_put(ops);
-        json_object_put(op);
+    json_object *op = fti_operation_new("get_upload_metadata");
+    if (!op)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
-    }
-    json_object_object_add(op, "action", json_object_new_string("get_upload_metadata"));
     json_object_object_add(op, "checksum", json_object_new_string(checksum));
     json_object_object_add(op, "component_id", json_object_new_string(component_id));
     json_object_object_add(op, "file_name", json_object_new_string(file_name));
     json_object_object_add(op, "file_size", json_object_new_int64(size));
-    json_object_array_add(ops, op);
-    ftrack_status status = ftrack_session_call(session, ops, results, err);
-    json_object_put(ops);
+    ftrack_status status = fti_session_call_one(session, op, results, err);
     if (status != FTRACK_OK)
         return status;
     *metadata = json_object_array_get_idx(*results, 0);

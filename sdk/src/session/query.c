@@ -33,19 +33,12 @@ ftrack_status fti_session_raw_query(ftrack_session *session, const char *express
     *data = NULL;
     if (metadata)
         *metadata = NULL;
-    json_object *ops = json_object_new_array();
-    json_object *op = json_object_new_object();
-    if (!ops || !op) {
-        json_object_put(ops);
-        json_object_put(op);
+    json_object *op = fti_operation_new("query");
+    if (!op)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
-    }
-    json_object_object_add(op, "action", json_object_new_string("query"));
     json_object_object_add(op, "expression", json_object_new_string(expression));
-    json_object_array_add(ops, op);
     ftrack_log(FTRACK_LOG_DEBUG, "session", "Query %s", expression);
-    ftrack_status status = ftrack_session_call(session, ops, results, err);
-    json_object_put(ops);
+    ftrack_status status = fti_session_call_one(session, op, results, err);
     if (status != FTRACK_OK)
         return status;
     json_object *result = json_object_array_get_idx(*results, 0);

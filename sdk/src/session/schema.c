@@ -114,18 +114,11 @@ static void write_cache(const char *folder, const char *path, json_object *schem
 static ftrack_status query_schemas(ftrack_session *session, json_object **schemas,
                                    ftrack_error *err)
 {
-    json_object *ops = json_object_new_array();
-    json_object *op = json_object_new_object();
-    if (!ops || !op) {
-        json_object_put(ops);
-        json_object_put(op);
+    json_object *op = fti_operation_new("query_schemas");
+    if (!op)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
-    }
-    json_object_object_add(op, "action", json_object_new_string("query_schemas"));
-    json_object_array_add(ops, op);
     json_object *results = NULL;
-    ftrack_status status = ftrack_session_call(session, ops, &results, err);
-    json_object_put(ops);
+    ftrack_status status = fti_session_call_one(session, op, &results, err);
     if (status != FTRACK_OK)
         return status;
     json_object *list = json_object_array_get_idx(results, 0);

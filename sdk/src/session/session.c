@@ -244,20 +244,37 @@ ftrack_status ftrack_session_call(ftrack_session *session, json_object *operatio
     return fti_http_call(session->http, operations, results, err);
 }
 
-static ftrack_status query_server_information(ftrack_session *session, ftrack_error *err)
+json_object *fti_operation_new(const char *action)
 {
-    json_object *ops = json_object_new_array();
     json_object *op = json_object_new_object();
-    if (!ops || !op) {
-        json_object_put(ops);
+    if (op)
+        json_object_object_add(op, "action", json_object_new_string(action));
+    return op;
+}
+
+ftrack_status fti_session_call_one(ftrack_session *session, json_object *op, json_object **results,
+                                   ftrack_error *err)
+{
+    *results = NULL;
+    json_object *ops = json_object_new_array();
+    if (!op || !ops) {
         json_object_put(op);
+        json_object_put(ops);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
     }
-    json_object_object_add(op, "action", json_object_new_string("query_server_information"));
     json_object_array_add(ops, op);
-    json_object *results = NULL;
-    ftrack_status status = ftrack_session_call(session, ops, &results, err);
+    ftrack_status status = ftrack_session_call(session, ops, results, err);
     json_object_put(ops);
+    return status;
+}
+
+static ftrack_status query_server_information(ftrack_session *session, ftrack_error *err)
+{
+    json_object *op = fti_operation_new("query_server_information");
+    if (!op)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
+    json_object *results = NULL;
+    ftrack_status status = fti_session_call_one(session, op, &results, err);
     if (status != FTRACK_OK)
         return status;
     json_object *info = json_object_get(json_object_array_get_idx(results, 0));

@@ -89,6 +89,12 @@ fti_thread_state *fti_session_thread_state(ftrack_session *session);
 json_object *fti_session_recorded_operations(ftrack_session *session);
 /* FTRACK_ERR_CLOSED with the standard message when the session is closed. */
 ftrack_status fti_session_check_open(const ftrack_session *session, ftrack_error *err);
+/* A new operation {"action": action} for the caller to add fields to; NULL when out of memory. */
+json_object *fti_operation_new(const char *action);
+/* Send the one-operation batch [op] (op taken, NULL accepted as out of memory). *results
+ * receives the whole answer (owned; the operation's result is element 0). */
+ftrack_status fti_session_call_one(ftrack_session *session, json_object *op, json_object **results,
+                                   ftrack_error *err);
 /* The version check of protocol §1.2 step 8 on a server information object. */
 ftrack_status fti_session_check_version(json_object *server_information, ftrack_error *err);
 

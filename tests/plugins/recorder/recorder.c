@@ -5,7 +5,7 @@
  *   "crash": true      segfault (for isolated instances)
  *   "hang": true       sleep `hang_seconds` (default a day) before anything else
  *   "fail_until": N    fail while the attempt is below N (a flaky handler)
- * With `obey` false it ignores all of these; once the file `cured` exists, too. 
+ * With `obey` false it ignores all of these; once the file `cured` exists, too.
  * Replies {"instance": name, "i": data.i}. */
 #include <fcntl.h>
 #include <signal.h>
@@ -32,7 +32,6 @@ typedef struct state {
     bool obey;
     char cured[1024];
 } state;
-
 
 static void sleep_for(double s)
 {
