@@ -216,9 +216,9 @@ static void publish_some(void)
         if (want - S.total_received >= (unsigned long)(S.window * (S.nconns - 1)))
             return;
         char text[1024];
-        int n = snprintf(text, sizeof(text),
-                         "{\"name\":\"ftrack.event\",\"args\":[{\"id\":\"fan-%ld%s", S.sent,
-                         FAN_EVENT);
+        int n =
+            snprintf(text, sizeof(text), "{\"name\":\"ftrack.event\",\"args\":[{\"id\":\"fan-%ld%s",
+                     S.sent, FAN_EVENT);
         queue_frame(p, "5:::", text, (size_t)n);
         S.sent++;
     }
@@ -561,8 +561,8 @@ int main(int argc, char **argv)
     int rc = 0;
     if (fanout) {
         if (S.ended != S.nconns - 1) {
-            fprintf(stderr, "ftbench_floor: fan-out did not finish (%d of %d receivers)\n",
-                    S.ended, S.nconns - 1);
+            fprintf(stderr, "ftbench_floor: fan-out did not finish (%d of %d receivers)\n", S.ended,
+                    S.nconns - 1);
             rc = 1;
         } else {
             double deliveries = (double)S.total_received;

@@ -177,10 +177,11 @@ static void sample_rss(load *L)
     for (int i = 0; i < L->nwatch; i++)
         if (strcmp(L->watch[i].name, "loadgen") != 0)
             fprintf(stdout,
-                "{\"kind\":\"rss\",\"events\":%lu,\"name\":\"%s\",\"rss_kb\":%ld,"
-                "\"anon_kb\":%ld,\"file_kb\":%ld}\n",
-                L->measured, L->watch[i].name, fb_status_kb(L->watch[i].pid, "VmRSS"),
-                fb_status_kb(L->watch[i].pid, "RssAnon"), fb_status_kb(L->watch[i].pid, "RssFile"));
+                    "{\"kind\":\"rss\",\"events\":%lu,\"name\":\"%s\",\"rss_kb\":%ld,"
+                    "\"anon_kb\":%ld,\"file_kb\":%ld}\n",
+                    L->measured, L->watch[i].name, fb_status_kb(L->watch[i].pid, "VmRSS"),
+                    fb_status_kb(L->watch[i].pid, "RssAnon"),
+                    fb_status_kb(L->watch[i].pid, "RssFile"));
     fflush(stdout);
 }
 
@@ -311,7 +312,8 @@ static void subscribe_replies(load *L, ftrack_hub_callback cb)
     ftrack_subscribe_options_init(&so);
     so.subscriber = meta;
     ftrack_error err;
-    if (ftrack_hub_subscribe(L->hub, "topic=ftrack.meta.reply", cb, L, &so, NULL, &err) != FTRACK_OK)
+    if (ftrack_hub_subscribe(L->hub, "topic=ftrack.meta.reply", cb, L, &so, NULL, &err) !=
+        FTRACK_OK)
         die("subscribe", &err);
     json_object_put(meta);
 }
@@ -547,13 +549,14 @@ static int run_startup(load *L, const char *ready_text, bool ready_only, char **
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: ftbench_load roundtrip [--concurrency C] [--seconds S|--count N] [--warmup W]\n"
-            "                              [--topic T] [--replies subscriber|callback]\n"
-            "                              [--reply-timeout SECONDS] [--max-seconds S]\n"
-            "                              [--rss-every N] [--watch NAME=PID]...\n"
-            "       ftbench_load burst --count K --expect N [--marker T] [--watch NAME=PID]...\n"
-            "       ftbench_load startup [--topic T] [--ready TEXT] [--ready-only] -- COMMAND...\n");
+    fprintf(
+        stderr,
+        "usage: ftbench_load roundtrip [--concurrency C] [--seconds S|--count N] [--warmup W]\n"
+        "                              [--topic T] [--replies subscriber|callback]\n"
+        "                              [--reply-timeout SECONDS] [--max-seconds S]\n"
+        "                              [--rss-every N] [--watch NAME=PID]...\n"
+        "       ftbench_load burst --count K --expect N [--marker T] [--watch NAME=PID]...\n"
+        "       ftbench_load startup [--topic T] [--ready TEXT] [--ready-only] -- COMMAND...\n");
     return 2;
 }
 

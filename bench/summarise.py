@@ -231,7 +231,13 @@ def main():
                            fmt(r["anon_kb"] / 1024, 2)] for r in samples]))
         out.append("")
         ref = [r for r in samples if r["events"] >= 100000]
-        if len(ref) >= 2:
+        last = samples[-1]["events"]
+        if last < 1000000:
+            targets.append(["RSS flat after 1,000,000 events",
+                            f"not reached: the run stopped at {last:,} events "
+                            f"({fmt((samples[-1]['rss_kb'] - samples[0]['rss_kb']) / 1024, 2)} MB "
+                            f"more than at its start)", False])
+        elif len(ref) >= 2:
             growth = (ref[-1]["rss_kb"] - ref[0]["rss_kb"]) / 1024
             targets.append([f"RSS flat after {ref[-1]['events']:,} events",
                             f"{growth:+.2f} MB from {ref[0]['events']:,} to "

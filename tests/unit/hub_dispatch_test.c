@@ -772,8 +772,7 @@ static void subscribe_answer(ftrack_hub *hub, const char *expr, const char *answ
     json_object_object_add(meta, "id", json_object_new_string(id));
     so.subscriber = meta;
     ftrack_error err;
-    if (ftrack_hub_subscribe(hub, expr, answer_named, (void *)answer, &so, NULL, &err) !=
-        FTRACK_OK)
+    if (ftrack_hub_subscribe(hub, expr, answer_named, (void *)answer, &so, NULL, &err) != FTRACK_OK)
         fail_msg("subscribe: %s", err.message);
     json_object_put(meta);
 }
@@ -793,7 +792,8 @@ static void test_dispatch_result_counts_replies(void **state)
     size_t pending_before = hub->pending.n;
     pthread_mutex_unlock(&hub->lock);
 
-    static const char asked[] = "{\"id\":\"e1\",\"topic\":\"test.count\",\"source\":{\"id\":\"asker\"}}";
+    static const char asked[] =
+        "{\"id\":\"e1\",\"topic\":\"test.count\",\"source\":{\"id\":\"asker\"}}";
     ftrack_dispatch_result r = {.size = sizeof(r), .callbacks = 99, .replies = 99};
     ftrack_error err;
     assert_int_equal(ftrack_hub_queue_dispatch_ex(q, asked, strlen(asked), NULL, &r, &err),
@@ -971,7 +971,7 @@ static void test_reply_windows_close_in_deadline_order(void **state)
         publish_tagged(hub, &tags[i], windows[i]);
     assert_int_equal(assert_reply_list_ordered(hub, q), 5);
     pthread_mutex_lock(&hub->lock);
-    assert_ptr_equal(q->replies->user_data, &tags[1]); /* 'a' is due first */
+    assert_ptr_equal(q->replies->user_data, &tags[1]);      /* 'a' is due first */
     assert_ptr_equal(q->replies_tail->user_data, &tags[4]); /* equal deadlines keep order */
     pthread_mutex_unlock(&hub->lock);
 

@@ -132,10 +132,9 @@ static fti_frame *meta_frame_locked(ftrack_hub *hub, fti_sub *s, bool subscribe)
     if (!ev)
         return NULL;
     ftrack_event_prepare_source(ev, hub->id, hub->api_user, hub->hostname);
-    fti_frame *f =
-        fti_frame_for_event_locked(hub, ev, subscribe ? FTI_FRAME_ANNOUNCE : FTI_FRAME_EVENT,
-                                   subscribe ? FTI_ACK_SUBSCRIBE : FTI_ACK_UNSUBSCRIBE, s->id,
-                                   true);
+    fti_frame *f = fti_frame_for_event_locked(
+        hub, ev, subscribe ? FTI_FRAME_ANNOUNCE : FTI_FRAME_EVENT,
+        subscribe ? FTI_ACK_SUBSCRIBE : FTI_ACK_UNSUBSCRIBE, s->id, true);
     ftrack_event_free(ev);
     return f;
 }
@@ -233,8 +232,8 @@ void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_
 {
     json_object *arr = NULL;
     const char *message = NULL, *why = NULL;
-    bool ok = ack_is_plain_success(args, args_len) ||
-              ack_parse(args, args_len, &arr, &message, &why);
+    bool ok =
+        ack_is_plain_success(args, args_len) || ack_parse(args, args_len, &arr, &message, &why);
 
     fti_ack_record rec;
     pthread_mutex_lock(&hub->lock);

@@ -142,8 +142,10 @@ struct ftrack_hub_queue {
     /* under hub->lock. Windows are (almost always) equal, so appending keeps the list in
      * deadline order at O(1) and expiry pops from the head. */
     fti_reply_entry *replies, *replies_tail;
-    fti_reply_entry *acks_ready, *acks_ready_tail; /* acks to hand to their on_ack */
-    double next_deadline;                          /* the head's deadline, INFINITY when none */
+    /* acks that arrived, to hand to their on_ack */
+    fti_reply_entry *acks_ready, *acks_ready_tail;
+    /* the head's deadline, INFINITY when none */
+    double next_deadline;
     bool detached;                 /* removed from the hub's list */
     struct ftrack_hub_queue *next; /* in hub->queues */
 };
