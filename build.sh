@@ -10,7 +10,7 @@ ROOT=$PWD
 
 APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev libjson-c-dev
   libwebsockets-dev libssl-dev libsqlite3-dev libsystemd-dev libcmocka-dev nodejs npm curl
-  python3 procps ffmpeg
+  python3 procps ffmpeg libhiredis-dev redis-server
   dpkg-dev file fakeroot)
 
 as_root() {
