@@ -56,10 +56,9 @@ case "${1:-run}" in
     install_system_packages
     build build
     shift || true
-    # The shipped plugins plus the example action, with the audit log writing into build/.
-    # The webhook forwarder stays off until it is given a webhook_url.
-    exec "$ROOT/build/host/ftrack-host" --plugin-path "$ROOT/build/plugins:$ROOT/build/examples/plugins" \
-      --plugin-arg "audit_log_path=$ROOT/build/audit-log.jsonl" "$@" ;;
+    # The shipped plugins plus the example action (examples/local/config.json): the audit log
+    # writes into build/, the webhook forwarder stays off until it is given a webhook_url.
+    exec "$ROOT/build/host/ftrack-host" --config "$ROOT/examples/local/config.json" "$@" ;;
   test)
     install_system_packages
     install_node_packages

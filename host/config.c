@@ -8,6 +8,7 @@
 
 #include "common/internal.h"
 #include "config.h"
+#include "queue_mode.h"
 
 #define CONFIG_FILE_MAX (4 * 1024 * 1024)
 #define INSTANCE_NAME_MAX 64
@@ -193,10 +194,13 @@ static ftrack_status parse_key(const char *key, json_object *value, const char *
     ftrack_status rel = fth_config_parse_rel_key(key, value, origin, c, err);
     if (rel != FTRACK_ERR_NOT_FOUND)
         return rel;
+    ftrack_status queue = fth_config_parse_queue_key(key, value, origin, c, err);
+    if (queue != FTRACK_ERR_NOT_FOUND)
+        return queue;
     return bad(err, origin,
                "unknown key \"%s\" (known: arguments, plugins, plugin_paths, "
                "queue_capacity, drain_timeout, log_level, " FTH_CONFIG_OPS_KEYS
-               ", " FTH_CONFIG_REL_KEYS ")",
+               ", " FTH_CONFIG_REL_KEYS ", queue)",
                key);
 }
 

@@ -44,6 +44,8 @@ typedef struct fth_config {
     /* Reliability (docs/reliability.md, config_rel.c): borrowed from the document, checked */
     json_object *journal; /* "journal" or NULL */
     json_object *failure; /* "failure" or NULL */
+    /* Queue mode (docs/scale-out.md, queue_mode.c): borrowed from the document, checked */
+    json_object *queue; /* "queue" or NULL */
 } fth_config;
 
 /* An empty configuration (nothing given). */

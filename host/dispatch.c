@@ -14,6 +14,7 @@
 #include "isolation.h"
 #include "reliability.h"
 #include "reliable.h"
+#include "queue_mode.h"
 
 #define DEFAULT_QUEUE_CAPACITY 1000
 /* How long one take waits before looking at the stop flag again. */
@@ -31,6 +32,7 @@ struct fth_worker {
     fth_instance_metrics *metrics; /* process-wide series of this instance name (metrics.h) */
     fth_reliable *reliable;        /* journal-backed delivery (reliable.h), NULL without one */
     fth_isolation *isolation;      /* the child process of an isolated instance, or NULL */
+    fth_queue_consumer *consumer;  /* queue mode's stream consumer (queue_mode.h), or NULL */
     bool isolated;
     char *plugin_path;
     size_t capacity;
@@ -216,7 +218,9 @@ static void *worker_main(void *arg)
     }
     set_registered(w, REG_OK, NULL);
     fth_metrics_set_running(w->metrics, true);
-    if (w->reliable)
+    if (w->consumer)
+        fth_queue_consumer_run(w->consumer, deliver_reliable, w, &w->stopping);
+    else if (w->reliable)
         run_reliable(w);
     else
         run_loop(w);
@@ -234,6 +238,7 @@ static void worker_release(fth_worker *w)
 {
     fth_reliability_detach(w->reliable);
     fth_reliable_free(w->reliable); /* joins the intake, which takes from the queue */
+    fth_queue_consumer_free(w->consumer);
     ftrack_hub_queue_free(w->queue);
     fth_isolation_free(w->isolation); /* after the queue: its proxies are subscribers there */
     free(w->plugin_path);
@@ -266,6 +271,11 @@ static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *giv
         ftrack_status st = fth_isolation_new(&is, &w->isolation, err);
         if (st != FTRACK_OK)
             return st;
+    }
+    if (fth_queue_worker_enabled()) {
+        /* Queue mode: the stream is this instance's queue, and Redis its journal. */
+        fth_queue_consumer_spec qs = {w->name, w->queue, w->metrics, spec->deadletter, policy};
+        return fth_queue_consumer_new(&qs, &w->consumer, err);
     }
     if (!spec->journal)
         return FTRACK_OK;

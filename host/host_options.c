@@ -28,6 +28,9 @@ enum {
     OPT_LOG_FORMAT,
     OPT_HEALTH_LISTEN,
     OPT_API_KEY_FILE,
+    OPT_QUEUE_MODE,
+    OPT_QUEUE_REDIS,
+    OPT_QUEUE_CONSUMER,
 };
 
 void fth_host_options_usage(FILE *out, int which)
@@ -63,7 +66,11 @@ void fth_host_options_usage(FILE *out, int which)
                      "                         page over HTTP (off unless set; port 0 picks one)\n"
                      "  --api-key-file FILE    read FTRACK_API_KEY from FILE (keeps the key out\n"
                      "                         of the environment and the configuration)\n"
-                     "  --log-format FORMAT    text (default) or json (one JSON object a line)\n");
+                     "  --log-format FORMAT    text (default) or json (one JSON object a line)\n"
+                     "  --queue-mode MODE      off (default), ingest or worker: share the work of\n"
+                     "                         several hosts through Redis (docs/scale-out.md)\n"
+                     "  --queue-redis HOST:PORT  the Redis of queue mode (default 127.0.0.1:6379)\n"
+                     "  --queue-consumer NAME  this worker's consumer name (default host-pid)\n");
     fprintf(out, "  --help                 this text\n");
     if (which == FTH_OPTIONS_RUN)
         fprintf(out, "\nEvery option can also be set in the environment as FTRACK_HOST_<NAME>\n"
@@ -180,6 +187,18 @@ static int handle_option(fth_host_options *o, int c, const char *arg)
         free(o->api_key_file);
         o->api_key_file = fti_strdup(arg);
         return 0;
+    case OPT_QUEUE_MODE:
+        free(o->queue_mode);
+        o->queue_mode = fti_strdup(arg); /* checked by queue_mode.c */
+        return 0;
+    case OPT_QUEUE_REDIS:
+        free(o->queue_redis);
+        o->queue_redis = fti_strdup(arg);
+        return 0;
+    case OPT_QUEUE_CONSUMER:
+        free(o->queue_consumer);
+        o->queue_consumer = fti_strdup(arg);
+        return 0;
     default:
         return FTH_EXIT_USAGE;
     }
@@ -201,6 +220,9 @@ static const struct {
     {"FTRACK_HOST_DRAIN_TIMEOUT", OPT_DRAIN_TIMEOUT, true},
     {"FTRACK_HOST_HEALTH_LISTEN", OPT_HEALTH_LISTEN, true},
     {"FTRACK_HOST_API_KEY_FILE", OPT_API_KEY_FILE, true},
+    {"FTRACK_HOST_QUEUE_MODE", OPT_QUEUE_MODE, true},
+    {"FTRACK_HOST_QUEUE_REDIS", OPT_QUEUE_REDIS, true},
+    {"FTRACK_HOST_QUEUE_CONSUMER", OPT_QUEUE_CONSUMER, true},
 };
 
 static bool option_given(const fth_host_options *o, int option)
@@ -226,6 +248,12 @@ static bool option_given(const fth_host_options *o, int option)
         return o->health_listen != NULL;
     case OPT_API_KEY_FILE:
         return o->api_key_file != NULL;
+    case OPT_QUEUE_MODE:
+        return o->queue_mode != NULL;
+    case OPT_QUEUE_REDIS:
+        return o->queue_redis != NULL;
+    case OPT_QUEUE_CONSUMER:
+        return o->queue_consumer != NULL;
     default:
         return true;
     }
@@ -310,6 +338,9 @@ int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"health-listen", required_argument, NULL, OPT_HEALTH_LISTEN},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
+        {"queue-mode", required_argument, NULL, OPT_QUEUE_MODE},
+        {"queue-redis", required_argument, NULL, OPT_QUEUE_REDIS},
+        {"queue-consumer", required_argument, NULL, OPT_QUEUE_CONSUMER},
         {NULL, 0, NULL, 0},
     };
     static const struct option plugins_options[] = {

@@ -30,6 +30,10 @@ typedef struct fth_host_options {
     int log_format;        /* fth_log_format (logging.h) */
     char *health_listen;   /* --health-listen HOST:PORT, or NULL (then the file's, or off) */
     char *api_key_file;    /* --api-key-file: FTRACK_API_KEY read from this file */
+    /* Queue mode (docs/scale-out.md): --queue-mode, --queue-redis, --queue-consumer */
+    char *queue_mode;
+    char *queue_redis;
+    char *queue_consumer;
 } fth_host_options;
 
 enum { FTH_OPTIONS_RUN = 1, FTH_OPTIONS_PLUGINS = 2 };

@@ -52,6 +52,15 @@ static const struct {
     [FTH_GLOBAL_RELOADS] = {"reloads", "Configuration reloads applied (SIGHUP)."},
     [FTH_GLOBAL_RELOAD_FAILURES] = {"reload_failures",
                                     "Configuration reloads refused (the old one kept running)."},
+    [FTH_GLOBAL_QUEUE_PUBLISHED] = {"queue_published", "Events this ingest added to the stream."},
+    [FTH_GLOBAL_QUEUE_DUPLICATES] = {"queue_duplicates",
+                                     "Events not added because an ingest already had."},
+    [FTH_GLOBAL_QUEUE_ACKED] = {"queue_acked", "Stream entries this worker acknowledged."},
+    [FTH_GLOBAL_QUEUE_CLAIMED] = {"queue_claimed", "Stream entries claimed from another worker."},
+    [FTH_GLOBAL_QUEUE_REDIS_DISCONNECTS] = {"queue_redis_disconnects",
+                                            "Redis connections lost."},
+    [FTH_GLOBAL_QUEUE_REDIS_RECONNECTS] = {"queue_redis_reconnects",
+                                           "Redis connections made again after a loss."},
 };
 
 static const struct {

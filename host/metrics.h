@@ -40,6 +40,13 @@ typedef enum fth_global_metric {
     FTH_GLOBAL_DISCONNECTS,     /* hub connections lost */
     FTH_GLOBAL_RELOADS,         /* SIGHUP reloads applied */
     FTH_GLOBAL_RELOAD_FAILURES, /* SIGHUP reloads refused (bad configuration) */
+    /* Queue mode (docs/scale-out.md) */
+    FTH_GLOBAL_QUEUE_PUBLISHED,         /* events this ingest added to the stream */
+    FTH_GLOBAL_QUEUE_DUPLICATES,        /* events already added (by another ingest) */
+    FTH_GLOBAL_QUEUE_ACKED,             /* stream entries acknowledged by this worker */
+    FTH_GLOBAL_QUEUE_CLAIMED,           /* entries claimed from a dead or slow worker */
+    FTH_GLOBAL_QUEUE_REDIS_DISCONNECTS, /* Redis connections lost */
+    FTH_GLOBAL_QUEUE_REDIS_RECONNECTS,  /* Redis connections made again after a loss */
     FTH_GLOBAL_COUNT
 } fth_global_metric;
 

@@ -100,6 +100,13 @@ FTRACK_API void ftrack_hub_free(ftrack_hub *hub);
 /* The hub id (32 hex chars; stable across reconnects). Borrowed. */
 FTRACK_API const char *ftrack_hub_id(const ftrack_hub *hub);
 
+/* For hosts that receive events by another road (a queue, ftrack-host's scale-out workers):
+ * with `local` true, subscriptions are kept and dispatched locally
+ * (ftrack_hub_queue_dispatch) but never announced to the server, so the server sends this
+ * hub only the replies to its own publishes. Call before ftrack_hub_connect(). */
+FTRACK_API void ftrack_hub_set_local_subscriptions(ftrack_hub *hub, bool local);
+#define FTRACK_HUB_HAS_LOCAL_SUBSCRIPTIONS 1
+
 /* Start connecting in the background; from now on publishes queue while not connected and
  * the hub reconnects forever (by default) after a drop. Returns at once. */
 FTRACK_API ftrack_status ftrack_hub_connect(ftrack_hub *hub, ftrack_error *err);

@@ -116,6 +116,8 @@ static json_object *sub_metadata_copy(fti_sub *s)
 
 static fti_frame *meta_frame_locked(ftrack_hub *hub, fti_sub *s, bool subscribe)
 {
+    if (hub->local_subscriptions && !s->internal_reply)
+        return NULL; /* never announced, so nothing to withdraw either */
     json_object *data = json_object_new_object();
     json_object *meta = sub_metadata_copy(s);
     if (!data || !meta) {
@@ -390,6 +392,15 @@ ftrack_status ftrack_hub_new(const ftrack_hub_options *options, ftrack_hub **out
 const char *ftrack_hub_id(const ftrack_hub *hub)
 {
     return hub ? hub->id : NULL;
+}
+
+void ftrack_hub_set_local_subscriptions(ftrack_hub *hub, bool local)
+{
+    if (!hub)
+        return;
+    pthread_mutex_lock(&hub->lock);
+    hub->local_subscriptions = local;
+    pthread_mutex_unlock(&hub->lock);
 }
 
 bool ftrack_hub_connected(const ftrack_hub *hub)

@@ -223,6 +223,7 @@ struct ftrack_hub {
     bool connected;
     bool idle; /* the transport has no connection and none scheduled */
     bool destroying;
+    bool local_subscriptions; /* ftrack_hub_set_local_subscriptions: announce none but replies */
     unsigned failures; /* consecutive failed attempts */
     ftrack_error last_error;
     unsigned long connections; /* successful connects so far */
