@@ -6,7 +6,8 @@
 #
 # Steps: roundtrip fanout dispatch idle startup micro (the default: all of these, about
 # 5 minutes on 2 cores) and footprint (1,000,000 events through the host with RSS printed
-# every 100,000; about 3 minutes; run it on its own). Every measured figure is repeated
+# every 100,000; about 3 minutes; run it on its own) and scaleout (events/s through an ingest
+# host, Redis and 1, 2, 4 workers; about 1 minute; needs redis-server). Every measured figure is repeated
 # BENCH_RUNS times (default 3); the summary gives the median with min and max.
 #
 # Environment: BENCH_RUNS (3), BENCH_SECONDS (3: measured seconds per round-trip run),
@@ -347,6 +348,13 @@ step_footprint() {
     cp "$RESULTS" "$OUT/footprint-latest.jsonl"
 }
 
+# Scale-out (docs/scale-out.md): ingest → Redis stream → 1, 2, 4 workers; bench/scaleout.sh.
+step_scaleout() {
+    note "scale-out: events/s through ingest, Redis and N workers (needs redis-server)"
+    BENCH_RUNS=$RUNS bash "$HERE/scaleout.sh" "$BUILD" >"$OUT/scaleout-$STAMP.jsonl" \
+        2> >(tee "$OUT/scaleout-latest.md" >&2)
+}
+
 machine() {
     local cpu lws jsonc api
     cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -369,7 +377,7 @@ fi
 machine
 for step in "${STEPS[@]}"; do
     case $step in
-    roundtrip | fanout | dispatch | idle | startup | micro | footprint) "step_$step" ;;
+    roundtrip | fanout | dispatch | idle | startup | micro | footprint | scaleout) "step_$step" ;;
     *) echo "bench/run.sh: unknown step '$step'" >&2; exit 2 ;;
     esac
 done

@@ -5,10 +5,10 @@
  *
  * The session's event hub is never connected: events come only from the host, so the
  * journal, deduplication and the failure policy cover the plugin as if it ran in the host.
- * Until the SDK lists a queue's subscribers (NOTES-requests.md), the subscriptions are read
- * from the hub's internal subscriber set: this file is built with the SDK's private headers
- * and must change with them. */
+ * The plugin's own publishes (ftrack_hub_publish, ftrack_hub_reply) go to the host as
+ * "publish" messages through the hub's outgoing hook, from whichever thread makes them. */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +18,13 @@
 #include <ftrack/ftrack.h>
 #include <ftrack/plugin_loader.h>
 #include "common/internal.h"
-#include "hub/hub_internal.h"
 #include "isolation.h"
 
 #define CHILD_FD 3
 
 typedef struct child {
     int fd;
+    pthread_mutex_t write_lock; /* the plugin may publish from its own threads */
     fth_lines lines;
     json_object *init;
     const char *instance;
@@ -44,13 +44,38 @@ static const char *str_of(json_object *o, const char *key)
                : NULL;
 }
 
+/* One message to the host; lines of different threads never interleave. */
+static bool child_write(child *c, json_object *m)
+{
+    pthread_mutex_lock(&c->write_lock);
+    bool ok = fth_lines_write(c->fd, m);
+    pthread_mutex_unlock(&c->write_lock);
+    return ok;
+}
+
 static void send_error(child *c, const char *message)
 {
     json_object *m = json_object_new_object();
     json_object_object_add(m, "type", json_object_new_string("error"));
     json_object_object_add(m, "message", json_object_new_string(message));
-    fth_lines_write(c->fd, m);
+    child_write(c, m);
     json_object_put(m);
+}
+
+/* The hub's outgoing hook: the plugin's publish goes to the host (protocol "publish"). */
+static bool publish_to_host(const char *event_json, size_t len, void *user_data)
+{
+    child *c = user_data;
+    ftrack_event *event = NULL;
+    if (ftrack_event_parse(event_json, len, false, &event, NULL) != FTRACK_OK)
+        return false;
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "type", json_object_new_string("publish"));
+    json_object_object_add(m, "event", json_object_get(ftrack_event_json(event)));
+    ftrack_event_free(event);
+    bool ok = child_write(c, m);
+    json_object_put(m);
+    return ok;
 }
 
 static ftrack_status load_plugin(child *c, const char *path, ftrack_error *err)
@@ -76,54 +101,26 @@ static ftrack_status open_session(child *c, ftrack_error *err)
     so.api_key = str_of(c->init, "api_key");
     so.discover_plugins = false;
     so.auto_connect_event_hub = false;
+    so.lazy_schemas = true; /* as the host's own session: loaded by the first query */
     ftrack_status st = ftrack_session_open(&so, &c->session, err);
-    if (st != FTRACK_OK)
+    if (st != FTRACK_OK) {
         fti_error_prefix(err, "the child's session");
-    return st;
+        return st;
+    }
+    ftrack_hub_set_outgoing(ftrack_session_hub(c->session), publish_to_host, c);
+    return FTRACK_OK;
 }
 
-/* Announce every subscriber of the child's queue to the host, in subscription order. */
+/* Announce every subscriber of the child's queue to the host, in dispatch order (the same
+ * on every start, so the host can map a restarted child's ids by position). */
 static bool announce(child *c)
 {
-    ftrack_hub *hub = ftrack_session_hub(c->session);
-    json_object *list = json_object_new_array();
-    pthread_mutex_lock(&hub->lock);
-    fti_subset *set = hub->subs;
-    for (size_t i = 0; set && i < set->n; i++) {
-        fti_sub *s = set->subs[i];
-        if (s->queue != c->queue || atomic_load(&s->removed))
-            continue;
-        json_object *m = json_object_new_object();
+    json_object *list = ftrack_hub_queue_subscriptions(c->queue);
+    bool ok = list != NULL;
+    for (size_t i = 0; ok && i < json_object_array_length(list); i++) {
+        json_object *m = json_object_array_get_idx(list, i);
         json_object_object_add(m, "type", json_object_new_string("subscribe"));
-        json_object_object_add(m, "id", json_object_new_string(s->id));
-        json_object_object_add(m, "expression",
-                               json_object_new_string(ftrack_expression_text(s->expr)));
-        json_object_object_add(m, "priority", json_object_new_int(s->priority));
-        json_object_object_add(m, "ignore_own_user", json_object_new_boolean(s->ignore_own_user));
-        json_object *meta = NULL;
-        pthread_mutex_lock(&s->meta_lock);
-        json_object_deep_copy(s->metadata, &meta, NULL);
-        pthread_mutex_unlock(&s->meta_lock);
-        json_object_object_add(m, "subscriber", meta);
-        json_object_object_add(m, "_seq", json_object_new_int64((int64_t)s->seq));
-        json_object_array_add(list, m);
-    }
-    pthread_mutex_unlock(&hub->lock);
-    bool ok = true;
-    /* The set is sorted by priority; the host wants subscription order (stable on restart). */
-    size_t n = json_object_array_length(list);
-    for (size_t done = 0; ok && done < n; done++) {
-        json_object *best = NULL;
-        int64_t best_seq = INT64_MAX;
-        for (size_t i = 0; i < n; i++) {
-            json_object *m = json_object_array_get_idx(list, i), *v;
-            if (json_object_object_get_ex(m, "_seq", &v) && json_object_get_int64(v) < best_seq) {
-                best = m;
-                best_seq = json_object_get_int64(v);
-            }
-        }
-        json_object_object_del(best, "_seq");
-        ok = fth_lines_write(c->fd, best);
+        ok = child_write(c, m);
     }
     json_object_put(list);
     return ok;
@@ -147,27 +144,6 @@ static ftrack_status register_plugin(child *c, ftrack_error *err)
     return st;
 }
 
-/* The subscriber with this id (its callback and user data), under the hub's lock. */
-static bool find_subscriber(child *c, const char *id, ftrack_hub_callback *cb, void **ud,
-                            const char **stable_id)
-{
-    ftrack_hub *hub = ftrack_session_hub(c->session);
-    bool found = false;
-    pthread_mutex_lock(&hub->lock);
-    fti_subset *set = hub->subs;
-    for (size_t i = 0; set && i < set->n && !found; i++) {
-        fti_sub *s = set->subs[i];
-        if (s->queue == c->queue && !atomic_load(&s->removed) && strcmp(s->id, id) == 0) {
-            *cb = s->callback;
-            *ud = s->user_data;
-            *stable_id = s->id; /* subscribers are only removed on this thread */
-            found = true;
-        }
-    }
-    pthread_mutex_unlock(&hub->lock);
-    return found;
-}
-
 static json_object *result_message(json_object *seq, bool ok, const char *error, json_object *reply,
                                    bool stop)
 {
@@ -188,14 +164,12 @@ static bool handle_event(child *c, json_object *m)
     json_object_object_get_ex(m, "seq", &seq);
     json_object_object_get_ex(m, "event", &wire);
     const char *sub_id = str_of(m, "subscriber");
-    ftrack_hub_callback cb = NULL;
-    void *ud = NULL;
     ftrack_event *event = NULL;
     ftrack_error err;
     ftrack_error_clear(&err);
     json_object *result;
-    if (!sub_id || !find_subscriber(c, sub_id, &cb, &ud, &sub_id)) {
-        result = result_message(seq, false, "no such subscriber in the child", NULL, false);
+    if (!sub_id) {
+        result = result_message(seq, false, "an event message without a subscriber", NULL, false);
     } else if (ftrack_event_from_json(wire, false, &event, &err) != FTRACK_OK) {
         result = result_message(seq, false, err.message, NULL, false);
     } else {
@@ -208,15 +182,17 @@ static bool handle_event(child *c, json_object *m)
         d.attempt =
             json_object_object_get_ex(m, "attempt", &v) ? (unsigned)json_object_get_int(v) : 1;
         d.redelivery = json_object_object_get_ex(m, "redelivery", &v) && json_object_get_boolean(v);
-        d.subscriber_id = sub_id;
         d.outcome = &outcome;
-        json_object *reply = cb(event, &d, ud);
-        result =
-            result_message(seq, outcome.failures == 0, outcome.failures ? outcome.message : NULL,
-                           reply, ftrack_event_is_stopped(event));
+        json_object *reply = NULL;
+        if (ftrack_hub_queue_call(c->queue, sub_id, event, &d, &reply, &err) != FTRACK_OK)
+            result = result_message(seq, false, "no such subscriber in the child", NULL, false);
+        else
+            result = result_message(seq, outcome.failures == 0,
+                                    outcome.failures ? outcome.message : NULL, reply,
+                                    ftrack_event_is_stopped(event));
     }
     ftrack_event_free(event);
-    bool ok = fth_lines_write(c->fd, result);
+    bool ok = child_write(c, result);
     json_object_put(result);
     return ok;
 }
@@ -268,7 +244,7 @@ static int run_child(child *c)
     }
     json_object *ready = json_object_new_object();
     json_object_object_add(ready, "type", json_object_new_string("ready"));
-    bool ok = announce(c) && fth_lines_write(c->fd, ready);
+    bool ok = announce(c) && child_write(c, ready);
     json_object_put(ready);
     if (ok)
         serve(c);
@@ -285,6 +261,7 @@ int fth_child_main(int argc, char **argv)
     child c;
     memset(&c, 0, sizeof(c));
     c.fd = CHILD_FD;
+    pthread_mutex_init(&c.write_lock, NULL);
     fth_lines_init(&c.lines, CHILD_FD);
     int rc = run_child(&c);
     /* Plugin code stays mapped: a plugin's threads may still run; the process ends now. */

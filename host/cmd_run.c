@@ -16,7 +16,9 @@
 #include "logging.h"
 #include "run_ops.h"
 #include "isolation.h"
+#include "journal.h"
 #include "reliability.h"
+#include "queue_mode.h"
 
 #define DEFAULT_LISTEN_HOST "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 9090
@@ -143,11 +145,15 @@ static int open_session(run_state *s)
         so.api_key = fth_run_ops_api_key(s->ops);
     }
     so.check_server = true;
+    so.lazy_schemas = true; /* most hosts never query: ~0.6 MB they would keep for nothing */
     so.discover_plugins = false;
-    so.auto_connect_event_hub = true;
+    /* a queue-mode worker connects once its subscriptions are made local (queue_mode.h) */
+    so.auto_connect_event_hub = fth_queue_mode_role() != FTH_QUEUE_WORKER;
     ftrack_error err;
     ftrack_error_clear(&err);
     ftrack_status st = ftrack_session_open(&so, &s->session, &err);
+    if (st == FTRACK_OK)
+        st = fth_queue_mode_session_opened(s->session, &err);
     if (st == FTRACK_OK)
         return FTH_EXIT_OK;
     ftrack_log(FTRACK_LOG_ERROR, "host", "cannot open the session: %s", err.message);
@@ -182,6 +188,17 @@ static int start_plugins(run_state *s)
     return FTH_EXIT_OK;
 }
 
+/* Queue mode's ingest (docs/scale-out.md): no plugins run here; the hub's events go to Redis. */
+static int start_ingest(run_state *s)
+{
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    if (fth_queue_ingest_start(ftrack_session_hub(s->session), &err) == FTRACK_OK)
+        return FTH_EXIT_OK;
+    ftrack_log(FTRACK_LOG_ERROR, "host", "%s", err.message);
+    return FTH_EXIT_FAILURE;
+}
+
 /* The journal, dead letters, control socket and connection watcher (reliability.h), and the
  * credentials isolated plugins' children open their sessions with. */
 static int start_reliability(run_state *s)
@@ -189,15 +206,15 @@ static int start_reliability(run_state *s)
     fth_reliability_options ro = {&s->options.config, s->options.data_dir, s->base};
     ftrack_error err;
     ftrack_error_clear(&err);
+    /* No journal, no start: running without one would lose events on a crash and run
+     * isolated plugins in process, silently. */
     ftrack_status st = fth_reliability_start(&ro, &err);
-    if (st == FTRACK_ERR_IO && !s->options.data_dir) {
-        /* The default data dir is shared by every host of this user: when another one holds
-         * its journal, run (loudly) without one rather than not at all. */
+    if (st == FTRACK_ERR_IO) {
         ftrack_log(FTRACK_LOG_ERROR, "host",
-                   "%s; running WITHOUT a journal: events are not kept across a crash (give "
-                   "this host its own --data-dir)",
+                   "%s; ftrack-host does not run without its journal: stop the host that uses "
+                   "this data dir, or give this one a folder of its own with --data-dir DIR",
                    err.message);
-        st = FTRACK_OK;
+        return FTH_EXIT_FAILURE;
     }
     if (st == FTRACK_OK)
         st = fth_reliability_watch_hub(ftrack_session_hub(s->session), &err);
@@ -211,6 +228,22 @@ static int start_reliability(run_state *s)
     fth_isolation_set_credentials(ftrack_session_server_url(s->session),
                                   ftrack_session_api_user(s->session), key);
     return FTH_EXIT_OK;
+}
+
+/* The data dir and its missing parents (0700), before the embedded hub or the journal use
+ * it. */
+static int make_data_dir(run_state *s)
+{
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    ftrack_status st = fth_reliability_make_data_dir(s->options.data_dir, &err);
+    if (st == FTRACK_OK)
+        return FTH_EXIT_OK;
+    ftrack_log(FTRACK_LOG_ERROR, "host",
+               "%s; ftrack-host does not run without its journal: give it a folder it can "
+               "create with --data-dir DIR",
+               err.message);
+    return st == FTRACK_ERR_CONFIG ? FTH_EXIT_USAGE : FTH_EXIT_FAILURE;
 }
 
 static int prepare(run_state *s)
@@ -230,6 +263,8 @@ static int prepare(run_state *s)
     int rc = setup_loop(s);
     if (rc)
         return rc;
+    if ((rc = fth_queue_mode_configure(&s->options)) != 0)
+        return rc;
     s->plugin_paths = fth_resolve_plugin_paths(&s->options);
     fth_plan_options po = {s->plugin_paths, s->options.text_arguments, &s->options.config};
     ftrack_error err;
@@ -240,13 +275,15 @@ static int prepare(run_state *s)
     }
     s->plan_built = true;
     fth_plan_log(&s->plan);
+    if ((rc = make_data_dir(s)) != 0)
+        return rc;
     if (embedded && (rc = start_embedded_hub(s)) != 0)
         return rc;
     if ((rc = open_session(s)) != 0)
         return rc;
     if ((rc = start_reliability(s)) != 0)
         return rc;
-    return start_plugins(s);
+    return fth_queue_mode_role() == FTH_QUEUE_INGEST ? start_ingest(s) : start_plugins(s);
 }
 
 /* Returns false when a plugin did not stop: its code must then stay loaded. */
@@ -260,6 +297,7 @@ static bool shutdown_all(run_state *s)
     s->host = NULL;
     if (!clean)
         return false;
+    fth_queue_mode_stop(); /* the ingest writes what it holds while the hub is still up */
     fth_reliability_unwatch_hub();
     if (s->session) {
         ftrack_hub_disconnect(ftrack_session_hub(s->session), false, NULL);
@@ -297,6 +335,7 @@ int fth_cmd_run(int argc, char **argv)
     /* An isolated plugin's child process (isolation.h): `ftrack-host run --isolated-child`. */
     if (argc >= 2 && strcmp(argv[1], "--isolated-child") == 0)
         return fth_child_main(argc - 1, argv + 1);
+    fth_journal_process_init(); /* before anything opens SQLite */
     run_state s;
     memset(&s, 0, sizeof(s));
     int rc = fth_host_options_parse(argc, argv, FTH_OPTIONS_RUN, &s.options);

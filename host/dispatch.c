@@ -412,6 +412,11 @@ size_t fth_worker_depth(const fth_worker *w)
     return ftrack_hub_queue_depth(w->queue);
 }
 
+ftrack_hub_queue *fth_worker_queue(const fth_worker *w)
+{
+    return w->queue;
+}
+
 const ftrack_plugin_descriptor_v1 *fth_worker_descriptor(const fth_worker *w)
 {
     return w->descriptor;

@@ -60,6 +60,8 @@ uint64_t fth_worker_overflows(const fth_worker *worker);
 uint64_t fth_worker_handled(const fth_worker *worker);
 uint64_t fth_worker_discarded(const fth_worker *worker);
 size_t fth_worker_depth(const fth_worker *worker);
+/* The worker's delivery queue (borrowed; valid until fth_worker_free). */
+ftrack_hub_queue *fth_worker_queue(const fth_worker *worker);
 /* What the worker was started with (borrowed; for reload's comparison and the status page). */
 const ftrack_plugin_descriptor_v1 *fth_worker_descriptor(const fth_worker *worker);
 const char *fth_worker_arguments(const fth_worker *worker);

@@ -394,6 +394,9 @@ void fth_host_options_clear(fth_host_options *o)
     free(o->data_dir);
     free(o->health_listen);
     free(o->api_key_file);
+    free(o->queue_mode);
+    free(o->queue_redis);
+    free(o->queue_consumer);
     memset(o, 0, sizeof(*o));
 }
 

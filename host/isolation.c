@@ -17,6 +17,7 @@
 
 #include "common/internal.h"
 #include "isolation.h"
+#include "metrics.h"
 
 #define REGISTER_TIMEOUT 30.0
 #define STOP_TIMEOUT 5.0
@@ -543,8 +544,10 @@ static json_object *await_result(fth_isolation *iso, int64_t seq, char *why, siz
         bool eof = false;
         char *line = fth_lines_read(&iso->lines, until - fti_now(), &eof);
         if (!line) {
-            if (!eof)
+            if (!eof) {
                 kill(iso->pid, SIGKILL);
+                fth_metrics_add(fth_metrics_find(iso->instance), FTH_METRIC_DEADLINE_EXCEEDED, 1);
+            }
             child_lost(iso,
                        eof ? "its child ended while handling an event"
                            : "its child did not answer within the deadline and was killed",

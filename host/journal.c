@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,48 +21,125 @@
 /* Deliveries moved to the dead-letter file per round at the size limit. */
 #define EVICT_BATCH 200
 
+/* The marks log (see journal.h): records are applied once this many are waiting, or when
+ * the oldest is this old at the next mark. */
+#define MARKS_BATCH 128
+#define MARKS_MAX_AGE 0.010
+#define MARKS_FILE_SIZE (1024 * 1024)
+#define MARKS_MAGIC "FTHMARK1"
+
 enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
     Q_INSERT_EVENT,
+    Q_KNOWN_EVENT,
     Q_INSERT_DELIVERY,
     Q_NEXT,
+    Q_BELOW,
     Q_STARTED,
     Q_FINISHED,
+    Q_STARTED_BY_ID,
+    Q_FINISHED_BY_ID,
     Q_REQUEUE,
     Q_PENDING_OF,
+    Q_MARKS_DONE,
     Q_COUNT
 };
 
+/* Q_NEXT names the partial index of pending deliveries: without it SQLite walks the
+ * instance's primary key in seq order and skips every finished delivery still kept for
+ * deduplication (an hour's worth), per event. */
 static const char *const SQL[Q_COUNT] = {
-    [Q_INSERT_EVENT] = "INSERT INTO events(id, topic, received, text) VALUES(?1, ?2, ?3, ?4) "
-                       "ON CONFLICT(id) DO UPDATE SET text = COALESCE(events.text, "
-                       "excluded.text) RETURNING seq",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    /* The common case (a new event) needs no RETURNING: the seq is the new rowid. */
+    [Q_INSERT_EVENT] = "INSERT OR IGNORE INTO events(id, topic, received, text) "
+                       "VALUES(?1, ?2, ?3, ?4)",
+    [Q_KNOWN_EVENT] = "UPDATE events SET text = COALESCE(text, ?2) WHERE id = ?1 RETURNING seq",
     [Q_INSERT_DELIVERY] = "INSERT OR IGNORE INTO deliveries(instance, seq) VALUES(?1, ?2)",
-    [Q_NEXT] = "SELECT d.seq, d.attempts, d.run, d.replayed, e.text FROM deliveries d "
-               "JOIN events e ON e.seq = d.seq WHERE d.instance = ?1 AND d.state = 0 "
-               "ORDER BY d.seq LIMIT 1",
+    [Q_NEXT] = "SELECT d.seq, d.attempts, d.run, d.replayed, e.text, e.id, e.topic "
+               "FROM deliveries d INDEXED BY deliveries_waiting JOIN events e ON e.seq = d.seq "
+               "WHERE d.instance = ?1 AND d.state = 0 AND d.seq > ?2 ORDER BY d.seq LIMIT 1",
+    [Q_BELOW] = "SELECT seq FROM deliveries INDEXED BY deliveries_waiting "
+                "WHERE instance = ?1 AND state = 0 AND seq < ?2 ORDER BY seq",
     [Q_STARTED] = "UPDATE deliveries SET attempts = attempts + 1, run = ?3 "
                   "WHERE instance = ?1 AND seq = ?2",
     [Q_FINISHED] = "UPDATE deliveries SET state = 1 WHERE instance = ?1 AND seq = ?2",
+    [Q_STARTED_BY_ID] = "UPDATE deliveries SET attempts = attempts + 1, run = ?3 "
+                        "WHERE instance = ?1 AND seq = (SELECT seq FROM events WHERE id = ?2)",
+    [Q_FINISHED_BY_ID] = "UPDATE deliveries SET state = 1 "
+                         "WHERE instance = ?1 AND seq = (SELECT seq FROM events WHERE id = ?2)",
     [Q_REQUEUE] = "INSERT INTO deliveries(instance, seq, replayed) VALUES(?1, ?2, 1) "
                   "ON CONFLICT(instance, seq) DO UPDATE SET state = 0, attempts = 0, "
                   "replayed = 1",
-    [Q_PENDING_OF] = "SELECT count(*) FROM deliveries WHERE instance = ?1 AND state = 0",
+    [Q_PENDING_OF] = "SELECT count(*) FROM deliveries INDEXED BY deliveries_waiting "
+                     "WHERE instance = ?1 AND state = 0",
+    [Q_MARKS_DONE] = "UPDATE meta SET value = ?1 WHERE key = 'marks'",
 };
 
+/* locking_mode comes first: set before the first access, SQLite keeps the WAL index in the
+ * heap instead of a shared-memory file and takes its file locks once (the host holds the
+ * data dir's lock anyway). The two older indexes are replaced: deliveries_waiting holds only
+ * pending rows, and deliveries_seq no longer changes when a delivery finishes. New journals'
+ * events table has no AUTOINCREMENT (one page less per commit): a seq may then be reused
+ * after compaction deleted the newest events, which is safe because compaction deletes their
+ * deliveries with them and applies the marks log first. */
 static const char SCHEMA[] =
+    "PRAGMA locking_mode = EXCLUSIVE;"
     "PRAGMA auto_vacuum = INCREMENTAL;"
     "PRAGMA journal_mode = WAL;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY,"
     " id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL, received REAL NOT NULL, text TEXT);"
     "CREATE TABLE IF NOT EXISTS deliveries(instance TEXT NOT NULL, seq INTEGER NOT NULL,"
     " state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
     " run INTEGER NOT NULL DEFAULT 0, replayed INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY(instance, seq)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(instance, state, seq);"
-    "CREATE INDEX IF NOT EXISTS deliveries_by_seq ON deliveries(seq, state);"
+    "DROP INDEX IF EXISTS deliveries_pending;"
+    "DROP INDEX IF EXISTS deliveries_by_seq;"
+    "CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries(instance, seq) WHERE state = 0;"
+    "CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries(seq);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('run', 0);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('marks', 0);"
     "UPDATE meta SET value = value + 1 WHERE key = 'run';";
+
+/* The marks log: a header, then records. A record is valid when its `len` (written last) is
+ * set and it carries the header's nonce: applying the log starts a new generation with a new
+ * nonce, which voids every older record at once. */
+typedef struct marks_header {
+    char magic[8];
+    uint64_t gen; /* applied when the database's meta 'marks' reaches it */
+    int64_t run;  /* the run that wrote the records */
+    uint32_t nonce; /* a random tag per generation, carried by its records */
+    uint32_t reserved0;
+    uint64_t reserved[4];
+} marks_header;
+
+typedef struct mark_record {
+    uint32_t len; /* whole record, a multiple of 8; 0: end */
+    uint32_t nonce;
+    uint16_t kind; /* MARK_STARTED, MARK_FINISHED */
+    uint16_t instance_len;
+    uint16_t id_len;
+    uint16_t reserved;
+    int64_t seq;
+    /* instance bytes, then id bytes */
+} mark_record;
+
+enum { MARK_STARTED = 1, MARK_FINISHED = 2 };
+
+/* What this process knows of one instance's unapplied marks. */
+typedef struct instance_marks {
+    char *name;
+    uint32_t hash;
+    int64_t open_started; /* a started mark without its finished one, or -1 */
+    int64_t *done;        /* finished, not applied yet: still pending in the database */
+    size_t done_count, done_cap;
+    int64_t floor; /* the largest of `done`, or -1 */
+    bool below;    /* a delivery was appended below the floor since the last apply */
+} instance_marks;
 
 struct fth_journal {
     sqlite3 *db;
@@ -73,7 +151,23 @@ struct fth_journal {
     char *path;
     bool dirty; /* written since the last sync */
     uint64_t evicted, expired, duplicates, write_errors;
+    /* the marks log; NULL map: marks are written to the database at once */
+    unsigned char *marks;
+    size_t marks_used; /* bytes, header included */
+    unsigned marks_count;
+    double marks_since; /* fti_now() of the oldest unapplied mark */
+    double marks_retry_at; /* after a failed apply: not before this */
+    instance_marks *instances;
+    size_t instance_count, instance_cap;
 };
+
+void fth_journal_process_init(void)
+{
+    /* Without this every SQLite allocation takes a process-wide mutex to keep statistics
+     * nobody reads: a tenth of the host's CPU per event in the journal. Only possible before
+     * SQLite initialises (otherwise SQLITE_MISUSE, harmless). */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 
 void fth_journal_options_init(fth_journal_options *o)
 {
@@ -174,7 +268,7 @@ static ftrack_status take_lock(fth_journal *j, ftrack_error *err)
     if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0)
         return fti_error(err, FTRACK_ERR_IO,
                          "the journal %s is in use by another ftrack-host (one host per data "
-                         "dir; give this one its own --data-dir)",
+                         "dir)",
                          j->path);
     return FTRACK_OK;
 }
@@ -192,6 +286,270 @@ static ftrack_status read_run(fth_journal *j, ftrack_error *err)
     sqlite3_finalize(st);
     return FTRACK_OK;
 }
+
+static sqlite3_stmt *stmt(fth_journal *j, int which)
+{
+    sqlite3_stmt *s = j->stmt[which];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+static int64_t query_int(fth_journal *j, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(j->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Transaction control with prepared statements (sqlite3_exec would compile each time). */
+static bool tx(fth_journal *j, int which)
+{
+    sqlite3_stmt *s = stmt(j, which);
+    bool ok = sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_reset(s);
+    return ok;
+}
+
+/* ---- the marks log ----------------------------------------------------------------------- */
+
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The marks state of `instance`, created on first use; NULL when out of memory. */
+static instance_marks *marks_of(fth_journal *j, const char *instance)
+{
+    uint32_t h = name_hash(instance);
+    for (size_t i = 0; i < j->instance_count; i++)
+        if (j->instances[i].hash == h && strcmp(j->instances[i].name, instance) == 0)
+            return &j->instances[i];
+    if (j->instance_count == j->instance_cap) {
+        size_t cap = j->instance_cap ? j->instance_cap * 2 : 8;
+        instance_marks *grown = realloc(j->instances, cap * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        j->instances = grown;
+        j->instance_cap = cap;
+    }
+    instance_marks *m = &j->instances[j->instance_count];
+    memset(m, 0, sizeof(*m));
+    if (!(m->name = fti_strdup(instance)))
+        return NULL;
+    m->hash = h;
+    m->open_started = m->floor = -1;
+    j->instance_count++;
+    return m;
+}
+
+static marks_header *marks_head(const fth_journal *j)
+{
+    return (marks_header *)j->marks;
+}
+
+/* A new, empty generation: every record written so far is void from here. */
+static void marks_reset(fth_journal *j, uint64_t gen)
+{
+    marks_header *h = marks_head(j);
+    uint32_t nonce = 0;
+    while (nonce == 0 || nonce == h->nonce)
+        nonce = (uint32_t)random() ^ (uint32_t)getpid() ^ (uint32_t)(fti_now() * 1e9);
+    h->run = j->run;
+    h->gen = gen;
+    __atomic_store_n(&h->nonce, nonce, __ATOMIC_RELEASE);
+    j->marks_used = sizeof(marks_header);
+    j->marks_count = 0;
+    for (size_t i = 0; i < j->instance_count; i++) {
+        j->instances[i].done_count = 0;
+        j->instances[i].floor = -1;
+        j->instances[i].open_started = -1;
+        j->instances[i].below = false;
+    }
+}
+
+/* The valid record at `off`, or NULL (the end of the log). */
+static const mark_record *marks_at(const fth_journal *j, size_t off)
+{
+    if (off + sizeof(mark_record) > MARKS_FILE_SIZE)
+        return NULL;
+    const mark_record *r = (const mark_record *)(j->marks + off);
+    uint32_t len = __atomic_load_n(&r->len, __ATOMIC_ACQUIRE);
+    if (len < sizeof(*r) || len % 8 || off + len > MARKS_FILE_SIZE ||
+        r->nonce != marks_head(j)->nonce || (r->kind != MARK_STARTED && r->kind != MARK_FINISHED) ||
+        sizeof(*r) + (size_t)r->instance_len + r->id_len > len)
+        return NULL;
+    return r;
+}
+
+/* Append one record; false when it does not fit. The length is stored last (and the old one
+ * cleared first), so a crash in the middle leaves the log ending before this record. */
+static bool marks_write(fth_journal *j, int kind, const char *instance, const fth_journal_entry *e)
+{
+    size_t il = strlen(instance), dl = strlen(e->id);
+    size_t len = (sizeof(mark_record) + il + dl + 7) & ~(size_t)7;
+    if (il > UINT16_MAX || dl > UINT16_MAX || j->marks_used + len > MARKS_FILE_SIZE)
+        return false;
+    mark_record *r = (mark_record *)(j->marks + j->marks_used);
+    __atomic_store_n(&r->len, 0, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    r->nonce = marks_head(j)->nonce;
+    r->kind = (uint16_t)kind;
+    r->instance_len = (uint16_t)il;
+    r->id_len = (uint16_t)dl;
+    r->reserved = 0;
+    r->seq = e->seq;
+    memcpy((char *)(r + 1), instance, il);
+    memcpy((char *)(r + 1) + il, e->id, dl);
+    __atomic_store_n(&r->len, (uint32_t)len, __ATOMIC_RELEASE);
+    j->marks_used += len;
+    if (j->marks_count++ == 0)
+        j->marks_since = fti_now();
+    return true;
+}
+
+static bool same_instance(const mark_record *a, const mark_record *b)
+{
+    return a->instance_len == b->instance_len &&
+           memcmp(a + 1, b + 1, a->instance_len) == 0;
+}
+
+/* A started mark whose finished mark follows needs no write: attempts only matter while a
+ * delivery is pending. */
+static bool finished_later(const fth_journal *j, size_t off, const mark_record *started)
+{
+    const mark_record *r;
+    for (; (r = marks_at(j, off)); off += r->len)
+        if (r->kind == MARK_FINISHED && r->seq == started->seq && same_instance(r, started))
+            return true;
+    return false;
+}
+
+/* Write one record to the database: by seq in this process, by event id when recovering the
+ * log of an earlier run (its seqs may not have survived a power loss; ids are unique). */
+static bool marks_apply_one(fth_journal *j, const mark_record *r, bool by_id, int64_t run)
+{
+    int which = r->kind == MARK_STARTED ? (by_id ? Q_STARTED_BY_ID : Q_STARTED)
+                                        : (by_id ? Q_FINISHED_BY_ID : Q_FINISHED);
+    const char *data = (const char *)(r + 1);
+    sqlite3_stmt *s = stmt(j, which);
+    sqlite3_bind_text(s, 1, data, r->instance_len, SQLITE_STATIC);
+    if (by_id)
+        sqlite3_bind_text(s, 2, data + r->instance_len, r->id_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(s, 2, r->seq);
+    if (r->kind == MARK_STARTED)
+        sqlite3_bind_int64(s, 3, run);
+    bool ok = sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_reset(s);
+    return ok;
+}
+
+/* Apply the whole log in one transaction, then start a new generation. Caller holds the
+ * lock. Returns the records applied, or -1 (logged; the log is kept for the next try). */
+static long marks_apply(fth_journal *j, bool by_id, int64_t run)
+{
+    if (!j->marks)
+        return 0;
+    if (!by_id && j->marks_count == 0)
+        return 0; /* nothing logged: no floor or open mark either */
+    if (!tx(j, Q_BEGIN)) {
+        log_db_error(j, "cannot apply the dispatch marks");
+        return -1;
+    }
+    long n = 0;
+    bool ok = true;
+    const mark_record *r;
+    for (size_t off = sizeof(marks_header); ok && (r = marks_at(j, off)); off += r->len) {
+        if (r->kind == MARK_STARTED && finished_later(j, off + r->len, r))
+            continue;
+        ok = marks_apply_one(j, r, by_id, run);
+        n++;
+    }
+    uint64_t gen = marks_head(j)->gen;
+    sqlite3_stmt *s = stmt(j, Q_MARKS_DONE);
+    sqlite3_bind_int64(s, 1, (int64_t)gen);
+    ok = ok && sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_reset(s);
+    if (!ok || !tx(j, Q_COMMIT)) {
+        log_db_error(j, "cannot apply the dispatch marks");
+        tx(j, Q_ROLLBACK);
+        return -1;
+    }
+    marks_reset(j, gen + 1);
+    j->dirty = true;
+    return n;
+}
+
+static void marks_maybe_apply(fth_journal *j)
+{
+    double now = fti_now();
+    if (now < j->marks_retry_at ||
+        (j->marks_count < MARKS_BATCH && now - j->marks_since < MARKS_MAX_AGE))
+        return;
+    /* A failing database (logged) is retried once a second, not at every mark. */
+    j->marks_retry_at = marks_apply(j, false, j->run) < 0 ? now + 1 : 0;
+}
+
+/* Map <path>.marks; apply what an earlier run left in it. Without the map (or under
+ * fsync "every") marks go to the database one by one, as they always may. */
+static void marks_open(fth_journal *j)
+{
+    char *path = fti_asprintf("%s.marks", j->path);
+    int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+    int rc = fd >= 0 ? posix_fallocate(fd, 0, MARKS_FILE_SIZE) : errno;
+    void *map = rc == 0 ? mmap(NULL, MARKS_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                        : MAP_FAILED;
+    if (map == MAP_FAILED) {
+        ftrack_log(FTRACK_LOG_WARNING, "journal",
+                   "cannot map the marks log %s (%s): each dispatch is marked in the journal "
+                   "at once (slower)",
+                   path ? path : "(out of memory)", strerror(rc ? rc : errno));
+        if (fd >= 0)
+            close(fd);
+        free(path);
+        return;
+    }
+    close(fd);
+    j->marks = map;
+    marks_header *h = marks_head(j);
+    int64_t applied = query_int(j, "SELECT value FROM meta WHERE key = 'marks'");
+    bool valid = memcmp(h->magic, MARKS_MAGIC, sizeof(h->magic)) == 0;
+    if (valid && (int64_t)h->gen > applied) {
+        long n = marks_apply(j, true, h->run); /* starts the next generation */
+        if (n < 0) {
+            /* Keep the records for the next start; mark directly meanwhile. */
+            ftrack_log(FTRACK_LOG_ERROR, "journal",
+                       "cannot apply the dispatch marks the previous run left in %s: kept for "
+                       "the next start",
+                       path);
+            munmap(j->marks, MARKS_FILE_SIZE);
+            j->marks = NULL;
+        } else if (n > 0) {
+            ftrack_log(FTRACK_LOG_INFO, "journal",
+                       "applied %ld dispatch marks the previous run left in %s", n, path);
+        }
+    } else {
+        if (!valid) {
+            memset(h, 0, sizeof(*h));
+            memcpy(h->magic, MARKS_MAGIC, sizeof(h->magic));
+        }
+        marks_reset(j, (uint64_t)(applied > (int64_t)h->gen ? applied : (int64_t)h->gen) + 1);
+    }
+    free(path);
+    if (j->marks && j->options.fsync == FTH_FSYNC_EVERY) {
+        munmap(j->marks, MARKS_FILE_SIZE);
+        j->marks = NULL;
+    }
+}
+
+/* ---- open and close ------------------------------------------------------------------------ */
 
 static ftrack_status setup(fth_journal *j, ftrack_error *err)
 {
@@ -217,6 +575,8 @@ static ftrack_status setup(fth_journal *j, ftrack_error *err)
         if (sqlite3_prepare_v3(j->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &j->stmt[i], NULL) !=
             SQLITE_OK)
             st = fti_error(err, FTRACK_ERR_IO, "journal %s: %s", j->path, sqlite3_errmsg(j->db));
+    if (st == FTRACK_OK)
+        marks_open(j);
     return st;
 }
 
@@ -247,6 +607,11 @@ void fth_journal_close(fth_journal *j)
 {
     if (!j)
         return;
+    if (j->marks) {
+        if (j->db)
+            marks_apply(j, false, j->run);
+        munmap(j->marks, MARKS_FILE_SIZE);
+    }
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(j->stmt[i]);
     if (j->db) {
@@ -255,18 +620,17 @@ void fth_journal_close(fth_journal *j)
     }
     if (j->lock_fd >= 0)
         close(j->lock_fd);
+    for (size_t i = 0; i < j->instance_count; i++) {
+        free(j->instances[i].name);
+        free(j->instances[i].done);
+    }
+    free(j->instances);
     pthread_mutex_destroy(&j->lock);
     free(j->path);
     free(j);
 }
 
-static sqlite3_stmt *stmt(fth_journal *j, int which)
-{
-    sqlite3_stmt *s = j->stmt[which];
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return s;
-}
+/* ---- events and deliveries ------------------------------------------------------------------ */
 
 /* Insert (or find) the event row; its seq, or -1. Caller holds the lock, inside a
  * transaction. */
@@ -278,6 +642,16 @@ static int64_t upsert_event(fth_journal *j, const char *id, const char *topic, c
     sqlite3_bind_text(s, 2, topic, -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 3, fti_wall_now());
     sqlite3_bind_text(s, 4, text, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (sqlite3_changes(j->db) == 1)
+        return sqlite3_last_insert_rowid(j->db);
+    /* Known already (another instance journaled it first, or a replay). */
+    s = stmt(j, Q_KNOWN_EVENT);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, text, (int)len, SQLITE_STATIC);
     int64_t seq = -1;
     if (sqlite3_step(s) == SQLITE_ROW)
         seq = sqlite3_column_int64(s, 0);
@@ -285,44 +659,74 @@ static int64_t upsert_event(fth_journal *j, const char *id, const char *topic, c
     return seq;
 }
 
+/* One item inside the caller's transaction; false on a database error. */
+static bool append_one(fth_journal *j, const char *instance, fth_journal_item *it)
+{
+    int64_t seq = upsert_event(j, it->id, it->topic, it->text, it->len);
+    if (seq < 0)
+        return false;
+    sqlite3_stmt *s = stmt(j, Q_INSERT_DELIVERY);
+    sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, seq);
+    bool ok = sqlite3_step(s) == SQLITE_DONE;
+    if (ok)
+        it->result = sqlite3_changes(j->db) ? FTH_APPEND_ADDED : FTH_APPEND_DUPLICATE;
+    sqlite3_reset(s);
+    /* An event another instance journaled first gets an older seq: below what this instance
+     * may have finished in the marks log, where fth_journal_next must look for it. */
+    instance_marks *m = ok && it->result == FTH_APPEND_ADDED && j->marks && j->instance_count
+                            ? marks_of(j, instance)
+                            : NULL;
+    if (m && seq < m->floor)
+        m->below = true;
+    return ok;
+}
+
+void fth_journal_append_many(fth_journal *j, const char *instance, fth_journal_item *items,
+                             size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        items[i].result = FTH_APPEND_FAILED;
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&j->lock);
+    bool ok = tx(j, Q_BEGIN);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = append_one(j, instance, &items[i]);
+    if (!ok || !tx(j, Q_COMMIT)) {
+        log_db_error(j, "cannot journal events");
+        tx(j, Q_ROLLBACK);
+        for (size_t i = 0; i < n; i++)
+            items[i].result = FTH_APPEND_FAILED;
+    }
+    for (size_t i = 0; i < n; i++)
+        j->duplicates += items[i].result == FTH_APPEND_DUPLICATE;
+    j->dirty = true;
+    pthread_mutex_unlock(&j->lock);
+}
+
 fth_append_result fth_journal_append(fth_journal *j, const char *instance, const char *id,
                                      const char *topic, const char *text, size_t len)
 {
-    pthread_mutex_lock(&j->lock);
-    fth_append_result r = FTH_APPEND_FAILED;
-    if (sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        log_db_error(j, "cannot journal an event");
-        pthread_mutex_unlock(&j->lock);
-        return r;
-    }
-    int64_t seq = upsert_event(j, id, topic, text, len);
-    if (seq >= 0) {
-        sqlite3_stmt *s = stmt(j, Q_INSERT_DELIVERY);
-        sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, seq);
-        if (sqlite3_step(s) == SQLITE_DONE)
-            r = sqlite3_changes(j->db) ? FTH_APPEND_ADDED : FTH_APPEND_DUPLICATE;
-        sqlite3_reset(s);
-    }
-    if (r == FTH_APPEND_FAILED || sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        log_db_error(j, "cannot journal an event");
-        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-        r = FTH_APPEND_FAILED;
-    }
-    if (r == FTH_APPEND_DUPLICATE)
-        j->duplicates++;
-    j->dirty = true;
-    pthread_mutex_unlock(&j->lock);
-    return r;
+    fth_journal_item it = {id, topic, text, len, FTH_APPEND_FAILED};
+    fth_journal_append_many(j, instance, &it, 1);
+    return it.result;
 }
 
-bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *out)
+static void copy_column(sqlite3_stmt *s, int col, char *out, size_t size)
 {
-    memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&j->lock);
+    const unsigned char *v = sqlite3_column_text(s, col);
+    fti_strlcpy(out, v ? (const char *)v : "", size);
+}
+
+/* The first pending delivery of `instance` after `floor`: 1 found, 0 none, -1 error. Caller
+ * holds the lock. */
+static int read_next(fth_journal *j, const char *instance, int64_t floor, fth_journal_entry *out)
+{
     sqlite3_stmt *s = stmt(j, Q_NEXT);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
-    bool found = false;
+    sqlite3_bind_int64(s, 2, floor);
+    int found = 0;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         const unsigned char *text = sqlite3_column_text(s, 4);
@@ -333,13 +737,61 @@ bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *o
         out->redelivery = sqlite3_column_int64(s, 3) != 0 || (run != 0 && run != j->run);
         out->text = text ? fti_strndup((const char *)text, (size_t)len) : NULL;
         out->len = (size_t)len;
+        copy_column(s, 5, out->id, sizeof(out->id));
+        copy_column(s, 6, out->topic, sizeof(out->topic));
         found = out->text != NULL;
     } else if (rc != SQLITE_DONE) {
         log_db_error(j, "cannot read the journal");
+        found = -1;
     }
     sqlite3_reset(s);
-    pthread_mutex_unlock(&j->lock);
     return found;
+}
+
+static bool is_done(const instance_marks *m, int64_t seq)
+{
+    for (size_t i = 0; i < m->done_count; i++)
+        if (m->done[i] == seq)
+            return true;
+    return false;
+}
+
+/* A pending delivery below the floor that is not finished in the marks log (one appended
+ * late, e.g. an event another instance journaled first), or -1. */
+static int64_t first_below(fth_journal *j, const char *instance, const instance_marks *m)
+{
+    sqlite3_stmt *s = stmt(j, Q_BELOW);
+    sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, m->floor);
+    int64_t found = -1;
+    while (found < 0 && sqlite3_step(s) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(s, 0);
+        if (!is_done(m, seq))
+            found = seq;
+    }
+    sqlite3_reset(s);
+    return found;
+}
+
+bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&j->lock);
+    instance_marks *m = j->marks ? marks_of(j, instance) : NULL;
+    /* A started delivery that did not finish (a retry): its attempts must be read current. */
+    if (m && m->open_started >= 0)
+        marks_apply(j, false, j->run);
+    /* Deliveries finished in the log are still pending in the database: read past them. */
+    int found = read_next(j, instance, m ? m->floor : -1, out);
+    if (found == 0 && m && m->below) {
+        int64_t below = first_below(j, instance, m);
+        if (below >= 0)
+            found = read_next(j, instance, below - 1, out);
+        else
+            m->below = false;
+    }
+    pthread_mutex_unlock(&j->lock);
+    return found > 0;
 }
 
 void fth_journal_entry_clear(fth_journal_entry *e)
@@ -350,9 +802,9 @@ void fth_journal_entry_clear(fth_journal_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
+/* Write a mark to the database at once. Caller holds the lock. */
 static void update_delivery(fth_journal *j, int which, const char *instance, int64_t seq)
 {
-    pthread_mutex_lock(&j->lock);
     sqlite3_stmt *s = stmt(j, which);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, seq);
@@ -361,24 +813,78 @@ static void update_delivery(fth_journal *j, int which, const char *instance, int
     if (sqlite3_step(s) != SQLITE_DONE)
         log_db_error(j, "cannot update the journal");
     sqlite3_reset(s);
+}
+
+/* Put a mark in the log (applying it first when full); false: write it directly. */
+static bool log_mark(fth_journal *j, int kind, const char *instance, const fth_journal_entry *e)
+{
+    if (!j->marks || !e->id[0])
+        return false;
+    if (!marks_write(j, kind, instance, e) &&
+        (marks_apply(j, false, j->run) < 0 || !marks_write(j, kind, instance, e)))
+        return false;
+    return true;
+}
+
+void fth_journal_started(fth_journal *j, const char *instance, const fth_journal_entry *e)
+{
+    pthread_mutex_lock(&j->lock);
+    instance_marks *m = j->marks ? marks_of(j, instance) : NULL;
+    if (m && log_mark(j, MARK_STARTED, instance, e)) {
+        m->open_started = e->seq;
+        marks_maybe_apply(j);
+    } else {
+        update_delivery(j, Q_STARTED, instance, e->seq);
+    }
     j->dirty = true;
     pthread_mutex_unlock(&j->lock);
 }
 
-void fth_journal_started(fth_journal *j, const char *instance, int64_t seq)
+static bool reserve_done(instance_marks *m)
 {
-    update_delivery(j, Q_STARTED, instance, seq);
+    if (m->done_count < m->done_cap)
+        return true;
+    size_t cap = m->done_cap ? m->done_cap * 2 : 64;
+    int64_t *grown = realloc(m->done, cap * sizeof(*grown));
+    if (!grown)
+        return false;
+    m->done = grown;
+    m->done_cap = cap;
+    return true;
 }
 
-void fth_journal_finished(fth_journal *j, const char *instance, int64_t seq)
+void fth_journal_finished(fth_journal *j, const char *instance, const fth_journal_entry *e)
 {
-    update_delivery(j, Q_FINISHED, instance, seq);
+    pthread_mutex_lock(&j->lock);
+    instance_marks *m = j->marks ? marks_of(j, instance) : NULL;
+    if (m && reserve_done(m) && log_mark(j, MARK_FINISHED, instance, e)) {
+        if (m->open_started == e->seq)
+            m->open_started = -1;
+        m->done[m->done_count++] = e->seq;
+        if (e->seq > m->floor)
+            m->floor = e->seq;
+        marks_maybe_apply(j);
+    } else {
+        update_delivery(j, Q_FINISHED, instance, e->seq);
+    }
+    j->dirty = true;
+    pthread_mutex_unlock(&j->lock);
+}
+
+void fth_journal_flush(fth_journal *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->lock);
+    marks_apply(j, false, j->run);
+    pthread_mutex_unlock(&j->lock);
 }
 
 ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const char *id,
                                   const char *topic, const char *text, ftrack_error *err)
 {
     pthread_mutex_lock(&j->lock);
+    marks_apply(j, false, j->run); /* the floors must not hide the requeued delivery */
     ftrack_status st = FTRACK_OK;
     if (sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         st = fti_error(err, FTRACK_ERR_IO, "journal: %s", sqlite3_errmsg(j->db));
@@ -402,28 +908,19 @@ ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const ch
 
 void fth_journal_sync(fth_journal *j)
 {
-    if (!j || j->options.fsync != FTH_FSYNC_BATCHED)
+    if (!j)
         return;
     pthread_mutex_lock(&j->lock);
+    marks_apply(j, false, j->run);
     /* A passive checkpoint syncs the WAL before copying it back: under synchronous=NORMAL
      * this is where the batch becomes durable against power loss. */
-    if (j->dirty)
+    if (j->dirty && j->options.fsync == FTH_FSYNC_BATCHED)
         sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     j->dirty = false;
     pthread_mutex_unlock(&j->lock);
 }
 
 /* ---- compaction -------------------------------------------------------------------------- */
-
-static int64_t query_int(fth_journal *j, const char *sql)
-{
-    sqlite3_stmt *s = NULL;
-    int64_t v = 0;
-    if (sqlite3_prepare_v2(j->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
 
 static uint64_t used_bytes(fth_journal *j)
 {
@@ -493,6 +990,7 @@ void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
     if (!j)
         return;
     pthread_mutex_lock(&j->lock);
+    marks_apply(j, false, j->run); /* what is handled must not be dead-lettered */
     double now = fti_wall_now();
     uint64_t expired =
         give_up(j, dl, "e.received < ?1", now - j->options.max_age, 100000, "expired");
@@ -532,6 +1030,7 @@ void fth_journal_get_stats(fth_journal *j, fth_journal_stats *out)
     if (!j)
         return;
     pthread_mutex_lock(&j->lock);
+    marks_apply(j, false, j->run);
     out->pending = (uint64_t)query_int(j, "SELECT count(*) FROM deliveries WHERE state = 0");
     out->bytes = used_bytes(j);
     out->evicted = j->evicted;
@@ -544,6 +1043,7 @@ void fth_journal_get_stats(fth_journal *j, fth_journal_stats *out)
 uint64_t fth_journal_pending(fth_journal *j, const char *instance)
 {
     pthread_mutex_lock(&j->lock);
+    marks_apply(j, false, j->run);
     sqlite3_stmt *s = stmt(j, Q_PENDING_OF);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     uint64_t n = sqlite3_step(s) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;

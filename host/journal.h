@@ -16,6 +16,17 @@
  * survives a power loss: "every" syncs each commit, "batched" (default) syncs at most every
  * second (fth_journal_sync from the host's timer), "off" leaves it to the OS.
  *
+ * Cost: appends are batched by the caller (fth_journal_append_many: one transaction per
+ * intake wake-up). Under "batched" and "off", the started/finished marks of dispatches are
+ * not one transaction each: each mark is a record in a memory-mapped log next to the database
+ * (<path>.marks, in the page cache as soon as it is written, so it survives a crash of the
+ * process) and the log is applied to the database in one transaction per ~64 dispatches or
+ * 10 ms, at the host's one-second timer, and before anything that reads the state
+ * (fth_journal_pending, stats, compaction, requeue, close). A restart after a crash applies
+ * what the log holds first, so a crash loses no mark: the only delivery dispatched twice is
+ * the one in flight, as with a transaction per mark. Under "every", each mark is its own
+ * synchronous transaction.
+ *
  * Bounds: fth_journal_compact() deletes finished events older than the deduplication window,
  * and at the size or age limit moves the oldest pending deliveries to the dead-letter file
  * (counted and logged): nothing is dropped silently. See docs/reliability.md.
@@ -47,6 +58,10 @@ typedef struct fth_journal_options {
     double dedup_window;    /* seconds finished events are remembered; 0 → 1 hour */
 } fth_journal_options;
 
+/* Process-wide SQLite settings for the journal's hot path; call first thing in main (before
+ * any SQLite use; later it does nothing). */
+void fth_journal_process_init(void);
+
 void fth_journal_options_init(fth_journal_options *options);
 /* Check the configuration's "journal" object (borrowed) into *options (path untouched). */
 ftrack_status fth_journal_options_parse(json_object *value, const char *origin,
@@ -68,26 +83,43 @@ typedef enum fth_append_result {
 fth_append_result fth_journal_append(fth_journal *j, const char *instance, const char *id,
                                      const char *topic, const char *text, size_t len);
 
+typedef struct fth_journal_item {
+    const char *id, *topic, *text; /* borrowed for the call */
+    size_t len;
+    fth_append_result result; /* out */
+} fth_journal_item;
+
+/* fth_journal_append for `n` events of one instance in one transaction (all FAILED when it
+ * cannot be written). */
+void fth_journal_append_many(fth_journal *j, const char *instance, fth_journal_item *items,
+                             size_t n);
+
 typedef struct fth_journal_entry {
     int64_t seq;
     char *text;
     size_t len;
     unsigned attempts; /* dispatches started so far, this run and earlier ones */
     bool redelivery;   /* started by an earlier run (a crash) or replayed */
+    char id[FTRACK_ID_MAX];
+    char topic[128]; /* may be cut short: for logs */
 } fth_journal_entry;
 
 /* The oldest pending delivery of `instance`, if any (false: none, or an error, logged). */
 bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *out);
 void fth_journal_entry_clear(fth_journal_entry *entry);
-/* A dispatch of the delivery begins (counts the attempt, marks it started in this run). */
-void fth_journal_started(fth_journal *j, const char *instance, int64_t seq);
+/* A dispatch of the delivery `e` (from fth_journal_next) begins: counts the attempt, marks it
+ * started in this run. */
+void fth_journal_started(fth_journal *j, const char *instance, const fth_journal_entry *e);
 /* The delivery ended: handled, or dead-lettered (no longer pending either way). */
-void fth_journal_finished(fth_journal *j, const char *instance, int64_t seq);
+void fth_journal_finished(fth_journal *j, const char *instance, const fth_journal_entry *e);
+/* Apply the marks log to the database now (see "Cost" above). */
+void fth_journal_flush(fth_journal *j);
 /* Put an event back as pending for `instance` (replay): marked as a redelivery. */
 ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const char *id,
                                   const char *topic, const char *text, ftrack_error *err);
 
-/* Sync to disk under the batched policy (no-op otherwise). Host timer, about every second. */
+/* Apply the marks log, and sync to disk under the batched policy. Host timer, about every
+ * second. */
 void fth_journal_sync(fth_journal *j);
 
 typedef struct fth_journal_stats {

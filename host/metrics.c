@@ -25,6 +25,7 @@ struct fth_instance_metrics {
     atomic_uint_least64_t latency_sum_ns;
     atomic_uint_least64_t depth;
     atomic_bool running;
+    atomic_bool paused;
 };
 
 static const struct {
@@ -41,6 +42,8 @@ static const struct {
     [FTH_METRIC_SPILLED] = {"spilled", "Events a full queue spilled to the journal."},
     [FTH_METRIC_REPLAYED] = {"replayed", "Dead-lettered events handed back by replay."},
     [FTH_METRIC_DISCARDED] = {"discarded", "Events still queued when the shutdown drain ended."},
+    [FTH_METRIC_DEADLINE_EXCEEDED] = {"deadline_exceeded",
+                                      "Dispatches that ran past their deadline."},
 };
 
 static const struct {
@@ -169,6 +172,12 @@ void fth_metrics_set_running(fth_instance_metrics *m, bool running)
         atomic_store(&m->running, running);
 }
 
+void fth_metrics_set_paused(fth_instance_metrics *m, bool paused)
+{
+    if (m)
+        atomic_store(&m->paused, paused);
+}
+
 void fth_metrics_global_add(fth_global_metric which, uint64_t n)
 {
     if (which >= 0 && which < FTH_GLOBAL_COUNT)
@@ -289,6 +298,13 @@ static void render_instance_gauges(out_buf *b)
         out(b, "ftrack_host_plugin_running{");
         out_labels(b, m);
         out(b, "} %d\n", atomic_load(&m->running) ? 1 : 0);
+    }
+    out(b, "# HELP ftrack_host_plugin_paused 1 while the failure policy pauses the instance.\n"
+           "# TYPE ftrack_host_plugin_paused gauge\n");
+    for (fth_instance_metrics *m = instances; m; m = m->next) {
+        out(b, "ftrack_host_plugin_paused{");
+        out_labels(b, m);
+        out(b, "} %d\n", atomic_load(&m->paused) ? 1 : 0);
     }
 }
 

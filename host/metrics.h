@@ -31,6 +31,8 @@ typedef enum fth_metric {
     FTH_METRIC_SPILLED,       /* events the full queue spilled to the journal */
     FTH_METRIC_REPLAYED,      /* dead letters handed back by `ftrack-host replay` */
     FTH_METRIC_DISCARDED,     /* events still queued when the drain at shutdown ended */
+    FTH_METRIC_DEADLINE_EXCEEDED, /* dispatches that ran past failure.deadline (a hung one
+                                     counts when the watchdog notices it, not at its end) */
     FTH_METRIC_COUNT
 } fth_metric;
 
@@ -77,6 +79,8 @@ void fth_metrics_observe_latency(fth_instance_metrics *m, double seconds);
 void fth_metrics_set_queue_depth(fth_instance_metrics *m, uint64_t depth);
 /* Whether the instance runs now (removed at reload, failed register: false). */
 void fth_metrics_set_running(fth_instance_metrics *m, bool running);
+/* Whether the failure policy paused the instance (docs/reliability.md). */
+void fth_metrics_set_paused(fth_instance_metrics *m, bool paused);
 
 void fth_metrics_global_add(fth_global_metric which, uint64_t n);
 uint64_t fth_metrics_global_get(fth_global_metric which);

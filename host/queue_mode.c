@@ -241,7 +241,7 @@ unsigned fth_queue_partition_of(json_object *event, unsigned partitions)
         key = string_at(event, "id");
     if (!key)
         return 0;
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a: stable across hosts and versions */
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a: stable across hosts and versions */
     for (const unsigned char *p = (const unsigned char *)key; *p; p++)
         h = (h ^ *p) * 1099511628211ULL;
     return (unsigned)(h % partitions);
@@ -297,23 +297,29 @@ const char *fth_queue_mode_password(void)
     return g_password;
 }
 
-static int usage(const char *fmt, const char *a)
+static int usage(const char *message)
 {
-    ftrack_log(FTRACK_LOG_ERROR, "queue", fmt, a);
+    ftrack_log(FTRACK_LOG_ERROR, "queue", "%s", message);
     return FTH_EXIT_USAGE;
 }
 
 static int apply_flags(const fth_host_options *options)
 {
-    if (options->queue_mode && !fth_queue_role_parse(options->queue_mode, &g_opts.mode))
-        return usage("--queue-mode wants off, ingest or worker, got '%s'", options->queue_mode);
+    char msg[400];
+    if (options->queue_mode && !fth_queue_role_parse(options->queue_mode, &g_opts.mode)) {
+        snprintf(msg, sizeof(msg), "--queue-mode wants off, ingest or worker, got '%s'",
+                 options->queue_mode);
+        return usage(msg);
+    }
     if (options->queue_redis) {
         fth_redis probe;
         bool ok = fth_redis_init(&probe, options->queue_redis, NULL, "check");
         fth_redis_clear(&probe);
-        if (!ok)
-            return usage("--queue-redis wants HOST:PORT or unix:/path, got '%s'",
-                         options->queue_redis);
+        if (!ok) {
+            snprintf(msg, sizeof(msg), "--queue-redis wants HOST:PORT or unix:/path, got '%s'",
+                     options->queue_redis);
+            return usage(msg);
+        }
         free(g_opts.redis);
         g_opts.redis = fti_strdup(options->queue_redis);
     }
@@ -351,7 +357,7 @@ int fth_queue_mode_configure(const fth_host_options *options)
     if (options->config.queue &&
         fth_queue_options_parse(options->config.queue, origin, &g_opts, &err) != FTRACK_OK) {
         fth_queue_options_clear(&g_opts);
-        return usage("%s", err.message);
+        return usage(err.message);
     }
     int rc = apply_flags(options);
     if (rc) {
@@ -363,7 +369,7 @@ int fth_queue_mode_configure(const fth_host_options *options)
         g_password = fth_read_secret_file(g_opts.password_file, &err);
         if (!g_password) {
             fth_queue_options_clear(&g_opts);
-            return usage("queue.password_file: %s", err.message);
+            return usage(err.message);
         }
     }
     g_configured = true;

@@ -235,27 +235,51 @@ char *fth_reliability_control_path(const char *data_dir)
     return path;
 }
 
-/* mkdir -p, the last component 0700 (it holds events and the control socket). */
+/* mkdir -p: every folder it creates is 0700 (the data dir holds events, credentials and the
+ * control socket; a parent it has to create, e.g. ~/.local/state, is private by the XDG
+ * spec). Folders that exist are left as they are. */
 static int make_dirs(const char *dir)
 {
     char path[4096];
+    if (strlen(dir) >= sizeof(path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     fti_strlcpy(path, dir, sizeof(path));
     for (char *p = path + 1; *p; p++) {
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
             return -1;
         *p = '/';
     }
     return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static ftrack_status open_files(const fth_config *config, const char *dir, ftrack_error *err)
+static ftrack_status create_dir(const char *dir, ftrack_error *err)
 {
     if (make_dirs(dir) != 0)
         return fti_error(err, FTRACK_ERR_IO, "cannot create the data dir %s: %s", dir,
                          strerror(errno));
+    return FTRACK_OK;
+}
+
+ftrack_status fth_reliability_make_data_dir(const char *data_dir, ftrack_error *err)
+{
+    char *dir = data_dir_or_default(data_dir);
+    if (!dir)
+        return fti_error(err, FTRACK_ERR_CONFIG,
+                         "no data dir for the journal: give --data-dir (or set HOME)");
+    ftrack_status st = create_dir(dir, err);
+    free(dir);
+    return st;
+}
+
+static ftrack_status open_files(const fth_config *config, const char *dir, ftrack_error *err)
+{
+    if (create_dir(dir, err) != FTRACK_OK)
+        return FTRACK_ERR_IO;
     fth_journal_options jo;
     fth_journal_options_init(&jo);
     if (config && config->journal &&

@@ -47,6 +47,11 @@ void fth_reliability_detach(struct fth_reliable *reliable);
 /* Hand one event back to `instance` (replay). FTRACK_ERR_NOT_FOUND for an unknown instance. */
 ftrack_status fth_reliability_replay(const char *instance, json_object *event, ftrack_error *err);
 
+/* Create the data dir (NULL: the default) and every missing folder above it, 0700. Called
+ * before anything else uses it (the embedded hub keeps its store there too). FTRACK_ERR_IO
+ * naming the folder when it cannot be created. */
+ftrack_status fth_reliability_make_data_dir(const char *data_dir, ftrack_error *err);
+
 /* The control socket's path for a data dir (NULL: the default). Caller frees. */
 char *fth_reliability_control_path(const char *data_dir);
 #endif

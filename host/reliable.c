@@ -13,6 +13,8 @@
 
 #define DEFAULT_MEMORY_CAPACITY 1000
 #define INTAKE_TAKE_TIMEOUT 0.25
+/* Events journaled per transaction at most. */
+#define INTAKE_BATCH 256
 #define IDLE_WAIT 0.25
 /* With a reply queue to look at, the idle wait is short: replies should not wait long. */
 #define IDLE_WAIT_REPLIES 0.02
@@ -106,10 +108,120 @@ void fth_reliable_wake(fth_reliable *r)
         wake(r);
 }
 
+/* ---- reading id and topic without a parse ----------------------------------------------- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* Past the string at p (on its opening quote), or NULL. *escaped when it holds a backslash. */
+static const char *skip_string(const char *p, const char *end, bool *escaped)
+{
+    for (p++; p < end; p++) {
+        if (*p == '"')
+            return p + 1;
+        if (*p == '\\') {
+            *escaped = true;
+            p++;
+        }
+    }
+    return NULL;
+}
+
+/* Past the JSON value at p, or NULL. Nesting is followed by counting brackets outside
+ * strings; the value is not validated (the dispatch parses the event for real). */
+static const char *skip_value(const char *p, const char *end)
+{
+    bool escaped = false;
+    if (p >= end)
+        return NULL;
+    if (*p == '"')
+        return skip_string(p, end, &escaped);
+    if (*p != '{' && *p != '[') {
+        while (p < end && *p != ',' && *p != '}' && *p != ']')
+            p++;
+        return p;
+    }
+    int depth = 0;
+    while (p < end) {
+        if (*p == '"') {
+            p = skip_string(p, end, &escaped);
+            if (!p)
+                return NULL;
+            continue;
+        }
+        if (*p == '{' || *p == '[')
+            depth++;
+        else if ((*p == '}' || *p == ']') && --depth == 0)
+            return p + 1;
+        p++;
+    }
+    return NULL;
+}
+
+/* Copy the string value at p into out; false when it is not a plain string. */
+static bool take_string(const char *p, const char *end, char *out, size_t size)
+{
+    bool escaped = false;
+    const char *after = p < end && *p == '"' ? skip_string(p, end, &escaped) : NULL;
+    size_t n = after ? (size_t)(after - p - 2) : 0;
+    if (!after || escaped || n >= size)
+        return false;
+    memcpy(out, p + 1, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* The top-level "id" and "topic" of an event's text, by scanning it: this runs for every
+ * event on the intake thread, and a full parse cost more than the journal write. False when
+ * the text is not a plain object with plain strings there (then json-c decides). */
+static bool scan_event(const char *text, size_t len, char *id, size_t id_size, char *topic,
+                       size_t topic_size)
+{
+    const char *p = skip_ws(text, text + len), *end = text + len;
+    if (p >= end || *p++ != '{')
+        return false;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p < end && *p == '}')
+            return true;
+        bool escaped = false;
+        const char *key = p, *after = p < end && *p == '"' ? skip_string(p, end, &escaped) : NULL;
+        if (!after || escaped)
+            return false;
+        size_t klen = (size_t)(after - key - 2);
+        p = skip_ws(after, end);
+        if (p >= end || *p++ != ':')
+            return false;
+        p = skip_ws(p, end);
+        if (klen == 2 && memcmp(key + 1, "id", 2) == 0) {
+            if (*p == '"' && !take_string(p, end, id, id_size))
+                return false;
+        } else if (klen == 5 && memcmp(key + 1, "topic", 5) == 0) {
+            if (*p == '"' && !take_string(p, end, topic, topic_size))
+                return false;
+        }
+        p = skip_value(p, end);
+        p = p ? skip_ws(p, end) : NULL;
+        if (!p || p >= end)
+            return false;
+        if (*p == '}')
+            return true;
+        if (*p++ != ',')
+            return false;
+    }
+}
+
 /* id and topic of an event's text (copied into the buffers); false when unreadable. */
 static bool peek_event(const char *text, size_t len, char *id, size_t id_size, char *topic,
                        size_t topic_size)
 {
+    id[0] = topic[0] = '\0';
+    if (scan_event(text, len, id, id_size, topic, topic_size))
+        return topic[0] != '\0';
     json_tokener *tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH);
     json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
     json_tokener_free(tok);
@@ -181,31 +293,60 @@ static void count_dropped(fth_reliable *r, const char *why)
                    (unsigned long long)n);
 }
 
-/* Journal one received event for this instance (any thread). */
+typedef struct intake_item {
+    char *text; /* ftrack_free */
+    size_t len;
+    char id[FTRACK_ID_MAX];
+    char topic[128];
+} intake_item;
+
+/* Journal received events of this instance (any thread), in one transaction. */
+static void accept_events(fth_reliable *r, intake_item *items, size_t n)
+{
+    fth_journal_item jitems[INTAKE_BATCH];
+    size_t index[INTAKE_BATCH];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        intake_item *it = &items[i];
+        bool readable =
+            peek_event(it->text, it->len, it->id, sizeof(it->id), it->topic, sizeof(it->topic));
+        if (!readable || !it->id[0] || strncmp(it->topic, "ftrack.meta.", 12) == 0) {
+            if (!mem_push(r, it->text, it->len))
+                count_dropped(r, "the in-memory list of meta events is full");
+            continue;
+        }
+        jitems[m] = (fth_journal_item){it->id, it->topic, it->text, it->len, FTH_APPEND_FAILED};
+        index[m++] = i;
+    }
+    fth_journal_append_many(r->journal, r->instance, jitems, m);
+    bool added = false;
+    for (size_t k = 0; k < m; k++) {
+        intake_item *it = &items[index[k]];
+        switch (jitems[k].result) {
+        case FTH_APPEND_ADDED:
+            added = true;
+            break;
+        case FTH_APPEND_DUPLICATE:
+            atomic_fetch_add(&r->duplicates, 1);
+            ftrack_log_event(FTRACK_LOG_DEBUG, "reliability", it->id, it->topic,
+                             "plugin instance '%s': duplicate event id, dispatched once",
+                             r->instance);
+            break;
+        case FTH_APPEND_FAILED:
+            /* The journal is failing (logged): keep the event in memory rather than lose it. */
+            if (!mem_push(r, it->text, it->len))
+                count_dropped(r, "the journal cannot be written and memory is full");
+            break;
+        }
+    }
+    if (added)
+        wake(r);
+}
+
 static void accept_event(fth_reliable *r, const char *text, size_t len)
 {
-    char id[FTRACK_ID_MAX], topic[128];
-    bool readable = peek_event(text, len, id, sizeof(id), topic, sizeof(topic));
-    if (!readable || !id[0] || strncmp(topic, "ftrack.meta.", 12) == 0) {
-        if (!mem_push(r, text, len))
-            count_dropped(r, "the in-memory list of meta events is full");
-        return;
-    }
-    switch (fth_journal_append(r->journal, r->instance, id, topic, text, len)) {
-    case FTH_APPEND_ADDED:
-        wake(r);
-        break;
-    case FTH_APPEND_DUPLICATE:
-        atomic_fetch_add(&r->duplicates, 1);
-        ftrack_log_event(FTRACK_LOG_DEBUG, "reliability", id, topic,
-                         "plugin instance '%s': duplicate event id, dispatched once", r->instance);
-        break;
-    case FTH_APPEND_FAILED:
-        /* The journal is failing (logged): keep the event in memory rather than lose it. */
-        if (!mem_push(r, text, len))
-            count_dropped(r, "the journal cannot be written and memory is full");
-        break;
-    }
+    intake_item it = {(char *)text, len, "", ""};
+    accept_events(r, &it, 1);
 }
 
 static void on_spill(ftrack_hub_queue *queue, const char *text, size_t len, void *user_data)
@@ -221,15 +362,27 @@ static void on_spill(ftrack_hub_queue *queue, const char *text, size_t len, void
     accept_event(r, text, len);
 }
 
+/* Everything queued at a wake-up goes to the journal in one transaction. */
 static void *intake_main(void *arg)
 {
     fth_reliable *r = arg;
+    intake_item *items = calloc(INTAKE_BATCH, sizeof(*items));
     for (;;) {
-        size_t len = 0;
+        size_t n = 0, len = 0;
         char *text = ftrack_hub_queue_take(r->queue, INTAKE_TAKE_TIMEOUT, &len);
-        if (text) {
-            accept_event(r, text, len);
-            ftrack_free(text);
+        while (text) {
+            if (!items) { /* out of memory: one at a time */
+                accept_event(r, text, len);
+                ftrack_free(text);
+            } else {
+                items[n++] = (intake_item){text, len, "", ""};
+            }
+            text = items && n < INTAKE_BATCH ? ftrack_hub_queue_take(r->queue, 0, &len) : NULL;
+        }
+        if (n) {
+            accept_events(r, items, n);
+            for (size_t i = 0; i < n; i++)
+                ftrack_free(items[i].text);
             continue;
         }
         pthread_mutex_lock(&r->lock);
@@ -237,8 +390,10 @@ static void *intake_main(void *arg)
         pthread_mutex_unlock(&r->lock);
         /* After the queue is closed, take returns NULL only once it is empty. */
         if (stopping && ftrack_hub_queue_depth(r->queue) == 0)
-            return NULL;
+            break;
     }
+    free(items);
+    return NULL;
 }
 
 ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out, ftrack_error *err)
@@ -336,6 +491,13 @@ static const char *dispatch_once(fth_reliable *r, fth_deliver_fn deliver, void *
     if (outcome->failures)
         return outcome->message;
     if (!r->self_timed && took > r->policy.deadline) {
+        pthread_mutex_lock(&r->lock);
+        bool noticed = r->inflight_warned; /* the watchdog counted it already */
+        pthread_mutex_unlock(&r->lock);
+        if (!noticed) {
+            atomic_fetch_add(&r->deadline_exceeded, 1);
+            fth_metrics_add(r->metrics, FTH_METRIC_DEADLINE_EXCEEDED, 1);
+        }
         snprintf(outcome->message, sizeof(outcome->message),
                  "the dispatch took %.1f s, past its deadline of %.1f s", took, r->policy.deadline);
         return outcome->message;
@@ -371,6 +533,7 @@ static void maybe_pause(fth_reliable *r, double now)
     pthread_mutex_lock(&r->lock);
     r->paused_until = now + len;
     pthread_mutex_unlock(&r->lock);
+    fth_metrics_set_paused(r->metrics, true);
     ftrack_log(FTRACK_LOG_ERROR, "reliability",
                "plugin instance '%s' is PAUSED for %.0f s after %u dead-lettered events in a "
                "row; its events wait in the journal and it resumes by itself",
@@ -398,7 +561,7 @@ static void after_failure(fth_reliable *r, const fth_journal_entry *e, const cha
                      r->instance, id, topic, attempt, why,
                      r->deadletter ? fth_deadletter_path(r->deadletter) : "(none)");
     fth_deadletter_append(r->deadletter, r->instance, "failed", why, attempt, e->text);
-    fth_journal_finished(r->journal, r->instance, e->seq);
+    fth_journal_finished(r->journal, r->instance, e);
     atomic_fetch_add(&r->dead_lettered, 1);
     fth_metrics_add(r->metrics, FTH_METRIC_DEAD_LETTERED, 1);
     r->retry_seq = -1;
@@ -408,12 +571,11 @@ static void after_failure(fth_reliable *r, const fth_journal_entry *e, const cha
 static void dispatch_journaled(fth_reliable *r, fth_deliver_fn deliver, void *ctx,
                                const fth_journal_entry *e)
 {
-    char id[FTRACK_ID_MAX], topic[128];
-    peek_event(e->text, e->len, id, sizeof(id), topic, sizeof(topic));
+    const char *id = e->id, *topic = e->topic;
     unsigned attempt = e->attempts + 1;
     if (attempt > 1 && e->seq != r->retry_seq && !e->redelivery)
         attempt = 1; /* requeued by a replay */
-    fth_journal_started(r->journal, r->instance, e->seq);
+    fth_journal_started(r->journal, r->instance, e);
     ftrack_delivery d;
     memset(&d, 0, sizeof(d));
     d.size = sizeof(d);
@@ -429,7 +591,7 @@ static void dispatch_journaled(fth_reliable *r, fth_deliver_fn deliver, void *ct
         after_failure(r, e, id, topic, attempt, failed);
         return;
     }
-    fth_journal_finished(r->journal, r->instance, e->seq);
+    fth_journal_finished(r->journal, r->instance, e);
     atomic_fetch_add(&r->handled, 1);
     r->retry_seq = -1;
     r->dead_in_row = 0;
@@ -449,6 +611,12 @@ static double hold_off(fth_reliable *r, double now, bool *stop)
     if (paused_until > now) {
         *stop = stopping; /* a paused instance does not drain */
         return paused_until - now;
+    }
+    if (paused_until > 0) { /* the pause just ended */
+        pthread_mutex_lock(&r->lock);
+        r->paused_until = 0;
+        pthread_mutex_unlock(&r->lock);
+        fth_metrics_set_paused(r->metrics, false);
     }
     if (r->retry_seq >= 0 && r->retry_at > now) {
         *stop = stopping; /* nor does one waiting to retry: the event stays pending */
@@ -529,6 +697,7 @@ void fth_reliable_watch(fth_reliable *r, double now)
     if (!late)
         return;
     atomic_fetch_add(&r->deadline_exceeded, 1);
+    fth_metrics_add(r->metrics, FTH_METRIC_DEADLINE_EXCEEDED, 1);
     ftrack_log_event(FTRACK_LOG_ERROR, "reliability", id, topic,
                      "plugin instance '%s': DEADLINE EXCEEDED on event %s (topic %s): running "
                      "for %.1f s, deadline %.1f s; its later events wait in the journal (an "

@@ -103,6 +103,28 @@ static const char *plan_path(const fth_plan *plan, const char *name)
     return NULL;
 }
 
+/* "expression (priority N)", one per line, for the status page; caller frees. NULL when
+ * unknown (out of memory). An instance without subscribers gets an empty text. */
+static char *subscriptions_text(fth_worker *w)
+{
+    json_object *subs = ftrack_hub_queue_subscriptions(fth_worker_queue(w));
+    if (!subs)
+        return NULL;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    for (size_t i = 0; f && i < json_object_array_length(subs); i++) {
+        json_object *s = json_object_array_get_idx(subs, i);
+        fprintf(f, "%s%s (priority %d)", i ? "\n" : "",
+                json_object_get_string(json_object_object_get(s, "expression")),
+                json_object_get_int(json_object_object_get(s, "priority")));
+    }
+    if (f)
+        fclose(f);
+    json_object_put(subs);
+    return text;
+}
+
 static void health_instances(void (*row)(const fth_health_instance *, void *), void *ctx,
                              void *user_data)
 {
@@ -111,14 +133,16 @@ static void health_instances(void (*row)(const fth_health_instance *, void *), v
     for (size_t i = 0; i < fth_plugin_host_count(host); i++) {
         fth_worker *w = fth_plugin_host_worker(host, i);
         const ftrack_plugin_descriptor_v1 *d = fth_worker_descriptor(w);
+        char *subs = subscriptions_text(w);
         fth_health_instance inst = {fth_worker_name(w),
                                     d->name,
                                     d->version,
                                     plan_path(ops->view.plan, fth_worker_name(w)),
                                     true,
                                     fth_worker_depth(w),
-                                    NULL};
+                                    subs};
         row(&inst, ctx);
+        free(subs);
     }
 }
 

@@ -78,7 +78,7 @@ rc=0; "$FTRACK_HOST_BIN" --log-level loud 2>/dev/null || rc=$?
 rc=0; "$FTRACK_HOST_BIN" --listen nowhere 2>/dev/null || rc=$?
 [ "$rc" -eq 2 ] || fail "bad --listen: exit $rc"
 rc=0; env -u FTRACK_SERVER "$FTRACK_HOST_BIN" --require-server --plugin-path "$dir" \
-    2>"$FTRACK_TEST_TMP/req.log" || rc=$?
+    --data-dir "$FTRACK_TEST_TMP/d4" 2>"$FTRACK_TEST_TMP/req.log" || rc=$?
 [ "$rc" -eq 2 ] || fail "--require-server without FTRACK_SERVER: exit $rc"
 grep -qF "FTRACK_SERVER is not set" "$FTRACK_TEST_TMP/req.log" || fail "no --require-server message"
 "$FTRACK_HOST_BIN" run --help | grep -q -- "--require-server" || fail "run --help lacks --require-server"
@@ -93,7 +93,7 @@ env -u FTRACK_SERVER "$FTRACK_HOST_BIN" --listen "127.0.0.1:$HUB_PORT" --plugin-
 
 # --- FTRACK_SERVER set: connect to that hub, no embedded one ------------------------------------
 log="$FTRACK_TEST_TMP/remote.log"
-"$FTRACK_HOST_BIN" --require-server --plugin-path "$dir" 2>"$log" &
+"$FTRACK_HOST_BIN" --require-server --plugin-path "$dir" --data-dir "$FTRACK_TEST_TMP/d5" 2>"$log" &
 HOST_PID=$!
 HOST_LOG=$log
 track_child "$HOST_PID"

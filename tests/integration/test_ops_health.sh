@@ -33,7 +33,8 @@ wait_for 5 bash -c "curl -s '$url/metrics' | grep -q 'ftrack_host_events_dispatc
     fail "dispatched counter never reached 50"
 m=$FTRACK_TEST_TMP/metrics
 prom_check "$url/metrics" "$m"
-for name in received dispatched; do
+# replied: the echo plugin answers every event, and each answer is counted when published.
+for name in received dispatched replied; do
     v=$(metric "$m" "ftrack_host_events_${name}_total{instance=\"echo\",plugin=\"echo\"}")
     [ "$v" = 50.0 ] || fail "ftrack_host_events_${name}_total is $v, 50 events were sent"
 done
@@ -75,6 +76,9 @@ http_get "$url/"
 page=$BODY
 [ "$HTTP_CODE" = 200 ] || fail "status page $HTTP_CODE"
 grep -q '<td>echo</td>' <<<"$page" || fail "the page lacks the echo instance"
+grep -qE 'topic=test\.m[^<]*\(priority -?[0-9]+\)' <<<"$page" ||
+    fail "the page lacks the echo instance's subscription"
+! grep -q '(not reported)' <<<"$page" || fail "the page says subscriptions are not reported"
 grep -q '&lt;b&gt;bold.so' <<<"$page" || fail "the page lacks the escaped refusal"
 ! grep -q '<b>bold' <<<"$page" || fail "the page shows markup from a file name unescaped"
 http_get "$url/nope"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -74,8 +75,8 @@ static void test_order_and_dedup(void **state)
     assert_non_null(strstr(e.text, "\"e1\""));
     assert_int_equal(e.attempts, 0);
     assert_false(e.redelivery);
-    fth_journal_started(j, "a", e.seq);
-    fth_journal_finished(j, "a", e.seq);
+    fth_journal_started(j, "a", &e);
+    fth_journal_finished(j, "a", &e);
     fth_journal_entry_clear(&e);
     assert_true(fth_journal_next(j, "a", &e));
     assert_non_null(strstr(e.text, "\"e2\""));
@@ -97,7 +98,7 @@ static void test_crash_redelivery(void **state)
     append(j, "a", "c2", 2);
     fth_journal_entry e;
     assert_true(fth_journal_next(j, "a", &e));
-    fth_journal_started(j, "a", e.seq); /* in flight when the "crash" comes */
+    fth_journal_started(j, "a", &e); /* in flight when the "crash" comes */
     fth_journal_entry_clear(&e);
     /* Another host on the same journal is refused while this one has it. */
     char path[300];
@@ -116,12 +117,12 @@ static void test_crash_redelivery(void **state)
     assert_non_null(strstr(e.text, "\"c1\""));
     assert_true(e.redelivery);
     assert_int_equal(e.attempts, 1);
-    fth_journal_finished(j, "a", e.seq);
+    fth_journal_finished(j, "a", &e);
     fth_journal_entry_clear(&e);
     assert_true(fth_journal_next(j, "a", &e));
     assert_non_null(strstr(e.text, "\"c2\""));
     assert_false(e.redelivery); /* never started: not a redelivery */
-    fth_journal_finished(j, "a", e.seq);
+    fth_journal_finished(j, "a", &e);
     fth_journal_entry_clear(&e);
     assert_false(fth_journal_next(j, "a", &e));
     /* A replay puts a handled event back, marked as a redelivery. */
@@ -130,6 +131,101 @@ static void test_crash_redelivery(void **state)
     assert_int_equal(fth_journal_requeue(j, "a", "c1", "t", text, &err), FTRACK_OK);
     assert_true(fth_journal_next(j, "a", &e));
     assert_true(e.redelivery);
+    assert_int_equal(e.attempts, 0);
+    fth_journal_entry_clear(&e);
+    fth_journal_close(j);
+}
+
+/* Marks go to the marks log, not the database, until a batch is applied: the journal must
+ * still hand out the right deliveries meanwhile, including one appended late below them. */
+static void test_marks_batched(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(0, 0);
+    append(j, "a", "m1", 1); /* seq 1, for a only */
+    append(j, "b", "m2", 2); /* seq 2 */
+    append(j, "b", "m3", 3); /* seq 3 */
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "b", &e));
+    assert_string_equal(e.id, "m2");
+    assert_string_equal(e.topic, "t");
+    fth_journal_started(j, "b", &e);
+    fth_journal_finished(j, "b", &e);
+    fth_journal_entry_clear(&e);
+    assert_true(fth_journal_next(j, "b", &e));
+    assert_string_equal(e.id, "m3");
+    fth_journal_started(j, "b", &e);
+    fth_journal_finished(j, "b", &e);
+    fth_journal_entry_clear(&e);
+    /* b now gets the event a journaled first: its seq is below b's finished ones. */
+    append(j, "b", "m1", 1);
+    assert_true(fth_journal_next(j, "b", &e));
+    assert_string_equal(e.id, "m1");
+    assert_false(e.redelivery);
+    /* A dispatch that fails and is tried again reads its attempts current. */
+    fth_journal_started(j, "b", &e);
+    fth_journal_entry_clear(&e);
+    assert_true(fth_journal_next(j, "b", &e));
+    assert_string_equal(e.id, "m1");
+    assert_int_equal(e.attempts, 1);
+    fth_journal_finished(j, "b", &e);
+    fth_journal_entry_clear(&e);
+    assert_false(fth_journal_next(j, "b", &e));
+    assert_int_equal(fth_journal_pending(j, "b"), 0);
+    assert_int_equal(fth_journal_pending(j, "a"), 1);
+    fth_journal_close(j);
+}
+
+/* A crash (no close) keeps every mark: the process's writes to the mapped log survive it, and
+ * the next open applies them. Only the delivery in flight comes back, as a redelivery. */
+static void test_marks_survive_crash(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fth_journal *j = open_journal(0, 0);
+        char id[16];
+        for (int i = 1; i <= 5; i++) {
+            snprintf(id, sizeof(id), "k%d", i);
+            append(j, "a", id, i);
+        }
+        fth_journal_entry e;
+        for (int i = 1; i <= 4; i++) {
+            if (!fth_journal_next(j, "a", &e))
+                _exit(3);
+            fth_journal_started(j, "a", &e);
+            if (i < 4)
+                fth_journal_finished(j, "a", &e); /* the 4th is in flight at the "crash" */
+            fth_journal_entry_clear(&e);
+        }
+        _exit(0); /* no close: the marks are only in the log */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    fth_journal *j = open_journal(0, 0);
+    assert_int_equal(fth_journal_pending(j, "a"), 2);
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_string_equal(e.id, "k4");
+    assert_true(e.redelivery);
+    assert_int_equal(e.attempts, 1);
+    fth_journal_finished(j, "a", &e);
+    fth_journal_entry_clear(&e);
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_string_equal(e.id, "k5");
+    assert_false(e.redelivery);
+    assert_int_equal(e.attempts, 0);
+    fth_journal_entry_clear(&e);
+    fth_journal_close(j);
+    /* Applied once: a third run sees the same state, not the marks again. */
+    j = open_journal(0, 0);
+    assert_int_equal(fth_journal_pending(j, "a"), 1);
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_string_equal(e.id, "k5");
     assert_int_equal(e.attempts, 0);
     fth_journal_entry_clear(&e);
     fth_journal_close(j);
@@ -249,6 +345,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order_and_dedup, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_crash_redelivery, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_marks_batched, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_marks_survive_crash, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_limits_dead_letter, make_dir, remove_dir),
         cmocka_unit_test(test_failure_policy),
     };

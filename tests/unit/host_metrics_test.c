@@ -50,6 +50,8 @@ static void test_counters_render(void **state)
     fth_metrics_add(m, FTH_METRIC_DEAD_LETTERED, 1);
     fth_metrics_add(NULL, FTH_METRIC_RECEIVED, 1); /* ignored */
     fth_metrics_set_queue_depth(m, 7);
+    fth_metrics_add(m, FTH_METRIC_DEADLINE_EXCEEDED, 4);
+    fth_metrics_set_paused(m, true);
     fth_metrics_global_add(FTH_GLOBAL_RECONNECTS, 2);
     fth_metrics_gauge_set(FTH_GAUGE_JOURNAL_BYTES, 4096);
     char *text = fth_metrics_render();
@@ -66,6 +68,11 @@ static void test_counters_render(void **state)
         1);
     assert_true(sample(text, "ftrack_host_queue_depth{instance=\"hook-a\",plugin=\"webhook\"}") ==
                 7);
+    assert_true(sample(text, "ftrack_host_events_deadline_exceeded_total{instance=\"hook-a\","
+                             "plugin=\"webhook\"}") == 4);
+    assert_true(sample(text, "ftrack_host_plugin_paused{instance=\"hook-a\",plugin=\"webhook\"}") ==
+                1);
+    assert_non_null(strstr(text, "# TYPE ftrack_host_plugin_paused gauge\n"));
     assert_true(sample(text, "ftrack_host_hub_reconnects_total") == 2);
     assert_true(sample(text, "ftrack_host_journal_bytes") == 4096);
     assert_non_null(strstr(text, "# TYPE ftrack_host_events_received_total counter\n"));

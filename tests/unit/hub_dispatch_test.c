@@ -880,9 +880,12 @@ static void test_queue_subscriptions(void **state)
     assert_non_null(subs);
     assert_string_equal(
         json_object_to_json_string_ext(subs, JSON_C_TO_STRING_PLAIN),
-        "[{\"id\":\"sub-a\",\"expression\":\"topic=a and data.x=1\",\"priority\":50},"
-        "{\"id\":\"sub-b\",\"expression\":\"topic=b.*\",\"priority\":200},"
-        "{\"id\":\"sub-c\",\"expression\":\"topic=c\",\"priority\":200}]");
+        "[{\"id\":\"sub-a\",\"expression\":\"topic=a and data.x=1\",\"priority\":50,"
+        "\"ignore_own_user\":false,\"subscriber\":{\"id\":\"sub-a\"}},"
+        "{\"id\":\"sub-b\",\"expression\":\"topic=b.*\",\"priority\":200,"
+        "\"ignore_own_user\":false,\"subscriber\":{\"id\":\"sub-b\"}},"
+        "{\"id\":\"sub-c\",\"expression\":\"topic=c\",\"priority\":200,"
+        "\"ignore_own_user\":false,\"subscriber\":{\"id\":\"sub-c\"}}]");
     /* a snapshot: later changes do not show in it, only in the next one */
     assert_int_equal(ftrack_hub_unsubscribe(hub, "sub-b", NULL), FTRACK_OK);
     assert_int_equal(json_object_array_length(subs), 3);
@@ -895,7 +898,8 @@ static void test_queue_subscriptions(void **state)
     subs = ftrack_hub_queue_subscriptions(hub->default_queue);
     assert_string_equal(json_object_to_json_string_ext(subs, JSON_C_TO_STRING_PLAIN),
                         "[{\"id\":\"sub-default\",\"expression\":\"topic=elsewhere\","
-                        "\"priority\":1}]");
+                        "\"priority\":1,\"ignore_own_user\":false,"
+                        "\"subscriber\":{\"id\":\"sub-default\"}}]");
     json_object_put(subs);
     subs = ftrack_hub_queue_subscriptions(empty);
     assert_non_null(subs);

@@ -232,12 +232,47 @@ FTRACK_API ftrack_status ftrack_hub_queue_dispatch_ex(ftrack_hub_queue *queue, c
                                                       ftrack_error *err);
 
 /* The queue's live subscribers, in dispatch order (priority, then subscription order), as a
- * new JSON array of {"id": string, "expression": string, "priority": int}. The caller owns it
- * (json_object_put); it is a snapshot that shares nothing with the hub, so any thread may
- * read it. An empty array when the queue has none; NULL only when queue is NULL or out of
- * memory. */
+ * new JSON array of {"id": string, "expression": string, "priority": int,
+ * "ignore_own_user": bool, "subscriber": {the subscriber metadata, "id" included}}. The caller
+ * owns it (json_object_put); it is a snapshot that shares nothing with the hub, so any thread
+ * may read it. An empty array when the queue has none; NULL only when queue is NULL or out of
+ * memory. (Objects may gain keys; "ignore_own_user" and "subscriber" came with
+ * FTRACK_HUB_HAS_QUEUE_CALL.) */
 FTRACK_API json_object *ftrack_hub_queue_subscriptions(const ftrack_hub_queue *queue);
 #define FTRACK_HUB_HAS_QUEUE_SUBSCRIPTIONS 1
+
+/* Run one subscriber of `queue`, by id, with `event` on the calling thread, for hosts that
+ * route events themselves (an isolated plugin's child process: the parent has matched the
+ * event already). No matching is done (expression, target, ignore_own_user) and nothing is
+ * published: *reply gets the callback's return value (new, the caller owns it; NULL for
+ * none), and the callback may stop the event (ftrack_event_is_stopped) or fail the delivery
+ * (delivery->outcome) as in a dispatch. `delivery` may be NULL (attempt 1); its
+ * subscriber_id is set to the subscriber's. FTRACK_ERR_NOT_FOUND when the queue has no live
+ * subscriber with that id. */
+FTRACK_API ftrack_status ftrack_hub_queue_call(ftrack_hub_queue *queue, const char *subscriber_id,
+                                               ftrack_event *event, const ftrack_delivery *delivery,
+                                               json_object **reply, ftrack_error *err);
+#define FTRACK_HUB_HAS_QUEUE_CALL 1
+
+/* ---- For hosts: publishing by another road ------------------------------------------------ */
+
+/* Receives one event to publish, serialised (wire JSON, `len` bytes, NUL-terminated; borrowed
+ * for the call), on the publishing thread. Returns true when it took the event (e.g. wrote it
+ * to its parent host), false when it could not (the publish then fails with
+ * FTRACK_ERR_NOT_CONNECTED). Must not call back into the hub's publish functions. */
+typedef bool (*ftrack_hub_outgoing_callback)(const char *event_json, size_t len, void *user_data);
+
+/* With `fn` set, every asynchronous publish of the hub (ftrack_hub_publish, ftrack_hub_reply
+ * and the replies of callbacks) is prepared as usual (source, id) and handed to `fn` instead
+ * of being queued for the server, connected or not: an isolated plugin's child process
+ * publishes through its parent this way. Replies to such publishes do not come back to this
+ * hub: an on_ack is told of the hand-off (success, message "handed to the outgoing hook")
+ * where on_acks run, an on_reply gets only its final NULL call when the window closes. Subscribe
+ * announcements are not affected. NULL restores the network. A call to the previous `fn`
+ * already under way may still finish after this returns. */
+FTRACK_API void ftrack_hub_set_outgoing(ftrack_hub *hub, ftrack_hub_outgoing_callback fn,
+                                        void *user_data);
+#define FTRACK_HUB_HAS_OUTGOING 1
 
 /* Inject an event as if the server had delivered it, for local-only events
  * (e.g. ftrack.host.reconnected): routed to matching subscribers of every queue, never sent. */

@@ -49,6 +49,11 @@ typedef struct ftrack_session_options {
     bool strict_api;               /* value of the ftrack-strict-api header; default false */
     const char *const *headers;    /* extra "Name: value" headers, NULL-terminated, or NULL */
     int max_retries;               /* retries for 429/503/unsent requests; < 0 → 3 */
+    /* default false: load the schemas at open, as ftrack's Python client does. true: load them
+     * on first use (the first query, create or entity lookup), so a long-running process that
+     * may never query (ftrack-host) does not keep them in memory. Added after max_retries;
+     * callers built against an older header get false. */
+    bool lazy_schemas;
 } ftrack_session_options;
 
 FTRACK_API void ftrack_session_options_init(ftrack_session_options *options);
@@ -60,8 +65,8 @@ FTRACK_API ftrack_status ftrack_session_resolve(const ftrack_session_options *op
                                                 char **api_user, ftrack_error *err);
 
 /* Open a session: resolve, then (with check_server) ask query_server_information and check
- * the version (>= 3.3.11 or "dev"), then load schemas, then (with auto_connect_event_hub)
- * start connecting the event hub in the background. */
+ * the version (>= 3.3.11 or "dev"), then load schemas (unless lazy_schemas), then (with
+ * auto_connect_event_hub) start connecting the event hub in the background. */
 FTRACK_API ftrack_status ftrack_session_open(const ftrack_session_options *options,
                                              ftrack_session **out, ftrack_error *err);
 /* Idempotent. Later calls that need the server fail with FTRACK_ERR_CLOSED. */

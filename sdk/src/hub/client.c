@@ -403,6 +403,16 @@ void ftrack_hub_set_local_subscriptions(ftrack_hub *hub, bool local)
     pthread_mutex_unlock(&hub->lock);
 }
 
+void ftrack_hub_set_outgoing(ftrack_hub *hub, ftrack_hub_outgoing_callback fn, void *user_data)
+{
+    if (!hub)
+        return;
+    pthread_mutex_lock(&hub->lock);
+    hub->outgoing = fn;
+    hub->outgoing_data = fn ? user_data : NULL;
+    pthread_mutex_unlock(&hub->lock);
+}
+
 bool ftrack_hub_connected(const ftrack_hub *hub)
 {
     if (!hub)
@@ -799,6 +809,39 @@ static ftrack_status publish_check_locked(ftrack_hub *hub, const char *event_id,
     return FTRACK_OK;
 }
 
+/* The outgoing hook's road (ftrack_hub_set_outgoing): the hook takes the text; an on_ack
+ * learns of the hand-off, an on_reply waits for its window to close (no reply comes back). */
+static ftrack_status publish_outgoing(ftrack_hub *hub, ftrack_hub_outgoing_callback fn, void *ud,
+                                      ftrack_event *event, const ftrack_publish_options *o,
+                                      ftrack_hub_queue *rq, double window, ftrack_error *err)
+{
+    const char *eid = ftrack_event_id(event);
+    size_t len;
+    char *json = ftrack_event_serialize(event, &len);
+    if (!json)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    bool ok = fn(json, len, ud);
+    ftrack_free(json);
+    if (!ok)
+        return fti_error(err, FTRACK_ERR_NOT_CONNECTED,
+                         "The outgoing hook could not take the event (its road is closed).");
+    if (!rq)
+        return FTRACK_OK;
+    pthread_mutex_lock(&hub->lock);
+    void *found = NULL; /* another thread may have published the same id meanwhile */
+    ftrack_status st =
+        lh_table_lookup_ex(hub->replies, eid, &found)
+            ? FTRACK_ERR_EXISTS
+            : fti_reply_register_locked(hub, eid, o->on_reply, o->on_ack, o->user_data, rq, window);
+    if (st == FTRACK_OK)
+        fti_reply_ack_locked(hub, eid, true, "handed to the outgoing hook");
+    pthread_mutex_unlock(&hub->lock);
+    if (st != FTRACK_OK) /* the event is gone: tell nobody but the log */
+        ftrack_log_event(FTRACK_LOG_WARNING, "hub", eid, ftrack_event_topic(event),
+                         "published, but its reply callbacks could not be registered");
+    return FTRACK_OK;
+}
+
 ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_publish_options *o,
                           bool want_ack, ftrack_error *err)
 {
@@ -808,6 +851,18 @@ ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_pub
     double rt = o->reply_timeout > 0 ? o->reply_timeout : hub->reply_timeout;
     const char *eid = ftrack_event_id(event);
     pthread_mutex_lock(&hub->lock);
+    ftrack_hub_outgoing_callback out_fn = hub->outgoing;
+    void *out_ud = hub->outgoing_data;
+    void *found = NULL;
+    if (out_fn && rq && lh_table_lookup_ex(hub->replies, eid, &found)) {
+        pthread_mutex_unlock(&hub->lock);
+        return fti_error(err, FTRACK_ERR_EXISTS,
+                         "A reply callback is already registered for event %s.", eid);
+    }
+    if (out_fn) {
+        pthread_mutex_unlock(&hub->lock);
+        return publish_outgoing(hub, out_fn, out_ud, event, o, rq, rt, err);
+    }
     ftrack_status st = publish_check_locked(hub, eid, rq != NULL, err);
     if (st != FTRACK_OK) {
         pthread_mutex_unlock(&hub->lock);

@@ -908,22 +908,34 @@ ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *tex
     return ftrack_hub_queue_dispatch_ex(queue, text, len, delivery, NULL, err);
 }
 
-static json_object *subscription_json(const fti_sub *s)
+/* Put `value` under `key`; on failure `value` is released. */
+static bool add_key(json_object *o, const char *key, json_object *value)
+{
+    if (value && json_object_object_add(o, key, value) == 0)
+        return true;
+    json_object_put(value);
+    return false;
+}
+
+static json_object *subscription_json(fti_sub *s)
 {
     json_object *o = json_object_new_object();
-    json_object *id = json_object_new_string(s->id);
-    json_object *expr = json_object_new_string(ftrack_expression_text(s->expr));
-    json_object *prio = json_object_new_int(s->priority);
-    if (!o || !id || !expr || !prio) {
+    if (!o)
+        return NULL;
+    pthread_mutex_lock(&s->meta_lock);
+    json_object *meta = NULL;
+    json_object_deep_copy(s->metadata, &meta, NULL);
+    pthread_mutex_unlock(&s->meta_lock);
+    bool ok = add_key(o, "id", json_object_new_string(s->id)) &&
+              add_key(o, "expression", json_object_new_string(ftrack_expression_text(s->expr))) &&
+              add_key(o, "priority", json_object_new_int(s->priority)) &&
+              add_key(o, "ignore_own_user", json_object_new_boolean(s->ignore_own_user));
+    if (!ok || !add_key(o, "subscriber", meta)) {
+        if (!ok)
+            json_object_put(meta);
         json_object_put(o);
-        json_object_put(id);
-        json_object_put(expr);
-        json_object_put(prio);
         return NULL;
     }
-    json_object_object_add(o, "id", id);
-    json_object_object_add(o, "expression", expr);
-    json_object_object_add(o, "priority", prio);
     return o;
 }
 
@@ -937,7 +949,7 @@ json_object *ftrack_hub_queue_subscriptions(const ftrack_hub_queue *queue)
     /* the set is an immutable snapshot: read it without the hub's lock */
     fti_subset *set = fti_subset_get(queue->hub);
     for (size_t i = 0; set && i < set->n; i++) {
-        const fti_sub *s = set->subs[i];
+        fti_sub *s = set->subs[i];
         if (s->internal_reply || s->queue != queue || atomic_load(&s->removed))
             continue;
         json_object *o = subscription_json(s);
@@ -950,6 +962,55 @@ json_object *ftrack_hub_queue_subscriptions(const ftrack_hub_queue *queue)
     }
     fti_subset_release(set);
     return arr;
+}
+
+/* The queue's live subscriber `id`, referenced; NULL when none. */
+static fti_sub *queue_sub_get(ftrack_hub_queue *queue, const char *id)
+{
+    fti_sub *found = NULL;
+    fti_subset *set = fti_subset_get(queue->hub);
+    for (size_t i = 0; set && i < set->n && !found; i++) {
+        fti_sub *s = set->subs[i];
+        if (!s->internal_reply && s->queue == queue && !atomic_load(&s->removed) &&
+            strcmp(s->id, id) == 0) {
+            found = s;
+            atomic_fetch_add(&s->refs, 1);
+        }
+    }
+    fti_subset_release(set);
+    return found;
+}
+
+ftrack_status ftrack_hub_queue_call(ftrack_hub_queue *queue, const char *subscriber_id,
+                                    ftrack_event *event, const ftrack_delivery *delivery,
+                                    json_object **reply, ftrack_error *err)
+{
+    if (reply)
+        *reply = NULL;
+    if (!queue || !subscriber_id || !event)
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
+                         "ftrack_hub_queue_call needs a queue, a subscriber id and an event");
+    fti_sub *s = queue_sub_get(queue, subscriber_id);
+    if (!s)
+        return fti_error(err, FTRACK_ERR_NOT_FOUND, "No subscriber %s on delivery queue '%s'.",
+                         subscriber_id, queue->name);
+    ftrack_delivery d;
+    memset(&d, 0, sizeof(d));
+    if (delivery) {
+        size_t n = delivery->size && delivery->size < sizeof(d) ? delivery->size : sizeof(d);
+        memcpy(&d, delivery, n);
+    }
+    d.size = sizeof(d);
+    if (d.attempt == 0)
+        d.attempt = 1;
+    d.subscriber_id = s->id; /* s stays referenced for the call */
+    json_object *r = s->callback(event, &d, s->user_data);
+    fti_sub_release(s);
+    if (reply)
+        *reply = r;
+    else
+        json_object_put(r);
+    return FTRACK_OK;
 }
 
 ftrack_status ftrack_hub_wait(ftrack_hub *hub, double seconds, ftrack_error *err)

@@ -224,6 +224,8 @@ struct ftrack_hub {
     bool idle; /* the transport has no connection and none scheduled */
     bool destroying;
     bool local_subscriptions; /* ftrack_hub_set_local_subscriptions: announce none but replies */
+    ftrack_hub_outgoing_callback outgoing; /* ftrack_hub_set_outgoing: publishes go there */
+    void *outgoing_data;
     unsigned failures; /* consecutive failed attempts */
     ftrack_error last_error;
     unsigned long connections; /* successful connects so far */

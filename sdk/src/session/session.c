@@ -430,7 +430,7 @@ static ftrack_status start(ftrack_session *session, const ftrack_session_options
         status = create_hub(session, o, err);
     if (status == FTRACK_OK && o->check_server)
         status = query_server_information(session, err);
-    if (status == FTRACK_OK && o->check_server)
+    if (status == FTRACK_OK && o->check_server && !o->lazy_schemas)
         status = fti_session_load_schemas(session, err);
     if (status == FTRACK_OK && o->auto_connect_event_hub)
         status = ftrack_hub_connect(session->hub, err);
