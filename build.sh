@@ -162,7 +162,7 @@ case "${1:-run}" in
     exit $STAGE_FAILED ;;
   bench)
     install_system_packages
-    build build-bench -DFTRACK_BUILD_BENCH=ON -DFTRACK_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release
+    build build-bench -DFTRACK_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=Release
     exec "$ROOT/bench/run.sh" "$ROOT/build-bench" ;;
   *)
     echo "usage: ./build.sh [run|test|deps|build|bench]" >&2

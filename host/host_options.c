@@ -56,8 +56,9 @@ void fth_host_options_usage(FILE *out, int which)
                  "  --log-level LEVEL      debug, info, warning or error (default info)\n");
     if (which == FTH_OPTIONS_RUN)
         fprintf(out, "  --listen HOST:PORT     embedded hub address (default 127.0.0.1:9090)\n"
-                     "  --data-dir DIR         embedded hub state folder (default\n"
-                     "                         $XDG_STATE_HOME/ftrack-host)\n"
+                     "  --data-dir DIR         state folder: journal, dead letters, control\n"
+                     "                         socket, embedded hub (default\n"
+                     "                         $XDG_STATE_HOME/ftrack-host); one host each\n"
                      "  --require-server       fail when FTRACK_SERVER is unset instead of\n"
                      "                         starting the embedded hub\n"
                      "  --drain-timeout SECS   at SIGTERM/SIGINT, time to finish queued events\n"

@@ -25,7 +25,7 @@
  * the oldest is this old at the next mark. */
 #define MARKS_BATCH 128
 #define MARKS_MAX_AGE 0.010
-#define MARKS_FILE_SIZE (1024 * 1024)
+#define MARKS_FILE_SIZE (256 * 1024)
 #define MARKS_MAGIC "FTHMARK1"
 
 enum {
@@ -110,8 +110,8 @@ static const char SCHEMA[] =
  * nonce, which voids every older record at once. */
 typedef struct marks_header {
     char magic[8];
-    uint64_t gen; /* applied when the database's meta 'marks' reaches it */
-    int64_t run;  /* the run that wrote the records */
+    uint64_t gen;   /* applied when the database's meta 'marks' reaches it */
+    int64_t run;    /* the run that wrote the records */
     uint32_t nonce; /* a random tag per generation, carried by its records */
     uint32_t reserved0;
     uint64_t reserved[4];
@@ -155,7 +155,7 @@ struct fth_journal {
     unsigned char *marks;
     size_t marks_used; /* bytes, header included */
     unsigned marks_count;
-    double marks_since; /* fti_now() of the oldest unapplied mark */
+    double marks_since;    /* fti_now() of the oldest unapplied mark */
     double marks_retry_at; /* after a failed apply: not before this */
     instance_marks *instances;
     size_t instance_count, instance_cap;
@@ -416,8 +416,7 @@ static bool marks_write(fth_journal *j, int kind, const char *instance, const ft
 
 static bool same_instance(const mark_record *a, const mark_record *b)
 {
-    return a->instance_len == b->instance_len &&
-           memcmp(a + 1, b + 1, a->instance_len) == 0;
+    return a->instance_len == b->instance_len && memcmp(a + 1, b + 1, a->instance_len) == 0;
 }
 
 /* A started mark whose finished mark follows needs no write: attempts only matter while a

@@ -60,8 +60,7 @@ static const struct {
                                      "Events not added because an ingest already had."},
     [FTH_GLOBAL_QUEUE_ACKED] = {"queue_acked", "Stream entries this worker acknowledged."},
     [FTH_GLOBAL_QUEUE_CLAIMED] = {"queue_claimed", "Stream entries claimed from another worker."},
-    [FTH_GLOBAL_QUEUE_REDIS_DISCONNECTS] = {"queue_redis_disconnects",
-                                            "Redis connections lost."},
+    [FTH_GLOBAL_QUEUE_REDIS_DISCONNECTS] = {"queue_redis_disconnects", "Redis connections lost."},
     [FTH_GLOBAL_QUEUE_REDIS_RECONNECTS] = {"queue_redis_reconnects",
                                            "Redis connections made again after a loss."},
 };

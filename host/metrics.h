@@ -21,16 +21,16 @@
 /* Counters kept per plugin instance (label instance="<name>"). Exposed as
  * ftrack_host_events_<name>_total. */
 typedef enum fth_metric {
-    FTH_METRIC_RECEIVED,      /* events taken from the instance's queue */
-    FTH_METRIC_DISPATCHED,    /* events whose callbacks ran to the end (any outcome) */
-    FTH_METRIC_REPLIED,       /* replies published for the instance's callbacks */
-    FTH_METRIC_FAILED,        /* handler attempts that failed (each retry counts) */
-    FTH_METRIC_RETRIED,       /* attempts beyond the first */
-    FTH_METRIC_DEAD_LETTERED, /* events given up on and written to the dead-letter store */
-    FTH_METRIC_DROPPED,       /* events refused because the queue was full (and not spilled) */
-    FTH_METRIC_SPILLED,       /* events the full queue spilled to the journal */
-    FTH_METRIC_REPLAYED,      /* dead letters handed back by `ftrack-host replay` */
-    FTH_METRIC_DISCARDED,     /* events still queued when the drain at shutdown ended */
+    FTH_METRIC_RECEIVED,          /* events taken from the instance's queue */
+    FTH_METRIC_DISPATCHED,        /* events whose callbacks ran to the end (any outcome) */
+    FTH_METRIC_REPLIED,           /* replies published for the instance's callbacks */
+    FTH_METRIC_FAILED,            /* handler attempts that failed (each retry counts) */
+    FTH_METRIC_RETRIED,           /* attempts beyond the first */
+    FTH_METRIC_DEAD_LETTERED,     /* events given up on and written to the dead-letter store */
+    FTH_METRIC_DROPPED,           /* events refused because the queue was full (and not spilled) */
+    FTH_METRIC_SPILLED,           /* events the full queue spilled to the journal */
+    FTH_METRIC_REPLAYED,          /* dead letters handed back by `ftrack-host replay` */
+    FTH_METRIC_DISCARDED,         /* events still queued when the drain at shutdown ended */
     FTH_METRIC_DEADLINE_EXCEEDED, /* dispatches that ran past failure.deadline (a hung one
                                      counts when the watchdog notices it, not at its end) */
     FTH_METRIC_COUNT

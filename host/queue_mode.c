@@ -171,8 +171,8 @@ static ftrack_status parse_one(const char *key, json_object *v, const char *orig
                      origin, key);
 }
 
-ftrack_status fth_queue_options_parse(json_object *value, const char *origin,
-                                      fth_queue_options *o, ftrack_error *err)
+ftrack_status fth_queue_options_parse(json_object *value, const char *origin, fth_queue_options *o,
+                                      ftrack_error *err)
 {
     if (!json_object_is_type(value, json_type_object))
         return fti_error(err, FTRACK_ERR_CONFIG, "%s: \"queue\" must be an object", origin);

@@ -57,8 +57,8 @@ void fth_queue_options_init(fth_queue_options *o);
 void fth_queue_options_clear(fth_queue_options *o);
 /* Apply a configuration "queue" object (borrowed) over *o. FTRACK_ERR_CONFIG naming `origin`
  * and the key for an unknown key or a bad value. */
-ftrack_status fth_queue_options_parse(json_object *value, const char *origin,
-                                      fth_queue_options *o, ftrack_error *err);
+ftrack_status fth_queue_options_parse(json_object *value, const char *origin, fth_queue_options *o,
+                                      ftrack_error *err);
 /* "off", "ingest", "worker" → role; false for anything else. */
 bool fth_queue_role_parse(const char *text, fth_queue_role *out);
 /* The stream key of partition p (into buf; "<stream>" with one partition, else
@@ -115,8 +115,8 @@ typedef void (*fth_queue_deliver_fn)(void *ctx, const char *text, size_t len,
 bool fth_queue_worker_enabled(void);
 /* The Redis password (queue.password_file), or NULL. Borrowed. */
 const char *fth_queue_mode_password(void);
-ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec,
-                                     fth_queue_consumer **out, ftrack_error *err);
+ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec, fth_queue_consumer **out,
+                                     ftrack_error *err);
 /* The loop: register the instance's subscriptions, read, dispatch, acknowledge, claim, and
  * dispatch what arrives on the instance's own queue (replies, local events), until *stopping.
  * Runs on the instance's worker thread, after register. */

@@ -63,8 +63,9 @@ void fth_redis_drop(fth_redis *r, const char *why)
     if (!r->ctx)
         return;
     char where[300];
-    ftrack_log(FTRACK_LOG_WARNING, "queue", "%s: lost the connection to Redis at %s (%s); reconnecting",
-               r->who, address_of(r, where, sizeof(where)), why);
+    ftrack_log(FTRACK_LOG_WARNING, "queue",
+               "%s: lost the connection to Redis at %s (%s); reconnecting", r->who,
+               address_of(r, where, sizeof(where)), why);
     fth_metrics_global_add(FTH_GLOBAL_QUEUE_REDIS_DISCONNECTS, 1);
     redisFree(r->ctx);
     r->ctx = NULL;

@@ -22,7 +22,7 @@ typedef struct fth_redis {
     char *host; /* NULL with a unix socket */
     int port;
     char *unix_path;
-    char *password; /* for AUTH, or NULL (wiped at free) */
+    char *password;  /* for AUTH, or NULL (wiped at free) */
     const char *who; /* log tag: "ingest" or the instance name (borrowed) */
     double backoff;
     double next_attempt;

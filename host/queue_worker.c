@@ -38,12 +38,12 @@ struct fth_queue_consumer {
     char **streams; /* one key per partition */
     unsigned partitions;
     bool ordered;
-    bool *held;          /* ordered: the partitions whose lease this consumer holds */
-    bool groups_ready;   /* the groups exist on this connection's server */
-    bool read_own;       /* read what this consumer already took (after a reconnect) */
+    bool *held;        /* ordered: the partitions whose lease this consumer holds */
+    bool groups_ready; /* the groups exist on this connection's server */
+    bool read_own;     /* read what this consumer already took (after a reconnect) */
     double next_register, next_claim, next_lease;
     char registered_digest[41]; /* what was last registered, to notice new subscriptions */
-    pending_ack *acks;   /* handled, acknowledgement not yet confirmed by Redis */
+    pending_ack *acks;          /* handled, acknowledgement not yet confirmed by Redis */
     size_t ack_count, ack_cap;
     fth_queue_deliver_fn deliver;
     void *ctx;
@@ -123,8 +123,8 @@ static void register_subscriptions(fth_queue_consumer *c, bool force)
 {
     json_object *subs = subscriptions_of(c);
     char digest[41] = "";
-    fth_queue_subscription_key(json_object_to_json_string_ext(subs, JSON_C_TO_STRING_PLAIN),
-                               NULL, digest);
+    fth_queue_subscription_key(json_object_to_json_string_ext(subs, JSON_C_TO_STRING_PLAIN), NULL,
+                               digest);
     if (!force && fti_now() < c->next_register && strcmp(digest, c->registered_digest) == 0) {
         json_object_put(subs);
         return;
@@ -257,8 +257,7 @@ static const char *field_of(const redisReply *fields, const char *name, size_t *
     return NULL;
 }
 
-static void dead_letter(fth_queue_consumer *c, const char *text, unsigned attempts,
-                        const char *why)
+static void dead_letter(fth_queue_consumer *c, const char *text, unsigned attempts, const char *why)
 {
     fth_metrics_add(c->metrics, FTH_METRIC_DEAD_LETTERED, 1);
     ftrack_log(FTRACK_LOG_ERROR, "queue", "%s: gave up on an event after %u attempt%s: %s",
@@ -440,10 +439,9 @@ static size_t claim(fth_queue_consumer *c, unsigned p, double idle)
 /* ---- ordered instances: one consumer per partition at a time ----------------------------- */
 
 /* Renew (or, when `release`, drop) a lease only if this consumer still holds it. */
-static const char LEASE_SCRIPT[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-    "if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end "
-    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+static const char LEASE_SCRIPT[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                                   "if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end "
+                                   "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
 static void lease_key(const fth_queue_consumer *c, unsigned p, char *buf, size_t size)
 {
@@ -614,8 +612,8 @@ void fth_queue_consumer_run(fth_queue_consumer *c, fth_queue_deliver_fn deliver,
             lease_call(c, p, "0"); /* hand the partition over at once */
 }
 
-ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec,
-                                     fth_queue_consumer **out, ftrack_error *err)
+ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec, fth_queue_consumer **out,
+                                     ftrack_error *err)
 {
     *out = NULL;
     const fth_queue_options *o = fth_queue_mode_options();
