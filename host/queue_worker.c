@@ -1,9 +1,8 @@
 /* The worker side of queue mode (queue_mode.h, docs/scale-out.md): one consumer per plugin
  * instance, on the instance's worker thread, with its own Redis connection.
  *
- * The instance's subscriptions (with their subscriber metadata) are read from the hub's
- * subscriber set, as host/child.c does, until the SDK lists metadata publicly
- * (NOTES-requests.md): this file is built with the SDK's private headers. */
+ * The instance's subscriptions (with their subscriber metadata) come from
+ * ftrack_hub_queue_subscriptions(), so this file needs none of the SDK's private headers. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include <time.h>
 
 #include "common/internal.h"
-#include "hub/hub_internal.h"
 #include "queue_mode.h"
 #include "queue_redis.h"
 
@@ -87,21 +85,14 @@ static void sleep_seconds(double s)
 /* The instance's subscriptions as registry entries {key: {"expression","subscriber",...}}. */
 static json_object *subscriptions_of(fth_queue_consumer *c)
 {
-    ftrack_hub *hub = c->queue->hub;
     json_object *out = json_object_new_object();
-    pthread_mutex_lock(&hub->lock);
-    fti_subset *set = hub->subs;
-    for (size_t i = 0; set && i < set->n; i++) {
-        fti_sub *s = set->subs[i];
-        if (s->queue != c->queue || s->internal_reply || atomic_load(&s->removed))
-            continue;
-        json_object *meta = NULL;
-        pthread_mutex_lock(&s->meta_lock);
-        json_object_deep_copy(s->metadata, &meta, NULL);
-        pthread_mutex_unlock(&s->meta_lock);
-        const char *expr = ftrack_expression_text(s->expr);
+    json_object *subs = ftrack_hub_queue_subscriptions(c->queue);
+    for (size_t i = 0; out && i < json_object_array_length(subs); i++) {
+        json_object *s = json_object_array_get_idx(subs, i);
+        const char *expr = json_object_get_string(json_object_object_get(s, "expression"));
+        json_object *meta = json_object_get(json_object_object_get(s, "subscriber"));
         char key[41];
-        if (!meta || !fth_queue_subscription_key(expr, meta, key)) {
+        if (!expr || !meta || !fth_queue_subscription_key(expr, meta, key)) {
             json_object_put(meta);
             continue;
         }
@@ -112,7 +103,7 @@ static json_object *subscriptions_of(fth_queue_consumer *c)
         json_object_object_add(e, "instance", json_object_new_string(c->instance));
         json_object_object_add(out, key, e);
     }
-    pthread_mutex_unlock(&hub->lock);
+    json_object_put(subs);
     return out;
 }
 
