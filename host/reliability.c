@@ -235,34 +235,12 @@ char *fth_reliability_control_path(const char *data_dir)
     return path;
 }
 
-/* mkdir -p: every folder it creates is 0700 (the data dir holds events, credentials and the
- * control socket; a parent it has to create, e.g. ~/.local/state, is private by the XDG
- * spec). Folders that exist are left as they are. */
-static int make_dirs(const char *dir)
-{
-    char path[4096];
-    if (strlen(dir) >= sizeof(path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    fti_strlcpy(path, dir, sizeof(path));
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static ftrack_status create_dir(const char *dir, ftrack_error *err)
 {
-    if (make_dirs(dir) != 0)
-        return fti_error(err, FTRACK_ERR_IO, "cannot create the data dir %s: %s", dir,
-                         strerror(errno));
-    return FTRACK_OK;
+    ftrack_status st = fti_make_dirs(dir, err);
+    if (st != FTRACK_OK)
+        fti_error_prefix(err, "cannot create the data dir %s", dir);
+    return st;
 }
 
 ftrack_status fth_reliability_make_data_dir(const char *data_dir, ftrack_error *err)

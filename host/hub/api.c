@@ -85,13 +85,6 @@ void fth_api_free(fth_api *api)
     free(api);
 }
 
-static ftrack_status make_dir(const char *path, ftrack_error *err)
-{
-    if (mkdir(path, 0700) == 0 || errno == EEXIST)
-        return FTRACK_OK;
-    return fti_error(err, FTRACK_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-}
-
 ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_error *err)
 {
     api->user = fti_strdup(opt->api_user);
@@ -101,13 +94,13 @@ ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_er
     api->publish_data = opt->publish_data;
     char *db = NULL;
     if (opt->data_dir) {
-        ftrack_status st = make_dir(opt->data_dir, err);
+        ftrack_status st = fti_make_dirs(opt->data_dir, err);
         if (st != FTRACK_OK)
             return st;
         api->files_dir = fti_asprintf("%s/components", opt->data_dir);
         if (!api->files_dir)
             return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-        if ((st = make_dir(api->files_dir, err)) != FTRACK_OK)
+        if ((st = fti_make_dirs(api->files_dir, err)) != FTRACK_OK)
             return st;
         if (!opt->memory_store && !(db = fti_asprintf("%s/hub.sqlite", opt->data_dir)))
             return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");

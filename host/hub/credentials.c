@@ -44,32 +44,6 @@ static char *login_user(void)
     return strdup(u ? u : "ftrack");
 }
 
-/* mkdir -p with 0700 for every folder created. */
-static ftrack_status make_dirs(const char *path, ftrack_error *err)
-{
-    char *p = strdup(path);
-    if (!p)
-        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    for (char *s = p + 1;; s++) {
-        bool last = *s == '\0';
-        if (*s != '/' && !last)
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            int e = errno;
-            ftrack_status st =
-                fti_error(err, FTRACK_ERR_IO, "cannot create folder %s: %s", p, strerror(e));
-            free(p);
-            return st;
-        }
-        if (last)
-            break;
-        *s = '/';
-    }
-    free(p);
-    return FTRACK_OK;
-}
-
 static ftrack_status read_key_file(const char *path, int fd, char **key, ftrack_error *err)
 {
     struct stat st;
@@ -131,7 +105,7 @@ static ftrack_status create_key_file(const char *dir, const char *path, bool *cr
 
 static ftrack_status key_from_file(const char *dir, fth_hub_credentials *out, ftrack_error *err)
 {
-    ftrack_status st = make_dirs(dir, err);
+    ftrack_status st = fti_make_dirs(dir, err);
     if (st != FTRACK_OK)
         return st;
     out->key_file = fti_asprintf("%s/%s", dir, KEY_FILE_NAME);

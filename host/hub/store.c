@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <openssl/rand.h>
 
 #include "common/internal.h"
@@ -1159,6 +1161,13 @@ ftrack_status fth_store_open(const fth_schema *schema, const char *path, const c
     store->username = strdup(api_user ? api_user : "hub");
     store->user_display = strdup(store->username ? store->username : "hub");
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    /* The store holds the studio's data: create it owner-only (SQLite gives its -wal and -shm
+     * files the database file's mode). */
+    if (path) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
     int rc = sqlite3_open_v2(path ? path : ":memory:", &store->db, flags, NULL);
     if (rc != SQLITE_OK || !store->username || !store->user_display) {
         ftrack_status st = fti_error(err, FTRACK_ERR_IO, "cannot open the entity store %s: %s",

@@ -110,6 +110,8 @@ keyfile="$data/api-key"
 [ -f "$keyfile" ] || fail "no key file at $keyfile"
 [ "$(stat -c %a "$keyfile")" = 600 ] || fail "key file mode $(stat -c %a "$keyfile")"
 [ "$(stat -c %a "$data")" = 700 ] || fail "data folder mode $(stat -c %a "$data")"
+[ "$(stat -c %a "$(dirname "$data")")" = 700 ] || fail "a created parent is not 0700"
+[ "$(stat -c %a "$data/hub.sqlite")" = 600 ] || fail "entity store mode $(stat -c %a "$data/hub.sqlite")"
 key=$(cat "$keyfile")
 [ "${#key}" -ge 32 ] || fail "generated key is too short"
 grep -q "$keyfile" "$FTRACK_TEST_TMP/k1.log" || fail "the key file path was not printed"

@@ -23,6 +23,9 @@ char *fti_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double fti_now(void);
 /* Seconds on the wall clock (since the epoch). */
 double fti_wall_now(void);
+/* mkdir -p: create `path` and every missing parent with mode 0700 (folders that exist are left
+ * as they are). FTRACK_ERR_IO names the folder that could not be made. */
+ftrack_status fti_make_dirs(const char *path, ftrack_error *err);
 /* Copy with truncation; always NUL-terminates when size > 0. */
 void fti_strlcpy(char *dst, const char *src, size_t size);
 

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/internal.h"
@@ -89,4 +91,29 @@ void fti_strlcpy(char *dst, const char *src, size_t size)
     if (n)
         memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+ftrack_status fti_make_dirs(const char *path, ftrack_error *err)
+{
+    char *p = fti_strdup(path);
+    if (!p)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    for (char *s = p + 1;; s++) {
+        bool last = *s == '\0';
+        if (*s != '/' && !last)
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            int e = errno;
+            ftrack_status st = fti_error(err, FTRACK_ERR_IO, "cannot create folder %s: %s", p,
+                                         strerror(e));
+            free(p);
+            return st;
+        }
+        if (last)
+            break;
+        *s = '/';
+    }
+    free(p);
+    return FTRACK_OK;
 }
