@@ -11,6 +11,7 @@
 
 #include "api_internal.h"
 #include "common/internal.h"
+#include "common/json_compat.h"
 #include "common/pyjson.h"
 
 #define LOG_COMPONENT "hub"
@@ -339,9 +340,13 @@ static json_object *parse_request(const char *request, size_t len, int max_depth
     if (!tok)
         return NULL;
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *body = json_tokener_parse_ex(tok, request, (int)len);
+    size_t fixed_len = 0;
+    char *fixed = fti_json_fix_astral_escapes(request, len, &fixed_len); /* see json_compat.h */
+    json_object *body = json_tokener_parse_ex(tok, fixed ? fixed : request,
+                                              (int)(fixed ? fixed_len : len));
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     json_tokener_free(tok);
+    free(fixed);
     if (jerr != json_tokener_success || !json_object_is_type(body, json_type_array)) {
         char content[200];
         snprintf(content, sizeof(content),

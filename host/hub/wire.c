@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "common/internal.h"
+#include "common/json_compat.h"
 #include "hub/socketio.h"
 #include "server_internal.h"
 
@@ -206,13 +207,20 @@ static ftrack_status parse_json(const char *data, size_t len, int depth, json_ob
     if (!tok)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    size_t fixed_len = 0;
+    char *fixed = fti_json_fix_astral_escapes(data, len, &fixed_len); /* see json_compat.h */
+    if (fixed) {
+        data = fixed;
+        len = fixed_len;
+    }
     json_object *obj = json_tokener_parse_ex(tok, data, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
+    while (obj && jerr == json_tokener_success && end < len && is_space(data[end]))
+        end++;
+    free(fixed); /* only `end` and `len` are used from here on */
     if (obj && jerr == json_tokener_success) {
-        while (end < len && is_space(data[end]))
-            end++;
         if (end == len) {
             *out = obj;
             return FTRACK_OK;

@@ -9,6 +9,7 @@
 
 #include <ftrack/event.h>
 #include "common/internal.h"
+#include "common/json_compat.h"
 
 struct ftrack_event {
     json_object *obj;
@@ -346,6 +347,12 @@ ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftra
     json_tokener *tok = thread_tokener();
     if (!tok)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory parsing an event");
+    size_t fixed_len = 0;
+    char *fixed = fti_json_fix_astral_escapes(text, len, &fixed_len); /* see json_compat.h */
+    if (fixed) {
+        text = fixed;
+        len = fixed_len;
+    }
     json_object *root = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
@@ -366,6 +373,7 @@ ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftra
         st = build(root, strict, false, out, err);
     }
     json_object_put(root);
+    free(fixed);
     return st;
 }
 
