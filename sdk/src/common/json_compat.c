@@ -103,3 +103,10 @@ char *fti_json_fix_astral_escapes(const char *text, size_t len, size_t *out_len)
         *out_len = n;
     return out;
 }
+
+void fti_json_tokener_reset(json_tokener *tok)
+{
+    json_tokener_reset(tok);
+    tok->ucs_char = 0;
+    tok->high_surrogate = 0;
+}

@@ -10,6 +10,7 @@
  * bytes before parsing gives the right string. Found by tests/fuzz/fuzz_event.c.
  */
 #include <stddef.h>
+#include <json-c/json_tokener.h>
 
 /* When `text` (JSON, `len` bytes) holds at least one such pair: a new NUL-terminated copy
  * with every such pair written as the character's four UTF-8 bytes (free with free()), its
@@ -17,5 +18,11 @@
  * parsing `text` gives the old, lossy result). Other escapes, including other pairs, are left
  * alone; escaped backslashes are skipped, so "\\ud836\\udc00"'s text is unchanged. */
 char *fti_json_fix_astral_escapes(const char *text, size_t len, size_t *out_len);
+
+/* json_tokener_reset() plus what json-c 0.16's reset forgets: a high surrogate left pending by
+ * the previous text (one that failed right after a high-surrogate escape) makes the next
+ * text's first unicode escape decode as U+FFFD. Reset a reused tokener with this. Found by
+ * tests/fuzz/fuzz_event.c. */
+void fti_json_tokener_reset(json_tokener *tok);
 
 #endif

@@ -359,7 +359,7 @@ ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftra
     if (tok != tl_tok)
         json_tokener_free(tok);
     else
-        json_tokener_reset(tok); /* drop its partial objects now, not at the next parse */
+        fti_json_tokener_reset(tok); /* drop its partial state now, not at the next parse */
     ftrack_status st = FTRACK_OK;
     if (jerr == json_tokener_continue)
         st = fti_error(err, FTRACK_ERR_PARSE, "event JSON ends early (%zu bytes)", len);

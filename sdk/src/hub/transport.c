@@ -14,6 +14,7 @@
 #include <libwebsockets.h>
 
 #include "common/internal.h"
+#include "common/json_compat.h"
 #include "hub/hub_internal.h"
 #include "hub/socketio.h"
 
@@ -354,7 +355,7 @@ static void handle_event(fti_transport *t, const char *data, size_t len)
         ftrack_log(FTRACK_LOG_WARNING, "hub", "ignored an event packet without data");
         return;
     }
-    json_tokener_reset(t->tok);
+    fti_json_tokener_reset(t->tok);
     json_object *payload = json_tokener_parse_ex(t->tok, data, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(t->tok);
     size_t end = json_tokener_get_parse_end(t->tok);
