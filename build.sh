@@ -54,7 +54,9 @@ build() { # build DIR [cmake args...]
 STAGE_RECAP=()
 STAGE_FAILED=0
 STAGE_RC=0
-FUZZ_SECONDS=${FTRACK_FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${FTRACK_FUZZ_SECONDS:-120}
+FUZZ_SEED=${FTRACK_FUZZ_SEED:-1}
+FUZZ_RUNS=${FTRACK_FUZZ_RUNS:-300000}
 # The threaded parts under ThreadSanitizer: every unit test (hub, dispatch, journal, cache and
 # session threads) and the integration tests that drive the host's threads hardest.
 TSAN_TESTS='_test$|^integration_test_(hub_client|hub_publish|host_dispatch|rel_crash|rel_hang|rel_reconnect|rel_isolated_publish|scale_workers)$'
@@ -116,8 +118,12 @@ run_fuzz() {
   cmake --build "$dir" -j"$(nproc)" --target "${names[@]}" >&2 || return 1
   for n in "${names[@]}"; do
     local short=${n#fuzz_}
+    rm -rf "$dir/corpus/$short"
     mkdir -p "$dir/corpus/$short" "$dir/artifacts"
-    if "$dir/fuzz/$n" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+    # A fixed seed and run count make CI reproducible: what passes here passes there. Explore
+    # further with FTRACK_FUZZ_SEED=0 (random) and more FTRACK_FUZZ_RUNS / FTRACK_FUZZ_SECONDS.
+    if "$dir/fuzz/$n" -seed="$FUZZ_SEED" -runs="$FUZZ_RUNS" -max_total_time="$FUZZ_SECONDS" \
+      -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$dir/artifacts/$n-" \
       "$dir/corpus/$short" "$ROOT/tests/fuzz/seeds/$short" >"$dir/$n.log" 2>&1; then
       echo "fuzz: $n ok, $(grep -o 'Done [0-9]* runs' "$dir/$n.log" | grep -o '[0-9]*') runs"
