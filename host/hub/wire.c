@@ -15,10 +15,6 @@ static const char *const WIRE_KEYS[] = {"id",     "topic", "data",          "sou
 enum { WIRE_KEY_COUNT = sizeof(WIRE_KEYS) / sizeof(WIRE_KEYS[0]) };
 
 /* How the official clients wrap an event: compact (JavaScript) and Python's json.dumps. */
-static const char *const WRAP_PREFIXES[] = {"{\"name\":\"ftrack.event\",\"args\":[",
-                                            "{\"name\": \"ftrack.event\", \"args\": ["};
-static const char WRAP_SUFFIX[] = "]}";
-
 bool fth_utf8_valid(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -77,59 +73,6 @@ void fth_random_hex(char *out, size_t hex_chars)
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Length of the JSON value starting at s[0] (already known to be valid JSON). */
-static size_t value_end(const char *s, size_t len)
-{
-    int depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_string) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        if (c == '"')
-            in_string = true;
-        else if (c == '{' || c == '[')
-            depth++;
-        else if ((c == '}' || c == ']') && --depth == 0)
-            return i + 1;
-    }
-    return 0;
-}
-
-/* The bytes of the single args element when the packet data is one of the clients' exact
- * wrappings; NULL otherwise. */
-static const char *find_raw(const char *data, size_t len, size_t *out_len)
-{
-    while (len > 0 && is_space(data[len - 1]))
-        len--;
-    size_t sl = sizeof(WRAP_SUFFIX) - 1;
-    for (size_t k = 0; k < sizeof(WRAP_PREFIXES) / sizeof(WRAP_PREFIXES[0]); k++) {
-        size_t pl = strlen(WRAP_PREFIXES[k]);
-        if (len < pl + sl || memcmp(data, WRAP_PREFIXES[k], pl) != 0 ||
-            memcmp(data + len - sl, WRAP_SUFFIX, sl) != 0)
-            continue;
-        const char *p = data + pl;
-        size_t n = len - pl - sl;
-        while (n > 0 && is_space(*p)) {
-            p++;
-            n--;
-        }
-        while (n > 0 && is_space(p[n - 1]))
-            n--;
-        /* A duplicate "args" key would leave more than one value between the brackets. */
-        if (n == 0 || *p != '{' || value_end(p, n) != n)
-            return NULL;
-        *out_len = n;
-        return p;
-    }
-    return NULL;
 }
 
 static bool has_exact_wire_keys(json_object *event)
@@ -260,7 +203,7 @@ ftrack_status fth_wire_event_parse(const char *data, size_t len, int max_depth,
         fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "event has no topic");
     } else if (has_exact_wire_keys(arg)) {
         out->event = arg;
-        out->raw = find_raw(data, len, &out->raw_len);
+        out->raw = fti_sio_event_arg_text(data, len, &out->raw_len);
     } else {
         out->normalised = normalise(arg, username);
         out->event = out->normalised;
