@@ -255,22 +255,21 @@ static void test_limits(void **state)
     (void)state;
     /* Deep nesting is refused, not a stack overflow. */
     size_t depth = 10000;
-    char *text = malloc(depth * 2 + 64);
-    strcpy(text, "T where ");
-    size_t n = strlen(text);
+    size_t size = depth * 2 + 64;
+    char *text = malloc(size);
+    assert_non_null(text);
+    size_t n = (size_t)snprintf(text, size, "T where ");
     for (size_t i = 0; i < depth; i++)
         text[n++] = '(';
-    strcpy(text + n, "a is 1");
-    n += 6;
+    n += (size_t)snprintf(text + n, size - n, "a is 1");
     for (size_t i = 0; i < depth; i++)
         text[n++] = ')';
     text[n] = '\0';
     parse_err(text, FTRACK_ERR_INVALID_ARGUMENT, "nested");
-    memset(text, 0, depth * 2 + 64);
-    strcpy(text, "T where ");
+    n = (size_t)snprintf(text, size, "T where ");
     for (size_t i = 0; i < 40; i++)
-        strcat(text, "not ");
-    strcat(text, "a is 1");
+        n += (size_t)snprintf(text + n, size - n, "not ");
+    snprintf(text + n, size - n, "a is 1");
     parse_err(text, FTRACK_ERR_INVALID_ARGUMENT, "nested");
     free(text);
 
