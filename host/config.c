@@ -61,21 +61,15 @@ static ftrack_status parse_paths(json_object *v, const char *origin, fth_config 
     }
     if (!json_object_is_type(v, json_type_array))
         return bad(err, origin, "\"plugin_paths\" must be a list of folders (or one string)");
-    size_t n = json_object_array_length(v), total = 1;
+    size_t n = json_object_array_length(v);
     for (size_t i = 0; i < n; i++) {
         json_object *item = json_object_array_get_idx(v, i);
         if (!json_object_is_type(item, json_type_string))
             return bad(err, origin, "\"plugin_paths\" item %zu is not a string", i + 1);
-        total += strlen(json_object_get_string(item)) + 1;
     }
-    c->plugin_paths = calloc(1, total);
+    c->plugin_paths = fti_json_join(v, ":");
     if (!c->plugin_paths)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strcat(c->plugin_paths, ":");
-        strcat(c->plugin_paths, json_object_get_string(json_object_array_get_idx(v, i)));
-    }
     return FTRACK_OK;
 }
 

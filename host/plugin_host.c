@@ -14,19 +14,9 @@
 
 static char *join_names(json_object *array)
 {
-    size_t n = json_object_array_length(array);
-    if (n == 0)
+    if (json_object_array_length(array) == 0)
         return NULL;
-    size_t total = 1;
-    for (size_t i = 0; i < n; i++)
-        total += strlen(json_object_get_string(json_object_array_get_idx(array, i))) + 2;
-    char *out = calloc(1, total);
-    for (size_t i = 0; out && i < n; i++) {
-        if (i)
-            strcat(out, ", ");
-        strcat(out, json_object_get_string(json_object_array_get_idx(array, i)));
-    }
-    return out;
+    return fti_json_join(array, ", ");
 }
 
 static fth_plan_instance *plan_append(fth_plan *plan, size_t *cap)

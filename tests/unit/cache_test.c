@@ -289,11 +289,10 @@ static char *sorted_keys(ftrack_cache *cache)
     for (size_t i = 0; i < count; i++)
         len += strlen(keys[i]) + 1;
     char *joined = calloc(1, len);
-    for (size_t i = 0; i < count; i++) {
-        if (i)
-            strcat(joined, ",");
-        strcat(joined, keys[i]);
-    }
+    assert_non_null(joined);
+    size_t at = 0;
+    for (size_t i = 0; i < count; i++)
+        at += (size_t)snprintf(joined + at, len - at, "%s%s", i ? "," : "", keys[i]);
     ftrack_cache_keys_free(keys);
     return joined;
 }

@@ -26,6 +26,10 @@ double fti_wall_now(void);
 /* mkdir -p: create `path` and every missing parent with mode 0700 (folders that exist are left
  * as they are). FTRACK_ERR_IO names the folder that could not be made. */
 ftrack_status fti_make_dirs(const char *path, ftrack_error *err);
+/* The strings of a JSON array joined with `sep` (non-strings count as empty): a malloc'ed
+ * string, "" for an empty array; NULL when out of memory. */
+struct json_object;
+char *fti_json_join(struct json_object *array, const char *sep);
 /* Copy with truncation; always NUL-terminates when size > 0. */
 void fti_strlcpy(char *dst, const char *src, size_t size);
 

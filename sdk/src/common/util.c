@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "common/internal.h"
 
 ftrack_status fti_verror(ftrack_error *err, ftrack_status code, const char *fmt, va_list ap)
@@ -116,4 +118,28 @@ ftrack_status fti_make_dirs(const char *path, ftrack_error *err)
     }
     free(p);
     return FTRACK_OK;
+}
+
+char *fti_json_join(struct json_object *array, const char *sep)
+{
+    size_t n = json_object_array_length(array), sep_len = strlen(sep), total = 1;
+    for (size_t i = 0; i < n; i++)
+        total += (size_t)json_object_get_string_len(json_object_array_get_idx(array, i)) + sep_len;
+    char *out = malloc(total);
+    if (!out)
+        return NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *item = json_object_array_get_idx(array, i);
+        size_t len = (size_t)json_object_get_string_len(item);
+        if (i) {
+            memcpy(out + at, sep, sep_len);
+            at += sep_len;
+        }
+        if (len)
+            memcpy(out + at, json_object_get_string(item), len);
+        at += len;
+    }
+    out[at] = '\0';
+    return out;
 }
