@@ -11,10 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 
-APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev libjson-c-dev
-  libwebsockets-dev libssl-dev libsqlite3-dev libsystemd-dev libcmocka-dev nodejs npm curl
-  python3 procps ffmpeg libhiredis-dev redis-server
-  dpkg-dev file fakeroot clang-14 libclang-rt-14-dev)
+# One list, shared with .ci/run.
+mapfile -t APT_PACKAGES < <(grep -v '^#' packaging/apt-packages.txt | tr ' ' '\n' | grep -v '^$')
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
