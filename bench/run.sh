@@ -117,7 +117,7 @@ start_host() {
     wait_line "$HOST_LOG" "ready:" 30
 }
 
-# start_responder host|js|floor: sets RESP_PID.
+# start_responder host|host_nj|js|floor: sets RESP_PID.
 RESP_N=0
 start_responder() {
     RESP_N=$((RESP_N + 1))
@@ -125,6 +125,9 @@ start_responder() {
     case $1 in
     host)
         start_host "$TMP/host-1.json"
+        return ;;
+    host_nj)
+        start_host "$TMP/host-1-nj.json"
         return ;;
     js)
         FTRACK_SERVER=$HUB_URL node "$HERE/js_responder.mjs" ftrack.action.discover >"$log" 2>&1 &
@@ -196,6 +199,8 @@ write_config50() {
 }
 
 write_config "$TMP/host-1.json" 1
+# the same instance with "journal": false (at most once: no journal write per event)
+sed 's/"marker": "bench.marker"}/&, "journal": false/' "$TMP/host-1.json" >"$TMP/host-1-nj.json"
 write_config "$TMP/host-10.json" 10
 
 # ---- steps ------------------------------------------------------------------------------
@@ -203,7 +208,7 @@ write_config "$TMP/host-10.json" 10
 step_roundtrip() {
     local run resp c line
     for ((run = 1; run <= RUNS; run++)); do
-        for resp in host js floor; do
+        for resp in host host_nj js floor; do
             start_hub
             start_responder "$resp"
             for c in 1 64; do

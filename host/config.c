@@ -126,6 +126,11 @@ static ftrack_status parse_instance(const char *name, json_object *v, const char
                        name, key);
         }
     }
+    if (inst->unjournaled && inst->isolated)
+        return bad(err, origin,
+                   "plugins.%s: \"journal\": false cannot be combined with an isolated "
+                   "instance (retrying the event a crashed child was handling needs the journal)",
+                   name);
     inst->plugin = fti_strdup(plugin);
     if (!inst->name || !inst->plugin)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");

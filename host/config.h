@@ -24,6 +24,7 @@ typedef struct fth_config_instance {
     json_object *failure;   /* "failure" policy overrides (borrowed, checked) or NULL */
     bool isolated;          /* "isolated": run in a child process */
     json_object *command;   /* "command": argv of an isolated program (borrowed) or NULL */
+    bool unjournaled;       /* "journal": false: at-most-once delivery, no journal */
 } fth_config_instance;
 
 typedef struct fth_config {
@@ -73,9 +74,9 @@ ftrack_status fth_config_read_secret_files(json_object *arguments, const char *o
                                            const char *where, ftrack_error *err);
 
 /* config_rel.c: the reliability keys (top level: journal, failure; per instance: failure,
- * isolated). FTRACK_ERR_NOT_FOUND when `key` is not one of them. */
+ * isolated, command, journal). FTRACK_ERR_NOT_FOUND when `key` is not one of them. */
 #define FTH_CONFIG_REL_KEYS "journal, failure"
-#define FTH_CONFIG_REL_INSTANCE_KEYS "failure, isolated, command"
+#define FTH_CONFIG_REL_INSTANCE_KEYS "failure, isolated, command, journal"
 ftrack_status fth_config_parse_rel_key(const char *key, json_object *value, const char *origin,
                                        fth_config *config, ftrack_error *err);
 ftrack_status fth_config_parse_rel_instance_key(const char *name, const char *key,

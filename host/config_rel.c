@@ -42,6 +42,13 @@ ftrack_status fth_config_parse_rel_instance_key(const char *name, const char *ke
         inst->isolated = json_object_get_boolean(value);
         return FTRACK_OK;
     }
+    if (strcmp(key, "journal") == 0) {
+        if (!json_object_is_type(value, json_type_boolean))
+            return fti_error(err, FTRACK_ERR_CONFIG,
+                             "%s: plugins.%s.journal must be true or false", origin, name);
+        inst->unjournaled = !json_object_get_boolean(value);
+        return FTRACK_OK;
+    }
     if (strcmp(key, "command") == 0) {
         size_t n =
             json_object_is_type(value, json_type_array) ? json_object_array_length(value) : 0;

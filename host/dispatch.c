@@ -106,12 +106,17 @@ static ftrack_status run_register(fth_worker *w, ftrack_plugin_context *ctx, voi
     return st;
 }
 
+/* The unjournaled road ("journal": false): at most once, so a failure is logged, not retried. */
 static void dispatch_one(fth_worker *w, char *text, size_t len)
 {
+    ftrack_delivery_outcome outcome;
+    memset(&outcome, 0, sizeof(outcome));
+    outcome.size = sizeof(outcome);
     ftrack_delivery delivery;
     memset(&delivery, 0, sizeof(delivery));
     delivery.size = sizeof(delivery);
     delivery.attempt = 1;
+    delivery.outcome = &outcome;
     ftrack_error err;
     ftrack_error_clear(&err);
     fth_metrics_add(w->metrics, FTH_METRIC_RECEIVED, 1);
@@ -125,6 +130,13 @@ static void dispatch_one(fth_worker *w, char *text, size_t len)
     fth_metrics_add(w->metrics, FTH_METRIC_DISPATCHED, 1);
     if (result.replies)
         fth_metrics_add(w->metrics, FTH_METRIC_REPLIED, result.replies);
+    if (outcome.failures) {
+        fth_metrics_add(w->metrics, FTH_METRIC_FAILED, 1);
+        ftrack_log(FTRACK_LOG_WARNING, "dispatch",
+                   "plugin instance '%s' failed on an event (not retried: the instance is "
+                   "not journaled): %s",
+                   w->name, outcome.message);
+    }
     fth_logging_trace_event(w->name, text, len, took);
     atomic_fetch_add(&w->handled, 1);
 }
@@ -161,7 +173,12 @@ static void deliver_reliable(void *ctx, const char *text, size_t len, ftrack_del
         fth_metrics_add(w->metrics, FTH_METRIC_RETRIED, 1);
     double started = fti_now();
     ftrack_dispatch_result result = {.size = sizeof(result)};
-    if (ftrack_hub_queue_dispatch_ex(w->queue, text, len, delivery, &result, &err) != FTRACK_OK)
+    ftrack_status st = ftrack_hub_queue_dispatch_ex(w->queue, text, len, delivery, &result, &err);
+    if (st == FTRACK_ERR_PARSE) /* no plugin ran, and no retry can make the text readable */
+        ftrack_log(FTRACK_LOG_WARNING, "dispatch",
+                   "plugin instance '%s': dropped an event that is not valid JSON: %s", w->name,
+                   err.message);
+    else if (st != FTRACK_OK)
         ftrack_delivery_fail(delivery, "%s", err.message);
     double took = fti_now() - started;
     fth_metrics_observe_latency(w->metrics, took);

@@ -565,6 +565,9 @@ static int write_event(ingest *g, const char *text, size_t len)
 {
     json_tokener *tok = json_tokener_new();
     json_object *event = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+    /* the network thread routes without validating what routing does not read */
+    if (tok && json_tokener_get_error(tok) != json_tokener_success)
+        ftrack_log(FTRACK_LOG_WARNING, "queue", "ingest: dropped an event that is not valid JSON");
     json_tokener_free(tok);
     const char *id = string_at(event, "id"), *topic = string_at(event, "topic");
     if (!id || !topic || strncmp(topic, "ftrack.meta.", 12) == 0) {

@@ -24,7 +24,8 @@ typedef struct instance_settings {
     char *name;
     fth_failure_policy policy;
     bool isolated;
-    char **command; /* NULL-terminated argv, or NULL */
+    bool unjournaled; /* "journal": false: the worker takes straight from its queue */
+    char **command;   /* NULL-terminated argv, or NULL */
 } instance_settings;
 
 typedef struct attached {
@@ -75,6 +76,7 @@ static ftrack_status copy_settings(const fth_config *config, ftrack_error *err)
         s->name = fti_strdup(ci->name);
         s->policy = ctx.policy;
         s->isolated = ci->isolated;
+        s->unjournaled = ci->unjournaled;
         if (!s->name)
             return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
         size_t argc = ci->command ? json_object_array_length(ci->command) : 0;
@@ -102,9 +104,9 @@ void fth_reliability_fill(fth_worker_spec *spec)
 {
     if (!ctx.started || spec->journal)
         return;
-    spec->journal = ctx.journal;
-    spec->deadletter = ctx.deadletter;
     const instance_settings *s = settings_of(spec->instance_name);
+    spec->journal = s && s->unjournaled ? NULL : ctx.journal;
+    spec->deadletter = ctx.deadletter;
     spec->failure = s ? &s->policy : &ctx.policy;
     spec->isolated = s && s->isolated;
     if (spec->isolated && !spec->plugin_path) {

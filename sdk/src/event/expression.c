@@ -17,6 +17,7 @@
 
 #include <ftrack/expression.h>
 #include "common/internal.h"
+#include "event/expression_internal.h"
 
 #define MAX_NESTING 64
 #define STR_(x) #x
@@ -629,5 +630,34 @@ bool ftrack_expression_topic_hint(const ftrack_expression *expression, const cha
         *topic = t->value;
     if (is_prefix)
         *is_prefix = t->prefix;
+    return true;
+}
+
+/* Every condition reads one path from the candidate's top level down: its first part is
+ * the only top-level key it can look at (no wildcards in paths, and a prefix `*` belongs to
+ * the value), whatever the operators and nesting around it. */
+static void visit_keys(const node *n, fti_expression_key_fn each, void *user_data)
+{
+    switch (n->kind) {
+    case N_COND:
+        each(n->parts[0], user_data);
+        return;
+    case N_NOT:
+        visit_keys(n->child, each, user_data);
+        return;
+    case N_ALL:
+    case N_ANY:
+        for (size_t i = 0; i < n->nkids; i++)
+            visit_keys(n->kids[i], each, user_data);
+        return;
+    }
+}
+
+bool fti_expression_top_keys(const ftrack_expression *expression, fti_expression_key_fn each,
+                             void *user_data)
+{
+    if (!expression || !each)
+        return false;
+    visit_keys(expression->root, each, user_data);
     return true;
 }

@@ -76,8 +76,8 @@ static void ack_remember_locked(ftrack_hub *hub, unsigned long id, fti_ack_kind 
     fti_strlcpy(r->topic, topic ? topic : "", sizeof(r->topic));
 }
 
-fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_frame_kind kind,
-                                      fti_ack_kind ack_kind, const char *what, bool want_ack)
+/* The frame of an event with ack id `id` (0: none); needs no lock. */
+static fti_frame *frame_build(ftrack_event *event, fti_frame_kind kind, unsigned long id)
 {
     size_t jlen;
     char *json = ftrack_event_serialize(event, &jlen);
@@ -87,8 +87,6 @@ fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_
         free(f);
         return NULL;
     }
-    /* ids count callback-carrying packets only, as the Python client's do */
-    unsigned long id = want_ack ? hub->ack_counter + 1 : 0;
     f->buf = fti_sio_frame_event(LWS_PRE, id, json, jlen, &f->len);
     free(json);
     if (!f->buf) {
@@ -97,7 +95,16 @@ fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_
     }
     f->kind = kind;
     f->ack_id = id;
-    if (id) {
+    return f;
+}
+
+fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_frame_kind kind,
+                                      fti_ack_kind ack_kind, const char *what, bool want_ack)
+{
+    /* ids count callback-carrying packets only, as the Python client's do */
+    unsigned long id = want_ack ? hub->ack_counter + 1 : 0;
+    fti_frame *f = frame_build(event, kind, id);
+    if (f && id) {
         hub->ack_counter = id;
         ack_remember_locked(hub, id, ack_kind, what ? what : ftrack_event_id(event),
                             ftrack_event_topic(event));
@@ -842,6 +849,19 @@ static ftrack_status publish_outgoing(ftrack_hub *hub, ftrack_hub_outgoing_callb
     return FTRACK_OK;
 }
 
+/* Queue a frame (takes it) and unlock. The network thread is woken only when the outbox was
+ * empty: otherwise a write pass is already due, and it drains the outbox to the end. */
+static ftrack_status enqueue_frame_locked(ftrack_hub *hub, fti_frame *f)
+{
+    bool connected = hub->connected;
+    bool wake = connected && hub->outbox.n == 0;
+    fti_frames_append(connected ? &hub->outbox : &hub->pending, f);
+    pthread_mutex_unlock(&hub->lock);
+    if (wake)
+        fti_transport_wake(hub);
+    return FTRACK_OK;
+}
+
 ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_publish_options *o,
                           bool want_ack, ftrack_error *err)
 {
@@ -868,8 +888,18 @@ ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_pub
         pthread_mutex_unlock(&hub->lock);
         return st;
     }
-    fti_frame *f = fti_frame_for_event_locked(hub, event, FTI_FRAME_EVENT, FTI_ACK_EVENT, NULL,
-                                              want_ack || o->on_ack);
+    fti_frame *f = NULL;
+    if (!want_ack && !rq) {
+        /* Nothing to assign or register (a callback's reply, the busiest road): build the
+         * frame outside the lock, which the network thread takes for every frame it
+         * receives and sends. */
+        pthread_mutex_unlock(&hub->lock);
+        f = frame_build(event, FTI_FRAME_EVENT, 0);
+        pthread_mutex_lock(&hub->lock);
+    } else {
+        f = fti_frame_for_event_locked(hub, event, FTI_FRAME_EVENT, FTI_ACK_EVENT, NULL,
+                                       want_ack || o->on_ack);
+    }
     /* registered before the frame can leave, so the fastest reply finds it */
     if (f && rq)
         st = fti_reply_register_locked(hub, eid, o->on_reply, o->on_ack, o->user_data, rq, rt);
@@ -878,12 +908,7 @@ ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_pub
         fti_frame_free(f);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
-    bool wake = hub->connected;
-    fti_frames_append(wake ? &hub->outbox : &hub->pending, f);
-    pthread_mutex_unlock(&hub->lock);
-    if (wake)
-        fti_transport_wake(hub);
-    return FTRACK_OK;
+    return enqueue_frame_locked(hub, f);
 }
 
 ftrack_status ftrack_hub_publish(ftrack_hub *hub, ftrack_event *event,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/internal.h"
+#include "event/expression_internal.h"
 #include "hub/hub_internal.h"
 
 /* The thread's bound queue (ftrack_hub_bind_thread); valid only for that hub. */
@@ -48,6 +49,7 @@ void fti_subset_release(fti_subset *set)
         return;
     for (size_t i = 0; i < set->n; i++)
         fti_sub_release(set->subs[i]);
+    free(set->route_keys);
     free(set);
 }
 
@@ -57,6 +59,60 @@ static int by_priority(const void *a, const void *b)
     if (x->priority != y->priority)
         return x->priority < y->priority ? -1 : 1;
     return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0);
+}
+
+/* What fti_route reads of any event: the topic to match, the target, the id for its log
+ * lines, and the id a reply answers (reply_queue). */
+static const char *const ROUTE_KEYS[] = {"topic", "target", "id", "inReplyToEvent",
+                                         "in_reply_to_event"};
+
+typedef struct key_list {
+    const char **keys;
+    size_t n, cap;
+    bool all;
+} key_list;
+
+static void key_list_add(const char *key, void *user_data)
+{
+    key_list *l = user_data;
+    if (l->all)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->keys[i], key) == 0)
+            return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        const char **grown = realloc(l->keys, cap * sizeof(*grown));
+        if (!grown) {
+            l->all = true; /* the whole event always does */
+            return;
+        }
+        l->keys = grown;
+        l->cap = cap;
+    }
+    l->keys[l->n++] = key;
+}
+
+/* The union of the keys routing reads for the set's subscribers (fti_subset.route_keys). */
+static void subset_route_keys(fti_subset *set)
+{
+    key_list l = {.n = 0};
+    for (size_t i = 0; i < sizeof(ROUTE_KEYS) / sizeof(ROUTE_KEYS[0]); i++)
+        key_list_add(ROUTE_KEYS[i], &l);
+    for (size_t i = 0; i < set->n; i++) {
+        if (set->subs[i]->ignore_own_user)
+            key_list_add("source", &l); /* event_user_is */
+        if (!fti_expression_top_keys(set->subs[i]->expr, key_list_add, &l))
+            l.all = true;
+    }
+    if (l.all) {
+        free(l.keys);
+        l.keys = NULL;
+        l.n = 0;
+    }
+    set->route_keys = l.keys;
+    set->route_nkeys = l.n;
+    set->route_all_keys = l.all;
 }
 
 /* A new set holding `old` minus `drop` plus `add`, sorted; replaces hub->subs. */
@@ -80,6 +136,7 @@ static ftrack_status subset_replace_locked(ftrack_hub *hub, fti_sub *add, fti_su
         atomic_fetch_add(&add->refs, 1);
     }
     qsort(set->subs, set->n, sizeof(set->subs[0]), by_priority);
+    subset_route_keys(set);
     hub->subs = set;
     fti_subset_release(old);
     return FTRACK_OK;
@@ -470,12 +527,19 @@ static ftrack_hub_queue *reply_queue(ftrack_hub *hub, json_object *event)
 void fti_route(ftrack_hub *hub, json_object *event, const char *text, size_t len,
                bool force_default)
 {
+    fti_subset *set = fti_subset_get(hub);
+    fti_route_set(hub, set, event, text, len, force_default);
+    fti_subset_release(set);
+}
+
+void fti_route_set(ftrack_hub *hub, fti_subset *set, json_object *event, const char *text,
+                   size_t len, bool force_default)
+{
     bool bad;
     ftrack_expression *target = compile_target(event, &bad);
     if (bad)
         return;
     queue_set qs = {.n = 0};
-    fti_subset *set = fti_subset_get(hub);
     for (size_t i = 0; set && i < set->n; i++) {
         fti_sub *s = set->subs[i];
         if (atomic_load(&s->removed))
@@ -492,7 +556,6 @@ void fti_route(ftrack_hub *hub, json_object *event, const char *text, size_t len
             queue_set_add(&qs, s->queue);
         }
     }
-    fti_subset_release(set);
     ftrack_expression_free(target);
     if (force_default)
         queue_set_add(&qs, hub->default_queue);

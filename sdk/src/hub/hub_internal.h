@@ -95,6 +95,12 @@ typedef struct fti_sub {
 /* An immutable, reference-counted snapshot of the subscribers, sorted by priority. */
 typedef struct fti_subset {
     atomic_int refs;
+    /* The top-level event keys routing reads (fti_route): its own, plus what the
+     * expressions read; strings borrowed from the subscribers' expressions or static. When
+     * route_all_keys (out of memory, an expression that cannot tell) it needs the whole event. */
+    const char **route_keys;
+    size_t route_nkeys;
+    bool route_all_keys;
     size_t n;
     fti_sub *subs[];
 } fti_subset;
@@ -255,6 +261,10 @@ ftrack_hub_queue *fti_bound_queue(ftrack_hub *hub);
  * queues it for ftrack_hub_wait. */
 void fti_route(ftrack_hub *hub, json_object *event, const char *text, size_t len,
                bool force_default);
+/* fti_route against `set` (from fti_subset_get, may be NULL): the set whose route_keys decided
+ * which members `event` holds, so a subscription added meanwhile cannot see a partial event. */
+void fti_route_set(ftrack_hub *hub, fti_subset *set, json_object *event, const char *text,
+                   size_t len, bool force_default);
 /* A purely local meta event (ftrack.meta.connected / disconnected). */
 void fti_emit_meta(ftrack_hub *hub, const char *topic);
 

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,27 +168,65 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Length of the object or array at s[0] in valid JSON; 0 when it does not close within n. */
-static size_t value_end(const char *s, size_t n)
+/* Past the string whose opening quote is s[i], or 0 when it does not close within n.
+ * *escaped when it holds a backslash. memchr: event data holds long strings (thumbnails,
+ * descriptions) and this runs on the network thread for each event. */
+static size_t string_end(const char *s, size_t i, size_t n, bool *escaped)
 {
-    int depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < n; i++) {
+    size_t qi = 0; /* the next quote at or after i, once looked up: each byte is looked at once */
+    for (i++; i < n;) {
+        if (qi < i) {
+            const char *q = memchr(s + i, '"', n - i);
+            if (!q)
+                return 0;
+            qi = (size_t)(q - s);
+        }
+        const char *bs = memchr(s + i, '\\', qi - i);
+        if (!bs)
+            return qi + 1;
+        *escaped = true;
+        i = (size_t)(bs - s) + 2; /* the escaped byte may be that quote */
+    }
+    return 0;
+}
+
+/* Past the object or array that opens at s[i], or 0 when it does not close within n, its
+ * brackets do not pair up, or it nests deeper than `room` levels (itself included). */
+static size_t container_end(const char *s, size_t i, size_t n, size_t room)
+{
+    uint64_t curly = 0; /* bit k: level k opened with '{'; pairs deeper than 64 go unchecked */
+    size_t depth = 0;
+    bool escaped = false;
+    for (; i < n; i++) {
         char c = s[i];
-        if (in_string) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_string = false;
-        } else if (c == '"') {
-            in_string = true;
+        if (c == '"') {
+            size_t e = string_end(s, i, n, &escaped);
+            if (!e)
+                return 0;
+            i = e - 1;
         } else if (c == '{' || c == '[') {
+            if (depth >= room)
+                return 0;
+            if (depth < 64)
+                curly = c == '{' ? curly | (1ULL << depth) : curly & ~(1ULL << depth);
             depth++;
-        } else if ((c == '}' || c == ']') && --depth == 0) {
-            return i + 1;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return 0;
+            depth--;
+            if (depth < 64 && (((curly >> depth) & 1) != 0) != (c == '}'))
+                return 0;
+            if (depth == 0)
+                return i + 1;
         }
     }
     return 0;
+}
+
+/* Length of the object or array at s[0]; 0 when it does not close well within n. */
+static size_t value_end(const char *s, size_t n)
+{
+    return container_end(s, 0, n, SIZE_MAX);
 }
 
 const char *fti_sio_event_arg_text(const char *data, size_t len, size_t *out_len)
@@ -213,4 +252,71 @@ const char *fti_sio_event_arg_text(const char *data, size_t len, size_t *out_len
         return p;
     }
     return NULL;
+}
+
+static size_t skip_ws(const char *s, size_t i, size_t n)
+{
+    while (i < n && is_space(s[i]))
+        i++;
+    return i;
+}
+
+/* Numbers and literals (true, false, null; json-c also reads NaN and Infinity). */
+static bool is_scalar_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           c == '+' || c == '-' || c == '.';
+}
+
+/* Past the member value that starts at s[i], or 0; `room` as container_end's. */
+static size_t member_value_end(const char *s, size_t i, size_t n, size_t room)
+{
+    bool escaped = false;
+    if (i >= n)
+        return 0;
+    if (s[i] == '"')
+        return string_end(s, i, n, &escaped);
+    if (s[i] == '{' || s[i] == '[')
+        return container_end(s, i, n, room);
+    size_t j = i;
+    while (j < n && is_scalar_char(s[j]))
+        j++;
+    return j;
+}
+
+bool fti_json_scan_object(const char *text, size_t len, int max_depth, fti_json_member_fn each,
+                          void *user_data)
+{
+    if (!text || max_depth < 1)
+        return false;
+    size_t i = skip_ws(text, 0, len);
+    if (i >= len || text[i] != '{')
+        return false;
+    size_t room = (size_t)max_depth - 1; /* levels left under the object */
+    i = skip_ws(text, i + 1, len);
+    if (i < len && text[i] == '}')
+        return skip_ws(text, i + 1, len) == len;
+    for (;;) {
+        bool escaped = false;
+        size_t key_at = i;
+        size_t key_end = i < len && text[i] == '"' ? string_end(text, i, len, &escaped) : 0;
+        if (!key_end || escaped)
+            return false;
+        i = skip_ws(text, key_end, len);
+        if (i >= len || text[i] != ':')
+            return false;
+        size_t value_at = skip_ws(text, i + 1, len);
+        size_t value_stop = member_value_end(text, value_at, len, room);
+        if (value_stop <= value_at)
+            return false;
+        if (each && !each(text + key_at + 1, key_end - key_at - 2, text + value_at,
+                          value_stop - value_at, user_data))
+            return false;
+        i = skip_ws(text, value_stop, len);
+        if (i < len && text[i] == '}')
+            return skip_ws(text, i + 1, len) == len;
+        if (i >= len || text[i] != ',')
+            return false;
+        i = skip_ws(text, i + 1, len);
+    }
 }

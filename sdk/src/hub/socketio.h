@@ -60,10 +60,28 @@ char *fti_sio_frame_simple(size_t headroom, fti_sio_type type, bool trailing_col
  * not ftrack.event or args is not exactly one object. */
 json_object *fti_sio_event_arg(json_object *payload, const char **why);
 
-/* The bytes of args' one element when `data` (an event packet's data, already known to be
- * valid JSON) is in one of the official clients' wrappings, {"name":"ftrack.event","args":[…]}
- * compact or as Python's json.dumps spaces it. NULL for any other shape (e.g. a duplicate
- * key), when the caller must serialise the parsed element instead. */
+/* The bytes of args' one element when `data` (an event packet's data) is in one of the
+ * official clients' wrappings, {"name":"ftrack.event","args":[…]} compact or as Python's
+ * json.dumps spaces it. NULL for any other shape (e.g. a duplicate key), when the caller must
+ * serialise the parsed element instead. Only the wrapping is checked, and that the element is
+ * one object whose brackets pair up: it is valid JSON only if `data` is. */
 const char *fti_sio_event_arg_text(const char *data, size_t len, size_t *out_len);
+
+/* Receives one top-level member of an object's text: the key's bytes between its quotes and
+ * the value's text from its first byte to its last. Returns false to stop the scan. */
+typedef bool (*fti_json_member_fn)(const char *key, size_t key_len, const char *value,
+                                   size_t value_len, void *user_data);
+
+/* Walk the top level of the JSON object text[0..len) in one pass, without parsing it: calls
+ * `each` (may be NULL) for every member in order, duplicates included. Values are skipped by
+ * counting brackets outside strings (escapes respected) and are NOT validated; only their
+ * shape is checked: strings close, brackets pair up, scalars are runs of number/literal
+ * characters, nesting stays within `max_depth` levels (the object itself is level 1, as
+ * json_tokener_new_ex counts). Returns false, possibly after some calls, when the text is not
+ * one object (whitespace around it aside), a key holds a backslash (its bytes would not be
+ * its value), the shape is wrong, the text ends early, or `each` returned false: then parse
+ * it with json-c to learn more. */
+bool fti_json_scan_object(const char *text, size_t len, int max_depth, fti_json_member_fn each,
+                          void *user_data);
 
 #endif
