@@ -28,6 +28,12 @@
 #define MARKS_FILE_SIZE (256 * 1024)
 #define MARKS_MAGIC "FTHMARK1"
 
+/* The hand-off of fresh deliveries (see fth_journal_next): at most this many entries (and
+ * bytes of text) per instance wait in memory; beyond, the worker is far behind and reads
+ * them back from the database as before. */
+#define FRESH_MAX 1024
+#define FRESH_MAX_BYTES (1024u * 1024)
+
 enum {
     Q_BEGIN,
     Q_COMMIT,
@@ -44,6 +50,7 @@ enum {
     Q_REQUEUE,
     Q_PENDING_OF,
     Q_MARKS_DONE,
+    Q_MAX_PENDING,
     Q_COUNT
 };
 
@@ -61,7 +68,8 @@ static const char *const SQL[Q_COUNT] = {
     [Q_INSERT_DELIVERY] = "INSERT OR IGNORE INTO deliveries(instance, seq) VALUES(?1, ?2)",
     [Q_NEXT] = "SELECT d.seq, d.attempts, d.run, d.replayed, e.text, e.id, e.topic "
                "FROM deliveries d INDEXED BY deliveries_waiting JOIN events e ON e.seq = d.seq "
-               "WHERE d.instance = ?1 AND d.state = 0 AND d.seq > ?2 ORDER BY d.seq LIMIT 1",
+               "WHERE d.instance = ?1 AND d.state = 0 AND d.seq > ?2 AND d.seq < ?3 "
+               "ORDER BY d.seq LIMIT 1",
     [Q_BELOW] = "SELECT seq FROM deliveries INDEXED BY deliveries_waiting "
                 "WHERE instance = ?1 AND state = 0 AND seq < ?2 ORDER BY seq",
     [Q_STARTED] = "UPDATE deliveries SET attempts = attempts + 1, run = ?3 "
@@ -77,12 +85,16 @@ static const char *const SQL[Q_COUNT] = {
     [Q_PENDING_OF] = "SELECT count(*) FROM deliveries INDEXED BY deliveries_waiting "
                      "WHERE instance = ?1 AND state = 0",
     [Q_MARKS_DONE] = "UPDATE meta SET value = ?1 WHERE key = 'marks'",
+    [Q_MAX_PENDING] = "SELECT max(seq) FROM deliveries INDEXED BY deliveries_waiting "
+                      "WHERE instance = ?1 AND state = 0",
 };
 
 /* locking_mode comes first: set before the first access, SQLite keeps the WAL index in the
  * heap instead of a shared-memory file and takes its file locks once (the host holds the
- * data dir's lock anyway). The two older indexes are replaced: deliveries_waiting holds only
- * pending rows, and deliveries_seq no longer changes when a delivery finishes. New journals'
+ * data dir's lock anyway). The older indexes are dropped: deliveries_waiting holds only
+ * pending rows, and no index of deliveries by seq is kept (one page less per commit; only
+ * compaction looked deliveries up by seq, and it reads the pending ones in one go). An older
+ * host opening the journal creates its index again. New journals'
  * events table has no AUTOINCREMENT (one page less per commit): a seq may then be reused
  * after compaction deleted the newest events, which is safe because compaction deletes their
  * deliveries with them and applies the marks log first. */
@@ -100,7 +112,7 @@ static const char SCHEMA[] =
     "DROP INDEX IF EXISTS deliveries_pending;"
     "DROP INDEX IF EXISTS deliveries_by_seq;"
     "CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries(instance, seq) WHERE state = 0;"
-    "CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries(seq);"
+    "DROP INDEX IF EXISTS deliveries_seq;"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('run', 0);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('marks', 0);"
     "UPDATE meta SET value = value + 1 WHERE key = 'run';";
@@ -130,8 +142,15 @@ typedef struct mark_record {
 
 enum { MARK_STARTED = 1, MARK_FINISHED = 2 };
 
-/* What this process knows of one instance's unapplied marks. */
-typedef struct instance_marks {
+/* A delivery appended in this run, waiting in memory for fth_journal_next. */
+typedef struct fresh_entry {
+    struct fresh_entry *next;
+    fth_journal_entry e;
+} fresh_entry;
+
+/* What this process knows of one instance: its unapplied marks, and the deliveries handed
+ * off in memory (see fth_journal_next). */
+typedef struct instance_state {
     char *name;
     uint32_t hash;
     int64_t open_started; /* a started mark without its finished one, or -1 */
@@ -139,7 +158,14 @@ typedef struct instance_marks {
     size_t done_count, done_cap;
     int64_t floor; /* the largest of `done`, or -1 */
     bool below;    /* a delivery was appended below the floor since the last apply */
-} instance_marks;
+    /* Pending deliveries in seq order, all above the floor, the text with them. */
+    fresh_entry *fresh, *fresh_tail;
+    size_t fresh_count, fresh_bytes;
+    /* Pending deliveries that are not in `fresh` have seqs at most this (-1: there are none;
+     * INT64_MAX: unknown), besides the one handed out. */
+    int64_t outside_max;
+    int64_t handed; /* the seq handed out from `fresh` and not finished yet, or -1 */
+} instance_state;
 
 struct fth_journal {
     sqlite3 *db;
@@ -157,7 +183,7 @@ struct fth_journal {
     unsigned marks_count;
     double marks_since;    /* fti_now() of the oldest unapplied mark */
     double marks_retry_at; /* after a failed apply: not before this */
-    instance_marks *instances;
+    instance_state *instances;
     size_t instance_count, instance_cap;
 };
 
@@ -324,8 +350,36 @@ static uint32_t name_hash(const char *s)
     return h;
 }
 
-/* The marks state of `instance`, created on first use; NULL when out of memory. */
-static instance_marks *marks_of(fth_journal *j, const char *instance)
+static void free_fresh(instance_state *st)
+{
+    fresh_entry *f = st->fresh;
+    while (f) {
+        fresh_entry *next = f->next;
+        free(f->e.text);
+        free(f);
+        f = next;
+    }
+    st->fresh = st->fresh_tail = NULL;
+    st->fresh_count = st->fresh_bytes = 0;
+}
+
+/* The largest pending seq of `instance` in the database, -1 when none, INT64_MAX when it
+ * cannot be read. Caller holds the lock. */
+static int64_t max_pending(fth_journal *j, const char *instance)
+{
+    sqlite3_stmt *s = stmt(j, Q_MAX_PENDING);
+    sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
+    int64_t max = INT64_MAX;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        max = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return max;
+}
+
+/* The state of `instance`, created on first use; NULL when out of memory. Caller holds the
+ * lock. What is pending at creation (from an earlier run, or appended while no state could
+ * be made) is outside the hand-off: one query per instance and run. */
+static instance_state *instance_of(fth_journal *j, const char *instance)
 {
     uint32_t h = name_hash(instance);
     for (size_t i = 0; i < j->instance_count; i++)
@@ -333,18 +387,19 @@ static instance_marks *marks_of(fth_journal *j, const char *instance)
             return &j->instances[i];
     if (j->instance_count == j->instance_cap) {
         size_t cap = j->instance_cap ? j->instance_cap * 2 : 8;
-        instance_marks *grown = realloc(j->instances, cap * sizeof(*grown));
+        instance_state *grown = realloc(j->instances, cap * sizeof(*grown));
         if (!grown)
             return NULL;
         j->instances = grown;
         j->instance_cap = cap;
     }
-    instance_marks *m = &j->instances[j->instance_count];
+    instance_state *m = &j->instances[j->instance_count];
     memset(m, 0, sizeof(*m));
     if (!(m->name = fti_strdup(instance)))
         return NULL;
     m->hash = h;
-    m->open_started = m->floor = -1;
+    m->open_started = m->floor = m->handed = -1;
+    m->outside_max = max_pending(j, instance);
     j->instance_count++;
     return m;
 }
@@ -622,6 +677,7 @@ void fth_journal_close(fth_journal *j)
     for (size_t i = 0; i < j->instance_count; i++) {
         free(j->instances[i].name);
         free(j->instances[i].done);
+        free_fresh(&j->instances[i]);
     }
     free(j->instances);
     pthread_mutex_destroy(&j->lock);
@@ -658,8 +714,9 @@ static int64_t upsert_event(fth_journal *j, const char *id, const char *topic, c
     return seq;
 }
 
-/* One item inside the caller's transaction; false on a database error. */
-static bool append_one(fth_journal *j, const char *instance, fth_journal_item *it)
+/* One item inside the caller's transaction; false on a database error. `st` may be NULL. */
+static bool append_one(fth_journal *j, const char *instance, instance_state *st,
+                       fth_journal_item *it)
 {
     int64_t seq = upsert_event(j, it->id, it->topic, it->text, it->len);
     if (seq < 0)
@@ -671,14 +728,59 @@ static bool append_one(fth_journal *j, const char *instance, fth_journal_item *i
     if (ok)
         it->result = sqlite3_changes(j->db) ? FTH_APPEND_ADDED : FTH_APPEND_DUPLICATE;
     sqlite3_reset(s);
+    it->seq = seq;
     /* An event another instance journaled first gets an older seq: below what this instance
      * may have finished in the marks log, where fth_journal_next must look for it. */
-    instance_marks *m = ok && it->result == FTH_APPEND_ADDED && j->marks && j->instance_count
-                            ? marks_of(j, instance)
-                            : NULL;
-    if (m && seq < m->floor)
-        m->below = true;
+    if (ok && it->result == FTH_APPEND_ADDED && j->marks && st && seq < st->floor)
+        st->below = true;
     return ok;
+}
+
+/* Keep a delivery just added in memory for fth_journal_next; false when it must be read
+ * back from the database instead: the list stays in seq order and above the floor (so the
+ * database holds nothing finished-but-unapplied above its head), and bounded. */
+static bool keep_fresh(instance_state *st, fth_journal_item *it)
+{
+    if (st->fresh_count >= FRESH_MAX || st->fresh_bytes + it->len > FRESH_MAX_BYTES ||
+        it->seq <= st->floor || (st->fresh_tail && it->seq <= st->fresh_tail->e.seq))
+        return false;
+    fresh_entry *f = calloc(1, sizeof(*f));
+    char *text = !f ? NULL : it->owned ? it->owned : fti_strndup(it->text, it->len);
+    if (!text) {
+        free(f);
+        return false;
+    }
+    it->owned = NULL; /* kept, if it was the text */
+    f->e.seq = it->seq;
+    f->e.text = text;
+    f->e.len = it->len;
+    fti_strlcpy(f->e.id, it->id, sizeof(f->e.id));
+    fti_strlcpy(f->e.topic, it->topic, sizeof(f->e.topic));
+    if (st->fresh_tail)
+        st->fresh_tail->next = f;
+    else
+        st->fresh = f;
+    st->fresh_tail = f;
+    st->fresh_count++;
+    st->fresh_bytes += it->len;
+    return true;
+}
+
+/* After the commit: hand what was added to the worker in memory, or note it as outside. */
+static void hand_off(instance_state *st, fth_journal_item *items, size_t n)
+{
+    for (size_t i = 0; st && i < n; i++)
+        if (items[i].result == FTH_APPEND_ADDED && !keep_fresh(st, &items[i]) &&
+            items[i].seq > st->outside_max)
+            st->outside_max = items[i].seq;
+}
+
+/* The deliveries in memory become outside ones (e.g. some may have been dead-lettered). */
+static void drop_fresh(instance_state *st)
+{
+    if (st->fresh_tail && st->fresh_tail->e.seq > st->outside_max)
+        st->outside_max = st->fresh_tail->e.seq;
+    free_fresh(st);
 }
 
 void fth_journal_append_many(fth_journal *j, const char *instance, fth_journal_item *items,
@@ -689,14 +791,18 @@ void fth_journal_append_many(fth_journal *j, const char *instance, fth_journal_i
     if (n == 0)
         return;
     pthread_mutex_lock(&j->lock);
+    /* Before the inserts: a new state reads what is pending already. */
+    instance_state *st = instance_of(j, instance);
     bool ok = tx(j, Q_BEGIN);
     for (size_t i = 0; ok && i < n; i++)
-        ok = append_one(j, instance, &items[i]);
+        ok = append_one(j, instance, st, &items[i]);
     if (!ok || !tx(j, Q_COMMIT)) {
         log_db_error(j, "cannot journal events");
         tx(j, Q_ROLLBACK);
         for (size_t i = 0; i < n; i++)
             items[i].result = FTH_APPEND_FAILED;
+    } else {
+        hand_off(st, items, n);
     }
     for (size_t i = 0; i < n; i++)
         j->duplicates += items[i].result == FTH_APPEND_DUPLICATE;
@@ -707,7 +813,7 @@ void fth_journal_append_many(fth_journal *j, const char *instance, fth_journal_i
 fth_append_result fth_journal_append(fth_journal *j, const char *instance, const char *id,
                                      const char *topic, const char *text, size_t len)
 {
-    fth_journal_item it = {id, topic, text, len, FTH_APPEND_FAILED};
+    fth_journal_item it = {.id = id, .topic = topic, .text = text, .len = len};
     fth_journal_append_many(j, instance, &it, 1);
     return it.result;
 }
@@ -718,13 +824,15 @@ static void copy_column(sqlite3_stmt *s, int col, char *out, size_t size)
     fti_strlcpy(out, v ? (const char *)v : "", size);
 }
 
-/* The first pending delivery of `instance` after `floor`: 1 found, 0 none, -1 error. Caller
- * holds the lock. */
-static int read_next(fth_journal *j, const char *instance, int64_t floor, fth_journal_entry *out)
+/* The first pending delivery of `instance` after `floor` and before `bound`: 1 found, 0
+ * none, -1 error. Caller holds the lock. */
+static int read_next(fth_journal *j, const char *instance, int64_t floor, int64_t bound,
+                     fth_journal_entry *out)
 {
     sqlite3_stmt *s = stmt(j, Q_NEXT);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, floor);
+    sqlite3_bind_int64(s, 3, bound);
     int found = 0;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -747,7 +855,7 @@ static int read_next(fth_journal *j, const char *instance, int64_t floor, fth_jo
     return found;
 }
 
-static bool is_done(const instance_marks *m, int64_t seq)
+static bool is_done(const instance_state *m, int64_t seq)
 {
     for (size_t i = 0; i < m->done_count; i++)
         if (m->done[i] == seq)
@@ -757,7 +865,7 @@ static bool is_done(const instance_marks *m, int64_t seq)
 
 /* A pending delivery below the floor that is not finished in the marks log (one appended
  * late, e.g. an event another instance journaled first), or -1. */
-static int64_t first_below(fth_journal *j, const char *instance, const instance_marks *m)
+static int64_t first_below(fth_journal *j, const char *instance, const instance_state *m)
 {
     sqlite3_stmt *s = stmt(j, Q_BELOW);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
@@ -772,22 +880,66 @@ static int64_t first_below(fth_journal *j, const char *instance, const instance_
     return found;
 }
 
+/* The oldest pending delivery outside the memory list with a seq below `bound` (INT64_MAX:
+ * any), as fth_journal_next always read them: 1 found, 0 none, -1 error. Caller holds the
+ * lock; `st` may be NULL (out of memory), `m` is NULL without the marks log. */
+static int read_outside(fth_journal *j, const char *instance, instance_state *st, instance_state *m,
+                        int64_t bound, fth_journal_entry *out)
+{
+    /* Deliveries finished in the log are still pending in the database: read past them. */
+    int found = read_next(j, instance, m ? m->floor : -1, bound, out);
+    /* Below the floor only when nothing is pending above it (the memory list is). */
+    if (found == 0 && m && m->below && bound == INT64_MAX) {
+        int64_t below = first_below(j, instance, m);
+        if (below >= 0)
+            found = read_next(j, instance, below - 1, INT64_MAX, out);
+        else
+            m->below = false;
+    }
+    /* None below the bound, and none above it either: there is nothing outside. */
+    if (found == 0 && st && !(m && m->below) && (bound == INT64_MAX || st->outside_max < bound))
+        st->outside_max = -1;
+    return found;
+}
+
+static void take_fresh(instance_state *st, fth_journal_entry *out)
+{
+    fresh_entry *f = st->fresh;
+    st->fresh = f->next;
+    if (!st->fresh)
+        st->fresh_tail = NULL;
+    st->fresh_count--;
+    st->fresh_bytes -= f->e.len;
+    *out = f->e; /* the text with it */
+    free(f);
+    st->handed = out->seq;
+}
+
+/* Two sources, one order: the deliveries this run appended wait in memory (seq order), the
+ * others (pending from an earlier run, requeued, retried, not kept in memory) are read from
+ * the database. The database is asked only while something may be outside, and then only for
+ * what is older than the memory list's head, which it never holds twice. */
 bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&j->lock);
-    instance_marks *m = j->marks ? marks_of(j, instance) : NULL;
+    instance_state *st = instance_of(j, instance);
+    instance_state *m = j->marks ? st : NULL;
+    if (st && st->handed >= 0) { /* handed out and not finished: pending, outside now */
+        if (st->handed > st->outside_max)
+            st->outside_max = st->handed;
+        st->handed = -1;
+    }
     /* A started delivery that did not finish (a retry): its attempts must be read current. */
     if (m && m->open_started >= 0)
         marks_apply(j, false, j->run);
-    /* Deliveries finished in the log are still pending in the database: read past them. */
-    int found = read_next(j, instance, m ? m->floor : -1, out);
-    if (found == 0 && m && m->below) {
-        int64_t below = first_below(j, instance, m);
-        if (below >= 0)
-            found = read_next(j, instance, below - 1, out);
-        else
-            m->below = false;
+    fresh_entry *head = st ? st->fresh : NULL;
+    int found = 0;
+    if (!st || st->outside_max >= 0)
+        found = read_outside(j, instance, st, m, head ? head->e.seq : INT64_MAX, out);
+    if (found == 0 && head) {
+        take_fresh(st, out);
+        found = 1;
     }
     pthread_mutex_unlock(&j->lock);
     return found > 0;
@@ -828,7 +980,7 @@ static bool log_mark(fth_journal *j, int kind, const char *instance, const fth_j
 void fth_journal_started(fth_journal *j, const char *instance, const fth_journal_entry *e)
 {
     pthread_mutex_lock(&j->lock);
-    instance_marks *m = j->marks ? marks_of(j, instance) : NULL;
+    instance_state *m = j->marks ? instance_of(j, instance) : NULL;
     if (m && log_mark(j, MARK_STARTED, instance, e)) {
         m->open_started = e->seq;
         marks_maybe_apply(j);
@@ -839,7 +991,7 @@ void fth_journal_started(fth_journal *j, const char *instance, const fth_journal
     pthread_mutex_unlock(&j->lock);
 }
 
-static bool reserve_done(instance_marks *m)
+static bool reserve_done(instance_state *m)
 {
     if (m->done_count < m->done_cap)
         return true;
@@ -855,7 +1007,10 @@ static bool reserve_done(instance_marks *m)
 void fth_journal_finished(fth_journal *j, const char *instance, const fth_journal_entry *e)
 {
     pthread_mutex_lock(&j->lock);
-    instance_marks *m = j->marks ? marks_of(j, instance) : NULL;
+    instance_state *st = instance_of(j, instance);
+    if (st && st->handed == e->seq)
+        st->handed = -1;
+    instance_state *m = j->marks ? st : NULL;
     if (m && reserve_done(m) && log_mark(j, MARK_FINISHED, instance, e)) {
         if (m->open_started == e->seq)
             m->open_started = -1;
@@ -879,6 +1034,33 @@ void fth_journal_flush(fth_journal *j)
     pthread_mutex_unlock(&j->lock);
 }
 
+/* A requeued delivery is read from the database (it is a redelivery now): out of the memory
+ * list if it was there. Caller holds the lock. */
+static void requeued(fth_journal *j, const char *instance, int64_t seq)
+{
+    instance_state *st = instance_of(j, instance);
+    if (!st)
+        return;
+    fresh_entry *prev = NULL;
+    for (fresh_entry *f = st->fresh; f; prev = f, f = f->next) {
+        if (f->e.seq != seq)
+            continue;
+        if (prev)
+            prev->next = f->next;
+        else
+            st->fresh = f->next;
+        if (st->fresh_tail == f)
+            st->fresh_tail = prev;
+        st->fresh_count--;
+        st->fresh_bytes -= f->e.len;
+        free(f->e.text);
+        free(f);
+        break;
+    }
+    if (seq > st->outside_max)
+        st->outside_max = seq;
+}
+
 ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const char *id,
                                   const char *topic, const char *text, ftrack_error *err)
 {
@@ -898,6 +1080,8 @@ ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const ch
         sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         st = fti_error(err, FTRACK_ERR_IO, "journal: %s", sqlite3_errmsg(j->db));
         sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    } else {
+        requeued(j, instance, seq);
     }
     sqlite3_reset(s);
     j->dirty = true;
@@ -968,9 +1152,8 @@ static void forget_finished(fth_journal *j, double cutoff)
 {
     sqlite3_stmt *s = NULL;
     const char *sql =
-        "DELETE FROM events WHERE received < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d "
-        "WHERE d.seq = events.seq AND d.state = 0);"
-        "";
+        "DELETE FROM events WHERE received < ?1 AND seq NOT IN (SELECT seq FROM deliveries "
+        "INDEXED BY deliveries_waiting WHERE state = 0)";
     sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (sqlite3_prepare_v2(j->db, sql, -1, &s, NULL) == SQLITE_OK) {
         sqlite3_bind_double(s, 1, cutoff);
@@ -984,6 +1167,13 @@ static void forget_finished(fth_journal *j, double cutoff)
     sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
 }
 
+/* Dead-lettered deliveries may be in the memory lists: read everything back instead. */
+static void drop_all_fresh(fth_journal *j)
+{
+    for (size_t i = 0; i < j->instance_count; i++)
+        drop_fresh(&j->instances[i]);
+}
+
 void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
 {
     if (!j)
@@ -994,6 +1184,7 @@ void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
     uint64_t expired =
         give_up(j, dl, "e.received < ?1", now - j->options.max_age, 100000, "expired");
     if (expired) {
+        drop_all_fresh(j);
         j->expired += expired;
         ftrack_log(FTRACK_LOG_WARNING, "journal",
                    "%llu pending deliveries were older than journal.max_age (%.0f s): moved to "
@@ -1013,6 +1204,8 @@ void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
             sqlite3_exec(j->db, "PRAGMA incremental_vacuum;", NULL, NULL, NULL);
         } while (n && used_bytes(j) > j->options.max_bytes * 9 / 10);
         j->evicted += evicted;
+        if (evicted)
+            drop_all_fresh(j);
         ftrack_log(FTRACK_LOG_WARNING, "journal",
                    "the journal reached journal.max_bytes (%llu): %llu oldest pending "
                    "deliveries moved to the dead-letter file (%llu since start)",

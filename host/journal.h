@@ -86,11 +86,16 @@ fth_append_result fth_journal_append(fth_journal *j, const char *instance, const
 typedef struct fth_journal_item {
     const char *id, *topic, *text; /* borrowed for the call */
     size_t len;
+    /* Optional: `text` itself, NUL-terminated and free()-able. The journal may keep it for
+     * the hand-off (see fth_journal_next) and then sets this to NULL; otherwise it copies. */
+    char *owned;
     fth_append_result result; /* out */
+    int64_t seq;              /* out: the delivery's seq when added */
 } fth_journal_item;
 
 /* fth_journal_append for `n` events of one instance in one transaction (all FAILED when it
- * cannot be written). */
+ * cannot be written). The deliveries added are also kept in memory for fth_journal_next
+ * (bounded), so the worker does not read back what was just written. */
 void fth_journal_append_many(fth_journal *j, const char *instance, fth_journal_item *items,
                              size_t n);
 
@@ -104,7 +109,11 @@ typedef struct fth_journal_entry {
     char topic[128]; /* may be cut short: for logs */
 } fth_journal_entry;
 
-/* The oldest pending delivery of `instance`, if any (false: none, or an error, logged). */
+/* The oldest pending delivery of `instance`, if any (false: none, or an error, logged).
+ * Deliveries appended in this run come from memory while nothing older is pending outside it
+ * (from an earlier run, requeued, a retry, or not kept): the journal tracks that, so the
+ * common case runs no query. A delivery handed out and not finished before the next call is
+ * pending again (a retry reads it back, its attempts current). */
 bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *out);
 void fth_journal_entry_clear(fth_journal_entry *entry);
 /* A dispatch of the delivery `e` (from fth_journal_next) begins: counts the attempt, marks it

@@ -43,7 +43,10 @@ struct fth_reliable {
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     mem_item *head, *tail;
     size_t mem_depth;
-    bool wake;
+    /* Work arrived since the worker last looked, and the worker is (about to be) waiting on
+     * the condition: with both, wake() needs neither the lock nor a futex call while the
+     * worker is busy, which is most of the time under load (see wake()). */
+    atomic_bool wake, sleeping;
     bool stopping;
     double stop_deadline;
     /* the dispatch in flight, for the watchdog */
@@ -81,24 +84,30 @@ static void abs_time(double seconds_from_now, struct timespec *ts)
     }
 }
 
-/* Wait on the condition for up to `seconds` unless woken; caller holds the lock. */
+/* Wait on the condition for up to `seconds` unless woken; caller holds the lock. The
+ * `sleeping` store comes before the `wake` load (both sequentially consistent), mirroring
+ * wake(): either this sees the waker's flag, or the waker sees `sleeping` and signals under
+ * the lock, which it can only take once this thread waits. */
 static void wait_locked(fth_reliable *r, double seconds)
 {
-    if (r->wake) {
-        r->wake = false;
-        return;
+    atomic_store(&r->sleeping, true);
+    if (!atomic_exchange(&r->wake, false)) {
+        struct timespec ts;
+        abs_time(seconds, &ts);
+        pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+        atomic_store(&r->wake, false);
     }
-    struct timespec ts;
-    abs_time(seconds, &ts);
-    pthread_cond_timedwait(&r->cond, &r->lock, &ts);
-    r->wake = false;
+    atomic_store(&r->sleeping, false);
 }
 
+/* Tell the worker there is work. Only a waiting worker costs a lock and a signal. */
 static void wake(fth_reliable *r)
 {
+    atomic_store(&r->wake, true);
+    if (!atomic_load(&r->sleeping))
+        return;
     pthread_mutex_lock(&r->lock);
-    r->wake = true;
-    pthread_cond_broadcast(&r->cond);
+    pthread_cond_signal(&r->cond); /* one waiter: the worker */
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -257,10 +266,10 @@ static bool mem_push(fth_reliable *r, const char *text, size_t len)
             r->head = it;
         r->tail = it;
         r->mem_depth++;
-        r->wake = true;
-        pthread_cond_broadcast(&r->cond);
     }
     pthread_mutex_unlock(&r->lock);
+    if (ok)
+        wake(r);
     if (!ok) {
         free(copy);
         free(it);
@@ -294,13 +303,15 @@ static void count_dropped(fth_reliable *r, const char *why)
 }
 
 typedef struct intake_item {
-    char *text; /* ftrack_free */
+    char *text; /* ftrack_free (which is free); NULL once the journal kept it */
     size_t len;
+    bool owned; /* text is this thread's to give away */
     char id[FTRACK_ID_MAX];
     char topic[128];
 } intake_item;
 
-/* Journal received events of this instance (any thread), in one transaction. */
+/* Journal received events of this instance (any thread), in one transaction. The journal
+ * keeps the texts it hands to the worker (owned ones are given, not copied). */
 static void accept_events(fth_reliable *r, intake_item *items, size_t n)
 {
     fth_journal_item jitems[INTAKE_BATCH];
@@ -315,13 +326,19 @@ static void accept_events(fth_reliable *r, intake_item *items, size_t n)
                 count_dropped(r, "the in-memory list of meta events is full");
             continue;
         }
-        jitems[m] = (fth_journal_item){it->id, it->topic, it->text, it->len, FTH_APPEND_FAILED};
+        jitems[m] = (fth_journal_item){.id = it->id,
+                                       .topic = it->topic,
+                                       .text = it->text,
+                                       .len = it->len,
+                                       .owned = it->owned ? it->text : NULL};
         index[m++] = i;
     }
     fth_journal_append_many(r->journal, r->instance, jitems, m);
     bool added = false;
     for (size_t k = 0; k < m; k++) {
         intake_item *it = &items[index[k]];
+        if (it->owned && !jitems[k].owned)
+            it->text = NULL; /* the journal has it */
         switch (jitems[k].result) {
         case FTH_APPEND_ADDED:
             added = true;
@@ -345,7 +362,7 @@ static void accept_events(fth_reliable *r, intake_item *items, size_t n)
 
 static void accept_event(fth_reliable *r, const char *text, size_t len)
 {
-    intake_item it = {(char *)text, len, "", ""};
+    intake_item it = {.text = (char *)text, .len = len};
     accept_events(r, &it, 1);
 }
 
@@ -375,7 +392,7 @@ static void *intake_main(void *arg)
                 accept_event(r, text, len);
                 ftrack_free(text);
             } else {
-                items[n++] = (intake_item){text, len, "", ""};
+                items[n++] = (intake_item){.text = text, .len = len, .owned = true};
             }
             text = items && n < INTAKE_BATCH ? ftrack_hub_queue_take(r->queue, 0, &len) : NULL;
         }
@@ -439,9 +456,8 @@ void fth_reliable_stop(fth_reliable *r, double deadline)
     pthread_mutex_lock(&r->lock);
     r->stopping = true;
     r->stop_deadline = deadline;
-    r->wake = true;
-    pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
+    wake(r);
 }
 
 void fth_reliable_free(fth_reliable *r)

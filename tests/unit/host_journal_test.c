@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "deadletter.h"
 #include "failure.h"
@@ -231,6 +232,169 @@ static void test_marks_survive_crash(void **state)
     fth_journal_close(j);
 }
 
+/* Handle the next delivery of `instance` and check it is event `id`. */
+static void expect_next(fth_journal *j, const char *instance, const char *id, bool redelivery)
+{
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, instance, &e));
+    assert_string_equal(e.id, id);
+    assert_int_equal(e.redelivery, redelivery);
+    assert_int_equal(e.len, strlen(e.text));
+    assert_non_null(strstr(e.text, id));
+    fth_journal_started(j, instance, &e);
+    fth_journal_finished(j, instance, &e);
+    fth_journal_entry_clear(&e);
+}
+
+static void expect_none(fth_journal *j, const char *instance)
+{
+    fth_journal_entry e;
+    assert_false(fth_journal_next(j, instance, &e));
+}
+
+/* Deliveries appended in this run come from memory, the others from the database: more than
+ * the memory list holds, so later ones sit in the database between memory entries. */
+static void test_handoff_interleaved(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(0, 0);
+    char id[32];
+    for (int i = 0; i < 1100; i++) { /* memory keeps 1024 */
+        snprintf(id, sizeof(id), "f%d", i);
+        append(j, "a", id, i);
+    }
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof(id), "f%d", i);
+        expect_next(j, "a", id, false);
+    }
+    for (int i = 1100; i < 1110; i++) { /* room again: into memory, after the database's */
+        snprintf(id, sizeof(id), "f%d", i);
+        append(j, "a", id, i);
+    }
+    for (int i = 10; i < 1110; i++) {
+        snprintf(id, sizeof(id), "f%d", i);
+        expect_next(j, "a", id, false);
+    }
+    expect_none(j, "a");
+    assert_int_equal(fth_journal_pending(j, "a"), 0);
+    fth_journal_close(j);
+}
+
+/* A retry and a replay of deliveries that were in memory, and a restart with pending ones
+ * and fresh ones arriving: each once, in seq order. */
+static void test_handoff_retry_replay_restart(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(0, 0);
+    append(j, "c", "h1", 1);
+    append(j, "c", "h2", 2);
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "c", &e));
+    assert_string_equal(e.id, "h1");
+    fth_journal_started(j, "c", &e); /* fails: not finished */
+    fth_journal_entry_clear(&e);
+    assert_true(fth_journal_next(j, "c", &e));
+    assert_string_equal(e.id, "h1");
+    assert_int_equal(e.attempts, 1);
+    fth_journal_started(j, "c", &e);
+    fth_journal_finished(j, "c", &e);
+    fth_journal_entry_clear(&e);
+    expect_next(j, "c", "h2", false);
+    expect_none(j, "c");
+
+    /* Replays: one still pending in memory, one handled already. */
+    append(j, "b", "g1", 1);
+    append(j, "b", "g2", 2);
+    append(j, "b", "g3", 3);
+    expect_next(j, "b", "g1", false);
+    char text[256];
+    ftrack_error err;
+    event_text(text, sizeof(text), "g2", 2);
+    assert_int_equal(fth_journal_requeue(j, "b", "g2", "t", text, &err), FTRACK_OK);
+    event_text(text, sizeof(text), "g1", 1);
+    assert_int_equal(fth_journal_requeue(j, "b", "g1", "t", text, &err), FTRACK_OK);
+    append(j, "b", "g4", 4);
+    expect_next(j, "b", "g1", true);
+    expect_next(j, "b", "g2", true);
+    expect_next(j, "b", "g3", false);
+    expect_next(j, "b", "g4", false);
+    expect_none(j, "b");
+
+    /* A restart: what was pending (in memory then) comes first, then the new arrivals. */
+    append(j, "d", "k1", 1);
+    append(j, "d", "k2", 2);
+    expect_next(j, "d", "k1", false);
+    fth_journal_close(j);
+    j = open_journal(0, 0);
+    append(j, "d", "k3", 3);
+    append(j, "d", "k1", 1); /* handled in the earlier run: a duplicate */
+    expect_next(j, "d", "k2", false);
+    append(j, "d", "k4", 4);
+    expect_next(j, "d", "k3", false);
+    expect_next(j, "d", "k4", false);
+    expect_none(j, "d");
+    fth_journal_close(j);
+}
+
+static int64_t index_count(const char *name)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/journal.sqlite", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                        "AND name = ?1",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Compaction forgets an event once no instance has it pending, and a journal written with the
+ * older index of deliveries by seq loses it at open. */
+static void test_forget_and_migrate(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(0, 0);
+    fth_journal_close(j);
+    char path[300];
+    snprintf(path, sizeof(path), "%s/journal.sqlite", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE INDEX deliveries_seq ON deliveries(seq)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(index_count("deliveries_seq"), 1);
+
+    fth_journal_options o;
+    fth_journal_options_init(&o);
+    o.path = path;
+    o.dedup_window = 0.001;
+    ftrack_error err;
+    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    append(j, "a", "x", 1);
+    append(j, "a", "y", 2);
+    append(j, "b", "y", 2);
+    expect_next(j, "a", "x", false);
+    expect_next(j, "a", "y", false);
+    usleep(20000);
+    fth_journal_compact(j, NULL);
+    /* x is forgotten (handled everywhere): new again; y is still pending for b. */
+    assert_int_equal(append(j, "a", "x", 1), FTH_APPEND_ADDED);
+    assert_int_equal(append(j, "a", "y", 2), FTH_APPEND_DUPLICATE);
+    expect_next(j, "b", "y", false);
+    fth_journal_close(j);
+    assert_int_equal(index_count("deliveries_seq"), 0);
+    assert_int_equal(index_count("deliveries_waiting"), 1);
+}
+
 static size_t count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -348,6 +512,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_marks_batched, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_marks_survive_crash, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_limits_dead_letter, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_handoff_interleaved, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_handoff_retry_replay_restart, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_forget_and_migrate, make_dir, remove_dir),
         cmocka_unit_test(test_failure_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,17 +12,17 @@
 #include <string.h>
 
 #include <libwebsockets.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include "common/internal.h"
 #include "common/json_compat.h"
 #include "hub/hub_internal.h"
 #include "hub/socketio.h"
+#include "hub/wsframe.h"
 
 #define PROTOCOL_NAME "ftrack-hub"
 #define RX_BUFFER 65536
+/* Frames are added to one write up to this size (lws sends at most RX_BUFFER per call). */
+#define WRITE_BATCH_BYTES (48 * 1024)
 #define CLOSE_GRACE_SECONDS 3
 
 struct fti_transport {
@@ -45,6 +45,7 @@ struct fti_transport {
     uint64_t rng;
     struct json_tokener *tok;
     char proxy[256];
+    fti_wsbatch out; /* the frames of one write */
 };
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -590,37 +591,12 @@ static int on_receive(fti_transport *t, struct lws *wsi, const char *in, size_t 
     return rc;
 }
 
-/* Several frames waiting go out in as few TCP segments as possible: corked, each lws_write
- * only copies into the socket buffer, and uncorking sends them together. On loopback the
- * sender's CPU also runs the receiver's TCP input, so one segment instead of N saves both
- * ends most of the per-frame kernel work. */
-static int write_frames(fti_transport *t, struct lws *wsi);
-
-static void cork(struct lws *wsi, bool on)
-{
-    int fd = (int)lws_get_socket_fd(wsi), v = on;
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
-}
-
+/* Every frame waiting in the outbox (up to a batch) goes out in one write: see wsframe.h. */
 static int on_writeable(fti_transport *t, struct lws *wsi)
 {
     ftrack_hub *hub = t->hub;
-    pthread_mutex_lock(&hub->lock);
-    bool corked = hub->outbox.n > 1;
-    pthread_mutex_unlock(&hub->lock);
-    if (corked)
-        cork(wsi, true);
-    int rc = write_frames(t, wsi);
-    if (corked)
-        cork(wsi, false);
-    return rc;
-}
-
-static int write_frames(fti_transport *t, struct lws *wsi)
-{
-    ftrack_hub *hub = t->hub;
-    for (int n = 0; n < FTI_HUB_WRITE_BATCH; n++) {
+    fti_wsbatch_clear(&t->out);
+    for (int n = 0; n < FTI_HUB_WRITE_BATCH && t->out.len < WRITE_BATCH_BYTES; n++) {
         pthread_mutex_lock(&hub->lock);
         fti_frame *f = fti_frames_pop(&hub->outbox);
         if (f)
@@ -628,15 +604,18 @@ static int write_frames(fti_transport *t, struct lws *wsi)
         pthread_mutex_unlock(&hub->lock);
         if (!f)
             break;
-        size_t flen = f->len;
-        int w = lws_write(wsi, (unsigned char *)f->buf + LWS_PRE, flen, LWS_WRITE_TEXT);
+        bool ok = fti_wsbatch_add_text(&t->out, f->buf + LWS_PRE, f->len);
         fti_frame_free(f);
-        if (w < (int)flen) {
-            ftrack_log(FTRACK_LOG_WARNING, "hub", "writing to the event server failed");
+        if (!ok) {
+            ftrack_log(FTRACK_LOG_ERROR, "hub", "out of memory writing to the event server");
             return -1;
         }
-        if (lws_send_pipe_choked(wsi))
-            break;
+    }
+    size_t len = t->out.len;
+    /* lws takes what the socket cannot (partial writes, TLS) and asks for writable again */
+    if (len && lws_write(wsi, fti_wsbatch_data(&t->out), len, LWS_WRITE_RAW) < (int)len) {
+        ftrack_log(FTRACK_LOG_WARNING, "hub", "writing to the event server failed");
+        return -1;
     }
     pthread_mutex_lock(&hub->lock);
     size_t left = hub->outbox.n;
@@ -837,6 +816,7 @@ ftrack_status fti_transport_start(ftrack_hub *hub, ftrack_error *err)
     t->state = FTI_ST_IDLE;
     atomic_init(&t->quit, false);
     atomic_init(&t->abort_handshake, false);
+    fti_wsbatch_init(&t->out, LWS_PRE);
     t->rng = (uint64_t)(fti_now() * 1e9) ^ (uint64_t)strtoull(hub->id + 16, NULL, 16) ^
              0x9E3779B97F4A7C15ULL;
     t->tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH + 2);
@@ -896,6 +876,7 @@ void fti_transport_stop(ftrack_hub *hub)
     lws_context_destroy(t->ctx);
     hub->transport = NULL;
     json_tokener_free(t->tok);
+    fti_wsbatch_free(&t->out);
     free(t->rx);
     free(t);
 }

@@ -1,0 +1,116 @@
+/* Coalesced client websocket frames (wsframe.h). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "hub/wsframe.h"
+
+#define WS_FIN_TEXT 0x81
+#define WS_MASKED 0x80
+#define WS_HEADER_MAX 14 /* 2 + 8 length bytes + 4 mask bytes */
+
+void fti_wsbatch_init(fti_wsbatch *b, size_t headroom)
+{
+    memset(b, 0, sizeof(*b));
+    b->headroom = headroom;
+}
+
+void fti_wsbatch_free(fti_wsbatch *b)
+{
+    free(b->buf);
+    fti_wsbatch_init(b, b->headroom);
+}
+
+void fti_wsbatch_clear(fti_wsbatch *b)
+{
+    b->len = 0;
+}
+
+unsigned char *fti_wsbatch_data(fti_wsbatch *b)
+{
+    return b->buf ? b->buf + b->headroom : NULL;
+}
+
+static bool reserve(fti_wsbatch *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more)
+        cap *= 2;
+    unsigned char *p = realloc(b->buf, b->headroom + cap);
+    if (!p)
+        return false;
+    b->buf = p;
+    b->cap = cap;
+    return true;
+}
+
+/* The next 4-byte masking key. RFC 6455 wants keys a peer cannot predict; they come from the
+ * kernel's CSPRNG, one getrandom() per 64 keys (<= 256 bytes: never short, never blocks). */
+static void next_mask(fti_wsbatch *b, unsigned char key[4])
+{
+    if (b->masks_used == 0 || b->masks_used >= sizeof(b->masks)) {
+        size_t got = 0;
+        while (got < sizeof(b->masks)) {
+            ssize_t n = getrandom(b->masks + got, sizeof(b->masks) - got, 0);
+            if (n > 0)
+                got += (size_t)n;
+        }
+        b->masks_used = 0;
+    }
+    memcpy(key, b->masks + b->masks_used, 4);
+    b->masks_used += 4;
+}
+
+static size_t put_header(unsigned char *h, size_t len)
+{
+    h[0] = WS_FIN_TEXT;
+    if (len < 126) {
+        h[1] = (unsigned char)(WS_MASKED | len);
+        return 2;
+    }
+    if (len <= 0xffff) {
+        h[1] = WS_MASKED | 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+        return 4;
+    }
+    h[1] = WS_MASKED | 127;
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}
+
+/* out[i] = in[i] ^ key[i % 4], eight bytes at a time. */
+static void mask_copy(unsigned char *out, const unsigned char *in, size_t len,
+                      const unsigned char key[4])
+{
+    uint64_t k8;
+    unsigned char k[8] = {key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]};
+    memcpy(&k8, k, 8);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, in + i, 8);
+        w ^= k8;
+        memcpy(out + i, &w, 8);
+    }
+    for (; i < len; i++)
+        out[i] = in[i] ^ key[i & 3];
+}
+
+bool fti_wsbatch_add_text(fti_wsbatch *b, const char *payload, size_t len)
+{
+    if (!reserve(b, WS_HEADER_MAX + len))
+        return false;
+    unsigned char *p = b->buf + b->headroom + b->len;
+    size_t h = put_header(p, len);
+    unsigned char key[4];
+    next_mask(b, key);
+    memcpy(p + h, key, 4);
+    mask_copy(p + h + 4, (const unsigned char *)payload, len, key);
+    b->len += h + 4 + len;
+    return true;
+}
