@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/internal.h"
+#include "hub/socketio.h"
 #include "reliable.h"
 
 #define DEFAULT_MEMORY_CAPACITY 1000
@@ -119,117 +120,43 @@ void fth_reliable_wake(fth_reliable *r)
 
 /* ---- reading id and topic without a parse ----------------------------------------------- */
 
-static const char *skip_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
+typedef struct peek_fields {
+    char *id, *topic;
+    size_t id_size, topic_size;
+} peek_fields;
 
-/* Past the string at p (on its opening quote), or NULL. *escaped when it holds a backslash. */
-static const char *skip_string(const char *p, const char *end, bool *escaped)
+/* Copy a plain string value (its text with the quotes) into out; false when it is not a
+ * string, holds an escape or does not fit: then json-c decides. */
+static bool take_plain_string(const char *value, size_t value_len, char *out, size_t size)
 {
-    for (p++; p < end; p++) {
-        if (*p == '"')
-            return p + 1;
-        if (*p == '\\') {
-            *escaped = true;
-            p++;
-        }
-    }
-    return NULL;
-}
-
-/* Past the JSON value at p, or NULL. Nesting is followed by counting brackets outside
- * strings; the value is not validated (the dispatch parses the event for real). */
-static const char *skip_value(const char *p, const char *end)
-{
-    bool escaped = false;
-    if (p >= end)
-        return NULL;
-    if (*p == '"')
-        return skip_string(p, end, &escaped);
-    if (*p != '{' && *p != '[') {
-        while (p < end && *p != ',' && *p != '}' && *p != ']')
-            p++;
-        return p;
-    }
-    int depth = 0;
-    while (p < end) {
-        if (*p == '"') {
-            p = skip_string(p, end, &escaped);
-            if (!p)
-                return NULL;
-            continue;
-        }
-        if (*p == '{' || *p == '[')
-            depth++;
-        else if ((*p == '}' || *p == ']') && --depth == 0)
-            return p + 1;
-        p++;
-    }
-    return NULL;
-}
-
-/* Copy the string value at p into out; false when it is not a plain string. */
-static bool take_string(const char *p, const char *end, char *out, size_t size)
-{
-    bool escaped = false;
-    const char *after = p < end && *p == '"' ? skip_string(p, end, &escaped) : NULL;
-    size_t n = after ? (size_t)(after - p - 2) : 0;
-    if (!after || escaped || n >= size)
+    if (value_len < 2 || value[0] != '"' || value_len - 2 >= size ||
+        memchr(value, '\\', value_len))
         return false;
-    memcpy(out, p + 1, n);
-    out[n] = '\0';
+    memcpy(out, value + 1, value_len - 2);
+    out[value_len - 2] = '\0';
     return true;
 }
 
-/* The top-level "id" and "topic" of an event's text, by scanning it: this runs for every
- * event on the intake thread, and a full parse cost more than the journal write. False when
- * the text is not a plain object with plain strings there (then json-c decides). */
-static bool scan_event(const char *text, size_t len, char *id, size_t id_size, char *topic,
-                       size_t topic_size)
+static bool peek_member(const char *key, size_t key_len, const char *value, size_t value_len,
+                        void *user_data)
 {
-    const char *p = skip_ws(text, text + len), *end = text + len;
-    if (p >= end || *p++ != '{')
-        return false;
-    for (;;) {
-        p = skip_ws(p, end);
-        if (p < end && *p == '}')
-            return true;
-        bool escaped = false;
-        const char *key = p, *after = p < end && *p == '"' ? skip_string(p, end, &escaped) : NULL;
-        if (!after || escaped)
-            return false;
-        size_t klen = (size_t)(after - key - 2);
-        p = skip_ws(after, end);
-        if (p >= end || *p++ != ':')
-            return false;
-        p = skip_ws(p, end);
-        if (klen == 2 && memcmp(key + 1, "id", 2) == 0) {
-            if (*p == '"' && !take_string(p, end, id, id_size))
-                return false;
-        } else if (klen == 5 && memcmp(key + 1, "topic", 5) == 0) {
-            if (*p == '"' && !take_string(p, end, topic, topic_size))
-                return false;
-        }
-        p = skip_value(p, end);
-        p = p ? skip_ws(p, end) : NULL;
-        if (!p || p >= end)
-            return false;
-        if (*p == '}')
-            return true;
-        if (*p++ != ',')
-            return false;
-    }
+    peek_fields *f = user_data;
+    if (key_len == 2 && memcmp(key, "id", 2) == 0)
+        return take_plain_string(value, value_len, f->id, f->id_size);
+    if (key_len == 5 && memcmp(key, "topic", 5) == 0)
+        return take_plain_string(value, value_len, f->topic, f->topic_size);
+    return true;
 }
 
 /* id and topic of an event's text (copied into the buffers); false when unreadable. */
 static bool peek_event(const char *text, size_t len, char *id, size_t id_size, char *topic,
                        size_t topic_size)
 {
+    /* A scan, not a parse: this runs for every event on the intake thread, and a full parse
+     * cost more than the journal write. */
+    peek_fields f = {id, topic, id_size, topic_size};
     id[0] = topic[0] = '\0';
-    if (scan_event(text, len, id, id_size, topic, topic_size))
+    if (fti_json_scan_object(text, len, FTRACK_EVENT_MAX_DEPTH, peek_member, &f))
         return topic[0] != '\0';
     json_tokener *tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH);
     json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;

@@ -816,6 +816,18 @@ static ftrack_status publish_check_locked(ftrack_hub *hub, const char *event_id,
     return FTRACK_OK;
 }
 
+/* Give an event's text (NULL: out of memory) to the outgoing hook. */
+static ftrack_status hand_to_hook(ftrack_hub_outgoing_callback fn, void *ud, const char *json,
+                                  size_t len, ftrack_error *err)
+{
+    if (!json)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    if (!fn(json, len, ud))
+        return fti_error(err, FTRACK_ERR_NOT_CONNECTED,
+                         "The outgoing hook could not take the event (its road is closed).");
+    return FTRACK_OK;
+}
+
 /* The outgoing hook's road (ftrack_hub_set_outgoing): the hook takes the text; an on_ack
  * learns of the hand-off, an on_reply waits for its window to close (no reply comes back). */
 static ftrack_status publish_outgoing(ftrack_hub *hub, ftrack_hub_outgoing_callback fn, void *ud,
@@ -825,15 +837,10 @@ static ftrack_status publish_outgoing(ftrack_hub *hub, ftrack_hub_outgoing_callb
     const char *eid = ftrack_event_id(event);
     size_t len;
     char *json = ftrack_event_serialize(event, &len);
-    if (!json)
-        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    bool ok = fn(json, len, ud);
+    ftrack_status handed = hand_to_hook(fn, ud, json, len, err);
     ftrack_free(json);
-    if (!ok)
-        return fti_error(err, FTRACK_ERR_NOT_CONNECTED,
-                         "The outgoing hook could not take the event (its road is closed).");
-    if (!rq)
-        return FTRACK_OK;
+    if (handed != FTRACK_OK || !rq)
+        return handed;
     pthread_mutex_lock(&hub->lock);
     void *found = NULL; /* another thread may have published the same id meanwhile */
     ftrack_status st =
@@ -908,6 +915,36 @@ ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_pub
         fti_frame_free(f);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
+    return enqueue_frame_locked(hub, f);
+}
+
+ftrack_status fti_publish_pieces(ftrack_hub *hub, const fti_text_piece *pieces, size_t n,
+                                 ftrack_error *err)
+{
+    pthread_mutex_lock(&hub->lock);
+    ftrack_hub_outgoing_callback out_fn = hub->outgoing;
+    void *out_ud = hub->outgoing_data;
+    ftrack_status st = out_fn ? FTRACK_OK : publish_check_locked(hub, NULL, false, err);
+    pthread_mutex_unlock(&hub->lock);
+    if (st != FTRACK_OK)
+        return st;
+    if (out_fn) {
+        size_t len;
+        char *json = fti_sio_join(0, pieces, n, &len);
+        st = hand_to_hook(out_fn, out_ud, json, len, err);
+        free(json);
+        return st;
+    }
+    /* framed outside the lock, as fti_publish frames a reply */
+    fti_frame *f = calloc(1, sizeof(*f));
+    if (f)
+        f->buf = fti_sio_frame_event_pieces(LWS_PRE, 0, pieces, n, &f->len);
+    if (!f || !f->buf) {
+        free(f);
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    }
+    f->kind = FTI_FRAME_EVENT;
+    pthread_mutex_lock(&hub->lock);
     return enqueue_frame_locked(hub, f);
 }
 

@@ -21,12 +21,27 @@ static __thread struct {
 
 /* ---- subscriber sets ------------------------------------------------------------------- */
 
+/* The text of a subscriber's reply source, shared by the replies being built from it. */
+struct fti_reply_source {
+    atomic_int refs;
+    unsigned version; /* the subscriber's meta_version it was made from */
+    size_t len;
+    char text[];
+};
+
+static void reply_source_release(struct fti_reply_source *rs)
+{
+    if (rs && atomic_fetch_sub(&rs->refs, 1) == 1)
+        free(rs);
+}
+
 void fti_sub_release(fti_sub *sub)
 {
     if (!sub || atomic_fetch_sub(&sub->refs, 1) != 1)
         return;
     ftrack_expression_free(sub->expr);
     json_object_put(sub->metadata);
+    reply_source_release(sub->reply_source);
     pthread_mutex_destroy(&sub->meta_lock);
     if (sub->queue)
         fti_queue_unref(sub->queue);
@@ -175,7 +190,8 @@ ftrack_status fti_queue_create(ftrack_hub *hub, const char *name, size_t capacit
     }
     q->hub = hub;
     q->capacity = capacity ? capacity : 10000;
-    q->next_deadline = INFINITY;
+    atomic_init(&q->next_deadline, INFINITY);
+    atomic_init(&q->acks_waiting, false);
     atomic_init(&q->refs, 1);
     atomic_init(&q->reply_kick, false);
     pthread_condattr_t ca;
@@ -197,8 +213,7 @@ static void queue_drop_items(ftrack_hub_queue *q)
     fti_item *it = q->head;
     while (it) {
         fti_item *next = it->next;
-        free(it->text);
-        free(it);
+        free(it->text); /* and the item, in the same block */
         it = next;
     }
     q->head = q->tail = NULL;
@@ -216,11 +231,33 @@ void fti_queue_unref(ftrack_hub_queue *q)
     free(q);
 }
 
+/* One block per delivery: the text first, because the taker hands it out to be freed with
+ * free(), then the item at an aligned offset after it, so freeing the text frees both. */
+static fti_item *item_new(const char *text, size_t len)
+{
+    const size_t align = _Alignof(fti_item);
+    if (len > SIZE_MAX / 2)
+        return NULL;
+    size_t at = (len + 1 + align - 1) / align * align;
+    char *block = malloc(at + sizeof(fti_item));
+    if (!block)
+        return NULL;
+    memcpy(block, text, len);
+    block[len] = '\0';
+    fti_item *it = (fti_item *)(void *)(block + at);
+    it->text = block;
+    it->len = len;
+    it->next = NULL;
+    return it;
+}
+
 bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len)
 {
+    fti_item *it = item_new(text, len); /* outside the lock the taker waits on */
     pthread_mutex_lock(&q->lock);
     if (q->closed) {
         pthread_mutex_unlock(&q->lock);
+        free(it ? it->text : NULL);
         return false;
     }
     if (q->depth >= q->capacity) {
@@ -228,6 +265,7 @@ bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len)
         ftrack_hub_overflow_callback cb = q->overflow;
         void *ud = q->overflow_data;
         pthread_mutex_unlock(&q->lock);
+        free(it ? it->text : NULL);
         if (cb)
             cb(q, text, len, ud);
         else if ((n & (n - 1)) == 0) /* 1, 2, 4, 8...: visible without flooding */
@@ -236,26 +274,19 @@ bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len)
                        q->capacity, n);
         return false;
     }
-    fti_item *it = malloc(sizeof(*it));
-    char *copy = it ? malloc(len + 1) : NULL;
-    if (!copy) {
-        free(it);
+    if (!it) {
         pthread_mutex_unlock(&q->lock);
         ftrack_log(FTRACK_LOG_ERROR, "hub", "out of memory queueing an event for '%s'", q->name);
         return false;
     }
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    it->text = copy;
-    it->len = len;
-    it->next = NULL;
     if (q->tail)
         q->tail->next = it;
     else
         q->head = it;
     q->tail = it;
     q->depth++;
-    pthread_cond_signal(&q->cond);
+    if (q->waiting)
+        pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->lock);
     return true;
 }
@@ -373,12 +404,14 @@ char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len
 {
     if (!queue)
         return NULL;
-    double deadline = timeout < 0 ? INFINITY : fti_now() + timeout;
+    double now = fti_now();
+    double deadline = timeout < 0 ? INFINITY : now + timeout;
     for (;;) {
         /* Reply windows of this queue's publishes close on this, its consumer's, thread. */
         /* a kick from now on (an ack, an earlier window) is seen below before sleeping */
-        atomic_store(&queue->reply_kick, false);
-        double next = fti_reply_expire(queue, fti_now());
+        if (atomic_load(&queue->reply_kick))
+            atomic_store(&queue->reply_kick, false);
+        double next = fti_reply_expire(queue, now);
         pthread_mutex_lock(&queue->lock);
         fti_item *it = queue->head;
         if (it) {
@@ -387,13 +420,11 @@ char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len
                 queue->tail = NULL;
             queue->depth--;
             pthread_mutex_unlock(&queue->lock);
-            char *text = it->text;
             if (len)
                 *len = it->len;
-            free(it);
-            return text;
+            return it->text; /* the item is in the text's block (item_new) */
         }
-        double now = fti_now();
+        now = fti_now();
         if (queue->closed || now >= deadline) {
             pthread_mutex_unlock(&queue->lock);
             return NULL;
@@ -401,9 +432,13 @@ char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len
         struct timespec ts;
         double wake = deadline < next ? deadline : next;
         abs_monotonic(wake < now + 3600.0 ? wake : now + 3600.0, &ts);
-        if (!atomic_load(&queue->reply_kick))
+        if (!atomic_load(&queue->reply_kick)) {
+            queue->waiting++;
             pthread_cond_timedwait(&queue->cond, &queue->lock, &ts);
+            queue->waiting--;
+        }
         pthread_mutex_unlock(&queue->lock);
+        now = fti_now();
     }
 }
 
@@ -632,6 +667,8 @@ static void ready_unlink_locked(ftrack_hub_queue *q, fti_reply_entry *e)
         q->acks_ready_tail = e->ready_prev;
     e->ready_prev = e->ready_next = NULL;
     e->in_ready = false;
+    if (!q->acks_ready)
+        atomic_store(&q->acks_waiting, false);
 }
 
 ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
@@ -655,8 +692,8 @@ ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
         return FTRACK_ERR_NO_MEMORY;
     }
     reply_insert_locked(queue, e);
-    if (e->deadline < queue->next_deadline) {
-        queue->next_deadline = e->deadline;
+    if (e->deadline < atomic_load(&queue->next_deadline)) {
+        atomic_store(&queue->next_deadline, e->deadline);
         reply_kick_locked(queue); /* a taker may be sleeping past this deadline */
     }
     return FTRACK_OK;
@@ -682,6 +719,7 @@ void fti_reply_ack_locked(ftrack_hub *hub, const char *event_id, bool success, c
         q->acks_ready = e;
     q->acks_ready_tail = e;
     e->in_ready = true;
+    atomic_store(&q->acks_waiting, true);
     reply_kick_locked(q); /* the consumer runs on_ack at its next look at the queue: now */
 }
 
@@ -699,7 +737,7 @@ static void reply_unlink_locked(ftrack_hub *hub, fti_reply_entry *e)
     else
         q->replies_tail = e->prev;
     e->prev = e->next = NULL;
-    q->next_deadline = q->replies ? q->replies->deadline : INFINITY;
+    atomic_store(&q->next_deadline, q->replies ? q->replies->deadline : INFINITY);
 }
 
 /* Entries taken out from under the lock, in order, for their calls. */
@@ -776,12 +814,14 @@ double fti_reply_expire(ftrack_hub_queue *queue, double now)
     ftrack_hub *hub = queue->hub;
     reply_batch expired = {NULL, &expired.head}, done = {NULL, &done.head};
     ack_call *acks = NULL, **acks_tail = &acks;
+    /* The common case, nothing due, without hub->lock (the service thread routes under it).
+     * A value read stale here is safe: register and ack store before they kick the queue,
+     * and the taker clears the kick before it calls this, so it sees the kick and comes
+     * back rather than sleeping past the deadline. */
+    double due = atomic_load(&queue->next_deadline);
+    if (now < due && !atomic_load(&queue->acks_waiting))
+        return due;
     pthread_mutex_lock(&hub->lock);
-    if (now < queue->next_deadline && !queue->acks_ready) {
-        double next = queue->next_deadline;
-        pthread_mutex_unlock(&hub->lock);
-        return next;
-    }
     /* closed windows first: their final call reports an ack that came meanwhile */
     while (queue->replies && queue->replies->deadline <= now) {
         fti_reply_entry *e = queue->replies;
@@ -801,7 +841,7 @@ double fti_reply_expire(ftrack_hub_queue *queue, double now)
             batch_add(&done, e);
         }
     }
-    double next = queue->next_deadline;
+    double next = atomic_load(&queue->next_deadline);
     pthread_mutex_unlock(&hub->lock);
     run_ack_calls(acks);
     run_final_calls(expired.head, NULL);
@@ -849,29 +889,131 @@ static void handle_reply(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event 
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
-/* Publish a callback's result as its reply. One copy of the subscriber metadata becomes the
- * reply's source (the reply takes it; publishing fills missing source keys in place). No ack
- * is asked for: nobody waits for it (the JavaScript client never asks either, protocol §5.4).
- * Returns whether the reply was published. */
+/* ---- a callback's reply as text ------------------------------------------------------------
+ * Building the reply event (a copy of the metadata for its source, json-c objects for every
+ * value) and serialising it was a sixth of a busy host's CPU, though most of the text is the
+ * same for every reply of a subscriber. So the source's text is made once per metadata
+ * version, exactly as the old road made it (copy, ftrack_event_prepare_source, serialise),
+ * and the rest is written around it in assemble()'s key order: tests/unit/hub_reply_text_test.c
+ * holds the two roads to the same bytes. */
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static struct fti_reply_source *reply_source_build_locked(ftrack_hub *hub, fti_sub *s)
+{
+    json_object *copy = NULL;
+    if (json_object_deep_copy(s->metadata, &copy, NULL) != 0 || !copy) {
+        json_object_put(copy);
+        return NULL;
+    }
+    ftrack_event *ev = ftrack_event_new("ftrack.meta.reply", NULL);
+    if (!ev) {
+        json_object_put(copy);
+        return NULL;
+    }
+    ftrack_event_set_source(ev, copy);
+    ftrack_event_prepare_source(ev, hub->id, hub->api_user, hub->hostname);
+    size_t n = 0;
+    const char *text = json_object_to_json_string_length(ftrack_event_source(ev), JSON_FLAGS, &n);
+    struct fti_reply_source *rs = text ? malloc(sizeof(*rs) + n + 1) : NULL;
+    if (rs) {
+        atomic_init(&rs->refs, 1);
+        rs->version = s->meta_version;
+        rs->len = n;
+        memcpy(rs->text, text, n + 1);
+    }
+    ftrack_event_free(ev);
+    return rs;
+}
+
+/* A reference to the subscriber's current source text (NULL when out of memory). */
+static struct fti_reply_source *reply_source_get(ftrack_hub *hub, fti_sub *s)
+{
+    pthread_mutex_lock(&s->meta_lock);
+    struct fti_reply_source *rs = s->reply_source;
+    if (!rs || rs->version != s->meta_version) {
+        rs = reply_source_build_locked(hub, s);
+        if (rs) {
+            reply_source_release(s->reply_source);
+            s->reply_source = rs;
+        }
+    }
+    if (rs)
+        atomic_fetch_add(&rs->refs, 1);
+    pthread_mutex_unlock(&s->meta_lock);
+    return rs;
+}
+
+static void add_piece(fti_reply_text *r, const char *text, size_t len, bool escape)
+{
+    r->pieces[r->n++] = (fti_text_piece){.text = text, .len = len, .escape = escape};
+}
+
+#define ADD_LITERAL(r, lit) add_piece((r), (lit), sizeof(lit) - 1, false)
+
+ftrack_status fti_reply_text_make(ftrack_hub *hub, fti_sub *s, const ftrack_event *event,
+                                  const char *data_json, size_t data_len, fti_reply_text *out,
+                                  ftrack_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    /* ftrack_event_reply_new's rule: the target is id=<source.id>, as far as its first NUL */
+    json_object *src_id = NULL, *irt = NULL;
+    if (!json_object_object_get_ex(ftrack_event_source(event), "id", &src_id) ||
+        !json_object_is_type(src_id, json_type_string))
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
+                         "the event has no source.id to address a reply to (or out of memory)");
+    json_object_object_get_ex(ftrack_event_json(event), "id", &irt);
+    out->source = reply_source_get(hub, s);
+    if (!out->source)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    ftrack_uuid_hex(out->id);
+    if (!data_json) {
+        data_json = "{}";
+        data_len = 2;
+    }
+    const char *target = json_object_get_string(src_id);
+    ADD_LITERAL(out, "{\"id\":\"");
+    add_piece(out, out->id, 32, false);
+    ADD_LITERAL(out, "\",\"data\":");
+    add_piece(out, data_json, data_len, false);
+    ADD_LITERAL(out, ",\"topic\":\"ftrack.meta.reply\",\"sent\":null,\"source\":");
+    add_piece(out, out->source->text, out->source->len, false);
+    ADD_LITERAL(out, ",\"target\":\"id=");
+    add_piece(out, target, strlen(target), true);
+    if (json_object_is_type(irt, json_type_string)) {
+        ADD_LITERAL(out, "\",\"inReplyToEvent\":\"");
+        add_piece(out, json_object_get_string(irt), (size_t)json_object_get_string_len(irt), true);
+        ADD_LITERAL(out, "\"}");
+    } else {
+        ADD_LITERAL(out, "\",\"inReplyToEvent\":null}");
+    }
+    return FTRACK_OK;
+}
+
+void fti_reply_text_clear(fti_reply_text *r)
+{
+    reply_source_release(r->source);
+    r->source = NULL;
+    r->n = 0;
+}
+
+/* Publish a callback's result (taken) as its reply, written as text (above). No ack is asked
+ * for: nobody waits for it (the JavaScript client never asks either, protocol §5.4). Returns
+ * whether the reply was published. */
 static bool auto_reply(ftrack_hub *hub, fti_sub *s, ftrack_event *event, json_object *data)
 {
-    ftrack_event *reply = ftrack_event_reply_new(event, data, NULL);
+    size_t data_len = 0;
+    const char *data_json =
+        data ? json_object_to_json_string_length(data, JSON_FLAGS, &data_len) : NULL;
     ftrack_error err;
-    ftrack_status st;
-    if (!reply) {
-        st = fti_error(&err, FTRACK_ERR_INVALID_ARGUMENT,
-                       "the event has no source.id to address a reply to (or out of memory)");
-    } else {
-        pthread_mutex_lock(&s->meta_lock);
-        json_object *source = NULL;
-        json_object_deep_copy(s->metadata, &source, NULL);
-        pthread_mutex_unlock(&s->meta_lock);
-        ftrack_event_set_source(reply, source); /* NULL (out of memory) → {} */
-        ftrack_publish_options o;
-        ftrack_publish_options_init(&o);
-        st = fti_publish(hub, reply, &o, false, &err);
-        ftrack_event_free(reply);
-    }
+    fti_reply_text rt;
+    ftrack_status st = fti_reply_text_make(hub, s, event, data_json, data_len, &rt, &err);
+    if (st == FTRACK_OK && data && !data_json)
+        st = fti_error(&err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    if (st == FTRACK_OK)
+        st = fti_publish_pieces(hub, rt.pieces, rt.n, &err);
+    fti_reply_text_clear(&rt);
+    json_object_put(data);
     if (st != FTRACK_OK)
         ftrack_log_event(FTRACK_LOG_WARNING, "hub", ftrack_event_id(event),
                          ftrack_event_topic(event),

@@ -21,6 +21,8 @@
 #include <ftrack/expression.h>
 #include <ftrack/hub.h>
 
+#include "hub/socketio.h"
+
 struct lws;
 struct lws_context;
 
@@ -76,6 +78,8 @@ bool fti_hub_proxy_for(const fti_hub_endpoint *ep, char *host, size_t host_size,
 
 /* ---- subscribers, queues, replies (dispatch.c) ---------------------------------------- */
 
+struct fti_reply_source;
+
 typedef struct fti_sub {
     atomic_int refs;
     atomic_bool removed;
@@ -83,6 +87,11 @@ typedef struct fti_sub {
     ftrack_expression *expr;
     pthread_mutex_t meta_lock;
     json_object *metadata; /* guarded by meta_lock; never changed after subscribe */
+    /* Under meta_lock. Whoever changes metadata once the subscriber is shared bumps
+     * meta_version, which retires reply_source: the text of the source its replies carry
+     * (dispatch.c), made on the first reply. */
+    unsigned meta_version;
+    struct fti_reply_source *reply_source;
     int priority;
     unsigned long seq; /* subscription order, for a stable sort */
     bool ignore_own_user;
@@ -105,6 +114,7 @@ typedef struct fti_subset {
     fti_sub *subs[];
 } fti_subset;
 
+/* Lives in the block its text starts (dispatch.c item_new): free(text) frees it too. */
 typedef struct fti_item {
     struct fti_item *next;
     char *text;
@@ -144,14 +154,18 @@ struct ftrack_hub_queue {
     ftrack_hub_overflow_callback overflow;
     void *overflow_data;
     unsigned long overflowed;
+    int waiting; /* takers asleep on cond (under lock): a push signals only then */
     atomic_bool reply_kick; /* reply work arrived since the taker last looked (set under lock) */
     /* under hub->lock. Windows are (almost always) equal, so appending keeps the list in
      * deadline order at O(1) and expiry pops from the head. */
     fti_reply_entry *replies, *replies_tail;
     /* acks that arrived, to hand to their on_ack */
     fti_reply_entry *acks_ready, *acks_ready_tail;
-    /* the head's deadline, INFINITY when none */
-    double next_deadline;
+    /* Written under hub->lock, read without it: a take with no window closed and no ack
+     * waiting (acks_ready NULL) touches no hub lock. next_deadline is the head's deadline,
+     * INFINITY when none. */
+    _Atomic double next_deadline;
+    atomic_bool acks_waiting;
     bool detached;                 /* removed from the hub's list */
     struct ftrack_hub_queue *next; /* in hub->queues */
 };
@@ -275,6 +289,24 @@ void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
                   const ftrack_delivery *delivery, json_object *results,
                   ftrack_dispatch_result *counts);
 
+/* A callback's reply as text (protocol §6.6), without building the event: the pieces of
+ * what ftrack_event_serialize gives for ftrack_event_reply_new(event, data, NULL) with the
+ * subscriber's metadata as its source once fti_publish prepared it. `data_json` is the
+ * result's text (NULL: {}). The pieces point into the struct (id) and at the event's
+ * strings: do not move it, keep the event, and clear it after use. */
+#define FTI_REPLY_PIECES 11
+typedef struct fti_reply_text {
+    char id[33];
+    struct fti_reply_source *source;
+    fti_text_piece pieces[FTI_REPLY_PIECES];
+    size_t n;
+} fti_reply_text;
+
+ftrack_status fti_reply_text_make(ftrack_hub *hub, fti_sub *s, const ftrack_event *event,
+                                  const char *data_json, size_t data_len, fti_reply_text *out,
+                                  ftrack_error *err);
+void fti_reply_text_clear(fti_reply_text *r);
+
 /* Reply registry (caller holds hub->lock for the _locked ones). */
 ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
                                         ftrack_reply_callback cb,
@@ -304,6 +336,10 @@ fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_
  * asking the server to acknowledge (only when nobody waits for the ack: no on_ack). */
 ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_publish_options *o,
                           bool want_ack, ftrack_error *err);
+/* fti_publish's road for a callback's reply given as text: no ack asked, nobody tracks it.
+ * The same checks, hook and queues as fti_publish. */
+ftrack_status fti_publish_pieces(ftrack_hub *hub, const fti_text_piece *pieces, size_t n,
+                                 ftrack_error *err);
 void fti_frame_free(fti_frame *f);
 void fti_frames_append(fti_frame_list *l, fti_frame *f);
 void fti_frames_prepend(fti_frame_list *l, fti_frame *f);

@@ -122,6 +122,98 @@ char *fti_sio_frame_event(size_t headroom, unsigned long id, const char *event_j
     return buf;
 }
 
+/* Bytes json-c writes for each input byte of a string (see fti_text_piece). */
+static size_t escaped_len(const char *s, size_t n)
+{
+    size_t out = n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            out += 1;
+        else if (c < 0x20)
+            out += (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r') ? 1 : 5;
+    }
+    return out;
+}
+
+static char *escape_into(char *p, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    static const char plain[] = "\b\t\n\f\r\"\\", letter[] = "btnfr\"\\";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *two =
+            c && (c < 0x20 || c == '"' || c == '\\') ? memchr(plain, c, sizeof(plain) - 1) : NULL;
+        if (two) {
+            *p++ = '\\';
+            *p++ = letter[two - plain];
+        } else if (c < 0x20) {
+            memcpy(p, "\\u00", 4);
+            p[4] = hex[c >> 4];
+            p[5] = hex[c & 0x0f];
+            p += 6;
+        } else {
+            *p++ = (char)c;
+        }
+    }
+    return p;
+}
+
+static size_t pieces_len(const fti_text_piece *pieces, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += pieces[i].escape ? escaped_len(pieces[i].text, pieces[i].len) : pieces[i].len;
+    return total;
+}
+
+static char *pieces_write(char *p, const fti_text_piece *pieces, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (pieces[i].escape) {
+            p = escape_into(p, pieces[i].text, pieces[i].len);
+        } else if (pieces[i].len) {
+            memcpy(p, pieces[i].text, pieces[i].len);
+            p += pieces[i].len;
+        }
+    }
+    return p;
+}
+
+/* head, pieces, tail: one allocation sized up front. */
+static char *frame_pieces(size_t headroom, const char *head, size_t head_len,
+                          const fti_text_piece *pieces, size_t n, const char *tail, size_t tail_len,
+                          size_t *len)
+{
+    size_t total = head_len + pieces_len(pieces, n) + tail_len;
+    char *buf = malloc(headroom + total + 1);
+    if (!buf)
+        return NULL;
+    char *p = buf + headroom;
+    memcpy(p, head, head_len);
+    p = pieces_write(p + head_len, pieces, n);
+    memcpy(p, tail, tail_len);
+    p[tail_len] = '\0';
+    if (len)
+        *len = total;
+    return buf;
+}
+
+char *fti_sio_join(size_t headroom, const fti_text_piece *pieces, size_t n, size_t *len)
+{
+    return frame_pieces(headroom, "", 0, pieces, n, "", 0, len);
+}
+
+char *fti_sio_frame_event_pieces(size_t headroom, unsigned long id, const fti_text_piece *pieces,
+                                 size_t n, size_t *len)
+{
+    char head[80];
+    int hn = id ? snprintf(head, sizeof(head), "5:%lu+::%s", id, EVENT_PREFIX)
+                : snprintf(head, sizeof(head), "5:::%s", EVENT_PREFIX);
+    return frame_pieces(headroom, head, (size_t)hn, pieces, n, EVENT_SUFFIX,
+                        sizeof(EVENT_SUFFIX) - 1, len);
+}
+
 char *fti_sio_frame_ack(size_t headroom, unsigned long id, const char *args_json, size_t args_len,
                         size_t *len)
 {

@@ -49,6 +49,21 @@ ftrack_status fti_sio_decode_ack(const char *data, size_t len, unsigned long *ac
 /* 5:<id>+::{"name":"ftrack.event","args":[<event_json>]}; id 0 omits the ack request. */
 char *fti_sio_frame_event(size_t headroom, unsigned long id, const char *event_json,
                           size_t event_len, size_t *len);
+/* A run of text to join. With `escape` it is written as the inside of a JSON string, escaped
+ * byte for byte as json-c 0.16 escapes a string with JSON_C_TO_STRING_NOSLASHESCAPE (what
+ * ftrack_event_serialize writes): \b \t \n \f \r \" \\ as two characters, other bytes below
+ * 0x20 as \u00xx (lower-case hex), everything else (UTF-8, '/', 0x7f) as it is. */
+typedef struct fti_text_piece {
+    const char *text;
+    size_t len;
+    bool escape;
+} fti_text_piece;
+
+/* The pieces joined, as the frame functions return text (headroom, NUL after). */
+char *fti_sio_join(size_t headroom, const fti_text_piece *pieces, size_t n, size_t *len);
+/* fti_sio_frame_event with the event's text given as pieces: one buffer, no copy between. */
+char *fti_sio_frame_event_pieces(size_t headroom, unsigned long id, const fti_text_piece *pieces,
+                                 size_t n, size_t *len);
 /* 6:::<id>+[<args_json>] */
 char *fti_sio_frame_ack(size_t headroom, unsigned long id, const char *args_json, size_t args_len,
                         size_t *len);
