@@ -20,7 +20,7 @@
  * intake wake-up). Under "batched" and "off", the started/finished marks of dispatches are
  * not one transaction each: each mark is a record in a memory-mapped log next to the database
  * (<path>.marks, in the page cache as soon as it is written, so it survives a crash of the
- * process) and the log is applied to the database in one transaction per ~64 dispatches or
+ * process) and the log is applied to the database in one transaction per 128 marks or
  * 10 ms, at the host's one-second timer, and before anything that reads the state
  * (fth_journal_pending, stats, compaction, requeue, close). A restart after a crash applies
  * what the log holds first, so a crash loses no mark: the only delivery dispatched twice is

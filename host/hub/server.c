@@ -15,6 +15,7 @@
 #include <ftrack/event.h>
 #include "common/internal.h"
 #include "hub/socketio.h"
+#include "hub/wsframe.h"
 #include "server_internal.h"
 #include "api.h"
 #include "hub_server.h"
@@ -24,6 +25,13 @@
 #define SID_TTL 60.0
 #define SID_MAX_PENDING 4096
 #define MAX_FRAMES_PER_WRITE 64
+/* The protocol's rx_buffer_size. lws_issue_raw() sends at most rx_buffer_size + LWS_PRE + 4
+ * bytes per call and copies the rest aside, so one batched write stays below it. */
+#define WS_RX_BUFFER 65536
+#define WRITE_BATCH_BYTES (48 * 1024)
+/* A batch buffer a huge frame grew is given back after its write. */
+#define WRITE_BATCH_KEEP (4 * WRITE_BATCH_BYTES)
+_Static_assert(WRITE_BATCH_BYTES < WS_RX_BUFFER, "a batch must fit one lws send");
 #define HTTP_CHUNK 16384
 #define CRED_MAX 1024
 #define SOCKETIO_PREFIX "/socket.io/1"
@@ -106,6 +114,7 @@ struct fth_hub_server {
     pending_sid *sids;
     size_t nsids;
     frame *hb_frame, *connect_frame, *disconnect_frame;
+    fti_wsbatch out;      /* one connection's frames of one write; any connection's, in turn */
     pthread_mutex_t lock; /* guards the hand-over fields below */
     injected *inject_head, *inject_tail;
     bool drop_all;
@@ -503,17 +512,40 @@ static int ws_receive(conn *c, struct lws *wsi, const char *in, size_t len)
     return 0;
 }
 
-static int ws_writeable(conn *c, struct lws *wsi)
+/* Move the frames at the head of the queue into srv->out, up to one write's worth (a frame
+ * larger than that goes alone). False when out of memory. */
+static bool batch_queued(conn *c)
 {
+    fti_wsbatch *out = &c->srv->out;
+    fti_wsbatch_clear(out);
     for (int n = 0; c->qlen > 0 && n < MAX_FRAMES_PER_WRITE; n++) {
         frame *f = c->q[c->qhead];
-        if (lws_write(wsi, (unsigned char *)f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT) < (int)f->len)
-            return -1;
-        frame_unref(conn_dequeue(c));
-        if (lws_send_pipe_choked(wsi))
+        if (out->len && out->len + f->len + 10 > WRITE_BATCH_BYTES)
             break;
+        if (!fti_wsbatch_add_text(out, f->buf + LWS_PRE, f->len))
+            return false;
+        frame_unref(conn_dequeue(c));
     }
-    if (c->qlen > 0) {
+    return true;
+}
+
+/* The waiting frames leave as one write of back-to-back server frames (hub/wsframe.h) instead
+ * of one lws_write(LWS_WRITE_TEXT), i.e. one send(), each: a delivery to a subscriber that is
+ * behind costs no system call of its own. Control frames (ping, pong, close) stay with lws. */
+static int ws_writeable(conn *c, struct lws *wsi)
+{
+    fth_hub_server *srv = c->srv;
+    if (!batch_queued(c)) {
+        conn_log(c, FTRACK_LOG_ERROR, "out of memory writing to the connection");
+        return -1;
+    }
+    size_t len = srv->out.len;
+    /* lws keeps what the socket does not take (and sends it before the next writeable) */
+    if (len && lws_write(wsi, fti_wsbatch_data(&srv->out), len, LWS_WRITE_RAW) < (int)len)
+        return -1;
+    if (srv->out.cap > WRITE_BATCH_KEEP)
+        fti_wsbatch_free(&srv->out);
+    if (c->qlen > 0 || (c->closing && lws_partial_buffered(wsi))) {
         lws_callback_on_writable(wsi);
         return 0;
     }
@@ -1042,7 +1074,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-    {"ftrack-hub", callback, sizeof(pss), 65536, 0, NULL, 0},
+    {"ftrack-hub", callback, sizeof(pss), WS_RX_BUFFER, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -1093,6 +1125,7 @@ static void server_free(fth_hub_server *srv)
     frame_unref(srv->hb_frame);
     frame_unref(srv->connect_frame);
     frame_unref(srv->disconnect_frame);
+    fti_wsbatch_free(&srv->out);
     fth_router_free(srv->router);
     fth_api_free(srv->api);
     if (srv->key)
@@ -1129,8 +1162,7 @@ static ftrack_status apply_config(fth_hub_server *srv, const fth_hub_server_conf
     if (!srv->user || !srv->key || !srv->host || !srv->router || !srv->hb_frame ||
         !srv->connect_frame || !srv->disconnect_frame)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    return fth_api_new(cfg->schema_file, &srv->api,
-                       err);
+    return fth_api_new(cfg->schema_file, &srv->api, err);
 }
 
 static ftrack_status create_context(fth_hub_server *srv, int port, ftrack_error *err)
@@ -1203,6 +1235,7 @@ ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_ser
     if (!srv)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&srv->lock, NULL);
+    fti_wsbatch_init_server(&srv->out, LWS_PRE);
     ftrack_status st = apply_config(srv, cfg, err);
     if (st == FTRACK_OK)
         st = create_context(srv, cfg->port, err);

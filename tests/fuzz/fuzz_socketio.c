@@ -1,5 +1,5 @@
-/* libFuzzer target: socket.io packet decoding, ack decoding, event-argument extraction, and
- * frame building round trips. */
+/* libFuzzer target: socket.io packet decoding, ack decoding, event-argument extraction, the
+ * top-level object scanner the network thread routes with, and frame building round trips. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +14,43 @@ static void check_inside(const char *base, size_t size, const char *p, size_t n)
         abort();
 }
 
+typedef struct scan_ctx {
+    const char *base;
+    size_t size;
+} scan_ctx;
+
+static bool member_inside(const char *key, size_t key_len, const char *value, size_t value_len,
+                          void *user_data)
+{
+    scan_ctx *c = user_data;
+    check_inside(c->base, c->size, key, key_len);
+    check_inside(c->base, c->size, value, value_len);
+    if (!value || value_len == 0)
+        abort();
+    return true;
+}
+
+/* The scanner must read only inside the text, and accept every object strict json-c accepts
+ * whose keys hold no backslash (else routing would fall back to a full parse for nothing). */
+static void check_scan(const char *buf, size_t size)
+{
+    scan_ctx c = {buf, size};
+    bool scanned = fti_json_scan_object(buf, size, 64, member_inside, &c);
+    json_tokener *tok = json_tokener_new_ex(64);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *o = json_tokener_parse_ex(tok, buf, (int)size);
+    bool whole = o && json_tokener_get_parse_end(tok) == size &&
+                 json_object_is_type(o, json_type_object) && !memchr(buf, '\\', size);
+    json_tokener_free(tok);
+    json_object_put(o);
+    if (whole && !scanned)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *buf = (const char *)data;
+    check_scan(buf, size);
     fti_sio_packet pkt;
     if (fti_sio_decode(buf, size, &pkt, NULL) == FTRACK_OK) {
         if ((unsigned)pkt.type > FTI_SIO_NOOP)

@@ -1,4 +1,4 @@
-/* Coalesced client websocket frames (wsframe.h). */
+/* Coalesced websocket frames, client or server (wsframe.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +14,21 @@ void fti_wsbatch_init(fti_wsbatch *b, size_t headroom)
 {
     memset(b, 0, sizeof(*b));
     b->headroom = headroom;
+    b->masked = true;
+}
+
+void fti_wsbatch_init_server(fti_wsbatch *b, size_t headroom)
+{
+    fti_wsbatch_init(b, headroom);
+    b->masked = false;
 }
 
 void fti_wsbatch_free(fti_wsbatch *b)
 {
+    bool masked = b->masked;
     free(b->buf);
     fti_wsbatch_init(b, b->headroom);
+    b->masked = masked;
 }
 
 void fti_wsbatch_clear(fti_wsbatch *b)
@@ -64,20 +73,20 @@ static void next_mask(fti_wsbatch *b, unsigned char key[4])
     b->masks_used += 4;
 }
 
-static size_t put_header(unsigned char *h, size_t len)
+static size_t put_header(unsigned char *h, size_t len, unsigned char mask_bit)
 {
     h[0] = WS_FIN_TEXT;
     if (len < 126) {
-        h[1] = (unsigned char)(WS_MASKED | len);
+        h[1] = (unsigned char)(mask_bit | len);
         return 2;
     }
     if (len <= 0xffff) {
-        h[1] = WS_MASKED | 126;
+        h[1] = mask_bit | 126;
         h[2] = (unsigned char)(len >> 8);
         h[3] = (unsigned char)len;
         return 4;
     }
-    h[1] = WS_MASKED | 127;
+    h[1] = mask_bit | 127;
     for (int i = 0; i < 8; i++)
         h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
     return 10;
@@ -106,7 +115,13 @@ bool fti_wsbatch_add_text(fti_wsbatch *b, const char *payload, size_t len)
     if (!reserve(b, WS_HEADER_MAX + len))
         return false;
     unsigned char *p = b->buf + b->headroom + b->len;
-    size_t h = put_header(p, len);
+    size_t h = put_header(p, len, b->masked ? WS_MASKED : 0);
+    if (!b->masked) {
+        if (len) /* memcpy's arguments must not be NULL, even for 0 bytes */
+            memcpy(p + h, payload, len);
+        b->len += h + len;
+        return true;
+    }
     unsigned char key[4];
     next_mask(b, key);
     memcpy(p + h, key, 4);
