@@ -28,6 +28,14 @@ typedef struct instance_settings {
     char **command;   /* NULL-terminated argv, or NULL */
 } instance_settings;
 
+/* The reliability settings of a configuration's instances (failure policy over the top
+ * level's, isolated, command, journal). */
+typedef struct settings_set {
+    fth_failure_policy policy; /* the configuration's top level over the defaults */
+    instance_settings *instances;
+    size_t count;
+} settings_set;
+
 typedef struct attached {
     char *name;
     fth_reliable *reliable;
@@ -46,9 +54,8 @@ static struct {
     bool started;
     fth_journal *journal;
     fth_deadletter *deadletter;
-    fth_failure_policy policy; /* the configuration's top level over the defaults */
-    instance_settings *instances;
-    size_t instance_count;
+    settings_set settings; /* in force: what instances started from now on get */
+    settings_set before;   /* in force before the last reload (fth_reliability_settings_changed) */
     struct event *timer;
     unsigned ticks;
     fth_control *control;
@@ -60,44 +67,107 @@ static struct {
 
 /* ---- settings ----------------------------------------------------------------------------- */
 
-static ftrack_status copy_settings(const fth_config *config, ftrack_error *err)
+static void settings_free(settings_set *set)
 {
-    fth_failure_policy_init(&ctx.policy);
+    for (size_t i = 0; i < set->count; i++) {
+        free(set->instances[i].name);
+        for (size_t a = 0; set->instances[i].command && set->instances[i].command[a]; a++)
+            free(set->instances[i].command[a]);
+        free(set->instances[i].command);
+    }
+    free(set->instances);
+    memset(set, 0, sizeof(*set));
+}
+
+static ftrack_status copy_instance(const fth_config_instance *ci, const fth_failure_policy *top,
+                                   instance_settings *s, ftrack_error *err)
+{
+    s->name = fti_strdup(ci->name);
+    s->policy = *top;
+    s->isolated = ci->isolated;
+    s->unjournaled = ci->unjournaled;
+    if (!s->name)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    size_t argc = ci->command ? json_object_array_length(ci->command) : 0;
+    if (argc && !(s->command = calloc(argc + 1, sizeof(char *))))
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    for (size_t a = 0; a < argc; a++)
+        s->command[a] =
+            fti_strdup(json_object_get_string(json_object_array_get_idx(ci->command, a)));
+    if (ci->failure &&
+        fth_failure_policy_parse(ci->failure, "configuration", &s->policy, err) != FTRACK_OK)
+        return FTRACK_ERR_CONFIG;
+    return FTRACK_OK;
+}
+
+static ftrack_status copy_settings(const fth_config *config, settings_set *out, ftrack_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    fth_failure_policy_init(&out->policy);
     if (config && config->failure &&
-        fth_failure_policy_parse(config->failure, "configuration", &ctx.policy, err) != FTRACK_OK)
+        fth_failure_policy_parse(config->failure, "configuration", &out->policy, err) != FTRACK_OK)
         return FTRACK_ERR_CONFIG;
     size_t n = config ? config->instance_count : 0;
-    ctx.instances = calloc(n ? n : 1, sizeof(*ctx.instances));
-    if (!ctx.instances)
+    out->instances = calloc(n ? n : 1, sizeof(*out->instances));
+    if (!out->instances)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        const fth_config_instance *ci = &config->instances[i];
-        instance_settings *s = &ctx.instances[ctx.instance_count++];
-        s->name = fti_strdup(ci->name);
-        s->policy = ctx.policy;
-        s->isolated = ci->isolated;
-        s->unjournaled = ci->unjournaled;
-        if (!s->name)
-            return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-        size_t argc = ci->command ? json_object_array_length(ci->command) : 0;
-        if (argc && !(s->command = calloc(argc + 1, sizeof(char *))))
-            return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-        for (size_t a = 0; a < argc; a++)
-            s->command[a] =
-                fti_strdup(json_object_get_string(json_object_array_get_idx(ci->command, a)));
-        if (ci->failure &&
-            fth_failure_policy_parse(ci->failure, "configuration", &s->policy, err) != FTRACK_OK)
-            return FTRACK_ERR_CONFIG;
+        ftrack_status st =
+            copy_instance(&config->instances[i], &out->policy, &out->instances[out->count++], err);
+        if (st != FTRACK_OK)
+            return st;
     }
     return FTRACK_OK;
 }
 
+static const instance_settings *settings_in(const settings_set *set, const char *name)
+{
+    for (size_t i = 0; i < set->count; i++)
+        if (strcmp(set->instances[i].name, name) == 0)
+            return &set->instances[i];
+    return NULL;
+}
+
+static bool same_settings(const instance_settings *a, const instance_settings *b)
+{
+    if (a->isolated != b->isolated || a->unjournaled != b->unjournaled ||
+        memcmp(&a->policy, &b->policy, sizeof(a->policy)) != 0 || !a->command != !b->command)
+        return false;
+    for (size_t i = 0; a->command && (a->command[i] || b->command[i]); i++)
+        if (!a->command[i] || !b->command[i] || strcmp(a->command[i], b->command[i]) != 0)
+            return false;
+    return true;
+}
+
 static const instance_settings *settings_of(const char *name)
 {
-    for (size_t i = 0; i < ctx.instance_count; i++)
-        if (strcmp(ctx.instances[i].name, name) == 0)
-            return &ctx.instances[i];
-    return NULL;
+    return settings_in(&ctx.settings, name);
+}
+
+ftrack_status fth_reliability_reload_settings(const fth_config *config, ftrack_error *err)
+{
+    if (!ctx.started)
+        return FTRACK_OK;
+    settings_set fresh;
+    ftrack_status st = copy_settings(config, &fresh, err);
+    if (st != FTRACK_OK) {
+        settings_free(&fresh);
+        return st;
+    }
+    settings_free(&ctx.before);
+    ctx.before = ctx.settings;
+    ctx.settings = fresh;
+    return FTRACK_OK;
+}
+
+bool fth_reliability_settings_changed(const char *instance)
+{
+    const instance_settings *was = settings_in(&ctx.before, instance);
+    const instance_settings *now = settings_of(instance);
+    if (!was || !now) /* not configured by name then or now: the top level's policy */
+        return !was != !now || memcmp(&ctx.before.policy, &ctx.settings.policy,
+                                      sizeof(ctx.settings.policy)) != 0;
+    return !same_settings(was, now);
 }
 
 void fth_reliability_fill(fth_worker_spec *spec)
@@ -107,7 +177,7 @@ void fth_reliability_fill(fth_worker_spec *spec)
     const instance_settings *s = settings_of(spec->instance_name);
     spec->journal = s && s->unjournaled ? NULL : ctx.journal;
     spec->deadletter = ctx.deadletter;
-    spec->failure = s ? &s->policy : &ctx.policy;
+    spec->failure = s ? &s->policy : &ctx.settings.policy;
     spec->isolated = s && s->isolated;
     if (spec->isolated && !spec->plugin_path) {
         /* The plugin's file is the object that holds its descriptor. */
@@ -299,7 +369,7 @@ ftrack_status fth_reliability_start(const fth_reliability_options *o, ftrack_err
     if (!dir)
         return fti_error(err, FTRACK_ERR_CONFIG,
                          "no data dir for the journal: give --data-dir (or set HOME)");
-    ftrack_status st = copy_settings(o->config, err);
+    ftrack_status st = copy_settings(o->config, &ctx.settings, err);
     if (st == FTRACK_OK)
         st = open_files(o->config, dir, err);
     char *sock = st == FTRACK_OK ? fti_asprintf("%s/control.sock", dir) : NULL;
@@ -337,13 +407,8 @@ void fth_reliability_stop(void)
     }
     fth_journal_close(ctx.journal);
     fth_deadletter_close(ctx.deadletter);
-    for (size_t i = 0; i < ctx.instance_count; i++) {
-        free(ctx.instances[i].name);
-        for (size_t a = 0; ctx.instances[i].command && ctx.instances[i].command[a]; a++)
-            free(ctx.instances[i].command[a]);
-        free(ctx.instances[i].command);
-    }
-    free(ctx.instances);
+    settings_free(&ctx.settings);
+    settings_free(&ctx.before);
     pthread_mutex_lock(&ctx.lock);
     for (size_t i = 0; i < ctx.live_count; i++)
         free(ctx.live[i].name);
@@ -352,8 +417,6 @@ void fth_reliability_stop(void)
     ctx.started = false;
     ctx.journal = NULL;
     ctx.deadletter = NULL;
-    ctx.instances = NULL;
-    ctx.instance_count = 0;
     ctx.timer = NULL;
     ctx.control = NULL;
     ctx.live = NULL;

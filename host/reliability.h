@@ -34,6 +34,15 @@ void fth_reliability_unwatch_hub(void);
 /* Close everything (after every worker was freed). Safe when never started. */
 void fth_reliability_stop(void);
 
+/* At a reload, before instances start: the new configuration's reliability settings (each
+ * instance's failure, isolated, command and journal, and the top-level failure policy) are
+ * what instances started from now on get. The journal's own options stay those of the start.
+ * No-op when not started. Main thread. */
+ftrack_status fth_reliability_reload_settings(const fth_config *config, ftrack_error *err);
+/* Whether `instance`'s reliability settings changed at the last reload (then a running
+ * instance must be registered anew to take them). */
+bool fth_reliability_settings_changed(const char *instance);
+
 /* Fill a worker spec's reliability fields for its instance (no-op when not started). */
 void fth_reliability_fill(fth_worker_spec *spec);
 

@@ -5,6 +5,7 @@
 #include "common/internal.h"
 #include "dispatch.h"
 #include "metrics.h"
+#include "reliability.h"
 #include "reload.h"
 
 #define DEFAULT_QUEUE_CAPACITY 1000
@@ -58,7 +59,7 @@ static bool same_instance(fth_worker *w, const fth_plan_instance *inst, size_t d
     size_t capacity = inst->queue_capacity ? inst->queue_capacity : default_capacity;
     return d == inst->descriptor && strcmp(d->name, inst->descriptor->name) == 0 &&
            strcmp(args ? args : "", inst->arguments_json ? inst->arguments_json : "") == 0 &&
-           fth_worker_capacity(w) == capacity;
+           fth_worker_capacity(w) == capacity && !fth_reliability_settings_changed(inst->name);
 }
 
 static long index_of(const fth_plugin_host *h, fth_worker *w)
@@ -269,6 +270,14 @@ bool fth_reload(fth_reloader *r, fth_reload_target *t, fth_reload_summary *sum)
     if (!prepare(t, &config, &paths, &plan))
         return false;
     fth_plan_log(&plan);
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    if (fth_reliability_reload_settings(&config, &err) != FTRACK_OK) {
+        fth_plan_clear(&plan);
+        free(paths);
+        fth_config_clear(&config);
+        return reject(err.message);
+    }
     /* From here on the new configuration is in force. */
     fth_config_clear(&t->options->config);
     t->options->config = config;

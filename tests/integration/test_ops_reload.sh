@@ -2,7 +2,8 @@
 # SIGHUP reload: while a stream of events flows to an unchanged instance, a reload adds an
 # instance and removes another, a second one re-registers the streamed instance with new
 # arguments; no event of the stream is lost. Then broken configurations (invalid JSON, an
-# argument of the wrong type) are rejected and the old configuration keeps answering.
+# argument of the wrong type) are rejected and the old configuration keeps answering. Last,
+# reliability settings changed at a reload take effect (journal, isolated).
 . "$FTRACK_TEST_LIB"
 . "$(dirname "$0")/host_helpers.sh"
 . "$(dirname "$0")/ops_helpers.sh"
@@ -73,6 +74,19 @@ prom_check "$url/metrics" "$FTRACK_TEST_TMP/m"
 [ "$(metric "$FTRACK_TEST_TMP/m" ftrack_host_reloads_total)" = 2.0 ] || fail "reloads_total"
 [ "$(metric "$FTRACK_TEST_TMP/m" ftrack_host_reload_failures_total)" = 2.0 ] ||
     fail "reload_failures_total"
+
+# 4: reliability settings are read at reload: "new" turns "journal": false (registered anew),
+# an added "isolated" instance runs in a child process
+config two '"new": {"plugin": "echo", "journal": false, "arguments": {"topic": "test.new"}},
+  "iso": {"plugin": "echo", "isolated": true, "arguments": {"topic": "test.iso"}}'
+kill -HUP "$HOST_PID"
+wait_for 15 bash -c "[ \$(grep -c 'reloaded:' '$HOST_LOG') -ge 3 ]" || fail "no third reload"
+expect_log "reloaded: 1 started, 0 stopped, 1 re-registered, 1 unchanged, 0 failed"
+expect_log "plugin instance 'iso' runs isolated in process [0-9]+"
+for topic in test.new test.iso; do
+    probe "$topic" --expect 1 --wait 5
+    [ "$PROBE_RC" = 0 ] || fail "$topic does not answer after the third reload"
+done
 
 stop_host
 [ "$HOST_EXIT" = 0 ] || fail "exit status $HOST_EXIT after SIGTERM"
