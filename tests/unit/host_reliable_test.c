@@ -359,12 +359,39 @@ static void test_restart_with_fresh_pending(void **state)
     fth_journal_close(j);
 }
 
+/* An id the intake cannot take by scanning (it holds an escape once serialised) is read by
+ * json-c instead: the event is journaled under its real id, so its second copy is a duplicate
+ * and runs once. Were the id lost, both copies would run from the unjournaled list. */
+static void test_escaped_id_deduplicated(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(FTH_FSYNC_BATCHED);
+    running run = {make(j), 0};
+    start(&run);
+    ftrack_event *e = event_of(7);
+    ftrack_event_set_id(e, "ev\"7\\x");
+    deliver_event(e, true);
+    deliver_event(e, true);
+    ftrack_event_free(e);
+    deliver(8, true);
+    wait_count(2);
+    sleep_for(0.05); /* the duplicate does not come late */
+    int want[] = {7, 8};
+    expect_seen(want, 2);
+    assert_int_equal(count_of(), 2);
+    fth_reliable_stats stats;
+    finish(&run, &stats);
+    assert_int_equal(stats.duplicates, 1);
+    fth_journal_close(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sources_batched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sources_every, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_with_fresh_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escaped_id_deduplicated, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
