@@ -4,7 +4,11 @@
  * The hub client's private state, shared by its files:
  *   client.c     public API: options, subscribe, publish, connect/disconnect, outbox
  *   transport.c  the libwebsockets service thread (handshake, websocket, heartbeat, reconnect)
- *   dispatch.c   subscriber sets, delivery queues, routing, local dispatch, reply registry
+ *   route.c      subscriber sets, and routing an event to the queues of its subscribers
+ *   queue.c      delivery queues (push, take, bind a thread)
+ *   dispatch.c   dispatching a taken event to the queue's subscriber callbacks
+ *   reply.c      reply windows and acks of the publishes waiting for them
+ *   reply_text.c a callback's reply, written as text
  *   handshake.c  server URL and the socket.io HTTP handshake (libcurl)
  *
  * Locks. hub->lock guards the hub's shared state (subscriber set, reply registry, outbox,
@@ -76,7 +80,7 @@ ftrack_status fti_hub_handshake(const fti_handshake_request *req, fti_handshake 
  * "host" and port; returns false for a direct connection. */
 bool fti_hub_proxy_for(const fti_hub_endpoint *ep, char *host, size_t host_size, unsigned *port);
 
-/* ---- subscribers, queues, replies (dispatch.c) ---------------------------------------- */
+/* ---- subscribers, queues, replies (route.c, queue.c, reply.c) ------------------------ */
 
 struct fti_reply_source;
 
@@ -89,7 +93,7 @@ typedef struct fti_sub {
     json_object *metadata; /* guarded by meta_lock; never changed after subscribe */
     /* Under meta_lock. Whoever changes metadata once the subscriber is shared bumps
      * meta_version, which retires reply_source: the text of the source its replies carry
-     * (dispatch.c), made on the first reply. */
+     * (reply_text.c), made on the first reply. */
     unsigned meta_version;
     struct fti_reply_source *reply_source;
     int priority;
@@ -114,7 +118,7 @@ typedef struct fti_subset {
     fti_sub *subs[];
 } fti_subset;
 
-/* Lives in the block its text starts (dispatch.c item_new): free(text) frees it too. */
+/* Lives in the block its text starts (queue.c item_new): free(text) frees it too. */
 typedef struct fti_item {
     struct fti_item *next;
     char *text;
@@ -253,7 +257,7 @@ struct ftrack_hub {
     fti_transport *transport;
 };
 
-/* dispatch.c */
+/* route.c */
 void fti_sub_release(fti_sub *sub);
 fti_subset *fti_subset_get(ftrack_hub *hub);
 void fti_subset_release(fti_subset *set);
@@ -261,15 +265,13 @@ void fti_subset_release(fti_subset *set);
 ftrack_status fti_subset_add_locked(ftrack_hub *hub, fti_sub *sub);
 ftrack_status fti_subset_remove_locked(ftrack_hub *hub, fti_sub *sub);
 fti_sub *fti_subset_find_locked(ftrack_hub *hub, const char *id);
-
-ftrack_status fti_queue_create(ftrack_hub *hub, const char *name, size_t capacity,
-                               ftrack_hub_queue **out);
-void fti_queue_unref(ftrack_hub_queue *q);
-/* Append a copy of text. Returns false when closed or full (overflow reported). */
-bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len);
-/* The queue this thread's calls go to by default. */
-ftrack_hub_queue *fti_bound_queue(ftrack_hub *hub);
-
+/* Whether subscriber `s` takes `event`: its own-user rule, the event's compiled `target`
+ * (may be NULL) against its metadata, then its expression. */
+bool fti_sub_accepts(const ftrack_hub *hub, fti_sub *s, const ftrack_expression *target,
+                     json_object *event);
+/* The compiled target of an event, NULL when it has none; *bad when it does not parse (the
+ * event is then dropped, and logged). */
+ftrack_expression *fti_compile_target(json_object *event, bool *bad);
 /* Route a wire event object to the queues of matching subscribers (any thread). `text` is
  * what is queued (e.g. the bytes received); NULL serialises the object. `force_default` also
  * queues it for ftrack_hub_wait. */
@@ -282,6 +284,16 @@ void fti_route_set(ftrack_hub *hub, fti_subset *set, json_object *event, const c
 /* A purely local meta event (ftrack.meta.connected / disconnected). */
 void fti_emit_meta(ftrack_hub *hub, const char *topic);
 
+/* queue.c */
+ftrack_status fti_queue_create(ftrack_hub *hub, const char *name, size_t capacity,
+                               ftrack_hub_queue **out);
+void fti_queue_unref(ftrack_hub_queue *q);
+/* Append a copy of text. Returns false when closed or full (overflow reported). */
+bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len);
+/* The queue this thread's calls go to by default. */
+ftrack_hub_queue *fti_bound_queue(ftrack_hub *hub);
+
+/* dispatch.c */
 /* Dispatch one parsed event on the calling thread (protocol §6.6). `queue` NULL and `results`
  * non-NULL: synchronous publish to every local subscriber (results gets each callback's
  * result, null included; no replies are sent). `counts` (may be NULL) gets what was done. */
@@ -289,6 +301,7 @@ void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
                   const ftrack_delivery *delivery, json_object *results,
                   ftrack_dispatch_result *counts);
 
+/* reply_text.c */
 /* A callback's reply as text (protocol §6.6), without building the event: the pieces of
  * what ftrack_event_serialize gives for ftrack_event_reply_new(event, data, NULL) with the
  * subscriber's metadata as its source once fti_publish prepared it. `data_json` is the
@@ -306,7 +319,10 @@ ftrack_status fti_reply_text_make(ftrack_hub *hub, fti_sub *s, const ftrack_even
                                   const char *data_json, size_t data_len, fti_reply_text *out,
                                   ftrack_error *err);
 void fti_reply_text_clear(fti_reply_text *r);
+/* Drop a reference to a subscriber's reply source (NULL is fine). */
+void fti_reply_source_release(struct fti_reply_source *rs);
 
+/* reply.c */
 /* Reply registry (caller holds hub->lock for the _locked ones). */
 ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
                                         ftrack_reply_callback cb,
@@ -315,12 +331,6 @@ ftrack_status fti_reply_register_locked(ftrack_hub *hub, const char *event_id,
 /* The server acknowledged (or the connection lost) a publish: its on_ack runs on the
  * publisher's queue soon after. `message` may be NULL. */
 void fti_reply_ack_locked(ftrack_hub *hub, const char *event_id, bool success, const char *message);
-/* Frames that will never be sent (dropped) or whose ack will never come (sent on a lost
- * connection): fail their on_ack. */
-void fti_ack_fail_frames_locked(ftrack_hub *hub, fti_frame_list *dropped, const char *why);
-void fti_ack_fail_sent_locked(ftrack_hub *hub, const char *why);
-/* Mark a frame's ack record as sent (caller holds hub->lock). */
-void fti_ack_mark_sent_locked(ftrack_hub *hub, unsigned long ack_id);
 /* Run expired reply callbacks of the queue (on its consumer thread); returns the next
  * deadline (INFINITY when none). */
 double fti_reply_expire(ftrack_hub_queue *queue, double now);
@@ -328,6 +338,12 @@ double fti_reply_expire(ftrack_hub_queue *queue, double now);
 void fti_reply_drop_all(ftrack_hub *hub, ftrack_hub_queue *queue);
 
 /* client.c */
+/* Frames that will never be sent (dropped) or whose ack will never come (sent on a lost
+ * connection): fail their on_ack. */
+void fti_ack_fail_frames_locked(ftrack_hub *hub, fti_frame_list *dropped, const char *why);
+void fti_ack_fail_sent_locked(ftrack_hub *hub, const char *why);
+/* Mark a frame's ack record as sent (caller holds hub->lock). */
+void fti_ack_mark_sent_locked(ftrack_hub *hub, unsigned long ack_id);
 /* Build a frame for an event (caller holds hub->lock: assigns the ack id). Without
  * `want_ack` the frame is `5:::` (no ack id, as the JavaScript client sends every event). */
 fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_frame_kind kind,
