@@ -1,4 +1,6 @@
-/* The event journal over SQLite (journal.h). */
+/* The event journal over SQLite (journal.h): options, schema, open and close, appends, the
+ * next delivery, started/finished marks, requeue, compaction and stats. The marks log is in
+ * journal_marks.c, the in-memory hand-off of fresh deliveries in journal_fresh.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -7,52 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 #include "common/internal.h"
 #include "journal.h"
+#include "journal_internal.h"
 
 #define DEFAULT_MAX_BYTES ((uint64_t)512 * 1024 * 1024)
 #define DEFAULT_MAX_AGE (7.0 * 24 * 3600)
 #define DEFAULT_DEDUP_WINDOW 3600.0
 /* Deliveries moved to the dead-letter file per round at the size limit. */
 #define EVICT_BATCH 200
-
-/* The marks log (see journal.h): records are applied once this many are waiting, or when
- * the oldest is this old at the next mark. */
-#define MARKS_BATCH 128
-#define MARKS_MAX_AGE 0.010
-#define MARKS_FILE_SIZE (256 * 1024)
-#define MARKS_MAGIC "FTHMARK1"
-
-/* The hand-off of fresh deliveries (see fth_journal_next): at most this many entries (and
- * bytes of text) per instance wait in memory; beyond, the worker is far behind and reads
- * them back from the database as before. */
-#define FRESH_MAX 1024
-#define FRESH_MAX_BYTES (1024u * 1024)
-
-enum {
-    Q_BEGIN,
-    Q_COMMIT,
-    Q_ROLLBACK,
-    Q_INSERT_EVENT,
-    Q_KNOWN_EVENT,
-    Q_INSERT_DELIVERY,
-    Q_NEXT,
-    Q_BELOW,
-    Q_STARTED,
-    Q_FINISHED,
-    Q_STARTED_BY_ID,
-    Q_FINISHED_BY_ID,
-    Q_REQUEUE,
-    Q_PENDING_OF,
-    Q_MARKS_DONE,
-    Q_MAX_PENDING,
-    Q_COUNT
-};
 
 /* Q_NEXT names the partial index of pending deliveries: without it SQLite walks the
  * instance's primary key in seq order and skips every finished delivery still kept for
@@ -116,76 +85,6 @@ static const char SCHEMA[] =
     "INSERT OR IGNORE INTO meta(key, value) VALUES('run', 0);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('marks', 0);"
     "UPDATE meta SET value = value + 1 WHERE key = 'run';";
-
-/* The marks log: a header, then records. A record is valid when its `len` (written last) is
- * set and it carries the header's nonce: applying the log starts a new generation with a new
- * nonce, which voids every older record at once. */
-typedef struct marks_header {
-    char magic[8];
-    uint64_t gen;   /* applied when the database's meta 'marks' reaches it */
-    int64_t run;    /* the run that wrote the records */
-    uint32_t nonce; /* a random tag per generation, carried by its records */
-    uint32_t reserved0;
-    uint64_t reserved[4];
-} marks_header;
-
-typedef struct mark_record {
-    uint32_t len; /* whole record, a multiple of 8; 0: end */
-    uint32_t nonce;
-    uint16_t kind; /* MARK_STARTED, MARK_FINISHED */
-    uint16_t instance_len;
-    uint16_t id_len;
-    uint16_t reserved;
-    int64_t seq;
-    /* instance bytes, then id bytes */
-} mark_record;
-
-enum { MARK_STARTED = 1, MARK_FINISHED = 2 };
-
-/* A delivery appended in this run, waiting in memory for fth_journal_next. */
-typedef struct fresh_entry {
-    struct fresh_entry *next;
-    fth_journal_entry e;
-} fresh_entry;
-
-/* What this process knows of one instance: its unapplied marks, and the deliveries handed
- * off in memory (see fth_journal_next). */
-typedef struct instance_state {
-    char *name;
-    uint32_t hash;
-    int64_t open_started; /* a started mark without its finished one, or -1 */
-    int64_t *done;        /* finished, not applied yet: still pending in the database */
-    size_t done_count, done_cap;
-    int64_t floor; /* the largest of `done`, or -1 */
-    bool below;    /* a delivery was appended below the floor since the last apply */
-    /* Pending deliveries in seq order, all above the floor, the text with them. */
-    fresh_entry *fresh, *fresh_tail;
-    size_t fresh_count, fresh_bytes;
-    /* Pending deliveries that are not in `fresh` have seqs at most this (-1: there are none;
-     * INT64_MAX: unknown), besides the one handed out. */
-    int64_t outside_max;
-    int64_t handed; /* the seq handed out from `fresh` and not finished yet, or -1 */
-} instance_state;
-
-struct fth_journal {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[Q_COUNT];
-    pthread_mutex_t lock;
-    int lock_fd;
-    int64_t run;
-    fth_journal_options options;
-    char *path;
-    bool dirty; /* written since the last sync */
-    uint64_t evicted, expired, duplicates, write_errors;
-    /* the marks log; NULL map: marks are written to the database at once */
-    unsigned char *marks;
-    size_t marks_used; /* bytes, header included */
-    unsigned marks_count;
-    double marks_since;    /* fti_now() of the oldest unapplied mark */
-    double marks_retry_at; /* after a failed apply: not before this */
-    instance_state *instances;
-    size_t instance_count, instance_cap;
-};
 
 void fth_journal_process_init(void)
 {
@@ -264,7 +163,7 @@ ftrack_status fth_journal_options_parse(json_object *value, const char *origin,
     return FTRACK_OK;
 }
 
-static void log_db_error(fth_journal *j, const char *what)
+void fth_journal_log_db_error(fth_journal *j, const char *what)
 {
     j->write_errors++;
     ftrack_log(FTRACK_LOG_ERROR, "journal", "%s: %s", what, sqlite3_errmsg(j->db));
@@ -313,7 +212,7 @@ static ftrack_status read_run(fth_journal *j, ftrack_error *err)
     return FTRACK_OK;
 }
 
-static sqlite3_stmt *stmt(fth_journal *j, int which)
+sqlite3_stmt *fth_journal_stmt(fth_journal *j, int which)
 {
     sqlite3_stmt *s = j->stmt[which];
     sqlite3_reset(s);
@@ -321,7 +220,7 @@ static sqlite3_stmt *stmt(fth_journal *j, int which)
     return s;
 }
 
-static int64_t query_int(fth_journal *j, const char *sql)
+int64_t fth_journal_query_int(fth_journal *j, const char *sql)
 {
     sqlite3_stmt *s = NULL;
     int64_t v = 0;
@@ -332,15 +231,15 @@ static int64_t query_int(fth_journal *j, const char *sql)
 }
 
 /* Transaction control with prepared statements (sqlite3_exec would compile each time). */
-static bool tx(fth_journal *j, int which)
+bool fth_journal_tx(fth_journal *j, int which)
 {
-    sqlite3_stmt *s = stmt(j, which);
+    sqlite3_stmt *s = fth_journal_stmt(j, which);
     bool ok = sqlite3_step(s) == SQLITE_DONE;
     sqlite3_reset(s);
     return ok;
 }
 
-/* ---- the marks log ----------------------------------------------------------------------- */
+/* ---- per-instance state --------------------------------------------------------------- */
 
 static uint32_t name_hash(const char *s)
 {
@@ -350,24 +249,11 @@ static uint32_t name_hash(const char *s)
     return h;
 }
 
-static void free_fresh(instance_state *st)
-{
-    fresh_entry *f = st->fresh;
-    while (f) {
-        fresh_entry *next = f->next;
-        free(f->e.text);
-        free(f);
-        f = next;
-    }
-    st->fresh = st->fresh_tail = NULL;
-    st->fresh_count = st->fresh_bytes = 0;
-}
-
 /* The largest pending seq of `instance` in the database, -1 when none, INT64_MAX when it
  * cannot be read. Caller holds the lock. */
 static int64_t max_pending(fth_journal *j, const char *instance)
 {
-    sqlite3_stmt *s = stmt(j, Q_MAX_PENDING);
+    sqlite3_stmt *s = fth_journal_stmt(j, Q_MAX_PENDING);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     int64_t max = INT64_MAX;
     if (sqlite3_step(s) == SQLITE_ROW)
@@ -379,7 +265,7 @@ static int64_t max_pending(fth_journal *j, const char *instance)
 /* The state of `instance`, created on first use; NULL when out of memory. Caller holds the
  * lock. What is pending at creation (from an earlier run, or appended while no state could
  * be made) is outside the hand-off: one query per instance and run. */
-static instance_state *instance_of(fth_journal *j, const char *instance)
+instance_state *fth_journal_instance_of(fth_journal *j, const char *instance)
 {
     uint32_t h = name_hash(instance);
     for (size_t i = 0; i < j->instance_count; i++)
@@ -402,205 +288,6 @@ static instance_state *instance_of(fth_journal *j, const char *instance)
     m->outside_max = max_pending(j, instance);
     j->instance_count++;
     return m;
-}
-
-static marks_header *marks_head(const fth_journal *j)
-{
-    return (marks_header *)j->marks;
-}
-
-/* A new, empty generation: every record written so far is void from here. */
-static void marks_reset(fth_journal *j, uint64_t gen)
-{
-    marks_header *h = marks_head(j);
-    uint32_t nonce = 0;
-    while (nonce == 0 || nonce == h->nonce)
-        nonce = (uint32_t)random() ^ (uint32_t)getpid() ^ (uint32_t)(fti_now() * 1e9);
-    h->run = j->run;
-    h->gen = gen;
-    __atomic_store_n(&h->nonce, nonce, __ATOMIC_RELEASE);
-    j->marks_used = sizeof(marks_header);
-    j->marks_count = 0;
-    for (size_t i = 0; i < j->instance_count; i++) {
-        j->instances[i].done_count = 0;
-        j->instances[i].floor = -1;
-        j->instances[i].open_started = -1;
-        j->instances[i].below = false;
-    }
-}
-
-/* The valid record at `off`, or NULL (the end of the log). */
-static const mark_record *marks_at(const fth_journal *j, size_t off)
-{
-    if (off + sizeof(mark_record) > MARKS_FILE_SIZE)
-        return NULL;
-    const mark_record *r = (const mark_record *)(j->marks + off);
-    uint32_t len = __atomic_load_n(&r->len, __ATOMIC_ACQUIRE);
-    if (len < sizeof(*r) || len % 8 || off + len > MARKS_FILE_SIZE ||
-        r->nonce != marks_head(j)->nonce || (r->kind != MARK_STARTED && r->kind != MARK_FINISHED) ||
-        sizeof(*r) + (size_t)r->instance_len + r->id_len > len)
-        return NULL;
-    return r;
-}
-
-/* Append one record; false when it does not fit. The length is stored last (and the old one
- * cleared first), so a crash in the middle leaves the log ending before this record. */
-static bool marks_write(fth_journal *j, int kind, const char *instance, const fth_journal_entry *e)
-{
-    size_t il = strlen(instance), dl = strlen(e->id);
-    size_t len = (sizeof(mark_record) + il + dl + 7) & ~(size_t)7;
-    if (il > UINT16_MAX || dl > UINT16_MAX || j->marks_used + len > MARKS_FILE_SIZE)
-        return false;
-    mark_record *r = (mark_record *)(j->marks + j->marks_used);
-    __atomic_store_n(&r->len, 0, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    r->nonce = marks_head(j)->nonce;
-    r->kind = (uint16_t)kind;
-    r->instance_len = (uint16_t)il;
-    r->id_len = (uint16_t)dl;
-    r->reserved = 0;
-    r->seq = e->seq;
-    memcpy((char *)(r + 1), instance, il);
-    memcpy((char *)(r + 1) + il, e->id, dl);
-    __atomic_store_n(&r->len, (uint32_t)len, __ATOMIC_RELEASE);
-    j->marks_used += len;
-    if (j->marks_count++ == 0)
-        j->marks_since = fti_now();
-    return true;
-}
-
-static bool same_instance(const mark_record *a, const mark_record *b)
-{
-    return a->instance_len == b->instance_len && memcmp(a + 1, b + 1, a->instance_len) == 0;
-}
-
-/* A started mark whose finished mark follows needs no write: attempts only matter while a
- * delivery is pending. */
-static bool finished_later(const fth_journal *j, size_t off, const mark_record *started)
-{
-    const mark_record *r;
-    for (; (r = marks_at(j, off)); off += r->len)
-        if (r->kind == MARK_FINISHED && r->seq == started->seq && same_instance(r, started))
-            return true;
-    return false;
-}
-
-/* Write one record to the database: by seq in this process, by event id when recovering the
- * log of an earlier run (its seqs may not have survived a power loss; ids are unique). */
-static bool marks_apply_one(fth_journal *j, const mark_record *r, bool by_id, int64_t run)
-{
-    int which = r->kind == MARK_STARTED ? (by_id ? Q_STARTED_BY_ID : Q_STARTED)
-                                        : (by_id ? Q_FINISHED_BY_ID : Q_FINISHED);
-    const char *data = (const char *)(r + 1);
-    sqlite3_stmt *s = stmt(j, which);
-    sqlite3_bind_text(s, 1, data, r->instance_len, SQLITE_STATIC);
-    if (by_id)
-        sqlite3_bind_text(s, 2, data + r->instance_len, r->id_len, SQLITE_STATIC);
-    else
-        sqlite3_bind_int64(s, 2, r->seq);
-    if (r->kind == MARK_STARTED)
-        sqlite3_bind_int64(s, 3, run);
-    bool ok = sqlite3_step(s) == SQLITE_DONE;
-    sqlite3_reset(s);
-    return ok;
-}
-
-/* Apply the whole log in one transaction, then start a new generation. Caller holds the
- * lock. Returns the records applied, or -1 (logged; the log is kept for the next try). */
-static long marks_apply(fth_journal *j, bool by_id, int64_t run)
-{
-    if (!j->marks)
-        return 0;
-    if (!by_id && j->marks_count == 0)
-        return 0; /* nothing logged: no floor or open mark either */
-    if (!tx(j, Q_BEGIN)) {
-        log_db_error(j, "cannot apply the dispatch marks");
-        return -1;
-    }
-    long n = 0;
-    bool ok = true;
-    const mark_record *r;
-    for (size_t off = sizeof(marks_header); ok && (r = marks_at(j, off)); off += r->len) {
-        if (r->kind == MARK_STARTED && finished_later(j, off + r->len, r))
-            continue;
-        ok = marks_apply_one(j, r, by_id, run);
-        n++;
-    }
-    uint64_t gen = marks_head(j)->gen;
-    sqlite3_stmt *s = stmt(j, Q_MARKS_DONE);
-    sqlite3_bind_int64(s, 1, (int64_t)gen);
-    ok = ok && sqlite3_step(s) == SQLITE_DONE;
-    sqlite3_reset(s);
-    if (!ok || !tx(j, Q_COMMIT)) {
-        log_db_error(j, "cannot apply the dispatch marks");
-        tx(j, Q_ROLLBACK);
-        return -1;
-    }
-    marks_reset(j, gen + 1);
-    j->dirty = true;
-    return n;
-}
-
-static void marks_maybe_apply(fth_journal *j)
-{
-    double now = fti_now();
-    if (now < j->marks_retry_at ||
-        (j->marks_count < MARKS_BATCH && now - j->marks_since < MARKS_MAX_AGE))
-        return;
-    /* A failing database (logged) is retried once a second, not at every mark. */
-    j->marks_retry_at = marks_apply(j, false, j->run) < 0 ? now + 1 : 0;
-}
-
-/* Map <path>.marks; apply what an earlier run left in it. Without the map (or under
- * fsync "every") marks go to the database one by one, as they always may. */
-static void marks_open(fth_journal *j)
-{
-    char *path = fti_asprintf("%s.marks", j->path);
-    int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
-    int rc = fd >= 0 ? posix_fallocate(fd, 0, MARKS_FILE_SIZE) : errno;
-    void *map = rc == 0 ? mmap(NULL, MARKS_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-                        : MAP_FAILED;
-    if (map == MAP_FAILED) {
-        ftrack_log(FTRACK_LOG_WARNING, "journal",
-                   "cannot map the marks log %s (%s): each dispatch is marked in the journal "
-                   "at once (slower)",
-                   path ? path : "(out of memory)", strerror(rc ? rc : errno));
-        if (fd >= 0)
-            close(fd);
-        free(path);
-        return;
-    }
-    close(fd);
-    j->marks = map;
-    marks_header *h = marks_head(j);
-    int64_t applied = query_int(j, "SELECT value FROM meta WHERE key = 'marks'");
-    bool valid = memcmp(h->magic, MARKS_MAGIC, sizeof(h->magic)) == 0;
-    if (valid && (int64_t)h->gen > applied) {
-        long n = marks_apply(j, true, h->run); /* starts the next generation */
-        if (n < 0) {
-            /* Keep the records for the next start; mark directly meanwhile. */
-            ftrack_log(FTRACK_LOG_ERROR, "journal",
-                       "cannot apply the dispatch marks the previous run left in %s: kept for "
-                       "the next start",
-                       path);
-            munmap(j->marks, MARKS_FILE_SIZE);
-            j->marks = NULL;
-        } else if (n > 0) {
-            ftrack_log(FTRACK_LOG_INFO, "journal",
-                       "applied %ld dispatch marks the previous run left in %s", n, path);
-        }
-    } else {
-        if (!valid) {
-            memset(h, 0, sizeof(*h));
-            memcpy(h->magic, MARKS_MAGIC, sizeof(h->magic));
-        }
-        marks_reset(j, (uint64_t)(applied > (int64_t)h->gen ? applied : (int64_t)h->gen) + 1);
-    }
-    free(path);
-    if (j->marks && j->options.fsync == FTH_FSYNC_EVERY) {
-        munmap(j->marks, MARKS_FILE_SIZE);
-        j->marks = NULL;
-    }
 }
 
 /* ---- open and close ------------------------------------------------------------------------ */
@@ -630,7 +317,7 @@ static ftrack_status setup(fth_journal *j, ftrack_error *err)
             SQLITE_OK)
             st = fti_error(err, FTRACK_ERR_IO, "journal %s: %s", j->path, sqlite3_errmsg(j->db));
     if (st == FTRACK_OK)
-        marks_open(j);
+        fth_journal_marks_open(j);
     return st;
 }
 
@@ -661,11 +348,7 @@ void fth_journal_close(fth_journal *j)
 {
     if (!j)
         return;
-    if (j->marks) {
-        if (j->db)
-            marks_apply(j, false, j->run);
-        munmap(j->marks, MARKS_FILE_SIZE);
-    }
+    fth_journal_marks_close(j);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(j->stmt[i]);
     if (j->db) {
@@ -677,7 +360,7 @@ void fth_journal_close(fth_journal *j)
     for (size_t i = 0; i < j->instance_count; i++) {
         free(j->instances[i].name);
         free(j->instances[i].done);
-        free_fresh(&j->instances[i]);
+        fth_journal_fresh_free(&j->instances[i]);
     }
     free(j->instances);
     pthread_mutex_destroy(&j->lock);
@@ -692,7 +375,7 @@ void fth_journal_close(fth_journal *j)
 static int64_t upsert_event(fth_journal *j, const char *id, const char *topic, const char *text,
                             size_t len)
 {
-    sqlite3_stmt *s = stmt(j, Q_INSERT_EVENT);
+    sqlite3_stmt *s = fth_journal_stmt(j, Q_INSERT_EVENT);
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, topic, -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 3, fti_wall_now());
@@ -704,7 +387,7 @@ static int64_t upsert_event(fth_journal *j, const char *id, const char *topic, c
     if (sqlite3_changes(j->db) == 1)
         return sqlite3_last_insert_rowid(j->db);
     /* Known already (another instance journaled it first, or a replay). */
-    s = stmt(j, Q_KNOWN_EVENT);
+    s = fth_journal_stmt(j, Q_KNOWN_EVENT);
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, text, (int)len, SQLITE_STATIC);
     int64_t seq = -1;
@@ -721,7 +404,7 @@ static bool append_one(fth_journal *j, const char *instance, instance_state *st,
     int64_t seq = upsert_event(j, it->id, it->topic, it->text, it->len);
     if (seq < 0)
         return false;
-    sqlite3_stmt *s = stmt(j, Q_INSERT_DELIVERY);
+    sqlite3_stmt *s = fth_journal_stmt(j, Q_INSERT_DELIVERY);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, seq);
     bool ok = sqlite3_step(s) == SQLITE_DONE;
@@ -736,53 +419,6 @@ static bool append_one(fth_journal *j, const char *instance, instance_state *st,
     return ok;
 }
 
-/* Keep a delivery just added in memory for fth_journal_next; false when it must be read
- * back from the database instead: the list stays in seq order and above the floor (so the
- * database holds nothing finished-but-unapplied above its head), and bounded. */
-static bool keep_fresh(instance_state *st, fth_journal_item *it)
-{
-    if (st->fresh_count >= FRESH_MAX || st->fresh_bytes + it->len > FRESH_MAX_BYTES ||
-        it->seq <= st->floor || (st->fresh_tail && it->seq <= st->fresh_tail->e.seq))
-        return false;
-    fresh_entry *f = calloc(1, sizeof(*f));
-    char *text = !f ? NULL : it->owned ? it->owned : fti_strndup(it->text, it->len);
-    if (!text) {
-        free(f);
-        return false;
-    }
-    it->owned = NULL; /* kept, if it was the text */
-    f->e.seq = it->seq;
-    f->e.text = text;
-    f->e.len = it->len;
-    fti_strlcpy(f->e.id, it->id, sizeof(f->e.id));
-    fti_strlcpy(f->e.topic, it->topic, sizeof(f->e.topic));
-    if (st->fresh_tail)
-        st->fresh_tail->next = f;
-    else
-        st->fresh = f;
-    st->fresh_tail = f;
-    st->fresh_count++;
-    st->fresh_bytes += it->len;
-    return true;
-}
-
-/* After the commit: hand what was added to the worker in memory, or note it as outside. */
-static void hand_off(instance_state *st, fth_journal_item *items, size_t n)
-{
-    for (size_t i = 0; st && i < n; i++)
-        if (items[i].result == FTH_APPEND_ADDED && !keep_fresh(st, &items[i]) &&
-            items[i].seq > st->outside_max)
-            st->outside_max = items[i].seq;
-}
-
-/* The deliveries in memory become outside ones (e.g. some may have been dead-lettered). */
-static void drop_fresh(instance_state *st)
-{
-    if (st->fresh_tail && st->fresh_tail->e.seq > st->outside_max)
-        st->outside_max = st->fresh_tail->e.seq;
-    free_fresh(st);
-}
-
 void fth_journal_append_many(fth_journal *j, const char *instance, fth_journal_item *items,
                              size_t n)
 {
@@ -792,17 +428,17 @@ void fth_journal_append_many(fth_journal *j, const char *instance, fth_journal_i
         return;
     pthread_mutex_lock(&j->lock);
     /* Before the inserts: a new state reads what is pending already. */
-    instance_state *st = instance_of(j, instance);
-    bool ok = tx(j, Q_BEGIN);
+    instance_state *st = fth_journal_instance_of(j, instance);
+    bool ok = fth_journal_tx(j, Q_BEGIN);
     for (size_t i = 0; ok && i < n; i++)
         ok = append_one(j, instance, st, &items[i]);
-    if (!ok || !tx(j, Q_COMMIT)) {
-        log_db_error(j, "cannot journal events");
-        tx(j, Q_ROLLBACK);
+    if (!ok || !fth_journal_tx(j, Q_COMMIT)) {
+        fth_journal_log_db_error(j, "cannot journal events");
+        fth_journal_tx(j, Q_ROLLBACK);
         for (size_t i = 0; i < n; i++)
             items[i].result = FTH_APPEND_FAILED;
     } else {
-        hand_off(st, items, n);
+        fth_journal_fresh_hand_off(st, items, n);
     }
     for (size_t i = 0; i < n; i++)
         j->duplicates += items[i].result == FTH_APPEND_DUPLICATE;
@@ -829,7 +465,7 @@ static void copy_column(sqlite3_stmt *s, int col, char *out, size_t size)
 static int read_next(fth_journal *j, const char *instance, int64_t floor, int64_t bound,
                      fth_journal_entry *out)
 {
-    sqlite3_stmt *s = stmt(j, Q_NEXT);
+    sqlite3_stmt *s = fth_journal_stmt(j, Q_NEXT);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, floor);
     sqlite3_bind_int64(s, 3, bound);
@@ -848,7 +484,7 @@ static int read_next(fth_journal *j, const char *instance, int64_t floor, int64_
         copy_column(s, 6, out->topic, sizeof(out->topic));
         found = out->text != NULL;
     } else if (rc != SQLITE_DONE) {
-        log_db_error(j, "cannot read the journal");
+        fth_journal_log_db_error(j, "cannot read the journal");
         found = -1;
     }
     sqlite3_reset(s);
@@ -867,7 +503,7 @@ static bool is_done(const instance_state *m, int64_t seq)
  * late, e.g. an event another instance journaled first), or -1. */
 static int64_t first_below(fth_journal *j, const char *instance, const instance_state *m)
 {
-    sqlite3_stmt *s = stmt(j, Q_BELOW);
+    sqlite3_stmt *s = fth_journal_stmt(j, Q_BELOW);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, m->floor);
     int64_t found = -1;
@@ -902,19 +538,6 @@ static int read_outside(fth_journal *j, const char *instance, instance_state *st
     return found;
 }
 
-static void take_fresh(instance_state *st, fth_journal_entry *out)
-{
-    fresh_entry *f = st->fresh;
-    st->fresh = f->next;
-    if (!st->fresh)
-        st->fresh_tail = NULL;
-    st->fresh_count--;
-    st->fresh_bytes -= f->e.len;
-    *out = f->e; /* the text with it */
-    free(f);
-    st->handed = out->seq;
-}
-
 /* Two sources, one order: the deliveries this run appended wait in memory (seq order), the
  * others (pending from an earlier run, requeued, retried, not kept in memory) are read from
  * the database. The database is asked only while something may be outside, and then only for
@@ -923,7 +546,7 @@ bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *o
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&j->lock);
-    instance_state *st = instance_of(j, instance);
+    instance_state *st = fth_journal_instance_of(j, instance);
     instance_state *m = j->marks ? st : NULL;
     if (st && st->handed >= 0) { /* handed out and not finished: pending, outside now */
         if (st->handed > st->outside_max)
@@ -932,13 +555,13 @@ bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *o
     }
     /* A started delivery that did not finish (a retry): its attempts must be read current. */
     if (m && m->open_started >= 0)
-        marks_apply(j, false, j->run);
+        fth_journal_marks_apply(j, false, j->run);
     fresh_entry *head = st ? st->fresh : NULL;
     int found = 0;
     if (!st || st->outside_max >= 0)
         found = read_outside(j, instance, st, m, head ? head->e.seq : INT64_MAX, out);
     if (found == 0 && head) {
-        take_fresh(st, out);
+        fth_journal_fresh_take(st, out);
         found = 1;
     }
     pthread_mutex_unlock(&j->lock);
@@ -956,34 +579,23 @@ void fth_journal_entry_clear(fth_journal_entry *e)
 /* Write a mark to the database at once. Caller holds the lock. */
 static void update_delivery(fth_journal *j, int which, const char *instance, int64_t seq)
 {
-    sqlite3_stmt *s = stmt(j, which);
+    sqlite3_stmt *s = fth_journal_stmt(j, which);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, seq);
     if (which == Q_STARTED)
         sqlite3_bind_int64(s, 3, j->run);
     if (sqlite3_step(s) != SQLITE_DONE)
-        log_db_error(j, "cannot update the journal");
+        fth_journal_log_db_error(j, "cannot update the journal");
     sqlite3_reset(s);
-}
-
-/* Put a mark in the log (applying it first when full); false: write it directly. */
-static bool log_mark(fth_journal *j, int kind, const char *instance, const fth_journal_entry *e)
-{
-    if (!j->marks || !e->id[0])
-        return false;
-    if (!marks_write(j, kind, instance, e) &&
-        (marks_apply(j, false, j->run) < 0 || !marks_write(j, kind, instance, e)))
-        return false;
-    return true;
 }
 
 void fth_journal_started(fth_journal *j, const char *instance, const fth_journal_entry *e)
 {
     pthread_mutex_lock(&j->lock);
-    instance_state *m = j->marks ? instance_of(j, instance) : NULL;
-    if (m && log_mark(j, MARK_STARTED, instance, e)) {
+    instance_state *m = j->marks ? fth_journal_instance_of(j, instance) : NULL;
+    if (m && fth_journal_marks_log(j, MARK_STARTED, instance, e)) {
         m->open_started = e->seq;
-        marks_maybe_apply(j);
+        fth_journal_marks_maybe_apply(j);
     } else {
         update_delivery(j, Q_STARTED, instance, e->seq);
     }
@@ -1007,17 +619,17 @@ static bool reserve_done(instance_state *m)
 void fth_journal_finished(fth_journal *j, const char *instance, const fth_journal_entry *e)
 {
     pthread_mutex_lock(&j->lock);
-    instance_state *st = instance_of(j, instance);
+    instance_state *st = fth_journal_instance_of(j, instance);
     if (st && st->handed == e->seq)
         st->handed = -1;
     instance_state *m = j->marks ? st : NULL;
-    if (m && reserve_done(m) && log_mark(j, MARK_FINISHED, instance, e)) {
+    if (m && reserve_done(m) && fth_journal_marks_log(j, MARK_FINISHED, instance, e)) {
         if (m->open_started == e->seq)
             m->open_started = -1;
         m->done[m->done_count++] = e->seq;
         if (e->seq > m->floor)
             m->floor = e->seq;
-        marks_maybe_apply(j);
+        fth_journal_marks_maybe_apply(j);
     } else {
         update_delivery(j, Q_FINISHED, instance, e->seq);
     }
@@ -1030,42 +642,15 @@ void fth_journal_flush(fth_journal *j)
     if (!j)
         return;
     pthread_mutex_lock(&j->lock);
-    marks_apply(j, false, j->run);
+    fth_journal_marks_apply(j, false, j->run);
     pthread_mutex_unlock(&j->lock);
-}
-
-/* A requeued delivery is read from the database (it is a redelivery now): out of the memory
- * list if it was there. Caller holds the lock. */
-static void requeued(fth_journal *j, const char *instance, int64_t seq)
-{
-    instance_state *st = instance_of(j, instance);
-    if (!st)
-        return;
-    fresh_entry *prev = NULL;
-    for (fresh_entry *f = st->fresh; f; prev = f, f = f->next) {
-        if (f->e.seq != seq)
-            continue;
-        if (prev)
-            prev->next = f->next;
-        else
-            st->fresh = f->next;
-        if (st->fresh_tail == f)
-            st->fresh_tail = prev;
-        st->fresh_count--;
-        st->fresh_bytes -= f->e.len;
-        free(f->e.text);
-        free(f);
-        break;
-    }
-    if (seq > st->outside_max)
-        st->outside_max = seq;
 }
 
 ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const char *id,
                                   const char *topic, const char *text, ftrack_error *err)
 {
     pthread_mutex_lock(&j->lock);
-    marks_apply(j, false, j->run); /* the floors must not hide the requeued delivery */
+    fth_journal_marks_apply(j, false, j->run); /* the floors must not hide the requeued delivery */
     ftrack_status st = FTRACK_OK;
     if (sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         st = fti_error(err, FTRACK_ERR_IO, "journal: %s", sqlite3_errmsg(j->db));
@@ -1073,7 +658,7 @@ ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const ch
         return st;
     }
     int64_t seq = upsert_event(j, id, topic, text, strlen(text));
-    sqlite3_stmt *s = stmt(j, Q_REQUEUE);
+    sqlite3_stmt *s = fth_journal_stmt(j, Q_REQUEUE);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, seq);
     if (seq < 0 || sqlite3_step(s) != SQLITE_DONE ||
@@ -1081,7 +666,7 @@ ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const ch
         st = fti_error(err, FTRACK_ERR_IO, "journal: %s", sqlite3_errmsg(j->db));
         sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
     } else {
-        requeued(j, instance, seq);
+        fth_journal_fresh_requeued(j, instance, seq);
     }
     sqlite3_reset(s);
     j->dirty = true;
@@ -1094,7 +679,7 @@ void fth_journal_sync(fth_journal *j)
     if (!j)
         return;
     pthread_mutex_lock(&j->lock);
-    marks_apply(j, false, j->run);
+    fth_journal_marks_apply(j, false, j->run);
     /* A passive checkpoint syncs the WAL before copying it back: under synchronous=NORMAL
      * this is where the batch becomes durable against power loss. */
     if (j->dirty && j->options.fsync == FTH_FSYNC_BATCHED)
@@ -1107,8 +692,10 @@ void fth_journal_sync(fth_journal *j)
 
 static uint64_t used_bytes(fth_journal *j)
 {
-    int64_t pages = query_int(j, "PRAGMA page_count") - query_int(j, "PRAGMA freelist_count");
-    return (uint64_t)(pages > 0 ? pages : 0) * (uint64_t)query_int(j, "PRAGMA page_size");
+    int64_t pages = fth_journal_query_int(j, "PRAGMA page_count") -
+                    fth_journal_query_int(j, "PRAGMA freelist_count");
+    return (uint64_t)(pages > 0 ? pages : 0) *
+           (uint64_t)fth_journal_query_int(j, "PRAGMA page_size");
 }
 
 /* Dead-letter pending deliveries chosen by `where` (oldest first, at most `limit`); returns
@@ -1167,24 +754,17 @@ static void forget_finished(fth_journal *j, double cutoff)
     sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
 }
 
-/* Dead-lettered deliveries may be in the memory lists: read everything back instead. */
-static void drop_all_fresh(fth_journal *j)
-{
-    for (size_t i = 0; i < j->instance_count; i++)
-        drop_fresh(&j->instances[i]);
-}
-
 void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
 {
     if (!j)
         return;
     pthread_mutex_lock(&j->lock);
-    marks_apply(j, false, j->run); /* what is handled must not be dead-lettered */
+    fth_journal_marks_apply(j, false, j->run); /* what is handled must not be dead-lettered */
     double now = fti_wall_now();
     uint64_t expired =
         give_up(j, dl, "e.received < ?1", now - j->options.max_age, 100000, "expired");
     if (expired) {
-        drop_all_fresh(j);
+        fth_journal_fresh_drop_all(j);
         j->expired += expired;
         ftrack_log(FTRACK_LOG_WARNING, "journal",
                    "%llu pending deliveries were older than journal.max_age (%.0f s): moved to "
@@ -1205,7 +785,7 @@ void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
         } while (n && used_bytes(j) > j->options.max_bytes * 9 / 10);
         j->evicted += evicted;
         if (evicted)
-            drop_all_fresh(j);
+            fth_journal_fresh_drop_all(j);
         ftrack_log(FTRACK_LOG_WARNING, "journal",
                    "the journal reached journal.max_bytes (%llu): %llu oldest pending "
                    "deliveries moved to the dead-letter file (%llu since start)",
@@ -1222,8 +802,9 @@ void fth_journal_get_stats(fth_journal *j, fth_journal_stats *out)
     if (!j)
         return;
     pthread_mutex_lock(&j->lock);
-    marks_apply(j, false, j->run);
-    out->pending = (uint64_t)query_int(j, "SELECT count(*) FROM deliveries WHERE state = 0");
+    fth_journal_marks_apply(j, false, j->run);
+    out->pending =
+        (uint64_t)fth_journal_query_int(j, "SELECT count(*) FROM deliveries WHERE state = 0");
     out->bytes = used_bytes(j);
     out->evicted = j->evicted;
     out->expired = j->expired;
@@ -1235,8 +816,8 @@ void fth_journal_get_stats(fth_journal *j, fth_journal_stats *out)
 uint64_t fth_journal_pending(fth_journal *j, const char *instance)
 {
     pthread_mutex_lock(&j->lock);
-    marks_apply(j, false, j->run);
-    sqlite3_stmt *s = stmt(j, Q_PENDING_OF);
+    fth_journal_marks_apply(j, false, j->run);
+    sqlite3_stmt *s = fth_journal_stmt(j, Q_PENDING_OF);
     sqlite3_bind_text(s, 1, instance, -1, SQLITE_STATIC);
     uint64_t n = sqlite3_step(s) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
     sqlite3_reset(s);

@@ -1,0 +1,271 @@
+/* The embedded hub's HTTP requests, besides the socket.io handshake and the websocket upgrade
+ * (server.c): routing by path, POST /api (its body gathered up to max_api_body, answered by
+ * api.c), GET /component/get and PUT /component/put (files.c via api.h), the credentials of a
+ * request (headers or query), and responses written from LWS_CALLBACK_HTTP_WRITEABLE in
+ * chunks. Runs on the service thread, called from server.c's lws callback. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <libwebsockets.h>
+#include <openssl/crypto.h>
+
+#include "common/internal.h"
+#include "server_lws.h"
+
+#define HTTP_CHUNK 16384
+#define CRED_MAX 1024
+#define SOCKETIO_PREFIX "/socket.io/1"
+
+static bool custom_header(struct lws *wsi, const char *name, char *buf, int len)
+{
+    int nlen = (int)strlen(name);
+    int n = lws_hdr_custom_length(wsi, name, nlen);
+    if (n < 0 || n >= len)
+        return false;
+    return lws_hdr_custom_copy(wsi, buf, len, name, nlen) >= 0;
+}
+
+static bool url_arg(struct lws *wsi, const char *name, char *buf, int len, char *out, size_t outlen)
+{
+    const char *v = lws_get_urlarg_by_name(wsi, name, buf, len);
+    if (!v)
+        return false;
+    fti_strlcpy(out, v, outlen);
+    return true;
+}
+
+/* Credentials from the ftrack-user/ftrack-api-key headers or the api_user/api_key query.
+ * *present says whether any were given. */
+bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen,
+                                    bool *present)
+{
+    char key[CRED_MAX], scratch[CRED_MAX + 32];
+    user[0] = key[0] = '\0';
+    bool have_user = custom_header(wsi, "ftrack-user:", user, (int)ulen) ||
+                     url_arg(wsi, "api_user=", scratch, sizeof(scratch), user, ulen);
+    bool have_key = custom_header(wsi, "ftrack-api-key:", key, sizeof(key)) ||
+                    url_arg(wsi, "api_key=", scratch, sizeof(scratch), key, sizeof(key));
+    if (present)
+        *present = have_user || have_key;
+    bool ok = have_user && have_key && fth_auth_check(srv->user, srv->key, user, key);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(scratch, sizeof(scratch));
+    return ok;
+}
+
+/* Start a response whose body (malloc'ed, text at body + LWS_PRE) is sent from
+ * LWS_CALLBACK_HTTP_WRITEABLE. Takes body. */
+static int http_respond(struct lws *wsi, pss *ps, unsigned status, const char *ctype, char *body,
+                        size_t len)
+{
+    unsigned char buf[LWS_PRE + 512];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    free(ps->resp);
+    ps->resp = body;
+    ps->resp_len = len;
+    ps->resp_off = 0;
+    if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+int fth_hub_http_respond_text(struct lws *wsi, pss *ps, unsigned status, const char *ctype,
+                              const char *text)
+{
+    size_t len = strlen(text);
+    char *body = malloc(LWS_PRE + len + 1);
+    if (!body)
+        return -1;
+    memcpy(body + LWS_PRE, text, len + 1);
+    return http_respond(wsi, ps, status, ctype, body, len);
+}
+
+int fth_hub_http_writeable(struct lws *wsi, pss *ps)
+{
+    if (!ps->resp)
+        return 0;
+    size_t left = ps->resp_len - ps->resp_off;
+    size_t n = left < HTTP_CHUNK ? left : HTTP_CHUNK;
+    bool last = n == left;
+    if (n > 0 && lws_write(wsi, (unsigned char *)ps->resp + LWS_PRE + ps->resp_off, n,
+                           last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    ps->resp_off += n;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    free(ps->resp);
+    ps->resp = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- component files (api.h) ------------------------------------------------------------ */
+
+static int answer_component(struct lws *wsi, pss *ps, fth_http_answer *a)
+{
+    int rc = 0;
+    if (a->file) {
+        int n = lws_serve_http_file(wsi, a->file, a->mime_type, NULL, 0);
+        rc = (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) ? -1 : 0;
+    } else {
+        rc = fth_hub_http_respond_text(wsi, ps, a->status ? a->status : 500, "application/json",
+                                       a->body ? a->body : "{}");
+    }
+    fth_http_answer_clear(a);
+    return rc;
+}
+
+int fth_hub_upload_complete(pss *ps, struct lws *wsi)
+{
+    fth_http_answer ans = {0};
+    if (ps->upload) {
+        fth_upload_finish(ps->upload, &ans);
+        ps->upload = NULL;
+    } else if (ps->refusal) {
+        ans = *ps->refusal;
+        free(ps->refusal);
+        ps->refusal = NULL;
+    }
+    ps->is_upload = false;
+    return answer_component(wsi, ps, &ans);
+}
+
+void fth_hub_upload_drop(pss *ps)
+{
+    fth_upload_abort(ps->upload);
+    ps->upload = NULL;
+    if (ps->refusal)
+        fth_http_answer_clear(ps->refusal);
+    free(ps->refusal);
+    ps->refusal = NULL;
+}
+
+/* GET /component/get (credentials as query parameters, protocol §2) and PUT /component/put
+ * (a signed URL from get_upload_metadata). */
+static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path,
+                            bool get, bool put)
+{
+    char scratch[CRED_MAX + 32], id[128] = "";
+    fth_http_answer ans = {0};
+    url_arg(wsi, "id=", scratch, sizeof(scratch), id, sizeof(id));
+    if (get && strcmp(path, "/component/get") == 0) {
+        char user[128] = "", key[CRED_MAX] = "";
+        if (!url_arg(wsi, "username=", scratch, sizeof(scratch), user, sizeof(user)))
+            custom_header(wsi, "ftrack-user:", user, sizeof(user));
+        if (!url_arg(wsi, "apiKey=", scratch, sizeof(scratch), key, sizeof(key)))
+            custom_header(wsi, "ftrack-api-key:", key, sizeof(key));
+        fth_api_download(srv->api, id, user, key, &ans);
+        OPENSSL_cleanse(key, sizeof(key));
+        OPENSSL_cleanse(scratch, sizeof(scratch));
+        return answer_component(wsi, ps, &ans);
+    }
+    if (!put || strcmp(path, "/component/put") != 0)
+        return fth_hub_http_respond_text(
+            wsi, ps, 404, "application/json",
+            "{\"exception\":\"NotFound\",\"content\":\"Not found.\",\"error_code\":null}");
+    char expires[32] = "", sig[80] = "", md5[64] = "", clen[32] = "";
+    url_arg(wsi, "expires=", scratch, sizeof(scratch), expires, sizeof(expires));
+    url_arg(wsi, "signature=", scratch, sizeof(scratch), sig, sizeof(sig));
+    custom_header(wsi, "content-md5:", md5, sizeof(md5));
+    ps->is_upload = true;
+    ps->upload = fth_api_upload_begin(srv->api, id, expires, sig, md5, &ans);
+    if (!ps->upload) {
+        ps->refusal = malloc(sizeof(*ps->refusal));
+        if (!ps->refusal) {
+            fth_http_answer_clear(&ans);
+            return -1;
+        }
+        *ps->refusal = ans;
+    }
+    /* Without a body there is no body completion to wait for. */
+    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+        strtoull(clen, NULL, 10) == 0)
+        return fth_hub_upload_complete(ps, wsi);
+    return 0;
+}
+
+int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path)
+{
+    memset(ps, 0, sizeof(*ps));
+    bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+    bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+    if (get && (strcmp(path, SOCKETIO_PREFIX "/") == 0 || strcmp(path, SOCKETIO_PREFIX) == 0))
+        return fth_hub_handle_handshake(srv, wsi, ps);
+    if (strncmp(path, "/component/", 11) == 0)
+        return handle_component(srv, wsi, ps, path, get,
+                                lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0);
+    if (strcmp(path, "/api") != 0 && strcmp(path, "/api/") != 0)
+        return fth_hub_http_respond_text(
+            wsi, ps, 404, "application/json",
+            "{\"exception\":\"NotFound\",\"content\":\"Not found.\",\"error_code\":null}");
+    if (!post)
+        return fth_hub_http_respond_text(
+            wsi, ps, 405, "application/json",
+            "{\"exception\":\"MethodNotAllowed\",\"content\":\"POST /api "
+            "only.\",\"error_code\":null}");
+    char strict[16] = "";
+    ps->is_api = true;
+    ps->authed = fth_hub_request_credentials_ok(srv, wsi, (char[128]){0}, 128, NULL);
+    ps->strict = custom_header(wsi, "ftrack-strict-api:", strict, sizeof(strict)) &&
+                 (strcasecmp(strict, "true") == 0 || strcmp(strict, "1") == 0);
+    char clen[32] = "";
+    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        strtoull(clen, NULL, 10) > srv->max_api_body)
+        ps->too_big = true;
+    return 0;
+}
+
+int fth_hub_api_body(fth_hub_server *srv, pss *ps, const char *in, size_t len)
+{
+    if (!in || len == 0)
+        return 0;
+    if (ps->too_big || ps->body_len + len > srv->max_api_body) {
+        ps->too_big = true;
+        return 0;
+    }
+    if (ps->body_len + len + 1 > ps->body_cap) {
+        size_t cap = ps->body_cap ? ps->body_cap : 4096;
+        while (cap < ps->body_len + len + 1)
+            cap *= 2;
+        char *b = realloc(ps->body, cap);
+        if (!b)
+            return -1;
+        ps->body = b;
+        ps->body_cap = cap;
+    }
+    memcpy(ps->body + ps->body_len, in, len);
+    ps->body_len += len;
+    return 0;
+}
+
+int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
+{
+    if (ps->too_big) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "{\"exception\":\"ValidationError\",\"content\":\"The request body is larger than "
+                 "%zu bytes.\",\"error_code\":null}",
+                 srv->max_api_body);
+        return fth_hub_http_respond_text(wsi, ps, 413, "application/json", msg);
+    }
+    int status = 200;
+    size_t len = 0;
+    char *out = fth_api_handle(srv->api, ps->body ? ps->body : "", ps->body_len, ps->authed,
+                               ps->strict, srv->max_depth, &status, &len);
+    free(ps->body);
+    ps->body = NULL;
+    ps->body_len = ps->body_cap = 0;
+    if (!out)
+        return -1;
+    char *body = malloc(LWS_PRE + len + 1);
+    if (!body) {
+        free(out);
+        return -1;
+    }
+    memcpy(body + LWS_PRE, out, len + 1);
+    free(out);
+    return http_respond(wsi, ps, (unsigned)status, "application/json", body, len);
+}

@@ -1,0 +1,96 @@
+#ifndef FTH_HUB_SERVER_LWS_H
+#define FTH_HUB_SERVER_LWS_H
+/*
+ * The embedded hub's lws server, shared by its two halves (private to them; hub_server.h is
+ * the API):
+ *   server.c       the context and its service thread, the socket.io handshake and session
+ *                  ids, the websocket (frames, per-connection queues, routing), the lws
+ *                  callback, work handed over from other threads
+ *   server_http.c  the HTTP requests: routing by path, POST /api, the component files, the
+ *                  credentials of a request, chunked responses
+ * All of it runs on the service thread; only the public calls in server.c touch the server
+ * from other threads (the fields under `lock`, the atomics).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <libwebsockets.h>
+
+#include "hub/wsframe.h"
+#include "server_internal.h"
+#include "api.h"
+#include "hub_server.h"
+
+/* Defined in server.c. */
+typedef struct frame frame;
+typedef struct conn conn;
+typedef struct pending_sid pending_sid;
+typedef struct injected injected;
+
+/* Per-connection user space: HTTP request state, or the websocket connection. */
+typedef struct pss {
+    conn *c;
+    bool is_api;
+    bool authed, strict, too_big;
+    char *body;
+    size_t body_len, body_cap;
+    char *resp; /* text at resp + LWS_PRE */
+    size_t resp_len, resp_off;
+    fth_upload *upload;       /* PUT /component/put in progress */
+    fth_http_answer *refusal; /* a refused upload: answered once its body is read */
+    bool is_upload;
+} pss;
+
+struct fth_hub_server {
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    char *user, *key, *host, *data_dir;
+    char url[128];
+    int port;
+    double hb_interval, hb_timeout;
+    size_t max_frame, max_api_body, max_queued;
+    int max_depth;
+    fth_router *router;
+    fth_api *api;
+    conn *conns;
+    unsigned long next_serial;
+    atomic_size_t nconns;
+    pending_sid *sids;
+    size_t nsids;
+    frame *hb_frame, *connect_frame, *disconnect_frame;
+    fti_wsbatch out;      /* one connection's frames of one write; any connection's, in turn */
+    pthread_mutex_t lock; /* guards the hand-over fields below */
+    injected *inject_head, *inject_tail;
+    bool drop_all;
+};
+
+/* ---- server.c ---------------------------------------------------------------------------- */
+
+/* GET /socket.io/1/: a new session id for right credentials. */
+int fth_hub_handle_handshake(fth_hub_server *srv, struct lws *wsi, pss *ps);
+
+/* ---- server_http.c ----------------------------------------------------------------------- */
+
+/* LWS_CALLBACK_HTTP: route the request by `path`. */
+int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path);
+/* LWS_CALLBACK_HTTP_BODY and _BODY_COMPLETION of POST /api. */
+int fth_hub_api_body(fth_hub_server *srv, pss *ps, const char *in, size_t len);
+int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps);
+/* The end of PUT /component/put's body, and a request closed before it. */
+int fth_hub_upload_complete(pss *ps, struct lws *wsi);
+void fth_hub_upload_drop(pss *ps);
+/* LWS_CALLBACK_HTTP_WRITEABLE: the next chunk of the response. */
+int fth_hub_http_writeable(struct lws *wsi, pss *ps);
+/* Answer with a copy of `text`. */
+int fth_hub_http_respond_text(struct lws *wsi, pss *ps, unsigned status, const char *ctype,
+                              const char *text);
+/* Credentials from the ftrack-user/ftrack-api-key headers or the api_user/api_key query;
+ * *present (may be NULL) says whether any were given. */
+bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen,
+                                    bool *present);
+
+#endif
