@@ -228,11 +228,24 @@ static char *read_file(const char *path, ftrack_error *err)
         fti_error(err, FTRACK_ERR_IO, "cannot read configuration %s: %s", path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(CONFIG_FILE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, CONFIG_FILE_MAX + 1, f) : 0;
-    bool failed = buf && ferror(f);
+    /* Grown as the file is read rather than CONFIG_FILE_MAX up front: glibc serves a 4 MiB
+     * block with mmap and, once it is freed, raises its mmap and trim thresholds to match,
+     * so the heap of the whole process would then never be given back. */
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    bool oom = false;
+    while (!oom && n == cap && cap <= CONFIG_FILE_MAX) {
+        cap = cap ? (cap * 2 > CONFIG_FILE_MAX + 1 ? CONFIG_FILE_MAX + 1 : cap * 2) : 16384;
+        char *grown = realloc(buf, cap + 1);
+        oom = !grown;
+        if (grown) {
+            buf = grown;
+            n += fread(buf + n, 1, cap - n, f);
+        }
+    }
+    bool failed = ferror(f);
     fclose(f);
-    if (!buf || failed || n > CONFIG_FILE_MAX) {
+    if (oom || failed || n > CONFIG_FILE_MAX) {
         free(buf);
         fti_error(err, FTRACK_ERR_IO, "cannot read configuration %s: %s", path,
                   failed ? "read error" : "larger than 4 MiB or out of memory");
