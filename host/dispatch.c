@@ -106,64 +106,9 @@ static ftrack_status run_register(fth_worker *w, ftrack_plugin_context *ctx, voi
     return st;
 }
 
-/* The unjournaled road ("journal": false): at most once, so a failure is logged, not retried. */
-static void dispatch_one(fth_worker *w, char *text, size_t len)
-{
-    ftrack_delivery_outcome outcome;
-    memset(&outcome, 0, sizeof(outcome));
-    outcome.size = sizeof(outcome);
-    ftrack_delivery delivery;
-    memset(&delivery, 0, sizeof(delivery));
-    delivery.size = sizeof(delivery);
-    delivery.attempt = 1;
-    delivery.outcome = &outcome;
-    ftrack_error err;
-    ftrack_error_clear(&err);
-    fth_metrics_add(w->metrics, FTH_METRIC_RECEIVED, 1);
-    double started = fti_now();
-    ftrack_dispatch_result result = {.size = sizeof(result)};
-    if (ftrack_hub_queue_dispatch_ex(w->queue, text, len, &delivery, &result, &err) != FTRACK_OK)
-        ftrack_log(FTRACK_LOG_WARNING, "dispatch", "plugin instance '%s': %s", w->name,
-                   err.message);
-    double took = fti_now() - started;
-    fth_metrics_observe_latency(w->metrics, took);
-    fth_metrics_add(w->metrics, FTH_METRIC_DISPATCHED, 1);
-    if (result.replies)
-        fth_metrics_add(w->metrics, FTH_METRIC_REPLIED, result.replies);
-    if (outcome.failures) {
-        fth_metrics_add(w->metrics, FTH_METRIC_FAILED, 1);
-        ftrack_log(FTRACK_LOG_WARNING, "dispatch",
-                   "plugin instance '%s' failed on an event (not retried: the instance is "
-                   "not journaled): %s",
-                   w->name, outcome.message);
-    }
-    fth_logging_trace_event(w->name, text, len, took);
-    atomic_fetch_add(&w->handled, 1);
-}
-
-static void run_loop(fth_worker *w)
-{
-    for (;;) {
-        size_t len = 0;
-        char *text = ftrack_hub_queue_take(w->queue, TAKE_TIMEOUT, &len);
-        bool stopping = atomic_load(&w->stopping);
-        if (!text) {
-            if (stopping && ftrack_hub_queue_depth(w->queue) == 0)
-                return;
-            continue;
-        }
-        if (stopping && fti_now() > stop_deadline(w)) {
-            atomic_fetch_add(&w->discarded, 1);
-            fth_metrics_add(w->metrics, FTH_METRIC_DISCARDED, 1);
-        }
-        else
-            dispatch_one(w, text, len);
-        ftrack_free(text);
-    }
-}
-
-/* The reliable path (reliable.h): one dispatch with the delivery the failure policy built. */
-static void deliver_reliable(void *ctx, const char *text, size_t len, ftrack_delivery *delivery)
+/* One dispatch with the delivery the caller built: the failure policy (reliable.h), queue
+ * mode's consumer, or dispatch_one. */
+static void deliver(void *ctx, const char *text, size_t len, ftrack_delivery *delivery)
 {
     fth_worker *w = ctx;
     ftrack_error err;
@@ -191,6 +136,40 @@ static void deliver_reliable(void *ctx, const char *text, size_t len, ftrack_del
     atomic_fetch_add(&w->handled, 1);
 }
 
+/* The unjournaled road ("journal": false): at most once, so a failure is logged, not retried. */
+static void dispatch_one(fth_worker *w, char *text, size_t len)
+{
+    ftrack_delivery_outcome outcome = {.size = sizeof(outcome)};
+    ftrack_delivery delivery = {.size = sizeof(delivery), .attempt = 1, .outcome = &outcome};
+    deliver(w, text, len, &delivery);
+    if (outcome.failures)
+        ftrack_log(FTRACK_LOG_WARNING, "dispatch",
+                   "plugin instance '%s' failed on an event (not retried: the instance is "
+                   "not journaled): %s",
+                   w->name, outcome.message);
+}
+
+static void run_loop(fth_worker *w)
+{
+    for (;;) {
+        size_t len = 0;
+        char *text = ftrack_hub_queue_take(w->queue, TAKE_TIMEOUT, &len);
+        bool stopping = atomic_load(&w->stopping);
+        if (!text) {
+            if (stopping && ftrack_hub_queue_depth(w->queue) == 0)
+                return;
+            continue;
+        }
+        if (stopping && fti_now() > stop_deadline(w)) {
+            atomic_fetch_add(&w->discarded, 1);
+            fth_metrics_add(w->metrics, FTH_METRIC_DISCARDED, 1);
+        }
+        else
+            dispatch_one(w, text, len);
+        ftrack_free(text);
+    }
+}
+
 static void run_reliable(fth_worker *w)
 {
     ftrack_error err;
@@ -208,7 +187,7 @@ static void run_reliable(fth_worker *w)
         ftrack_hub_bind_thread(w->hub, replies);
         fth_reliable_set_reply_queue(w->reliable, replies);
     }
-    fth_reliable_run(w->reliable, deliver_reliable, w);
+    fth_reliable_run(w->reliable, deliver, w);
     fth_reliable_set_reply_queue(w->reliable, NULL);
     ftrack_hub_bind_thread(w->hub, w->queue);
     ftrack_hub_queue_free(replies);
@@ -236,7 +215,7 @@ static void *worker_main(void *arg)
     set_registered(w, REG_OK, NULL);
     fth_metrics_set_running(w->metrics, true);
     if (w->consumer)
-        fth_queue_consumer_run(w->consumer, deliver_reliable, w, &w->stopping);
+        fth_queue_consumer_run(w->consumer, deliver, w, &w->stopping);
     else if (w->reliable)
         run_reliable(w);
     else
