@@ -21,6 +21,9 @@ char *fti_strndup(const char *s, size_t n);
 char *fti_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Seconds on the monotonic clock. */
 double fti_now(void);
+/* Fill buf with n bytes from the kernel's CSPRNG (getrandom; blocks only before the pool is
+ * first initialised at boot). Callers batch: one call serves many ids or masking keys. */
+void fti_random_bytes(void *buf, size_t n);
 /* Seconds on the wall clock (since the epoch). */
 double fti_wall_now(void);
 /* mkdir -p: create `path` and every missing parent with mode 0700 (folders that exist are left

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -142,4 +143,14 @@ char *fti_json_join(struct json_object *array, const char *sep)
     }
     out[at] = '\0';
     return out;
+}
+
+void fti_random_bytes(void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) { /* interrupted or short only for large n: take what came, ask again */
+        ssize_t r = getrandom((char *)buf + got, n - got, 0);
+        if (r > 0)
+            got += (size_t)r;
+    }
 }

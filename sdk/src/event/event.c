@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <ftrack/event.h>
 #include "common/internal.h"
@@ -52,13 +51,7 @@ static void ids_register_fork(void)
 
 static void ids_refill(void)
 {
-    size_t got = 0;
-    while (got < sizeof(tl_ids.bytes)) {
-        /* <= 256 bytes from an initialised pool: never short, never blocks */
-        ssize_t n = getrandom(tl_ids.bytes + got, sizeof(tl_ids.bytes) - got, 0);
-        if (n > 0)
-            got += (size_t)n;
-    }
+    fti_random_bytes(tl_ids.bytes, sizeof(tl_ids.bytes));
     tl_ids.used = 0;
 }
 

@@ -2,8 +2,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "common/internal.h"
 #include "hub/wsframe.h"
 
 #define WS_FIN_TEXT 0x81
@@ -61,12 +61,7 @@ static bool reserve(fti_wsbatch *b, size_t more)
 static void next_mask(fti_wsbatch *b, unsigned char key[4])
 {
     if (b->masks_used == 0 || b->masks_used >= sizeof(b->masks)) {
-        size_t got = 0;
-        while (got < sizeof(b->masks)) {
-            ssize_t n = getrandom(b->masks + got, sizeof(b->masks) - got, 0);
-            if (n > 0)
-                got += (size_t)n;
-        }
+        fti_random_bytes(b->masks, sizeof(b->masks));
         b->masks_used = 0;
     }
     memcpy(key, b->masks + b->masks_used, 4);
