@@ -1,7 +1,8 @@
-/* The embedded hub's server: one lws context, one vhost, one port, serving the socket.io 0.9
- * handshake, the websocket and, through server_http.c, POST /api and the component files
- * (protocol §3, §5, Appendices A-B). Everything here runs on the service thread except the
- * few public calls that hand work over through `pending` + lws_cancel_service(). */
+/* The embedded hub's server: one lws context, one vhost, one port, serving the websocket and,
+ * through server_handshake.c, the socket.io 0.9 handshake and, through server_http.c, POST /api
+ * and the component files (protocol §3, §5, Appendices A-B). Everything here runs on the service
+ * thread except the few public calls that hand work over through `pending` + lws_cancel_service().
+ */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,9 +19,6 @@
 #include "server_lws.h"
 
 #define LOG_COMPONENT "hub"
-#define SID_HEX 20
-#define SID_TTL 60.0
-#define SID_MAX_PENDING 4096
 #define MAX_FRAMES_PER_WRITE 64
 /* The protocol's rx_buffer_size. lws_issue_raw() sends at most rx_buffer_size + LWS_PRE + 4
  * bytes per call and copies the rest aside, so one batched write stays below it. */
@@ -29,11 +27,6 @@
 /* A batch buffer a huge frame grew is given back after its write. */
 #define WRITE_BATCH_KEEP (4 * WRITE_BATCH_BYTES)
 _Static_assert(WRITE_BATCH_BYTES < WS_RX_BUFFER, "a batch must fit one lws send");
-#define WS_PREFIX "/socket.io/1/websocket/"
-#define BAD_CREDENTIALS                                                                            \
-    "{\"exception\":\"InvalidCredentialsError\",\"content\":\"The supplied API key is not "        \
-    "valid.\","                                                                                    \
-    "\"error_code\":null}"
 
 /* One outgoing text frame, shared by every connection it is routed to. */
 struct frame {
@@ -59,13 +52,6 @@ struct conn {
     bool closing;
     unsigned long dropped;
     struct conn *prev, *next;
-};
-
-struct pending_sid {
-    char sid[SID_HEX + 1];
-    char user[128];
-    double expires;
-    struct pending_sid *next;
 };
 
 struct injected {
@@ -524,137 +510,14 @@ static void ws_timer(conn *c, struct lws *wsi)
     lws_set_timer_usecs(wsi, (lws_usec_t)(srv->hb_interval * 1e6));
 }
 
-/* ---- handshake and credentials ----------------------------------------------------------------
- */
-
-static void sids_expire(fth_hub_server *srv, double now)
-{
-    pending_sid **pp = &srv->sids;
-    while (*pp) {
-        pending_sid *p = *pp;
-        if (p->expires < now || srv->nsids > SID_MAX_PENDING) {
-            *pp = p->next;
-            free(p);
-            srv->nsids--;
-        } else {
-            pp = &p->next;
-        }
-    }
-}
-
-static pending_sid *sid_find(fth_hub_server *srv, const char *sid, bool take)
-{
-    double now = fti_now();
-    for (pending_sid **pp = &srv->sids; *pp; pp = &(*pp)->next) {
-        pending_sid *p = *pp;
-        if (strcmp(p->sid, sid) != 0 || p->expires < now)
-            continue;
-        if (take) {
-            *pp = p->next;
-            srv->nsids--;
-        }
-        return p;
-    }
-    return NULL;
-}
-
-static pending_sid *sid_new(fth_hub_server *srv, const char *user)
-{
-    double now = fti_now();
-    sids_expire(srv, now);
-    pending_sid *p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
-    fth_random_hex(p->sid, SID_HEX);
-    fti_strlcpy(p->user, user, sizeof(p->user));
-    p->expires = now + SID_TTL;
-    /* Newest first: the oldest fall off the end when too many are pending. */
-    p->next = srv->sids;
-    srv->sids = p;
-    srv->nsids++;
-    return p;
-}
-
-/* Write a whole small response now (headers and body). Returns non-zero on failure. */
-static int http_write_now(struct lws *wsi, unsigned status, const char *ctype, const char *body)
-{
-    size_t blen = strlen(body);
-    unsigned char buf[LWS_PRE + 1024];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
-    if (lws_add_http_common_headers(wsi, status, ctype, blen, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-        return 1;
-    if (blen + LWS_PRE > sizeof(buf))
-        return 1;
-    memcpy(buf + LWS_PRE, body, blen);
-    if (lws_write(wsi, buf + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL) != (int)blen)
-        return 1;
-    return 0;
-}
-
-int fth_hub_handle_handshake(fth_hub_server *srv, struct lws *wsi, pss *ps)
-{
-    char user[128];
-    if (!fth_hub_request_credentials_ok(srv, wsi, user, sizeof(user), NULL)) {
-        ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT,
-                   "refused a handshake: wrong or missing credentials");
-        return fth_hub_http_respond_text(wsi, ps, 401, "application/json", BAD_CREDENTIALS);
-    }
-    pending_sid *p = sid_new(srv, user);
-    if (!p)
-        return -1;
-    char body[96];
-    snprintf(body, sizeof(body), "%s:%.0f:%.0f:websocket", p->sid, srv->hb_timeout,
-             srv->hb_timeout);
-    return fth_hub_http_respond_text(wsi, ps, 200, "text/plain", body);
-}
-
-/* The sid of a websocket request path, or NULL. */
-static const char *ws_sid(struct lws *wsi, char *uri, int len)
-{
-    if (lws_hdr_copy(wsi, uri, len, WSI_TOKEN_GET_URI) <= 0)
-        return NULL;
-    size_t pl = strlen(WS_PREFIX);
-    if (strncmp(uri, WS_PREFIX, pl) != 0)
-        return NULL;
-    char *sid = uri + pl;
-    char *q = strchr(sid, '?');
-    if (q)
-        *q = '\0';
-    size_t n = strlen(sid);
-    if (n > 0 && sid[n - 1] == '/')
-        sid[n - 1] = '\0';
-    return *sid ? sid : NULL;
-}
-
-/* Refuse a websocket upgrade before it happens: unknown sid or wrong credentials. */
-static int confirm_upgrade(fth_hub_server *srv, struct lws *wsi)
-{
-    char uri[256], user[128];
-    const char *sid = ws_sid(wsi, uri, sizeof(uri));
-    bool present = false;
-    bool creds_ok = fth_hub_request_credentials_ok(srv, wsi, user, sizeof(user), &present);
-    const char *why = NULL;
-    if (!sid || !sid_find(srv, sid, false))
-        why = "unknown or expired session id";
-    else if (present && !creds_ok)
-        why = "wrong credentials";
-    if (!why)
-        return 0;
-    ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "refused a websocket upgrade: %s", why);
-    return http_write_now(wsi, 401, "application/json", BAD_CREDENTIALS) ? -1 : 1;
-}
-
+/* The upgrade the handshake's sid allowed (server_handshake.c): the connection begins. */
 static int ws_established(fth_hub_server *srv, struct lws *wsi, pss *ps)
 {
-    char uri[256];
+    char user[128];
     memset(ps, 0, sizeof(*ps));
-    const char *sid = ws_sid(wsi, uri, sizeof(uri));
-    pending_sid *p = sid ? sid_find(srv, sid, true) : NULL;
-    if (!p)
+    if (!fth_hub_claim_sid(srv, wsi, user, sizeof(user)))
         return -1; /* the sid was used by a concurrent upgrade */
-    ps->c = conn_new(srv, wsi, p->user);
-    free(p);
+    ps->c = conn_new(srv, wsi, user);
     if (!ps->c)
         return -1;
     conn_log(ps->c, FTRACK_LOG_INFO, "connected");
@@ -747,7 +610,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return confirm_upgrade(srv, wsi);
+        return fth_hub_confirm_upgrade(srv, wsi);
     case LWS_CALLBACK_ESTABLISHED:
         return ws_established(srv, wsi, ps);
     case LWS_CALLBACK_RECEIVE:
@@ -812,11 +675,7 @@ static void server_free(fth_hub_server *srv)
     fth_api_shutdown(srv->api);
     if (srv->ctx)
         lws_context_destroy(srv->ctx);
-    while (srv->sids) {
-        pending_sid *p = srv->sids;
-        srv->sids = p->next;
-        free(p);
-    }
+    fth_hub_sids_free(srv);
     while (srv->inject_head) {
         injected *i = srv->inject_head;
         srv->inject_head = i->next;

@@ -1,13 +1,14 @@
 #ifndef FTH_HUB_SERVER_LWS_H
 #define FTH_HUB_SERVER_LWS_H
 /*
- * The embedded hub's lws server, shared by its two halves (private to them; hub_server.h is
- * the API):
- *   server.c       the context and its service thread, the socket.io handshake and session
- *                  ids, the websocket (frames, per-connection queues, routing), the lws
- *                  callback, work handed over from other threads
- *   server_http.c  the HTTP requests: routing by path, POST /api, the component files, the
- *                  credentials of a request, chunked responses
+ * The embedded hub's lws server, shared by its files (private to them; hub_server.h is the
+ * API):
+ *   server.c            the context and its service thread, the websocket (frames,
+ *                       per-connection queues, routing), the lws callback, work handed over
+ *                       from other threads
+ *   server_handshake.c  the socket.io handshake and its session ids, the upgrade check
+ *   server_http.c       the HTTP requests: routing by path, POST /api, the component files,
+ *                       the credentials of a request, chunked responses
  * All of it runs on the service thread; only the public calls in server.c touch the server
  * from other threads (the fields under `lock`, the atomics).
  */
@@ -22,7 +23,7 @@
 #include "api.h"
 #include "hub_server.h"
 
-/* Defined in server.c. */
+/* Defined in server.c (pending_sid in server_handshake.c). */
 typedef struct frame frame;
 typedef struct conn conn;
 typedef struct pending_sid pending_sid;
@@ -68,10 +69,18 @@ struct fth_hub_server {
     bool drop_all;
 };
 
-/* ---- server.c ---------------------------------------------------------------------------- */
+/* ---- server_handshake.c ------------------------------------------------------------------ */
 
 /* GET /socket.io/1/: a new session id for right credentials. */
 int fth_hub_handle_handshake(fth_hub_server *srv, struct lws *wsi, pss *ps);
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 lets the upgrade happen; an unknown sid or wrong
+ * credentials are answered 401 (1), or -1 when even that fails. */
+int fth_hub_confirm_upgrade(fth_hub_server *srv, struct lws *wsi);
+/* LWS_CALLBACK_ESTABLISHED: take the upgrade's pending sid (each is used once) and copy its
+ * user; false when it is gone (a concurrent upgrade used it). */
+bool fth_hub_claim_sid(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen);
+/* Drop every pending sid (the server is freed). */
+void fth_hub_sids_free(fth_hub_server *srv);
 
 /* ---- server_http.c ----------------------------------------------------------------------- */
 

@@ -1,5 +1,6 @@
-/* The entity store: tables, writes (create/update/delete with ftrack's validation), batches as
- * SQLite transactions, seed files and the ftrack.update event of each committed batch. The
+/* The entity store: tables, rows, writes (create/update/delete), batches as SQLite
+ * transactions and seed files. The validation of written values is in store_validate.c, the
+ * ftrack.update event of each committed batch in store_events.c, reads in store_query.c. The
  * choice of one table for every type is explained in store.h. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +15,6 @@
 #include "store_internal.h"
 
 #define LOG_COMPONENT "hub"
-#define MAX_PARENTS 32
 
 static const char *const SCHEMA_SQL =
     "CREATE TABLE IF NOT EXISTS entity ("
@@ -169,7 +169,7 @@ void fth_store_now(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 }
 
-static const char *get_str(json_object *obj, const char *key)
+const char *fth_store_str(json_object *obj, const char *key)
 {
     json_object *v = json_object_object_get(obj, key);
     return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
@@ -301,7 +301,7 @@ static int insert_row(fth_store *store, const fth_stype *type, json_object *data
     json_object *key = key_of(type, data);
     char *key_text = to_text(key);
     char *data_text = to_text(data);
-    const char *id = get_str(data, "id");
+    const char *id = fth_store_str(data, "id");
     sqlite3_stmt *stmt = NULL;
     int rc = SQLITE_NOMEM;
     if (key_text && data_text)
@@ -349,440 +349,6 @@ static int write_row(fth_store *store, sqlite3_int64 seq, json_object *data, boo
     return rc;
 }
 
-/* ---- validation of written values ------------------------------------------------------------ */
-
-static const char *vtype_name(fth_value_type vt)
-{
-    static const char *const names[] = {"a string",    "an integer", "a number", "a boolean",
-                                        "a date-time", "an object",  "any value"};
-    return names[vt];
-}
-
-/* The stored form of `value` for a value attribute, or NULL with *e set. Dates arrive as
- * {"__type__": "datetime", "value": "..."} or as strings and are stored as strings. */
-static bool convert_value(const fth_stype *type, const fth_sprop *p, json_object *value,
-                          json_object **out, fth_store_error *e)
-{
-    *out = NULL;
-    if (!value)
-        return true;
-    json_type jt = json_object_get_type(value);
-    bool ok = false;
-    switch (p->vtype) {
-    case FTH_VT_STRING:
-        ok = jt == json_type_string;
-        break;
-    case FTH_VT_INTEGER:
-        ok = jt == json_type_int;
-        break;
-    case FTH_VT_NUMBER:
-        ok = jt == json_type_int || jt == json_type_double;
-        break;
-    case FTH_VT_BOOLEAN:
-        ok = jt == json_type_boolean;
-        break;
-    case FTH_VT_DATETIME:
-        if (jt == json_type_object) {
-            const char *kind = get_str(value, "__type__");
-            const char *v = get_str(value, "value");
-            if (kind && v && (strcmp(kind, "datetime") == 0 || strcmp(kind, "date") == 0)) {
-                *out = json_object_new_string(v);
-                return true;
-            }
-        }
-        ok = jt == json_type_string;
-        break;
-    case FTH_VT_OBJECT:
-    case FTH_VT_ANY:
-        ok = true;
-        break;
-    }
-    if (!ok) {
-        fth_store_fail(e, "ValidationError", "%s.%s must be %s.", type->name, p->name,
-                       vtype_name(p->vtype));
-        return false;
-    }
-    *out = json_object_get(value);
-    return true;
-}
-
-/* An entity reference or an id → the id string (new reference), else NULL. */
-static json_object *reference_id(json_object *value)
-{
-    if (json_object_is_type(value, json_type_string))
-        return json_object_get(value);
-    json_object *id = json_object_object_get(value, "id");
-    return json_object_is_type(id, json_type_string) ? json_object_get(id) : NULL;
-}
-
-/* Apply `input` (entity_data) to `data`: every key checked against the schema. */
-static bool apply_input(const fth_stype *type, json_object *input, json_object *data, bool update,
-                        fth_store_error *e)
-{
-    json_object_object_foreach(input, key, value)
-    {
-        if (strcmp(key, "__entity_type__") == 0)
-            continue;
-        const fth_sprop *p = fth_stype_prop(type, key);
-        if (!p) {
-            fth_store_fail(e, "ValidationError", "\"%s\" is not an attribute of %s.", key,
-                           type->name);
-            return false;
-        }
-        if (p->kind == FTH_PROP_COLLECTION) {
-            if (!value || (json_object_is_type(value, json_type_array) &&
-                           json_object_array_length(value) == 0))
-                continue;
-            fth_store_fail(e, "ValidationError",
-                           "%s.%s is a collection; set the relation from the other side.",
-                           type->name, key);
-            return false;
-        }
-        if (p->computed)
-            continue; /* the server computes it; what the client sent is ignored */
-        const char *attr = p->kind == FTH_PROP_RELATION ? p->fk : p->name;
-        if (!attr) {
-            fth_store_fail(e, "ValidationError", "%s.%s cannot be set on this server.", type->name,
-                           key);
-            return false;
-        }
-        const fth_sprop *stored = fth_stype_prop(type, attr);
-        json_object *v = NULL;
-        if (p->kind == FTH_PROP_RELATION) {
-            v = value ? reference_id(value) : NULL;
-            if (value && !v) {
-                fth_store_fail(e, "ValidationError",
-                               "%s.%s must be an entity reference with an id, or null.", type->name,
-                               key);
-                return false;
-            }
-        } else if (!convert_value(type, p, value, &v, e)) {
-            return false;
-        }
-        json_object *old = json_object_object_get(data, attr);
-        bool same = json_object_equal(old, v) && json_object_object_get_ex(data, attr, NULL);
-        if (update && !same && stored && (stored->immutable || p->immutable)) {
-            json_object_put(v);
-            fth_store_fail(e, "ValidationError", "%s.%s is immutable and cannot be changed.",
-                           type->name, key);
-            return false;
-        }
-        json_object_object_add(data, attr, v);
-    }
-    return true;
-}
-
-/* Every foreign key that is set must point at an existing entity of the right type. */
-static bool check_references(fth_store *store, const fth_stype *type, json_object *data,
-                             json_object *before, fth_store_error *e)
-{
-    for (size_t i = 0; i < type->nprops; i++) {
-        const fth_sprop *p = &type->props[i];
-        if (p->kind != FTH_PROP_VALUE || !p->fk_target)
-            continue;
-        json_object *v = json_object_object_get(data, p->name);
-        if (!json_object_is_type(v, json_type_string))
-            continue;
-        if (before && json_object_equal(v, json_object_object_get(before, p->name)))
-            continue;
-        const fth_stype *target = fth_schema_type(store->schema, p->fk_target);
-        if (!target)
-            continue;
-        json_object *row = fth_store_row_by_id(store, target, json_object_get_string(v), NULL);
-        if (!row) {
-            fth_store_fail(e, "ValidationError", "%s.%s: no %s with id \"%s\".", type->name,
-                           p->name, target->name, json_object_get_string(v));
-            return false;
-        }
-        json_object_put(row);
-    }
-    return true;
-}
-
-static void set_if_missing(json_object *data, const fth_stype *type, const char *attr,
-                           json_object *value)
-{
-    const fth_sprop *p = fth_stype_prop(type, attr);
-    if (p && p->kind == FTH_PROP_VALUE && !json_object_object_get_ex(data, attr, NULL))
-        json_object_object_add(data, attr, value);
-    else
-        json_object_put(value);
-}
-
-/* The next version number of an asset, as ftrack numbers new AssetVersions. */
-static long long next_version(fth_store *store, const char *asset_id)
-{
-    sqlite3_stmt *stmt = NULL;
-    long long v = 1;
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT max(json_extract(data, '$.version')) FROM entity WHERE type = "
-                           "'AssetVersion' AND json_extract(data, '$.asset_id') = ?",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, asset_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-            v = sqlite3_column_int64(stmt, 0) + 1;
-    }
-    sqlite3_finalize(stmt);
-    return v;
-}
-
-/* Server-side defaults: schema defaults, ids, creation times, the creating user. */
-static void apply_defaults(fth_store *store, const fth_stype *type, json_object *data)
-{
-    char now[32];
-    fth_store_now(now);
-    if (strcmp(type->family, "Context") == 0)
-        set_if_missing(
-            data, type, "context_type",
-            json_object_new_string(strcmp(type->name, "Project") == 0 ? "show" : "task"));
-    if (strcmp(type->name, "AssetVersion") == 0 && get_str(data, "asset_id") &&
-        !json_object_object_get_ex(data, "version", NULL))
-        set_if_missing(data, type, "version",
-                       json_object_new_int64(next_version(store, get_str(data, "asset_id"))));
-    for (size_t i = 0; i < type->nprops; i++) {
-        const fth_sprop *p = &type->props[i];
-        if (p->kind != FTH_PROP_VALUE || json_object_object_get_ex(data, p->name, NULL))
-            continue;
-        if (json_object_is_type(p->def, json_type_string) &&
-            strcmp(json_object_get_string(p->def), "{uid}") == 0) {
-            char uuid[37];
-            fth_store_uuid(uuid);
-            json_object_object_add(data, p->name, json_object_new_string(uuid));
-        } else if (p->def) {
-            json_object *copy = NULL;
-            json_object_deep_copy(p->def, &copy, NULL);
-            json_object_object_add(data, p->name, copy);
-        } else if (p->vtype == FTH_VT_DATETIME &&
-                   (strcmp(p->name, "created_at") == 0 || strcmp(p->name, "date") == 0)) {
-            json_object_object_add(data, p->name, json_object_new_string(now));
-        } else if (store->user_id[0] &&
-                   (strcmp(p->name, "created_by_id") == 0 ||
-                    (strcmp(p->name, "user_id") == 0 && strcmp(type->name, "Appointment") != 0))) {
-            json_object_object_add(data, p->name, json_object_new_string(store->user_id));
-        }
-    }
-}
-
-/* The primary key: from entity_key (a list of values), else from the data. */
-static bool apply_key(const fth_stype *type, json_object *key, json_object *data,
-                      fth_store_error *e)
-{
-    if (!key)
-        return true;
-    if (!json_object_is_type(key, json_type_array) || json_object_array_length(key) != type->npk) {
-        fth_store_fail(e, "ValidationError", "entity_key of %s must list %zu value(s).", type->name,
-                       type->npk);
-        return false;
-    }
-    for (size_t i = 0; i < type->npk; i++) {
-        json_object *v = json_object_array_get_idx(key, i);
-        json_object *have = json_object_object_get(data, type->pk[i]);
-        if (have && !json_object_equal(have, v)) {
-            fth_store_fail(e, "ValidationError", "entity_key and %s.%s disagree.", type->name,
-                           type->pk[i]);
-            return false;
-        }
-        json_object_object_add(data, type->pk[i], json_object_get(v));
-    }
-    return true;
-}
-
-static const fth_stype *writable_type(fth_store *store, const char *name, fth_store_error *e)
-{
-    const fth_stype *type = name ? fth_schema_type(store->schema, name) : NULL;
-    if (!type)
-        fth_store_fail(e, "ValidationError", "\"%s\" is not an entity type.", name ? name : "");
-    return type;
-}
-
-/* ---- changes and events ------------------------------------------------------------------- */
-
-static void record_change(fth_store *store, const char *action, const fth_stype *type,
-                          json_object *old, json_object *new_data)
-{
-    if (!store->changes)
-        store->changes = json_object_new_array();
-    json_object *c = json_object_new_object();
-    json_object_object_add(c, "action", json_object_new_string(action));
-    json_object_object_add(c, "type", json_object_new_string(type->name));
-    json_object_object_add(c, "old", json_object_get(old));
-    json_object_object_add(c, "new", json_object_get(new_data));
-    json_object_array_add(store->changes, c);
-}
-
-/* The attribute that leads to an entity's parent in ftrack.update `parents`. */
-static const char *parent_attr(const fth_stype *type)
-{
-    if (strcmp(type->family, "Context") == 0 || strcmp(type->name, "Note") == 0)
-        return "parent_id";
-    if (strcmp(type->name, "Asset") == 0)
-        return "context_id";
-    if (strcmp(type->name, "AssetVersion") == 0)
-        return "asset_id";
-    if (strcmp(type->family, "Component") == 0)
-        return "version_id";
-    return NULL;
-}
-
-static json_object *parent_entry(const fth_stype *type, const char *id, const char *parent_id)
-{
-    json_object *p = json_object_new_object();
-    json_object_object_add(p, "entityId", json_object_new_string(id));
-    json_object_object_add(p, "entityType", json_object_new_string(type->legacy));
-    json_object_object_add(p, "entity_type", json_object_new_string(type->name));
-    json_object_object_add(p, "parentId", parent_id ? json_object_new_string(parent_id) : NULL);
-    return p;
-}
-
-/* Self first, then each ancestor up to the project. */
-static json_object *parents_of(fth_store *store, const fth_stype *type, json_object *data,
-                               json_object *flat)
-{
-    json_object *list = json_object_new_array();
-    json_object *cur = json_object_get(data);
-    const fth_stype *ct = type;
-    for (int depth = 0; cur && depth < MAX_PARENTS; depth++) {
-        const char *id = get_str(cur, "id");
-        const char *attr = parent_attr(ct);
-        const char *pid = attr ? get_str(cur, attr) : NULL;
-        if (!id)
-            break;
-        json_object_array_add(list, parent_entry(ct, id, pid));
-        json_object_array_add(flat, json_object_new_string(id));
-        json_object *next = pid ? fth_store_row_by_id(store, NULL, pid, &ct) : NULL;
-        json_object_put(cur);
-        cur = next;
-    }
-    json_object_put(cur);
-    return list;
-}
-
-static json_object *change_value(const fth_stype *type, json_object *data, const char *attr)
-{
-    (void)type;
-    return json_object_get(json_object_object_get(data, attr));
-}
-
-/* One data.entities[] item of ftrack.update (protocol §11.1). */
-static json_object *event_entity(fth_store *store, json_object *change, json_object *flat)
-{
-    const char *action = get_str(change, "action");
-    const fth_stype *type = fth_schema_type(store->schema, get_str(change, "type"));
-    json_object *old = json_object_object_get(change, "old");
-    json_object *new_data = json_object_object_get(change, "new");
-    json_object *cur = new_data ? new_data : old;
-    if (!type || !cur)
-        return NULL;
-    json_object *ent = json_object_new_object();
-    /* Link types (JobComponent, ...) have no id: their key values joined, so the id of one
-     * of the linked entities is not mistaken for the link. */
-    json_object *idv = json_object_object_get(cur, "id");
-    if (idv && type->npk == 1) {
-        json_object_object_add(ent, "entityId", json_object_get(idv));
-    } else {
-        fth_sbuf joined = {0};
-        for (size_t i = 0; i < type->npk; i++) {
-            fth_sbuf_add(&joined, i ? "," : "");
-            const char *v = json_object_get_string(json_object_object_get(cur, type->pk[i]));
-            fth_sbuf_add(&joined, v ? v : "");
-        }
-        json_object_object_add(ent, "entityId", json_object_new_string(joined.s ? joined.s : ""));
-        fth_sbuf_free(&joined);
-    }
-    json_object_object_add(ent, "entityType", json_object_new_string(type->legacy));
-    json_object_object_add(ent, "entity_type", json_object_new_string(type->name));
-    const char *otype = get_str(cur, "object_type_id");
-    if (otype)
-        json_object_object_add(ent, "objectTypeId", json_object_new_string(otype));
-    json_object_object_add(ent, "action", json_object_new_string(action));
-    json_object *keys = json_object_new_array();
-    json_object *changes = json_object_new_object();
-    json_object_object_foreach(cur, attr, unused)
-    {
-        (void)unused;
-        json_object *o = old ? json_object_object_get(old, attr) : NULL;
-        json_object *n = new_data ? json_object_object_get(new_data, attr) : NULL;
-        if (strcmp(action, "update") == 0 && json_object_equal(o, n))
-            continue;
-        const fth_sprop *p = fth_stype_prop(type, attr);
-        const char *legacy = p ? p->legacy : attr;
-        json_object_array_add(keys, json_object_new_string(legacy));
-        json_object *c = json_object_new_object();
-        json_object_object_add(c, "new", change_value(type, new_data, attr));
-        json_object_object_add(c, "old", change_value(type, old, attr));
-        json_object_object_add(changes, legacy, c);
-    }
-    if (old && new_data) { /* attributes an update removed (set to absent) */
-        json_object_object_foreach(old, attr2, v2)
-        {
-            (void)v2;
-            if (json_object_object_get_ex(new_data, attr2, NULL))
-                continue;
-            const fth_sprop *p = fth_stype_prop(type, attr2);
-            json_object_array_add(keys, json_object_new_string(p ? p->legacy : attr2));
-        }
-    }
-    json_object_object_add(ent, "keys", keys);
-    json_object_object_add(ent, "changes", changes);
-    json_object *parents = parents_of(store, type, cur, flat);
-    json_object *first_parent =
-        json_object_array_length(parents) > 1
-            ? json_object_object_get(json_object_array_get_idx(parents, 1), "entityId")
-            : NULL;
-    json_object_object_add(ent, "parentId", json_object_get(first_parent));
-    json_object_object_add(ent, "parents", parents);
-    return ent;
-}
-
-static json_object *build_event(fth_store *store)
-{
-    json_object *entities = json_object_new_array();
-    json_object *flat = json_object_new_array();
-    for (size_t i = 0; i < json_object_array_length(store->changes); i++) {
-        json_object *ent = event_entity(store, json_object_array_get_idx(store->changes, i), flat);
-        if (ent)
-            json_object_array_add(entities, ent);
-    }
-    /* The flat list holds each ancestor once. */
-    json_object *unique = json_object_new_array();
-    for (size_t i = 0; i < json_object_array_length(flat); i++) {
-        json_object *v = json_object_array_get_idx(flat, i);
-        bool seen = false;
-        for (size_t j = 0; j < json_object_array_length(unique) && !seen; j++)
-            seen = json_object_equal(v, json_object_array_get_idx(unique, j));
-        if (!seen)
-            json_object_array_add(unique, json_object_get(v));
-    }
-    json_object_put(flat);
-    char id[37];
-    fth_store_uuid(id);
-    json_object *user = json_object_new_object();
-    json_object_object_add(user, "userid", json_object_new_string(store->user_id));
-    json_object_object_add(user, "name", json_object_new_string(store->user_display));
-    json_object *data = json_object_new_object();
-    json_object_object_add(data, "entities", entities);
-    json_object_object_add(data, "parents", unique);
-    json_object_object_add(data, "user", user);
-    json_object_object_add(data, "clientToken", NULL);
-    json_object_object_add(data, "pushToken", NULL);
-    json_object *src_user = json_object_new_object();
-    json_object_object_add(src_user, "username", json_object_new_string(store->username));
-    json_object_object_add(src_user, "id", json_object_new_string(store->user_id));
-    json_object *source = json_object_new_object();
-    json_object_object_add(source, "applicationId", json_object_new_string("ftrack.client.api"));
-    json_object_object_add(source, "id", json_object_new_string(id));
-    json_object_object_add(source, "user", src_user);
-    json_object *ev = json_object_new_object();
-    json_object_object_add(ev, "topic", json_object_new_string("ftrack.update"));
-    json_object_object_add(ev, "id", json_object_new_string(id));
-    json_object_object_add(ev, "data", data);
-    json_object_object_add(ev, "source", source);
-    json_object_object_add(ev, "target", json_object_new_string(""));
-    json_object_object_add(ev, "sent", NULL);
-    json_object_object_add(ev, "inReplyToEvent", NULL);
-    return ev;
-}
-
 /* ---- batches ----------------------------------------------------------------------------------
  */
 
@@ -802,7 +368,7 @@ json_object *fth_store_end(fth_store *store, bool commit, bool *committed)
         if (commit && exec_sql(store, "COMMIT")) {
             ok = true;
             if (store->changes && json_object_array_length(store->changes) > 0)
-                ev = build_event(store);
+                ev = fth_store_build_event(store);
         } else {
             exec_sql(store, "ROLLBACK");
         }
@@ -835,7 +401,7 @@ static bool not_in_batch(fth_store *store, fth_store_error *e)
 json_object *fth_store_create(fth_store *store, const char *type_name, json_object *key,
                               json_object *input, fth_store_error *e)
 {
-    const fth_stype *type = writable_type(store, type_name, e);
+    const fth_stype *type = fth_store_writable_type(store, type_name, e);
     if (!type || not_in_batch(store, e))
         return NULL;
     if (type->abstract) {
@@ -848,9 +414,10 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
         return NULL;
     }
     json_object *data = json_object_new_object();
-    bool ok = (!input || apply_input(type, input, data, false, e)) && apply_key(type, key, data, e);
+    bool ok = (!input || fth_store_apply_input(type, input, data, false, e)) &&
+              fth_store_apply_key(type, key, data, e);
     if (ok) {
-        apply_defaults(store, type, data);
+        fth_store_apply_defaults(store, type, data);
         for (size_t i = 0; ok && i < type->npk; i++) {
             if (!json_object_object_get(data, type->pk[i])) {
                 fth_store_fail(e, "ValidationError", "%s needs its primary key %s.", type->name,
@@ -859,7 +426,7 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
             }
         }
     }
-    ok = ok && check_references(store, type, data, NULL, e);
+    ok = ok && fth_store_check_references(store, type, data, NULL, e);
     if (ok) {
         int rc = insert_row(store, type, data);
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -878,7 +445,7 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
         json_object_put(data);
         return NULL;
     }
-    record_change(store, "add", type, NULL, data);
+    fth_store_record_change(store, "add", type, NULL, data);
     json_object *out = fth_store_output(type, data, true);
     json_object_put(data);
     return result("create", out);
@@ -887,7 +454,7 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
 static json_object *find_for_write(fth_store *store, const char *type_name, json_object *key,
                                    const fth_stype **type, sqlite3_int64 *seq, fth_store_error *e)
 {
-    const fth_stype *t = writable_type(store, type_name, e);
+    const fth_stype *t = fth_store_writable_type(store, type_name, e);
     if (!t || not_in_batch(store, e))
         return NULL;
     if (!json_object_is_type(key, json_type_array) || json_object_array_length(key) != t->npk) {
@@ -915,8 +482,8 @@ json_object *fth_store_update(fth_store *store, const char *type_name, json_obje
     bool ok = json_object_is_type(input, json_type_object);
     if (!ok)
         fth_store_fail(e, "ValidationError", "entity_data must be an object.");
-    ok = ok && apply_input(type, input, data, true, e) &&
-         check_references(store, type, data, old, e);
+    ok = ok && fth_store_apply_input(type, input, data, true, e) &&
+         fth_store_check_references(store, type, data, old, e);
     if (ok && write_row(store, seq, data, false) != SQLITE_OK) {
         fth_store_fail(e, "ServerError", "Could not update the %s: %s", type->name,
                        sqlite3_errmsg(store->db));
@@ -925,7 +492,7 @@ json_object *fth_store_update(fth_store *store, const char *type_name, json_obje
     json_object *out = NULL;
     if (ok) {
         if (!json_object_equal(old, data))
-            record_change(store, "update", type, old, data);
+            fth_store_record_change(store, "update", type, old, data);
         out = result("update", fth_store_output(type, data, true));
     }
     json_object_put(old);
@@ -947,7 +514,7 @@ json_object *fth_store_delete(fth_store *store, const char *type_name, json_obje
         json_object_put(old);
         return NULL;
     }
-    record_change(store, "remove", type, old, NULL);
+    fth_store_record_change(store, "remove", type, old, NULL);
     json_object_put(old);
     return result("delete", json_object_new_boolean(1));
 }
@@ -982,8 +549,8 @@ static bool key_exists(fth_store *store, const fth_stype *type, json_object *dat
 /* Create `entity` unless its key exists; no change is recorded. */
 static bool ensure_entity(fth_store *store, json_object *entity, bool *added, fth_store_error *e)
 {
-    const char *type_name = get_str(entity, "__entity_type__");
-    const fth_stype *type = writable_type(store, type_name, e);
+    const char *type_name = fth_store_str(entity, "__entity_type__");
+    const fth_stype *type = fth_store_writable_type(store, type_name, e);
     *added = false;
     if (!type)
         return false;
@@ -1067,8 +634,9 @@ static void ensure_object_types(fth_store *store, json_object *schemas)
     for (size_t i = 0; i < json_object_array_length(schemas); i++) {
         json_object *schema = json_object_array_get_idx(schemas, i);
         json_object *alias = json_object_object_get(schema, "alias_for");
-        const char *id = get_str(json_object_object_get(alias, "classifiers"), "object_typeid");
-        const char *name = get_str(schema, "id");
+        const char *id =
+            fth_store_str(json_object_object_get(alias, "classifiers"), "object_typeid");
+        const char *name = fth_store_str(schema, "id");
         if (!id || !name)
             continue;
         json_object *ot = json_object_new_object();
@@ -1098,9 +666,10 @@ static void ensure_user(fth_store *store)
         sqlite3_bind_text(stmt, 1, store->username, -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             json_object *d = json_tokener_parse((const char *)sqlite3_column_text(stmt, 0));
-            fti_strlcpy(store->user_id, get_str(d, "id") ? get_str(d, "id") : "",
+            fti_strlcpy(store->user_id, fth_store_str(d, "id") ? fth_store_str(d, "id") : "",
                         sizeof(store->user_id));
-            const char *first = get_str(d, "first_name"), *last = get_str(d, "last_name");
+            const char *first = fth_store_str(d, "first_name"),
+                       *last = fth_store_str(d, "last_name");
             if (first || last) {
                 free(store->user_display);
                 store->user_display = fti_asprintf("%s%s%s", first ? first : "",
@@ -1120,7 +689,7 @@ static void ensure_user(fth_store *store)
     json_object_object_add(u, "is_active", json_object_new_boolean(1));
     fth_store_begin(store);
     json_object *r = fth_store_create(store, "User", NULL, u, &e);
-    const char *id = get_str(json_object_object_get(r, "data"), "id");
+    const char *id = fth_store_str(json_object_object_get(r, "data"), "id");
     fti_strlcpy(store->user_id, id ? id : "", sizeof(store->user_id));
     json_object_put(store->changes);
     store->changes = NULL;

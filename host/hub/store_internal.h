@@ -1,6 +1,8 @@
 #ifndef FTH_HUB_STORE_INTERNAL_H
 #define FTH_HUB_STORE_INTERNAL_H
-/* Pieces shared by store.c (tables, writes, events) and store_query.c (reads). */
+/* Pieces shared by the store's files: store.c (tables, rows, batches, open/seed), store_query.c
+ * (reads), store_validate.c (the validation of written values) and store_events.c (the changes
+ * of a batch and its ftrack.update event). */
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -50,5 +52,33 @@ json_object *fth_store_reference(const fth_stype *type, json_object *data);
  * data (new reference) and its concrete type, or NULL. */
 json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const char *id,
                                  const fth_stype **type);
+
+/* The string at `key` of `obj`, or NULL when absent or not a string (borrowed). */
+const char *fth_store_str(json_object *obj, const char *key);
+
+/* ---- store_validate.c ---------------------------------------------------------------------- */
+
+/* The schema type `name` (may be NULL), or NULL with *e set. */
+const fth_stype *fth_store_writable_type(fth_store *store, const char *name, fth_store_error *e);
+/* Apply `input` (entity_data) to `data`: every key checked against the schema; `update` refuses
+ * changes to immutable attributes. */
+bool fth_store_apply_input(const fth_stype *type, json_object *input, json_object *data,
+                           bool update, fth_store_error *e);
+/* The primary key from entity_key (a list of values; NULL: nothing to do). */
+bool fth_store_apply_key(const fth_stype *type, json_object *key, json_object *data,
+                         fth_store_error *e);
+/* Server-side defaults of a new entity: schema defaults, ids, creation times, the user. */
+void fth_store_apply_defaults(fth_store *store, const fth_stype *type, json_object *data);
+/* Every foreign key set (and, with `before`, changed) must point at an existing entity. */
+bool fth_store_check_references(fth_store *store, const fth_stype *type, json_object *data,
+                                json_object *before, fth_store_error *e);
+
+/* ---- store_events.c ------------------------------------------------------------------------ */
+
+/* Record one write of the batch ("add", "update", "remove"; old/new may be NULL). */
+void fth_store_record_change(fth_store *store, const char *action, const fth_stype *type,
+                             json_object *old, json_object *new_data);
+/* The ftrack.update event for the batch's recorded changes (a new wire event). */
+json_object *fth_store_build_event(fth_store *store);
 
 #endif

@@ -1,0 +1,251 @@
+/* The validation of written values: what fth_store_create/update accept in entity_data and
+ * entity_key (checked against the schema, ftrack's ValidationError messages), the server-side
+ * defaults of a new entity, and that every foreign key set points at an existing entity. Split
+ * from store.c, which runs these inside its batches. */
+#include <string.h>
+
+#include "store_internal.h"
+
+static const char *vtype_name(fth_value_type vt)
+{
+    static const char *const names[] = {"a string",    "an integer", "a number", "a boolean",
+                                        "a date-time", "an object",  "any value"};
+    return names[vt];
+}
+
+/* The stored form of `value` for a value attribute, or NULL with *e set. Dates arrive as
+ * {"__type__": "datetime", "value": "..."} or as strings and are stored as strings. */
+static bool convert_value(const fth_stype *type, const fth_sprop *p, json_object *value,
+                          json_object **out, fth_store_error *e)
+{
+    *out = NULL;
+    if (!value)
+        return true;
+    json_type jt = json_object_get_type(value);
+    bool ok = false;
+    switch (p->vtype) {
+    case FTH_VT_STRING:
+        ok = jt == json_type_string;
+        break;
+    case FTH_VT_INTEGER:
+        ok = jt == json_type_int;
+        break;
+    case FTH_VT_NUMBER:
+        ok = jt == json_type_int || jt == json_type_double;
+        break;
+    case FTH_VT_BOOLEAN:
+        ok = jt == json_type_boolean;
+        break;
+    case FTH_VT_DATETIME:
+        if (jt == json_type_object) {
+            const char *kind = fth_store_str(value, "__type__");
+            const char *v = fth_store_str(value, "value");
+            if (kind && v && (strcmp(kind, "datetime") == 0 || strcmp(kind, "date") == 0)) {
+                *out = json_object_new_string(v);
+                return true;
+            }
+        }
+        ok = jt == json_type_string;
+        break;
+    case FTH_VT_OBJECT:
+    case FTH_VT_ANY:
+        ok = true;
+        break;
+    }
+    if (!ok) {
+        fth_store_fail(e, "ValidationError", "%s.%s must be %s.", type->name, p->name,
+                       vtype_name(p->vtype));
+        return false;
+    }
+    *out = json_object_get(value);
+    return true;
+}
+
+/* An entity reference or an id → the id string (new reference), else NULL. */
+static json_object *reference_id(json_object *value)
+{
+    if (json_object_is_type(value, json_type_string))
+        return json_object_get(value);
+    json_object *id = json_object_object_get(value, "id");
+    return json_object_is_type(id, json_type_string) ? json_object_get(id) : NULL;
+}
+
+/* Apply `input` (entity_data) to `data`: every key checked against the schema. */
+bool fth_store_apply_input(const fth_stype *type, json_object *input, json_object *data,
+                           bool update, fth_store_error *e)
+{
+    json_object_object_foreach(input, key, value)
+    {
+        if (strcmp(key, "__entity_type__") == 0)
+            continue;
+        const fth_sprop *p = fth_stype_prop(type, key);
+        if (!p) {
+            fth_store_fail(e, "ValidationError", "\"%s\" is not an attribute of %s.", key,
+                           type->name);
+            return false;
+        }
+        if (p->kind == FTH_PROP_COLLECTION) {
+            if (!value || (json_object_is_type(value, json_type_array) &&
+                           json_object_array_length(value) == 0))
+                continue;
+            fth_store_fail(e, "ValidationError",
+                           "%s.%s is a collection; set the relation from the other side.",
+                           type->name, key);
+            return false;
+        }
+        if (p->computed)
+            continue; /* the server computes it; what the client sent is ignored */
+        const char *attr = p->kind == FTH_PROP_RELATION ? p->fk : p->name;
+        if (!attr) {
+            fth_store_fail(e, "ValidationError", "%s.%s cannot be set on this server.", type->name,
+                           key);
+            return false;
+        }
+        const fth_sprop *stored = fth_stype_prop(type, attr);
+        json_object *v = NULL;
+        if (p->kind == FTH_PROP_RELATION) {
+            v = value ? reference_id(value) : NULL;
+            if (value && !v) {
+                fth_store_fail(e, "ValidationError",
+                               "%s.%s must be an entity reference with an id, or null.", type->name,
+                               key);
+                return false;
+            }
+        } else if (!convert_value(type, p, value, &v, e)) {
+            return false;
+        }
+        json_object *old = json_object_object_get(data, attr);
+        bool same = json_object_equal(old, v) && json_object_object_get_ex(data, attr, NULL);
+        if (update && !same && stored && (stored->immutable || p->immutable)) {
+            json_object_put(v);
+            fth_store_fail(e, "ValidationError", "%s.%s is immutable and cannot be changed.",
+                           type->name, key);
+            return false;
+        }
+        json_object_object_add(data, attr, v);
+    }
+    return true;
+}
+
+/* Every foreign key that is set must point at an existing entity of the right type. */
+bool fth_store_check_references(fth_store *store, const fth_stype *type, json_object *data,
+                                json_object *before, fth_store_error *e)
+{
+    for (size_t i = 0; i < type->nprops; i++) {
+        const fth_sprop *p = &type->props[i];
+        if (p->kind != FTH_PROP_VALUE || !p->fk_target)
+            continue;
+        json_object *v = json_object_object_get(data, p->name);
+        if (!json_object_is_type(v, json_type_string))
+            continue;
+        if (before && json_object_equal(v, json_object_object_get(before, p->name)))
+            continue;
+        const fth_stype *target = fth_schema_type(store->schema, p->fk_target);
+        if (!target)
+            continue;
+        json_object *row = fth_store_row_by_id(store, target, json_object_get_string(v), NULL);
+        if (!row) {
+            fth_store_fail(e, "ValidationError", "%s.%s: no %s with id \"%s\".", type->name,
+                           p->name, target->name, json_object_get_string(v));
+            return false;
+        }
+        json_object_put(row);
+    }
+    return true;
+}
+
+static void set_if_missing(json_object *data, const fth_stype *type, const char *attr,
+                           json_object *value)
+{
+    const fth_sprop *p = fth_stype_prop(type, attr);
+    if (p && p->kind == FTH_PROP_VALUE && !json_object_object_get_ex(data, attr, NULL))
+        json_object_object_add(data, attr, value);
+    else
+        json_object_put(value);
+}
+
+/* The next version number of an asset, as ftrack numbers new AssetVersions. */
+static long long next_version(fth_store *store, const char *asset_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    long long v = 1;
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT max(json_extract(data, '$.version')) FROM entity WHERE type = "
+                           "'AssetVersion' AND json_extract(data, '$.asset_id') = ?",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, asset_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+            v = sqlite3_column_int64(stmt, 0) + 1;
+    }
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+/* Server-side defaults: schema defaults, ids, creation times, the creating user. */
+void fth_store_apply_defaults(fth_store *store, const fth_stype *type, json_object *data)
+{
+    char now[32];
+    fth_store_now(now);
+    if (strcmp(type->family, "Context") == 0)
+        set_if_missing(
+            data, type, "context_type",
+            json_object_new_string(strcmp(type->name, "Project") == 0 ? "show" : "task"));
+    if (strcmp(type->name, "AssetVersion") == 0 && fth_store_str(data, "asset_id") &&
+        !json_object_object_get_ex(data, "version", NULL))
+        set_if_missing(data, type, "version",
+                       json_object_new_int64(next_version(store, fth_store_str(data, "asset_id"))));
+    for (size_t i = 0; i < type->nprops; i++) {
+        const fth_sprop *p = &type->props[i];
+        if (p->kind != FTH_PROP_VALUE || json_object_object_get_ex(data, p->name, NULL))
+            continue;
+        if (json_object_is_type(p->def, json_type_string) &&
+            strcmp(json_object_get_string(p->def), "{uid}") == 0) {
+            char uuid[37];
+            fth_store_uuid(uuid);
+            json_object_object_add(data, p->name, json_object_new_string(uuid));
+        } else if (p->def) {
+            json_object *copy = NULL;
+            json_object_deep_copy(p->def, &copy, NULL);
+            json_object_object_add(data, p->name, copy);
+        } else if (p->vtype == FTH_VT_DATETIME &&
+                   (strcmp(p->name, "created_at") == 0 || strcmp(p->name, "date") == 0)) {
+            json_object_object_add(data, p->name, json_object_new_string(now));
+        } else if (store->user_id[0] &&
+                   (strcmp(p->name, "created_by_id") == 0 ||
+                    (strcmp(p->name, "user_id") == 0 && strcmp(type->name, "Appointment") != 0))) {
+            json_object_object_add(data, p->name, json_object_new_string(store->user_id));
+        }
+    }
+}
+
+/* The primary key: from entity_key (a list of values), else from the data. */
+bool fth_store_apply_key(const fth_stype *type, json_object *key, json_object *data,
+                         fth_store_error *e)
+{
+    if (!key)
+        return true;
+    if (!json_object_is_type(key, json_type_array) || json_object_array_length(key) != type->npk) {
+        fth_store_fail(e, "ValidationError", "entity_key of %s must list %zu value(s).", type->name,
+                       type->npk);
+        return false;
+    }
+    for (size_t i = 0; i < type->npk; i++) {
+        json_object *v = json_object_array_get_idx(key, i);
+        json_object *have = json_object_object_get(data, type->pk[i]);
+        if (have && !json_object_equal(have, v)) {
+            fth_store_fail(e, "ValidationError", "entity_key and %s.%s disagree.", type->name,
+                           type->pk[i]);
+            return false;
+        }
+        json_object_object_add(data, type->pk[i], json_object_get(v));
+    }
+    return true;
+}
+
+const fth_stype *fth_store_writable_type(fth_store *store, const char *name, fth_store_error *e)
+{
+    const fth_stype *type = name ? fth_schema_type(store->schema, name) : NULL;
+    if (!type)
+        fth_store_fail(e, "ValidationError", "\"%s\" is not an entity type.", name ? name : "");
+    return type;
+}
