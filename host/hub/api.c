@@ -164,12 +164,6 @@ typedef struct batch {
         *jobs; /* encode jobs to queue after the commit: [{job, component, version, keep}] */
 } batch;
 
-static const char *op_str(json_object *op, const char *key)
-{
-    json_object *v = json_object_object_get(op, key);
-    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static bool need_store(fth_api *api, batch *b, fth_store_error *e)
 {
     if (!api->store) {
@@ -185,8 +179,8 @@ static bool need_store(fth_api *api, batch *b, fth_store_error *e)
 
 static json_object *encode_media(fth_api *api, batch *b, json_object *op, fth_store_error *e)
 {
-    const char *component_id = op_str(op, "component_id");
-    const char *version_id = op_str(op, "version_id");
+    const char *component_id = fti_json_string(op, "component_id");
+    const char *version_id = fti_json_string(op, "version_id");
     json_object *keep = json_object_object_get(op, "keep_original");
     if (!api->media) {
         fth_store_fail(e, "ServerError",
@@ -218,7 +212,7 @@ static json_object *encode_media(fth_api *api, batch *b, json_object *op, fth_st
     json_object_put(data);
     json_object *r = fth_store_create(api->store, "Job", NULL, job, e);
     json_object_put(job);
-    const char *job_id = op_str(json_object_object_get(r, "data"), "id");
+    const char *job_id = fti_json_string(json_object_object_get(r, "data"), "id");
     if (!job_id) {
         json_object_put(r);
         return NULL;
@@ -260,11 +254,11 @@ static json_object *run_operation(fth_api *api, batch *b, json_object *op, fth_s
         return NULL;
     json_object *key = json_object_object_get(op, "entity_key");
     json_object *data = json_object_object_get(op, "entity_data");
-    const char *type = op_str(op, "entity_type");
+    const char *type = fti_json_string(op, "entity_type");
     if (!type && json_object_is_type(data, json_type_object))
-        type = op_str(data, "__entity_type__");
+        type = fti_json_string(data, "__entity_type__");
     if (strcmp(name, "query") == 0) {
-        const char *expr = op_str(op, "expression");
+        const char *expr = fti_json_string(op, "expression");
         if (!expr) {
             fth_store_fail(e, "ValidationError", "query needs an expression.");
             return NULL;
@@ -308,8 +302,8 @@ static void end_batch(fth_api *api, batch *b, bool ok)
         publish_event(api, ev);
         for (size_t i = 0; committed && b->jobs && i < json_object_array_length(b->jobs); i++) {
             json_object *j = json_object_array_get_idx(b->jobs, i);
-            fth_media_enqueue(api->media, op_str(j, "job"), op_str(j, "component"),
-                              op_str(j, "version"),
+            fth_media_enqueue(api->media, fti_json_string(j, "job"), fti_json_string(j, "component"),
+                              fti_json_string(j, "version"),
                               json_object_get_boolean(json_object_object_get(j, "keep")));
         }
     }

@@ -169,12 +169,6 @@ void fth_store_now(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 }
 
-const char *fth_store_str(json_object *obj, const char *key)
-{
-    json_object *v = json_object_object_get(obj, key);
-    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static char *to_text(json_object *v)
 {
     size_t n = 0;
@@ -301,7 +295,7 @@ static int insert_row(fth_store *store, const fth_stype *type, json_object *data
     json_object *key = key_of(type, data);
     char *key_text = to_text(key);
     char *data_text = to_text(data);
-    const char *id = fth_store_str(data, "id");
+    const char *id = fti_json_string(data, "id");
     sqlite3_stmt *stmt = NULL;
     int rc = SQLITE_NOMEM;
     if (key_text && data_text)
@@ -549,7 +543,7 @@ static bool key_exists(fth_store *store, const fth_stype *type, json_object *dat
 /* Create `entity` unless its key exists; no change is recorded. */
 static bool ensure_entity(fth_store *store, json_object *entity, bool *added, fth_store_error *e)
 {
-    const char *type_name = fth_store_str(entity, "__entity_type__");
+    const char *type_name = fti_json_string(entity, "__entity_type__");
     const fth_stype *type = fth_store_writable_type(store, type_name, e);
     *added = false;
     if (!type)
@@ -635,8 +629,8 @@ static void ensure_object_types(fth_store *store, json_object *schemas)
         json_object *schema = json_object_array_get_idx(schemas, i);
         json_object *alias = json_object_object_get(schema, "alias_for");
         const char *id =
-            fth_store_str(json_object_object_get(alias, "classifiers"), "object_typeid");
-        const char *name = fth_store_str(schema, "id");
+            fti_json_string(json_object_object_get(alias, "classifiers"), "object_typeid");
+        const char *name = fti_json_string(schema, "id");
         if (!id || !name)
             continue;
         json_object *ot = json_object_new_object();
@@ -666,10 +660,10 @@ static void ensure_user(fth_store *store)
         sqlite3_bind_text(stmt, 1, store->username, -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             json_object *d = json_tokener_parse((const char *)sqlite3_column_text(stmt, 0));
-            fti_strlcpy(store->user_id, fth_store_str(d, "id") ? fth_store_str(d, "id") : "",
+            fti_strlcpy(store->user_id, fti_json_string(d, "id") ? fti_json_string(d, "id") : "",
                         sizeof(store->user_id));
-            const char *first = fth_store_str(d, "first_name"),
-                       *last = fth_store_str(d, "last_name");
+            const char *first = fti_json_string(d, "first_name"),
+                       *last = fti_json_string(d, "last_name");
             if (first || last) {
                 free(store->user_display);
                 store->user_display = fti_asprintf("%s%s%s", first ? first : "",
@@ -689,7 +683,7 @@ static void ensure_user(fth_store *store)
     json_object_object_add(u, "is_active", json_object_new_boolean(1));
     fth_store_begin(store);
     json_object *r = fth_store_create(store, "User", NULL, u, &e);
-    const char *id = fth_store_str(json_object_object_get(r, "data"), "id");
+    const char *id = fti_json_string(json_object_object_get(r, "data"), "id");
     fti_strlcpy(store->user_id, id ? id : "", sizeof(store->user_id));
     json_object_put(store->changes);
     store->changes = NULL;

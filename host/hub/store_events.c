@@ -3,6 +3,7 @@
  * `parents` chain of every changed entity. Split from store.c, which records the changes. */
 #include <string.h>
 
+#include "common/internal.h"
 #include "store_internal.h"
 
 #define MAX_PARENTS 32
@@ -52,9 +53,9 @@ static json_object *parents_of(fth_store *store, const fth_stype *type, json_obj
     json_object *cur = json_object_get(data);
     const fth_stype *ct = type;
     for (int depth = 0; cur && depth < MAX_PARENTS; depth++) {
-        const char *id = fth_store_str(cur, "id");
+        const char *id = fti_json_string(cur, "id");
         const char *attr = parent_attr(ct);
-        const char *pid = attr ? fth_store_str(cur, attr) : NULL;
+        const char *pid = attr ? fti_json_string(cur, attr) : NULL;
         if (!id)
             break;
         json_object_array_add(list, parent_entry(ct, id, pid));
@@ -76,8 +77,8 @@ static json_object *change_value(const fth_stype *type, json_object *data, const
 /* One data.entities[] item of ftrack.update (protocol §11.1). */
 static json_object *event_entity(fth_store *store, json_object *change, json_object *flat)
 {
-    const char *action = fth_store_str(change, "action");
-    const fth_stype *type = fth_schema_type(store->schema, fth_store_str(change, "type"));
+    const char *action = fti_json_string(change, "action");
+    const fth_stype *type = fth_schema_type(store->schema, fti_json_string(change, "type"));
     json_object *old = json_object_object_get(change, "old");
     json_object *new_data = json_object_object_get(change, "new");
     json_object *cur = new_data ? new_data : old;
@@ -101,7 +102,7 @@ static json_object *event_entity(fth_store *store, json_object *change, json_obj
     }
     json_object_object_add(ent, "entityType", json_object_new_string(type->legacy));
     json_object_object_add(ent, "entity_type", json_object_new_string(type->name));
-    const char *otype = fth_store_str(cur, "object_type_id");
+    const char *otype = fti_json_string(cur, "object_type_id");
     if (otype)
         json_object_object_add(ent, "objectTypeId", json_object_new_string(otype));
     json_object_object_add(ent, "action", json_object_new_string(action));

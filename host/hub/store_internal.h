@@ -53,9 +53,6 @@ json_object *fth_store_reference(const fth_stype *type, json_object *data);
 json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const char *id,
                                  const fth_stype **type);
 
-/* The string at `key` of `obj`, or NULL when absent or not a string (borrowed). */
-const char *fth_store_str(json_object *obj, const char *key);
-
 /* ---- store_validate.c ---------------------------------------------------------------------- */
 
 /* The schema type `name` (may be NULL), or NULL with *e set. */

@@ -4,6 +4,7 @@
  * from store.c, which runs these inside its batches. */
 #include <string.h>
 
+#include "common/internal.h"
 #include "store_internal.h"
 
 static const char *vtype_name(fth_value_type vt)
@@ -38,8 +39,8 @@ static bool convert_value(const fth_stype *type, const fth_sprop *p, json_object
         break;
     case FTH_VT_DATETIME:
         if (jt == json_type_object) {
-            const char *kind = fth_store_str(value, "__type__");
-            const char *v = fth_store_str(value, "value");
+            const char *kind = fti_json_string(value, "__type__");
+            const char *v = fti_json_string(value, "value");
             if (kind && v && (strcmp(kind, "datetime") == 0 || strcmp(kind, "date") == 0)) {
                 *out = json_object_new_string(v);
                 return true;
@@ -190,10 +191,10 @@ void fth_store_apply_defaults(fth_store *store, const fth_stype *type, json_obje
         set_if_missing(
             data, type, "context_type",
             json_object_new_string(strcmp(type->name, "Project") == 0 ? "show" : "task"));
-    if (strcmp(type->name, "AssetVersion") == 0 && fth_store_str(data, "asset_id") &&
+    if (strcmp(type->name, "AssetVersion") == 0 && fti_json_string(data, "asset_id") &&
         !json_object_object_get_ex(data, "version", NULL))
         set_if_missing(data, type, "version",
-                       json_object_new_int64(next_version(store, fth_store_str(data, "asset_id"))));
+                       json_object_new_int64(next_version(store, fti_json_string(data, "asset_id"))));
     for (size_t i = 0; i < type->nprops; i++) {
         const fth_sprop *p = &type->props[i];
         if (p->kind != FTH_PROP_VALUE || json_object_object_get_ex(data, p->name, NULL))

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <ftrack/common.h>
 #include <ftrack/log.h>
+#include <json-c/json.h>
 
 /* Fill *err (when not NULL) and return `code`, so callers can write
  *   return fti_error(err, FTRACK_ERR_CONFIG, "...", ...); */
@@ -24,6 +25,9 @@ double fti_now(void);
 /* Fill buf with n bytes from the kernel's CSPRNG (getrandom; blocks only before the pool is
  * first initialised at boot). Callers batch: one call serves many ids or masking keys. */
 void fti_random_bytes(void *buf, size_t n);
+/* The string at obj[key] (borrowed from obj), or NULL when obj is not an object, the key is
+ * missing or its value is not a string. */
+const char *fti_json_string(json_object *obj, const char *key);
 /* Seconds on the wall clock (since the epoch). */
 double fti_wall_now(void);
 /* mkdir -p: create `path` and every missing parent with mode 0700 (folders that exist are left

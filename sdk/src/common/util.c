@@ -154,3 +154,9 @@ void fti_random_bytes(void *buf, size_t n)
             got += (size_t)r;
     }
 }
+
+const char *fti_json_string(json_object *obj, const char *key)
+{
+    json_object *v = json_object_object_get(obj, key);
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}

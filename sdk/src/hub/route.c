@@ -181,26 +181,18 @@ bool fti_sub_accepts(const ftrack_hub *hub, fti_sub *s, const ftrack_expression 
     return ftrack_expression_match(s->expr, event);
 }
 
-static const char *json_string_key(json_object *obj, const char *key)
-{
-    json_object *v;
-    if (json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_string))
-        return json_object_get_string(v);
-    return NULL;
-}
-
 /* The compiled target of an event, NULL when it has none; *bad when it does not parse. */
 ftrack_expression *fti_compile_target(json_object *event, bool *bad)
 {
     *bad = false;
-    const char *t = json_string_key(event, "target");
+    const char *t = fti_json_string(event, "target");
     if (!t || !*t)
         return NULL;
     ftrack_expression *e = NULL;
     ftrack_error err;
     if (ftrack_expression_compile(t, &e, &err) != FTRACK_OK) {
-        ftrack_log_event(FTRACK_LOG_WARNING, "hub", json_string_key(event, "id"),
-                         json_string_key(event, "topic"), "dropped an event with a bad target: %s",
+        ftrack_log_event(FTRACK_LOG_WARNING, "hub", fti_json_string(event, "id"),
+                         fti_json_string(event, "topic"), "dropped an event with a bad target: %s",
                          err.message);
         *bad = true;
         return NULL;
@@ -255,9 +247,9 @@ static ftrack_hub_queue *queue_set_at(const queue_set *s, size_t i)
 /* The queue that published the event this replies to, referenced; NULL when unknown. */
 static ftrack_hub_queue *reply_queue(ftrack_hub *hub, json_object *event)
 {
-    const char *irt = json_string_key(event, "inReplyToEvent");
+    const char *irt = fti_json_string(event, "inReplyToEvent");
     if (!irt)
-        irt = json_string_key(event, "in_reply_to_event");
+        irt = fti_json_string(event, "in_reply_to_event");
     if (!irt)
         return NULL;
     ftrack_hub_queue *q = NULL;
