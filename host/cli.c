@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,18 @@ static void usage(FILE *out)
         fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n`ftrack-host COMMAND --help` describes a command's options.\n"
                  "`ftrack-host --version` prints the version.\n");
+}
+
+int fth_cli_usage_error(const char *command, void (*print_usage)(FILE *out), const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ftrack-host %s: ", command);
+    vfprintf(stderr, fmt, ap);
+    fputs("\n\n", stderr);
+    va_end(ap);
+    print_usage(stderr);
+    return FTH_EXIT_USAGE;
 }
 
 int fth_cli_main(int argc, char **argv)

@@ -5,9 +5,15 @@
  * (cmd_<name>.c) taking the arguments after the command word (argv[0] is the command).
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
+#include <stdio.h>
+
 enum { FTH_EXIT_OK = 0, FTH_EXIT_FAILURE = 1, FTH_EXIT_USAGE = 2 };
 
 int fth_cli_main(int argc, char **argv);
+/* A command-line mistake: "ftrack-host COMMAND: <message>", a blank line and the command's
+ * usage on stderr. Returns FTH_EXIT_USAGE. */
+int fth_cli_usage_error(const char *command, void (*print_usage)(FILE *out), const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 int fth_cmd_run(int argc, char **argv);     /* cmd_run.c: the daemon (default command) */
 int fth_cmd_hub(int argc, char **argv);     /* cmd_hub.c: the embedded hub alone */

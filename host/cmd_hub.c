@@ -166,17 +166,12 @@ static int parse_args(int argc, char **argv, hub_args *a)
             usage(stdout);
             return -1;
         default:
-            fprintf(stderr, "ftrack-host hub: unknown or incomplete option '%s'\n\n",
-                    argv[optind - 1]);
-            usage(stderr);
-            return FTH_EXIT_USAGE;
+            return fth_cli_usage_error("hub", usage, "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "ftrack-host hub: unexpected argument '%s'\n\n", argv[optind]);
-        usage(stderr);
-        return FTH_EXIT_USAGE;
-    }
+    if (optind < argc)
+        return fth_cli_usage_error("hub", usage, "unexpected argument '%s'", argv[optind]);
     return FTH_EXIT_OK;
 }
 

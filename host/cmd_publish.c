@@ -80,17 +80,12 @@ static int parse_args(int argc, char **argv, publish_args *a)
             usage(stdout);
             return -1;
         default:
-            fprintf(stderr, "ftrack-host publish: unknown or incomplete option '%s'\n\n",
-                    argv[optind - 1]);
-            usage(stderr);
-            return FTH_EXIT_USAGE;
+            return fth_cli_usage_error("publish", usage, "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
         }
     }
-    if (optind != argc - 1 || !argv[optind][0]) {
-        fprintf(stderr, "ftrack-host publish: expected exactly one TOPIC\n\n");
-        usage(stderr);
-        return FTH_EXIT_USAGE;
-    }
+    if (optind != argc - 1 || !argv[optind][0])
+        return fth_cli_usage_error("publish", usage, "expected exactly one TOPIC");
     a->topic = argv[optind];
     return FTH_EXIT_OK;
 }

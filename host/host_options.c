@@ -128,6 +128,24 @@ static int parse_drain(fth_host_options *o, const char *arg)
     return 0;
 }
 
+/* A string option: the last occurrence wins. */
+static int set_text(char **field, const char *arg)
+{
+    free(*field);
+    *field = fti_strdup(arg);
+    return 0;
+}
+
+static int set_listen(char **field, const char *flag, const char *arg)
+{
+    char *host = NULL;
+    int port = 0;
+    if (!fth_parse_listen(arg, &host, &port))
+        return usage_error("%s wants HOST:PORT, got '%s'", flag, arg);
+    free(host);
+    return set_text(field, arg);
+}
+
 static int handle_option(fth_host_options *o, int c, const char *arg)
 {
     switch (c) {
@@ -136,24 +154,14 @@ static int handle_option(fth_host_options *o, int c, const char *arg)
     case OPT_PLUGIN_ARG:
         return add_text_argument(o, arg);
     case OPT_CONFIG:
-        free(o->config_path);
-        o->config_path = fti_strdup(arg);
-        return 0;
+        return set_text(&o->config_path, arg);
     case OPT_LOG_LEVEL:
         if (!ftrack_log_level_parse(arg, &o->log_level))
             return usage_error("--log-level wants debug, info, warning or error, got '%s'", arg);
         o->has_log_level = true;
         return 0;
-    case OPT_LISTEN: {
-        char *host = NULL;
-        int port = 0;
-        if (!fth_parse_listen(arg, &host, &port))
-            return usage_error("--listen wants HOST:PORT, got '%s'", arg);
-        free(host);
-        free(o->listen);
-        o->listen = fti_strdup(arg);
-        return 0;
-    }
+    case OPT_LISTEN:
+        return set_listen(&o->listen, "--listen", arg);
     case OPT_REQUIRE_SERVER:
         o->require_server = true;
         return 0;
@@ -163,9 +171,7 @@ static int handle_option(fth_host_options *o, int c, const char *arg)
         o->help = true;
         return 0;
     case OPT_DATA_DIR:
-        free(o->data_dir);
-        o->data_dir = fti_strdup(arg);
-        return 0;
+        return set_text(&o->data_dir, arg);
     case OPT_LOG_FORMAT: {
         fth_log_format f;
         if (!fth_log_format_parse(arg, &f))
@@ -174,32 +180,16 @@ static int handle_option(fth_host_options *o, int c, const char *arg)
         o->has_log_format = true;
         return 0;
     }
-    case OPT_HEALTH_LISTEN: {
-        char *host = NULL;
-        int port = 0;
-        if (!fth_parse_listen(arg, &host, &port))
-            return usage_error("--health-listen wants HOST:PORT, got '%s'", arg);
-        free(host);
-        free(o->health_listen);
-        o->health_listen = fti_strdup(arg);
-        return 0;
-    }
+    case OPT_HEALTH_LISTEN:
+        return set_listen(&o->health_listen, "--health-listen", arg);
     case OPT_API_KEY_FILE:
-        free(o->api_key_file);
-        o->api_key_file = fti_strdup(arg);
-        return 0;
+        return set_text(&o->api_key_file, arg);
     case OPT_QUEUE_MODE:
-        free(o->queue_mode);
-        o->queue_mode = fti_strdup(arg); /* checked by queue_mode.c */
-        return 0;
+        return set_text(&o->queue_mode, arg); /* checked by queue_mode.c */
     case OPT_QUEUE_REDIS:
-        free(o->queue_redis);
-        o->queue_redis = fti_strdup(arg);
-        return 0;
+        return set_text(&o->queue_redis, arg);
     case OPT_QUEUE_CONSUMER:
-        free(o->queue_consumer);
-        o->queue_consumer = fti_strdup(arg);
-        return 0;
+        return set_text(&o->queue_consumer, arg);
     default:
         return FTH_EXIT_USAGE;
     }

@@ -2,10 +2,11 @@
 #define FTH_JOURNAL_INTERNAL_H
 /*
  * What the pieces of the event journal share (private to them; the host uses journal.h):
- *   journal.c        SQLite schema and statements, appends, next/started/finished, requeue,
- *                    compaction, stats, per-instance state
- *   journal_marks.c  the memory-mapped marks log: records, apply, recovery at start
- *   journal_fresh.c  the in-memory hand-off of deliveries appended in this run
+ *   journal.c          SQLite schema and statements, appends, next/started/finished,
+ *                      requeue, stats, per-instance state
+ *   journal_compact.c  compaction: expiry, the dedup window, the size limit
+ *   journal_marks.c    the memory-mapped marks log: records, apply, recovery at start
+ *   journal_fresh.c    the in-memory hand-off of deliveries appended in this run
  * Every function below expects the journal's lock held, or runs while the journal is opened
  * or closed (no other thread has it then).
  */
@@ -104,6 +105,11 @@ long fth_journal_marks_apply(fth_journal *j, bool by_id, int64_t run);
 void fth_journal_marks_maybe_apply(fth_journal *j);
 bool fth_journal_marks_log(fth_journal *j, int kind, const char *instance,
                            const fth_journal_entry *e);
+
+/* ---- journal_compact.c ----------------------------------------------------------------- */
+
+/* Bytes the database uses (its pages less the free ones). */
+uint64_t fth_journal_used_bytes(fth_journal *j);
 
 /* ---- journal_fresh.c ------------------------------------------------------------------- */
 

@@ -337,6 +337,20 @@ void fth_plugin_host_report(fth_plugin_host *h)
             report_one(h, i);
 }
 
+/* The last word on a worker whose thread ended (stop and remove): what it left unhandled,
+ * its final overflow count, then the worker itself. */
+static void release_stopped(fth_plugin_host *h, size_t i, double drain_timeout)
+{
+    fth_worker *w = h->workers[i];
+    if (fth_worker_discarded(w))
+        ftrack_log(FTRACK_LOG_WARNING, "plugins",
+                   "plugin instance '%s': %llu queued events not handled within the %.1f s "
+                   "drain",
+                   fth_worker_name(w), (unsigned long long)fth_worker_discarded(w), drain_timeout);
+    report_one(h, i);
+    fth_worker_free(w);
+}
+
 bool fth_plugin_host_stop(fth_plugin_host *h, double drain_timeout)
 {
     if (!h)
@@ -356,14 +370,7 @@ bool fth_plugin_host_stop(fth_plugin_host *h, double drain_timeout)
             all = false;
             continue;
         }
-        if (fth_worker_discarded(w))
-            ftrack_log(FTRACK_LOG_WARNING, "plugins",
-                       "plugin instance '%s': %llu queued events "
-                       "not handled within the %.1f s drain",
-                       fth_worker_name(w), (unsigned long long)fth_worker_discarded(w),
-                       drain_timeout);
-        report_one(h, i);
-        fth_worker_free(w);
+        release_stopped(h, i, drain_timeout);
         h->workers[i] = NULL;
     }
     if (!all)
@@ -433,16 +440,8 @@ bool fth_plugin_host_remove(fth_plugin_host *h, size_t index, double drain_timeo
                    "plugin instance '%s' did not stop within %.1f s (a callback is stuck); "
                    "leaving it running, unmanaged",
                    fth_worker_name(w), drain_timeout + JOIN_GRACE);
-    else {
-        if (fth_worker_discarded(w))
-            ftrack_log(FTRACK_LOG_WARNING, "plugins",
-                       "plugin instance '%s': %llu queued events not handled within the "
-                       "%.1f s drain",
-                       fth_worker_name(w), (unsigned long long)fth_worker_discarded(w),
-                       drain_timeout);
-        report_one(h, index);
-        fth_worker_free(w);
-    }
+    else
+        release_stopped(h, index, drain_timeout);
     memmove(&h->workers[index], &h->workers[index + 1],
             (h->count - index - 1) * sizeof(*h->workers));
     memmove(&h->reported[index], &h->reported[index + 1],
