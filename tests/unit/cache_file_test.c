@@ -17,19 +17,11 @@
 
 #include <ftrack/ftrack.h>
 
+#include "test_support.h"
+
 static char temp_dir[] = "/tmp/ftrack-file-cache-test-XXXXXX";
 static char path[300];
 static int counter;
-
-#define ASSERT_OK(call)                                                                            \
-    do {                                                                                           \
-        ftrack_error e_;                                                                           \
-        ftrack_error_clear(&e_);                                                                   \
-        ftrack_status s_ = (call);                                                                 \
-        if (s_ != FTRACK_OK)                                                                       \
-            fail_msg("%s failed: %s (%s)", #call, e_.message, ftrack_strerror(s_));                \
-    } while (0)
-#define E (&e_)
 
 static void remove_file(const char *p)
 {
@@ -222,20 +214,8 @@ static void test_two_handles_on_one_file(void **state)
 typedef struct worker {
     ftrack_cache *cache; /* shared, or NULL: open one's own on `path` */
     int id;
-    int failures;
-    char why[256];
+    test_failures failures;
 } worker;
-
-static void note_failure(worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note_failure(worker *w, const char *fmt, ...)
-{
-    if (w->failures++)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(w->why, sizeof(w->why), fmt, ap);
-    va_end(ap);
-}
 
 static void *work(void *arg)
 {
@@ -243,7 +223,7 @@ static void *work(void *arg)
     ftrack_error err;
     ftrack_cache *cache = w->cache;
     if (!cache && ftrack_file_cache_new(path, &cache, &err) != FTRACK_OK) {
-        note_failure(w, "open: %s", err.message);
+        test_failure_note(&w->failures, "open: %s", err.message);
         return NULL;
     }
     char key[64], value[64];
@@ -251,23 +231,23 @@ static void *work(void *arg)
         snprintf(key, sizeof(key), "own-%d-%d", w->id, i);
         snprintf(value, sizeof(value), "value-%d-%d", w->id, i);
         if (ftrack_cache_set_string(cache, key, value, &err) != FTRACK_OK)
-            note_failure(w, "set %s: %s", key, err.message);
+            test_failure_note(&w->failures, "set %s: %s", key, err.message);
         void *got = NULL;
         if (ftrack_cache_get(cache, key, &got, NULL, &err) != FTRACK_OK)
-            note_failure(w, "get %s: %s", key, err.message);
+            test_failure_note(&w->failures, "get %s: %s", key, err.message);
         else if (strcmp(got, value) != 0)
-            note_failure(w, "get %s returned %s", key, (char *)got);
+            test_failure_note(&w->failures, "get %s returned %s", key, (char *)got);
         free(got);
         if (i % 3 == 0 && ftrack_cache_remove(cache, key, &err) != FTRACK_OK)
-            note_failure(w, "remove %s: %s", key, err.message);
+            test_failure_note(&w->failures, "remove %s: %s", key, err.message);
         snprintf(key, sizeof(key), "shared-%d", i % 8);
         if (ftrack_cache_set_string(cache, key, value, &err) != FTRACK_OK)
-            note_failure(w, "set %s: %s", key, err.message);
+            test_failure_note(&w->failures, "set %s: %s", key, err.message);
         if (i % 60 == 0 && ftrack_cache_clear(cache, "^shared-[0-3]$", &err) != FTRACK_OK)
-            note_failure(w, "clear: %s", err.message);
+            test_failure_note(&w->failures, "clear: %s", err.message);
         char **keys = NULL;
         if (i % 50 == 0 && ftrack_cache_keys(cache, &keys, NULL, &err) != FTRACK_OK)
-            note_failure(w, "keys: %s", err.message);
+            test_failure_note(&w->failures, "keys: %s", err.message);
         ftrack_cache_keys_free(keys);
     }
     if (!w->cache)
@@ -286,8 +266,9 @@ static void run_threads(ftrack_cache *shared)
     for (int t = 0; t < THREADS; t++)
         pthread_join(threads[t], NULL);
     for (int t = 0; t < THREADS; t++) {
-        if (workers[t].failures)
-            fail_msg("thread %d: %d failures, first: %s", t, workers[t].failures, workers[t].why);
+        if (workers[t].failures.count)
+            fail_msg("thread %d: %d failures, first: %s", t, workers[t].failures.count,
+                     workers[t].failures.why);
     }
     ftrack_cache *check = open_cache();
     assert_int_equal(key_count(check, "own-"), THREADS * (ROUNDS - ROUNDS / 3));

@@ -16,6 +16,8 @@
 
 #include <ftrack/ftrack.h>
 
+#include "test_support.h"
+
 static char temp_dir[] = "/tmp/ftrack-cache-test-XXXXXX";
 static int file_counter;
 
@@ -190,17 +192,6 @@ static void remove_file(const char *path)
     snprintf(buf, sizeof(buf), "%s-shm", path);
     unlink(buf);
 }
-
-#define ASSERT_OK(call)                                                                            \
-    do {                                                                                           \
-        ftrack_error e_;                                                                           \
-        ftrack_error_clear(&e_);                                                                   \
-        ftrack_status s_ = (call);                                                                 \
-        if (s_ != FTRACK_OK)                                                                       \
-            fail_msg("%s failed: %s (%s)", #call, e_.message, ftrack_strerror(s_));                \
-    } while (0)
-/* Calls in ASSERT_OK pass &e_ as their error. */
-#define E (&e_)
 
 static int setup(void **state)
 {
@@ -722,20 +713,8 @@ typedef struct worker {
     ftrack_cache *cache;
     ftrack_cache *shallow; /* a layered cache's layer 0, cleared now and then, or NULL */
     int id;
-    int failures;
-    char why[256];
+    test_failures failures;
 } worker;
-
-static void note_failure(worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note_failure(worker *w, const char *fmt, ...)
-{
-    if (w->failures++)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(w->why, sizeof(w->why), fmt, ap);
-    va_end(ap);
-}
 
 static void *work(void *arg)
 {
@@ -747,35 +726,35 @@ static void *work(void *arg)
         snprintf(key, sizeof(key), "own-%d-%d", w->id, i);
         snprintf(value, sizeof(value), "value-%d-%d", w->id, i);
         if (ftrack_cache_set_string(w->cache, key, value, &err) != FTRACK_OK)
-            note_failure(w, "set %s: %s", key, err.message);
+            test_failure_note(&w->failures, "set %s: %s", key, err.message);
         void *got = NULL;
         if (ftrack_cache_get(w->cache, key, &got, NULL, &err) != FTRACK_OK)
-            note_failure(w, "get %s: %s", key, err.message);
+            test_failure_note(&w->failures, "get %s: %s", key, err.message);
         else if (strcmp(got, value) != 0)
-            note_failure(w, "get %s returned %s", key, (char *)got);
+            test_failure_note(&w->failures, "get %s returned %s", key, (char *)got);
         free(got);
         if (i % 3 == 0 && ftrack_cache_remove(w->cache, key, &err) != FTRACK_OK)
-            note_failure(w, "remove %s: %s", key, err.message);
+            test_failure_note(&w->failures, "remove %s: %s", key, err.message);
         /* Shared keys: every thread writes them; a read sees some thread's whole value. */
         snprintf(key, sizeof(key), "shared-%d", i % 16);
         snprintf(value, sizeof(value), "shared-%d-by-%d", i % 16, w->id);
         if (ftrack_cache_set_string(w->cache, key, value, &err) != FTRACK_OK)
-            note_failure(w, "set %s: %s", key, err.message);
+            test_failure_note(&w->failures, "set %s: %s", key, err.message);
         got = NULL;
         ftrack_status s = ftrack_cache_get(w->cache, key, &got, NULL, &err);
         if (s == FTRACK_OK && strncmp(got, key, strlen(key)) != 0)
-            note_failure(w, "get %s returned %s", key, (char *)got);
+            test_failure_note(&w->failures, "get %s returned %s", key, (char *)got);
         else if (s != FTRACK_OK && s != FTRACK_ERR_NOT_FOUND)
-            note_failure(w, "get %s: %s", key, err.message);
+            test_failure_note(&w->failures, "get %s: %s", key, err.message);
         free(got);
         if (i % 50 == 0 && ftrack_cache_clear(w->cache, "^shared-1", &err) != FTRACK_OK)
-            note_failure(w, "clear %s: %s", "^shared-1", err.message);
+            test_failure_note(&w->failures, "clear %s: %s", "^shared-1", err.message);
         if (w->shallow && i % 7 == 0)
             ftrack_cache_clear(w->shallow, NULL, NULL); /* so reads fill it again */
         char **keys = NULL;
         if (i % 40 == 0) {
             if (ftrack_cache_keys(w->cache, &keys, NULL, &err) != FTRACK_OK)
-                note_failure(w, "keys: %s", err.message);
+                test_failure_note(&w->failures, "keys: %s", err.message);
             ftrack_cache_keys_free(keys);
         }
     }
@@ -793,8 +772,9 @@ static void run_threads(ftrack_cache *cache, ftrack_cache *shallow)
     for (int t = 0; t < THREADS; t++)
         pthread_join(threads[t], NULL);
     for (int t = 0; t < THREADS; t++) {
-        if (workers[t].failures)
-            fail_msg("thread %d: %d failures, first: %s", t, workers[t].failures, workers[t].why);
+        if (workers[t].failures.count)
+            fail_msg("thread %d: %d failures, first: %s", t, workers[t].failures.count,
+                     workers[t].failures.why);
     }
     /* Every own key not removed is there: THREADS * (ROUNDS - ROUNDS/3 rounded up). */
     char **keys = NULL;

@@ -5,8 +5,6 @@
  * one, for ids with escapes and unicode, nested metadata, metadata changed between replies and
  * every kind of data; then end to end through the pending list, the outgoing hook and the
  * publish queue's limit. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -26,45 +22,11 @@
 #include "common/internal.h"
 #include "hub/hub_internal.h"
 #include "hub/socketio.h"
+#include "hub_test_support.h"
 
-#define API_USER "jane"
 #define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static ftrack_hub *hub_with(const char *url, size_t publish_max)
-{
-    ftrack_hub_options o;
-    ftrack_hub_options_init(&o);
-    o.server_url = url;
-    o.api_user = API_USER;
-    o.api_key = "secret-key";
-    o.publish_queue_max = publish_max;
-    o.reconnect_min_delay = 0.05;
-    o.reconnect_max_delay = 0.2;
-    o.connect_timeout = 2;
-    ftrack_hub *hub = NULL;
-    ftrack_error err;
-    if (ftrack_hub_new(&o, &hub, &err) != FTRACK_OK)
-        fail_msg("ftrack_hub_new: %s", err.message);
-    return hub;
-}
-
-/* A hub told to connect to a loopback port where nothing listens: publishes queue. */
-static ftrack_hub *unreachable_hub(size_t publish_max)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-    close(fd);
-    char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
-    ftrack_hub *hub = hub_with(url, publish_max);
-    assert_int_equal(ftrack_hub_connect(hub, NULL), FTRACK_OK);
-    return hub;
-}
 
 static json_object *parse(const char *text)
 {

@@ -20,6 +20,7 @@
 #include "common/internal.h"
 #include "http_responder.h"
 #include "session/http.h"
+#include "test_support.h"
 
 #define KEY "k3y-5ecret-7c1e-49f1"
 #define USER "jane@example.com"
@@ -36,11 +37,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    for (size_t i = 0; i < N_VARS; i++) {
-        const char *v = getenv(env_vars[i]);
-        f->saved_env[i] = v ? strdup(v) : NULL;
-        unsetenv(env_vars[i]);
-    }
+    test_env_save(env_vars, N_VARS, f->saved_env);
     f->r = http_responder_start();
     assert_non_null(f->r);
     *state = f;
@@ -51,13 +48,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     http_responder_stop(f->r);
-    for (size_t i = 0; i < N_VARS; i++) {
-        if (f->saved_env[i])
-            setenv(env_vars[i], f->saved_env[i], 1);
-        else
-            unsetenv(env_vars[i]);
-        free(f->saved_env[i]);
-    }
+    test_env_restore(env_vars, N_VARS, f->saved_env);
     free(f);
     return 0;
 }

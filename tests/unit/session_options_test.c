@@ -13,6 +13,7 @@
 
 #include "common/internal.h"
 #include "session/session_internal.h"
+#include "test_support.h"
 
 /* Every variable resolution may read; saved before each test and restored after it. */
 static const char *const env_vars[] = {
@@ -34,25 +35,14 @@ static char *saved_env[N_VARS];
 static int save_env(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < N_VARS; i++) {
-        const char *v = getenv(env_vars[i]);
-        saved_env[i] = v ? strdup(v) : NULL;
-        unsetenv(env_vars[i]);
-    }
+    test_env_save(env_vars, N_VARS, saved_env);
     return 0;
 }
 
 static int restore_env(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < N_VARS; i++) {
-        if (saved_env[i])
-            setenv(env_vars[i], saved_env[i], 1);
-        else
-            unsetenv(env_vars[i]);
-        free(saved_env[i]);
-        saved_env[i] = NULL;
-    }
+    test_env_restore(env_vars, N_VARS, saved_env);
     return 0;
 }
 

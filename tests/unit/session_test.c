@@ -16,6 +16,7 @@
 #include "common/internal.h"
 #include "http_responder.h"
 #include "session/session_internal.h"
+#include "test_support.h"
 
 #define KEY "k3y-5ecret-2b7d-41aa"
 #define USER "jane"
@@ -99,11 +100,7 @@ static void set_info(fixture *f, const char *info)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    for (size_t i = 0; i < N_VARS; i++) {
-        const char *v = getenv(env_vars[i]);
-        f->saved_env[i] = v ? strdup(v) : NULL;
-        unsetenv(env_vars[i]);
-    }
+    test_env_save(env_vars, N_VARS, f->saved_env);
     pthread_mutex_init(&f->srv.lock, NULL);
     snprintf(f->srv.info, sizeof(f->srv.info), "{\"version\": \"dev\"}");
     snprintf(f->cache_dir, sizeof(f->cache_dir), "/tmp/ftrack-session-test-XXXXXX");
@@ -124,13 +121,7 @@ static int teardown(void **state)
     unlink(path);
     rmdir(f->cache_dir);
     pthread_mutex_destroy(&f->srv.lock);
-    for (size_t i = 0; i < N_VARS; i++) {
-        if (f->saved_env[i])
-            setenv(env_vars[i], f->saved_env[i], 1);
-        else
-            unsetenv(env_vars[i]);
-        free(f->saved_env[i]);
-    }
+    test_env_restore(env_vars, N_VARS, f->saved_env);
     free(f);
     return 0;
 }

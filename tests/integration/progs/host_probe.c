@@ -10,19 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <ftrack/ftrack.h>
 
+#include "probe_support.h"
+
 static double started;
 static int replies;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_reply(ftrack_event *reply, void *user_data)
 {
@@ -30,7 +24,7 @@ static void on_reply(ftrack_event *reply, void *user_data)
     if (!reply)
         return;
     replies++;
-    printf("reply %.4f %s\n", now() - started,
+    printf("reply %.4f %s\n", probe_now() - started,
            json_object_to_json_string_ext(ftrack_event_data(reply), JSON_C_TO_STRING_PLAIN));
     fflush(stdout);
 }
@@ -62,28 +56,15 @@ int main(int argc, char **argv)
             return usage();
     }
     ftrack_hub_options o;
-    ftrack_hub_options_init(&o);
-    o.server_url = getenv("FTRACK_SERVER");
-    o.api_user = getenv("FTRACK_API_USER");
-    o.api_key = getenv("FTRACK_API_KEY");
+    probe_hub_options(&o);
     o.reply_timeout = wait + 5;
-    ftrack_hub *hub = NULL;
-    ftrack_error err;
-    ftrack_error_clear(&err);
-    if (ftrack_hub_new(&o, &hub, &err) != FTRACK_OK || ftrack_hub_connect(hub, &err) != FTRACK_OK ||
-        ftrack_hub_wait_connected(hub, 10, &err) != FTRACK_OK) {
-        fprintf(stderr, "host_probe: %s\n", err.message);
-        ftrack_hub_free(hub);
+    ftrack_hub *hub = probe_connect("host_probe", &o);
+    if (!hub)
         return 1;
-    }
-    started = now();
+    ftrack_error err;
+    started = probe_now();
     for (long i = 0; i < count; i++) {
-        json_object *data = json_tokener_parse(data_text);
-        if (!json_object_is_type(data, json_type_object)) {
-            json_object_put(data);
-            data = json_object_new_object();
-        }
-        json_object_object_add(data, "i", json_object_new_int64(i));
+        json_object *data = probe_event_data(data_text, i);
         ftrack_event *e = ftrack_event_new(topic, data);
         ftrack_publish_options po;
         ftrack_publish_options_init(&po);
@@ -93,11 +74,11 @@ int main(int argc, char **argv)
         ftrack_event_free(e);
     }
     double until = started + wait;
-    while (replies < expect && now() < until)
+    while (replies < expect && probe_now() < until)
         ftrack_hub_wait(hub, 0.05, NULL);
     /* A little longer, so replies beyond the expected number are seen too. */
-    double grace = now() + 0.3;
-    while (now() < grace && now() < until)
+    double grace = probe_now() + 0.3;
+    while (probe_now() < grace && probe_now() < until)
         ftrack_hub_wait(hub, 0.05, NULL);
     printf("done %d\n", replies);
     ftrack_hub_disconnect(hub, true, NULL);

@@ -16,11 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <ftrack/event.h>
 #include <ftrack/hub.h>
 #include <ftrack/log.h>
+
+#include "probe_support.h"
 
 #define MAX_SUBS 16
 
@@ -53,13 +54,6 @@ static struct {
 } st;
 
 static double t0;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void emit(json_object *line)
 {
@@ -156,7 +150,7 @@ static json_object *on_meta(ftrack_event *event, const ftrack_delivery *d, void 
     json_object *o = json_object_new_object();
     json_object_object_add(o, "meta",
                            json_object_new_string(connected ? "connected" : "disconnected"));
-    json_object_object_add(o, "t", json_object_new_double(now() - t0));
+    json_object_object_add(o, "t", json_object_new_double(probe_now() - t0));
     emit(o);
     if (!connected && opt.topic_on_disconnect && !st.publish_on_disconnect_done) {
         /* queued while reconnecting; delivered once the server is back */
@@ -187,9 +181,9 @@ static int run_bench(ftrack_hub *hub)
         return 1;
     }
     ftrack_hub_wait(hub, 0.3, NULL); /* let the subscription reach the server */
-    double start = now(), limit = start + opt.time_limit;
+    double start = probe_now(), limit = start + opt.time_limit;
     int sent = 0;
-    while (st.bench_seen < opt.bench && now() < limit) {
+    while (st.bench_seen < opt.bench && probe_now() < limit) {
         while (sent < opt.bench) {
             ftrack_event *ev = ftrack_event_new("bench.loop", json_tokener_parse("{\"n\":1}"));
             ftrack_status s = ftrack_hub_publish(hub, ev, NULL, &err);
@@ -206,7 +200,7 @@ static int run_bench(ftrack_hub *hub)
         }
         ftrack_hub_wait(hub, 0.002, NULL);
     }
-    double secs = now() - start;
+    double secs = probe_now() - start;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "bench", json_object_new_int(st.bench_seen));
     json_object_object_add(o, "seconds", json_object_new_double(secs));
@@ -364,7 +358,7 @@ static bool finished(void)
 
 int main(int argc, char **argv)
 {
-    t0 = now();
+    t0 = probe_now();
     opt.count = 1;
     opt.time_limit = 10;
     opt.connect_timeout = 10;
@@ -375,10 +369,9 @@ int main(int argc, char **argv)
     }
     ftrack_log_set_level(FTRACK_LOG_WARNING);
     ftrack_hub_options ho;
-    ftrack_hub_options_init(&ho);
-    ho.server_url = opt.server ? opt.server : getenv("FTRACK_SERVER");
-    ho.api_user = getenv("FTRACK_API_USER");
-    ho.api_key = getenv("FTRACK_API_KEY");
+    probe_hub_options(&ho);
+    if (opt.server)
+        ho.server_url = opt.server;
     ho.heartbeat_timeout = opt.hb_timeout;
     ho.reconnect_min_delay = 0.1;
     ho.reconnect_max_delay = 1.0;
@@ -416,7 +409,7 @@ int main(int argc, char **argv)
             }
         }
         double limit = t0 + opt.time_limit;
-        while (rc == 0 && !finished() && now() < limit)
+        while (rc == 0 && !finished() && probe_now() < limit)
             ftrack_hub_wait(hub, 0.05, NULL);
     }
     o = json_object_new_object();

@@ -13,18 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <ftrack/ftrack.h>
 
-static long replies;
+#include "probe_support.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static long replies;
 
 static void on_reply(ftrack_event *reply, void *user_data)
 {
@@ -64,20 +58,12 @@ int main(int argc, char **argv)
     if (expect < 0)
         expect = count;
     ftrack_hub_options o;
-    ftrack_hub_options_init(&o);
-    o.server_url = getenv("FTRACK_SERVER");
-    o.api_user = getenv("FTRACK_API_USER");
-    o.api_key = getenv("FTRACK_API_KEY");
+    probe_hub_options(&o);
     o.reply_timeout = wait + count * interval + 5;
-    ftrack_hub *hub = NULL;
-    ftrack_error err;
-    ftrack_error_clear(&err);
-    if (ftrack_hub_new(&o, &hub, &err) != FTRACK_OK || ftrack_hub_connect(hub, &err) != FTRACK_OK ||
-        ftrack_hub_wait_connected(hub, 10, &err) != FTRACK_OK) {
-        fprintf(stderr, "ops_stream: %s\n", err.message);
-        ftrack_hub_free(hub);
+    ftrack_hub *hub = probe_connect("ops_stream", &o);
+    if (!hub)
         return 1;
-    }
+    ftrack_error err;
     for (long i = 0; i < count; i++) {
         json_object *data = json_object_new_object();
         json_object_object_add(data, "i", json_object_new_int64(i));
@@ -91,11 +77,11 @@ int main(int argc, char **argv)
         /* handle replies while pacing */
         ftrack_hub_wait(hub, interval, NULL);
     }
-    double until = now() + wait;
-    while (replies < expect && now() < until)
+    double until = probe_now() + wait;
+    while (replies < expect && probe_now() < until)
         ftrack_hub_wait(hub, 0.05, NULL);
-    double grace = now() + 0.5;
-    while (now() < grace)
+    double grace = probe_now() + 0.5;
+    while (probe_now() < grace)
         ftrack_hub_wait(hub, 0.05, NULL);
     printf("done %ld\n", replies);
     ftrack_hub_disconnect(hub, true, NULL);

@@ -9,18 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <ftrack/ftrack.h>
 
-static long acked, failed;
+#include "probe_support.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static long acked, failed;
 
 static void on_ack(bool success, const char *message, void *user_data)
 {
@@ -53,28 +47,15 @@ int main(int argc, char **argv)
             wait = strtod(argv[i + 1], NULL);
     }
     ftrack_hub_options o;
-    ftrack_hub_options_init(&o);
-    o.server_url = getenv("FTRACK_SERVER");
-    o.api_user = getenv("FTRACK_API_USER");
-    o.api_key = getenv("FTRACK_API_KEY");
+    probe_hub_options(&o);
     o.reply_timeout = wait;
     o.publish_queue_max = (size_t)count + 16;
-    ftrack_hub *hub = NULL;
-    ftrack_error err;
-    ftrack_error_clear(&err);
-    if (ftrack_hub_new(&o, &hub, &err) != FTRACK_OK || ftrack_hub_connect(hub, &err) != FTRACK_OK ||
-        ftrack_hub_wait_connected(hub, 10, &err) != FTRACK_OK) {
-        fprintf(stderr, "rel_publisher: %s\n", err.message);
-        ftrack_hub_free(hub);
+    ftrack_hub *hub = probe_connect("rel_publisher", &o);
+    if (!hub)
         return 1;
-    }
+    ftrack_error err;
     for (long i = start; i < start + count; i++) {
-        json_object *data = json_tokener_parse(data_text);
-        if (!json_object_is_type(data, json_type_object)) {
-            json_object_put(data);
-            data = json_object_new_object();
-        }
-        json_object_object_add(data, "i", json_object_new_int64(i));
+        json_object *data = probe_event_data(data_text, i);
         ftrack_event *e = ftrack_event_new(topic, data);
         ftrack_publish_options po;
         ftrack_publish_options_init(&po);
@@ -85,8 +66,8 @@ int main(int argc, char **argv)
         }
         ftrack_event_free(e);
     }
-    double until = now() + wait;
-    while (acked + failed < count && now() < until)
+    double until = probe_now() + wait;
+    while (acked + failed < count && probe_now() < until)
         ftrack_hub_wait(hub, 0.05, NULL);
     printf("acked %ld failed %ld\n", acked, failed);
     ftrack_hub_disconnect(hub, false, NULL);

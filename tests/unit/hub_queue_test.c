@@ -1,0 +1,149 @@
+/* Delivery queues without a server (protocol §6.7, sdk/src/hub/queue.c): a bounded queue's
+ * overflow, order and dispatch on its own consumer, close, and the subscriptions a queue
+ * lists. Moved from hub_dispatch_test.c when dispatch.c was split. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <ftrack/event.h>
+#include <ftrack/hub.h>
+#include <ftrack/log.h>
+
+#include <libwebsockets.h>
+
+#include "common/internal.h"
+#include "hub/hub_internal.h"
+#include "hub_test_support.h"
+
+typedef struct overflow_log {
+    int calls;
+    char last[256];
+} overflow_log;
+
+static void on_overflow(ftrack_hub_queue *q, const char *text, size_t len, void *user_data)
+{
+    (void)q;
+    overflow_log *o = user_data;
+    o->calls++;
+    snprintf(o->last, sizeof(o->last), "%.*s", (int)len, text);
+}
+
+static void test_queue_overflow_and_dispatch(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    ftrack_hub_queue *q = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "small", 2, &q, NULL), FTRACK_OK);
+    overflow_log ov = {0, ""};
+    ftrack_hub_queue_set_overflow(q, on_overflow, &ov);
+    calls c = {""};
+    sub_spec in_q = {&c, "inq", false, false}, other = {&c, "other", false, false};
+    subscribe(hub, "topic=test.q", &in_q, 100, NULL, q, false);
+    subscribe(hub, "topic=test.q", &other, 50, NULL, NULL, false); /* the hub's own queue */
+    for (int i = 0; i < 3; i++) {
+        char data[32];
+        snprintf(data, sizeof(data), "{\"n\":%d}", i);
+        ftrack_event *ev = ftrack_event_new("test.q", json_tokener_parse(data));
+        assert_int_equal(ftrack_hub_deliver_local(hub, ev, NULL), FTRACK_OK);
+        ftrack_event_free(ev);
+    }
+    ftrack_event *nomatch = ftrack_event_new("test.none", NULL);
+    ftrack_hub_deliver_local(hub, nomatch, NULL);
+    ftrack_event_free(nomatch);
+    assert_int_equal(ftrack_hub_queue_depth(q), 2);
+    assert_int_equal(ov.calls, 1);
+    assert_non_null(strstr(ov.last, "\"n\":2"));
+    assert_int_equal(ftrack_hub_queue_depth(hub->default_queue), 3);
+
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        char *text = ftrack_hub_queue_take(q, 0.5, &len);
+        assert_non_null(text);
+        char want[16];
+        snprintf(want, sizeof(want), "\"n\":%d", i); /* order kept */
+        assert_non_null(strstr(text, want));
+        ftrack_delivery d = {.size = sizeof(d), .redelivery = true, .attempt = 2};
+        assert_int_equal(ftrack_hub_queue_dispatch(q, text, len, &d, NULL), FTRACK_OK);
+        ftrack_free(text);
+    }
+    /* only q's subscriber ran on q; the other subscriber waits in the hub's queue */
+    assert_string_equal(c.log, "inq;inq;");
+    assert_null(ftrack_hub_queue_take(q, 0.05, NULL));
+    c.log[0] = '\0';
+    ftrack_hub_wait(hub, 0.1, NULL);
+    assert_string_equal(c.log, "other;other;other;");
+
+    /* close wakes takers and refuses new deliveries */
+    ftrack_hub_queue_close(q);
+    assert_null(ftrack_hub_queue_take(q, 5.0, NULL));
+    ftrack_event *ev = ftrack_event_new("test.q", NULL);
+    ftrack_hub_deliver_local(hub, ev, NULL);
+    ftrack_event_free(ev);
+    assert_int_equal(ftrack_hub_queue_depth(q), 0);
+    ftrack_hub_queue_free(q);
+    ftrack_hub_free(hub);
+}
+
+static void test_queue_subscriptions(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = unreachable_hub(0);
+    ftrack_hub_queue *q = NULL, *empty = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "listed", 10, &q, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_new(hub, "empty", 10, &empty, NULL), FTRACK_OK);
+    subscribe_answer(hub, "topic=b.*", NULL, 200, q, "sub-b");
+    subscribe_answer(hub, "topic=a and data.x=1", NULL, 50, q, "sub-a");
+    subscribe_answer(hub, "topic=c", NULL, 200, q, "sub-c");
+    subscribe_answer(hub, "topic=elsewhere", NULL, 1, NULL, "sub-default");
+
+    json_object *subs = ftrack_hub_queue_subscriptions(q);
+    assert_non_null(subs);
+    assert_string_equal(
+        json_object_to_json_string_ext(subs, JSON_C_TO_STRING_PLAIN),
+        "[{\"id\":\"sub-a\",\"expression\":\"topic=a and data.x=1\",\"priority\":50,"
+        "\"ignore_own_user\":false,\"subscriber\":{\"id\":\"sub-a\"}},"
+        "{\"id\":\"sub-b\",\"expression\":\"topic=b.*\",\"priority\":200,"
+        "\"ignore_own_user\":false,\"subscriber\":{\"id\":\"sub-b\"}},"
+        "{\"id\":\"sub-c\",\"expression\":\"topic=c\",\"priority\":200,"
+        "\"ignore_own_user\":false,\"subscriber\":{\"id\":\"sub-c\"}}]");
+    /* a snapshot: later changes do not show in it, only in the next one */
+    assert_int_equal(ftrack_hub_unsubscribe(hub, "sub-b", NULL), FTRACK_OK);
+    assert_int_equal(json_object_array_length(subs), 3);
+    json_object_put(subs);
+    subs = ftrack_hub_queue_subscriptions(q);
+    assert_int_equal(json_object_array_length(subs), 2);
+    json_object_put(subs);
+
+    /* the hub's own queue lists its subscribers, never the internal reply subscriber */
+    subs = ftrack_hub_queue_subscriptions(hub->default_queue);
+    assert_string_equal(json_object_to_json_string_ext(subs, JSON_C_TO_STRING_PLAIN),
+                        "[{\"id\":\"sub-default\",\"expression\":\"topic=elsewhere\","
+                        "\"priority\":1,\"ignore_own_user\":false,"
+                        "\"subscriber\":{\"id\":\"sub-default\"}}]");
+    json_object_put(subs);
+    subs = ftrack_hub_queue_subscriptions(empty);
+    assert_non_null(subs);
+    assert_int_equal(json_object_array_length(subs), 0);
+    json_object_put(subs);
+    assert_null(ftrack_hub_queue_subscriptions(NULL));
+    ftrack_hub_queue_free(empty);
+    ftrack_hub_queue_free(q);
+    ftrack_hub_free(hub);
+}
+
+int main(void)
+{
+    ftrack_log_set_level(FTRACK_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_queue_overflow_and_dispatch),
+        cmocka_unit_test(test_queue_subscriptions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
