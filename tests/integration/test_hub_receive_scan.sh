@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The client's receive path (sdk/src/hub/transport.c) parses only the top-level members routing
+# The client's receive path (sdk/src/hub/receive.c) parses only the top-level members routing
 # reads (topic, target, id, reply ids, source for ignore_own_user, and what the subscriptions'
 # expressions name) and queues the received bytes; consumers parse their copy. A scripted
 # socket.io server (fake_sio_hub.py) sends bytes a real hub would not pass on:

@@ -123,7 +123,7 @@ static char *compare_one(ftrack_hub *hub, fti_sub *s, const char *event_text, co
         assert_non_null(got);
         assert_int_equal(strlen(got), got_len);
         assert_same_bytes(got, got_len, old, old_len);
-        /* the frame around it, as frame_build made it */
+        /* the frame around it, as fti_frame_build made it */
         size_t fa = 0, fb = 0;
         char *fnew = fti_sio_frame_event_pieces(LWS_PRE, 0, rt.pieces, rt.n, &fa);
         char *fold = fti_sio_frame_event(LWS_PRE, 0, old, old_len, &fb);

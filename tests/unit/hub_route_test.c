@@ -1,7 +1,7 @@
 /* Routing without a full parse: the top-level scanner of an object's text
  * (fti_json_scan_object), the top-level keys an expression reads (fti_expression_top_keys),
  * and the union of keys a subscriber set's routing reads (fti_subset.route_keys), checked by
- * routing events made of only those members. The network path itself (transport.c) is
+ * routing events made of only those members. The network path itself (transport.c, receive.c) is
  * covered end to end by tests/integration/test_hub_receive_scan.sh. */
 #include <setjmp.h>
 #include <stdarg.h>

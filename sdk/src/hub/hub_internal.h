@@ -2,8 +2,12 @@
 #define FTI_HUB_INTERNAL_H
 /*
  * The hub client's private state, shared by its files:
- *   client.c     public API: options, subscribe, publish, connect/disconnect, outbox
+ *   client.c     options and lifecycle: new, connect, wait, disconnect, free
+ *   subscribe.c  subscribe/unsubscribe, the announcements, the internal reply subscriber
+ *   publish.c    publish (to the server, the outgoing hook, or locally)
+ *   frames.c     outgoing frames, their lists (pending, outbox) and acknowledgements
  *   transport.c  the libwebsockets service thread (handshake, websocket, heartbeat, reconnect)
+ *   receive.c    an event packet received: parsed as far as routing needs, then routed
  *   route.c      subscriber sets, and routing an event to the queues of its subscribers
  *   queue.c      delivery queues (push, take, bind a thread)
  *   dispatch.c   dispatching a taken event to the queue's subscriber callbacks
@@ -174,7 +178,7 @@ struct ftrack_hub_queue {
     struct ftrack_hub_queue *next; /* in hub->queues */
 };
 
-/* ---- outgoing frames (client.c) ------------------------------------------------------ */
+/* ---- outgoing frames (frames.c) ------------------------------------------------------ */
 
 typedef enum fti_frame_kind {
     FTI_FRAME_CONTROL,  /* heartbeat replies: sent first, dropped on a reconnect */
@@ -337,17 +341,38 @@ double fti_reply_expire(ftrack_hub_queue *queue, double now);
 /* Remove every entry of `queue` (all when NULL) and give each its final NULL call. */
 void fti_reply_drop_all(ftrack_hub *hub, ftrack_hub_queue *queue);
 
-/* client.c */
+/* frames.c */
 /* Frames that will never be sent (dropped) or whose ack will never come (sent on a lost
  * connection): fail their on_ack. */
 void fti_ack_fail_frames_locked(ftrack_hub *hub, fti_frame_list *dropped, const char *why);
 void fti_ack_fail_sent_locked(ftrack_hub *hub, const char *why);
 /* Mark a frame's ack record as sent (caller holds hub->lock). */
 void fti_ack_mark_sent_locked(ftrack_hub *hub, unsigned long ack_id);
+/* The frame of an event with ack id `id` (0: none), remembering nothing: needs no lock. */
+fti_frame *fti_frame_build(ftrack_event *event, fti_frame_kind kind, unsigned long id);
 /* Build a frame for an event (caller holds hub->lock: assigns the ack id). Without
  * `want_ack` the frame is `5:::` (no ack id, as the JavaScript client sends every event). */
 fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_frame_kind kind,
                                       fti_ack_kind ack_kind, const char *what, bool want_ack);
+void fti_frame_free(fti_frame *f);
+void fti_frames_append(fti_frame_list *l, fti_frame *f);
+void fti_frames_prepend(fti_frame_list *l, fti_frame *f);
+fti_frame *fti_frames_pop(fti_frame_list *l);
+void fti_frames_clear(fti_frame_list *l);
+/* Match an acknowledgement to what was sent and log refusals. `args` is the ack's JSON
+ * array text (NULL when it carried none). */
+void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_t args_len);
+
+/* subscribe.c */
+/* The ftrack.meta.subscribe frame for one subscriber (caller holds hub->lock). */
+fti_frame *fti_announce_frame_locked(ftrack_hub *hub, fti_sub *sub);
+/* Add the internal reply subscriber when absent (caller holds hub->lock). */
+ftrack_status fti_ensure_reply_subscriber_locked(ftrack_hub *hub);
+/* Mark every subscriber removed and empty the set; when connected, queue each one's
+ * ftrack.meta.unsubscribe (caller holds hub->lock). */
+void fti_unsubscribe_all_locked(ftrack_hub *hub);
+
+/* publish.c */
 /* ftrack_hub_publish with the options already complete; `want_ack` false publishes without
  * asking the server to acknowledge (only when nobody waits for the ack: no on_ack). */
 ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_publish_options *o,
@@ -356,18 +381,11 @@ ftrack_status fti_publish(ftrack_hub *hub, ftrack_event *event, const ftrack_pub
  * The same checks, hook and queues as fti_publish. */
 ftrack_status fti_publish_pieces(ftrack_hub *hub, const fti_text_piece *pieces, size_t n,
                                  ftrack_error *err);
-void fti_frame_free(fti_frame *f);
-void fti_frames_append(fti_frame_list *l, fti_frame *f);
-void fti_frames_prepend(fti_frame_list *l, fti_frame *f);
-fti_frame *fti_frames_pop(fti_frame_list *l);
-void fti_frames_clear(fti_frame_list *l);
-/* The ftrack.meta.subscribe frame for one subscriber (caller holds hub->lock). */
-fti_frame *fti_announce_frame_locked(ftrack_hub *hub, fti_sub *sub);
-/* Match an acknowledgement to what was sent and log refusals. `args` is the ack's JSON
- * array text (NULL when it carried none). */
-void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_t args_len);
-/* Add the internal reply subscriber when absent (caller holds hub->lock). */
-ftrack_status fti_ensure_reply_subscriber_locked(ftrack_hub *hub);
+
+/* receive.c */
+/* Route the data of a received event packet (NULL: none, logged); `tok` is the caller's,
+ * reset before each use. Called on the service thread. */
+void fti_receive_event(ftrack_hub *hub, json_tokener *tok, const char *data, size_t len);
 
 /* transport.c */
 ftrack_status fti_transport_start(ftrack_hub *hub, ftrack_error *err);
