@@ -13,7 +13,7 @@
 #include <ftrack/ftrack.h>
 #include "bench_util.h"
 #include "hub/server_internal.h"
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 
 static double g_seconds = 0.25;
 static volatile size_t g_sink;

@@ -2,8 +2,8 @@
 #define FTH_HUB_API_INTERNAL_H
 /* The fth_api record, shared by api.c (/api actions) and files.c (component files). */
 #include "api.h"
-#include "media.h"
-#include "schema.h"
+#include "encode.h"
+#include "schema_catalog.h"
 #include "store.h"
 
 struct fth_api {

@@ -14,8 +14,8 @@
 
 #include <ftrack/event.h>
 #include "common/internal.h"
-#include "hub/socketio.h"
-#include "hub/wsframe.h"
+#include "wire/socketio.h"
+#include "wire/wsframe.h"
 #include "server_lws.h"
 
 #define LOG_COMPONENT "hub"

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <libwebsockets.h>
 
-#include "hub/wsframe.h"
+#include "wire/wsframe.h"
 #include "server_internal.h"
 #include "api.h"
 #include "hub_server.h"

@@ -25,7 +25,7 @@
 #include <json-c/json.h>
 #include <ftrack/common.h>
 
-#include "schema.h"
+#include "schema_catalog.h"
 
 typedef struct fth_store fth_store;
 

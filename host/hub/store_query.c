@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "common/internal.h"
-#include "query.h"
+#include "query_parser.h"
 #include "store_internal.h"
 
 #define MAX_ALIASES 64

@@ -7,7 +7,7 @@
 
 #include "common/internal.h"
 #include "common/json_compat.h"
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 #include "server_internal.h"
 
 static const char *const WIRE_KEYS[] = {"id",     "topic", "data",          "source",

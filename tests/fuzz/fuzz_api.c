@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include <ftrack/event.h>
-#include "hub/api.h"
+#include "api.h"
 
 #ifndef FTRACK_FUZZ_SCHEMAS
 #error "FTRACK_FUZZ_SCHEMAS (host/hub/schemas.json) must be defined"

@@ -1,11 +1,11 @@
-/* libFuzzer target: the embedded hub's query parser (host/hub/query.c). Input: the query text.
+/* libFuzzer target: the embedded hub's query parser (host/hub/query_parser.c). Input: the query text.
  * A query parses into a consistent tree or fails with a parse/limit error whose position lies
  * inside the text; nothing else (no crash, no leak, no unbounded recursion). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hub/query.h"
+#include "query_parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* The configuration file (host/config.c) and the listen/option helpers. */
+/* The configuration file (host/config/config.c) and the listen/option helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +8,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "host_options.h"
+#include "config/config.h"
+#include "config/host_options.h"
 
 static ftrack_status parse_text(const char *text, fth_config *c, ftrack_error *err)
 {
@@ -147,13 +147,13 @@ static void test_options(void **state)
     fth_host_options_clear(&o);
 
     char *bad[] = {"run", "--plugin-arg", "novalue", NULL};
-    assert_int_equal(fth_host_options_parse(3, bad, FTH_OPTIONS_RUN, &o), 2);
+    assert_int_equal(fth_host_options_parse(3, bad, FTH_OPTIONS_RUN, &o), FTH_OPTIONS_INVALID);
     fth_host_options_clear(&o);
     char *listen_for_plugins[] = {"plugins", "--listen", "x:1", NULL};
-    assert_int_equal(fth_host_options_parse(3, listen_for_plugins, FTH_OPTIONS_PLUGINS, &o), 2);
+    assert_int_equal(fth_host_options_parse(3, listen_for_plugins, FTH_OPTIONS_PLUGINS, &o), FTH_OPTIONS_INVALID);
     fth_host_options_clear(&o);
     char *stray[] = {"run", "extra", NULL};
-    assert_int_equal(fth_host_options_parse(2, stray, FTH_OPTIONS_RUN, &o), 2);
+    assert_int_equal(fth_host_options_parse(2, stray, FTH_OPTIONS_RUN, &o), FTH_OPTIONS_INVALID);
     fth_host_options_clear(&o);
 
     setenv("FTRACK_EVENT_PLUGIN_PATH", "/from/env", 1);

@@ -1,4 +1,4 @@
-/* Per-plugin workers (host/dispatch.c) on a hub that is never connected: events are injected
+/* Per-plugin workers (host/runtime/workers.c) on a hub that is never connected: events are injected
  * with ftrack_hub_deliver_local, so order, threads, parallelism, overflow and the shutdown
  * drain are observed without a network. */
 #include <pthread.h>
@@ -13,7 +13,7 @@
 
 #include <ftrack/ftrack.h>
 #include <ftrack/plugin_loader.h>
-#include "dispatch.h"
+#include "runtime/workers.h"
 
 #define MAX_SEEN 64
 

@@ -1,4 +1,4 @@
-/* The hub's query language parser (host/hub/query.c): the tree it builds and the errors it
+/* The hub's query language parser (host/hub/query_parser.c): the tree it builds and the errors it
  * gives, with positions. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hub/query.h"
+#include "hub/query_parser.h"
 
 static fth_query *parse_ok(const char *text)
 {

@@ -1,4 +1,4 @@
-/* The hub's entity store (host/hub/store.c, store_query.c, schema.c) on the shipped schemas:
+/* The hub's entity store (host/hub/store.c, store_query.c, schema_catalog.c) on the shipped schemas:
  * writes and their validation, queries, transactions, the ftrack.update of a batch, seeds and
  * persistence. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* The event journal (host/journal.c), the dead-letter file and the failure policy arithmetic. */
+/* The event journal (host/delivery/journal.c), the dead-letter file and the failure policy arithmetic. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,9 +12,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "deadletter.h"
-#include "failure.h"
-#include "journal.h"
+#include "delivery/deadletter.h"
+#include "delivery/failure.h"
+#include "delivery/journal.h"
 
 static char dir[256];
 

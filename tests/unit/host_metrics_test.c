@@ -1,5 +1,5 @@
-/* Operations modules of the host: metrics (host/metrics.c), log sinks (host/logging.c),
- * health answers (host/health.c), the operations configuration keys, secret files and the
+/* Operations modules of the host: metrics (host/ops/metrics.c), log sinks (host/ops/logging.c),
+ * health answers (host/ops/health.c), the operations configuration keys, secret files and the
  * FTRACK_HOST_<NAME> environment layer. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -12,11 +12,11 @@
 #include <cmocka.h>
 
 #include <json-c/json.h>
-#include "config.h"
-#include "health.h"
-#include "host_options.h"
-#include "logging.h"
-#include "metrics.h"
+#include "config/config.h"
+#include "ops/health.h"
+#include "config/host_options.h"
+#include "ops/logging.h"
+#include "ops/metrics.h"
 
 /* The value of the sample line starting with `prefix` (name and labels), or -1. */
 static double sample(const char *text, const char *prefix)
@@ -373,7 +373,7 @@ static void test_env_precedence(void **state)
     fth_host_options_clear(&o);
     setenv("FTRACK_HOST_DRAIN_TIMEOUT", "forever", 1);
     char *argv2[] = {"run", NULL};
-    assert_int_equal(parse_args(&o, 1, argv2), 2);
+    assert_int_equal(parse_args(&o, 1, argv2), FTH_OPTIONS_INVALID);
     fth_host_options_clear(&o);
     unsetenv("FTRACK_HOST_DRAIN_TIMEOUT");
     unsetenv("FTRACK_HOST_LOG_LEVEL");

@@ -1,4 +1,4 @@
-/* Queue mode's pure parts (host/queue_mode.c, host/queue_redis.c): the "queue" options, the
+/* Queue mode's pure parts (host/scale/queue_mode.c, host/scale/queue_redis.c): the "queue" options, the
  * flags over the file, partitioning by entity, stream keys and registry keys. The Redis
  * behaviour itself is tested against a real redis-server in tests/integration/test_scale_*.sh. */
 #include <setjmp.h>
@@ -10,10 +10,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "host_options.h"
-#include "queue_mode.h"
-#include "queue_redis.h"
+#include "config/config.h"
+#include "config/host_options.h"
+#include "scale/queue_mode.h"
+#include "scale/queue_redis.h"
 
 static ftrack_status parse_queue(const char *text, fth_queue_options *o, ftrack_error *err)
 {

@@ -1,4 +1,4 @@
-/* Reliable delivery (host/reliable.c) over a real journal, on a hub that is never connected:
+/* Reliable delivery (host/delivery/reliable.c) over a real journal, on a hub that is never connected:
  * events are injected with ftrack_hub_deliver_local. The worker gets fresh events from
  * memory and the rest (pending from an earlier run, spilled, retried, replayed) from the
  * journal; these tests check that the two sources give one order and no delivery twice. */
@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include <ftrack/ftrack.h>
-#include "journal.h"
-#include "reliable.h"
+#include "delivery/journal.h"
+#include "delivery/reliable.h"
 
 #define MAX_SEEN 256
 #define TOPIC "t.rel"

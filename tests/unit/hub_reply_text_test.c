@@ -21,7 +21,7 @@
 
 #include "common/internal.h"
 #include "hub/hub_internal.h"
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 #include "hub_test_support.h"
 
 #define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)

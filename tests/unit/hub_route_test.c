@@ -19,7 +19,7 @@
 #include "common/internal.h"
 #include "event/expression_internal.h"
 #include "hub/hub_internal.h"
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 
 /* ---- the scanner ----------------------------------------------------------------------- */
 

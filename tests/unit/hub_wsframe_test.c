@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "hub/wsframe.h"
+#include "wire/wsframe.h"
 
 /* Decode the frame at p into a fresh buffer; returns the bytes it took. A server frame
  * (`masked` false) reports key 0. */

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 
 static fti_sio_packet decode_ok(const char *text)
 {

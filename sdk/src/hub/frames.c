@@ -10,7 +10,7 @@
 
 #include "common/internal.h"
 #include "hub/hub_internal.h"
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 
 /* ---- frames ----------------------------------------------------------------------------- */
 

@@ -29,7 +29,7 @@
 #include <ftrack/expression.h>
 #include <ftrack/hub.h>
 
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 
 struct lws;
 struct lws_context;

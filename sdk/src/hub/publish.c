@@ -8,7 +8,7 @@
 
 #include "common/internal.h"
 #include "hub/hub_internal.h"
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 
 static ftrack_status publish_check_locked(ftrack_hub *hub, const char *event_id, bool with_reply,
                                           ftrack_error *err)

@@ -8,7 +8,7 @@
 #include "common/internal.h"
 #include "common/json_compat.h"
 #include "hub/hub_internal.h"
-#include "hub/socketio.h"
+#include "wire/socketio.h"
 
 /* The whole event packet parsed: what fti_receive_event falls back to, and where events it cannot
  * take apart cheaply (invalid JSON among them) are logged and dropped. */

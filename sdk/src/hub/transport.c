@@ -15,8 +15,8 @@
 
 #include "common/internal.h"
 #include "hub/hub_internal.h"
-#include "hub/socketio.h"
-#include "hub/wsframe.h"
+#include "wire/socketio.h"
+#include "wire/wsframe.h"
 
 #define PROTOCOL_NAME "ftrack-hub"
 #define RX_BUFFER 65536

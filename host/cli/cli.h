@@ -1,0 +1,25 @@
+#ifndef FTH_CLI_H
+#define FTH_CLI_H
+/*
+ * The ftrack-host command line. Each command is one function in its own file
+ * (cmd_<name>.c) taking the arguments after the command word (argv[0] is the command).
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ */
+#include <stdio.h>
+
+enum { FTH_EXIT_OK = 0, FTH_EXIT_FAILURE = 1, FTH_EXIT_USAGE = 2 };
+
+int fth_cli_main(int argc, char **argv);
+/* The exit code for what option parsing returned (FTH_OPTIONS_*, config/host_options.h). */
+int fth_cli_exit_code(int options_result);
+/* A command-line mistake: "ftrack-host COMMAND: <message>", a blank line and the command's
+ * usage on stderr. Returns FTH_EXIT_USAGE. */
+int fth_cli_usage_error(const char *command, void (*print_usage)(FILE *out), const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+int fth_cmd_run(int argc, char **argv);     /* cmd_run.c: the daemon (default command) */
+int fth_cmd_publish(int argc, char **argv); /* cmd_publish.c: publish one event */
+int fth_cmd_plugins(int argc, char **argv); /* cmd_plugins.c: list what would load */
+int fth_cmd_replay(int argc, char **argv);  /* cmd_replay.c: hand dead letters back to the host */
+int fth_cmd_check_config(int argc, char **argv); /* cmd_check_config.c: validate a config file */
+#endif

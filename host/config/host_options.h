@@ -1,0 +1,64 @@
+#ifndef FTH_HOST_OPTIONS_H
+#define FTH_HOST_OPTIONS_H
+/*
+ * Options shared by `ftrack-host` (run) and `ftrack-host plugins`: where plugins come from,
+ * their arguments and the configuration file. Parsed on the main thread; the struct owns
+ * everything it points to (fth_host_options_clear).
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include <ftrack/log.h>
+#include "config/config.h"
+
+typedef struct fth_host_options {
+    char *plugin_paths;          /* --plugin-path values joined with ':', or NULL */
+    json_object *text_arguments; /* --plugin-arg key=value, as an object of strings */
+    char *config_path;           /* --config */
+    fth_config config;           /* the file's content (empty without --config) */
+    bool has_log_level;
+    ftrack_log_level log_level;
+    char *listen;         /* --listen HOST:PORT (run only) */
+    char *data_dir;       /* --data-dir (run only): the embedded hub's state */
+    bool require_server;  /* --require-server (run only) */
+    double drain_timeout; /* --drain-timeout, < 0: not given */
+    bool help;
+    /* Operations (docs/operations.md). Each may also come from FTRACK_HOST_<NAME> and the
+     * file; precedence flag > environment > file > default (fth_host_options_parse applies
+     * the environment to whatever no flag gave). */
+    bool has_log_format;
+    int log_format;        /* fth_log_format (logging.h) */
+    char *health_listen;   /* --health-listen HOST:PORT, or NULL (then the file's, or off) */
+    char *api_key_file;    /* --api-key-file: FTRACK_API_KEY read from this file */
+    /* Queue mode (docs/scale-out.md): --queue-mode, --queue-redis, --queue-consumer */
+    char *queue_mode;
+    char *queue_redis;
+    char *queue_consumer;
+} fth_host_options;
+
+enum { FTH_OPTIONS_RUN = 1, FTH_OPTIONS_PLUGINS = 2 };
+
+/* What parsing and applying options return (also fth_queue_mode_configure): 0, or one of
+ * these; the command line (cli/) turns them into its exit codes. */
+enum { FTH_OPTIONS_OK = 0, FTH_OPTIONS_FAILED = -1 /* could not proceed (memory, I/O) */,
+       FTH_OPTIONS_INVALID = -2 /* the user's mistake, already reported */ };
+
+/* Parse argv (argv[0] is the command). `which` selects the options accepted. Returns 0, or
+ * FTH_OPTIONS_INVALID after printing the problem to stderr (FTH_OPTIONS_FAILED when it could
+ * not proceed). Loads the --config file. */
+int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *options);
+void fth_host_options_clear(fth_host_options *options);
+/* Fill what no flag gave from FTRACK_HOST_<NAME> (called by fth_host_options_parse). Returns
+ * 0 or FTH_OPTIONS_INVALID (a bad value, reported naming the variable). */
+int fth_host_options_apply_env(fth_host_options *options, int which);
+void fth_host_options_usage(FILE *out, int which);
+
+/* The plugin path to scan: --plugin-path, else the file's plugin_paths, else
+ * FTRACK_EVENT_PLUGIN_PATH when set, else the plugins shipped with this build (the build
+ * tree's plugin folder when running from the build tree, else the installed folder).
+ * Caller frees. */
+char *fth_resolve_plugin_paths(const fth_host_options *options);
+
+/* Split "HOST:PORT" ("[v6]:PORT", ":PORT"). host receives a new string or NULL (default). */
+bool fth_parse_listen(const char *text, char **host, int *port);
+#endif

@@ -1,0 +1,670 @@
+/* Reliable delivery for one plugin instance (reliable.h). */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/internal.h"
+#include "wire/socketio.h"
+#include "delivery/reliable.h"
+
+#define DEFAULT_MEMORY_CAPACITY 1000
+#define INTAKE_TAKE_TIMEOUT 0.25
+/* Events journaled per transaction at most. */
+#define INTAKE_BATCH 256
+#define IDLE_WAIT 0.25
+/* With a reply queue to look at, the idle wait is short: replies should not wait long. */
+#define IDLE_WAIT_REPLIES 0.02
+
+typedef struct mem_item {
+    struct mem_item *next;
+    char *text;
+    size_t len;
+} mem_item;
+
+struct fth_reliable {
+    char *instance;
+    fth_journal *journal;
+    fth_deadletter *deadletter;
+    fth_failure_policy policy;
+    ftrack_hub_queue *queue;
+    ftrack_hub_queue *reply_queue; /* worker thread only */
+    size_t memory_capacity;
+    fth_instance_metrics *metrics;
+    bool self_timed;
+
+    pthread_t intake;
+    bool intake_started;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* CLOCK_MONOTONIC */
+    mem_item *head, *tail;
+    size_t mem_depth;
+    /* Work arrived since the worker last looked, and the worker is (about to be) waiting on
+     * the condition: with both, wake() needs neither the lock nor a futex call while the
+     * worker is busy, which is most of the time under load (see wake()). */
+    atomic_bool wake, sleeping;
+    bool stopping;
+    double stop_deadline;
+    /* the dispatch in flight, for the watchdog */
+    double inflight_since; /* 0: none */
+    bool inflight_warned;
+    char inflight_id[FTRACK_ID_MAX];
+    char inflight_topic[128];
+    double paused_until;
+
+    /* worker thread only */
+    unsigned dead_in_row;
+    unsigned pause_count;
+    int64_t retry_seq;
+    double retry_at;
+
+    atomic_uint_least64_t handled, failures, retries, dead_lettered, deadline_exceeded, duplicates,
+        spilled, dropped, pauses, left;
+};
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static void abs_time(double seconds_from_now, struct timespec *ts)
+{
+    if (seconds_from_now < 0)
+        seconds_from_now = 0;
+    if (seconds_from_now > 3600)
+        seconds_from_now = 3600;
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    time_t whole = (time_t)seconds_from_now;
+    ts->tv_sec += whole;
+    ts->tv_nsec += (long)((seconds_from_now - (double)whole) * 1e9);
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Wait on the condition for up to `seconds` unless woken; caller holds the lock. The
+ * `sleeping` store comes before the `wake` load (both sequentially consistent), mirroring
+ * wake(): either this sees the waker's flag, or the waker sees `sleeping` and signals under
+ * the lock, which it can only take once this thread waits. */
+static void wait_locked(fth_reliable *r, double seconds)
+{
+    atomic_store(&r->sleeping, true);
+    if (!atomic_exchange(&r->wake, false)) {
+        struct timespec ts;
+        abs_time(seconds, &ts);
+        pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+        atomic_store(&r->wake, false);
+    }
+    atomic_store(&r->sleeping, false);
+}
+
+/* Tell the worker there is work. Only a waiting worker costs a lock and a signal. */
+static void wake(fth_reliable *r)
+{
+    atomic_store(&r->wake, true);
+    if (!atomic_load(&r->sleeping))
+        return;
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_signal(&r->cond); /* one waiter: the worker */
+    pthread_mutex_unlock(&r->lock);
+}
+
+void fth_reliable_wake(fth_reliable *r)
+{
+    if (r)
+        wake(r);
+}
+
+/* ---- reading id and topic without a parse ----------------------------------------------- */
+
+typedef struct peek_fields {
+    char *id, *topic;
+    size_t id_size, topic_size;
+} peek_fields;
+
+/* Copy a plain string value (its text with the quotes) into out; false when it is not a
+ * string, holds an escape or does not fit: then json-c decides. */
+static bool take_plain_string(const char *value, size_t value_len, char *out, size_t size)
+{
+    if (value_len < 2 || value[0] != '"' || value_len - 2 >= size ||
+        memchr(value, '\\', value_len))
+        return false;
+    memcpy(out, value + 1, value_len - 2);
+    out[value_len - 2] = '\0';
+    return true;
+}
+
+static bool peek_member(const char *key, size_t key_len, const char *value, size_t value_len,
+                        void *user_data)
+{
+    peek_fields *f = user_data;
+    if (key_len == 2 && memcmp(key, "id", 2) == 0)
+        return take_plain_string(value, value_len, f->id, f->id_size);
+    if (key_len == 5 && memcmp(key, "topic", 5) == 0)
+        return take_plain_string(value, value_len, f->topic, f->topic_size);
+    return true;
+}
+
+/* id and topic of an event's text (copied into the buffers); false when unreadable. */
+static bool peek_event(const char *text, size_t len, char *id, size_t id_size, char *topic,
+                       size_t topic_size)
+{
+    /* A scan, not a parse: this runs for every event on the intake thread, and a full parse
+     * cost more than the journal write. */
+    peek_fields f = {id, topic, id_size, topic_size};
+    id[0] = topic[0] = '\0';
+    if (fti_json_scan_object(text, len, FTRACK_EVENT_MAX_DEPTH, peek_member, &f))
+        return topic[0] != '\0';
+    json_tokener *tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH);
+    json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+    json_tokener_free(tok);
+    json_object *v;
+    id[0] = topic[0] = '\0';
+    if (json_object_object_get_ex(o, "id", &v) && json_object_is_type(v, json_type_string))
+        fti_strlcpy(id, json_object_get_string(v), id_size);
+    if (json_object_object_get_ex(o, "topic", &v) && json_object_is_type(v, json_type_string))
+        fti_strlcpy(topic, json_object_get_string(v), topic_size);
+    json_object_put(o);
+    return topic[0] != '\0';
+}
+
+/* ---- in-memory list for meta events -------------------------------------------------------- */
+
+static bool mem_push(fth_reliable *r, const char *text, size_t len)
+{
+    mem_item *it = malloc(sizeof(*it));
+    char *copy = it ? fti_strndup(text, len) : NULL;
+    if (!copy) {
+        free(it);
+        return false;
+    }
+    it->text = copy;
+    it->len = len;
+    it->next = NULL;
+    pthread_mutex_lock(&r->lock);
+    bool ok = r->mem_depth < r->memory_capacity;
+    if (ok) {
+        if (r->tail)
+            r->tail->next = it;
+        else
+            r->head = it;
+        r->tail = it;
+        r->mem_depth++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (ok)
+        wake(r);
+    if (!ok) {
+        free(copy);
+        free(it);
+    }
+    return ok;
+}
+
+static mem_item *mem_pop(fth_reliable *r)
+{
+    pthread_mutex_lock(&r->lock);
+    mem_item *it = r->head;
+    if (it) {
+        r->head = it->next;
+        if (!r->head)
+            r->tail = NULL;
+        r->mem_depth--;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return it;
+}
+
+/* ---- intake --------------------------------------------------------------------------------- */
+
+static void count_dropped(fth_reliable *r, const char *why)
+{
+    uint64_t n = atomic_fetch_add(&r->dropped, 1) + 1;
+    if ((n & (n - 1)) == 0) /* 1, 2, 4, ...: visible without flooding */
+        ftrack_log(FTRACK_LOG_ERROR, "reliability",
+                   "plugin instance '%s': an event was lost (%s); %llu so far", r->instance, why,
+                   (unsigned long long)n);
+}
+
+typedef struct intake_item {
+    char *text; /* ftrack_free (which is free); NULL once the journal kept it */
+    size_t len;
+    bool owned; /* text is this thread's to give away */
+    char id[FTRACK_ID_MAX];
+    char topic[128];
+} intake_item;
+
+/* Journal received events of this instance (any thread), in one transaction. The journal
+ * keeps the texts it hands to the worker (owned ones are given, not copied). */
+static void accept_events(fth_reliable *r, intake_item *items, size_t n)
+{
+    fth_journal_item jitems[INTAKE_BATCH];
+    size_t index[INTAKE_BATCH];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        intake_item *it = &items[i];
+        bool readable =
+            peek_event(it->text, it->len, it->id, sizeof(it->id), it->topic, sizeof(it->topic));
+        if (!readable || !it->id[0] || strncmp(it->topic, "ftrack.meta.", 12) == 0) {
+            if (!mem_push(r, it->text, it->len))
+                count_dropped(r, "the in-memory list of meta events is full");
+            continue;
+        }
+        jitems[m] = (fth_journal_item){.id = it->id,
+                                       .topic = it->topic,
+                                       .text = it->text,
+                                       .len = it->len,
+                                       .owned = it->owned ? it->text : NULL};
+        index[m++] = i;
+    }
+    fth_journal_append_many(r->journal, r->instance, jitems, m);
+    bool added = false;
+    for (size_t k = 0; k < m; k++) {
+        intake_item *it = &items[index[k]];
+        if (it->owned && !jitems[k].owned)
+            it->text = NULL; /* the journal has it */
+        switch (jitems[k].result) {
+        case FTH_APPEND_ADDED:
+            added = true;
+            break;
+        case FTH_APPEND_DUPLICATE:
+            atomic_fetch_add(&r->duplicates, 1);
+            ftrack_log_event(FTRACK_LOG_DEBUG, "reliability", it->id, it->topic,
+                             "plugin instance '%s': duplicate event id, dispatched once",
+                             r->instance);
+            break;
+        case FTH_APPEND_FAILED:
+            /* The journal is failing (logged): keep the event in memory rather than lose it. */
+            if (!mem_push(r, it->text, it->len))
+                count_dropped(r, "the journal cannot be written and memory is full");
+            break;
+        }
+    }
+    if (added)
+        wake(r);
+}
+
+static void accept_event(fth_reliable *r, const char *text, size_t len)
+{
+    intake_item it = {.text = (char *)text, .len = len};
+    accept_events(r, &it, 1);
+}
+
+static void on_spill(ftrack_hub_queue *queue, const char *text, size_t len, void *user_data)
+{
+    (void)queue;
+    fth_reliable *r = user_data;
+    fth_metrics_add(r->metrics, FTH_METRIC_SPILLED, 1);
+    if (atomic_fetch_add(&r->spilled, 1) == 0)
+        ftrack_log(FTRACK_LOG_WARNING, "reliability",
+                   "plugin instance '%s': its in-memory queue is full; events spill straight "
+                   "to the journal (counted in metrics)",
+                   r->instance);
+    accept_event(r, text, len);
+}
+
+/* Everything queued at a wake-up goes to the journal in one transaction. */
+static void *intake_main(void *arg)
+{
+    fth_reliable *r = arg;
+    intake_item *items = calloc(INTAKE_BATCH, sizeof(*items));
+    for (;;) {
+        size_t n = 0, len = 0;
+        char *text = ftrack_hub_queue_take(r->queue, INTAKE_TAKE_TIMEOUT, &len);
+        while (text) {
+            if (!items) { /* out of memory: one at a time */
+                accept_event(r, text, len);
+                ftrack_free(text);
+            } else {
+                items[n++] = (intake_item){.text = text, .len = len, .owned = true};
+            }
+            text = items && n < INTAKE_BATCH ? ftrack_hub_queue_take(r->queue, 0, &len) : NULL;
+        }
+        if (n) {
+            accept_events(r, items, n);
+            for (size_t i = 0; i < n; i++)
+                ftrack_free(items[i].text);
+            continue;
+        }
+        pthread_mutex_lock(&r->lock);
+        bool stopping = r->stopping;
+        pthread_mutex_unlock(&r->lock);
+        /* After the queue is closed, take returns NULL only once it is empty. */
+        if (stopping && ftrack_hub_queue_depth(r->queue) == 0)
+            break;
+    }
+    free(items);
+    return NULL;
+}
+
+ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out, ftrack_error *err)
+{
+    *out = NULL;
+    fth_reliable *r = calloc(1, sizeof(*r));
+    if (!r || !(r->instance = fti_strdup(spec->instance))) {
+        free(r);
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    }
+    r->journal = spec->journal;
+    r->deadletter = spec->deadletter;
+    r->policy = spec->policy;
+    r->queue = spec->queue;
+    r->memory_capacity = spec->memory_capacity ? spec->memory_capacity : DEFAULT_MEMORY_CAPACITY;
+    r->retry_seq = -1;
+    r->metrics = spec->metrics;
+    r->self_timed = spec->self_timed;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    ftrack_hub_queue_set_overflow(r->queue, on_spill, r);
+    *out = r;
+    return FTRACK_OK;
+}
+
+ftrack_status fth_reliable_start_intake(fth_reliable *r, ftrack_error *err)
+{
+    int rc = pthread_create(&r->intake, NULL, intake_main, r);
+    if (rc != 0)
+        return fti_error(err, FTRACK_ERR_INTERNAL, "cannot start a thread: %s", strerror(rc));
+    r->intake_started = true;
+    return FTRACK_OK;
+}
+
+void fth_reliable_stop(fth_reliable *r, double deadline)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stopping = true;
+    r->stop_deadline = deadline;
+    pthread_mutex_unlock(&r->lock);
+    wake(r);
+}
+
+void fth_reliable_free(fth_reliable *r)
+{
+    if (!r)
+        return;
+    if (r->intake_started) {
+        fth_reliable_stop(r, 0);
+        ftrack_hub_queue_close(r->queue);
+        pthread_join(r->intake, NULL);
+    }
+    ftrack_hub_queue_set_overflow(r->queue, NULL, NULL);
+    mem_item *it;
+    while ((it = mem_pop(r))) {
+        free(it->text);
+        free(it);
+    }
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->lock);
+    free(r->instance);
+    free(r);
+}
+
+/* ---- the worker loop ------------------------------------------------------------------------ */
+
+static void set_inflight(fth_reliable *r, const char *id, const char *topic)
+{
+    pthread_mutex_lock(&r->lock);
+    r->inflight_since = id ? fti_now() : 0;
+    r->inflight_warned = false;
+    fti_strlcpy(r->inflight_id, id ? id : "", sizeof(r->inflight_id));
+    fti_strlcpy(r->inflight_topic, topic ? topic : "", sizeof(r->inflight_topic));
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Run one dispatch; returns the failure message (static buffer in *outcome) or NULL. */
+static const char *dispatch_once(fth_reliable *r, fth_deliver_fn deliver, void *ctx,
+                                 const char *text, size_t len, ftrack_delivery *d,
+                                 ftrack_delivery_outcome *outcome)
+{
+    memset(outcome, 0, sizeof(*outcome));
+    outcome->size = sizeof(*outcome);
+    d->outcome = outcome;
+    double t0 = fti_now();
+    deliver(ctx, text, len, d);
+    double took = fti_now() - t0;
+    if (outcome->failures)
+        return outcome->message;
+    if (!r->self_timed && took > r->policy.deadline) {
+        pthread_mutex_lock(&r->lock);
+        bool noticed = r->inflight_warned; /* the watchdog counted it already */
+        pthread_mutex_unlock(&r->lock);
+        if (!noticed) {
+            atomic_fetch_add(&r->deadline_exceeded, 1);
+            fth_metrics_add(r->metrics, FTH_METRIC_DEADLINE_EXCEEDED, 1);
+        }
+        snprintf(outcome->message, sizeof(outcome->message),
+                 "the dispatch took %.1f s, past its deadline of %.1f s", took, r->policy.deadline);
+        return outcome->message;
+    }
+    return NULL;
+}
+
+static void dispatch_memory(fth_reliable *r, fth_deliver_fn deliver, void *ctx, mem_item *it)
+{
+    ftrack_delivery d;
+    memset(&d, 0, sizeof(d));
+    d.size = sizeof(d);
+    d.attempt = 1;
+    ftrack_delivery_outcome outcome;
+    const char *failed = dispatch_once(r, deliver, ctx, it->text, it->len, &d, &outcome);
+    if (failed)
+        ftrack_log(FTRACK_LOG_WARNING, "reliability",
+                   "plugin instance '%s': a local event failed (not retried: it is not "
+                   "journaled): %s",
+                   r->instance, failed);
+    free(it->text);
+    free(it);
+}
+
+static void maybe_pause(fth_reliable *r, double now)
+{
+    if (!r->policy.pause_after || ++r->dead_in_row < r->policy.pause_after)
+        return;
+    r->dead_in_row = 0;
+    r->pause_count++;
+    atomic_fetch_add(&r->pauses, 1);
+    double len = fth_failure_pause_delay(&r->policy, r->pause_count);
+    pthread_mutex_lock(&r->lock);
+    r->paused_until = now + len;
+    pthread_mutex_unlock(&r->lock);
+    fth_metrics_set_paused(r->metrics, true);
+    ftrack_log(FTRACK_LOG_ERROR, "reliability",
+               "plugin instance '%s' is PAUSED for %.0f s after %u dead-lettered events in a "
+               "row; its events wait in the journal and it resumes by itself",
+               r->instance, len, r->policy.pause_after);
+}
+
+static void after_failure(fth_reliable *r, const fth_journal_entry *e, const char *id,
+                          const char *topic, unsigned attempt, const char *why)
+{
+    atomic_fetch_add(&r->failures, 1);
+    double now = fti_now();
+    if (attempt < r->policy.max_attempts) {
+        double delay = fth_failure_retry_delay(&r->policy, attempt);
+        ftrack_log_event(FTRACK_LOG_WARNING, "reliability", id, topic,
+                         "plugin instance '%s' failed on event %s (topic %s), attempt %u of "
+                         "%u: %s; retrying in %.1f s",
+                         r->instance, id, topic, attempt, r->policy.max_attempts, why, delay);
+        r->retry_seq = e->seq;
+        r->retry_at = now + delay;
+        return;
+    }
+    ftrack_log_event(FTRACK_LOG_ERROR, "reliability", id, topic,
+                     "plugin instance '%s' failed on event %s (topic %s) %u times: %s; moved "
+                     "to the dead-letter file %s",
+                     r->instance, id, topic, attempt, why,
+                     r->deadletter ? fth_deadletter_path(r->deadletter) : "(none)");
+    fth_deadletter_append(r->deadletter, r->instance, "failed", why, attempt, e->text);
+    fth_journal_finished(r->journal, r->instance, e);
+    atomic_fetch_add(&r->dead_lettered, 1);
+    fth_metrics_add(r->metrics, FTH_METRIC_DEAD_LETTERED, 1);
+    r->retry_seq = -1;
+    maybe_pause(r, now);
+}
+
+static void dispatch_journaled(fth_reliable *r, fth_deliver_fn deliver, void *ctx,
+                               const fth_journal_entry *e)
+{
+    const char *id = e->id, *topic = e->topic;
+    unsigned attempt = e->attempts + 1;
+    if (attempt > 1 && e->seq != r->retry_seq && !e->redelivery)
+        attempt = 1; /* requeued by a replay */
+    fth_journal_started(r->journal, r->instance, e);
+    ftrack_delivery d;
+    memset(&d, 0, sizeof(d));
+    d.size = sizeof(d);
+    d.attempt = attempt;
+    d.redelivery = e->redelivery || attempt > 1;
+    if (attempt > 1)
+        atomic_fetch_add(&r->retries, 1);
+    ftrack_delivery_outcome outcome;
+    set_inflight(r, id, topic);
+    const char *failed = dispatch_once(r, deliver, ctx, e->text, e->len, &d, &outcome);
+    set_inflight(r, NULL, NULL);
+    if (failed) {
+        after_failure(r, e, id, topic, attempt, failed);
+        return;
+    }
+    fth_journal_finished(r->journal, r->instance, e);
+    atomic_fetch_add(&r->handled, 1);
+    r->retry_seq = -1;
+    r->dead_in_row = 0;
+    r->pause_count = 0;
+}
+
+/* How long to wait before the next step, or 0 to go on now. */
+static double hold_off(fth_reliable *r, double now, bool *stop)
+{
+    pthread_mutex_lock(&r->lock);
+    bool stopping = r->stopping;
+    double deadline = r->stop_deadline, paused_until = r->paused_until;
+    pthread_mutex_unlock(&r->lock);
+    *stop = stopping && now >= deadline;
+    if (*stop)
+        return 0;
+    if (paused_until > now) {
+        *stop = stopping; /* a paused instance does not drain */
+        return paused_until - now;
+    }
+    if (paused_until > 0) { /* the pause just ended */
+        pthread_mutex_lock(&r->lock);
+        r->paused_until = 0;
+        pthread_mutex_unlock(&r->lock);
+        fth_metrics_set_paused(r->metrics, false);
+    }
+    if (r->retry_seq >= 0 && r->retry_at > now) {
+        *stop = stopping; /* nor does one waiting to retry: the event stays pending */
+        return r->retry_at - now;
+    }
+    return 0;
+}
+
+void fth_reliable_set_reply_queue(fth_reliable *r, ftrack_hub_queue *queue)
+{
+    r->reply_queue = queue;
+}
+
+/* Dispatch what waits in the reply queue; true when something was. */
+static bool serve_replies(fth_reliable *r)
+{
+    if (!r->reply_queue)
+        return false;
+    bool any = false;
+    size_t len = 0;
+    char *text;
+    while ((text = ftrack_hub_queue_take(r->reply_queue, 0, &len))) {
+        ftrack_hub_queue_dispatch(r->reply_queue, text, len, NULL, NULL);
+        ftrack_free(text);
+        any = true;
+    }
+    return any;
+}
+
+void fth_reliable_run(fth_reliable *r, fth_deliver_fn deliver, void *ctx)
+{
+    double idle = r->reply_queue ? IDLE_WAIT_REPLIES : IDLE_WAIT;
+    for (;;) {
+        double now = fti_now();
+        bool stop = false;
+        double wait = hold_off(r, now, &stop);
+        if (stop)
+            break;
+        if (serve_replies(r))
+            continue;
+        mem_item *it = wait > 0 ? NULL : mem_pop(r);
+        if (it) {
+            dispatch_memory(r, deliver, ctx, it);
+            continue;
+        }
+        fth_journal_entry e;
+        if (wait <= 0 && fth_journal_next(r->journal, r->instance, &e)) {
+            dispatch_journaled(r, deliver, ctx, &e);
+            fth_journal_entry_clear(&e);
+            continue;
+        }
+        pthread_mutex_lock(&r->lock);
+        if (r->stopping && wait <= 0 && !r->head) {
+            pthread_mutex_unlock(&r->lock);
+            break; /* drained */
+        }
+        wait_locked(r, wait > 0 && wait < idle ? wait : idle);
+        pthread_mutex_unlock(&r->lock);
+    }
+    atomic_store(&r->left, fth_journal_pending(r->journal, r->instance));
+}
+
+void fth_reliable_watch(fth_reliable *r, double now)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    bool late = !r->self_timed && r->inflight_since > 0 && !r->inflight_warned &&
+                now - r->inflight_since > r->policy.deadline;
+    char id[FTRACK_ID_MAX], topic[128];
+    double since = r->inflight_since;
+    if (late) {
+        r->inflight_warned = true;
+        fti_strlcpy(id, r->inflight_id, sizeof(id));
+        fti_strlcpy(topic, r->inflight_topic, sizeof(topic));
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (!late)
+        return;
+    atomic_fetch_add(&r->deadline_exceeded, 1);
+    fth_metrics_add(r->metrics, FTH_METRIC_DEADLINE_EXCEEDED, 1);
+    ftrack_log_event(FTRACK_LOG_ERROR, "reliability", id, topic,
+                     "plugin instance '%s': DEADLINE EXCEEDED on event %s (topic %s): running "
+                     "for %.1f s, deadline %.1f s; its later events wait in the journal (an "
+                     "in-process callback cannot be interrupted: mark the instance "
+                     "\"isolated\" to have it killed and retried)",
+                     r->instance, id, topic, now - since, r->policy.deadline);
+}
+
+void fth_reliable_get_stats(fth_reliable *r, fth_reliable_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!r)
+        return;
+    out->handled = atomic_load(&r->handled);
+    out->failures = atomic_load(&r->failures);
+    out->retries = atomic_load(&r->retries);
+    out->dead_lettered = atomic_load(&r->dead_lettered);
+    out->deadline_exceeded = atomic_load(&r->deadline_exceeded);
+    out->duplicates = atomic_load(&r->duplicates);
+    out->spilled = atomic_load(&r->spilled);
+    out->dropped = atomic_load(&r->dropped);
+    out->pauses = atomic_load(&r->pauses);
+    out->left = atomic_load(&r->left);
+    pthread_mutex_lock(&r->lock);
+    out->paused = r->paused_until > fti_now();
+    pthread_mutex_unlock(&r->lock);
+}

@@ -1,0 +1,8 @@
+/* ftrack-hub: the embedded event hub alone, without the plugin host (the same as
+ * `ftrack-host hub`). */
+#include "hub_server.h"
+
+int main(int argc, char **argv)
+{
+    return fth_hub_command(argc, argv, "ftrack-hub");
+}

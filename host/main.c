@@ -1,7 +1,0 @@
-/* ftrack-host: the command line. The commands live in cli.c. */
-#include "cli.h"
-
-int main(int argc, char **argv)
-{
-    return fth_cli_main(argc, argv);
-}

@@ -1,0 +1,257 @@
+/* Text and JSON-lines log sinks (logging.h). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include "common/internal.h"
+#include "ops/logging.h"
+#include "ops/metrics.h"
+
+#define SECRETS_MAX 16
+#define LINE_MAX_BYTES 8192
+#define REDACTED "[redacted]"
+
+typedef struct sink_state {
+    fth_log_format format;
+    FILE *out;
+} sink_state;
+
+static sink_state state;
+/* Secrets and recent entries have their own lock: the sink runs under the SDK's log lock,
+ * the status page reads from the main thread. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static char *secrets[SECRETS_MAX];
+static size_t secret_count;
+static fth_log_entry recent[FTH_LOG_RECENT_MAX];
+static size_t recent_next, recent_count;
+
+bool fth_log_format_parse(const char *text, fth_log_format *out)
+{
+    if (text && strcmp(text, "text") == 0)
+        *out = FTH_LOG_TEXT;
+    else if (text && strcmp(text, "json") == 0)
+        *out = FTH_LOG_JSON;
+    else
+        return false;
+    return true;
+}
+
+static const char *level_name(ftrack_log_level level)
+{
+    switch (level) {
+    case FTRACK_LOG_DEBUG:
+        return "debug";
+    case FTRACK_LOG_INFO:
+        return "info";
+    case FTRACK_LOG_WARNING:
+        return "warning";
+    case FTRACK_LOG_ERROR:
+        return "error";
+    }
+    return "info";
+}
+
+/* Copy src into dst (size bytes) with every secret replaced. Caller holds `lock`. */
+static void redact_into(const char *src, char *dst, size_t size)
+{
+    size_t o = 0;
+    if (!src) {
+        dst[0] = '\0';
+        return;
+    }
+    while (*src && o + 1 < size) {
+        size_t hit = 0;
+        for (size_t i = 0; i < secret_count && !hit; i++) {
+            size_t n = strlen(secrets[i]);
+            if (strncmp(src, secrets[i], n) == 0)
+                hit = n;
+        }
+        if (hit) {
+            size_t w = strlen(REDACTED);
+            if (o + w >= size)
+                break;
+            memcpy(dst + o, REDACTED, w);
+            o += w;
+            src += hit;
+        } else {
+            dst[o++] = *src++;
+        }
+    }
+    dst[o] = '\0';
+}
+
+static void iso_time(double now, char *buf, size_t size)
+{
+    time_t secs = (time_t)now;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%03dZ", base, (int)((now - (double)secs) * 1000) % 1000);
+}
+
+/* A component is a plugin instance when the metrics registry knows it by that name. */
+static bool is_instance(const char *component)
+{
+    return component && fth_metrics_find(component) != NULL;
+}
+
+static void format_json(const ftrack_log_record *r, const char *when, char *buf, size_t size)
+{
+    json_object *o = json_object_new_object();
+    if (!o) {
+        snprintf(buf, size, "{\"level\":\"error\",\"message\":\"out of memory\"}");
+        return;
+    }
+    json_object_object_add(o, "time", json_object_new_string(when));
+    json_object_object_add(o, "level", json_object_new_string(level_name(r->level)));
+    json_object_object_add(o, "component",
+                           json_object_new_string(r->component ? r->component : "ftrack"));
+    if (is_instance(r->component))
+        json_object_object_add(o, "plugin", json_object_new_string(r->component));
+    if (r->event_id)
+        json_object_object_add(o, "event_id", json_object_new_string(r->event_id));
+    if (r->topic)
+        json_object_object_add(o, "topic", json_object_new_string(r->topic));
+    json_object_object_add(o, "message", json_object_new_string(r->message));
+    fti_strlcpy(
+        buf,
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+        size);
+    json_object_put(o);
+}
+
+static void format_text(const ftrack_log_record *r, const char *when, char *buf, size_t size)
+{
+    char ids[384] = "";
+    if (r->event_id || r->topic)
+        snprintf(ids, sizeof(ids), " [event %s topic %s]", r->event_id ? r->event_id : "-",
+                 r->topic ? r->topic : "-");
+    /* Control characters would split one record over several lines. */
+    snprintf(buf, size, "%s %s %s:%s %s", when, level_name(r->level),
+             r->component ? r->component : "ftrack", ids, r->message);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
+void fth_logging_format(const ftrack_log_record *r, fth_log_format format, double now, char *buf,
+                        size_t size)
+{
+    char when[48];
+    iso_time(now, when, sizeof(when));
+    if (format == FTH_LOG_JSON)
+        format_json(r, when, buf, size);
+    else
+        format_text(r, when, buf, size);
+}
+
+static void remember(const ftrack_log_record *r, double now)
+{
+    fth_log_entry *e = &recent[recent_next];
+    memset(e, 0, sizeof(*e));
+    e->time = now;
+    e->level = r->level;
+    fti_strlcpy(e->component, r->component ? r->component : "ftrack", sizeof(e->component));
+    fti_strlcpy(e->event_id, r->event_id ? r->event_id : "", sizeof(e->event_id));
+    fti_strlcpy(e->topic, r->topic ? r->topic : "", sizeof(e->topic));
+    fti_strlcpy(e->message, r->message, sizeof(e->message));
+    recent_next = (recent_next + 1) % FTH_LOG_RECENT_MAX;
+    if (recent_count < FTH_LOG_RECENT_MAX)
+        recent_count++;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sink(const ftrack_log_record *record, void *user_data)
+{
+    sink_state *s = user_data;
+    static __thread char message[2048], component[128], event_id[128], topic[256],
+        line[LINE_MAX_BYTES];
+    pthread_mutex_lock(&lock);
+    redact_into(record->message, message, sizeof(message));
+    redact_into(record->component, component, sizeof(component));
+    redact_into(record->event_id, event_id, sizeof(event_id));
+    redact_into(record->topic, topic, sizeof(topic));
+    ftrack_log_record r = {record->level, record->component ? component : NULL,
+                           record->event_id ? event_id : NULL, record->topic ? topic : NULL,
+                           message};
+    double now = wall_now();
+    if (r.level >= FTRACK_LOG_WARNING)
+        remember(&r, now);
+    pthread_mutex_unlock(&lock);
+    fth_logging_format(&r, s->format, now, line, sizeof(line));
+    fprintf(s->out, "%s\n", line);
+    fflush(s->out);
+}
+
+void fth_logging_install(fth_log_format format, FILE *out)
+{
+    state.format = format;
+    state.out = out ? out : stderr;
+    ftrack_log_set_sink(sink, &state);
+}
+
+void fth_logging_uninstall(void)
+{
+    ftrack_log_set_sink(NULL, NULL);
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < secret_count; i++) {
+        explicit_bzero(secrets[i], strlen(secrets[i]));
+        free(secrets[i]);
+    }
+    secret_count = 0;
+    recent_count = recent_next = 0;
+    pthread_mutex_unlock(&lock);
+}
+
+void fth_logging_add_secret(const char *value)
+{
+    if (!value || strlen(value) < 4)
+        return;
+    pthread_mutex_lock(&lock);
+    bool known = false;
+    for (size_t i = 0; i < secret_count && !known; i++)
+        known = strcmp(secrets[i], value) == 0;
+    if (!known && secret_count < SECRETS_MAX) {
+        secrets[secret_count] = fti_strdup(value);
+        if (secrets[secret_count])
+            secret_count++;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+size_t fth_logging_recent(fth_log_entry *out, size_t max)
+{
+    pthread_mutex_lock(&lock);
+    size_t n = 0;
+    for (; n < recent_count && n < max; n++) {
+        size_t idx = (recent_next + FTH_LOG_RECENT_MAX - 1 - n) % FTH_LOG_RECENT_MAX;
+        out[n] = recent[idx];
+    }
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
+void fth_logging_trace_event(const char *instance, const char *text, size_t len, double seconds)
+{
+    if (ftrack_log_get_level() > FTRACK_LOG_DEBUG || !text)
+        return;
+    json_tokener *tok = json_tokener_new();
+    json_object *doc = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+    json_tokener_free(tok);
+    json_object *id = NULL, *topic = NULL;
+    json_object_object_get_ex(doc, "id", &id);
+    json_object_object_get_ex(doc, "topic", &topic);
+    ftrack_log_event(FTRACK_LOG_DEBUG, instance, id ? json_object_get_string(id) : NULL,
+                     topic ? json_object_get_string(topic) : NULL, "handled in %.3f ms",
+                     seconds * 1000);
+    json_object_put(doc);
+}

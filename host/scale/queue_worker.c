@@ -1,0 +1,654 @@
+/* The worker side of queue mode (queue_mode.h, docs/scale-out.md): one consumer per plugin
+ * instance, on the instance's worker thread, with its own Redis connection.
+ *
+ * The instance's subscriptions (with their subscriber metadata) come from
+ * ftrack_hub_queue_subscriptions(), so this file needs none of the SDK's private headers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/internal.h"
+#include "scale/queue_mode.h"
+#include "scale/queue_redis.h"
+
+/* How long one XREADGROUP blocks: also how soon a stop or a local reply is noticed. */
+#define BLOCK_MS 200
+#define REGISTER_INTERVAL 30.0
+#define LEASE_INTERVAL 1.0
+#define ACK_BACKLOG_MAX 100000
+
+typedef struct pending_ack {
+    unsigned partition;
+    char id[64];
+} pending_ack;
+
+struct fth_queue_consumer {
+    char *instance;
+    ftrack_hub_queue *queue;
+    fth_instance_metrics *metrics;
+    fth_deadletter *deadletter;
+    fth_failure_policy policy;
+    const fth_queue_options *o; /* the process's (queue_mode.c), stable while workers run */
+    fth_redis redis;
+    char group[512];
+    char **streams; /* one key per partition */
+    unsigned partitions;
+    bool ordered;
+    bool *held;        /* ordered: the partitions whose lease this consumer holds */
+    bool groups_ready; /* the groups exist on this connection's server */
+    bool read_own;     /* read what this consumer already took (after a reconnect) */
+    double next_register, next_claim, next_lease;
+    char registered_digest[41]; /* what was last registered, to notice new subscriptions */
+    pending_ack *acks;          /* handled, acknowledgement not yet confirmed by Redis */
+    size_t ack_count, ack_cap;
+    fth_queue_deliver_fn deliver;
+    void *ctx;
+    atomic_bool *stopping;
+};
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static bool is_ordered(const fth_queue_options *o, const char *instance)
+{
+    for (size_t i = 0; i < o->ordered_count; i++)
+        if (strcmp(o->ordered[i], instance) == 0)
+            return true;
+    return false;
+}
+
+static bool stopping(const fth_queue_consumer *c)
+{
+    return atomic_load(c->stopping);
+}
+
+static void free_reply(redisReply *r)
+{
+    if (r)
+        freeReplyObject(r);
+}
+
+static bool reply_ok(redisReply *r)
+{
+    return r && r->type != REDIS_REPLY_ERROR;
+}
+
+static void sleep_seconds(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- the subscription registry --------------------------------------------------------- */
+
+/* The instance's subscriptions as registry entries {key: {"expression","subscriber",...}}. */
+static json_object *subscriptions_of(fth_queue_consumer *c)
+{
+    json_object *out = json_object_new_object();
+    json_object *subs = ftrack_hub_queue_subscriptions(c->queue);
+    for (size_t i = 0; out && i < json_object_array_length(subs); i++) {
+        json_object *s = json_object_array_get_idx(subs, i);
+        const char *expr = json_object_get_string(json_object_object_get(s, "expression"));
+        json_object *meta = json_object_get(json_object_object_get(s, "subscriber"));
+        char key[41];
+        if (!expr || !meta || !fth_queue_subscription_key(expr, meta, key)) {
+            json_object_put(meta);
+            continue;
+        }
+        json_object_object_del(meta, "id"); /* each ingest host gives its own */
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "expression", json_object_new_string(expr));
+        json_object_object_add(e, "subscriber", meta);
+        json_object_object_add(e, "instance", json_object_new_string(c->instance));
+        json_object_object_add(out, key, e);
+    }
+    json_object_put(subs);
+    return out;
+}
+
+/* Register (and refresh) the instance's subscriptions, so the ingest hosts subscribe for it.
+ * Entries are never removed by a worker: events keep flowing into the stream while the
+ * workers are down; the ingest forgets entries nobody refreshed for subscription_ttl. */
+static void register_subscriptions(fth_queue_consumer *c, bool force)
+{
+    json_object *subs = subscriptions_of(c);
+    char digest[41] = "";
+    fth_queue_subscription_key(json_object_to_json_string_ext(subs, JSON_C_TO_STRING_PLAIN), NULL,
+                               digest);
+    if (!force && fti_now() < c->next_register && strcmp(digest, c->registered_digest) == 0) {
+        json_object_put(subs);
+        return;
+    }
+    char registry[512], seen[32];
+    snprintf(registry, sizeof(registry), "%s:subscriptions", c->o->stream);
+    snprintf(seen, sizeof(seen), "%lld", (long long)time(NULL));
+    bool ok = true;
+    size_t n = 0;
+    json_object_object_foreach(subs, key, entry)
+    {
+        json_object_object_add(entry, "seen", json_object_new_int64(atoll(seen)));
+        const char *argv[] = {"HSET", registry, key,
+                              json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN)};
+        redisReply *r = fth_redis_commandv(&c->redis, 4, argv);
+        ok = ok && reply_ok(r);
+        free_reply(r);
+        n++;
+    }
+    json_object_put(subs);
+    if (!ok)
+        return; /* tried again on the next pass */
+    if (strcmp(digest, c->registered_digest) != 0)
+        ftrack_log(FTRACK_LOG_INFO, "queue",
+                   "%s: registered %zu subscription%s for the ingest hosts; consuming %s as %s "
+                   "in group %s%s",
+                   c->instance, n, n == 1 ? "" : "s", c->o->stream, c->o->consumer, c->group,
+                   c->ordered ? " (ordered by entity)" : "");
+    fti_strlcpy(c->registered_digest, digest, sizeof(c->registered_digest));
+    c->next_register = fti_now() + REGISTER_INTERVAL;
+}
+
+/* ---- groups, acknowledgements ---------------------------------------------------------- */
+
+static bool create_groups(fth_queue_consumer *c)
+{
+    for (unsigned p = 0; p < c->partitions; p++) {
+        /* "$": an instance sees what arrives from now on (its subscriptions are registered
+         * after this, so nothing meant for it can come earlier). */
+        const char *argv[] = {"XGROUP", "CREATE", c->streams[p], c->group, "$", "MKSTREAM"};
+        redisReply *r = fth_redis_commandv(&c->redis, 6, argv);
+        bool ok = reply_ok(r) || (r && strncmp(r->str, "BUSYGROUP", 9) == 0);
+        if (r && !ok)
+            ftrack_log(FTRACK_LOG_WARNING, "queue", "%s: cannot create group %s on %s: %s",
+                       c->instance, c->group, c->streams[p], r->str);
+        free_reply(r);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool ack_now(fth_queue_consumer *c, unsigned p, const char *id)
+{
+    const char *argv[] = {"XACK", c->streams[p], c->group, id};
+    redisReply *r = fth_redis_commandv(&c->redis, 4, argv);
+    bool ok = reply_ok(r);
+    free_reply(r);
+    if (ok)
+        fth_metrics_global_add(FTH_GLOBAL_QUEUE_ACKED, 1);
+    return ok;
+}
+
+/* Acknowledge a handled entry; when Redis is away, remember it and acknowledge after the
+ * reconnect, before reading again (else this consumer would take it a second time). */
+static void ack(fth_queue_consumer *c, unsigned p, const char *id)
+{
+    if (ack_now(c, p, id))
+        return;
+    if (c->ack_count == c->ack_cap) {
+        size_t cap = c->ack_cap ? c->ack_cap * 2 : 64;
+        pending_ack *more = cap <= ACK_BACKLOG_MAX ? realloc(c->acks, cap * sizeof(*more)) : NULL;
+        if (!more) {
+            ftrack_log(FTRACK_LOG_ERROR, "queue",
+                       "%s: cannot remember the acknowledgement of %s: it may run again",
+                       c->instance, id);
+            return;
+        }
+        c->acks = more;
+        c->ack_cap = cap;
+    }
+    c->acks[c->ack_count].partition = p;
+    fti_strlcpy(c->acks[c->ack_count].id, id, sizeof(c->acks[0].id));
+    c->ack_count++;
+}
+
+static bool was_handled(const fth_queue_consumer *c, unsigned p, const char *id)
+{
+    for (size_t i = 0; i < c->ack_count; i++)
+        if (c->acks[i].partition == p && strcmp(c->acks[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+static bool flush_acks(fth_queue_consumer *c)
+{
+    while (c->ack_count) {
+        pending_ack *a = &c->acks[c->ack_count - 1];
+        if (!ack_now(c, a->partition, a->id))
+            return false;
+        c->ack_count--;
+    }
+    return true;
+}
+
+/* ---- handling one entry ---------------------------------------------------------------- */
+
+/* How many times Redis delivered this entry (XPENDING), 0 when unknown. */
+static unsigned times_delivered(fth_queue_consumer *c, unsigned p, const char *id)
+{
+    const char *argv[] = {"XPENDING", c->streams[p], c->group, id, id, "1"};
+    redisReply *r = fth_redis_commandv(&c->redis, 6, argv);
+    unsigned n = 0;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 4)
+        n = (unsigned)r->element[0]->element[3]->integer;
+    free_reply(r);
+    return n;
+}
+
+static const char *field_of(const redisReply *fields, const char *name, size_t *len)
+{
+    if (!fields || fields->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        if (fields->element[i]->str && strcmp(fields->element[i]->str, name) == 0) {
+            *len = fields->element[i + 1]->len;
+            return fields->element[i + 1]->str;
+        }
+    return NULL;
+}
+
+static void dead_letter(fth_queue_consumer *c, const char *text, unsigned attempts, const char *why)
+{
+    fth_metrics_add(c->metrics, FTH_METRIC_DEAD_LETTERED, 1);
+    ftrack_log(FTRACK_LOG_ERROR, "queue", "%s: gave up on an event after %u attempt%s: %s",
+               c->instance, attempts, attempts == 1 ? "" : "s", why);
+    if (c->deadletter)
+        fth_deadletter_append(c->deadletter, c->instance, "failed", why, attempts, text);
+}
+
+/* Dispatch with the failure policy: retries wait on this thread (order is kept), the last
+ * failure goes to the dead-letter file. Returns false when a stop interrupted the retries
+ * (the entry then stays pending, for this consumer's next start or another's claim). */
+static bool dispatch_entry(fth_queue_consumer *c, const char *text, size_t len, unsigned attempt,
+                           bool redelivery)
+{
+    if (attempt > c->policy.max_attempts) {
+        dead_letter(c, text, attempt - 1,
+                    "delivered to workers that never acknowledged it (did they die handling it?)");
+        return true;
+    }
+    for (;; attempt++) {
+        ftrack_delivery_outcome outcome;
+        memset(&outcome, 0, sizeof(outcome));
+        outcome.size = sizeof(outcome);
+        ftrack_delivery d;
+        memset(&d, 0, sizeof(d));
+        d.size = sizeof(d);
+        d.attempt = attempt;
+        d.redelivery = redelivery || attempt > 1;
+        d.outcome = &outcome;
+        c->deliver(c->ctx, text, len, &d);
+        if (!outcome.failures)
+            return true;
+        if (attempt >= c->policy.max_attempts) {
+            dead_letter(c, text, attempt, outcome.message);
+            return true;
+        }
+        double until = fti_now() + fth_failure_retry_delay(&c->policy, attempt);
+        while (fti_now() < until) {
+            if (stopping(c))
+                return false;
+            sleep_seconds(0.05);
+        }
+    }
+}
+
+/* One stream entry ([id, [field, value, ...]]): dispatch unless already handled, then ack. */
+static void handle_entry(fth_queue_consumer *c, unsigned p, const redisReply *entry,
+                         bool redelivery)
+{
+    if (!entry || entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
+        !entry->element[0]->str)
+        return; /* an entry deleted (trimmed) while pending */
+    const char *id = entry->element[0]->str;
+    if (was_handled(c, p, id))
+        return;
+    size_t len = 0;
+    const char *text = field_of(entry->element[1], "event", &len);
+    if (!text) {
+        ack(c, p, id); /* not ours to read: nothing a retry would change */
+        return;
+    }
+    unsigned attempt = 1;
+    if (redelivery) {
+        unsigned n = times_delivered(c, p, id);
+        attempt = n > 1 ? n : 2;
+    }
+    if (dispatch_entry(c, text, len, attempt, redelivery))
+        ack(c, p, id);
+}
+
+static unsigned partition_of_key(const fth_queue_consumer *c, const char *key)
+{
+    for (unsigned p = 0; p < c->partitions; p++)
+        if (strcmp(c->streams[p], key) == 0)
+            return p;
+    return 0;
+}
+
+/* An XREADGROUP answer: [[stream, [entry, ...]], ...]. Returns how many entries came. */
+static size_t handle_read(fth_queue_consumer *c, redisReply *r, bool redelivery)
+{
+    size_t n = 0;
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t s = 0; s < r->elements && !stopping(c); s++) {
+        redisReply *st = r->element[s];
+        if (st->type != REDIS_REPLY_ARRAY || st->elements < 2 || !st->element[0]->str)
+            continue;
+        unsigned p = partition_of_key(c, st->element[0]->str);
+        redisReply *entries = st->element[1];
+        for (size_t i = 0; i < entries->elements && !stopping(c); i++, n++)
+            handle_entry(c, p, entries->element[i], redelivery);
+    }
+    return n;
+}
+
+static bool readable(const fth_queue_consumer *c, unsigned p)
+{
+    return !c->ordered || c->held[p];
+}
+
+/* XREADGROUP over the readable partitions, from `from` (">": new entries; "0": this
+ * consumer's own pending ones). */
+static redisReply *read_group(fth_queue_consumer *c, const char *from, int block_ms)
+{
+    const char *argv[12 + 2 * 256];
+    int n = 0;
+    char count[16], block[16];
+    snprintf(count, sizeof(count), "%u", c->o->batch);
+    snprintf(block, sizeof(block), "%d", block_ms);
+    argv[n++] = "XREADGROUP";
+    argv[n++] = "GROUP";
+    argv[n++] = c->group;
+    argv[n++] = c->o->consumer;
+    argv[n++] = "COUNT";
+    argv[n++] = count;
+    if (block_ms > 0) {
+        argv[n++] = "BLOCK";
+        argv[n++] = block;
+    }
+    argv[n++] = "STREAMS";
+    int first = n;
+    for (unsigned p = 0; p < c->partitions; p++)
+        if (readable(c, p))
+            argv[n++] = c->streams[p];
+    int streams = n - first;
+    if (streams == 0) {
+        sleep_seconds(block_ms / 1000.0);
+        return NULL;
+    }
+    for (int i = 0; i < streams; i++)
+        argv[n++] = from;
+    redisReply *r = fth_redis_commandv(&c->redis, n, argv);
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        /* NOGROUP after Redis lost its data (restarted without persistence): recreate */
+        if (strncmp(r->str, "NOGROUP", 7) == 0)
+            c->groups_ready = false;
+        else
+            ftrack_log(FTRACK_LOG_WARNING, "queue", "%s: XREADGROUP failed: %s", c->instance,
+                       r->str);
+        free_reply(r);
+        sleep_seconds(0.1);
+        return NULL;
+    }
+    return r;
+}
+
+/* Take over entries pending in this group for longer than `idle` seconds (0: all of them)
+ * on partition p, and handle them. Returns how many were claimed. */
+static size_t claim(fth_queue_consumer *c, unsigned p, double idle)
+{
+    char min_idle[32], count[16], cursor[64] = "0-0";
+    snprintf(min_idle, sizeof(min_idle), "%lld", (long long)(idle * 1000));
+    snprintf(count, sizeof(count), "%u", c->o->batch);
+    size_t total = 0;
+    do {
+        const char *argv[] = {"XAUTOCLAIM", c->streams[p], c->group, c->o->consumer,
+                              min_idle,     cursor,        "COUNT",  count};
+        redisReply *r = fth_redis_commandv(&c->redis, 8, argv);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || !r->element[0]->str) {
+            free_reply(r);
+            return total;
+        }
+        fti_strlcpy(cursor, r->element[0]->str, sizeof(cursor));
+        redisReply *entries = r->element[1];
+        if (entries->elements) {
+            fth_metrics_global_add(FTH_GLOBAL_QUEUE_CLAIMED, entries->elements);
+            ftrack_log(FTRACK_LOG_INFO, "queue", "%s: claimed %zu pending event%s from %s",
+                       c->instance, entries->elements, entries->elements == 1 ? "" : "s",
+                       c->streams[p]);
+        }
+        for (size_t i = 0; i < entries->elements && !stopping(c); i++, total++)
+            handle_entry(c, p, entries->element[i], true);
+        free_reply(r);
+    } while (strcmp(cursor, "0-0") != 0 && !stopping(c));
+    return total;
+}
+
+/* ---- ordered instances: one consumer per partition at a time ----------------------------- */
+
+/* Renew (or, when `release`, drop) a lease only if this consumer still holds it. */
+static const char LEASE_SCRIPT[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                                   "if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end "
+                                   "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+
+static void lease_key(const fth_queue_consumer *c, unsigned p, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s:lease:%s", c->streams[p], c->group);
+}
+
+static long long lease_call(fth_queue_consumer *c, unsigned p, const char *ttl_ms)
+{
+    char key[700];
+    lease_key(c, p, key, sizeof(key));
+    const char *argv[] = {"EVAL", LEASE_SCRIPT, "1", key, c->o->consumer, ttl_ms};
+    redisReply *r = fth_redis_commandv(&c->redis, 6, argv);
+    long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    free_reply(r);
+    return v;
+}
+
+static bool lease_take(fth_queue_consumer *c, unsigned p, const char *ttl_ms)
+{
+    char key[700];
+    lease_key(c, p, key, sizeof(key));
+    const char *argv[] = {"SET", key, c->o->consumer, "NX", "PX", ttl_ms};
+    redisReply *r = fth_redis_commandv(&c->redis, 6, argv);
+    bool ok = r && r->type == REDIS_REPLY_STATUS;
+    free_reply(r);
+    return ok;
+}
+
+/* Live consumers of this group (a heartbeat sorted set), to share partitions fairly. */
+static long long live_consumers(fth_queue_consumer *c, double ttl)
+{
+    char key[600], until[32], now[32];
+    snprintf(key, sizeof(key), "%s:consumers:%s", c->o->stream, c->group);
+    double t = (double)time(NULL);
+    snprintf(until, sizeof(until), "%.0f", t + ttl);
+    snprintf(now, sizeof(now), "%.0f", t);
+    const char *add[] = {"ZADD", key, until, c->o->consumer};
+    const char *trim[] = {"ZREMRANGEBYSCORE", key, "-inf", now};
+    const char *card[] = {"ZCARD", key};
+    free_reply(fth_redis_commandv(&c->redis, 4, add));
+    free_reply(fth_redis_commandv(&c->redis, 4, trim));
+    redisReply *r = fth_redis_commandv(&c->redis, 2, card);
+    long long n = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? r->integer : 1;
+    free_reply(r);
+    return n;
+}
+
+/* Keep the leases this consumer holds, give back what is more than its share, take free
+ * partitions up to its share; a partition newly taken first gets everything pending in it
+ * (its previous holder died or gave it up), in stream order. */
+static void balance_leases(fth_queue_consumer *c)
+{
+    if (!c->ordered || fti_now() < c->next_lease)
+        return;
+    c->next_lease = fti_now() + LEASE_INTERVAL;
+    char ttl[32];
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)(c->o->claim_idle * 1000));
+    long long live = live_consumers(c, c->o->claim_idle);
+    unsigned share = (unsigned)((c->partitions + live - 1) / live);
+    unsigned held = 0;
+    for (unsigned p = 0; p < c->partitions; p++) {
+        if (c->held[p] && lease_call(c, p, ttl) != 1) {
+            ftrack_log(FTRACK_LOG_WARNING, "queue", "%s: lost the lease of %s", c->instance,
+                       c->streams[p]);
+            c->held[p] = false;
+        }
+        held += c->held[p];
+    }
+    for (unsigned p = c->partitions; p-- > 0 && held > share;)
+        if (c->held[p] && lease_call(c, p, "0") == 1) {
+            c->held[p] = false;
+            held--;
+        }
+    for (unsigned p = 0; p < c->partitions && held < share && !stopping(c); p++) {
+        if (c->held[p] || !lease_take(c, p, ttl))
+            continue;
+        c->held[p] = true;
+        held++;
+        claim(c, p, 0);
+    }
+}
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+/* What arrived on the instance's own queue: replies to its publishes, local events. */
+static void drain_local(fth_queue_consumer *c)
+{
+    size_t len = 0;
+    char *text;
+    while (!stopping(c) && (text = ftrack_hub_queue_take(c->queue, 0, &len))) {
+        ftrack_delivery d;
+        memset(&d, 0, sizeof(d));
+        d.size = sizeof(d);
+        d.attempt = 1;
+        c->deliver(c->ctx, text, len, &d);
+        ftrack_free(text);
+    }
+}
+
+static void after_connect(fth_queue_consumer *c)
+{
+    if (fth_redis_take_reconnected(&c->redis)) {
+        c->read_own = true; /* a read's answer may have been lost with the connection */
+        c->next_register = 0;
+    }
+    if (!c->groups_ready && create_groups(c)) {
+        c->groups_ready = true;
+        register_subscriptions(c, true);
+    }
+}
+
+static void one_pass(fth_queue_consumer *c)
+{
+    after_connect(c);
+    if (!c->groups_ready || !flush_acks(c))
+        return;
+    register_subscriptions(c, false);
+    drain_local(c);
+    balance_leases(c);
+    if (c->read_own && c->ordered) {
+        /* the held partitions' pending entries, ours included, in stream order */
+        for (unsigned q = 0; q < c->partitions && !stopping(c); q++)
+            if (c->held[q])
+                claim(c, q, 0);
+        c->read_own = false;
+        return;
+    }
+    if (c->read_own) {
+        redisReply *r = read_group(c, "0", 0);
+        size_t n = handle_read(c, r, true);
+        if (r && n == 0)
+            c->read_own = false;
+        free_reply(r);
+        return;
+    }
+    if (!c->ordered && fti_now() >= c->next_claim) {
+        for (unsigned p = 0; p < c->partitions && !stopping(c); p++)
+            claim(c, p, c->o->claim_idle);
+        double every = c->o->claim_idle / 2;
+        c->next_claim = fti_now() + (every < 5 ? every : 5);
+    }
+    redisReply *r = read_group(c, ">", BLOCK_MS);
+    handle_read(c, r, false);
+    free_reply(r);
+}
+
+void fth_queue_consumer_run(fth_queue_consumer *c, fth_queue_deliver_fn deliver, void *ctx,
+                            atomic_bool *stop)
+{
+    c->deliver = deliver;
+    c->ctx = ctx;
+    c->stopping = stop;
+    while (!stopping(c)) {
+        if (!fth_redis_ready(&c->redis, stop)) {
+            drain_local(c); /* replies still come while Redis is away */
+            continue;
+        }
+        one_pass(c);
+    }
+    flush_acks(c);
+    if (c->ack_count)
+        ftrack_log(FTRACK_LOG_WARNING, "queue",
+                   "%s: %zu handled events could not be acknowledged (Redis unreachable): "
+                   "they will run again",
+                   c->instance, c->ack_count);
+    for (unsigned p = 0; p < c->partitions && c->ordered; p++)
+        if (c->held[p])
+            lease_call(c, p, "0"); /* hand the partition over at once */
+}
+
+ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec, fth_queue_consumer **out,
+                                     ftrack_error *err)
+{
+    *out = NULL;
+    const fth_queue_options *o = fth_queue_mode_options();
+    fth_queue_consumer *c = calloc(1, sizeof(*c));
+    if (!c)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    c->instance = fti_strdup(spec->instance);
+    c->queue = spec->queue;
+    c->metrics = spec->metrics;
+    c->deadletter = spec->deadletter;
+    c->policy = spec->policy;
+    c->o = o;
+    c->partitions = o->partitions ? o->partitions : 1;
+    c->ordered = is_ordered(o, spec->instance);
+    c->streams = calloc(c->partitions, sizeof(char *));
+    c->held = calloc(c->partitions, sizeof(bool));
+    snprintf(c->group, sizeof(c->group), "%s:%s", o->group, spec->instance);
+    bool ok = c->instance && c->streams && c->held &&
+              fth_redis_init(&c->redis, o->redis, fth_queue_mode_password(), c->instance);
+    for (unsigned p = 0; ok && p < c->partitions; p++) {
+        char key[512];
+        c->streams[p] = fti_strdup(fth_queue_stream_key(o, p, key, sizeof(key)));
+        ok = c->streams[p] != NULL;
+    }
+    if (!ok) {
+        fth_queue_consumer_free(c);
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory (queue consumer)");
+    }
+    c->redis.who = c->instance;
+    c->read_own = true; /* a restart under the same consumer name finds what it held */
+    *out = c;
+    return FTRACK_OK;
+}
+
+void fth_queue_consumer_free(fth_queue_consumer *c)
+{
+    if (!c)
+        return;
+    fth_redis_clear(&c->redis);
+    for (unsigned p = 0; c->streams && p < c->partitions; p++)
+        free(c->streams[p]);
+    free(c->streams);
+    free(c->held);
+    free(c->acks);
+    free(c->instance);
+    free(c);
+}
