@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "config/data_dir.h"
 #include "common/internal.h"
 #include "delivery/control.h"
 #include "delivery/deadletter.h"
@@ -73,7 +74,7 @@ static int replay_file(const char *file, const char *only, const char *data_dir)
         fprintf(stderr, "ftrack-host replay: cannot read %s\n", file);
         return FTH_EXIT_USAGE;
     }
-    char *path = fth_reliability_control_path(data_dir);
+    char *path = fth_data_dir_control_path(data_dir);
     ftrack_error err;
     ftrack_error_clear(&err);
     int fd = path ? fth_control_connect(path, &err) : -1;

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <ftrack/ftrack.h>
 #include "cli/cli.h"
+#include "config/data_dir.h"
 #include "config/host_options.h"
 #include "hub_server.h"
 #include "runtime/plugin_host.h"
@@ -199,7 +200,7 @@ static int start_ingest(run_state *s)
     return FTH_EXIT_FAILURE;
 }
 
-/* The journal, dead letters, control socket and connection watcher (reliability.h), and the
+/* The journal, dead letters and control socket (reliability.h), and the
  * credentials isolated plugins' children open their sessions with. */
 static int start_reliability(run_state *s)
 {
@@ -216,8 +217,6 @@ static int start_reliability(run_state *s)
                    err.message);
         return FTH_EXIT_FAILURE;
     }
-    if (st == FTRACK_OK)
-        st = fth_reliability_watch_hub(ftrack_session_hub(s->session), &err);
     if (st != FTRACK_OK) {
         ftrack_log(FTRACK_LOG_ERROR, "host", "%s", err.message);
         return st == FTRACK_ERR_CONFIG ? FTH_EXIT_USAGE : FTH_EXIT_FAILURE;
@@ -236,7 +235,7 @@ static int make_data_dir(run_state *s)
 {
     ftrack_error err;
     ftrack_error_clear(&err);
-    ftrack_status st = fth_reliability_make_data_dir(s->options.data_dir, &err);
+    ftrack_status st = fth_data_dir_make(s->options.data_dir, &err);
     if (st == FTRACK_OK)
         return FTH_EXIT_OK;
     ftrack_log(FTRACK_LOG_ERROR, "host",
@@ -298,7 +297,6 @@ static bool shutdown_all(run_state *s)
     if (!clean)
         return false;
     fth_queue_mode_stop(); /* the ingest writes what it holds while the hub is still up */
-    fth_reliability_unwatch_hub();
     if (s->session) {
         ftrack_hub_disconnect(ftrack_session_hub(s->session), false, NULL);
         ftrack_session_free(s->session);

@@ -1,4 +1,4 @@
-/* Operations glue for the run command (run_ops.h). */
+/* The operational side of the run command (run_ops.h). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "common/internal.h"
 #include "runtime/workers.h"
 #include "ops/health.h"
+#include "ops/hub_watch.h"
 #include "ops/logging.h"
 #include "ops/metrics.h"
 #include "ops/notify.h"
@@ -17,7 +18,6 @@
 #include "cli/run_ops.h"
 
 #define TICK_SECONDS 0.25
-#define META_QUEUE_CAPACITY 64
 
 struct fth_run_ops {
     fth_run_view view;
@@ -27,8 +27,8 @@ struct fth_run_ops {
     struct event *sighup;
     struct event *tick;
     struct event *watchdog;
-    ftrack_hub_queue *meta;
-    bool started, stopping, ready_sent, ever_connected;
+    fth_hub_watch *watch;
+    bool started, stopping, ready_sent;
 };
 
 static void add_env_secret(const char *name)
@@ -171,46 +171,12 @@ static void send_ready(fth_run_ops *ops)
     ops->ready_sent = true;
 }
 
-static json_object *on_meta(ftrack_event *event, const ftrack_delivery *delivery, void *user)
-{
-    (void)delivery;
-    fth_run_ops *ops = user;
-    const char *topic = ftrack_event_topic(event);
-    if (topic && strcmp(topic, "ftrack.meta.connected") == 0) {
-        if (ops->ever_connected)
-            fth_metrics_global_add(FTH_GLOBAL_RECONNECTS, 1);
-        ops->ever_connected = true;
-        fth_notify_status("event hub connected");
-    } else if (topic && strcmp(topic, "ftrack.meta.disconnected") == 0) {
-        fth_metrics_global_add(FTH_GLOBAL_DISCONNECTS, 1);
-        fth_notify_status("event hub disconnected: reconnecting");
-    }
-    return NULL;
-}
-
-static void drain_meta(fth_run_ops *ops)
-{
-    size_t len = 0;
-    char *text;
-    while (ops->meta && (text = ftrack_hub_queue_take(ops->meta, 0, &len)) != NULL) {
-        ftrack_error err;
-        ftrack_error_clear(&err);
-        ftrack_hub_queue_dispatch(ops->meta, text, len, NULL, &err);
-        ftrack_free(text);
-    }
-}
-
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     fth_run_ops *ops = arg;
-    drain_meta(ops);
-    ftrack_hub *hub = current_hub(ops);
-    bool connected = hub && ftrack_hub_connected(hub);
-    fth_metrics_gauge_set(FTH_GAUGE_HUB_CONNECTED, connected ? 1 : 0);
-    if (connected)
-        ops->ever_connected = true;
+    bool connected = fth_hub_watch_poll(ops->watch);
     if (connected && !ops->ready_sent && !ops->stopping)
         send_ready(ops);
 }
@@ -239,21 +205,12 @@ static void on_sighup(evutil_socket_t fd, short what, void *arg)
     send_ready(ops);
 }
 
-static void subscribe_meta(fth_run_ops *ops)
+static void watch_hub(fth_run_ops *ops)
 {
     ftrack_hub *hub = current_hub(ops);
     ftrack_error err;
     ftrack_error_clear(&err);
-    if (!hub || ftrack_hub_queue_new(hub, "host-meta", META_QUEUE_CAPACITY, &ops->meta, &err) !=
-                    FTRACK_OK) {
-        ftrack_log(FTRACK_LOG_WARNING, "host", "cannot track the hub connection: %s", err.message);
-        return;
-    }
-    ftrack_subscribe_options so;
-    ftrack_subscribe_options_init(&so);
-    so.queue = ops->meta;
-    if (ftrack_hub_subscribe(hub, "topic=ftrack.meta.connected or topic=ftrack.meta.disconnected",
-                             on_meta, ops, &so, NULL, &err) != FTRACK_OK)
+    if (!hub || fth_hub_watch_start(hub, &ops->watch, &err) != FTRACK_OK)
         ftrack_log(FTRACK_LOG_WARNING, "host", "cannot track the hub connection: %s", err.message);
 }
 
@@ -270,10 +227,8 @@ static struct event *add_timer(struct event_base *base, double seconds, event_ca
 int fth_run_ops_started(fth_run_ops *ops, struct event_base *base)
 {
     ops->started = true;
-    ftrack_hub *hub = current_hub(ops);
-    ops->ever_connected = hub && ftrack_hub_connected(hub);
     fth_metrics_set_collector(collect, ops);
-    subscribe_meta(ops);
+    watch_hub(ops);
     ops->sighup = evsignal_new(base, SIGHUP, on_sighup, ops);
     if (!ops->sighup || evsignal_add(ops->sighup, NULL) != 0)
         ftrack_log(FTRACK_LOG_WARNING, "host", "cannot handle SIGHUP: reload is unavailable");
@@ -283,7 +238,7 @@ int fth_run_ops_started(fth_run_ops *ops, struct event_base *base)
         ops->watchdog = add_timer(base, every, on_watchdog, ops);
         ftrack_log(FTRACK_LOG_INFO, "host", "systemd watchdog: pinging every %.1f s", every);
     }
-    if (ops->ever_connected)
+    if (fth_hub_watch_poll(ops->watch))
         send_ready(ops);
     const fth_host_options *o = ops->view.options;
     const char *listen = o->health_listen ? o->health_listen : o->config.health_listen;
@@ -306,8 +261,8 @@ void fth_run_ops_stopping(fth_run_ops *ops)
     ops->stopping = true;
     fth_notify_stopping();
     fth_metrics_set_collector(NULL, NULL);
-    ftrack_hub_queue_free(ops->meta); /* before the session (and its hub) goes */
-    ops->meta = NULL;
+    fth_hub_watch_free(ops->watch); /* before the session (and its hub) goes */
+    ops->watch = NULL;
 }
 
 void fth_run_ops_free(fth_run_ops *ops)

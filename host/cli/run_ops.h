@@ -3,7 +3,7 @@
 /*
  * The operational side of `ftrack-host` (run), kept out of cmd_run.c: log format and
  * secrets, the health/metrics endpoint, SIGHUP reload, systemd readiness and watchdog, and
- * hub connection tracking (docs/operations.md).
+ * the hub connection watcher (ops/hub_watch.h; docs/operations.md).
  *
  * Threads: main thread only. Ownership: ops borrows the run command's pieces through the
  * view (pointers to its fields, which may change, e.g. the plugin host is NULL once stopped)

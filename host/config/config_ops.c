@@ -6,7 +6,7 @@
 
 #include "common/internal.h"
 #include "config/config.h"
-#include "config/host_options.h"
+#include "config/listen.h"
 #include "ops/logging.h"
 
 #define SECRET_FILE_MAX (64 * 1024)

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <ftrack/log.h>
 #include "config/config.h"
+#include "config/listen.h"
 
 typedef struct fth_host_options {
     char *plugin_paths;          /* --plugin-path values joined with ':', or NULL */
@@ -59,6 +60,4 @@ void fth_host_options_usage(FILE *out, int which);
  * Caller frees. */
 char *fth_resolve_plugin_paths(const fth_host_options *options);
 
-/* Split "HOST:PORT" ("[v6]:PORT", ":PORT"). host receives a new string or NULL (default). */
-bool fth_parse_listen(const char *text, char **host, int *port);
 #endif

@@ -15,13 +15,13 @@
 #include "common/internal.h"
 #include "delivery/control.h"
 #include "isolation/isolation.h"
-#include "runtime/reliability.h"
 
 #define LINE_MAX_BYTES ((size_t)16 * 1024 * 1024)
 
 struct fth_control {
     struct evconnlistener *listener;
     char *path;
+    fth_control_replay_fn replay;
 };
 
 static void reply(struct bufferevent *bev, json_object *answer)
@@ -41,7 +41,7 @@ static json_object *answer_of(ftrack_status st, const ftrack_error *err)
     return a;
 }
 
-static json_object *handle(json_object *request)
+static json_object *handle(const fth_control *control, json_object *request)
 {
     ftrack_error err;
     ftrack_error_clear(&err);
@@ -68,12 +68,12 @@ static json_object *handle(json_object *request)
         return answer_of(fti_error(&err, FTRACK_ERR_INVALID_ARGUMENT,
                                    "replay needs \"instance\" and an \"event\" object"),
                          &err);
-    return answer_of(fth_reliability_replay(instance, event, &err), &err);
+    return answer_of(control->replay(instance, event, &err), &err);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-    (void)arg;
+    const fth_control *control = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t len;
     char *line;
@@ -87,7 +87,7 @@ static void on_read(struct bufferevent *bev, void *arg)
             ftrack_error err;
             answer = answer_of(fti_error(&err, FTRACK_ERR_PARSE, "not a JSON object"), &err);
         } else {
-            answer = handle(request);
+            answer = handle(control, request);
         }
         reply(bev, answer);
         json_object_put(answer);
@@ -128,7 +128,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    bufferevent_setcb(bev, on_read, NULL, on_event, NULL);
+    bufferevent_setcb(bev, on_read, NULL, on_event, arg);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
@@ -142,7 +142,8 @@ static bool fill_address(const char *path, struct sockaddr_un *sa)
     return true;
 }
 
-ftrack_status fth_control_start(struct event_base *base, const char *path, fth_control **out,
+ftrack_status fth_control_start(struct event_base *base, const char *path,
+                                fth_control_replay_fn replay, fth_control **out,
                                 ftrack_error *err)
 {
     *out = NULL;
@@ -163,8 +164,10 @@ ftrack_status fth_control_start(struct event_base *base, const char *path, fth_c
                          strerror(e));
     }
     fth_control *c = calloc(1, sizeof(*c));
-    if (c)
+    if (c) {
         c->path = fti_strdup(path);
+        c->replay = replay;
+    }
     if (c && c->path)
         c->listener = evconnlistener_new(base, on_accept, c, LEV_OPT_CLOSE_ON_FREE, -1, fd);
     if (!c || !c->path || !c->listener) {

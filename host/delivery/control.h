@@ -18,8 +18,14 @@
 
 typedef struct fth_control fth_control;
 
-/* Listen at `path` (a stale socket file is replaced; a live one is FTRACK_ERR_IO). */
-ftrack_status fth_control_start(struct event_base *base, const char *path, fth_control **out,
+/* What a replay request runs: hand `event` (borrowed) back to `instance`. */
+typedef ftrack_status (*fth_control_replay_fn)(const char *instance, json_object *event,
+                                               ftrack_error *err);
+
+/* Listen at `path` (a stale socket file is replaced; a live one is FTRACK_ERR_IO); replay
+ * requests go to `replay`. */
+ftrack_status fth_control_start(struct event_base *base, const char *path,
+                                fth_control_replay_fn replay, fth_control **out,
                                 ftrack_error *err);
 /* Close the socket and every client, unlink the file. NULL is accepted. */
 void fth_control_stop(fth_control *control);

@@ -2,7 +2,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +9,8 @@
 #include <time.h>
 
 #include "common/internal.h"
+#include "config/data_dir.h"
 #include "delivery/control.h"
-#include "hub_server.h"
 #include "isolation/isolation.h"
 #include "ops/metrics.h"
 #include "runtime/reliability.h"
@@ -41,15 +40,6 @@ typedef struct attached {
     fth_reliable *reliable;
 } attached;
 
-typedef struct watcher {
-    ftrack_hub *hub;
-    ftrack_hub_queue *queue;
-    pthread_t thread;
-    atomic_bool stop;
-    double disconnected_at; /* wall clock, 0: connected (or never connected) */
-    bool ever_connected;
-} watcher;
-
 static struct {
     bool started;
     fth_journal *journal;
@@ -62,7 +52,6 @@ static struct {
     pthread_mutex_t lock; /* guards `live` */
     attached *live;
     size_t live_count, live_cap;
-    watcher *watch;
 } ctx = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- settings ----------------------------------------------------------------------------- */
@@ -294,41 +283,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- start and stop ------------------------------------------------------------------------ */
 
-static char *data_dir_or_default(const char *data_dir)
-{
-    return data_dir ? fti_strdup(data_dir) : fth_hub_default_data_dir();
-}
-
-char *fth_reliability_control_path(const char *data_dir)
-{
-    char *dir = data_dir_or_default(data_dir);
-    char *path = dir ? fti_asprintf("%s/control.sock", dir) : NULL;
-    free(dir);
-    return path;
-}
-
-static ftrack_status create_dir(const char *dir, ftrack_error *err)
-{
-    ftrack_status st = fti_make_dirs(dir, err);
-    if (st != FTRACK_OK)
-        fti_error_prefix(err, "cannot create the data dir %s", dir);
-    return st;
-}
-
-ftrack_status fth_reliability_make_data_dir(const char *data_dir, ftrack_error *err)
-{
-    char *dir = data_dir_or_default(data_dir);
-    if (!dir)
-        return fti_error(err, FTRACK_ERR_CONFIG,
-                         "no data dir for the journal: give --data-dir (or set HOME)");
-    ftrack_status st = create_dir(dir, err);
-    free(dir);
-    return st;
-}
-
 static ftrack_status open_files(const fth_config *config, const char *dir, ftrack_error *err)
 {
-    if (create_dir(dir, err) != FTRACK_OK)
+    if (fth_data_dir_create(dir, err) != FTRACK_OK)
         return FTRACK_ERR_IO;
     fth_journal_options jo;
     fth_journal_options_init(&jo);
@@ -365,7 +322,7 @@ ftrack_status fth_reliability_start(const fth_reliability_options *o, ftrack_err
 {
     if (ctx.started)
         return FTRACK_OK;
-    char *dir = data_dir_or_default(o->data_dir);
+    char *dir = fth_data_dir_or_default(o->data_dir);
     if (!dir)
         return fti_error(err, FTRACK_ERR_CONFIG,
                          "no data dir for the journal: give --data-dir (or set HOME)");
@@ -374,7 +331,7 @@ ftrack_status fth_reliability_start(const fth_reliability_options *o, ftrack_err
         st = open_files(o->config, dir, err);
     char *sock = st == FTRACK_OK ? fti_asprintf("%s/control.sock", dir) : NULL;
     if (st == FTRACK_OK)
-        st = sock ? fth_control_start(o->base, sock, &ctx.control, err)
+        st = sock ? fth_control_start(o->base, sock, fth_reliability_replay, &ctx.control, err)
                   : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     free(sock);
     free(dir);
@@ -397,7 +354,6 @@ void fth_reliability_stop(void)
 {
     if (!ctx.started)
         return;
-    fth_reliability_unwatch_hub();
     if (ctx.timer)
         event_free(ctx.timer);
     fth_control_stop(ctx.control);
@@ -421,115 +377,4 @@ void fth_reliability_stop(void)
     ctx.control = NULL;
     ctx.live = NULL;
     ctx.live_count = ctx.live_cap = 0;
-}
-
-/* ---- the connection watcher ------------------------------------------------------------ */
-
-static void iso8601(double t, char *out, size_t size)
-{
-    time_t whole = (time_t)t;
-    struct tm tm;
-    gmtime_r(&whole, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, size, "%s.%06ldZ", base, (long)((t - (double)whole) * 1e6));
-}
-
-static void publish_gap(watcher *w, double disconnected_at, double reconnected_at)
-{
-    char from[64], to[64];
-    iso8601(disconnected_at, from, sizeof(from));
-    iso8601(reconnected_at, to, sizeof(to));
-    json_object *data = json_object_new_object();
-    json_object_object_add(data, "disconnected_at", json_object_new_string(from));
-    json_object_object_add(data, "reconnected_at", json_object_new_string(to));
-    json_object_object_add(data, "seconds",
-                           json_object_new_double(reconnected_at - disconnected_at));
-    ftrack_event *ev = ftrack_event_new("ftrack.host.reconnected", data);
-    ftrack_error err;
-    ftrack_error_clear(&err);
-    if (!ev || ftrack_hub_deliver_local(w->hub, ev, &err) != FTRACK_OK)
-        ftrack_log(FTRACK_LOG_ERROR, "reliability", "cannot publish ftrack.host.reconnected: %s",
-                   err.message);
-    else
-        ftrack_log(FTRACK_LOG_WARNING, "reliability",
-                   "event hub reconnected after %.1f s without a connection (events published "
-                   "meanwhile were not received); published ftrack.host.reconnected so plugins "
-                   "can resynchronise",
-                   reconnected_at - disconnected_at);
-    ftrack_event_free(ev);
-}
-
-static json_object *on_connection_event(ftrack_event *event, const ftrack_delivery *d,
-                                        void *user_data)
-{
-    (void)d;
-    watcher *w = user_data;
-    double now = fti_wall_now();
-    if (strcmp(ftrack_event_topic(event), "ftrack.meta.disconnected") == 0) {
-        if (w->ever_connected && w->disconnected_at == 0)
-            w->disconnected_at = now;
-        return NULL;
-    }
-    if (w->ever_connected && w->disconnected_at > 0)
-        publish_gap(w, w->disconnected_at, now);
-    w->ever_connected = true;
-    w->disconnected_at = 0;
-    return NULL;
-}
-
-static void *watch_main(void *arg)
-{
-    watcher *w = arg;
-    while (!atomic_load(&w->stop)) {
-        size_t len = 0;
-        char *text = ftrack_hub_queue_take(w->queue, 0.25, &len);
-        if (!text)
-            continue;
-        ftrack_hub_queue_dispatch(w->queue, text, len, NULL, NULL);
-        ftrack_free(text);
-    }
-    return NULL;
-}
-
-ftrack_status fth_reliability_watch_hub(ftrack_hub *hub, ftrack_error *err)
-{
-    if (ctx.watch)
-        return FTRACK_OK;
-    watcher *w = calloc(1, sizeof(*w));
-    if (!w)
-        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    w->hub = hub;
-    w->ever_connected = ftrack_hub_connected(hub);
-    ftrack_status st = ftrack_hub_queue_new(hub, "host.connection", 64, &w->queue, err);
-    ftrack_subscribe_options so;
-    ftrack_subscribe_options_init(&so);
-    so.queue = w->queue;
-    if (st == FTRACK_OK)
-        st = ftrack_hub_subscribe(hub,
-                                  "topic=ftrack.meta.connected or "
-                                  "topic=ftrack.meta.disconnected",
-                                  on_connection_event, w, &so, NULL, err);
-    if (st == FTRACK_OK && pthread_create(&w->thread, NULL, watch_main, w) != 0)
-        st = fti_error(err, FTRACK_ERR_INTERNAL, "cannot start a thread");
-    if (st != FTRACK_OK) {
-        ftrack_hub_queue_free(w->queue);
-        free(w);
-        return st;
-    }
-    ctx.watch = w;
-    return FTRACK_OK;
-}
-
-void fth_reliability_unwatch_hub(void)
-{
-    watcher *w = ctx.watch;
-    if (!w)
-        return;
-    atomic_store(&w->stop, true);
-    ftrack_hub_queue_close(w->queue);
-    pthread_join(w->thread, NULL);
-    ftrack_hub_queue_free(w->queue);
-    free(w);
-    ctx.watch = NULL;
 }

@@ -3,8 +3,7 @@
 /*
  * The host-wide reliability context of `ftrack-host` (run): the journal and the dead-letter
  * file in the data dir, each instance's failure policy and isolation from the configuration,
- * the control socket (`ftrack-host replay`), the connection watcher that publishes
- * `ftrack.host.reconnected`, and a one-second timer (journal sync, deadline watchdog,
+ * the control socket (`ftrack-host replay`), and a one-second timer (journal sync, deadline watchdog,
  * compaction, metrics). docs/reliability.md describes the behaviour.
  *
  * Threads: start/stop/attach on the main thread; fth_reliability_fill from whichever thread
@@ -26,11 +25,6 @@ typedef struct fth_reliability_options {
  * FTRACK_ERR_CONFIG for a bad "journal"/"failure" value, FTRACK_ERR_IO when the journal or
  * the socket cannot be opened (another host uses the data dir). */
 ftrack_status fth_reliability_start(const fth_reliability_options *options, ftrack_error *err);
-/* Watch the hub's connection: after each reconnect publish the local event
- * ftrack.host.reconnected (data: disconnected_at, reconnected_at, seconds). */
-ftrack_status fth_reliability_watch_hub(ftrack_hub *hub, ftrack_error *err);
-/* Stop watching the hub (before the session is freed). */
-void fth_reliability_unwatch_hub(void);
 /* Close everything (after every worker was freed). Safe when never started. */
 void fth_reliability_stop(void);
 
@@ -56,11 +50,4 @@ void fth_reliability_detach(struct fth_reliable *reliable);
 /* Hand one event back to `instance` (replay). FTRACK_ERR_NOT_FOUND for an unknown instance. */
 ftrack_status fth_reliability_replay(const char *instance, json_object *event, ftrack_error *err);
 
-/* Create the data dir (NULL: the default) and every missing folder above it, 0700. Called
- * before anything else uses it (the embedded hub keeps its store there too). FTRACK_ERR_IO
- * naming the folder when it cannot be created. */
-ftrack_status fth_reliability_make_data_dir(const char *data_dir, ftrack_error *err);
-
-/* The control socket's path for a data dir (NULL: the default). Caller frees. */
-char *fth_reliability_control_path(const char *data_dir);
 #endif

@@ -1,0 +1,135 @@
+/* The event hub connection watcher (hub_watch.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ftrack/ftrack.h>
+#include "common/internal.h"
+#include "ops/hub_watch.h"
+#include "ops/metrics.h"
+#include "ops/notify.h"
+
+#define QUEUE_CAPACITY 64
+
+struct fth_hub_watch {
+    ftrack_hub *hub;
+    ftrack_hub_queue *queue;
+    double disconnected_at; /* wall clock, 0: connected (or never connected) */
+    bool ever_connected;
+};
+
+static void iso8601(double t, char *out, size_t size)
+{
+    time_t whole = (time_t)t;
+    struct tm tm;
+    gmtime_r(&whole, &tm);
+    char base[32];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, size, "%s.%06ldZ", base, (long)((t - (double)whole) * 1e6));
+}
+
+static void publish_gap(fth_hub_watch *w, double disconnected_at, double reconnected_at)
+{
+    char from[64], to[64];
+    iso8601(disconnected_at, from, sizeof(from));
+    iso8601(reconnected_at, to, sizeof(to));
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "disconnected_at", json_object_new_string(from));
+    json_object_object_add(data, "reconnected_at", json_object_new_string(to));
+    json_object_object_add(data, "seconds",
+                           json_object_new_double(reconnected_at - disconnected_at));
+    ftrack_event *ev = ftrack_event_new("ftrack.host.reconnected", data);
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    if (!ev || ftrack_hub_deliver_local(w->hub, ev, &err) != FTRACK_OK)
+        ftrack_log(FTRACK_LOG_ERROR, "reliability", "cannot publish ftrack.host.reconnected: %s",
+                   err.message);
+    else
+        ftrack_log(FTRACK_LOG_WARNING, "reliability",
+                   "event hub reconnected after %.1f s without a connection (events published "
+                   "meanwhile were not received); published ftrack.host.reconnected so plugins "
+                   "can resynchronise",
+                   reconnected_at - disconnected_at);
+    ftrack_event_free(ev);
+}
+
+static void on_connected(fth_hub_watch *w, double now)
+{
+    if (w->ever_connected)
+        fth_metrics_global_add(FTH_GLOBAL_RECONNECTS, 1);
+    if (w->ever_connected && w->disconnected_at > 0)
+        publish_gap(w, w->disconnected_at, now);
+    w->ever_connected = true;
+    w->disconnected_at = 0;
+    fth_notify_status("event hub connected");
+}
+
+static void on_disconnected(fth_hub_watch *w, double now)
+{
+    fth_metrics_global_add(FTH_GLOBAL_DISCONNECTS, 1);
+    fth_notify_status("event hub disconnected: reconnecting");
+    if (w->ever_connected && w->disconnected_at == 0)
+        w->disconnected_at = now;
+}
+
+static json_object *on_meta(ftrack_event *event, const ftrack_delivery *delivery, void *user)
+{
+    (void)delivery;
+    const char *topic = ftrack_event_topic(event);
+    if (topic && strcmp(topic, "ftrack.meta.connected") == 0)
+        on_connected(user, fti_wall_now());
+    else if (topic && strcmp(topic, "ftrack.meta.disconnected") == 0)
+        on_disconnected(user, fti_wall_now());
+    return NULL;
+}
+
+ftrack_status fth_hub_watch_start(ftrack_hub *hub, fth_hub_watch **out, ftrack_error *err)
+{
+    *out = NULL;
+    fth_hub_watch *w = calloc(1, sizeof(*w));
+    if (!w)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    w->hub = hub;
+    w->ever_connected = ftrack_hub_connected(hub);
+    ftrack_status st = ftrack_hub_queue_new(hub, "host.connection", QUEUE_CAPACITY, &w->queue, err);
+    ftrack_subscribe_options so;
+    ftrack_subscribe_options_init(&so);
+    so.queue = w->queue;
+    if (st == FTRACK_OK)
+        st = ftrack_hub_subscribe(hub,
+                                  "topic=ftrack.meta.connected or "
+                                  "topic=ftrack.meta.disconnected",
+                                  on_meta, w, &so, NULL, err);
+    if (st != FTRACK_OK) {
+        fth_hub_watch_free(w);
+        return st;
+    }
+    *out = w;
+    return FTRACK_OK;
+}
+
+bool fth_hub_watch_poll(fth_hub_watch *w)
+{
+    if (!w)
+        return false;
+    size_t len = 0;
+    char *text;
+    while ((text = ftrack_hub_queue_take(w->queue, 0, &len)) != NULL) {
+        ftrack_hub_queue_dispatch(w->queue, text, len, NULL, NULL);
+        ftrack_free(text);
+    }
+    bool connected = ftrack_hub_connected(w->hub);
+    fth_metrics_gauge_set(FTH_GAUGE_HUB_CONNECTED, connected ? 1 : 0);
+    if (connected && !w->ever_connected)
+        w->ever_connected = true; /* connected before the subscription saw it */
+    return connected;
+}
+
+void fth_hub_watch_free(fth_hub_watch *w)
+{
+    if (!w)
+        return;
+    ftrack_hub_queue_free(w->queue);
+    free(w);
+}
