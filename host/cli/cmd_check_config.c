@@ -179,7 +179,8 @@ static void check_plugins(checker *c, fth_host_options *o, json_object *doc)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: ftrack-host check-config [options] FILE\n\n"
+            "usage: ftrack-host check-config [options] FILE\n"
+            "       ftrack-host check-config [options] --config FILE\n\n"
             "Check a configuration file and report every problem, one line each:\n"
             "  FILE:LINE: KEY.PATH: what is wrong\n"
             "then load the plugins (as the host would) and report every instance the\n"
@@ -249,14 +250,18 @@ int fth_cmd_check_config(int argc, char **argv)
     char **rest = calloc((size_t)argc + 1, sizeof(*rest));
     if (!rest)
         return FTH_EXIT_FAILURE;
-    int n = 0;
+    int n = 0, files = 0;
     const char *file = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--no-plugins") == 0)
             plugins = false;
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9, files++;
+        else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[++i], files++; /* as the host takes its file: same words, same check */
         else if (i > 0 && argv[i][0] != '-' && strcmp(argv[i - 1], "--plugin-path") != 0 &&
                  strcmp(argv[i - 1], "--plugin-arg") != 0)
-            file = argv[i];
+            file = argv[i], files++;
         else
             rest[n++] = argv[i];
     }
@@ -267,7 +272,7 @@ int fth_cmd_check_config(int argc, char **argv)
     free(rest);
     if (rc == 0 && o.help) {
         usage(stdout);
-    } else if (rc == 0 && (!file || o.config_path)) {
+    } else if (rc == 0 && (files != 1 || o.config_path)) {
         fprintf(stderr, "ftrack-host check-config: give one FILE (see --help)\n");
         rc = FTH_EXIT_USAGE;
     } else if (rc == 0) {

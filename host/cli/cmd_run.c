@@ -87,11 +87,10 @@ static void print_join_line(const run_state *s, const char *url)
                  s->creds.generated ? " (generated just now)" : "");
     else
         snprintf(key_source, sizeof(key_source), "the FTRACK_API_KEY of this host's environment");
-    fprintf(stderr,
-            "ftrack-host: embedded event hub at %s; clients join with FTRACK_SERVER=%s "
-            "FTRACK_API_USER=%s and FTRACK_API_KEY set to %s\n",
-            url, url, s->creds.api_user, key_source);
-    fflush(stderr);
+    fth_logging_say(FTRACK_LOG_INFO, "host", "ftrack-host: ",
+                    "embedded event hub at %s; clients join with FTRACK_SERVER=%s "
+                    "FTRACK_API_USER=%s and FTRACK_API_KEY set to %s",
+                    url, url, s->creds.api_user, key_source);
 }
 
 static int start_embedded_hub(run_state *s)
@@ -336,6 +335,9 @@ int fth_cmd_run(int argc, char **argv)
     fth_journal_process_init(); /* before anything opens SQLite */
     run_state s;
     memset(&s, 0, sizeof(s));
+    /* JSON from the first line on: the options' own mistakes are lines on stderr too. */
+    if (fth_host_options_want_json_logs(argc, argv))
+        fth_logging_install(FTH_LOG_JSON, stderr);
     int rc = fth_cli_exit_code(fth_host_options_parse(argc, argv, FTH_OPTIONS_RUN, &s.options));
     if (rc || s.options.help) {
         if (s.options.help)

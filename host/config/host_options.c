@@ -94,12 +94,13 @@ static bool append_path(fth_host_options *o, const char *path)
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
+    char message[1024];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "ftrack-host: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(see --help)\n");
+    vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    fth_logging_say(FTRACK_LOG_ERROR, "host", "ftrack-host: ", "%s%s(see --help)", message,
+                    fth_logging_is_json() ? " " : "\n");
     return FTH_OPTIONS_INVALID;
 }
 
@@ -301,8 +302,8 @@ int fth_host_options_apply_env(fth_host_options *o, int which)
             rc = handle_option(o, env_options[i].option, value);
         }
         if (rc) {
-            fprintf(stderr, "ftrack-host: (from the environment variable %s)\n",
-                    env_options[i].variable);
+            fth_logging_say(FTRACK_LOG_ERROR, "host", "ftrack-host: ",
+                            "(from the environment variable %s)", env_options[i].variable);
             return rc;
         }
     }
@@ -368,10 +369,24 @@ int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o
     ftrack_error err;
     ftrack_error_clear(&err);
     if (fth_config_load(o->config_path, &o->config, &err) != FTRACK_OK) {
-        fprintf(stderr, "ftrack-host: %s\n", err.message);
+        fth_logging_say(FTRACK_LOG_ERROR, "host", "ftrack-host: ", "%s", err.message);
         return FTH_OPTIONS_INVALID;
     }
     return 0;
+}
+
+bool fth_host_options_want_json_logs(int argc, char **argv)
+{
+    const char *format = getenv("FTRACK_HOST_LOG_FORMAT");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strncmp(argv[i], "--log-format=", 13) == 0)
+            format = argv[i] + 13;
+        else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+            format = argv[++i];
+    }
+    return format && strcmp(format, "json") == 0;
 }
 
 void fth_host_options_clear(fth_host_options *o)

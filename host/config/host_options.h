@@ -49,6 +49,10 @@ enum { FTH_OPTIONS_OK = 0, FTH_OPTIONS_FAILED = -1 /* could not proceed (memory,
  * not proceed). Loads the --config file. */
 int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *options);
 void fth_host_options_clear(fth_host_options *options);
+/* Whether `run` will log JSON by the flags and environment alone (--log-format json,
+ * FTRACK_HOST_LOG_FORMAT=json), known before the options are parsed so that the parser's own
+ * error lines are JSON as well. The configuration file's log_format counts from its load on. */
+bool fth_host_options_want_json_logs(int argc, char **argv);
 /* Fill what no flag gave from FTRACK_HOST_<NAME> (called by fth_host_options_parse). Returns
  * 0 or FTH_OPTIONS_INVALID (a bad value, reported naming the variable). */
 int fth_host_options_apply_env(fth_host_options *options, int which);

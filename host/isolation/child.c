@@ -19,6 +19,7 @@
 #include <ftrack/plugin_loader.h>
 #include "common/internal.h"
 #include "isolation/isolation.h"
+#include "ops/logging.h"
 
 #define CHILD_FD 3
 
@@ -231,6 +232,9 @@ static int run_child(child *c)
         send_error(c, "the first message was not a valid init message");
         return 1;
     }
+    const char *log_format = str_of(c->init, "log_format");
+    if (log_format && strcmp(log_format, "json") == 0)
+        fth_logging_install(FTH_LOG_JSON, stderr);
     ftrack_error err;
     ftrack_error_clear(&err);
     ftrack_status st = load_plugin(c, plugin, &err);

@@ -17,6 +17,7 @@
 
 #include "common/internal.h"
 #include "isolation/isolation.h"
+#include "ops/logging.h"
 #include "ops/metrics.h"
 
 #define REGISTER_TIMEOUT 30.0
@@ -293,6 +294,8 @@ static json_object *init_message(fth_isolation *iso)
     json_object_object_add(m, "plugin", json_object_new_string(iso->plugin_path));
     json_object *args = iso->arguments_json ? json_tokener_parse(iso->arguments_json) : NULL;
     json_object_object_add(m, "arguments", args ? args : json_object_new_object());
+    if (fth_logging_is_json()) /* the child writes to our stderr: its lines must parse too */
+        json_object_object_add(m, "log_format", json_object_new_string("json"));
     pthread_mutex_lock(&creds_lock);
     if (creds_server)
         json_object_object_add(m, "server_url", json_object_new_string(creds_server));

@@ -1,5 +1,7 @@
 /* Text and JSON-lines log sinks (logging.h). */
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -199,9 +201,33 @@ void fth_logging_install(fth_log_format format, FILE *out)
     ftrack_log_set_sink(sink, &state);
 }
 
+bool fth_logging_is_json(void)
+{
+    return state.out && state.format == FTH_LOG_JSON;
+}
+
+void fth_logging_say(ftrack_log_level level, const char *component, const char *prefix,
+                     const char *fmt, ...)
+{
+    char message[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    if (!fth_logging_is_json()) {
+        FILE *out = state.out ? state.out : stderr;
+        fprintf(out, "%s%s\n", prefix ? prefix : "", message);
+        fflush(out);
+        return;
+    }
+    ftrack_log_record r = {level, component, NULL, NULL, message};
+    sink(&r, &state);
+}
+
 void fth_logging_uninstall(void)
 {
     ftrack_log_set_sink(NULL, NULL);
+    state.out = NULL;
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < secret_count; i++) {
         explicit_bzero(secrets[i], strlen(secrets[i]));

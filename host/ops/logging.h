@@ -27,6 +27,15 @@ typedef enum fth_log_format { FTH_LOG_TEXT = 0, FTH_LOG_JSON = 1 } fth_log_forma
 bool fth_log_format_parse(const char *text, fth_log_format *out);
 /* Route every record to `out` (NULL: stderr) in `format`. */
 void fth_logging_install(fth_log_format format, FILE *out);
+/* A line for whoever reads stderr rather than for the log (the embedded hub's join line,
+ * command-line mistakes): the text format (and no sink installed) writes `prefix` and the
+ * message as they are, with no time or level, so these lines read as they always did; the
+ * JSON format writes one record of `level` and `component` instead, so that every line on
+ * stderr parses as JSON. Shown at every log level. */
+void fth_logging_say(ftrack_log_level level, const char *component, const char *prefix,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* True while a JSON sink is installed. */
+bool fth_logging_is_json(void);
 /* Back to the SDK's default sink; forgets secrets and recent records. */
 void fth_logging_uninstall(void);
 /* Never print this value (copied; values shorter than 4 characters are ignored, they would

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `ftrack-host check-config FILE` reports every kind of mistake, each with its key path and
-# line, and exits 2; a good file exits 0.
+# `ftrack-host check-config FILE` (or `--config FILE`, as the host takes it) reports every
+# kind of mistake, each with its key path and line, and exits 2; a good file exits 0.
 . "$FTRACK_TEST_LIB"
 . "$(dirname "$0")/host_helpers.sh"
 
@@ -89,6 +89,26 @@ check "$ok"
 [ "$RC" = 0 ] || { echo "$OUT" >&2; fail "exit $RC for a good file"; }
 has "ok (1 plugin instance would run"
 ! grep -q sekrit <<<"$OUT" || fail "check-config printed a secret"
+
+# --config FILE and --config=FILE check the same file the same way, every problem included.
+for form in "--config" "--config="; do
+    if [ "$form" = "--config" ]; then check --config "$f"; else check "--config=$f"; fi
+    [ "$RC" = 2 ] || fail "exit $RC for a bad file given as $form"
+    has "$f:3: log_levle: unknown key \"log_levle\""
+    has "$f: 9 problems"
+    if [ "$form" = "--config" ]; then check --config "$ok"; else check "--config=$ok"; fi
+    [ "$RC" = 0 ] || { echo "$OUT" >&2; fail "exit $RC for a good file given as $form"; }
+    has "ok (1 plugin instance would run"
+done
+check --no-plugins --config "$ok"
+[ "$RC" = 0 ] || fail "exit $RC for --no-plugins --config"
+has "$ok: ok"
+# Two files, or --config without one, are a usage error.
+check --config "$ok" "$f"
+[ "$RC" = 2 ] || fail "exit $RC for two files"
+has "give one FILE"
+check --config
+[ "$RC" = 2 ] || fail "exit $RC for --config without a file"
 
 "$FTRACK_HOST_BIN" check-config --help | grep -q 'KEY.PATH' || fail "check-config --help"
 echo "PASS: check-config"
