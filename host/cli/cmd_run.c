@@ -24,7 +24,6 @@
 #define DEFAULT_LISTEN_HOST "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 9090
 #define DEFAULT_DRAIN_TIMEOUT 5.0
-#define DEFAULT_QUEUE_CAPACITY 1000
 #define CONNECT_WAIT 10.0
 #define REPORT_INTERVAL 5
 
@@ -163,7 +162,7 @@ static int open_session(run_state *s)
 static int start_plugins(run_state *s)
 {
     size_t capacity = s->options.config.queue_capacity ? s->options.config.queue_capacity
-                                                       : DEFAULT_QUEUE_CAPACITY;
+                                                       : FTH_DEFAULT_QUEUE_CAPACITY;
     ftrack_error err;
     ftrack_error_clear(&err);
     if (fth_plugin_host_start(&s->plan, s->session, ftrack_session_hub(s->session), capacity,

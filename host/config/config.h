@@ -27,6 +27,9 @@ typedef struct fth_config_instance {
     bool unjournaled;       /* "journal": false: at-most-once delivery, no journal */
 } fth_config_instance;
 
+/* Events a plugin instance's inbox holds when neither the instance nor the file says. */
+#define FTH_DEFAULT_QUEUE_CAPACITY 1000
+
 typedef struct fth_config {
     json_object *document;  /* the parsed file (owned), NULL when no file was given */
     json_object *arguments; /* "arguments": the shared mapping (borrowed) or NULL */

@@ -57,11 +57,8 @@ const char *fth_deadletter_path(const fth_deadletter *dl)
 static json_object *build_record(const char *instance, const char *reason, const char *error,
                                  unsigned attempts, const char *event_text)
 {
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char stamp[FTRACK_TIME_TEXT_MAX];
+    ftrack_time_iso8601((double)time(NULL), 0, stamp, sizeof(stamp));
     json_object *rec = json_object_new_object();
     json_object *event = json_tokener_parse(event_text);
     if (!rec)

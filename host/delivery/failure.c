@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
 #include "common/internal.h"
 #include "delivery/failure.h"
 
@@ -80,10 +79,7 @@ ftrack_status fth_failure_policy_parse(json_object *value, const char *origin,
 
 static double jitter(void)
 {
-    unsigned short r = 0;
-    if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
-        r = 32768;
-    return 0.8 + 0.4 * (double)r / 65536.0;
+    return 0.8 + 0.4 * fti_random_unit();
 }
 
 static double doubled(double base, unsigned n, double cap)

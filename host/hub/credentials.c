@@ -84,7 +84,7 @@ static ftrack_status create_key_file(const char *dir, const char *path, bool *cr
         return st;
     }
     char key[KEY_HEX_CHARS + 2];
-    fth_random_hex(key, KEY_HEX_CHARS);
+    fti_random_hex(key, KEY_HEX_CHARS);
     key[KEY_HEX_CHARS] = '\n';
     bool ok = fchmod(fd, 0600) == 0 && write(fd, key, KEY_HEX_CHARS + 1) == KEY_HEX_CHARS + 1 &&
               fsync(fd) == 0;

@@ -377,8 +377,8 @@ static void encode(fth_media *m, job *j)
     double deadline = fti_now() + m->timeout;
     char why[600] = "";
     char mp4_id[37], jpg_id[37];
-    fth_store_uuid(mp4_id);
-    fth_store_uuid(jpg_id);
+    fti_uuid_dashed(mp4_id);
+    fti_uuid_dashed(jpg_id);
     char *src = fth_media_component_path(m->files_dir, j->component_id);
     char *mp4 = fth_media_component_path(m->files_dir, mp4_id);
     char *jpg = fth_media_component_path(m->files_dir, jpg_id);

@@ -123,7 +123,7 @@ fth_upload *fth_api_upload_begin(fth_api *api, const char *id, const char *expir
     }
     fth_upload *up = calloc(1, sizeof(*up));
     char rnd[17];
-    fth_random_hex(rnd, 16);
+    fti_random_hex(rnd, 16);
     if (up) {
         up->dest = dest;
         up->tmp = fti_asprintf("%s.upload-%s", dest, rnd);

@@ -66,7 +66,7 @@ static pending_sid *sid_new(fth_hub_server *srv, const char *user)
     pending_sid *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
-    fth_random_hex(p->sid, SID_HEX);
+    fti_random_hex(p->sid, SID_HEX);
     fti_strlcpy(p->user, user, sizeof(p->user));
     p->expires = now + SID_TTL;
     /* Newest first: the oldest fall off the end when too many are pending. */

@@ -84,8 +84,6 @@ void fth_wire_event_clear(fth_wire_event *ev);
 
 /* True when `s` is well-formed UTF-8. */
 bool fth_utf8_valid(const char *s, size_t len);
-/* `hex_chars` random lowercase hex characters plus NUL (out holds hex_chars + 1). */
-void fth_random_hex(char *out, size_t hex_chars);
 
 /* ---- api.c --------------------------------------------------------------------------------- */
 

@@ -9,7 +9,6 @@
 #include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <openssl/rand.h>
 
 #include "common/internal.h"
 #include "store_internal.h"
@@ -146,27 +145,10 @@ void fth_sql_type_list(fth_sbuf *sql, fth_binds *binds, const fth_stype *type)
     }
 }
 
-void fth_store_uuid(char out[37])
-{
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof(b)) != 1) {
-        /* RAND_bytes only fails when the system has no entropy source at all. */
-        for (size_t i = 0; i < sizeof(b); i++)
-            b[i] = (unsigned char)rand();
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-}
-
 void fth_store_now(char out[32])
 {
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    ftrack_time_iso8601((double)time(NULL), 0, out, 32);
+    out[strlen(out) - 1] = '\0'; /* stored dates carry no zone letter */
 }
 
 static char *to_text(json_object *v)

@@ -75,8 +75,6 @@ json_object *fth_store_delete(fth_store *store, const char *type, json_object *k
 /* The stored attributes of one entity (a new object, with "__entity_type__"), or NULL. */
 json_object *fth_store_get(fth_store *store, const char *type, const char *id);
 
-/* A new random uuid4, lowercase with dashes (37 bytes with the NUL). */
-void fth_store_uuid(char out[37]);
 /* Now as ftrack writes times: "YYYY-MM-DDTHH:MM:SS" in UTC. */
 void fth_store_now(char out[32]);
 

@@ -166,7 +166,7 @@ json_object *fth_store_build_event(fth_store *store)
     }
     json_object_put(flat);
     char id[37];
-    fth_store_uuid(id);
+    fti_uuid_dashed(id);
     json_object *user = json_object_new_object();
     json_object_object_add(user, "userid", json_object_new_string(store->user_id));
     json_object_object_add(user, "name", json_object_new_string(store->user_display));

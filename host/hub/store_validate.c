@@ -202,7 +202,7 @@ void fth_store_apply_defaults(fth_store *store, const fth_stype *type, json_obje
         if (json_object_is_type(p->def, json_type_string) &&
             strcmp(json_object_get_string(p->def), "{uid}") == 0) {
             char uuid[37];
-            fth_store_uuid(uuid);
+            fti_uuid_dashed(uuid);
             json_object_object_add(data, p->name, json_object_new_string(uuid));
         } else if (p->def) {
             json_object *copy = NULL;

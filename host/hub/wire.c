@@ -3,7 +3,6 @@
  * do not already carry exactly the wire keys are rebuilt. */
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/rand.h>
 
 #include "common/internal.h"
 #include "common/json_compat.h"
@@ -55,21 +54,6 @@ bool fth_utf8_valid(const char *str, size_t len)
     return true;
 }
 
-void fth_random_hex(char *out, size_t hex_chars)
-{
-    static const char digits[] = "0123456789abcdef";
-    unsigned char bytes[64];
-    size_t n = (hex_chars + 1) / 2;
-    if (n > sizeof(bytes))
-        n = sizeof(bytes);
-    if (RAND_bytes(bytes, (int)n) != 1)
-        abort(); /* no entropy: nothing safe to hand out as a session id or key */
-    size_t i = 0;
-    for (; i < hex_chars && i / 2 < n; i++)
-        out[i] = digits[(i % 2 == 0) ? bytes[i / 2] >> 4 : bytes[i / 2] & 0x0F];
-    out[i] = '\0';
-}
-
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -110,7 +94,7 @@ static json_object *normalise(json_object *event, const char *username)
         add(out, "id", json_object_get(id));
     } else {
         char hex[33];
-        fth_random_hex(hex, 32);
+        fti_random_hex(hex, 32);
         add(out, "id", json_object_new_string(hex));
     }
     json_object *data = NULL;
@@ -124,7 +108,7 @@ static json_object *normalise(json_object *event, const char *username)
         add(out, "source", json_object_get(source));
     } else {
         char hex[33];
-        fth_random_hex(hex, 32);
+        fti_random_hex(hex, 32);
         json_object *user = json_object_new_object();
         add(user, "username", json_object_new_string(username ? username : ""));
         source = json_object_new_object();

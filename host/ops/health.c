@@ -144,11 +144,10 @@ static void add_recent(struct evbuffer *b)
         evbuffer_add_printf(b, "<table><tr><th>time (UTC)</th><th>level</th><th>component</th>"
                                "<th>event</th><th>topic</th><th>message</th></tr>\n");
     for (size_t i = 0; i < n; i++) {
-        char when[32];
-        time_t t = (time_t)recent[i].time;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+        char when[FTRACK_TIME_TEXT_MAX];
+        ftrack_time_iso8601(recent[i].time, 0, when, sizeof(when));
+        when[10] = ' '; /* a table for people: "2025-01-01 10:00:01" */
+        when[19] = '\0';
         evbuffer_add_printf(b, "<tr>");
         add_cell(b, when);
         add_cell(b, recent[i].level >= FTRACK_LOG_ERROR ? "error" : "warning");

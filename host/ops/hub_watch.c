@@ -19,21 +19,11 @@ struct fth_hub_watch {
     bool ever_connected;
 };
 
-static void iso8601(double t, char *out, size_t size)
-{
-    time_t whole = (time_t)t;
-    struct tm tm;
-    gmtime_r(&whole, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, size, "%s.%06ldZ", base, (long)((t - (double)whole) * 1e6));
-}
-
 static void publish_gap(fth_hub_watch *w, double disconnected_at, double reconnected_at)
 {
     char from[64], to[64];
-    iso8601(disconnected_at, from, sizeof(from));
-    iso8601(reconnected_at, to, sizeof(to));
+    ftrack_time_iso8601(disconnected_at, 6, from, sizeof(from));
+    ftrack_time_iso8601(reconnected_at, 6, to, sizeof(to));
     json_object *data = json_object_new_object();
     json_object_object_add(data, "disconnected_at", json_object_new_string(from));
     json_object_object_add(data, "reconnected_at", json_object_new_string(to));

@@ -84,16 +84,6 @@ static void redact_into(const char *src, char *dst, size_t size)
     dst[o] = '\0';
 }
 
-static void iso_time(double now, char *buf, size_t size)
-{
-    time_t secs = (time_t)now;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%03dZ", base, (int)((now - (double)secs) * 1000) % 1000);
-}
-
 /* A component is a plugin instance when the metrics registry knows it by that name. */
 static bool is_instance(const char *component)
 {
@@ -142,8 +132,8 @@ static void format_text(const ftrack_log_record *r, const char *when, char *buf,
 void fth_logging_format(const ftrack_log_record *r, fth_log_format format, double now, char *buf,
                         size_t size)
 {
-    char when[48];
-    iso_time(now, when, sizeof(when));
+    char when[FTRACK_TIME_TEXT_MAX];
+    ftrack_time_iso8601(now, 3, when, sizeof(when));
     if (format == FTH_LOG_JSON)
         format_json(r, when, buf, size);
     else

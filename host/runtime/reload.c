@@ -8,7 +8,6 @@
 #include "runtime/reliability.h"
 #include "runtime/reload.h"
 
-#define DEFAULT_QUEUE_CAPACITY 1000
 #define DEFAULT_DRAIN_TIMEOUT 5.0
 
 struct fth_reloader {
@@ -19,7 +18,7 @@ struct fth_reloader {
 
 size_t fth_effective_queue_capacity(const fth_host_options *o)
 {
-    return o->config.queue_capacity ? o->config.queue_capacity : DEFAULT_QUEUE_CAPACITY;
+    return o->config.queue_capacity ? o->config.queue_capacity : FTH_DEFAULT_QUEUE_CAPACITY;
 }
 
 double fth_effective_drain_timeout(const fth_host_options *o)

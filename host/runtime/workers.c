@@ -8,6 +8,7 @@
 
 #include <ftrack/plugin_loader.h>
 #include "common/internal.h"
+#include "config/config.h"
 #include "runtime/workers.h"
 #include "ops/logging.h"
 #include "ops/metrics.h"
@@ -16,7 +17,6 @@
 #include "delivery/reliable.h"
 #include "scale/queue_mode.h"
 
-#define DEFAULT_QUEUE_CAPACITY 1000
 /* How long one take waits before looking at the stop flag again. */
 #define TAKE_TIMEOUT 0.25
 
@@ -302,7 +302,7 @@ ftrack_status fth_worker_start(const fth_worker_spec *spec, fth_worker **out, ft
         worker_release(w);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
-    size_t capacity = spec->queue_capacity ? spec->queue_capacity : DEFAULT_QUEUE_CAPACITY;
+    size_t capacity = spec->queue_capacity ? spec->queue_capacity : FTH_DEFAULT_QUEUE_CAPACITY;
     w->capacity = capacity;
     w->metrics = fth_metrics_instance(w->name, spec->descriptor->name);
     ftrack_status st = ftrack_hub_queue_new(w->hub, w->name, capacity, &w->queue, err);

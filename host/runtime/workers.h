@@ -29,7 +29,7 @@ typedef struct fth_worker_spec {
     const char *arguments_json; /* the filtered arguments as JSON text */
     ftrack_session *session;    /* passed to register; may be NULL in tests */
     ftrack_hub *hub;            /* the hub the queue belongs to (the session's) */
-    size_t queue_capacity;      /* 0 → 1000 */
+    size_t queue_capacity;      /* 0 → FTH_DEFAULT_QUEUE_CAPACITY */
     /* Reliability (docs/reliability.md); all optional, borrowed, must outlive the worker. */
     fth_journal *journal;               /* NULL: in-memory queue only, as before */
     fth_deadletter *deadletter;         /* where failed events go */

@@ -149,7 +149,7 @@ bool fth_redis_ready(fth_redis *r, atomic_bool *stop)
     if (connect_now(r))
         return true;
     /* jitter in [0.8, 1.2) so a fleet of workers does not reconnect in step */
-    double jitter = 0.8 + 0.4 * ((double)rand() / ((double)RAND_MAX + 1.0));
+    double jitter = 0.8 + 0.4 * fti_random_unit();
     r->next_attempt = fti_now() + r->backoff * jitter;
     r->backoff = r->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : r->backoff * 2;
     return false;

@@ -16,22 +16,6 @@
 #define AUDIT_PREFIX "{\"received_at\":\""
 #define AUDIT_MIDDLE "\",\"event\":"
 
-/* Plugins cannot reach the SDK's private error helper, so they keep their own. */
-static ftrack_status audit_error(ftrack_error *err, ftrack_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static ftrack_status audit_error(ftrack_error *err, ftrack_status code, const char *fmt, ...)
-{
-    if (!err)
-        return code;
-    ftrack_error_clear(err);
-    err->code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 /* ---- configuration --------------------------------------------------------------------- */
 
@@ -48,13 +32,13 @@ static ftrack_status arg_string(json_object *args, const char *name, const char 
     const char *s = fallback;
     if (arg_get(args, name, &v)) {
         if (!json_object_is_type(v, json_type_string))
-            return audit_error(err, FTRACK_ERR_CONFIG, "parameter %s must be a string", name);
+            return ftrack_error_set(err, FTRACK_ERR_CONFIG, "parameter %s must be a string", name);
         s = json_object_get_string(v);
     }
     if (!s || !*s)
-        return audit_error(err, FTRACK_ERR_CONFIG, "parameter %s is required and not empty", name);
+        return ftrack_error_set(err, FTRACK_ERR_CONFIG, "parameter %s is required and not empty", name);
     *out = strdup(s);
-    return *out ? FTRACK_OK : audit_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    return *out ? FTRACK_OK : ftrack_error_set(err, FTRACK_ERR_NO_MEMORY, "out of memory");
 }
 
 static ftrack_status arg_int(json_object *args, const char *name, long long fallback, long long max,
@@ -65,10 +49,10 @@ static ftrack_status arg_int(json_object *args, const char *name, long long fall
     if (!arg_get(args, name, &v))
         return FTRACK_OK;
     if (!json_object_is_type(v, json_type_int))
-        return audit_error(err, FTRACK_ERR_CONFIG, "parameter %s must be an integer", name);
+        return ftrack_error_set(err, FTRACK_ERR_CONFIG, "parameter %s must be an integer", name);
     long long n = json_object_get_int64(v);
     if (n < 0 || n > max)
-        return audit_error(err, FTRACK_ERR_CONFIG, "parameter %s must be between 0 and %lld", name,
+        return ftrack_error_set(err, FTRACK_ERR_CONFIG, "parameter %s must be between 0 and %lld", name,
                            max);
     *out = n;
     return FTRACK_OK;
@@ -92,7 +76,7 @@ ftrack_status audit_config_from_args(json_object *args, audit_config *cfg, ftrac
         if (json_object_is_type(v, json_type_boolean))
             cfg->fsync_each = json_object_get_boolean(v);
         else
-            st = audit_error(err, FTRACK_ERR_CONFIG, "parameter audit_log_fsync must be a boolean");
+            st = ftrack_error_set(err, FTRACK_ERR_CONFIG, "parameter audit_log_fsync must be a boolean");
     }
     if (st != FTRACK_OK) {
         audit_config_clear(cfg);
@@ -128,16 +112,7 @@ bool audit_should_rotate(long long size, size_t line_len, long long max_bytes)
 
 void audit_format_time(double epoch_seconds, char out[32])
 {
-    /* Truncation is floor for the (positive) times we see, without needing libm. */
-    time_t secs = (time_t)epoch_seconds;
-    int millis = (int)((epoch_seconds - (double)secs) * 1000.0);
-    if (millis > 999)
-        millis = 999;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[24];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%s.%03dZ", base, millis < 0 ? 0 : millis);
+    ftrack_time_iso8601(epoch_seconds, 3, out, 32);
 }
 
 char *audit_format_line(const char *event_json, size_t len, double epoch_seconds, size_t *out_len)
@@ -168,13 +143,13 @@ ftrack_status audit_log_open(audit_log *log, const audit_config *cfg, ftrack_err
     log->cfg = cfg;
     log->fd = open(cfg->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (log->fd < 0)
-        return audit_error(err, FTRACK_ERR_IO, "cannot open audit log %s: %s", cfg->path,
+        return ftrack_error_set(err, FTRACK_ERR_IO, "cannot open audit log %s: %s", cfg->path,
                            strerror(errno));
     if (fstat(log->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         int e = errno;
         close(log->fd);
         log->fd = -1;
-        return audit_error(err, FTRACK_ERR_IO, "audit log %s is not a regular file%s%s", cfg->path,
+        return ftrack_error_set(err, FTRACK_ERR_IO, "audit log %s is not a regular file%s%s", cfg->path,
                            e ? ": " : "", e ? strerror(e) : "");
     }
     log->size = (long long)sb.st_size;
@@ -202,7 +177,7 @@ ftrack_status audit_log_rotate(audit_log *log, ftrack_error *err)
     if (!from || !to) {
         free(from);
         free(to);
-        return audit_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+        return ftrack_error_set(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
     /* What is written so far reaches the disk before it changes name. */
     fsync(log->fd);
@@ -211,19 +186,19 @@ ftrack_status audit_log_rotate(audit_log *log, ftrack_error *err)
     if (cfg->keep == 0) {
         if (unlink(cfg->path) != 0 && errno != ENOENT)
             st =
-                audit_error(err, FTRACK_ERR_IO, "cannot remove %s: %s", cfg->path, strerror(errno));
+                ftrack_error_set(err, FTRACK_ERR_IO, "cannot remove %s: %s", cfg->path, strerror(errno));
     } else {
         /* Oldest first, so each rename lands on a name already moved away. */
         for (int i = cfg->keep - 1; i >= 1 && st == FTRACK_OK; i--) {
             audit_rotated_name(cfg->path, i, from, size);
             audit_rotated_name(cfg->path, i + 1, to, size);
             if (rename(from, to) != 0 && errno != ENOENT)
-                st = audit_error(err, FTRACK_ERR_IO, "cannot rename %s: %s", from, strerror(errno));
+                st = ftrack_error_set(err, FTRACK_ERR_IO, "cannot rename %s: %s", from, strerror(errno));
         }
         audit_rotated_name(cfg->path, 1, to, size);
         if (st == FTRACK_OK && rename(cfg->path, to) != 0 && errno != ENOENT)
             st =
-                audit_error(err, FTRACK_ERR_IO, "cannot rename %s: %s", cfg->path, strerror(errno));
+                ftrack_error_set(err, FTRACK_ERR_IO, "cannot rename %s: %s", cfg->path, strerror(errno));
     }
     free(from);
     free(to);
@@ -251,13 +226,13 @@ static ftrack_status write_all(audit_log *log, const char *line, size_t len, ftr
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return audit_error(err, FTRACK_ERR_IO, "cannot write to %s: %s", log->cfg->path,
+            return ftrack_error_set(err, FTRACK_ERR_IO, "cannot write to %s: %s", log->cfg->path,
                                strerror(errno));
         done += (size_t)n;
         log->size += n;
     }
     if (log->cfg->fsync_each && fdatasync(log->fd) != 0)
-        return audit_error(err, FTRACK_ERR_IO, "cannot sync %s: %s", log->cfg->path,
+        return ftrack_error_set(err, FTRACK_ERR_IO, "cannot sync %s: %s", log->cfg->path,
                            strerror(errno));
     return FTRACK_OK;
 }

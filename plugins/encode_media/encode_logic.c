@@ -10,20 +10,7 @@
 
 #define DEFAULT_FILE_TYPES ".mov,.mp4,.m4v,.mxf,.avi,.mkv,.webm"
 
-static ftrack_status config_error(ftrack_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static ftrack_status config_error(ftrack_error *err, const char *fmt, ...)
-{
-    ftrack_error_clear(err);
-    if (err) {
-        err->code = FTRACK_ERR_CONFIG;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof(err->message), fmt, ap);
-        va_end(ap);
-    }
-    return FTRACK_ERR_CONFIG;
-}
+#define config_error(err, ...) ftrack_error_set(err, FTRACK_ERR_CONFIG, __VA_ARGS__)
 
 /* ---- Lists ------------------------------------------------------------------------------------
  */

@@ -65,16 +65,6 @@ static json_object *on_event(ftrack_event *event, const ftrack_delivery *deliver
     return NULL;
 }
 
-static ftrack_status fail(ftrack_error *err, ftrack_status code, const char *message)
-{
-    ftrack_error_clear(err);
-    if (err) {
-        err->code = code;
-        snprintf(err->message, sizeof(err->message), "%s", message);
-    }
-    return code;
-}
-
 static void webhook_state_free(webhook_state *st)
 {
     if (!st)
@@ -90,11 +80,11 @@ static ftrack_status webhook_register(ftrack_plugin_context *ctx, ftrack_session
 {
     /* Reference counted and thread-safe in the curl we build against (>= 7.84). */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return fail(err, FTRACK_ERR_INTERNAL, "curl_global_init failed");
+        return ftrack_error_set(err, FTRACK_ERR_INTERNAL, "curl_global_init failed");
     webhook_state *st = calloc(1, sizeof(*st));
     if (!st) {
         curl_global_cleanup();
-        return fail(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+        return ftrack_error_set(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
     st->ctx = ctx;
     ftrack_status rc = webhook_config_from_args(arguments, &st->cfg, err);
@@ -105,7 +95,7 @@ static ftrack_status webhook_register(ftrack_plugin_context *ctx, ftrack_session
     st->sender = webhook_sender_new(&st->cfg);
     if (!st->sender) {
         webhook_state_free(st);
-        return fail(err, FTRACK_ERR_NO_MEMORY, "out of memory creating the HTTP client");
+        return ftrack_error_set(err, FTRACK_ERR_NO_MEMORY, "out of memory creating the HTTP client");
     }
     rc = ftrack_hub_subscribe(ftrack_session_hub(session), st->cfg.expression, on_event, st, NULL,
                               NULL, err);

@@ -17,22 +17,7 @@
 #define WEBHOOK_DEFAULT_RETRY_DELAY 0.5
 #define WEBHOOK_DEFAULT_RETRY_MAX_DELAY 30.0
 
-/* Plugins cannot reach the SDK's private error helper, so they keep their own. */
-static ftrack_status config_error(ftrack_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static ftrack_status config_error(ftrack_error *err, const char *fmt, ...)
-{
-    if (!err)
-        return FTRACK_ERR_CONFIG;
-    ftrack_error_clear(err);
-    err->code = FTRACK_ERR_CONFIG;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
-    va_end(ap);
-    return FTRACK_ERR_CONFIG;
-}
+#define config_error(err, ...) ftrack_error_set(err, FTRACK_ERR_CONFIG, __VA_ARGS__)
 
 /* ---- configuration --------------------------------------------------------------------- */
 

@@ -69,6 +69,21 @@ FTRACK_API const char *ftrack_strerror(ftrack_status status);
 /* Reset *err to FTRACK_OK with empty text. NULL is accepted. */
 FTRACK_API void ftrack_error_clear(ftrack_error *err);
 
+/* Fill *err (when not NULL) with `code` and a printf-formatted message (truncated to
+ * FTRACK_ERROR_MESSAGE_MAX), clearing every other field, and return `code`, so that a
+ * plugin writes `return ftrack_error_set(err, FTRACK_ERR_CONFIG, "bad %s", name);` as the
+ * SDK does. NULL err is accepted: only the code is returned. */
+FTRACK_API ftrack_status ftrack_error_set(ftrack_error *err, ftrack_status code, const char *fmt,
+                                          ...) __attribute__((format(printf, 3, 4)));
+
+/* Room for ftrack_time_iso8601's text with up to 9 fraction digits, and its NUL. */
+#define FTRACK_TIME_TEXT_MAX 40
+/* Write the UTC time `epoch_seconds` (since 1970) into out (`size` bytes, always
+ * terminated) as ISO 8601: "2025-01-01T10:00:01Z", or with `fraction_digits` (1-9) digits
+ * of the second, truncated, as "2025-01-01T10:00:01.250Z". */
+FTRACK_API void ftrack_time_iso8601(double epoch_seconds, int fraction_digits, char *out,
+                                    size_t size);
+
 /* The library's version, e.g. "0.1.0". */
 FTRACK_API const char *ftrack_version(void);
 

@@ -2,15 +2,16 @@
 #define FTI_INTERNAL_H
 /* Private helpers shared by the SDK's modules (prefix fti_, never exported). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <ftrack/common.h>
 #include <ftrack/log.h>
 #include <json-c/json.h>
 
 /* Fill *err (when not NULL) and return `code`, so callers can write
- *   return fti_error(err, FTRACK_ERR_CONFIG, "...", ...); */
-ftrack_status fti_error(ftrack_error *err, ftrack_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+ *   return fti_error(err, FTRACK_ERR_CONFIG, "...", ...);
+ * The public ftrack_error_set (util.c) under the SDK's private name. */
+#define fti_error ftrack_error_set
 ftrack_status fti_verror(ftrack_error *err, ftrack_status code, const char *fmt, va_list ap);
 /* Prefix an existing message with context: "<context>: <old message>". */
 void fti_error_prefix(ftrack_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -22,9 +23,40 @@ char *fti_strndup(const char *s, size_t n);
 char *fti_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Seconds on the monotonic clock. */
 double fti_now(void);
-/* Fill buf with n bytes from the kernel's CSPRNG (getrandom; blocks only before the pool is
- * first initialised at boot). Callers batch: one call serves many ids or masking keys. */
+/* ---- Randomness (random.c) ----
+ * Fill buf with n bytes from the kernel's CSPRNG (getrandom; blocks only before the pool is
+ * first initialised at boot). Callers batch: one call serves many ids or masking keys. The
+ * one failure behaviour of every random value below: without random bytes the process
+ * aborts (nothing falls back to a predictable generator). */
 void fti_random_bytes(void *buf, size_t n);
+/* A new uuid4 as 32 lowercase hex characters (the Python client's event and hub ids). */
+void fti_uuid_hex(char out[33]);
+/* A new uuid4 as "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" (entity ids, the JS client's form). */
+void fti_uuid_dashed(char out[37]);
+/* `hex_chars` random lowercase hex characters (at most 128) and a NUL: session ids, keys. */
+void fti_random_hex(char *out, size_t hex_chars);
+/* A random number in [0, 1), for jitter. */
+double fti_random_unit(void);
+
+/* ---- Growable arrays and text (array.c) ----
+ * Make room for `need` items of `item_size` bytes in the array *items points to (a T **)
+ * whose capacity is *cap: the capacity doubles (from 8) until it fits. False when out of
+ * memory or the size would overflow; the array and *cap are then unchanged. */
+bool fti_array_reserve(void *items, size_t *cap, size_t need, size_t item_size);
+/* A growing NUL-terminated text: zero-initialise, add, then take or free. The first failed
+ * allocation sets `failed`; every later add does nothing, so a caller checks once at the end. */
+typedef struct fti_buf {
+    char *data; /* NULL until the first add; else always NUL-terminated */
+    size_t len, cap;
+    bool failed;
+} fti_buf;
+bool fti_buf_reserve(fti_buf *b, size_t extra);
+bool fti_buf_add(fti_buf *b, const void *data, size_t n);
+bool fti_buf_addf(fti_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text (the caller frees it; NULL if anything failed, or nothing was ever added); the
+ * buffer is empty afterwards. */
+char *fti_buf_take(fti_buf *b);
+void fti_buf_free(fti_buf *b);
 /* The string at obj[key] (borrowed from obj), or NULL when obj is not an object, the key is
  * missing or its value is not a string. */
 const char *fti_json_string(json_object *obj, const char *key);

@@ -27,17 +27,13 @@ static const char *level_name(ftrack_log_level level)
 static void default_sink(const ftrack_log_record *r, void *user_data)
 {
     (void)user_data;
-    char when[32];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    char when[FTRACK_TIME_TEXT_MAX];
+    ftrack_time_iso8601(fti_wall_now(), 3, when, sizeof(when));
     char ids[256] = "";
     if (r->event_id || r->topic)
         snprintf(ids, sizeof(ids), " [event %s topic %s]", r->event_id ? r->event_id : "-",
                  r->topic ? r->topic : "-");
-    fprintf(stderr, "%s.%03ldZ %s %s:%s %s\n", when, ts.tv_nsec / 1000000, level_name(r->level),
+    fprintf(stderr, "%s %s %s:%s %s\n", when, level_name(r->level),
             r->component ? r->component : "ftrack", ids, r->message);
 }
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -22,7 +21,7 @@ ftrack_status fti_verror(ftrack_error *err, ftrack_status code, const char *fmt,
     return code;
 }
 
-ftrack_status fti_error(ftrack_error *err, ftrack_status code, const char *fmt, ...)
+ftrack_status ftrack_error_set(ftrack_error *err, ftrack_status code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -143,16 +142,6 @@ char *fti_json_join(struct json_object *array, const char *sep)
     }
     out[at] = '\0';
     return out;
-}
-
-void fti_random_bytes(void *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) { /* interrupted or short only for large n: take what came, ask again */
-        ssize_t r = getrandom((char *)buf + got, n - got, 0);
-        if (r > 0)
-            got += (size_t)r;
-    }
 }
 
 const char *fti_json_string(json_object *obj, const char *key)

@@ -1,7 +1,6 @@
 /* The SDK's event object (protocol §5.5, §6). An event is one json-c object that always holds
  * the seven wire keys in the Python client's order, so serialising is a single json-c call. */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,58 +27,9 @@ static const char K_TARGET[] = "target";
 static const char K_IRT[] = "inReplyToEvent";
 static const char K_IRT_ALIAS[] = "in_reply_to_event";
 
-/* Ids come from the kernel's CSPRNG in batches: one getrandom() per 16 ids instead of a
- * RAND_bytes() per id (an event and its reply each need one). Per thread, so no lock; a
- * forked child drops what it inherited, or parent and child would hand out the same ids. */
-#define UUID_BATCH 16
-static __thread struct {
-    unsigned char bytes[16 * UUID_BATCH];
-    size_t used; /* 0 < used <= sizeof(bytes) once filled; 0 means empty */
-    unsigned generation;
-} tl_ids;
-static atomic_uint fork_generation;
-
-static void ids_after_fork(void)
-{
-    atomic_fetch_add(&fork_generation, 1);
-}
-
-static void ids_register_fork(void)
-{
-    pthread_atfork(NULL, NULL, ids_after_fork);
-}
-
-static void ids_refill(void)
-{
-    fti_random_bytes(tl_ids.bytes, sizeof(tl_ids.bytes));
-    tl_ids.used = 0;
-}
-
-static void random_16(unsigned char b[16])
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, ids_register_fork);
-    unsigned gen = atomic_load_explicit(&fork_generation, memory_order_relaxed);
-    if (tl_ids.generation != gen || tl_ids.used == 0 || tl_ids.used >= sizeof(tl_ids.bytes)) {
-        ids_refill();
-        tl_ids.generation = gen;
-    }
-    memcpy(b, tl_ids.bytes + tl_ids.used, 16);
-    tl_ids.used += 16;
-}
-
 void ftrack_uuid_hex(char out[33])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char b[16];
-    random_16(b);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    for (size_t i = 0; i < sizeof(b); i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 0x0f];
-    }
-    out[32] = '\0';
+    fti_uuid_hex(out);
 }
 
 static json_object *new_id(void)

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <json-c/printbuf.h>
-#include <openssl/rand.h>
 
 #include "common/internal.h"
 #include "session/session_internal.h"
@@ -29,14 +28,9 @@ struct ftrack_entity {
 
 char *fti_uuid4(void)
 {
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof(b)) != 1)
-        return NULL;
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    return fti_asprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-                        b[12], b[13], b[14], b[15]);
+    char id[37];
+    fti_uuid_dashed(id);
+    return fti_strdup(id);
 }
 
 json_object *fti_session_schema_for(ftrack_session *session, const char *type)
