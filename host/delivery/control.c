@@ -233,15 +233,9 @@ ftrack_status fth_control_request(int fd, json_object *request, json_object **an
         }
         if (c == '\n')
             break;
-        if (lines.len + 1 >= lines.cap) {
-            size_t cap = lines.cap ? lines.cap * 2 : 256;
-            char *grown = realloc(lines.buf, cap);
-            if (!grown) {
-                eof = true;
-                break;
-            }
-            lines.buf = grown;
-            lines.cap = cap;
+        if (!fti_array_reserve(&lines.buf, &lines.cap, lines.len + 2, 1)) {
+            eof = true;
+            break;
         }
         lines.buf[lines.len++] = c;
     }

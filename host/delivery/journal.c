@@ -270,14 +270,9 @@ instance_state *fth_journal_instance_of(fth_journal *j, const char *instance)
     for (size_t i = 0; i < j->instance_count; i++)
         if (j->instances[i].hash == h && strcmp(j->instances[i].name, instance) == 0)
             return &j->instances[i];
-    if (j->instance_count == j->instance_cap) {
-        size_t cap = j->instance_cap ? j->instance_cap * 2 : 8;
-        instance_state *grown = realloc(j->instances, cap * sizeof(*grown));
-        if (!grown)
-            return NULL;
-        j->instances = grown;
-        j->instance_cap = cap;
-    }
+    if (!fti_array_reserve(&j->instances, &j->instance_cap, j->instance_count + 1,
+                           sizeof(*j->instances)))
+        return NULL;
     instance_state *m = &j->instances[j->instance_count];
     memset(m, 0, sizeof(*m));
     if (!(m->name = fti_strdup(instance)))
@@ -604,15 +599,7 @@ void fth_journal_started(fth_journal *j, const char *instance, const fth_journal
 
 static bool reserve_done(instance_state *m)
 {
-    if (m->done_count < m->done_cap)
-        return true;
-    size_t cap = m->done_cap ? m->done_cap * 2 : 64;
-    int64_t *grown = realloc(m->done, cap * sizeof(*grown));
-    if (!grown)
-        return false;
-    m->done = grown;
-    m->done_cap = cap;
-    return true;
+    return fti_array_reserve(&m->done, &m->done_cap, m->done_count + 1, sizeof(*m->done));
 }
 
 void fth_journal_finished(fth_journal *j, const char *instance, const fth_journal_entry *e)

@@ -76,14 +76,8 @@ void fth_router_free(fth_router *r)
 
 static bool bucket_push(bucket *b, fth_router_sub *s)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4;
-        fth_router_sub **subs = realloc(b->subs, cap * sizeof(*subs));
-        if (!subs)
-            return false;
-        b->subs = subs;
-        b->cap = cap;
-    }
+    if (!fti_array_reserve(&b->subs, &b->cap, b->n + 1, sizeof(*b->subs)))
+        return false;
     s->bucket = b;
     s->bucket_index = b->n;
     b->subs[b->n++] = s;
@@ -202,14 +196,8 @@ static void peer_drop_at(fth_router *r, fth_route_peer *peer, size_t i)
 
 static bool peer_push(fth_route_peer *peer, fth_router_sub *s)
 {
-    if (peer->nsubs == peer->cap) {
-        size_t cap = peer->cap ? peer->cap * 2 : 4;
-        fth_router_sub **subs = realloc(peer->subs, cap * sizeof(*subs));
-        if (!subs)
-            return false;
-        peer->subs = subs;
-        peer->cap = cap;
-    }
+    if (!fti_array_reserve(&peer->subs, &peer->cap, peer->nsubs + 1, sizeof(*peer->subs)))
+        return false;
     peer->subs[peer->nsubs++] = s;
     return true;
 }

@@ -413,16 +413,8 @@ static int ws_receive(conn *c, struct lws *wsi, const char *in, size_t len)
                 skip_note_ack(c, c->rx, c->rxlen);
             c->rx_skip = true;
         } else {
-            if (c->rxlen + len + 1 > c->rxcap) {
-                size_t cap = c->rxcap ? c->rxcap : 4096;
-                while (cap < c->rxlen + len + 1)
-                    cap *= 2;
-                char *rx = realloc(c->rx, cap);
-                if (!rx)
-                    return -1;
-                c->rx = rx;
-                c->rxcap = cap;
-            }
+            if (!fti_array_reserve(&c->rx, &c->rxcap, c->rxlen + len + 1, 1))
+                return -1;
             memcpy(c->rx + c->rxlen, in, len);
             c->rxlen += len;
         }

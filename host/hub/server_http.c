@@ -226,16 +226,8 @@ int fth_hub_api_body(fth_hub_server *srv, pss *ps, const char *in, size_t len)
         ps->too_big = true;
         return 0;
     }
-    if (ps->body_len + len + 1 > ps->body_cap) {
-        size_t cap = ps->body_cap ? ps->body_cap : 4096;
-        while (cap < ps->body_len + len + 1)
-            cap *= 2;
-        char *b = realloc(ps->body, cap);
-        if (!b)
-            return -1;
-        ps->body = b;
-        ps->body_cap = cap;
-    }
+    if (!fti_array_reserve(&ps->body, &ps->body_cap, ps->body_len + len + 1, 1))
+        return -1;
     memcpy(ps->body + ps->body_len, in, len);
     ps->body_len += len;
     return 0;

@@ -51,60 +51,6 @@ void fth_store_fail(fth_store_error *e, const char *exception, const char *fmt, 
     va_end(ap);
 }
 
-void fth_sbuf_add(fth_sbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-}
-
-void fth_sbuf_addf(fth_sbuf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = true;
-        return;
-    }
-    if ((size_t)n < sizeof(small)) {
-        fth_sbuf_add(b, small);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = true;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    fth_sbuf_add(b, big);
-    free(big);
-}
-
-void fth_sbuf_free(fth_sbuf *b)
-{
-    free(b->s);
-    memset(b, 0, sizeof(*b));
-}
-
 int fth_binds_apply(const fth_binds *b, sqlite3_stmt *stmt)
 {
     for (size_t i = 0; i < json_object_array_length(b->list); i++) {
@@ -133,14 +79,14 @@ int fth_binds_apply(const fth_binds *b, sqlite3_stmt *stmt)
     return SQLITE_OK;
 }
 
-void fth_sql_type_list(fth_sbuf *sql, fth_binds *binds, const fth_stype *type)
+void fth_sql_type_list(fti_buf *sql, fth_binds *binds, const fth_stype *type)
 {
     if (type->nconcrete == 0) {
-        fth_sbuf_add(sql, "NULL");
+        fti_buf_adds(sql, "NULL");
         return;
     }
     for (size_t i = 0; i < type->nconcrete; i++) {
-        fth_sbuf_add(sql, i ? ", ?" : "?");
+        fti_buf_adds(sql, i ? ", ?" : "?");
         json_object_array_add(binds->list, json_object_new_string(type->concrete[i]));
     }
 }
@@ -209,19 +155,19 @@ static json_object *key_of(const fth_stype *type, json_object *data)
 json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const char *id,
                                  const fth_stype **type)
 {
-    fth_sbuf sql = {0};
+    fti_buf sql = {0};
     fth_binds binds = {json_object_new_array()};
-    fth_sbuf_add(&sql, "SELECT type, data FROM entity WHERE id = ?");
+    fti_buf_adds(&sql, "SELECT type, data FROM entity WHERE id = ?");
     json_object_array_add(binds.list, json_object_new_string(id));
     if (of) {
-        fth_sbuf_add(&sql, " AND type IN (");
+        fti_buf_adds(&sql, " AND type IN (");
         fth_sql_type_list(&sql, &binds, of);
-        fth_sbuf_add(&sql, ")");
+        fti_buf_adds(&sql, ")");
     }
-    fth_sbuf_add(&sql, " LIMIT 1");
+    fti_buf_adds(&sql, " LIMIT 1");
     json_object *data = NULL;
     sqlite3_stmt *stmt = NULL;
-    if (!sql.oom && sqlite3_prepare_v2(store->db, sql.s, -1, &stmt, NULL) == SQLITE_OK &&
+    if (!sql.failed && sqlite3_prepare_v2(store->db, sql.data, -1, &stmt, NULL) == SQLITE_OK &&
         fth_binds_apply(&binds, stmt) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
         const fth_stype *t =
             fth_schema_type(store->schema, (const char *)sqlite3_column_text(stmt, 0));
@@ -230,7 +176,7 @@ json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const ch
             *type = t;
     }
     sqlite3_finalize(stmt);
-    fth_sbuf_free(&sql);
+    fti_buf_free(&sql);
     json_object_put(binds.list);
     return data;
 }

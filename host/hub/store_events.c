@@ -91,14 +91,14 @@ static json_object *event_entity(fth_store *store, json_object *change, json_obj
     if (idv && type->npk == 1) {
         json_object_object_add(ent, "entityId", json_object_get(idv));
     } else {
-        fth_sbuf joined = {0};
+        fti_buf joined = {0};
         for (size_t i = 0; i < type->npk; i++) {
-            fth_sbuf_add(&joined, i ? "," : "");
+            fti_buf_adds(&joined, i ? "," : "");
             const char *v = json_object_get_string(json_object_object_get(cur, type->pk[i]));
-            fth_sbuf_add(&joined, v ? v : "");
+            fti_buf_adds(&joined, v ? v : "");
         }
-        json_object_object_add(ent, "entityId", json_object_new_string(joined.s ? joined.s : ""));
-        fth_sbuf_free(&joined);
+        json_object_object_add(ent, "entityId", json_object_new_string(joined.data ? joined.data : ""));
+        fti_buf_free(&joined);
     }
     json_object_object_add(ent, "entityType", json_object_new_string(type->legacy));
     json_object_object_add(ent, "entity_type", json_object_new_string(type->name));

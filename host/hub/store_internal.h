@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "common/internal.h"
 #include "store.h"
 
 struct fth_store {
@@ -19,16 +20,6 @@ struct fth_store {
     char *user_display;
 };
 
-/* A growable string. */
-typedef struct fth_sbuf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} fth_sbuf;
-
-void fth_sbuf_add(fth_sbuf *b, const char *s);
-void fth_sbuf_addf(fth_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fth_sbuf_free(fth_sbuf *b);
 
 /* Values bound to a statement's '?' in order (json values; NULL binds SQL NULL). */
 typedef struct fth_binds {
@@ -38,7 +29,7 @@ typedef struct fth_binds {
 /* Bind every value; returns the sqlite status. */
 int fth_binds_apply(const fth_binds *b, sqlite3_stmt *stmt);
 /* Append "?, ?, ..." for the concrete types of `type` to sql and their names to binds. */
-void fth_sql_type_list(fth_sbuf *sql, fth_binds *binds, const fth_stype *type);
+void fth_sql_type_list(fti_buf *sql, fth_binds *binds, const fth_stype *type);
 
 /* The entity as a client sees it: {"__entity_type__", every stored attribute}, dates as
  * {"__type__":"datetime"}. `data` is the stored object (borrowed). */

@@ -21,7 +21,7 @@
 
 typedef struct tr {
     fth_store *store;
-    fth_sbuf sql;
+    fti_buf sql;
     fth_binds binds;
     int aliases;
     fth_store_error *e;
@@ -46,7 +46,7 @@ static bool tr_fail(tr *t, const char *fmt, ...)
 static void bind(tr *t, json_object *value)
 {
     json_object_array_add(t->binds.list, value);
-    fth_sbuf_add(&t->sql, "?");
+    fti_buf_adds(&t->sql, "?");
 }
 
 static bool safe_name(const char *s)
@@ -61,7 +61,7 @@ static bool safe_name(const char *s)
 
 static void add_extract(tr *t, int alias, const char *attr)
 {
-    fth_sbuf_addf(&t->sql, "json_extract(e%d.data, '$.\"%s\"')", alias, attr);
+    fti_buf_addf(&t->sql, "json_extract(e%d.data, '$.\"%s\"')", alias, attr);
 }
 
 static const fth_sprop *lookup(tr *t, const fth_stype *type, const char *name)
@@ -132,14 +132,14 @@ static bool value_expr(tr *t, int a, const fth_stype *type, const fth_qpath *pat
     int b = new_alias(t);
     if (b < 0)
         return false;
-    fth_sbuf_add(&t->sql, "(SELECT ");
+    fti_buf_adds(&t->sql, "(SELECT ");
     if (!value_expr(t, b, ref, path, i + 1, vt))
         return false;
-    fth_sbuf_addf(&t->sql, " FROM entity e%d WHERE e%d.id = ", b, b);
+    fti_buf_addf(&t->sql, " FROM entity e%d WHERE e%d.id = ", b, b);
     add_extract(t, a, p->fk);
-    fth_sbuf_addf(&t->sql, " AND e%d.type IN (", b);
+    fti_buf_addf(&t->sql, " AND e%d.type IN (", b);
     fth_sql_type_list(&t->sql, &t->binds, ref);
-    fth_sbuf_add(&t->sql, "))");
+    fti_buf_adds(&t->sql, "))");
     return true;
 }
 
@@ -192,18 +192,18 @@ static bool subquery(tr *t, const fth_query *q)
     if (s < 0)
         return false;
     fth_value_type vt;
-    fth_sbuf_add(&t->sql, "(SELECT ");
+    fti_buf_adds(&t->sql, "(SELECT ");
     if (!value_expr(t, s, type, &q->projections[0], 0, &vt))
         return false;
-    fth_sbuf_addf(&t->sql, " FROM entity e%d WHERE e%d.type IN (", s, s);
+    fti_buf_addf(&t->sql, " FROM entity e%d WHERE e%d.type IN (", s, s);
     fth_sql_type_list(&t->sql, &t->binds, type);
-    fth_sbuf_add(&t->sql, ")");
+    fti_buf_adds(&t->sql, ")");
     if (q->where) {
-        fth_sbuf_add(&t->sql, " AND ");
+        fti_buf_adds(&t->sql, " AND ");
         if (!cond(t, s, type, q->where))
             return false;
     }
-    fth_sbuf_add(&t->sql, ")");
+    fti_buf_adds(&t->sql, ")");
     return true;
 }
 
@@ -211,22 +211,22 @@ static bool compare_list(tr *t, fth_value_type vt, const fth_qnode *n)
 {
     bool negate = n->op == FTH_QOP_NOT_IN;
     if (n->value.kind == FTH_QV_SUBQUERY) {
-        fth_sbuf_add(&t->sql, negate ? " NOT IN " : " IN ");
+        fti_buf_adds(&t->sql, negate ? " NOT IN " : " IN ");
         return subquery(t, n->value.subquery);
     }
     if (n->value.nitems == 0) {
-        fth_sbuf_add(&t->sql, negate ? " IS NOT NULL OR 1" : " IS NULL AND 0");
+        fti_buf_adds(&t->sql, negate ? " IS NOT NULL OR 1" : " IS NULL AND 0");
         return true;
     }
-    fth_sbuf_add(&t->sql, negate ? " NOT IN (" : " IN (");
+    fti_buf_adds(&t->sql, negate ? " NOT IN (" : " IN (");
     for (size_t i = 0; i < n->value.nitems; i++) {
         if (n->value.items[i].kind == FTH_QV_NULL)
             return tr_fail(t, "null cannot be in a list; use \"is null\".");
         if (i)
-            fth_sbuf_add(&t->sql, ", ");
+            fti_buf_adds(&t->sql, ", ");
         bind(t, coerce(vt, &n->value.items[i]));
     }
-    fth_sbuf_add(&t->sql, ")");
+    fti_buf_adds(&t->sql, ")");
     return true;
 }
 
@@ -238,7 +238,7 @@ static bool compare(tr *t, fth_value_type vt, const fth_qnode *n)
     if (n->value.kind == FTH_QV_NULL) {
         if (n->op != FTH_QOP_IS && n->op != FTH_QOP_IS_NOT)
             return tr_fail(t, "null can only be compared with is or is_not.");
-        fth_sbuf_add(&t->sql, n->op == FTH_QOP_IS ? " IS NULL" : " IS NOT NULL");
+        fti_buf_adds(&t->sql, n->op == FTH_QOP_IS ? " IS NULL" : " IS NOT NULL");
         return true;
     }
     static const char *const sql_ops[] = {
@@ -247,7 +247,7 @@ static bool compare(tr *t, fth_value_type vt, const fth_qnode *n)
         [FTH_QOP_GT] = " > ",      [FTH_QOP_LT] = " < ",
         [FTH_QOP_GE] = " >= ",     [FTH_QOP_LE] = " <= ",
     };
-    fth_sbuf_add(&t->sql, sql_ops[n->op]);
+    fti_buf_adds(&t->sql, sql_ops[n->op]);
     bool like = n->op == FTH_QOP_LIKE || n->op == FTH_QOP_NOT_LIKE;
     bind(t, coerce(like ? FTH_VT_STRING : vt, &n->value));
     return true;
@@ -268,20 +268,20 @@ static bool walk(tr *t, int a, const fth_stype *type, const fth_qnode *n, size_t
         if (nested)
             return tr_fail(t, "\"%s\" of %s is not a relation; has/any need one.", p->name,
                            type->name);
-        fth_sbuf_add(&t->sql, "(");
+        fti_buf_adds(&t->sql, "(");
         add_extract(t, a, p->name);
         bool ok = compare(t, p->vtype, n);
-        fth_sbuf_add(&t->sql, ")");
+        fti_buf_adds(&t->sql, ")");
         return ok;
     }
     const fth_stype *ref = target_type(t, type, p);
     if (!ref)
         return false;
     if (p->kind == FTH_PROP_RELATION && !nested && (last || ends_with_id(path, i, ref))) {
-        fth_sbuf_add(&t->sql, "(");
+        fti_buf_adds(&t->sql, "(");
         add_extract(t, a, p->fk);
         bool ok = compare(t, FTH_VT_STRING, n);
-        fth_sbuf_add(&t->sql, ")");
+        fti_buf_adds(&t->sql, ")");
         return ok;
     }
     if (last && !nested)
@@ -290,19 +290,19 @@ static bool walk(tr *t, int a, const fth_stype *type, const fth_qnode *n, size_t
     int b = new_alias(t);
     if (b < 0)
         return false;
-    fth_sbuf_addf(&t->sql, "EXISTS (SELECT 1 FROM entity e%d WHERE e%d.type IN (", b, b);
+    fti_buf_addf(&t->sql, "EXISTS (SELECT 1 FROM entity e%d WHERE e%d.type IN (", b, b);
     fth_sql_type_list(&t->sql, &t->binds, ref);
     if (p->kind == FTH_PROP_RELATION) {
-        fth_sbuf_addf(&t->sql, ") AND e%d.id = ", b);
+        fti_buf_addf(&t->sql, ") AND e%d.id = ", b);
         add_extract(t, a, p->fk);
     } else {
-        fth_sbuf_add(&t->sql, ") AND ");
+        fti_buf_adds(&t->sql, ") AND ");
         add_extract(t, b, p->fk);
-        fth_sbuf_addf(&t->sql, " = e%d.id", a);
+        fti_buf_addf(&t->sql, " = e%d.id", a);
     }
-    fth_sbuf_add(&t->sql, " AND ");
+    fti_buf_adds(&t->sql, " AND ");
     bool ok = last ? cond(t, b, ref, n->left) : walk(t, b, ref, n, i + 1);
-    fth_sbuf_add(&t->sql, ")");
+    fti_buf_adds(&t->sql, ")");
     return ok;
 }
 
@@ -311,20 +311,20 @@ static bool cond(tr *t, int a, const fth_stype *type, const fth_qnode *n)
     switch (n->kind) {
     case FTH_QN_AND:
     case FTH_QN_OR: {
-        fth_sbuf_add(&t->sql, "(");
+        fti_buf_adds(&t->sql, "(");
         if (!cond(t, a, type, n->left))
             return false;
-        fth_sbuf_add(&t->sql, n->kind == FTH_QN_AND ? " AND " : " OR ");
+        fti_buf_adds(&t->sql, n->kind == FTH_QN_AND ? " AND " : " OR ");
         if (!cond(t, a, type, n->right))
             return false;
-        fth_sbuf_add(&t->sql, ")");
+        fti_buf_adds(&t->sql, ")");
         return true;
     }
     case FTH_QN_NOT:
-        fth_sbuf_add(&t->sql, "NOT (");
+        fti_buf_adds(&t->sql, "NOT (");
         if (!cond(t, a, type, n->left))
             return false;
-        fth_sbuf_add(&t->sql, ")");
+        fti_buf_adds(&t->sql, ")");
         return true;
     default:
         return walk(t, a, type, n, 0);
@@ -394,17 +394,17 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
     json_object *idv = json_object_object_get(data, "id");
     if (!ref || !p->fk || !json_object_is_type(idv, json_type_string))
         return;
-    fth_sbuf sql = {0};
+    fti_buf sql = {0};
     fth_binds binds = {json_object_new_array()};
-    fth_sbuf_addf(&sql,
+    fti_buf_addf(&sql,
                   "SELECT type, data FROM entity WHERE json_extract(data, '$.\"%s\"') = ? "
                   "AND type IN (",
                   p->fk);
     json_object_array_add(binds.list, json_object_get(idv));
     fth_sql_type_list(&sql, &binds, ref);
-    fth_sbuf_add(&sql, ") ORDER BY seq");
+    fti_buf_adds(&sql, ") ORDER BY seq");
     sqlite3_stmt *stmt = NULL;
-    if (!sql.oom && sqlite3_prepare_v2(t->store->db, sql.s, -1, &stmt, NULL) == SQLITE_OK &&
+    if (!sql.failed && sqlite3_prepare_v2(t->store->db, sql.data, -1, &stmt, NULL) == SQLITE_OK &&
         fth_binds_apply(&binds, stmt) == SQLITE_OK) {
         for (size_t k = 0; sqlite3_step(stmt) == SQLITE_ROW; k++) {
             const fth_stype *it =
@@ -425,7 +425,7 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
         }
     }
     sqlite3_finalize(stmt);
-    fth_sbuf_free(&sql);
+    fti_buf_free(&sql);
     json_object_put(binds.list);
 }
 
@@ -492,33 +492,33 @@ static void projections_free(projections *pr)
 static bool build_sql(tr *t, const fth_query *q, const fth_stype *type)
 {
     t->aliases = 1;
-    fth_sbuf_add(&t->sql, "SELECT e0.type, e0.data FROM entity e0 WHERE e0.type IN (");
+    fti_buf_adds(&t->sql, "SELECT e0.type, e0.data FROM entity e0 WHERE e0.type IN (");
     fth_sql_type_list(&t->sql, &t->binds, type);
-    fth_sbuf_add(&t->sql, ")");
+    fti_buf_adds(&t->sql, ")");
     if (q->where) {
-        fth_sbuf_add(&t->sql, " AND ");
+        fti_buf_adds(&t->sql, " AND ");
         if (!cond(t, 0, type, q->where))
             return false;
     }
-    fth_sbuf_add(&t->sql, " ORDER BY ");
+    fti_buf_adds(&t->sql, " ORDER BY ");
     for (size_t i = 0; i < q->norder; i++) {
         fth_value_type vt;
         if (!value_expr(t, 0, type, &q->order[i].path, 0, &vt))
             return false;
-        fth_sbuf_add(&t->sql, q->order[i].descending ? " DESC, " : " ASC, ");
+        fti_buf_adds(&t->sql, q->order[i].descending ? " DESC, " : " ASC, ");
     }
-    fth_sbuf_add(&t->sql, "e0.seq");
+    fti_buf_adds(&t->sql, "e0.seq");
     if (q->limit >= 0) {
-        fth_sbuf_add(&t->sql, " LIMIT ");
+        fti_buf_adds(&t->sql, " LIMIT ");
         bind(t, json_object_new_int64(q->limit + 1)); /* one more: is there a next page? */
     } else {
-        fth_sbuf_add(&t->sql, " LIMIT -1");
+        fti_buf_adds(&t->sql, " LIMIT -1");
     }
     if (q->offset > 0) {
-        fth_sbuf_add(&t->sql, " OFFSET ");
+        fti_buf_adds(&t->sql, " OFFSET ");
         bind(t, json_object_new_int64(q->offset));
     }
-    if (t->sql.oom)
+    if (t->sql.failed)
         return tr_fail(t, "out of memory");
     return true;
 }
@@ -526,7 +526,7 @@ static bool build_sql(tr *t, const fth_query *q, const fth_stype *type)
 static json_object *run(tr *t, const fth_query *q, const fth_stype *type, const projections *pr)
 {
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(t->store->db, t->sql.s, -1, &stmt, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(t->store->db, t->sql.data, -1, &stmt, NULL) != SQLITE_OK ||
         fth_binds_apply(&t->binds, stmt) != SQLITE_OK) {
         fth_store_fail(t->e, "ServerError", "The query could not run: %s",
                        sqlite3_errmsg(t->store->db));
@@ -607,7 +607,7 @@ json_object *fth_store_query(fth_store *store, const char *expression, fth_store
         result = run(&t, q, type, &pr);
 done:
     projections_free(&pr);
-    fth_sbuf_free(&t.sql);
+    fti_buf_free(&t.sql);
     json_object_put(t.binds.list);
     fth_query_free(q);
     return result;

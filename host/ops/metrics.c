@@ -209,40 +209,9 @@ void fth_metrics_set_collector(fth_metrics_collect_fn fn, void *user_data)
 
 /* ---- Rendering ------------------------------------------------------------------------- */
 
-typedef struct out_buf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} out_buf;
-
-static void out(out_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(out_buf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = true;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-}
+/* Every line of the exposition is appended to one growing text. */
+#define out fti_buf_addf
+typedef fti_buf out_buf;
 
 /* Label values escape backslash, double quote and newline (exposition format). Instance
  * names are [a-z0-9_-] already; this keeps a plugin name from breaking the format. */
@@ -366,11 +335,7 @@ char *fth_metrics_render(void)
     render_histograms(&b);
     render_globals(&b);
     pthread_mutex_unlock(&registry_lock);
-    if (b.failed || !b.data) {
-        free(b.data);
-        return NULL;
-    }
-    return b.data;
+    return fti_buf_take(&b);
 }
 
 void fth_metrics_reset(void)

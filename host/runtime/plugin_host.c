@@ -21,14 +21,9 @@ static char *join_names(json_object *array)
 
 static fth_plan_instance *plan_append(fth_plan *plan, size_t *cap)
 {
-    if (plan->instance_count == *cap) {
-        size_t n = *cap ? *cap * 2 : 8;
-        fth_plan_instance *grown = realloc(plan->instances, n * sizeof(*grown));
-        if (!grown)
-            return NULL;
-        plan->instances = grown;
-        *cap = n;
-    }
+    if (!fti_array_reserve(&plan->instances, cap, plan->instance_count + 1,
+                           sizeof(*plan->instances)))
+        return NULL;
     fth_plan_instance *inst = &plan->instances[plan->instance_count++];
     memset(inst, 0, sizeof(*inst));
     return inst;

@@ -187,15 +187,9 @@ const char *const *fth_reliability_command(const char *instance)
 void fth_reliability_attach(const char *instance, fth_reliable *reliable)
 {
     pthread_mutex_lock(&ctx.lock);
-    if (ctx.live_count == ctx.live_cap) {
-        size_t cap = ctx.live_cap ? ctx.live_cap * 2 : 16;
-        attached *grown = realloc(ctx.live, cap * sizeof(*grown));
-        if (!grown) {
-            pthread_mutex_unlock(&ctx.lock);
-            return;
-        }
-        ctx.live = grown;
-        ctx.live_cap = cap;
+    if (!fti_array_reserve(&ctx.live, &ctx.live_cap, ctx.live_count + 1, sizeof(*ctx.live))) {
+        pthread_mutex_unlock(&ctx.lock);
+        return;
     }
     char *name = fti_strdup(instance);
     if (name)

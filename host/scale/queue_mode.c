@@ -272,14 +272,8 @@ static bool add_sub(ingest *g, const char *key, json_object *entry)
     json_object_object_get_ex(entry, "subscriber", &meta);
     if (!json_object_is_type(expr, json_type_string))
         return false;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 16;
-        ingest_sub *more = realloc(g->subs, cap * sizeof(*more));
-        if (!more)
-            return false;
-        g->subs = more;
-        g->cap = cap;
-    }
+    if (!fti_array_reserve(&g->subs, &g->cap, g->n + 1, sizeof(*g->subs)))
+        return false;
     json_object *copy = NULL;
     if (json_object_is_type(meta, json_type_object))
         json_object_deep_copy(meta, &copy, NULL);

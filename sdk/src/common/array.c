@@ -62,6 +62,11 @@ bool fti_buf_add(fti_buf *b, const void *data, size_t n)
     return true;
 }
 
+bool fti_buf_adds(fti_buf *b, const char *s)
+{
+    return fti_buf_add(b, s, strlen(s));
+}
+
 bool fti_buf_addf(fti_buf *b, const char *fmt, ...)
 {
     va_list ap;

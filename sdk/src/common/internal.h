@@ -52,6 +52,7 @@ typedef struct fti_buf {
 } fti_buf;
 bool fti_buf_reserve(fti_buf *b, size_t extra);
 bool fti_buf_add(fti_buf *b, const void *data, size_t n);
+bool fti_buf_adds(fti_buf *b, const char *s); /* a C string */
 bool fti_buf_addf(fti_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The text (the caller frees it; NULL if anything failed, or nothing was ever added); the
  * buffer is empty afterwards. */

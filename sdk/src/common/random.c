@@ -1,7 +1,8 @@
 /* Random bytes and the ids made from them (internal.h): every random id, key, mask and jitter
  * of the SDK, the host and the embedded hub comes from here, from the kernel's CSPRNG, and
  * fails one way: a process that cannot get random bytes stops (abort), because there is
- * nothing safe to hand out instead. Nothing falls back to rand(). */
+ * nothing safe to hand out instead. Nothing falls back to the C library's predictable
+ * generator (tests/integration/test_banned_calls.sh bans it). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>

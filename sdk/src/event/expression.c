@@ -182,14 +182,8 @@ static node *parse_or(parser *p);
 /* Grow a node list by one. */
 static bool push(node ***list, size_t *n, size_t *cap, node *item)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4;
-        node **grown = realloc(*list, ncap * sizeof(**list));
-        if (!grown)
-            return false;
-        *list = grown;
-        *cap = ncap;
-    }
+    if (!fti_array_reserve(list, cap, *n + 1, sizeof(**list)))
+        return false;
     (*list)[(*n)++] = item;
     return true;
 }

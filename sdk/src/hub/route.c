@@ -74,15 +74,9 @@ static void key_list_add(const char *key, void *user_data)
     for (size_t i = 0; i < l->n; i++)
         if (strcmp(l->keys[i], key) == 0)
             return;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        const char **grown = realloc(l->keys, cap * sizeof(*grown));
-        if (!grown) {
-            l->all = true; /* the whole event always does */
-            return;
-        }
-        l->keys = grown;
-        l->cap = cap;
+    if (!fti_array_reserve(&l->keys, &l->cap, l->n + 1, sizeof(*l->keys))) {
+        l->all = true; /* the whole event always does */
+        return;
     }
     l->keys[l->n++] = key;
 }
@@ -223,14 +217,8 @@ static void queue_set_add(queue_set *s, ftrack_hub_queue *q)
         return;
     if (s->n >= 16) {
         size_t i = s->n - 16;
-        if (i >= s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 16;
-            ftrack_hub_queue **m = realloc(s->more, cap * sizeof(*m));
-            if (!m)
-                return;
-            s->more = m;
-            s->cap = cap;
-        }
+        if (!fti_array_reserve(&s->more, &s->cap, i + 1, sizeof(*s->more)))
+            return;
         s->more[i] = q;
     } else {
         s->q[s->n] = q;

@@ -400,16 +400,8 @@ static int handle_frame(fti_transport *t, struct lws *wsi, const char *buf, size
 
 static bool rx_append(fti_transport *t, const char *in, size_t len)
 {
-    if (t->rx_len + len + 1 > t->rx_cap) {
-        size_t cap = t->rx_cap ? t->rx_cap : RX_BUFFER;
-        while (cap < t->rx_len + len + 1)
-            cap *= 2;
-        char *p = realloc(t->rx, cap);
-        if (!p)
-            return false;
-        t->rx = p;
-        t->rx_cap = cap;
-    }
+    if (!fti_array_reserve(&t->rx, &t->rx_cap, t->rx_len + len + 1, 1))
+        return false;
     memcpy(t->rx + t->rx_len, in, len);
     t->rx_len += len;
     t->rx[t->rx_len] = '\0';

@@ -45,14 +45,8 @@ const unsigned *ftrack_plugin_abi_versions(size_t *count)
 
 static plugin_file *set_append(ftrack_plugin_set *set, const char *path)
 {
-    if (set->count == set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 16;
-        plugin_file *files = realloc(set->files, cap * sizeof(*files));
-        if (!files)
-            return NULL;
-        set->files = files;
-        set->cap = cap;
-    }
+    if (!fti_array_reserve(&set->files, &set->cap, set->count + 1, sizeof(*set->files)))
+        return NULL;
     plugin_file *f = &set->files[set->count];
     memset(f, 0, sizeof(*f));
     f->path = fti_strdup(path);

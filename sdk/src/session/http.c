@@ -462,16 +462,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
         r->too_big = true;
         return 0;
     }
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 4096;
-        while (cap < r->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(r->data, cap);
-        if (!grown)
-            return 0;
-        r->data = grown;
-        r->cap = cap;
-    }
+    if (!fti_array_reserve(&r->data, &r->cap, r->len + n + 1, 1))
+        return 0;
     memcpy(r->data + r->len, data, n);
     r->len += n;
     r->data[r->len] = '\0';

@@ -277,14 +277,8 @@ ftrack_status ftrack_query_next(ftrack_query *query, ftrack_entity **entity, ftr
 
 static ftrack_status list_add(ftrack_entity_list *list, ftrack_entity *entity, size_t *cap)
 {
-    if (list->count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        ftrack_entity **items = realloc(list->items, ncap * sizeof(*items));
-        if (!items)
-            return FTRACK_ERR_NO_MEMORY;
-        list->items = items;
-        *cap = ncap;
-    }
+    if (!fti_array_reserve(&list->items, cap, list->count + 1, sizeof(*list->items)))
+        return FTRACK_ERR_NO_MEMORY;
     list->items[list->count++] = entity;
     return FTRACK_OK;
 }
