@@ -1,5 +1,5 @@
-/* The socket.io 0.9 handshake (protocol §3): GET /socket.io/1/ with right credentials hands
- * out a session id, and the websocket upgrade to /socket.io/1/websocket/<sid> must name one
+/* The socket.io 0.9 handshake (protocol §5.2-§5.3): GET /socket.io/1/ with right credentials
+ * hands out a session id, and the websocket upgrade to /socket.io/1/websocket/<sid> must name one
  * that is still pending. The pending sids live on the server (srv->sids), expire after
  * SID_TTL and are capped, so handshakes that never upgrade cannot pile up. Split from
  * server.c; runs on the service thread like the rest of the server. */

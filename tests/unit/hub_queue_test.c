@@ -1,4 +1,4 @@
-/* Delivery queues without a server (protocol §6.7, sdk/src/hub/queue.c): a bounded queue's
+/* Delivery queues without a server (sdk/src/hub/queue.c): a bounded queue's
  * overflow, order and dispatch on its own consumer, close, and the subscriptions a queue
  * lists. Moved from hub_dispatch_test.c when dispatch.c was split. */
 #include <math.h>

@@ -2,7 +2,7 @@
 #define FTH_HUB_SERVER_H
 /*
  * The embedded event hub: a real server on one port that speaks ftrack's protocol
- * (design/protocol.md §3, §5-§7, Appendices A-B):
+ * (docs/internals/protocol.md §3, §5-§7, Appendices A-B):
  *   GET  /socket.io/1/                  socket.io 0.9 handshake (credentials checked)
  *   GET  /socket.io/1/websocket/<sid>   the websocket: subscribe, route, ack, heartbeat
  *   POST /api                           server information, schemas, the entity store

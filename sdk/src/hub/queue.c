@@ -1,4 +1,5 @@
-/* Delivery queues (protocol §6.7): each consumer thread's inbox of event texts.
+/* Delivery queues (docs/internals/architecture.md): each consumer thread's inbox of event
+ * texts.
  *
  * Routing (route.c) appends a copy of an event's text to the queue of every subscriber it
  * matches, on whichever thread received it; the queue's consumer takes it on its own thread,
