@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The repository explains itself: every `protocol §N` (and `protocol Appendix X`) a comment,
 # test or doc cites is a section of docs/internals/protocol.md, every docs/... path cited
-# exists, and nothing points at a document outside the repository.
+# exists, every file the internals pages name exists, and nothing points at a document
+# outside the repository.
 set -euo pipefail
 cd "$FTRACK_SOURCE_DIR"
 python3 - <<'PY'
@@ -67,6 +68,13 @@ for path in files:
         for doc in re.findall(r"\b(docs/[A-Za-z0-9_/.-]+\.md)", line):
             if not os.path.isfile(doc):
                 problems.append("%s:%d: %s does not exist" % (path, n, doc))
+# The internals pages name files: each named path must exist, so a move updates them.
+for page in sorted(os.listdir("docs/internals")):
+    text = open(os.path.join("docs/internals", page), encoding="utf-8").read()
+    for path in re.findall(r"`((?:sdk|host|tests|cmake|plugins|docs|bench|packaging|examples)/"
+                           r"[A-Za-z0-9_./-]+)`", text):
+        if not os.path.exists(path.rstrip("/")):
+            problems.append("docs/internals/%s: names %s, which does not exist" % (page, path))
 if count < 50:
     problems.append("found only %d protocol citations: the pattern is broken" % count)
 if problems:
