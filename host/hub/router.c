@@ -93,15 +93,11 @@ static void bucket_remove(bucket *b, fth_router_sub *s)
 
 static bool prefix_len_adjust(fth_router *r, size_t len, int delta)
 {
-    if (len >= r->prefix_lens_cap) {
-        size_t cap = len + 16;
-        size_t *lens = realloc(r->prefix_lens, cap * sizeof(*lens));
-        if (!lens)
-            return false;
-        memset(lens + r->prefix_lens_cap, 0, (cap - r->prefix_lens_cap) * sizeof(*lens));
-        r->prefix_lens = lens;
-        r->prefix_lens_cap = cap;
-    }
+    size_t old_cap = r->prefix_lens_cap;
+    if (!fti_array_reserve(&r->prefix_lens, &r->prefix_lens_cap, len + 1, sizeof(size_t)))
+        return false;
+    if (r->prefix_lens_cap > old_cap) /* counts of lengths not seen yet */
+        memset(r->prefix_lens + old_cap, 0, (r->prefix_lens_cap - old_cap) * sizeof(size_t));
     r->prefix_lens[len] = (size_t)((long)r->prefix_lens[len] + delta);
     return true;
 }

@@ -125,15 +125,9 @@ char *fth_lines_read(fth_lines *l, double timeout, bool *eof)
         }
         if (rc == 0)
             continue;
-        if (l->cap - l->len < 65536) {
-            size_t cap = l->cap ? l->cap * 2 : 131072;
-            char *grown = realloc(l->buf, cap);
-            if (!grown) {
-                *eof = true;
-                return NULL;
-            }
-            l->buf = grown;
-            l->cap = cap;
+        if (!fti_array_reserve(&l->buf, &l->cap, l->len + 65536, 1)) {
+            *eof = true;
+            return NULL;
         }
         ssize_t n = read(l->fd, l->buf + l->len, l->cap - l->len);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))

@@ -185,17 +185,12 @@ static void ack(fth_queue_consumer *c, unsigned p, const char *id)
 {
     if (ack_now(c, p, id))
         return;
-    if (c->ack_count == c->ack_cap) {
-        size_t cap = c->ack_cap ? c->ack_cap * 2 : 64;
-        pending_ack *more = cap <= ACK_BACKLOG_MAX ? realloc(c->acks, cap * sizeof(*more)) : NULL;
-        if (!more) {
-            ftrack_log(FTRACK_LOG_ERROR, "queue",
-                       "%s: cannot remember the acknowledgement of %s: it may run again",
-                       c->instance, id);
-            return;
-        }
-        c->acks = more;
-        c->ack_cap = cap;
+    if (c->ack_count >= ACK_BACKLOG_MAX ||
+        !fti_array_reserve(&c->acks, &c->ack_cap, c->ack_count + 1, sizeof(*c->acks))) {
+        ftrack_log(FTRACK_LOG_ERROR, "queue",
+                   "%s: cannot remember the acknowledgement of %s: it may run again",
+                   c->instance, id);
+        return;
     }
     c->acks[c->ack_count].partition = p;
     fti_strlcpy(c->acks[c->ack_count].id, id, sizeof(c->acks[0].id));
