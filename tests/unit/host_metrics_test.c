@@ -217,6 +217,46 @@ static void test_log_text(void **state)
     assert_string_equal(buf, "1970-01-01T00:00:00.000Z error echo-a: [event ev-1 topic t.x] a b");
 }
 
+/* fth_logging_say: the text format writes the line as it always was, the JSON format one
+ * record, at any log level; the JSON format can be read back line by line. */
+static void test_logging_say(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ftrack-say-test.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *out = fdopen(fd, "w+");
+    ftrack_log_set_level(FTRACK_LOG_ERROR); /* say is not filtered by level */
+    fth_logging_install(FTH_LOG_TEXT, out);
+    assert_false(fth_logging_is_json());
+    fth_logging_say(FTRACK_LOG_INFO, "host", "ftrack-host: ", "joined at %s\n(see --help)", "x");
+    fth_logging_install(FTH_LOG_JSON, out);
+    assert_true(fth_logging_is_json());
+    fth_logging_say(FTRACK_LOG_INFO, "host", "ftrack-host: ", "joined at %s", "y");
+    fth_logging_uninstall();
+    assert_false(fth_logging_is_json());
+    ftrack_log_set_level(FTRACK_LOG_INFO);
+    fflush(out);
+    rewind(out);
+    char text[4096];
+    size_t len = fread(text, 1, sizeof(text) - 1, out);
+    text[len] = '\0';
+    fclose(out);
+    unlink(path);
+    const char *json = strstr(text, "{");
+    assert_non_null(json);
+    assert_memory_equal(text, "ftrack-host: joined at x\n(see --help)\n", (size_t)(json - text));
+    json_object *r = json_tokener_parse(json);
+    assert_non_null(r);
+    assert_string_equal(json_object_get_string(json_object_object_get(r, "level")), "info");
+    assert_string_equal(json_object_get_string(json_object_object_get(r, "component")), "host");
+    assert_string_equal(json_object_get_string(json_object_object_get(r, "message")),
+                        "joined at y");
+    assert_non_null(json_object_object_get(r, "time"));
+    json_object_put(r);
+    assert_int_equal(json[strlen(json) - 1], '\n');
+}
+
 static void test_log_redaction_and_recent(void **state)
 {
     (void)state;
@@ -397,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_config_ops_keys),
         cmocka_unit_test(test_secret_files),
         cmocka_unit_test(test_env_precedence),
+        cmocka_unit_test(test_logging_say),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     fth_metrics_reset();
