@@ -377,16 +377,7 @@ int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o
 
 bool fth_host_options_want_json_logs(int argc, char **argv)
 {
-    const char *format = getenv("FTRACK_HOST_LOG_FORMAT");
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strncmp(argv[i], "--log-format=", 13) == 0)
-            format = argv[i] + 13;
-        else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
-            format = argv[++i];
-    }
-    return format && strcmp(format, "json") == 0;
+    return fti_args_want_json_logs(argc, argv, "FTRACK_HOST_LOG_FORMAT");
 }
 
 void fth_host_options_clear(fth_host_options *o)

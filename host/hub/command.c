@@ -12,6 +12,7 @@
 
 #include <ftrack/ftrack.h>
 #include <stdarg.h>
+#include "common/internal.h"
 #include "hub_server.h"
 
 enum { EXIT_OK = 0, EXIT_FAILURE_ = 1, EXIT_USAGE = 2 };
@@ -22,7 +23,7 @@ static void usage(FILE *out, const char *prog)
     fprintf(out,
             "usage: %s [--listen HOST:PORT] [--data-dir DIR] [--heartbeat SECONDS]\n"
             "%*s[--store file|memory] [--seed FILE.json] [--ffmpeg PATH]\n"
-            "%*s[--encode-timeout SECONDS]\n"
+            "%*s[--encode-timeout SECONDS] [--log-format text|json]\n"
             "\n", prog, pad, "", pad, "");
     fprintf(out,
             "Run the embedded ftrack event hub: the socket.io event server and POST /api.\n"
@@ -36,6 +37,7 @@ static void usage(FILE *out, const char *prog)
             "                       ones that already exist are kept as they are\n"
             "  --ffmpeg PATH        the ffmpeg encode_media runs (default: ffmpeg on PATH)\n"
             "  --encode-timeout SECONDS  time limit of one encode_media job (default 600)\n"
+            "  --log-format FORMAT  text (default) or json: every line on stderr one JSON object\n"
             "\n"
             "The user is FTRACK_API_USER (else the login user), the key FTRACK_API_KEY or\n"
             "FTRACK_APIKEY; without one a key is generated and kept in DIR/api-key (mode 0600).\n"
@@ -107,19 +109,58 @@ typedef struct hub_args {
     const char *seed_file;
     const char *ffmpeg;
     double encode_timeout;
+    bool json; /* --log-format json */
 } hub_args;
 
-/* A command-line mistake: "PROG: <message>", a blank line and the usage on stderr. */
-static int usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(const char *prog, const char *fmt, ...)
+/* --log-format json: every record as one JSON line on stderr, as ftrack-host writes them. */
+static void json_sink(const ftrack_log_record *record, void *user_data)
+{
+    (void)user_data;
+    char line[8192];
+    fti_log_json(record, fti_wall_now(), false, line, sizeof(line));
+    fprintf(stderr, "%s\n", line);
+    fflush(stderr);
+}
+
+/* A line for whoever reads stderr: "PROG: <message>" as it always was, or one JSON record.
+ * A command-line mistake (`mistake`) is followed by a blank line and the usage in text, by
+ * "(see --help)" in JSON. */
+static void vsay(const hub_args *a, const char *prog, ftrack_log_level level, bool mistake,
+                 const char *fmt, va_list ap)
+{
+    char message[2048];
+    vsnprintf(message, sizeof(message), fmt, ap);
+    if (a->json) {
+        if (mistake)
+            fti_strlcpy(message + strnlen(message, sizeof(message) - 16), " (see --help)", 16);
+        ftrack_log_record r = {level, "hub", NULL, NULL, message};
+        json_sink(&r, NULL);
+        return;
+    }
+    fprintf(stderr, "%s: %s\n%s", prog, message, mistake ? "\n" : "");
+    if (mistake)
+        usage(stderr, prog);
+    fflush(stderr);
+}
+
+static void say(const hub_args *a, const char *prog, ftrack_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void say(const hub_args *a, const char *prog, ftrack_log_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputs("\n\n", stderr);
+    vsay(a, prog, level, false, fmt, ap);
     va_end(ap);
-    usage(stderr, prog);
+}
+
+static int usage_error(const hub_args *a, const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int usage_error(const hub_args *a, const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(a, prog, FTRACK_LOG_ERROR, true, fmt, ap);
+    va_end(ap);
     return EXIT_USAGE;
 }
 
@@ -133,6 +174,7 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
         {"seed", required_argument, NULL, 'S'},
         {"ffmpeg", required_argument, NULL, 'f'},
         {"encode-timeout", required_argument, NULL, 't'},
+        {"log-format", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -145,7 +187,7 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
         switch (c) {
         case 'l':
             if (!parse_listen(optarg, a->host, sizeof(a->host), &a->port)) {
-                fprintf(stderr, "%s: --listen wants HOST:PORT, got '%s'\n", prog, optarg);
+                say(a, prog, FTRACK_LOG_ERROR, "--listen wants HOST:PORT, got '%s'", optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -154,15 +196,14 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
             break;
         case 'b':
             if (!parse_seconds(optarg, &a->heartbeat)) {
-                fprintf(stderr, "%s: --heartbeat wants seconds (0-3600], got '%s'\n", prog,
-                        optarg);
+                say(a, prog, FTRACK_LOG_ERROR, "--heartbeat wants seconds (0-3600], got '%s'",
+                    optarg);
                 return EXIT_USAGE;
             }
             break;
         case 's':
             if (strcmp(optarg, "memory") != 0 && strcmp(optarg, "file") != 0) {
-                fprintf(stderr, "%s: --store wants file or memory, got '%s'\n", prog,
-                        optarg);
+                say(a, prog, FTRACK_LOG_ERROR, "--store wants file or memory, got '%s'", optarg);
                 return EXIT_USAGE;
             }
             a->memory_store = strcmp(optarg, "memory") == 0;
@@ -175,42 +216,51 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
             break;
         case 't':
             if (!parse_seconds(optarg, &a->encode_timeout)) {
-                fprintf(stderr,
-                        "%s: --encode-timeout wants seconds (0-3600], got '%s'\n", prog,
-                        optarg);
+                say(a, prog, FTRACK_LOG_ERROR, "--encode-timeout wants seconds (0-3600], got '%s'",
+                    optarg);
                 return EXIT_USAGE;
             }
             break;
+        case 'L':
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+                say(a, prog, FTRACK_LOG_ERROR, "--log-format wants text or json, got '%s'",
+                    optarg);
+                return EXIT_USAGE;
+            }
+            break; /* a->json was read before parsing */
         case 'h':
             usage(stdout, prog);
             return -1;
         default:
-            return usage_error(prog, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return usage_error(a, prog, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage_error(prog, "unexpected argument '%s'", argv[optind]);
+        return usage_error(a, prog, "unexpected argument '%s'", argv[optind]);
     return EXIT_OK;
 }
 
-static void announce(const char *prog, const fth_hub_server *srv, const fth_hub_credentials *creds)
+static void announce(const hub_args *a, const char *prog, const fth_hub_server *srv,
+                     const fth_hub_credentials *creds)
 {
-    if (creds->key_file) {
-        fprintf(stderr,
-                "%s: %s API key in %s (readable only by you); to use it:\n"
-                "  export FTRACK_API_USER=\"%s\"\n"
-                "  export FTRACK_API_KEY=\"$(cat '%s')\"\n",
-                prog, creds->generated ? "generated an" : "using the", creds->key_file, creds->api_user,
-                creds->key_file);
-    }
-    fprintf(stderr, "%s: ready at %s (user %s)\n", prog, fth_hub_server_url(srv),
-            creds->api_user);
-    fflush(stderr);
+    const char *nl = a->json ? " " : "\n"; /* three lines for a terminal, one record for a log */
+    if (creds->key_file)
+        say(a, prog, FTRACK_LOG_INFO,
+            "%s API key in %s (readable only by you); to use it:%s"
+            "  export FTRACK_API_USER=\"%s\"%s"
+            "  export FTRACK_API_KEY=\"$(cat '%s')\"",
+            creds->generated ? "generated an" : "using the", creds->key_file, nl, creds->api_user,
+            nl, creds->key_file);
+    say(a, prog, FTRACK_LOG_INFO, "ready at %s (user %s)", fth_hub_server_url(srv),
+        creds->api_user);
 }
 
 int fth_hub_command(int argc, char **argv, const char *prog)
 {
     hub_args a = {0};
+    a.json = fti_args_want_json_logs(argc, argv, NULL);
+    if (a.json)
+        ftrack_log_set_sink(json_sink, NULL);
     int rc = parse_args(argc, argv, prog, &a);
     if (rc != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
@@ -220,7 +270,7 @@ int fth_hub_command(int argc, char **argv, const char *prog)
     ftrack_error_clear(&err);
     fth_hub_credentials creds;
     if (fth_hub_credentials_resolve(data_dir, &creds, &err) != FTRACK_OK) {
-        fprintf(stderr, "%s: %s\n", prog, err.message);
+        say(&a, prog, FTRACK_LOG_ERROR, "%s", err.message);
         free(data_dir);
         return EXIT_USAGE;
     }
@@ -247,12 +297,12 @@ int fth_hub_command(int argc, char **argv, const char *prog)
     cfg.encode_timeout = a.encode_timeout;
     fth_hub_server *srv = NULL;
     if (fth_hub_server_start(&cfg, &srv, &err) != FTRACK_OK) {
-        fprintf(stderr, "%s: %s\n", prog, err.message);
+        say(&a, prog, FTRACK_LOG_ERROR, "%s", err.message);
         fth_hub_credentials_clear(&creds);
         free(data_dir);
         return EXIT_FAILURE_;
     }
-    announce(prog, srv, &creds);
+    announce(&a, prog, srv, &creds);
 
     int sig = 0;
     sigwait(&set, &sig);

@@ -40,21 +40,6 @@ bool fth_log_format_parse(const char *text, fth_log_format *out)
     return true;
 }
 
-static const char *level_name(ftrack_log_level level)
-{
-    switch (level) {
-    case FTRACK_LOG_DEBUG:
-        return "debug";
-    case FTRACK_LOG_INFO:
-        return "info";
-    case FTRACK_LOG_WARNING:
-        return "warning";
-    case FTRACK_LOG_ERROR:
-        return "error";
-    }
-    return "info";
-}
-
 /* Copy src into dst (size bytes) with every secret replaced. Caller holds `lock`. */
 static void redact_into(const char *src, char *dst, size_t size)
 {
@@ -90,31 +75,6 @@ static bool is_instance(const char *component)
     return component && fth_metrics_find(component) != NULL;
 }
 
-static void format_json(const ftrack_log_record *r, const char *when, char *buf, size_t size)
-{
-    json_object *o = json_object_new_object();
-    if (!o) {
-        snprintf(buf, size, "{\"level\":\"error\",\"message\":\"out of memory\"}");
-        return;
-    }
-    json_object_object_add(o, "time", json_object_new_string(when));
-    json_object_object_add(o, "level", json_object_new_string(level_name(r->level)));
-    json_object_object_add(o, "component",
-                           json_object_new_string(r->component ? r->component : "ftrack"));
-    if (is_instance(r->component))
-        json_object_object_add(o, "plugin", json_object_new_string(r->component));
-    if (r->event_id)
-        json_object_object_add(o, "event_id", json_object_new_string(r->event_id));
-    if (r->topic)
-        json_object_object_add(o, "topic", json_object_new_string(r->topic));
-    json_object_object_add(o, "message", json_object_new_string(r->message));
-    fti_strlcpy(
-        buf,
-        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-        size);
-    json_object_put(o);
-}
-
 static void format_text(const ftrack_log_record *r, const char *when, char *buf, size_t size)
 {
     char ids[384] = "";
@@ -122,7 +82,7 @@ static void format_text(const ftrack_log_record *r, const char *when, char *buf,
         snprintf(ids, sizeof(ids), " [event %s topic %s]", r->event_id ? r->event_id : "-",
                  r->topic ? r->topic : "-");
     /* Control characters would split one record over several lines. */
-    snprintf(buf, size, "%s %s %s:%s %s", when, level_name(r->level),
+    snprintf(buf, size, "%s %s %s:%s %s", when, fti_log_level_name(r->level),
              r->component ? r->component : "ftrack", ids, r->message);
     for (char *p = buf; *p; p++)
         if (*p == '\n' || *p == '\r')
@@ -132,12 +92,13 @@ static void format_text(const ftrack_log_record *r, const char *when, char *buf,
 void fth_logging_format(const ftrack_log_record *r, fth_log_format format, double now, char *buf,
                         size_t size)
 {
+    if (format == FTH_LOG_JSON) {
+        fti_log_json(r, now, is_instance(r->component), buf, size);
+        return;
+    }
     char when[FTRACK_TIME_TEXT_MAX];
     ftrack_time_iso8601(now, 3, when, sizeof(when));
-    if (format == FTH_LOG_JSON)
-        format_json(r, when, buf, size);
-    else
-        format_text(r, when, buf, size);
+    format_text(r, when, buf, size);
 }
 
 static void remember(const ftrack_log_record *r, double now)

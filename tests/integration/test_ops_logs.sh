@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Logs: with --log-format json every line on stderr is one JSON object with level and
-# component (the embedded hub's join line, option mistakes and an isolated plugin's child
-# included), and event lines carry plugin, event id and topic; plain text
+# component (the embedded hub's join line, option mistakes, an isolated plugin's child and
+# `ftrack-host hub` included), and event lines carry plugin, event id and topic; plain text
 # names the level and component; neither the API key nor a plugin secret read from a file
 # ever appears.
 . "$FTRACK_TEST_LIB"
@@ -114,4 +114,24 @@ stop_host
 all_json "$HOST_LOG" >/dev/null
 grep -q '"message":"arguments:' "$HOST_LOG" || fail "the child's own line is missing"
 
+# `ftrack-host hub --log-format json`: the ready line and the mistakes are records; text is
+# unchanged.
+start_hub --log-format json
+stop_hub
+all_json "$HUB_LOG" >/dev/null
+grep -q '"message":"ready at http://127.0.0.1:[0-9]* (user ' "$HUB_LOG" || fail "hub ready record"
+for args in "--log-format json --heartbeat never" "--log-format json --bogus" \
+    "--log-format=json --listen nowhere:x" "--log-format yaml"; do
+    RC=0
+    # shellcheck disable=SC2086
+    "$FTRACK_HOST_BIN" hub $args 2>"$FTRACK_TEST_TMP/err.log" || RC=$?
+    [ "$RC" = 2 ] || fail "exit $RC for hub $args"
+    [ "$args" = "--log-format yaml" ] && continue # not JSON: said as text
+    all_json "$FTRACK_TEST_TMP/err.log" >/dev/null
+done
+grep -q "^ftrack-host hub: --log-format wants text or json, got 'yaml'$" "$FTRACK_TEST_TMP/err.log" ||
+    fail "the hub's --log-format mistake"
+start_hub
+grep -qx "ftrack-host hub: ready at $FTRACK_SERVER (user $FTRACK_TEST_API_USER)" "$HUB_LOG" ||
+    fail "the hub's text ready line changed"
 echo "PASS: logs"

@@ -217,15 +217,35 @@ static void test_log_text(void **state)
     assert_string_equal(buf, "1970-01-01T00:00:00.000Z error echo-a: [event ev-1 topic t.x] a b");
 }
 
+/* A log file to install the sink on: a temporary file opened for writing and reading back. */
+static FILE *temp_log(char path[static 32])
+{
+    snprintf(path, 32, "/tmp/ftrack-log-test.XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *out = fdopen(fd, "w+");
+    assert_non_null(out);
+    return out;
+}
+
+/* Everything written to a temp_log (which is closed and removed). */
+static void read_back(FILE *out, const char *path, char *text, size_t size)
+{
+    fflush(out);
+    rewind(out);
+    size_t len = fread(text, 1, size - 1, out);
+    text[len] = '\0';
+    fclose(out);
+    unlink(path);
+}
+
 /* fth_logging_say: the text format writes the line as it always was, the JSON format one
  * record, at any log level; the JSON format can be read back line by line. */
 static void test_logging_say(void **state)
 {
     (void)state;
-    char path[] = "/tmp/ftrack-say-test.XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *out = fdopen(fd, "w+");
+    char path[32];
+    FILE *out = temp_log(path);
     ftrack_log_set_level(FTRACK_LOG_ERROR); /* say is not filtered by level */
     fth_logging_install(FTH_LOG_TEXT, out);
     assert_false(fth_logging_is_json());
@@ -236,13 +256,8 @@ static void test_logging_say(void **state)
     fth_logging_uninstall();
     assert_false(fth_logging_is_json());
     ftrack_log_set_level(FTRACK_LOG_INFO);
-    fflush(out);
-    rewind(out);
     char text[4096];
-    size_t len = fread(text, 1, sizeof(text) - 1, out);
-    text[len] = '\0';
-    fclose(out);
-    unlink(path);
+    read_back(out, path, text, sizeof(text));
     const char *json = strstr(text, "{");
     assert_non_null(json);
     assert_memory_equal(text, "ftrack-host: joined at x\n(see --help)\n", (size_t)(json - text));
@@ -260,10 +275,8 @@ static void test_logging_say(void **state)
 static void test_log_redaction_and_recent(void **state)
 {
     (void)state;
-    char path[] = "/tmp/ftrack-log-test.XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *out = fdopen(fd, "w+");
+    char path[32];
+    FILE *out = temp_log(path);
     fth_logging_install(FTH_LOG_JSON, out);
     fth_logging_add_secret("s3cret-key-value");
     fth_logging_add_secret("ab"); /* too short: ignored */
@@ -277,13 +290,8 @@ static void test_log_redaction_and_recent(void **state)
     assert_string_equal(recent[0].event_id, "id-[redacted]");
     assert_string_equal(recent[1].message, "key is [redacted], ab stays");
     fth_logging_uninstall();
-    fflush(out);
-    rewind(out);
     char text[4096];
-    size_t len = fread(text, 1, sizeof(text) - 1, out);
-    text[len] = '\0';
-    fclose(out);
-    unlink(path);
+    read_back(out, path, text, sizeof(text));
     assert_null(strstr(text, "s3cret"));
     assert_non_null(strstr(text, "ab stays"));
     /* three lines, each one JSON object */

@@ -23,6 +23,18 @@ char *fti_strndup(const char *s, size_t n);
 char *fti_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Seconds on the monotonic clock. */
 double fti_now(void);
+/* ---- Log records as text (log_json.c) ----
+ * "debug", "info", "warning" or "error". */
+const char *fti_log_level_name(ftrack_log_level level);
+/* `r` at wall-clock time `now` as one JSON object on one line (no newline) in buf (always
+ * terminated): time, level, component, plugin (the component, when `plugin`), event_id and
+ * topic (when the record has them), message. */
+void fti_log_json(const ftrack_log_record *r, double now, bool plugin, char *buf, size_t size);
+/* Whether a command line asks for JSON logs (`--log-format json` or `--log-format=json`, the
+ * last one winning, else the environment `variable` when not NULL), read before the options
+ * are parsed so that the parser's own mistakes can be JSON too. */
+bool fti_args_want_json_logs(int argc, char **argv, const char *variable);
+
 /* ---- Randomness (random.c) ----
  * Fill buf with n bytes from the kernel's CSPRNG (getrandom; blocks only before the pool is
  * first initialised at boot). Callers batch: one call serves many ids or masking keys. The

@@ -13,17 +13,6 @@ static ftrack_log_sink log_sink;
 static void *log_sink_data;
 static _Atomic int log_level = FTRACK_LOG_INFO;
 
-static const char *level_name(ftrack_log_level level)
-{
-    switch (level) {
-    case FTRACK_LOG_DEBUG: return "debug";
-    case FTRACK_LOG_INFO: return "info";
-    case FTRACK_LOG_WARNING: return "warning";
-    case FTRACK_LOG_ERROR: return "error";
-    }
-    return "info";
-}
-
 static void default_sink(const ftrack_log_record *r, void *user_data)
 {
     (void)user_data;
@@ -33,7 +22,7 @@ static void default_sink(const ftrack_log_record *r, void *user_data)
     if (r->event_id || r->topic)
         snprintf(ids, sizeof(ids), " [event %s topic %s]", r->event_id ? r->event_id : "-",
                  r->topic ? r->topic : "-");
-    fprintf(stderr, "%s %s %s:%s %s\n", when, level_name(r->level),
+    fprintf(stderr, "%s %s %s:%s %s\n", when, fti_log_level_name(r->level),
             r->component ? r->component : "ftrack", ids, r->message);
 }
 
