@@ -26,6 +26,8 @@ static const struct {
     {"plugins", fth_cmd_plugins, "list the plugins that would load, and why others would not"},
     {"replay", fth_cmd_replay, "hand dead-lettered events back to the running host"},
     {"check-config", fth_cmd_check_config, "validate a configuration file and report every problem"},
+    {"record", fth_cmd_record, "write the events the server sends to a file, one JSON line each"},
+    {"test-plugin", fth_cmd_test_plugin, "run one plugin against recorded events, offline"},
 };
 
 static void usage(FILE *out)

@@ -4,17 +4,13 @@
  * or no reply came in time; 2: usage, configuration, connection or credential errors. */
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <ftrack/ftrack.h>
 #include "cli/cli.h"
 
-#define CONNECT_TIMEOUT 15.0
 #define ACK_TIMEOUT 15.0
 
 typedef struct publish_args {
@@ -162,70 +158,6 @@ static void on_reply(ftrack_event *reply, void *user_data)
     st->replies++;
 }
 
-static char *login_user(void)
-{
-    const char *u = getenv("FTRACK_API_USER");
-    if (u && *u)
-        return strdup(u);
-    struct passwd *pw = getpwuid(geteuid());
-    return strdup(pw && pw->pw_name ? pw->pw_name : "ftrack");
-}
-
-static ftrack_hub *connect_hub(ftrack_error *err)
-{
-    const char *server = getenv("FTRACK_SERVER");
-    const char *key = getenv("FTRACK_API_KEY");
-    if (!key || !*key)
-        key = getenv("FTRACK_APIKEY");
-    if (!server || !*server) {
-        fprintf(stderr,
-                "ftrack-host publish: set FTRACK_SERVER (e.g. the URL `ftrack-host hub` prints)\n");
-        return NULL;
-    }
-    if (!key || !*key) {
-        fprintf(stderr, "ftrack-host publish: set FTRACK_API_KEY\n");
-        return NULL;
-    }
-    char *user = login_user();
-    ftrack_hub_options opts;
-    ftrack_hub_options_init(&opts);
-    opts.server_url = server;
-    opts.api_user = user;
-    opts.api_key = key;
-    opts.connect_timeout = CONNECT_TIMEOUT;
-    ftrack_hub *hub = NULL;
-    ftrack_status st = ftrack_hub_new(&opts, &hub, err);
-    free(user);
-    if (st == FTRACK_OK)
-        st = ftrack_hub_connect(hub, err);
-    if (st == FTRACK_OK)
-        st = ftrack_hub_wait_connected(hub, CONNECT_TIMEOUT, err);
-    if (st != FTRACK_OK) {
-        fprintf(stderr, "ftrack-host publish: cannot connect to %s: %s\n", server, err->message);
-        ftrack_hub_free(hub);
-        return NULL;
-    }
-    return hub;
-}
-
-/* Run callbacks until `done` or `seconds` pass. */
-static void wait_until(ftrack_hub *hub, double seconds, const bool *done)
-{
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        if (done && *done)
-            return;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double left =
-            seconds - ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9);
-        if (left <= 0)
-            return;
-        ftrack_hub_wait(hub, left < 0.05 ? left : 0.05, NULL);
-    }
-}
-
 static int publish(ftrack_hub *hub, ftrack_event *event, const publish_args *a)
 {
     publish_state st = {0};
@@ -242,7 +174,7 @@ static int publish(ftrack_hub *hub, ftrack_event *event, const publish_args *a)
         fprintf(stderr, "ftrack-host publish: %s\n", err.message);
         return FTH_EXIT_USAGE;
     }
-    wait_until(hub, ACK_TIMEOUT, &st.ack_done);
+    fth_cli_wait_until(hub, ACK_TIMEOUT, &st.ack_done);
     if (!st.ack_done) {
         fprintf(stderr, "ftrack-host publish: no acknowledgement within %.0f s\n", ACK_TIMEOUT);
         return FTH_EXIT_USAGE;
@@ -253,7 +185,7 @@ static int publish(ftrack_hub *hub, ftrack_event *event, const publish_args *a)
     }
     if (a->wait_reply <= 0)
         return FTH_EXIT_OK;
-    wait_until(hub, a->wait_reply, NULL);
+    fth_cli_wait_until(hub, a->wait_reply, NULL);
     if (st.replies == 0) {
         fprintf(stderr, "ftrack-host publish: no reply within %g s\n", a->wait_reply);
         return FTH_EXIT_FAILURE;
@@ -272,7 +204,7 @@ int fth_cmd_publish(int argc, char **argv)
         return FTH_EXIT_USAGE;
     ftrack_error err;
     ftrack_error_clear(&err);
-    ftrack_hub *hub = connect_hub(&err);
+    ftrack_hub *hub = fth_cli_connect_hub("publish", &err);
     if (!hub) {
         ftrack_event_free(event);
         return FTH_EXIT_USAGE;

@@ -104,7 +104,7 @@ static int usage_error(const char *fmt, ...)
     return FTH_OPTIONS_INVALID;
 }
 
-static int add_text_argument(fth_host_options *o, const char *arg)
+int fth_add_plugin_arg(json_object *text_arguments, const char *arg)
 {
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg)
@@ -112,9 +112,14 @@ static int add_text_argument(fth_host_options *o, const char *arg)
     char *key = fti_strndup(arg, (size_t)(eq - arg));
     if (!key)
         return FTH_OPTIONS_FAILED;
-    json_object_object_add(o->text_arguments, key, json_object_new_string(eq + 1));
+    json_object_object_add(text_arguments, key, json_object_new_string(eq + 1));
     free(key);
     return 0;
+}
+
+static int add_text_argument(fth_host_options *o, const char *arg)
+{
+    return fth_add_plugin_arg(o->text_arguments, arg);
 }
 
 static int parse_drain(fth_host_options *o, const char *arg)

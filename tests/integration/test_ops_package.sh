@@ -45,6 +45,13 @@ for f in "$p/bin/ftrack-host" "$p/lib/systemd/system/ftrack-host.service" \
     "$etc/ftrack-host/config.json" "$etc/ftrack-host/environment"; do
     [ -e "$f" ] || { (cd "$root" && find . -type f) >&2; fail "missing ${f#"$root"}"; }
 done
+for pkg in ftrack-host libftrack0 libftrack-dev; do
+    c=$p/share/doc/$pkg/copyright
+    [ -f "$c" ] || fail "$pkg: no copyright file"
+    head -n 1 "$c" | grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+        fail "$pkg: copyright is not machine-readable (DEP-5)"
+    grep -q '^License: Apache-2.0$' "$c" || fail "$pkg: copyright names no Apache-2.0 license"
+done
 unit=$p/lib/systemd/system/ftrack-host.service
 grep -q '^Type=notify' "$unit" || fail "unit: Type=notify"
 grep -q "^ExecStart=$prefix/bin/ftrack-host run --require-server" "$unit" || fail "unit: ExecStart"
