@@ -20,6 +20,8 @@
 #define QUEUE_CAPACITY 100000
 #define TAKE_TIMEOUT 0.2
 #define REDACTED "<redacted>"
+#define PROBE_TOPIC "ftrack.record.probe"
+#define PROBE_TIMEOUT 10.0
 
 typedef struct record_args {
     const char *expression;
@@ -30,7 +32,6 @@ typedef struct record_args {
 
 /* Set by the signal handler, read by the loop: a signal handler can only reach a global. */
 static volatile sig_atomic_t stop_requested;
-static atomic_ulong lost_events;
 
 static void usage(FILE *out)
 {
@@ -133,8 +134,7 @@ static void on_overflow(ftrack_hub_queue *queue, const char *text, size_t len, v
     (void)queue;
     (void)text;
     (void)len;
-    (void)user_data;
-    atomic_fetch_add(&lost_events, 1);
+    atomic_fetch_add((atomic_ulong *)user_data, 1); /* the network thread: count only */
 }
 
 /* Events are taken from the queue, never dispatched: the callback only makes a subscription. */
@@ -168,7 +168,45 @@ static bool write_event(FILE *out, char *text, size_t len, const char *key, unsi
     return fflush(out) == 0 && !ferror(out);
 }
 
-static ftrack_hub_queue *subscribe(ftrack_hub *hub, const char *expression)
+/* The subscription is live once an event published after it comes back: a probe addressed
+ * (by target) to a subscription of our own, so no other client receives it. */
+typedef struct probe {
+    char token[33];
+    bool confirmed;
+    double deadline;
+} probe;
+
+static ftrack_status send_probe(ftrack_hub *hub, ftrack_hub_queue *queue, probe *p,
+                                ftrack_error *err)
+{
+    ftrack_subscribe_options so;
+    ftrack_subscribe_options_init(&so);
+    so.queue = queue;
+    char id[FTRACK_ID_MAX];
+    ftrack_status st = ftrack_hub_subscribe(hub, "topic=" PROBE_TOPIC, unused_callback, NULL, &so,
+                                            id, err);
+    if (st != FTRACK_OK)
+        return st;
+    unsigned char raw[16];
+    fti_random_bytes(raw, sizeof(raw));
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(p->token + 2 * i, 3, "%02x", raw[i]);
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "token", json_object_new_string(p->token));
+    ftrack_event *event = ftrack_event_new(PROBE_TOPIC, data);
+    if (!event)
+        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    char *target = fti_asprintf("id=%s", id);
+    ftrack_event_set_target(event, target);
+    st = ftrack_hub_publish(hub, event, NULL, err);
+    free(target);
+    ftrack_event_free(event);
+    p->deadline = fti_now() + PROBE_TIMEOUT;
+    return st;
+}
+
+static ftrack_hub_queue *subscribe(ftrack_hub *hub, const char *expression, probe *p,
+                                   atomic_ulong *lost)
 {
     ftrack_hub_queue *queue = NULL;
     ftrack_error err;
@@ -177,24 +215,49 @@ static ftrack_hub_queue *subscribe(ftrack_hub *hub, const char *expression)
         fprintf(stderr, "ftrack-host record: %s\n", err.message);
         return NULL;
     }
-    ftrack_hub_queue_set_overflow(queue, on_overflow, NULL);
-    ftrack_hub_bind_thread(hub, queue);
-    if (ftrack_hub_subscribe(hub, expression, unused_callback, NULL, NULL, NULL, &err) !=
-        FTRACK_OK) {
+    ftrack_hub_queue_set_overflow(queue, on_overflow, lost);
+    ftrack_subscribe_options so;
+    ftrack_subscribe_options_init(&so);
+    so.queue = queue;
+    if (ftrack_hub_subscribe(hub, expression, unused_callback, NULL, &so, NULL, &err) !=
+            FTRACK_OK ||
+        send_probe(hub, queue, p, &err) != FTRACK_OK) {
         fprintf(stderr, "ftrack-host record: cannot subscribe: %s\n", err.message);
-        ftrack_hub_bind_thread(hub, NULL);
         ftrack_hub_queue_free(queue);
         return NULL;
     }
     return queue;
 }
 
+/* True when `text` is our probe (not recorded); the first one says the recording is on. */
+static bool is_probe(probe *p, const char *text, size_t len, const char *expression,
+                     const char *where)
+{
+    if (p->confirmed || !memmem(text, len, p->token, strlen(p->token)))
+        return false;
+    p->confirmed = true;
+    fprintf(stderr, "ftrack-host record: recording '%s' to %s\n", expression, where);
+    return true;
+}
+
+static void check_probe_late(probe *p, const char *expression, const char *where)
+{
+    if (p->confirmed || fti_now() < p->deadline)
+        return;
+    p->confirmed = true;
+    fprintf(stderr,
+            "ftrack-host record: recording '%s' to %s (the server has not confirmed the "
+            "subscription yet: events sent right now may be missed)\n",
+            expression, where);
+}
+
 static int record(ftrack_hub *hub, FILE *out, const record_args *a, const char *where)
 {
-    ftrack_hub_queue *queue = subscribe(hub, a->expression);
+    probe p = {.confirmed = false};
+    atomic_ulong lost_events = 0;
+    ftrack_hub_queue *queue = subscribe(hub, a->expression, &p, &lost_events);
     if (!queue)
         return FTH_EXIT_USAGE;
-    fprintf(stderr, "ftrack-host record: recording '%s' to %s\n", a->expression, where);
     double end = a->duration > 0 ? fti_now() + a->duration : 0;
     unsigned long written = 0, redacted = 0;
     bool write_failed = false;
@@ -208,13 +271,17 @@ static int record(ftrack_hub *hub, FILE *out, const record_args *a, const char *
         }
         size_t len = 0;
         char *text = ftrack_hub_queue_take(queue, wait, &len);
+        check_probe_late(&p, a->expression, where);
         if (!text)
             continue;
+        if (is_probe(&p, text, len, a->expression, where)) {
+            ftrack_free(text);
+            continue;
+        }
         write_failed = !write_event(out, text, len, fth_cli_api_key(), &redacted);
         written += !write_failed;
         ftrack_free(text);
     }
-    ftrack_hub_bind_thread(hub, NULL);
     ftrack_hub_queue_free(queue);
     unsigned long lost = atomic_load(&lost_events);
     fprintf(stderr, "ftrack-host record: %lu event%s recorded to %s\n", written,

@@ -347,6 +347,10 @@ static void derive(json_object *event, const char *recorded_id, json_object *rec
         json_object_is_type(source, json_type_object) &&
         json_object_object_get_ex(source, "id", NULL))
         json_object_object_add(source, "id", json_object_new_string(FAKE_SOURCE_ID));
+    /* The machine's name, which the SDK puts in the source of what it publishes. */
+    if (json_object_is_type(source, json_type_object) &&
+        json_object_object_get_ex(source, "host", NULL))
+        json_object_object_add(source, "host", json_object_new_string(FAKE_SOURCE_ID));
     if (json_object_object_get_ex(event, "sent", NULL))
         json_object_object_add(event, "sent", json_object_get(recorded_sent));
 }
