@@ -208,8 +208,15 @@ static int check_plan(const tp_args *a, fth_plan *plan)
                           ? ftrack_plugin_set_refusal(plan->set, 0)
                           : "it was not loaded";
     if (why) {
-        fprintf(stderr, "ftrack-host test-plugin: %s is not a plugin ftrack-host can load: %s\n",
-                a->plugin, why);
+        /* The loader's message names the private link; name the user's file instead. */
+        const char *link = ftrack_plugin_set_path(plan->set, 0);
+        const char *at = link ? strstr(why, link) : NULL;
+        fprintf(stderr, "ftrack-host test-plugin: %s is not a plugin ftrack-host can load: ",
+                a->plugin);
+        if (at)
+            fprintf(stderr, "%.*s%s%s\n", (int)(at - why), why, a->plugin, at + strlen(link));
+        else
+            fprintf(stderr, "%s\n", why);
         return FTH_EXIT_USAGE;
     }
     for (size_t i = 0; i < plan->instance_count; i++)
