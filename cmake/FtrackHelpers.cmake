@@ -1,17 +1,13 @@
 # One helper per kind of target, so a new module, plugin or test is one line (or none: tests
 # and plugins are picked up by folder).
 
-# ftrack_add_plugin(name SOURCES ...): a plugin shared object placed in the build's plugin dir.
-function(ftrack_add_plugin name)
-  cmake_parse_arguments(P "" "OUTPUT_DIR" "SOURCES;LIBS" ${ARGN})
-  if(NOT P_OUTPUT_DIR)
-    set(P_OUTPUT_DIR "${FTRACK_SHIPPED_PLUGIN_DIR}")
-  endif()
-  add_library(${name} MODULE ${P_SOURCES})
-  target_link_libraries(${name} PRIVATE ftrack ${P_LIBS})
-  set_target_properties(${name} PROPERTIES PREFIX "" C_VISIBILITY_PRESET hidden
-    LIBRARY_OUTPUT_DIRECTORY "${P_OUTPUT_DIR}")
-endfunction()
+# ftrack_add_plugin(name SOURCES ...) and ftrack_add_plugin_test(...): the same functions
+# libftrack-dev installs for plugins built outside this tree (cmake/ftrackPlugin.cmake). Here
+# plugins land in the build's plugin dir unless given OUTPUT_DIR, and tests run this build's
+# ftrack-host.
+set(FTRACK_PLUGIN_OUTPUT_DIR "${FTRACK_SHIPPED_PLUGIN_DIR}")
+set(FTRACK_HOST_EXECUTABLE "$<TARGET_FILE:ftrack-host>")
+include(${CMAKE_CURRENT_LIST_DIR}/ftrackPlugin.cmake)
 
 # ftrack_add_unit_test(name [HOST] SOURCES ...): a cmocka executable registered with CTest.
 # SDK tests link the SDK statically (to reach private functions); HOST tests link the host's

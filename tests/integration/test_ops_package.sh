@@ -52,6 +52,9 @@ for pkg in ftrack-host libftrack0 libftrack-dev; do
         fail "$pkg: copyright is not machine-readable (DEP-5)"
     grep -q '^License: Apache-2.0$' "$c" || fail "$pkg: copyright names no Apache-2.0 license"
 done
+for f in ftrackConfig.cmake ftrackConfigVersion.cmake ftrackTargets.cmake ftrackPlugin.cmake; do
+    dpkg-deb -c "$dev_deb" | grep -q "/cmake/ftrack/$f\$" || fail "libftrack-dev lacks cmake/ftrack/$f"
+done
 unit=$p/lib/systemd/system/ftrack-host.service
 grep -q '^Type=notify' "$unit" || fail "unit: Type=notify"
 grep -q "^ExecStart=$prefix/bin/ftrack-host run --require-server" "$unit" || fail "unit: ExecStart"
