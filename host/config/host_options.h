@@ -64,8 +64,8 @@ void fth_host_options_usage(FILE *out, int which);
  * Caller frees. */
 char *fth_resolve_plugin_paths(const fth_host_options *options);
 
-/* Add one --plugin-arg KEY=VALUE to an object of strings. 0, or FTH_EXIT_USAGE after printing
- * the problem. */
+/* Add one --plugin-arg KEY=VALUE to an object of strings. FTH_OPTIONS_OK, FTH_OPTIONS_INVALID
+ * after printing the problem, or FTH_OPTIONS_FAILED (out of memory). */
 int fth_add_plugin_arg(json_object *text_arguments, const char *arg);
 
 #endif

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include <ftrack/ftrack.h>
-#include "cli.h"
+#include "cli/cli.h"
 #include "common/internal.h"
 
 #define CONNECT_TIMEOUT 15.0

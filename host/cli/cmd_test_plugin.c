@@ -19,11 +19,11 @@
 
 #include <ftrack/ftrack.h>
 #include <ftrack/plugin_loader.h>
-#include "cli.h"
+#include "cli/cli.h"
 #include "common/internal.h"
-#include "host_options.h"
-#include "plugin_host.h"
-#include "test_plugin.h"
+#include "config/host_options.h"
+#include "runtime/plugin_host.h"
+#include "cli/test_plugin.h"
 
 #define QUEUE_CAPACITY 1000
 #define FAKE_SOURCE_ID "test-plugin"
@@ -100,15 +100,15 @@ static int parse_args(int argc, char **argv, tp_args *a)
     };
     optind = 0; /* GNU: start afresh, and let PLUGIN come before or after the options */
     opterr = 0;
-    int c;
+    int c, rc;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
         case 'e':
             a->events = optarg;
             break;
         case 'a':
-            if (fth_add_plugin_arg(a->text_arguments, optarg) != 0)
-                return FTH_EXIT_USAGE;
+            if ((rc = fth_add_plugin_arg(a->text_arguments, optarg)) != FTH_OPTIONS_OK)
+                return rc == FTH_OPTIONS_INVALID ? FTH_EXIT_USAGE : FTH_EXIT_FAILURE;
             break;
         case 'c':
             a->config_path = optarg;

@@ -12,8 +12,8 @@
 
 #include <ftrack/ftrack.h>
 #include "common/internal.h"
-#include "hub/hub_server.h"
-#include "test_plugin.h"
+#include "hub_server.h"
+#include "cli/test_plugin.h"
 
 #define STUDIO_USER "test-plugin"
 #define BARRIER_TOPIC "ftrack.test-plugin.barrier"

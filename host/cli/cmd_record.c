@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include <ftrack/ftrack.h>
-#include "cli.h"
+#include "cli/cli.h"
 #include "common/internal.h"
 
 #define QUEUE_CAPACITY 100000
@@ -240,6 +240,23 @@ static bool is_probe(probe *p, const char *text, size_t len, const char *express
     return true;
 }
 
+/* An event this client made itself (the SDK's ftrack.meta.connected and disconnected, told
+ * to local subscribers only, and the probe): not something the server sent. */
+static bool is_own(const char *text, size_t len, const char *hub_id)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *event = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+    json_object *source = NULL;
+    const char *id = json_object_object_get_ex(event, "source", &source)
+                         ? fti_json_string(source, "id")
+                         : NULL;
+    bool own = id && strcmp(id, hub_id) == 0;
+    json_object_put(event);
+    if (tok)
+        json_tokener_free(tok);
+    return own;
+}
+
 static void check_probe_late(probe *p, const char *expression, const char *where)
 {
     if (p->confirmed || fti_now() < p->deadline)
@@ -274,7 +291,8 @@ static int record(ftrack_hub *hub, FILE *out, const record_args *a, const char *
         check_probe_late(&p, a->expression, where);
         if (!text)
             continue;
-        if (is_probe(&p, text, len, a->expression, where)) {
+        if (is_probe(&p, text, len, a->expression, where) ||
+            is_own(text, len, ftrack_hub_id(hub))) {
             ftrack_free(text);
             continue;
         }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/internal.h"
-#include "test_plugin.h"
+#include "cli/test_plugin.h"
 
 #define DIFFS_PER_LINE 5
 #define VALUE_SHOWN 160
