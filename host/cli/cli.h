@@ -26,6 +26,12 @@ const char *fth_cli_api_key(void);
 ftrack_hub *fth_cli_connect_hub(const char *command, ftrack_error *err);
 /* Run the hub's callbacks until *done (when done is not NULL) or `seconds` pass. */
 void fth_cli_wait_until(ftrack_hub *hub, double seconds, const bool *done);
+/* A subscriber callback that does nothing, for subscriptions whose events a command takes
+ * from a queue (ftrack_hub_queue_take) instead of dispatching them. */
+json_object *fth_cli_no_callback(ftrack_event *event, const ftrack_delivery *delivery,
+                                 void *user_data);
+/* 32 random lowercase hex digits and a NUL: a token or key nobody can guess. */
+void fth_cli_random_hex(char out[33]);
 
 int fth_cmd_run(int argc, char **argv);     /* cmd_run.c: the daemon (default command) */
 int fth_cmd_publish(int argc, char **argv); /* cmd_publish.c: publish one event */

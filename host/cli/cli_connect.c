@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Connecting a command-line client (`publish`, `record`) to the event hub named by
- * FTRACK_SERVER, FTRACK_API_USER and FTRACK_API_KEY, and running its callbacks for a while. */
+ * FTRACK_SERVER, FTRACK_API_USER and FTRACK_API_KEY, running its callbacks for a while, and
+ * the small pieces the hub-client commands share. */
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,4 +78,21 @@ void fth_cli_wait_until(ftrack_hub *hub, double seconds, const bool *done)
             return;
         ftrack_hub_wait(hub, left < 0.05 ? left : 0.05, NULL);
     }
+}
+
+json_object *fth_cli_no_callback(ftrack_event *event, const ftrack_delivery *delivery,
+                                 void *user_data)
+{
+    (void)event;
+    (void)delivery;
+    (void)user_data;
+    return NULL;
+}
+
+void fth_cli_random_hex(char out[33])
+{
+    unsigned char raw[16];
+    fti_random_bytes(raw, sizeof(raw));
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }

@@ -137,16 +137,6 @@ static void on_overflow(ftrack_hub_queue *queue, const char *text, size_t len, v
     atomic_fetch_add((atomic_ulong *)user_data, 1); /* the network thread: count only */
 }
 
-/* Events are taken from the queue, never dispatched: the callback only makes a subscription. */
-static json_object *unused_callback(ftrack_event *event, const ftrack_delivery *delivery,
-                                    void *user_data)
-{
-    (void)event;
-    (void)delivery;
-    (void)user_data;
-    return NULL;
-}
-
 /* One line: the server's bytes, with line breaks (only possible as whitespace between JSON
  * tokens) made spaces, and the API key, should an event carry it, replaced. */
 static bool write_event(FILE *out, char *text, size_t len, const char *key, unsigned long *redacted)
@@ -183,14 +173,11 @@ static ftrack_status send_probe(ftrack_hub *hub, ftrack_hub_queue *queue, probe 
     ftrack_subscribe_options_init(&so);
     so.queue = queue;
     char id[FTRACK_ID_MAX];
-    ftrack_status st = ftrack_hub_subscribe(hub, "topic=" PROBE_TOPIC, unused_callback, NULL, &so,
+    ftrack_status st = ftrack_hub_subscribe(hub, "topic=" PROBE_TOPIC, fth_cli_no_callback, NULL, &so,
                                             id, err);
     if (st != FTRACK_OK)
         return st;
-    unsigned char raw[16];
-    fti_random_bytes(raw, sizeof(raw));
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(p->token + 2 * i, 3, "%02x", raw[i]);
+    fth_cli_random_hex(p->token);
     json_object *data = json_object_new_object();
     json_object_object_add(data, "token", json_object_new_string(p->token));
     ftrack_event *event = ftrack_event_new(PROBE_TOPIC, data);
@@ -219,7 +206,7 @@ static ftrack_hub_queue *subscribe(ftrack_hub *hub, const char *expression, prob
     ftrack_subscribe_options so;
     ftrack_subscribe_options_init(&so);
     so.queue = queue;
-    if (ftrack_hub_subscribe(hub, expression, unused_callback, NULL, &so, NULL, &err) !=
+    if (ftrack_hub_subscribe(hub, expression, fth_cli_no_callback, NULL, &so, NULL, &err) !=
             FTRACK_OK ||
         send_probe(hub, queue, p, &err) != FTRACK_OK) {
         fprintf(stderr, "ftrack-host record: cannot subscribe: %s\n", err.message);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <ftrack/ftrack.h>
+#include "cli/cli.h"
 #include "common/internal.h"
 #include "hub_server.h"
 #include "cli/test_plugin.h"
@@ -29,21 +30,9 @@ struct fth_tp_studio {
     unsigned long barriers;
 };
 
-static json_object *unused_callback(ftrack_event *event, const ftrack_delivery *delivery,
-                                    void *user_data)
-{
-    (void)event;
-    (void)delivery;
-    (void)user_data;
-    return NULL;
-}
-
 static ftrack_status start_server(fth_tp_studio *s, const char *seed_file, ftrack_error *err)
 {
-    unsigned char raw[16];
-    fti_random_bytes(raw, sizeof(raw));
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(s->key + 2 * i, 3, "%02x", raw[i]);
+    fth_cli_random_hex(s->key);
     fth_hub_server_config cfg;
     fth_hub_server_config_init(&cfg);
     cfg.listen_host = "127.0.0.1";
@@ -67,12 +56,11 @@ static ftrack_status start_listener(fth_tp_studio *s, ftrack_error *err)
         st = ftrack_hub_queue_new(s->listener, "ftrack.update", 10000, &s->queue, err);
     if (st != FTRACK_OK)
         return st;
-    /* The listener's queue takes its events; nothing is dispatched. */
     ftrack_hub_bind_thread(s->listener, s->queue);
-    st = ftrack_hub_subscribe(s->listener, "topic=ftrack.update", unused_callback, NULL, NULL,
+    st = ftrack_hub_subscribe(s->listener, "topic=ftrack.update", fth_cli_no_callback, NULL, NULL,
                               NULL, err);
     if (st == FTRACK_OK)
-        st = ftrack_hub_subscribe(s->listener, "topic=" BARRIER_TOPIC, unused_callback, NULL,
+        st = ftrack_hub_subscribe(s->listener, "topic=" BARRIER_TOPIC, fth_cli_no_callback, NULL,
                                   NULL, NULL, err);
     ftrack_hub_bind_thread(s->listener, NULL);
     if (st == FTRACK_OK)

@@ -138,6 +138,10 @@ tp "$T/fake" "$T/fake.so" --events "$T/conv.jsonl"
 tp "$T/noentry" "$NOENTRY" --events "$T/conv.jsonl"
 [ "$TP_RC" = 2 ] && grep -q "is not a plugin ftrack-host can load: " "$T/noentry.err" ||
     fail "no entry point: exit $TP_RC: $(cat "$T/noentry.err")"
+tp "$T/regfail" "$FTRACK_TEST_PLUGIN_DIR/regfail/test_plugin_regfail.so" --events "$T/conv.jsonl"
+[ "$TP_RC" = 1 ] && grep -q "plugin instance 'regfail' failed to register: " "$T/regfail.err" ||
+    fail "register failing: exit $TP_RC: $(cat "$T/regfail.err")"
+[ ! -s "$T/regfail" ] || fail "a plugin that did not register still printed lines"
 printf 'print(1)\n' >"$T/plugin.py"
 tp "$T/py" "$T/plugin.py" --events "$T/conv.jsonl"
 [ "$TP_RC" = 2 ] && grep -q "is a Python plugin file: test-plugin runs native plugins (.so) only" "$T/py.err" ||
