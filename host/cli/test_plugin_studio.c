@@ -76,6 +76,11 @@ ftrack_status fth_tp_studio_start(const char *seed_file, fth_tp_studio **out, ft
     fth_tp_studio *s = calloc(1, sizeof(*s));
     if (!s)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    /* The studio's own connection is no news to the plugin's author: only warnings. The
+     * plugin has not been loaded yet, so nothing of it is silenced. */
+    ftrack_log_level level = ftrack_log_get_level();
+    if (level < FTRACK_LOG_WARNING)
+        ftrack_log_set_level(FTRACK_LOG_WARNING);
     ftrack_status st = start_server(s, seed_file, err);
     if (st == FTRACK_OK)
         st = start_listener(s, err);
@@ -85,6 +90,7 @@ ftrack_status fth_tp_studio_start(const char *seed_file, fth_tp_studio **out, ft
     if (st == FTRACK_OK && !none)
         st = err->code ? err->code : FTRACK_ERR_TIMEOUT;
     json_object_put(none);
+    ftrack_log_set_level(level);
     if (st != FTRACK_OK) {
         fth_tp_studio_stop(s);
         return st;
@@ -171,11 +177,15 @@ void fth_tp_studio_stop(fth_tp_studio *s)
 {
     if (!s)
         return;
+    ftrack_log_level level = ftrack_log_get_level(); /* as at start (the plugin is gone) */
+    if (level < FTRACK_LOG_WARNING)
+        ftrack_log_set_level(FTRACK_LOG_WARNING);
     if (s->listener) {
         ftrack_hub_disconnect(s->listener, false, NULL);
         ftrack_hub_queue_free(s->queue);
         ftrack_hub_free(s->listener);
     }
     fth_hub_server_stop(s->server);
+    ftrack_log_set_level(level);
     free(s);
 }
