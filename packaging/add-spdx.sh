@@ -25,7 +25,7 @@ cd "$root"
 
 list_files() {
     if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-        git ls-files -z --cached --others --exclude-standard
+        git ls-files -z
     else
         find . -path ./.git -prune -o -type f -print0 | sed -z 's|^\./||'
     fi
