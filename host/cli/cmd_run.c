@@ -1,7 +1,8 @@
 /* `ftrack-host` (run): the daemon. Resolve the server (or start the embedded hub), open the
- * shared session, register every plugin instance on its worker, then wait on the main
- * thread's libevent loop for SIGTERM/SIGINT and the report timer; at a signal, drain,
- * unregister, disconnect and exit 0. */
+ * shared session (retrying with backoff while the server cannot be reached), register every
+ * plugin instance on its worker, then wait on the main thread's libevent loop for
+ * SIGTERM/SIGINT and the report timer; at a signal, drain, unregister, disconnect and
+ * exit 0. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "hub_server.h"
 #include "runtime/plugin_host.h"
 #include "ops/logging.h"
+#include "ops/notify.h"
 #include "cli/run_ops.h"
 #include "isolation/isolation.h"
 #include "delivery/journal.h"
@@ -26,6 +28,10 @@
 #define DEFAULT_DRAIN_TIMEOUT 5.0
 #define CONNECT_WAIT 10.0
 #define REPORT_INTERVAL 5
+/* Opening the session again after a failure retrying can fix: 1 s, doubling up to 30 s. */
+#define OPEN_RETRY_MIN 1.0
+#define OPEN_RETRY_MAX 30.0
+#define OPEN_RETRY_LATER (-1)
 
 typedef struct run_state {
     fth_host_options options;
@@ -39,9 +45,13 @@ typedef struct run_state {
     fth_hub_credentials creds;
     bool creds_resolved;
     fth_hub_server *server;
+    const char *embedded_public_url; /* borrowed from the options, or NULL */
     ftrack_session *session;
     fth_plugin_host *host;
     int signal_seen;
+    struct event *open_retry; /* the next attempt at opening the session */
+    unsigned open_failures;
+    int exit_rc; /* set when starting fails after the loop began */
     fth_run_ops *ops; /* logs, health, reload, systemd (run_ops.h) */
 } run_state;
 
@@ -61,6 +71,8 @@ static void on_report(evutil_socket_t fd, short what, void *arg)
     fth_plugin_host_report(s->host);
 }
 
+static void on_open_retry(evutil_socket_t fd, short what, void *arg);
+
 static int setup_loop(run_state *s)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -70,7 +82,8 @@ static int setup_loop(run_state *s)
     s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
     s->report = event_new(s->base, -1, EV_PERSIST, on_report, s);
-    if (!s->sigterm || !s->sigint || !s->report || evsignal_add(s->sigterm, NULL) != 0 ||
+    s->open_retry = evtimer_new(s->base, on_open_retry, s);
+    if (!s->sigterm || !s->sigint || !s->report || !s->open_retry || evsignal_add(s->sigterm, NULL) != 0 ||
         evsignal_add(s->sigint, NULL) != 0) {
         ftrack_log(FTRACK_LOG_ERROR, "host", "cannot install signal handlers");
         return FTH_EXIT_FAILURE;
@@ -78,7 +91,7 @@ static int setup_loop(run_state *s)
     return FTH_EXIT_OK;
 }
 
-static void print_join_line(const run_state *s, const char *url)
+static void print_join_line(const run_state *s, const char *url, const char *public_url)
 {
     char key_source[1024];
     if (s->creds.key_file)
@@ -89,7 +102,7 @@ static void print_join_line(const run_state *s, const char *url)
     fth_logging_say(FTRACK_LOG_INFO, "host", "ftrack-host: ",
                     "embedded event hub at %s; clients join with FTRACK_SERVER=%s "
                     "FTRACK_API_USER=%s and FTRACK_API_KEY set to %s",
-                    url, url, s->creds.api_user, key_source);
+                    url, public_url, s->creds.api_user, key_source);
 }
 
 static int start_embedded_hub(run_state *s)
@@ -116,6 +129,10 @@ static int start_embedded_hub(run_state *s)
     cfg.api_user = s->creds.api_user;
     cfg.api_key = s->creds.api_key;
     cfg.data_dir = data_dir;
+    const fth_host_options *o = &s->options;
+    cfg.tls_cert = o->tls_cert ? o->tls_cert : o->config.tls_cert;
+    cfg.tls_key = o->tls_key ? o->tls_key : o->config.tls_key;
+    cfg.public_url = o->public_url ? o->public_url : o->config.public_url;
     ftrack_status st = fth_hub_server_start(&cfg, &s->server, &err);
     free(data_dir);
     free(host);
@@ -124,15 +141,44 @@ static int start_embedded_hub(run_state *s)
                    err.message);
         return st == FTRACK_ERR_IO ? FTH_EXIT_FAILURE : FTH_EXIT_USAGE;
     }
+    s->embedded_public_url = cfg.public_url;
     ftrack_log(FTRACK_LOG_WARNING, "host",
                "running on the EMBEDDED event hub because FTRACK_SERVER is unset: events stay on "
                "this machine. Set FTRACK_SERVER, FTRACK_API_USER and FTRACK_API_KEY to connect "
                "to ftrack; --require-server makes a missing server an error");
-    print_join_line(s, fth_hub_server_url(s->server));
+    print_join_line(s, fth_hub_server_url(s->server),
+                    s->embedded_public_url ? s->embedded_public_url : fth_hub_server_url(s->server));
     return FTH_EXIT_OK;
 }
 
-static int open_session(run_state *s)
+/* Failures a later attempt can get past: the server or the network is down, a proxy or
+ * load balancer answers for a server in maintenance, its certificate is not trusted yet. */
+static bool retry_can_fix(const ftrack_error *err)
+{
+    switch (err->code) {
+    case FTRACK_ERR_NETWORK:
+    case FTRACK_ERR_TIMEOUT:
+    case FTRACK_ERR_CLOSED:
+        return true;
+    case FTRACK_ERR_SERVER:
+    case FTRACK_ERR_BAD_RESPONSE:
+        return err->http_status >= 500 || err->http_status == 429;
+    default:
+        return false;
+    }
+}
+
+static double open_retry_delay(unsigned failures)
+{
+    double d = OPEN_RETRY_MIN;
+    for (unsigned i = 1; i < failures && d < OPEN_RETRY_MAX; i++)
+        d *= 2.0;
+    return d < OPEN_RETRY_MAX ? d : OPEN_RETRY_MAX;
+}
+
+/* FTH_EXIT_OK, OPEN_RETRY_LATER (logged, with the delay to wait in *delay) or an exit code
+ * (logged). */
+static int open_session(run_state *s, double *delay)
 {
     ftrack_session_options so;
     ftrack_session_options_init(&so);
@@ -143,6 +189,7 @@ static int open_session(run_state *s)
     } else if (fth_run_ops_api_key(s->ops)) {
         so.api_key = fth_run_ops_api_key(s->ops);
     }
+    so.ca_bundle = s->options.ca_file ? s->options.ca_file : s->options.config.ca_file;
     so.check_server = true;
     so.lazy_schemas = true; /* most hosts never query: ~0.6 MB they would keep for nothing */
     so.discover_plugins = false;
@@ -151,10 +198,20 @@ static int open_session(run_state *s)
     ftrack_error err;
     ftrack_error_clear(&err);
     ftrack_status st = ftrack_session_open(&so, &s->session, &err);
+    if (st == FTRACK_OK && s->open_failures > 0)
+        ftrack_log(FTRACK_LOG_INFO, "host", "session opened after %u failed attempt%s",
+                   s->open_failures, s->open_failures == 1 ? "" : "s");
     if (st == FTRACK_OK)
         st = fth_queue_mode_session_opened(s->session, &err);
     if (st == FTRACK_OK)
         return FTH_EXIT_OK;
+    if (!s->session && retry_can_fix(&err)) {
+        *delay = open_retry_delay(++s->open_failures);
+        ftrack_log(FTRACK_LOG_WARNING, "host",
+                   "cannot open the session: %s (attempt %u; retrying in %.0f s)", err.message,
+                   s->open_failures, *delay);
+        return OPEN_RETRY_LATER;
+    }
     ftrack_log(FTRACK_LOG_ERROR, "host", "cannot open the session: %s", err.message);
     return st == FTRACK_ERR_CONFIG ? FTH_EXIT_USAGE : FTH_EXIT_FAILURE;
 }
@@ -276,11 +333,53 @@ static int prepare(run_state *s)
         return rc;
     if (embedded && (rc = start_embedded_hub(s)) != 0)
         return rc;
-    if ((rc = open_session(s)) != 0)
-        return rc;
-    if ((rc = start_reliability(s)) != 0)
-        return rc;
-    return fth_queue_mode_role() == FTH_QUEUE_INGEST ? start_ingest(s) : start_plugins(s);
+    return FTH_EXIT_OK;
+}
+
+/* Once the session is open: the journal, the plugins (or the ingest), readiness. */
+static int finish_start(run_state *s)
+{
+    int rc = start_reliability(s);
+    if (rc == FTH_EXIT_OK)
+        rc = fth_queue_mode_role() == FTH_QUEUE_INGEST ? start_ingest(s) : start_plugins(s);
+    if (rc == FTH_EXIT_OK)
+        rc = fth_run_ops_started(s->ops, s->base);
+    if (rc == FTH_EXIT_OK) {
+        struct timeval every = {REPORT_INTERVAL, 0};
+        event_add(s->report, &every);
+    }
+    return rc;
+}
+
+static void schedule_open(run_state *s, double delay)
+{
+    struct timeval tv = {(time_t)delay, (suseconds_t)((delay - (double)(time_t)delay) * 1e6)};
+    event_add(s->open_retry, &tv);
+}
+
+/* Open the session now, or schedule the next attempt; starts the rest once it is open. */
+static int open_and_start(run_state *s)
+{
+    double delay = 0;
+    int rc = open_session(s, &delay);
+    if (rc == OPEN_RETRY_LATER) {
+        fth_notify_status("waiting for the ftrack server: opening the session failed");
+        schedule_open(s, delay);
+        return FTH_EXIT_OK;
+    }
+    return rc == FTH_EXIT_OK ? finish_start(s) : rc;
+}
+
+static void on_open_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    run_state *s = arg;
+    int rc = open_and_start(s);
+    if (rc != FTH_EXIT_OK) {
+        s->exit_rc = rc;
+        event_base_loopbreak(s->base);
+    }
 }
 
 /* Returns false when a plugin did not stop: its code must then stay loaded. */
@@ -316,6 +415,8 @@ static void release(run_state *s)
         fth_hub_credentials_clear(&s->creds);
     if (s->report)
         event_free(s->report);
+    if (s->open_retry)
+        event_free(s->open_retry);
     if (s->sigterm)
         event_free(s->sigterm);
     if (s->sigint)
@@ -353,13 +454,15 @@ int fth_cmd_run(int argc, char **argv)
     if (rc == FTH_EXIT_OK)
         rc = prepare(&s);
     if (rc == FTH_EXIT_OK)
-        rc = fth_run_ops_started(s.ops, s.base);
+        rc = fth_run_ops_serve_health(s.ops, s.base);
+    if (rc == FTH_EXIT_OK)
+        rc = open_and_start(&s);
     if (rc == FTH_EXIT_OK) {
-        struct timeval every = {REPORT_INTERVAL, 0};
-        event_add(s.report, &every);
         event_base_dispatch(s.base);
-        ftrack_log(FTRACK_LOG_INFO, "host", "%s received: stopping",
-                   s.signal_seen == SIGINT ? "SIGINT" : "SIGTERM");
+        rc = s.exit_rc;
+        if (s.signal_seen)
+            ftrack_log(FTRACK_LOG_INFO, "host", "%s received: stopping",
+                       s.signal_seen == SIGINT ? "SIGINT" : "SIGTERM");
     }
     if (!shutdown_all(&s)) {
         ftrack_log(FTRACK_LOG_ERROR, "host", "exiting with plugins still running");

@@ -240,9 +240,14 @@ int fth_run_ops_started(fth_run_ops *ops, struct event_base *base)
     }
     if (fth_hub_watch_poll(ops->watch))
         send_ready(ops);
+    return fth_run_ops_serve_health(ops, base);
+}
+
+int fth_run_ops_serve_health(fth_run_ops *ops, struct event_base *base)
+{
     const fth_host_options *o = ops->view.options;
     const char *listen = o->health_listen ? o->health_listen : o->config.health_listen;
-    if (!listen)
+    if (!listen || ops->health)
         return FTH_EXIT_OK;
     fth_health_callbacks cb = {health_state, health_instances, ops};
     ftrack_error err;

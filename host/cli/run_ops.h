@@ -31,6 +31,10 @@ typedef struct fth_run_ops fth_run_ops;
 int fth_run_ops_new(const fth_run_view *view, fth_run_ops **out);
 /* The API key read from --api-key-file / api_key_file, or NULL. Borrowed. */
 const char *fth_run_ops_api_key(const fth_run_ops *ops);
+/* Serve /healthz, /readyz and /metrics (when asked) before the session is open, so that a
+ * host waiting for its server answers "not ready" instead of nothing. Idempotent. Returns 0
+ * or FTH_EXIT_FAILURE (logged) when the endpoint cannot listen. */
+int fth_run_ops_serve_health(fth_run_ops *ops, struct event_base *base);
 /* After plugins registered: serve health (when asked), handle SIGHUP, ping the watchdog,
  * track the hub connection, and tell systemd READY=1 once the hub is connected. Returns 0 or
  * FTH_EXIT_FAILURE (logged) when the health endpoint cannot listen. */

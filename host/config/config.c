@@ -301,6 +301,10 @@ void fth_config_clear(fth_config *config)
     free(config->plugin_paths);
     free(config->health_listen);
     free(config->api_key_file);
+    free(config->ca_file);
+    free(config->tls_cert);
+    free(config->tls_key);
+    free(config->public_url);
     json_object_put(config->document);
     fth_config_init(config);
 }

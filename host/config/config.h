@@ -45,6 +45,11 @@ typedef struct fth_config {
     int log_format;      /* "log_format": fth_log_format (logging.h) */
     char *health_listen; /* "health_listen" HOST:PORT or NULL */
     char *api_key_file;  /* "api_key_file" or NULL */
+    /* Connecting (docs/config.md): paths and a URL, or NULL */
+    char *ca_file;    /* "ca_file": the CAs that verify FTRACK_SERVER's certificate */
+    char *tls_cert;   /* "tls_cert", "tls_key": the embedded hub serves https/wss */
+    char *tls_key;
+    char *public_url; /* "public_url": the embedded hub's address as clients see it */
     /* Reliability (docs/reliability.md, config_rel.c): borrowed from the document, checked */
     json_object *journal; /* "journal" or NULL */
     json_object *failure; /* "failure" or NULL */
@@ -64,7 +69,8 @@ void fth_config_clear(fth_config *config);
 
 /* config_ops.c: the operations keys (log_format, health_listen, api_key_file). Returns
  * FTRACK_ERR_NOT_FOUND when `key` is not one of them. */
-#define FTH_CONFIG_OPS_KEYS "log_format, health_listen, api_key_file"
+#define FTH_CONFIG_OPS_KEYS                                                                    \
+    "log_format, health_listen, api_key_file, ca_file, tls_cert, tls_key, public_url"
 ftrack_status fth_config_parse_ops_key(const char *key, json_object *value, const char *origin,
                                        fth_config *config, ftrack_error *err);
 /* Replace every argument written {"file": "/path"} with the file's content as a string

@@ -19,6 +19,24 @@ static ftrack_status want_string(json_object *value, const char *origin, const c
     return fti_error(err, FTRACK_ERR_CONFIG, "%s: \"%s\" must be %s", origin, key, what);
 }
 
+/* The keys that hold one non-empty string: a path or a URL. */
+static char **string_key(fth_config *c, const char *key, const char **what)
+{
+    *what = "the path of a file";
+    if (strcmp(key, "api_key_file") == 0)
+        return &c->api_key_file;
+    if (strcmp(key, "ca_file") == 0)
+        return &c->ca_file;
+    if (strcmp(key, "tls_cert") == 0)
+        return &c->tls_cert;
+    if (strcmp(key, "tls_key") == 0)
+        return &c->tls_key;
+    *what = "a URL (https://host[:port])";
+    if (strcmp(key, "public_url") == 0)
+        return &c->public_url;
+    return NULL;
+}
+
 ftrack_status fth_config_parse_ops_key(const char *key, json_object *value, const char *origin,
                                        fth_config *c, ftrack_error *err)
 {
@@ -46,15 +64,16 @@ ftrack_status fth_config_parse_ops_key(const char *key, json_object *value, cons
         c->health_listen = fti_strdup(json_object_get_string(value));
         return c->health_listen ? FTRACK_OK : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
-    if (strcmp(key, "api_key_file") == 0) {
-        ftrack_status st = want_string(value, origin, key, "the path of a file", err);
-        if (st != FTRACK_OK)
-            return st;
-        free(c->api_key_file);
-        c->api_key_file = fti_strdup(json_object_get_string(value));
-        return c->api_key_file ? FTRACK_OK : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    }
-    return FTRACK_ERR_NOT_FOUND;
+    const char *what = NULL;
+    char **field = string_key(c, key, &what);
+    if (!field)
+        return FTRACK_ERR_NOT_FOUND;
+    ftrack_status st = want_string(value, origin, key, what, err);
+    if (st != FTRACK_OK)
+        return st;
+    free(*field);
+    *field = fti_strdup(json_object_get_string(value));
+    return *field ? FTRACK_OK : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
 }
 
 char *fth_read_secret_file(const char *path, ftrack_error *err)

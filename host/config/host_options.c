@@ -30,6 +30,10 @@ enum {
     OPT_QUEUE_MODE,
     OPT_QUEUE_REDIS,
     OPT_QUEUE_CONSUMER,
+    OPT_CA_FILE,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_PUBLIC_URL,
 };
 
 void fth_host_options_usage(FILE *out, int which)
@@ -67,6 +71,12 @@ void fth_host_options_usage(FILE *out, int which)
                      "  --api-key-file FILE    read FTRACK_API_KEY from FILE (keeps the key out\n"
                      "                         of the environment and the configuration)\n"
                      "  --log-format FORMAT    text (default) or json (one JSON object a line)\n"
+                     "  --ca-file FILE         PEM CAs that verify FTRACK_SERVER's certificate\n"
+                     "                         (default: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE,\n"
+                     "                         SSL_CERT_FILE, else the system's store)\n"
+                     "  --tls-cert FILE --tls-key FILE  the embedded hub serves https and wss\n"
+                     "  --public-url URL       the embedded hub's address as clients see it\n"
+                     "                         (behind a reverse proxy)\n"
                      "  --queue-mode MODE      off (default), ingest or worker: share the work of\n"
                      "                         several hosts through Redis (docs/scale-out.md)\n"
                      "  --queue-redis HOST:PORT  the Redis of queue mode (default 127.0.0.1:6379)\n"
@@ -195,6 +205,14 @@ static int handle_option(fth_host_options *o, int c, const char *arg)
         return set_text(&o->queue_redis, arg);
     case OPT_QUEUE_CONSUMER:
         return set_text(&o->queue_consumer, arg);
+    case OPT_CA_FILE:
+        return set_text(&o->ca_file, arg);
+    case OPT_TLS_CERT:
+        return set_text(&o->tls_cert, arg);
+    case OPT_TLS_KEY:
+        return set_text(&o->tls_key, arg);
+    case OPT_PUBLIC_URL:
+        return set_text(&o->public_url, arg);
     default:
         return FTH_OPTIONS_INVALID;
     }
@@ -219,6 +237,10 @@ static const struct {
     {"FTRACK_HOST_QUEUE_MODE", OPT_QUEUE_MODE, true},
     {"FTRACK_HOST_QUEUE_REDIS", OPT_QUEUE_REDIS, true},
     {"FTRACK_HOST_QUEUE_CONSUMER", OPT_QUEUE_CONSUMER, true},
+    {"FTRACK_HOST_CA_FILE", OPT_CA_FILE, true},
+    {"FTRACK_HOST_TLS_CERT", OPT_TLS_CERT, true},
+    {"FTRACK_HOST_TLS_KEY", OPT_TLS_KEY, true},
+    {"FTRACK_HOST_PUBLIC_URL", OPT_PUBLIC_URL, true},
 };
 
 static bool option_given(const fth_host_options *o, int option)
@@ -250,6 +272,14 @@ static bool option_given(const fth_host_options *o, int option)
         return o->queue_redis != NULL;
     case OPT_QUEUE_CONSUMER:
         return o->queue_consumer != NULL;
+    case OPT_CA_FILE:
+        return o->ca_file != NULL;
+    case OPT_TLS_CERT:
+        return o->tls_cert != NULL;
+    case OPT_TLS_KEY:
+        return o->tls_key != NULL;
+    case OPT_PUBLIC_URL:
+        return o->public_url != NULL;
     default:
         return true;
     }
@@ -337,6 +367,10 @@ int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o
         {"queue-mode", required_argument, NULL, OPT_QUEUE_MODE},
         {"queue-redis", required_argument, NULL, OPT_QUEUE_REDIS},
         {"queue-consumer", required_argument, NULL, OPT_QUEUE_CONSUMER},
+        {"ca-file", required_argument, NULL, OPT_CA_FILE},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
         {NULL, 0, NULL, 0},
     };
     static const struct option plugins_options[] = {
@@ -398,6 +432,10 @@ void fth_host_options_clear(fth_host_options *o)
     free(o->queue_mode);
     free(o->queue_redis);
     free(o->queue_consumer);
+    free(o->ca_file);
+    free(o->tls_cert);
+    free(o->tls_key);
+    free(o->public_url);
     memset(o, 0, sizeof(*o));
 }
 

@@ -31,6 +31,12 @@ typedef struct fth_host_options {
     int log_format;        /* fth_log_format (logging.h) */
     char *health_listen;   /* --health-listen HOST:PORT, or NULL (then the file's, or off) */
     char *api_key_file;    /* --api-key-file: FTRACK_API_KEY read from this file */
+    /* Connecting (docs/config.md): --ca-file; the embedded hub's --tls-cert, --tls-key,
+     * --public-url. Each wins over the file's key of the same name. */
+    char *ca_file;
+    char *tls_cert;
+    char *tls_key;
+    char *public_url;
     /* Queue mode (docs/scale-out.md): --queue-mode, --queue-redis, --queue-consumer */
     char *queue_mode;
     char *queue_redis;

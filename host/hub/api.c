@@ -86,6 +86,11 @@ void fth_api_free(fth_api *api)
     free(api);
 }
 
+void fth_api_set_request_url(fth_api *api, const char *url)
+{
+    api->request_url = url;
+}
+
 ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_error *err)
 {
     api->user = fti_strdup(opt->api_user);

@@ -40,6 +40,10 @@ typedef struct fth_api_options {
 } fth_api_options;
 
 ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_error *err);
+/* The base URL the current request came in by ("https://ftrack.example.com", from a trusted
+ * proxy's X-Forwarded-* headers), used instead of server_url for the URLs handed out until
+ * set back to NULL. Borrowed: the caller keeps it alive for the request. */
+void fth_api_set_request_url(fth_api *api, const char *url);
 /* Idempotent; NULL is accepted. */
 void fth_api_shutdown(fth_api *api);
 

@@ -14,6 +14,7 @@ struct fth_api {
     fth_media *media;
     char *files_dir; /* <data_dir>/components, or NULL */
     char *server_url;
+    const char *request_url; /* the current request's own base URL, or NULL (borrowed) */
     char *user, *key;
     fth_api_publish_fn publish;
     void *publish_data;

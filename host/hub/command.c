@@ -38,6 +38,10 @@ static void usage(FILE *out, const char *prog)
             "  --ffmpeg PATH        the ffmpeg encode_media runs (default: ffmpeg on PATH)\n"
             "  --encode-timeout SECONDS  time limit of one encode_media job (default 600)\n"
             "  --log-format FORMAT  text (default) or json: every line on stderr one JSON object\n"
+            "  --tls-cert FILE      serve https and wss with this PEM certificate (chain)...\n"
+            "  --tls-key FILE       ...and its PEM private key\n"
+            "  --public-url URL     the address clients use when it differs from the listen\n"
+            "                       address (behind a reverse proxy): upload URLs use it\n"
             "\n"
             "The user is FTRACK_API_USER (else the login user), the key FTRACK_API_KEY or\n"
             "FTRACK_APIKEY; without one a key is generated and kept in DIR/api-key (mode 0600).\n"
@@ -110,6 +114,7 @@ typedef struct hub_args {
     const char *ffmpeg;
     double encode_timeout;
     bool json; /* --log-format json */
+    const char *tls_cert, *tls_key, *public_url;
 } hub_args;
 
 /* --log-format json: every record as one JSON line on stderr, as ftrack-host writes them. */
@@ -175,6 +180,9 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
         {"ffmpeg", required_argument, NULL, 'f'},
         {"encode-timeout", required_argument, NULL, 't'},
         {"log-format", required_argument, NULL, 'L'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
+        {"public-url", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -228,6 +236,15 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
                 return EXIT_USAGE;
             }
             break; /* a->json was read before parsing */
+        case 'C':
+            a->tls_cert = optarg;
+            break;
+        case 'K':
+            a->tls_key = optarg;
+            break;
+        case 'P':
+            a->public_url = optarg;
+            break;
         case 'h':
             usage(stdout, prog);
             return -1;
@@ -295,12 +312,15 @@ int fth_hub_command(int argc, char **argv, const char *prog)
     cfg.seed_file = a.seed_file;
     cfg.ffmpeg = a.ffmpeg;
     cfg.encode_timeout = a.encode_timeout;
+    cfg.tls_cert = a.tls_cert;
+    cfg.tls_key = a.tls_key;
+    cfg.public_url = a.public_url;
     fth_hub_server *srv = NULL;
     if (fth_hub_server_start(&cfg, &srv, &err) != FTRACK_OK) {
         say(&a, prog, FTRACK_LOG_ERROR, "%s", err.message);
         fth_hub_credentials_clear(&creds);
         free(data_dir);
-        return EXIT_FAILURE_;
+        return err.code == FTRACK_ERR_CONFIG ? EXIT_USAGE : EXIT_FAILURE_;
     }
     announce(&a, prog, srv, &creds);
 

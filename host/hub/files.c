@@ -84,8 +84,9 @@ json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_er
     snprintf(expires, sizeof(expires), "%lld", (long long)time(NULL) + UPLOAD_TTL);
     sign(api, id, expires, sig);
     json_object *r = json_object_new_object();
-    char *url = fti_asprintf("%s/component/put?id=%s&expires=%s&signature=%s", api->server_url, id,
-                             expires, sig);
+    const char *base = api->request_url ? api->request_url : api->server_url;
+    char *url =
+        fti_asprintf("%s/component/put?id=%s&expires=%s&signature=%s", base, id, expires, sig);
     json_object_object_add(r, "url", json_object_new_string(url ? url : ""));
     free(url);
     json_object *headers = json_object_new_object();

@@ -3,6 +3,7 @@
  * and the component files (protocol §3, §5, Appendices A-B). Everything here runs on the service
  * thread except the few public calls that hand work over through `pending` + lws_cancel_service().
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -685,9 +686,54 @@ static void server_free(fth_hub_server *srv)
     free(srv->key);
     free(srv->user);
     free(srv->host);
+    free(srv->public_url);
     free(srv->data_dir);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
+}
+
+/* A file lws would fail on with a vague "cannot create the vhost" is named here instead. */
+static ftrack_status check_readable(const char *what, const char *path, ftrack_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return fti_error(err, FTRACK_ERR_CONFIG, "cannot read the TLS %s %s: %s", what, path,
+                         strerror(errno));
+    fclose(f);
+    return FTRACK_OK;
+}
+
+static ftrack_status apply_tls_config(fth_hub_server *srv, const fth_hub_server_config *cfg,
+                                      ftrack_error *err)
+{
+    bool cert = cfg->tls_cert && *cfg->tls_cert, key = cfg->tls_key && *cfg->tls_key;
+    if (cert != key)
+        return fti_error(err, FTRACK_ERR_CONFIG,
+                         "TLS needs both a certificate and its private key (--tls-cert and "
+                         "--tls-key)");
+    srv->tls = cert;
+    ftrack_status st = FTRACK_OK;
+    if (cert && (st = check_readable("certificate", cfg->tls_cert, err)) == FTRACK_OK)
+        st = check_readable("private key", cfg->tls_key, err);
+    if (st != FTRACK_OK)
+        return st;
+    if (!cfg->public_url || !*cfg->public_url)
+        return FTRACK_OK;
+    if (strncmp(cfg->public_url, "http://", 7) != 0 && strncmp(cfg->public_url, "https://", 8) != 0)
+        return fti_error(err, FTRACK_ERR_CONFIG,
+                         "the public URL must start with http:// or https://, got '%s'",
+                         cfg->public_url);
+    srv->public_url = fti_strdup(cfg->public_url);
+    size_t n = srv->public_url ? strlen(srv->public_url) : 0;
+    while (n > 0 && srv->public_url[n - 1] == '/')
+        srv->public_url[--n] = '\0';
+    return srv->public_url ? FTRACK_OK : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+}
+
+static bool is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
 }
 
 static ftrack_status apply_config(fth_hub_server *srv, const fth_hub_server_config *cfg,
@@ -701,6 +747,9 @@ static ftrack_status apply_config(fth_hub_server *srv, const fth_hub_server_conf
     srv->key = strdup(cfg->api_key);
     srv->host = strdup(cfg->listen_host && *cfg->listen_host ? cfg->listen_host : "127.0.0.1");
     srv->data_dir = fti_strdup(cfg->data_dir);
+    ftrack_status st = apply_tls_config(srv, cfg, err);
+    if (st != FTRACK_OK)
+        return st;
     srv->hb_interval = cfg->heartbeat_interval > 0 ? cfg->heartbeat_interval : 10.0;
     srv->hb_timeout = cfg->heartbeat_timeout > 0 ? cfg->heartbeat_timeout : 60.0;
     srv->max_frame = cfg->max_frame ? cfg->max_frame : 1024 * 1024;
@@ -717,15 +766,19 @@ static ftrack_status apply_config(fth_hub_server *srv, const fth_hub_server_conf
     return fth_api_new(cfg->schema_file, &srv->api, err);
 }
 
-static ftrack_status create_context(fth_hub_server *srv, int port, ftrack_error *err)
+static ftrack_status create_context(fth_hub_server *srv, const fth_hub_server_config *cfg,
+                                    ftrack_error *err)
 {
     lws_set_log_level(LLL_ERR, lws_log_emit);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (srv->tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.user = srv;
     info.gid = -1;
     info.uid = -1;
+    int port = cfg->port;
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx)
         return fti_error(err, FTRACK_ERR_INTERNAL, "cannot create the websocket context");
@@ -738,15 +791,32 @@ static ftrack_status create_context(fth_hub_server *srv, int port, ftrack_error 
     info.timeout_secs = 30;
     if (!strchr(srv->host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (srv->tls) {
+        /* lws reads this flag from the vhost's options too: without it the vhost is plain. */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        /* HTTP/1.1 only: over h2, lws offers no custom headers (ftrack-user, ftrack-api-key)
+         * and ftrack's clients open the websocket with an HTTP/1.1 upgrade anyway. */
+        info.alpn = "http/1.1";
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+    }
     srv->vhost = lws_create_vhost(srv->ctx, &info);
     if (!srv->vhost)
         return fti_error(err, FTRACK_ERR_IO,
-                         "cannot listen on %s port %d (address in use or not available)", srv->host,
-                         port);
+                         "cannot listen on %s port %d (address in use or not available%s)",
+                         srv->host, port,
+                         srv->tls ? ", or the TLS certificate and key do not load or match" : "");
     srv->port = lws_get_vhost_listen_port(srv->vhost);
     bool v6 = strchr(srv->host, ':') != NULL;
-    snprintf(srv->url, sizeof(srv->url), v6 ? "http://[%s]:%d" : "http://%s:%d", srv->host,
+    const char *scheme = srv->tls ? "https" : "http";
+    snprintf(srv->url, sizeof(srv->url), v6 ? "%s://[%s]:%d" : "%s://%s:%d", scheme, srv->host,
              srv->port);
+    if (!srv->tls && !is_loopback(srv->host))
+        ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT,
+                   "listening on %s without TLS: API keys and events travel in clear text over "
+                   "the network; give the hub --tls-cert and --tls-key, or put it behind a "
+                   "reverse proxy that terminates TLS",
+                   srv->url);
     return FTRACK_OK;
 }
 
@@ -767,7 +837,7 @@ static ftrack_status attach_api(fth_hub_server *srv, const fth_hub_server_config
         .data_dir = cfg->data_dir,
         .memory_store = cfg->memory_store,
         .seed_file = cfg->seed_file,
-        .server_url = srv->url,
+        .server_url = srv->public_url ? srv->public_url : srv->url,
         .api_user = srv->user,
         .api_key = srv->key,
         .ffmpeg = cfg->ffmpeg,
@@ -790,7 +860,7 @@ ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_ser
     fti_wsbatch_init_server(&srv->out, LWS_PRE);
     ftrack_status st = apply_config(srv, cfg, err);
     if (st == FTRACK_OK)
-        st = create_context(srv, cfg->port, err);
+        st = create_context(srv, cfg, err);
     if (st == FTRACK_OK)
         st = attach_api(srv, cfg, err);
     if (st == FTRACK_OK && pthread_create(&srv->thread, NULL, service_main, srv) != 0)

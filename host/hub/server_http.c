@@ -3,6 +3,7 @@
  * api.c), GET /component/get and PUT /component/put (files.c via api.h), the credentials of a
  * request (headers or query), and responses written from LWS_CALLBACK_HTTP_WRITEABLE in
  * chunks. Runs on the service thread, called from server.c's lws callback. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -233,6 +234,42 @@ int fth_hub_api_body(fth_hub_server *srv, pss *ps, const char *in, size_t len)
     return 0;
 }
 
+static bool forwarded_host_ok(const char *h)
+{
+    if (!*h)
+        return false;
+    for (; *h; h++)
+        if (!isalnum((unsigned char)*h) && !strchr(".-:[]", *h))
+            return false;
+    return true;
+}
+
+/* The base URL a reverse proxy says the client used. Only a proxy on this machine (a loopback
+ * peer) is believed: anyone else could send the headers to make the hub hand out URLs that
+ * point elsewhere. --public-url wins over the headers. */
+static bool forwarded_base(fth_hub_server *srv, struct lws *wsi, char *out, size_t size)
+{
+    char peer[64] = "", proto[16] = "", host[256] = "";
+    if (srv->public_url)
+        return false;
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    if (strncmp(peer, "127.", 4) != 0 && strcmp(peer, "::1") != 0 &&
+        strncmp(peer, "::ffff:127.", 11) != 0)
+        return false;
+    bool have_proto = custom_header(wsi, "x-forwarded-proto:", proto, sizeof(proto));
+    bool have_host = custom_header(wsi, "x-forwarded-host:", host, sizeof(host));
+    if (!have_proto && !have_host)
+        return false;
+    if (!have_proto)
+        fti_strlcpy(proto, srv->tls ? "https" : "http", sizeof(proto));
+    if (!have_host && lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+        return false;
+    if ((strcmp(proto, "http") != 0 && strcmp(proto, "https") != 0) || !forwarded_host_ok(host))
+        return false;
+    snprintf(out, size, "%s://%s", proto, host);
+    return true;
+}
+
 int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
 {
     if (ps->too_big) {
@@ -245,8 +282,12 @@ int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
     }
     int status = 200;
     size_t len = 0;
+    char base[300];
+    if (forwarded_base(srv, wsi, base, sizeof(base)))
+        fth_api_set_request_url(srv->api, base);
     char *out = fth_api_handle(srv->api, ps->body ? ps->body : "", ps->body_len, ps->authed,
                                ps->strict, srv->max_depth, &status, &len);
+    fth_api_set_request_url(srv->api, NULL);
     free(ps->body);
     ps->body = NULL;
     ps->body_len = ps->body_cap = 0;

@@ -51,6 +51,8 @@ struct fth_hub_server {
     atomic_bool stop;
     char *user, *key, *host, *data_dir;
     char url[128];
+    char *public_url; /* --public-url, or NULL */
+    bool tls;
     int port;
     double hb_interval, hb_timeout;
     size_t max_frame, max_api_body, max_queued;

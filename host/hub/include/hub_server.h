@@ -46,6 +46,13 @@ typedef struct fth_hub_server_config {
     const char *ffmpeg;        /* encode_media's ffmpeg; NULL → "ffmpeg" on PATH */
     int encode_workers;        /* encode jobs run at once; 0 → 2 */
     double encode_timeout;     /* seconds per encode job; 0 → 600 */
+    /* TLS: with both set the port serves https and wss only (PEM files, read at start). */
+    const char *tls_cert;
+    const char *tls_key;
+    /* The address clients use when it is not the listen address (behind a reverse proxy):
+     * "https://ftrack.example.com". Upload URLs are built on it. NULL: the listen URL, or
+     * X-Forwarded-Proto/X-Forwarded-Host when a request comes from a loopback peer. */
+    const char *public_url;
 } fth_hub_server_config;
 
 /* Fill *cfg with the defaults above (all zero/NULL). */
@@ -58,7 +65,7 @@ void fth_hub_server_config_init(fth_hub_server_config *cfg);
 ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_server **out,
                                    ftrack_error *err);
 
-/* "http://HOST:PORT" with the explicit (actual) port and no trailing slash; IPv6 hosts in
+/* "http://HOST:PORT" ("https://" with TLS) with the explicit (actual) port and no trailing slash; IPv6 hosts in
  * brackets. Borrowed. */
 const char *fth_hub_server_url(const fth_hub_server *srv);
 /* The port actually bound. */

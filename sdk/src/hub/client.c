@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/internal.h"
+#include "common/netenv.h"
 #include "hub/hub_internal.h"
 
 #define DEFAULT_QUEUE_MAX 10000
@@ -129,14 +130,14 @@ ftrack_status ftrack_hub_new(const ftrack_hub_options *options, ftrack_hub **out
     hub->server_url = fti_strdup(hub->endpoint.base_url);
     hub->api_user = fti_strdup(o.api_user);
     hub->api_key = fti_strdup(o.api_key);
-    hub->ca_bundle = fti_strdup(o.ca_bundle);
+    hub->ca_bundle = fti_strdup(fti_ca_file(o.ca_bundle));
     hub->headers = copy_headers(o.headers);
     apply_options(hub, &o);
     ftrack_uuid_hex(hub->id);
     if (gethostname(hub->hostname, sizeof(hub->hostname) - 1) != 0)
         fti_strlcpy(hub->hostname, "localhost", sizeof(hub->hostname));
     if (init_sync(hub) != FTRACK_OK || !hub->server_url || !hub->api_user || !hub->api_key ||
-        (o.ca_bundle && !hub->ca_bundle) || !hub->headers ||
+        (fti_ca_file(o.ca_bundle) && !hub->ca_bundle) || !hub->headers ||
         fti_queue_create(hub, "hub", hub->wait_queue_max, &hub->default_queue) != FTRACK_OK) {
         ftrack_hub_free(hub);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "common/internal.h"
+#include "common/netenv.h"
 #include "hub/hub_internal.h"
 
 /* A handshake answer is one short line; anything longer is not a socket.io server. */
@@ -242,7 +243,10 @@ static ftrack_status map_curl_error(const fti_handshake_request *req, CURLcode r
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
         return fti_error(err, FTRACK_ERR_NETWORK,
-                         "Failed to negotiate TLS with the event server at %s: %s", url, why);
+                         "TLS with the event server at %s failed: %s (the certificate must be "
+                         "valid, for this name, and signed by a CA in --ca-file, "
+                         "REQUESTS_CA_BUNDLE or the system's store)",
+                         url, why);
     default:
         return fti_error(err, FTRACK_ERR_NETWORK, "Failed to connect to the event server at %s: %s",
                          url, why);
@@ -268,6 +272,7 @@ static void set_options(CURL *c, const fti_handshake_request *req, const char *u
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, req->abort);
     if (req->ca_bundle)
         curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_bundle);
+    fti_curl_use_proxy(c, url);
     if (req->insecure) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -322,50 +327,15 @@ done:
 
 /* ---- proxy from the environment --------------------------------------------------------- */
 
-static const char *env_either(const char *upper, const char *lower)
-{
-    const char *v = getenv(upper);
-    if (!v || !*v)
-        v = getenv(lower);
-    return v && *v ? v : NULL;
-}
-
-static bool no_proxy_matches(const char *list, const char *host)
-{
-    char *copy = fti_strdup(list);
-    if (!copy)
-        return false;
-    bool hit = false;
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ", ", &save); tok && !hit; tok = strtok_r(NULL, ", ", &save)) {
-        if (strcmp(tok, "*") == 0) {
-            hit = true;
-            break;
-        }
-        while (*tok == '.' || *tok == '*')
-            tok++;
-        size_t tl = strlen(tok), hl = strlen(host);
-        if (tl == 0 || tl > hl)
-            continue;
-        if (strcasecmp(host + hl - tl, tok) == 0 && (tl == hl || host[hl - tl - 1] == '.'))
-            hit = true;
-    }
-    free(copy);
-    return hit;
-}
-
 bool fti_hub_proxy_for(const fti_hub_endpoint *ep, char *host, size_t host_size, unsigned *port)
 {
-    const char *v = ep->secure ? env_either("HTTPS_PROXY", "https_proxy")
-                               : env_either("HTTP_PROXY", "http_proxy");
+    char *v = fti_proxy_for_host(ep->secure, ep->address);
     if (!v)
-        return false;
-    const char *np = env_either("NO_PROXY", "no_proxy");
-    if (np && no_proxy_matches(np, ep->address))
         return false;
     const char *s = strstr(v, "://");
     s = s ? s + 3 : v;
     fti_strlcpy(host, s, host_size);
+    fti_free_secret(v);
     size_t n = strlen(host);
     while (n > 0 && host[n - 1] == '/')
         host[--n] = '\0';

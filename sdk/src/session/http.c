@@ -13,6 +13,7 @@
 #include <ftrack/version.h>
 
 #include "common/internal.h"
+#include "common/netenv.h"
 
 #define POOL_MAX 16
 #define RAW_QUOTE_MAX 200
@@ -375,7 +376,7 @@ ftrack_status fti_http_new(const fti_http_config *config, fti_http **out, ftrack
     http->api_url = fti_asprintf("%s/api", config->server_url);
     http->display_url = fti_url_redact(http->api_url);
     http->api_key = fti_strdup(config->api_key);
-    http->ca_bundle = fti_strdup(config->ca_bundle);
+    http->ca_bundle = fti_strdup(fti_ca_file(config->ca_bundle));
     http->insecure = config->insecure_skip_verify;
     double timeout = config->timeout > 0 ? config->timeout : 60.0;
     http->timeout_ms = (long)(timeout * 1000.0 + 0.999);
@@ -383,10 +384,15 @@ ftrack_status fti_http_new(const fti_http_config *config, fti_http **out, ftrack
     http->retry_base_delay = config->retry_base_delay > 0 ? config->retry_base_delay : 0.2;
     http->retry_max_delay = config->retry_max_delay > 0 ? config->retry_max_delay : 10.0;
     if (!http->api_url || !http->display_url || !http->api_key ||
-        (config->ca_bundle && !http->ca_bundle)) {
+        (fti_ca_file(config->ca_bundle) && !http->ca_bundle)) {
         fti_http_free(http);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "Out of memory.");
     }
+    if (http->insecure)
+        ftrack_log(FTRACK_LOG_WARNING, "session",
+                   "certificate verification is OFF for %s (insecure_skip_verify): anyone on "
+                   "the path can read and change the traffic",
+                   http->display_url);
     status = build_headers(http, config, err);
     if (status != FTRACK_OK) {
         fti_http_free(http);
@@ -491,6 +497,7 @@ static void set_options(fti_http *http, CURL *curl, const char *body, size_t len
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, http->insecure ? 0L : 2L);
     if (http->ca_bundle)
         curl_easy_setopt(curl, CURLOPT_CAINFO, http->ca_bundle);
+    fti_curl_use_proxy(curl, http->api_url);
 }
 
 void fti_http_setup_transfer(const fti_http *http, CURL *curl)
@@ -548,6 +555,15 @@ static ftrack_status transport_error(fti_http *http, const attempt *a, ftrack_er
     case CURLE_UNSUPPORTED_PROTOCOL:
         return fti_error(err, FTRACK_ERR_CONFIG, "Invalid server URL %s: %s", http->display_url,
                          why);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+        return fti_error(err, FTRACK_ERR_NETWORK,
+                         "TLS with %s failed: %s (the certificate must be valid, for this name, "
+                         "and signed by a CA in --ca-file, REQUESTS_CA_BUNDLE or the system's "
+                         "store)",
+                         http->display_url, why);
     case CURLE_WRITE_ERROR:
         if (a->body.too_big)
             return fti_error(err, FTRACK_ERR_BAD_RESPONSE, "Answer from %s is too large.",

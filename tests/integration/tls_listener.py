@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""A TLS listener for the refusal tests: serves CERT/KEY on 127.0.0.1:PORT and records, one
+line per connection in LOG, whether the client opened with a TLS handshake ("tls") or with
+anything else ("plain <first bytes>"), so a test can assert that no client fell back to
+plain text. The client's verdict on the certificate is its own; the handshake's outcome
+here is recorded too ("tls refused: <reason>" or "tls ok").
+
+usage: tls_listener.py PORT CERT KEY LOG"""
+import socket
+import ssl
+import sys
+
+
+def main():
+    port, cert, key, log_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(16)
+    with open(log_path, "a", buffering=1) as log:
+        while True:
+            conn, _ = srv.accept()
+            conn.settimeout(5)
+            try:
+                first = conn.recv(8, socket.MSG_PEEK)
+                if not first:
+                    log.write("empty\n")
+                elif first[0] != 0x16:  # not a TLS handshake record
+                    log.write("plain %r\n" % first)
+                else:
+                    try:
+                        tls = ctx.wrap_socket(conn, server_side=True)
+                        log.write("tls ok\n")
+                        tls.close()
+                        continue
+                    except (ssl.SSLError, OSError) as e:
+                        log.write("tls refused: %s\n" % e)
+            except OSError as e:
+                log.write("error %s\n" % e)
+            conn.close()
+
+
+if __name__ == "__main__":
+    main()
