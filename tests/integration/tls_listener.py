@@ -3,7 +3,8 @@
 line per connection in LOG, whether the client opened with a TLS handshake ("tls") or with
 anything else ("plain <first bytes>"), so a test can assert that no client fell back to
 plain text. The client's verdict on the certificate is its own; the handshake's outcome
-here is recorded too ("tls refused: <reason>" or "tls ok").
+here is recorded too: "tls refused: <reason>", "tls closed" (handshake done, then the
+client hung up without a request) or "tls request <bytes>" (the client trusted it).
 
 usage: tls_listener.py PORT CERT KEY LOG"""
 import socket
@@ -32,7 +33,13 @@ def main():
                 else:
                     try:
                         tls = ctx.wrap_socket(conn, server_side=True)
-                        log.write("tls ok\n")
+                        # A client that checks the name after the handshake hangs up here;
+                        # one that sends a request would have trusted the certificate.
+                        try:
+                            data = tls.recv(64)
+                        except (ssl.SSLError, OSError):
+                            data = b""
+                        log.write("tls request %r\n" % data[:16] if data else "tls closed\n")
                         tls.close()
                         continue
                     except (ssl.SSLError, OSError) as e:

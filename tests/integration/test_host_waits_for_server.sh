@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# A server that is not there yet is waited for: `ftrack-host` started 10 s before its (TLS)
+# server logs each failed attempt once per backoff step, stays alive, answers /readyz 503
+# meanwhile, then connects, registers its plugin and answers discovery once the server is
+# up, without a restart; /readyz turns 200. Errors retrying cannot fix exit at once: wrong
+# credentials (exit 1), a server URL without a scheme (exit 2).
+set -euo pipefail
+. "$FTRACK_TEST_LIB"
+. "$(dirname "$0")/host_helpers.sh"
+. "$(dirname "$0")/tls_helpers.sh"
+
+make_ca studio
+make_cert studio hub "DNS:localhost,IP:127.0.0.1"
+dir=$(plugin_dir echo)
+port=$(free_port)
+health_port=$(free_port)
+
+HOST_LOG="$FTRACK_TEST_TMP/host.log"
+t0=$(date +%s.%N)
+FTRACK_SERVER="https://localhost:$port" "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/d" \
+    --plugin-path "$dir" --plugin-arg topic=ftrack.action.discover --ca-file "$PKI/studio.crt" \
+    --health-listen "127.0.0.1:$health_port" 2>"$HOST_LOG" &
+HOST_PID=$!
+track_child "$HOST_PID"
+wait_for 10 grep -qF "(attempt 2;" "$HOST_LOG" || { cat "$HOST_LOG" >&2; fail "no retry"; }
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$health_port/readyz" || true)
+[ "$code" = 503 ] || fail "/readyz answered $code while the server was unreachable"
+# The server comes up 10 s after the host.
+left=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { d = 10 - (b - a); print (d > 0 ? d : 0) }')
+sleep "$left"
+kill -0 "$HOST_PID" 2>/dev/null || { cat "$HOST_LOG" >&2; fail "the host exited while waiting"; }
+grep 'cannot open the session' "$HOST_LOG"
+expect_log "cannot open the session: Could not reach https://localhost:$port/api: .* \(attempt 1; retrying in 1 s\)"
+for n in 1 2 3; do
+    [ "$(count_lines "(attempt $n;")" -eq 1 ] || fail "attempt $n was not logged exactly once"
+done
+TLS_HUB_PORT=$port start_tls_hub hub
+t1=$(date +%s.%N)
+wait_for 40 grep -q 'ready: 1 plugin instance running, event hub connected' "$HOST_LOG" ||
+    { cat "$HOST_LOG" >&2; fail "the host did not connect once the server was up"; }
+t2=$(date +%s.%N)
+kill -0 "$HOST_PID" 2>/dev/null || fail "the host is gone"
+expect_log "session opened after [0-9]+ failed attempts"
+echo "MEASURED: server up $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s after the host; host ready $(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.1f", b - a }') s later"
+wait_for 10 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$health_port/readyz)\" = 200 ]" ||
+    fail "/readyz did not turn 200 once connected"
+sleep 0.3
+REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 10
+[ "$PROBE_RC" -eq 0 ] || fail "discovery not answered"
+stop_host TERM
+[ "$HOST_EXIT" -eq 0 ] || fail "host exit $HOST_EXIT"
+
+# Wrong credentials: retrying cannot fix them; exit 1 at once.
+HOST_LOG="$FTRACK_TEST_TMP/host-auth.log"
+t0=$(date +%s.%N)
+rc=0
+FTRACK_API_KEY=wrong-key timeout 20 "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/d2" \
+    --plugin-path "$dir" --ca-file "$PKI/studio.crt" 2>"$HOST_LOG" || rc=$?
+took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+echo "MEASURED: wrong credentials: exit $rc after $took s"
+[ "$rc" -eq 1 ] || { cat "$HOST_LOG" >&2; fail "wrong credentials: exit $rc"; }
+awk -v t="$took" 'BEGIN { exit !(t < 5) }' || fail "wrong credentials took $took s"
+grep -qF "(attempt" "$HOST_LOG" && fail "wrong credentials were retried"
+
+# A bad configuration: exit 2 at once.
+rc=0
+FTRACK_SERVER="localhost:$port" timeout 20 "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/d3" \
+    --plugin-path "$dir" 2>"$FTRACK_TEST_TMP/host-config.log" || rc=$?
+[ "$rc" -eq 2 ] || { cat "$FTRACK_TEST_TMP/host-config.log" >&2; fail "bad server URL: exit $rc"; }
+echo "PASS"
