@@ -176,6 +176,11 @@ static double open_retry_delay(unsigned failures)
     return d < OPEN_RETRY_MAX ? d : OPEN_RETRY_MAX;
 }
 
+static const char *ca_file(const run_state *s)
+{
+    return s->options.ca_file ? s->options.ca_file : s->options.config.ca_file;
+}
+
 /* FTH_EXIT_OK, OPEN_RETRY_LATER (logged, with the delay to wait in *delay) or an exit code
  * (logged). */
 static int open_session(run_state *s, double *delay)
@@ -189,7 +194,7 @@ static int open_session(run_state *s, double *delay)
     } else if (fth_run_ops_api_key(s->ops)) {
         so.api_key = fth_run_ops_api_key(s->ops);
     }
-    so.ca_bundle = s->options.ca_file ? s->options.ca_file : s->options.config.ca_file;
+    so.ca_bundle = ca_file(s);
     so.check_server = true;
     so.lazy_schemas = true; /* most hosts never query: ~0.6 MB they would keep for nothing */
     so.discover_plugins = false;
@@ -280,7 +285,7 @@ static int start_reliability(run_state *s)
     if (!key)
         key = getenv("FTRACK_API_KEY") ? getenv("FTRACK_API_KEY") : getenv("FTRACK_APIKEY");
     fth_isolation_set_credentials(ftrack_session_server_url(s->session),
-                                  ftrack_session_api_user(s->session), key);
+                                  ftrack_session_api_user(s->session), key, ca_file(s));
     return FTH_EXIT_OK;
 }
 

@@ -100,6 +100,7 @@ static ftrack_status open_session(child *c, ftrack_error *err)
     so.server_url = str_of(c->init, "server_url");
     so.api_user = str_of(c->init, "api_user");
     so.api_key = str_of(c->init, "api_key");
+    so.ca_bundle = str_of(c->init, "ca_file");
     so.discover_plugins = false;
     so.auto_connect_event_hub = false;
     so.lazy_schemas = true; /* as the host's own session: loaded by the first query */

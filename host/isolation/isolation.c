@@ -55,14 +55,16 @@ struct fth_isolation {
 };
 
 static pthread_mutex_t creds_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *creds_server, *creds_user, *creds_key;
+static char *creds_server, *creds_user, *creds_key, *creds_ca_file;
 
 void fth_isolation_set_credentials(const char *server_url, const char *api_user,
-                                   const char *api_key)
+                                   const char *api_key, const char *ca_file)
 {
     pthread_mutex_lock(&creds_lock);
     free(creds_server);
     free(creds_user);
+    free(creds_ca_file);
+    creds_ca_file = fti_strdup(ca_file);
     if (creds_key)
         explicit_bzero(creds_key, strlen(creds_key));
     free(creds_key);
@@ -297,6 +299,8 @@ static json_object *init_message(fth_isolation *iso)
         json_object_object_add(m, "api_user", json_object_new_string(creds_user));
     if (creds_key)
         json_object_object_add(m, "api_key", json_object_new_string(creds_key));
+    if (creds_ca_file)
+        json_object_object_add(m, "ca_file", json_object_new_string(creds_ca_file));
     pthread_mutex_unlock(&creds_lock);
     return m;
 }

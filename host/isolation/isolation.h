@@ -35,9 +35,10 @@ typedef struct fth_isolation_spec {
 } fth_isolation_spec;
 
 /* Credentials the children open their own sessions with (the key never goes on a command line
- * or in the environment: it crosses the socket in the init message). Copied. */
+ * or in the environment: it crosses the socket in the init message), and the CA file that
+ * verifies the server (--ca-file; NULL: the child reads the same environment). Copied. */
 void fth_isolation_set_credentials(const char *server_url, const char *api_user,
-                                   const char *api_key);
+                                   const char *api_key, const char *ca_file);
 
 ftrack_status fth_isolation_new(const fth_isolation_spec *spec, fth_isolation **out,
                                 ftrack_error *err);

@@ -3,7 +3,8 @@
 # --tls-key` answers https only (a plain-text request gets no HTTP answer); `ftrack-host`
 # trusts it through --ca-file and through REQUESTS_CA_BUNDLE, registers a plugin over wss and
 # answers a discovery; /api answers over https; `ftrack-host run --tls-cert --tls-key` shows
-# https:// in its join line; a certificate without its key is a usage error.
+# https:// in its join line; an isolated plugin's child trusts the same CA; a certificate
+# without its key is a usage error.
 set -euo pipefail
 . "$FTRACK_TEST_LIB"
 . "$(dirname "$0")/host_helpers.sh"
@@ -43,6 +44,23 @@ echo "$PROBE_OUT"
 grep -q '"instance":"echo"' <<<"$PROBE_OUT" || fail "unexpected discovery reply"
 stop_host TERM
 [ "$HOST_EXIT" -eq 0 ] || fail "host exit $HOST_EXIT"
+
+# An isolated plugin's child process opens its own session with the host's --ca-file.
+cat >"$FTRACK_TEST_TMP/isolated.json" <<'JSON'
+{"plugins": {"echo": {"isolated": true, "arguments": {"topic": "ftrack.action.discover"}}}}
+JSON
+HOST_LOG="$FTRACK_TEST_TMP/host-isolated.log"
+"$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/h-iso" --plugin-path "$dir" \
+    --config "$FTRACK_TEST_TMP/isolated.json" --ca-file "$PKI/studio.crt" 2>"$HOST_LOG" &
+HOST_PID=$!
+track_child "$HOST_PID"
+wait_for 30 grep -q 'ready: 1 plugin instance running, event hub connected' "$HOST_LOG" ||
+    { cat "$HOST_LOG" >&2; fail "the host with an isolated plugin did not get ready"; }
+sleep 0.3
+REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 15
+[ "$PROBE_RC" -eq 0 ] || { cat "$HOST_LOG" >&2; fail "the isolated plugin did not answer over TLS"; }
+stop_host TERM
+[ "$HOST_EXIT" -eq 0 ] || fail "isolated host exit $HOST_EXIT"
 
 # The same trust from the environment variables ftrack's Python client reads.
 for var in REQUESTS_CA_BUNDLE CURL_CA_BUNDLE SSL_CERT_FILE; do
