@@ -75,8 +75,10 @@ typedef struct ftrack_hub_options {
     const char *server_url;      /* required: http(s)://host[:port]; a path is ignored */
     const char *api_user;        /* required */
     const char *api_key;         /* required */
-    const char *ca_bundle;       /* NULL: system CAs */
-    bool insecure_skip_verify;   /* default false: TLS is verified */
+    const char *ca_bundle;       /* NULL: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE,
+                                    else the system CAs */
+    bool insecure_skip_verify;   /* default false: TLS is verified; true (tests only) logs a
+                                    warning naming the server */
     const char *const *headers;  /* extra "Name: value" headers, NULL-terminated, or NULL */
     size_t publish_queue_max;    /* events queued while (re)connecting; 0 → 10000 */
     size_t wait_queue_max;       /* events buffered for ftrack_hub_wait(); 0 → 10000 */

@@ -44,8 +44,9 @@ typedef struct ftrack_session_options {
     bool auto_connect_event_hub;   /* default false */
     bool check_server;             /* default true: query_server_information at open */
     double timeout;                /* seconds per /api request; 0 → 60 */
-    const char *ca_bundle;         /* NULL: the system's CAs */
-    bool insecure_skip_verify;     /* default false */
+    const char *ca_bundle;         /* NULL: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE,
+                                      else the system's CAs */
+    bool insecure_skip_verify;     /* default false; true (tests only) logs a warning */
     bool strict_api;               /* value of the ftrack-strict-api header; default false */
     const char *const *headers;    /* extra "Name: value" headers, NULL-terminated, or NULL */
     int max_retries;               /* retries for 429/503/unsent requests; < 0 → 3 */

@@ -133,6 +133,11 @@ ftrack_status ftrack_hub_new(const ftrack_hub_options *options, ftrack_hub **out
     hub->ca_bundle = fti_strdup(fti_ca_file(o.ca_bundle));
     hub->headers = copy_headers(o.headers);
     apply_options(hub, &o);
+    if (hub->insecure)
+        ftrack_log(FTRACK_LOG_WARNING, "hub",
+                   "certificate verification is OFF for the event server at %s "
+                   "(insecure_skip_verify): anyone on the path can read and change the traffic",
+                   hub->server_url ? hub->server_url : "?");
     ftrack_uuid_hex(hub->id);
     if (gethostname(hub->hostname, sizeof(hub->hostname) - 1) != 0)
         fti_strlcpy(hub->hostname, "localhost", sizeof(hub->hostname));
