@@ -15,14 +15,11 @@ dir=$(plugin_dir echo)
 port=$(free_port)
 health_port=$(free_port)
 
-HOST_LOG="$FTRACK_TEST_TMP/host.log"
 t0=$(date +%s.%N)
-FTRACK_SERVER="https://localhost:$port" "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/d" \
-    --plugin-path "$dir" --plugin-arg topic=ftrack.action.discover --ca-file "$PKI/studio.crt" \
-    --health-listen "127.0.0.1:$health_port" 2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 10 grep -qF "(attempt 2;" "$HOST_LOG" || { cat "$HOST_LOG" >&2; fail "no retry"; }
+run_host early "FTRACK_SERVER=https://localhost:$port" -- --plugin-path "$dir" \
+    --plugin-arg topic=ftrack.action.discover --ca-file "$PKI/studio.crt" \
+    --health-listen "127.0.0.1:$health_port"
+wait_log 10 '\(attempt 2;'
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$health_port/readyz" || true)
 [ "$code" = 503 ] || fail "/readyz answered $code while the server was unreachable"
 # The server comes up 10 s after the host.
@@ -36,8 +33,7 @@ for n in 1 2 3; do
 done
 TLS_HUB_PORT=$port start_tls_hub hub
 t1=$(date +%s.%N)
-wait_for 40 grep -q 'ready: 1 plugin instance running, event hub connected' "$HOST_LOG" ||
-    { cat "$HOST_LOG" >&2; fail "the host did not connect once the server was up"; }
+wait_log 40 'ready: 1 plugin instance running, event hub connected'
 t2=$(date +%s.%N)
 kill -0 "$HOST_PID" 2>/dev/null || fail "the host is gone"
 expect_log "session opened after [0-9]+ failed attempts"

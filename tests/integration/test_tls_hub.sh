@@ -29,13 +29,9 @@ out=$(curl -sS --max-time 10 --cacert "$PKI/studio.crt" "$FTRACK_SERVER/api" \
 grep -q '"version"' <<<"$out" || fail "/api over https: $out"
 
 # The host through --ca-file: plugin registered over wss, discovery answered.
-HOST_LOG="$FTRACK_TEST_TMP/host-cafile.log"
-"$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/h1" --plugin-path "$dir" \
-    --plugin-arg topic=ftrack.action.discover --ca-file "$PKI/studio.crt" 2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 30 grep -q 'ready: 1 plugin instance running, event hub connected' "$HOST_LOG" ||
-    { cat "$HOST_LOG" >&2; fail "the host did not get ready against the TLS hub"; }
+run_host cafile -- --plugin-path "$dir" --plugin-arg topic=ftrack.action.discover \
+    --ca-file "$PKI/studio.crt"
+wait_log 30 'ready: 1 plugin instance running, event hub connected'
 expect_log "connected to the event server at https://localhost:$HUB_PORT"
 sleep 0.3
 REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 10
@@ -49,13 +45,9 @@ stop_host TERM
 cat >"$FTRACK_TEST_TMP/isolated.json" <<'JSON'
 {"plugins": {"echo": {"isolated": true, "arguments": {"topic": "ftrack.action.discover"}}}}
 JSON
-HOST_LOG="$FTRACK_TEST_TMP/host-isolated.log"
-"$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/h-iso" --plugin-path "$dir" \
-    --config "$FTRACK_TEST_TMP/isolated.json" --ca-file "$PKI/studio.crt" 2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 30 grep -q 'ready: 1 plugin instance running, event hub connected' "$HOST_LOG" ||
-    { cat "$HOST_LOG" >&2; fail "the host with an isolated plugin did not get ready"; }
+run_host isolated -- --plugin-path "$dir" --config "$FTRACK_TEST_TMP/isolated.json" \
+    --ca-file "$PKI/studio.crt"
+wait_log 30 'ready: 1 plugin instance running, event hub connected'
 sleep 0.3
 REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 15
 [ "$PROBE_RC" -eq 0 ] || { cat "$HOST_LOG" >&2; fail "the isolated plugin did not answer over TLS"; }
@@ -64,36 +56,23 @@ stop_host TERM
 
 # The same trust from the environment variables ftrack's Python client reads.
 for var in REQUESTS_CA_BUNDLE CURL_CA_BUNDLE SSL_CERT_FILE; do
-    HOST_LOG="$FTRACK_TEST_TMP/host-$var.log"
-    env "$var=$PKI/studio.crt" "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/h-$var" \
-        --plugin-path "$dir" 2>"$HOST_LOG" &
-    HOST_PID=$!
-    track_child "$HOST_PID"
-    wait_for 30 grep -q 'event hub connected' "$HOST_LOG" ||
-        { cat "$HOST_LOG" >&2; fail "$var did not make the host trust the hub"; }
+    run_host "$var" "$var=$PKI/studio.crt" -- --plugin-path "$dir"
+    wait_log 30 'event hub connected'
     stop_host TERM
     note "$var: trusted"
 done
 
 # Without any of them the system store does not know the private CA: the host says why.
-HOST_LOG="$FTRACK_TEST_TMP/host-untrusted.log"
-"$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/h2" --plugin-path "$dir" 2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 20 grep -q 'cannot open the session' "$HOST_LOG" || { cat "$HOST_LOG" >&2; fail "no error"; }
+run_host untrusted -- --plugin-path "$dir"
+wait_log 20 'cannot open the session'
 expect_log "TLS with https://localhost:$HUB_PORT/api failed: SSL certificate problem: unable to get local issuer certificate"
 stop_host TERM
 stop_hub
 
 # `ftrack-host run` with its embedded hub over TLS: the join line shows https://.
-HOST_LOG="$FTRACK_TEST_TMP/host-embedded.log"
-env -u FTRACK_SERVER "$FTRACK_HOST_BIN" --listen 127.0.0.1:0 --data-dir "$FTRACK_TEST_TMP/h3" \
-    --plugin-path "$dir" --tls-cert "$PKI/hub.crt" --tls-key "$PKI/hub.key" \
-    --ca-file "$PKI/studio.crt" 2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 30 grep -q 'ready:.*event hub connected' "$HOST_LOG" ||
-    { cat "$HOST_LOG" >&2; fail "run with an embedded TLS hub did not get ready"; }
+run_host embedded -u FTRACK_SERVER -- --listen 127.0.0.1:0 --plugin-path "$dir" \
+    --tls-cert "$PKI/hub.crt" --tls-key "$PKI/hub.key" --ca-file "$PKI/studio.crt"
+wait_log 30 'ready:.*event hub connected'
 expect_log "embedded event hub at https://127\.0\.0\.1:[0-9]+; clients join with FTRACK_SERVER=https://127\.0\.0\.1:[0-9]+ "
 stop_host TERM
 [ "$HOST_EXIT" -eq 0 ] || fail "embedded TLS host exit $HOST_EXIT"

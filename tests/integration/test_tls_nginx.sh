@@ -76,15 +76,10 @@ note "nginx $NGINX_PID at $FRONT -> hub at 127.0.0.1:$hub_port"
 dir=$(mktemp -d "$FTRACK_TEST_TMP/plugins.XXXXXX")
 chmod 755 "$dir"
 cp "$PLUGIN" "$dir/" && chmod 755 "$dir/ftrack_encode_media.so"
-HOST_LOG="$FTRACK_TEST_TMP/host.log"
-FTRACK_SERVER="$FRONT" "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/h" --plugin-path "$dir" \
-    --ca-file "$PKI/studio.crt" --plugin-arg encode_media_ignore_own_user=false \
-    --plugin-arg encode_media_file_types=.mov --plugin-arg encode_media_job_timeout=120 \
-    2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 30 grep -q 'ready: 1 plugin instance running, event hub connected' "$HOST_LOG" ||
-    { cat "$HOST_LOG" >&2; fail "the host did not connect through nginx"; }
+run_host nginx "FTRACK_SERVER=$FRONT" -- --plugin-path "$dir" --ca-file "$PKI/studio.crt" \
+    --plugin-arg encode_media_ignore_own_user=false --plugin-arg encode_media_file_types=.mov \
+    --plugin-arg encode_media_job_timeout=120
+wait_log 30 'ready: 1 plugin instance running, event hub connected'
 expect_log "connected to the event server at $FRONT"
 
 export NODE_EXTRA_CA_CERTS="$PKI/studio.crt"

@@ -40,14 +40,10 @@ note "tinyproxy on $proxy_port"
 connects() { grep -c "CONNECT localhost:$HUB_PORT" "$PROXY_LOG" || true; }
 
 # Through the proxy: /api and the websocket both go through CONNECT.
-HOST_LOG="$FTRACK_TEST_TMP/host-proxy.log"
-https_proxy="http://studio:$proxy_pass@127.0.0.1:$proxy_port" "$FTRACK_HOST_BIN" \
-    --data-dir "$FTRACK_TEST_TMP/d1" --plugin-path "$dir" --log-level debug \
-    --plugin-arg topic=ftrack.action.discover --ca-file "$PKI/studio.crt" 2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 30 grep -q 'ready: 1 plugin instance running, event hub connected' "$HOST_LOG" ||
-    { cat "$HOST_LOG" "$PROXY_LOG" >&2; fail "the host did not connect through the proxy"; }
+proxy_url="http://studio:$proxy_pass@127.0.0.1:$proxy_port"
+run_host proxy "https_proxy=$proxy_url" -- --plugin-path "$dir" --log-level debug \
+    --plugin-arg topic=ftrack.action.discover --ca-file "$PKI/studio.crt"
+wait_log 30 'ready: 1 plugin instance running, event hub connected'
 sleep 0.3
 REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 10
 [ "$PROBE_RC" -eq 0 ] || fail "discovery not answered through the proxy"
@@ -60,36 +56,21 @@ stop_host TERM
 
 # HTTPS_PROXY (upper case) works the same; no_proxy naming the server bypasses the proxy.
 before=$(connects)
-HOST_LOG="$FTRACK_TEST_TMP/host-noproxy.log"
-HTTPS_PROXY="http://studio:$proxy_pass@127.0.0.1:$proxy_port" no_proxy="example.org,localhost" \
-    "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/d2" --plugin-path "$dir" \
-    --ca-file "$PKI/studio.crt" 2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 30 grep -q 'event hub connected' "$HOST_LOG" ||
-    { cat "$HOST_LOG" >&2; fail "the host did not connect with no_proxy"; }
-stop_host TERM
-[ "$(connects)" -eq "$before" ] || fail "no_proxy did not bypass the proxy"
-
-HOST_LOG="$FTRACK_TEST_TMP/host-upper.log"
-HTTPS_PROXY="http://studio:$proxy_pass@127.0.0.1:$proxy_port" \
-    "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/d3" --plugin-path "$dir" \
-    --ca-file "$PKI/studio.crt" 2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 30 grep -q 'event hub connected' "$HOST_LOG" ||
-    { cat "$HOST_LOG" >&2; fail "the host did not connect through HTTPS_PROXY"; }
-stop_host TERM
+for how in noproxy upper; do
+    bypass=()
+    [ "$how" = noproxy ] && bypass=(no_proxy=example.org,localhost)
+    run_host "$how" "HTTPS_PROXY=$proxy_url" "${bypass[@]}" -- --plugin-path "$dir" \
+        --ca-file "$PKI/studio.crt"
+    wait_log 30 'event hub connected'
+    stop_host TERM
+    [ "$how" = upper ] || [ "$(connects)" -eq "$before" ] || fail "no_proxy did not bypass the proxy"
+done
 [ "$(connects)" -ge $((before + 3)) ] || fail "HTTPS_PROXY was not used"
 
 # Wrong proxy credentials: a clear error, retried, the password not logged.
-HOST_LOG="$FTRACK_TEST_TMP/host-badauth.log"
-https_proxy="http://studio:not-$proxy_pass@127.0.0.1:$proxy_port" "$FTRACK_HOST_BIN" \
-    --data-dir "$FTRACK_TEST_TMP/d4" --plugin-path "$dir" --ca-file "$PKI/studio.crt" \
-    2>"$HOST_LOG" &
-HOST_PID=$!
-track_child "$HOST_PID"
-wait_for 20 grep -qF "(attempt 2;" "$HOST_LOG" || { cat "$HOST_LOG" >&2; fail "no retried error"; }
+run_host badauth "https_proxy=http://studio:not-$proxy_pass@127.0.0.1:$proxy_port" -- \
+    --plugin-path "$dir" --ca-file "$PKI/studio.crt"
+wait_log 20 '\(attempt 2;'
 grep 'cannot open the session' "$HOST_LOG" | head -n 1
 expect_log "cannot open the session: Could not reach https://localhost:$HUB_PORT/api: CONNECT tunnel failed, response 40[17]"
 grep -qF "$proxy_pass" "$HOST_LOG" && fail "the proxy password appeared in the host's log"

@@ -28,15 +28,10 @@ refusal() {
     track_child "$listener"
     wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || fail "the listener did not start"
 
-    HOST_LOG="$FTRACK_TEST_TMP/host-$cert.log"
-    FTRACK_SERVER="https://localhost:$port" "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/d-$cert" \
-        --plugin-path "$dir" --plugin-arg topic=ftrack.action.discover \
-        --ca-file "$PKI/studio.crt" 2>"$HOST_LOG" &
-    HOST_PID=$!
-    track_child "$HOST_PID"
+    run_host "$cert" "FTRACK_SERVER=https://localhost:$port" -- --plugin-path "$dir" \
+        --plugin-arg topic=ftrack.action.discover --ca-file "$PKI/studio.crt"
     # Two attempts (1 s apart) show the retry; each is one line naming server and reason.
-    wait_for 20 grep -qF "(attempt 2;" "$HOST_LOG" ||
-        { cat "$HOST_LOG" >&2; fail "$cert: no second attempt"; }
+    wait_log 20 '\(attempt 2;'
     grep 'cannot open the session' "$HOST_LOG" | head -n 2
     expect_log "cannot open the session: TLS with https://localhost:$port/api failed: .*$reason.* \(attempt 1; retrying in 1 s\)"
     [ "$(count_lines "(attempt 1;")" -eq 1 ] || fail "$cert: attempt 1 logged more than once"
@@ -54,8 +49,7 @@ refusal() {
     kill "$listener"
     wait "$listener" 2>/dev/null || true
     TLS_HUB_PORT=$port HUB_DATA_DIR="$FTRACK_TEST_TMP/hub-$cert" start_tls_hub good
-    wait_for 40 grep -q 'ready: 1 plugin instance running, event hub connected' "$HOST_LOG" ||
-        { cat "$HOST_LOG" >&2; fail "$cert: the host did not connect once the certificate was good"; }
+    wait_log 40 'ready: 1 plugin instance running, event hub connected'
     kill -0 "$HOST_PID" 2>/dev/null || fail "$cert: the host restarted"
     FTRACK_SERVER="https://localhost:$port" REQUESTS_CA_BUNDLE="$PKI/studio.crt" \
         probe ftrack.action.discover --expect 1 --wait 10

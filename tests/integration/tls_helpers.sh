@@ -8,6 +8,10 @@
 #                                "expired" makes one that ran out in 2020
 #   start_tls_hub CERT [ARGS...] `ftrack-host hub` with $PKI/CERT.{crt,key} on 127.0.0.1;
 #                                sets HUB_PID, HUB_LOG, HUB_PORT, FTRACK_SERVER (https://localhost)
+#   run_host NAME [VAR=VALUE...] -- [ARGS...]
+#                                `ftrack-host` in the background with that environment, its
+#                                own data dir and log host-NAME.log; sets HOST_PID, HOST_LOG
+#   wait_log SECONDS PATTERN     wait for PATTERN (grep -E) in HOST_LOG, or fail showing it
 
 PKI="$FTRACK_TEST_TMP/pki"
 # Each test says which CA file and proxy to use; none leaks in from the machine.
@@ -75,4 +79,26 @@ start_tls_hub() {
     HUB_PORT=${HUB_PORT##*:}
     export FTRACK_SERVER="https://localhost:$HUB_PORT"
     note "TLS hub $HUB_PID at $FTRACK_SERVER"
+}
+
+run_host() {
+    local name=$1 envs=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        envs+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    HOST_LOG="$FTRACK_TEST_TMP/host-$name.log"
+    env "${envs[@]}" "$FTRACK_HOST_BIN" --data-dir "$FTRACK_TEST_TMP/data-$name" "$@" \
+        2>"$HOST_LOG" &
+    HOST_PID=$!
+    track_child "$HOST_PID"
+}
+
+wait_log() {
+    wait_for "$1" grep -qE -- "$2" "$HOST_LOG" || {
+        cat "$HOST_LOG" >&2
+        fail "the host's log did not show within $1 s: $2"
+    }
 }
