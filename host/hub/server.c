@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include <ftrack/event.h>
 #include "common/internal.h"
@@ -668,6 +669,7 @@ static void server_free(fth_hub_server *srv)
     fth_api_shutdown(srv->api);
     if (srv->ctx)
         lws_context_destroy(srv->ctx);
+    SSL_CTX_free(srv->unused_client_ctx); /* lws leaves a provided context to its owner */
     fth_hub_sids_free(srv);
     while (srv->inject_head) {
         injected *i = srv->inject_head;
@@ -797,6 +799,8 @@ static ftrack_status create_context(fth_hub_server *srv, const fth_hub_server_co
         /* HTTP/1.1 only: over h2, lws offers no custom headers (ftrack-user, ftrack-api-key)
          * and ftrack's clients open the websocket with an HTTP/1.1 upgrade anyway. */
         info.alpn = "http/1.1";
+        srv->unused_client_ctx = SSL_CTX_new(TLS_client_method());
+        info.provided_client_ssl_ctx = srv->unused_client_ctx;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
     }

@@ -53,6 +53,9 @@ struct fth_hub_server {
     char url[128];
     char *public_url; /* --public-url, or NULL */
     bool tls;
+    /* An empty client SSL_CTX handed to the TLS vhost: without one lws builds its own and
+     * loads the whole system CA store into it for connections the hub never makes. */
+    SSL_CTX *unused_client_ctx;
     int port;
     double hb_interval, hb_timeout;
     size_t max_frame, max_api_body, max_queued;
