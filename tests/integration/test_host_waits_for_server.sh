@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A server that is not there yet is waited for: `ftrack-host` started 10 s before its (TLS)
 # server logs each failed attempt once per backoff step, stays alive, answers /readyz 503
-# meanwhile, then connects, registers its plugin and answers discovery once the server is
-# up, without a restart; /readyz turns 200. Errors retrying cannot fix exit at once: wrong
+# meanwhile and sends systemd no READY=1, then connects, registers its plugin and answers
+# discovery once the server is up, without a restart; /readyz turns 200 and READY=1 is sent. Errors retrying cannot fix exit at once: wrong
 # credentials (exit 1), a server URL without a scheme (exit 2).
 set -euo pipefail
 . "$FTRACK_TEST_LIB"
@@ -15,8 +15,23 @@ dir=$(plugin_dir echo)
 port=$(free_port)
 health_port=$(free_port)
 
+# A stand-in for systemd's notification socket: one line per datagram.
+NOTIFY_LOG="$FTRACK_TEST_TMP/notify.log"
+: >"$NOTIFY_LOG"
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as log:
+    while True:
+        log.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+' "$FTRACK_TEST_TMP/notify.sock" "$NOTIFY_LOG" &
+track_child $!
+wait_for 10 test -S "$FTRACK_TEST_TMP/notify.sock" || fail "no notify socket"
+
 t0=$(date +%s.%N)
-run_host early "FTRACK_SERVER=https://localhost:$port" -- --plugin-path "$dir" \
+run_host early "FTRACK_SERVER=https://localhost:$port" "NOTIFY_SOCKET=$FTRACK_TEST_TMP/notify.sock" -- \
+    --plugin-path "$dir" \
     --plugin-arg topic=ftrack.action.discover --ca-file "$PKI/studio.crt" \
     --health-listen "127.0.0.1:$health_port"
 wait_log 10 '\(attempt 2;'
@@ -26,6 +41,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$health_port/rea
 left=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { d = 10 - (b - a); print (d > 0 ? d : 0) }')
 sleep "$left"
 kill -0 "$HOST_PID" 2>/dev/null || { cat "$HOST_LOG" >&2; fail "the host exited while waiting"; }
+grep -q 'READY=1' "$NOTIFY_LOG" && fail "READY=1 was sent before the session opened"
+grep -q 'STATUS=waiting for the ftrack server' "$NOTIFY_LOG" || { cat "$NOTIFY_LOG" >&2; fail "no waiting status"; }
 grep 'cannot open the session' "$HOST_LOG"
 expect_log "cannot open the session: Could not reach https://localhost:$port/api: .* \(attempt 1; retrying in 1 s\)"
 for n in 1 2 3; do
@@ -40,6 +57,7 @@ expect_log "session opened after [0-9]+ failed attempts"
 echo "MEASURED: server up $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s after the host; host ready $(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.1f", b - a }') s later"
 wait_for 10 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$health_port/readyz)\" = 200 ]" ||
     fail "/readyz did not turn 200 once connected"
+wait_for 10 grep -q 'READY=1' "$NOTIFY_LOG" || { cat "$NOTIFY_LOG" >&2; fail "no READY=1 once connected"; }
 sleep 0.3
 REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 10
 [ "$PROBE_RC" -eq 0 ] || fail "discovery not answered"
