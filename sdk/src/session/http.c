@@ -500,8 +500,9 @@ static void set_options(fti_http *http, CURL *curl, const char *body, size_t len
     fti_curl_use_proxy(curl, http->api_url);
 }
 
-void fti_http_setup_transfer(const fti_http *http, CURL *curl)
+void fti_http_setup_transfer(const fti_http *http, CURL *curl, const char *url)
 {
+    fti_curl_use_proxy(curl, url);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http->timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, http->timeout_ms);

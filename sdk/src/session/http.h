@@ -46,9 +46,10 @@ void fti_http_free(fti_http *http);
 ftrack_status fti_http_call(fti_http *http, json_object *operations, json_object **results,
                             ftrack_error *err);
 
-/* Apply the session's transfer settings (timeouts, protocols, TLS verification and CA bundle)
- * to another curl handle (a CURL *), e.g. an upload's PUT. No headers, no credentials. */
-void fti_http_setup_transfer(const fti_http *http, void *curl);
+/* Apply the session's transfer settings (timeouts, protocols, TLS verification and CA bundle,
+ * the proxy for `url`) to another curl handle (a CURL *), e.g. an upload's PUT. No headers,
+ * no credentials. */
+void fti_http_setup_transfer(const fti_http *http, void *curl, const char *url);
 
 /* Interpret one answer of /api (exposed for tests): status + raw body → results or error.
  * `expected` is the number of operations sent. */

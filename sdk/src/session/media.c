@@ -213,7 +213,7 @@ static ftrack_status put_file(ftrack_session *session, const char *path, long lo
                  : fti_error(err, FTRACK_ERR_IO, "Cannot read %s: %s", path, strerror(errno));
     }
     char errbuf[CURL_ERROR_SIZE] = "";
-    fti_http_setup_transfer(session->http, curl);
+    fti_http_setup_transfer(session->http, curl, url);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_READDATA, f);
