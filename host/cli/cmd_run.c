@@ -83,8 +83,8 @@ static int setup_loop(run_state *s)
     s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
     s->report = event_new(s->base, -1, EV_PERSIST, on_report, s);
     s->open_retry = evtimer_new(s->base, on_open_retry, s);
-    if (!s->sigterm || !s->sigint || !s->report || !s->open_retry || evsignal_add(s->sigterm, NULL) != 0 ||
-        evsignal_add(s->sigint, NULL) != 0) {
+    if (!s->sigterm || !s->sigint || !s->report || !s->open_retry ||
+        evsignal_add(s->sigterm, NULL) != 0 || evsignal_add(s->sigint, NULL) != 0) {
         ftrack_log(FTRACK_LOG_ERROR, "host", "cannot install signal handlers");
         return FTH_EXIT_FAILURE;
     }
@@ -146,8 +146,8 @@ static int start_embedded_hub(run_state *s)
                "running on the EMBEDDED event hub because FTRACK_SERVER is unset: events stay on "
                "this machine. Set FTRACK_SERVER, FTRACK_API_USER and FTRACK_API_KEY to connect "
                "to ftrack; --require-server makes a missing server an error");
-    print_join_line(s, fth_hub_server_url(s->server),
-                    s->embedded_public_url ? s->embedded_public_url : fth_hub_server_url(s->server));
+    const char *url = fth_hub_server_url(s->server);
+    print_join_line(s, url, s->embedded_public_url ? s->embedded_public_url : url);
     return FTH_EXIT_OK;
 }
 

@@ -2,8 +2,9 @@
 # A server that is not there yet is waited for: `ftrack-host` started 10 s before its (TLS)
 # server logs each failed attempt once per backoff step, stays alive, answers /readyz 503
 # meanwhile and sends systemd no READY=1, then connects, registers its plugin and answers
-# discovery once the server is up, without a restart; /readyz turns 200 and READY=1 is sent. Errors retrying cannot fix exit at once: wrong
-# credentials (exit 1), a server URL without a scheme (exit 2).
+# discovery once the server is up, without a restart; /readyz turns 200 and READY=1 is sent.
+# Errors retrying cannot fix exit at once: wrong credentials (exit 1), a server URL without a
+# scheme (exit 2).
 set -euo pipefail
 . "$FTRACK_TEST_LIB"
 . "$(dirname "$0")/host_helpers.sh"

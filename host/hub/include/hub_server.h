@@ -65,8 +65,8 @@ void fth_hub_server_config_init(fth_hub_server_config *cfg);
 ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_server **out,
                                    ftrack_error *err);
 
-/* "http://HOST:PORT" ("https://" with TLS) with the explicit (actual) port and no trailing slash; IPv6 hosts in
- * brackets. Borrowed. */
+/* "http://HOST:PORT" ("https://" with TLS) with the explicit (actual) port and no trailing
+ * slash; IPv6 hosts in brackets. Borrowed. */
 const char *fth_hub_server_url(const fth_hub_server *srv);
 /* The port actually bound. */
 int fth_hub_server_port(const fth_hub_server *srv);
