@@ -10,8 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/host_helpers.sh"
 . "$(dirname "$0")/tls_helpers.sh"
 
-make_ca studio
-make_cert studio hub "DNS:localhost,IP:127.0.0.1"
+studio_pki
 dir=$(plugin_dir echo)
 port=$(free_port)
 health_port=$(free_port)

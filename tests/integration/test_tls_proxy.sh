@@ -11,8 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/tls_helpers.sh"
 command -v tinyproxy >/dev/null || fail "tinyproxy is not installed (packaging/apt-packages.txt)"
 
-make_ca studio
-make_cert studio hub "DNS:localhost,IP:127.0.0.1"
+studio_pki
 dir=$(plugin_dir echo)
 start_tls_hub hub
 

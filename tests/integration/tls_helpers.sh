@@ -6,6 +6,8 @@
 #                                a server certificate signed by CA for SAN
 #                                ("DNS:localhost,IP:127.0.0.1"): $PKI/NAME.crt, $PKI/NAME.key;
 #                                "expired" makes one that ran out in 2020
+#   studio_pki                   the usual pair: make_ca studio, make_cert studio hub for
+#                                localhost and 127.0.0.1
 #   start_tls_hub CERT [ARGS...] `ftrack-host hub` with $PKI/CERT.{crt,key} on 127.0.0.1;
 #                                sets HUB_PID, HUB_LOG, HUB_PORT, FTRACK_SERVER (https://localhost)
 #   run_host NAME [VAR=VALUE...] -- [ARGS...]
@@ -57,6 +59,11 @@ make_cert() {
             -CAcreateserial -days 2 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt"
     fi
     chmod 600 "$PKI/$name.key"
+}
+
+studio_pki() {
+    make_ca studio
+    make_cert studio hub "DNS:localhost,IP:127.0.0.1"
 }
 
 start_tls_hub() {
