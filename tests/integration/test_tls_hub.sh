@@ -67,6 +67,7 @@ wait_log 20 'cannot open the session'
 expect_log "TLS with https://localhost:$HUB_PORT/api failed: SSL certificate problem: unable to get local issuer certificate"
 stop_host TERM
 stop_hub
+[ "$HUB_EXIT" -eq 0 ] || fail "the TLS hub exited with $HUB_EXIT (under ASan: a leak)"
 
 # `ftrack-host run` with its embedded hub over TLS: the join line shows https://.
 run_host embedded -u FTRACK_SERVER -- --listen 127.0.0.1:0 --plugin-path "$dir" \
