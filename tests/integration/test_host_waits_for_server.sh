@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A server that is not there yet is waited for: `ftrack-host` started 10 s before its (TLS)
 # server logs each failed attempt once per backoff step, stays alive, answers /readyz 503
 # meanwhile and sends systemd no READY=1, then connects, registers its plugin and answers

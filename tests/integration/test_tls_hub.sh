@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The embedded hub over TLS, with a private CA made for this run: `ftrack-host hub --tls-cert
 # --tls-key` answers https only (a plain-text request gets no HTTP answer); `ftrack-host`
 # trusts it through --ca-file and through REQUESTS_CA_BUNDLE, registers a plugin over wss and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The hub behind nginx, as a studio deploys it: nginx (started here, not as a daemon, on a
 # free port with its own configuration in the test's folder) terminates TLS and forwards
 # /api, the socket.io handshake and the websocket upgrade to a plain-HTTP hub on loopback.

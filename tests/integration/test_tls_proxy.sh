@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `ftrack-host` through a real HTTP proxy (Debian's tinyproxy, started here on a free port and
 # asking for a user and password) to the TLS hub: https_proxy with the credentials in its
 # URL carries /api and the websocket (HTTP CONNECT, as the proxy's log shows), the host answers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Certificates the host must refuse: signed by an unknown CA, expired, for another name. For
 # each, a TLS listener on the server's port records every connection: the host logs one clear
 # line per attempt naming the server and the reason, keeps retrying with backoff, and never

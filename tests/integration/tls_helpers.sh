@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Certificates for the TLS tests, made fresh by each run with the openssl command (source
 # after $FTRACK_TEST_LIB). Everything lives under $FTRACK_TEST_TMP/pki.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A TLS listener for the refusal tests: serves CERT/KEY on 127.0.0.1:PORT and records, one
 line per connection in LOG, whether the client opened with a TLS handshake ("tls") or with
 anything else ("plain <first bytes>"), so a test can assert that no client fell back to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The official JS client against the embedded hub over TLS: a private CA made for this run
 // (openssl), `ftrack-host hub --tls-cert --tls-key`, and `ftrack-host` connected to it with
 // --ca-file and an echo plugin answering discovery. The client, trusting the CA through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Trust and proxy settings from the environment (common/netenv.h): the CA file's order
  * (option, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE, system store), the proxy's
  * (lower-case variable first, then upper case; https_ for https, http_ for http) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Certificate authorities and proxies from the environment: see netenv.h. */
 #include "common/netenv.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_NETENV_H
 #define FTI_NETENV_H
 /*
