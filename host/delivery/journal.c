@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 #include "common/internal.h"
+#include "delivery/crash_guard.h"
 #include "delivery/journal.h"
 #include "delivery/journal_internal.h"
 
@@ -585,6 +586,7 @@ static void update_delivery(fth_journal *j, int which, const char *instance, int
 
 void fth_journal_started(fth_journal *j, const char *instance, const fth_journal_entry *e)
 {
+    fth_crash_guard_dispatching(instance, e->id, e->topic);
     pthread_mutex_lock(&j->lock);
     instance_state *m = j->marks ? fth_journal_instance_of(j, instance) : NULL;
     if (m && fth_journal_marks_log(j, MARK_STARTED, instance, e)) {
@@ -604,6 +606,7 @@ static bool reserve_done(instance_state *m)
 
 void fth_journal_finished(fth_journal *j, const char *instance, const fth_journal_entry *e)
 {
+    fth_crash_guard_idle();
     pthread_mutex_lock(&j->lock);
     instance_state *st = fth_journal_instance_of(j, instance);
     if (st && st->handed == e->seq)

@@ -7,6 +7,7 @@
  *   journal_compact.c  compaction: expiry, the dedup window, the size limit
  *   journal_marks.c    the memory-mapped marks log: records, apply, recovery at start
  *   journal_fresh.c    the in-memory hand-off of deliveries appended in this run
+ *   journal_unfinished.c  deliveries an earlier run started and did not finish
  * Every function below expects the journal's lock held, or runs while the journal is opened
  * or closed (no other thread has it then).
  */
