@@ -21,7 +21,9 @@ struct fth_poison {
     char *list_path;
     json_object *list; /* {"instance": {"since": ..., "reason": ...}} */
     fth_crash_record crash; /* what the previous run recorded (signal 0: nothing) */
+    bool decided;           /* its instance started: the list says what was decided */
     bool guarded;
+    json_object *swept;     /* instances whose earlier runs' deliveries were looked at */
     fth_journal *journal;
     fth_deadletter *deadletter;
 };
@@ -72,10 +74,9 @@ static void save_list(const fth_poison *p)
     free(tmp);
 }
 
-/* The previous run crashed in a dispatch: say so and put the instance on the list. */
-static void record_crash(fth_poison *p)
+/* The previous run crashed in a dispatch: say so (the instance's start decides). */
+static void log_crash(const fth_crash_record *c)
 {
-    const fth_crash_record *c = &p->crash;
     char sig[96], when[32];
     fth_crash_guard_describe(c->signal, sig, sizeof(sig));
     utc_stamp(c->time, when, sizeof(when));
@@ -83,11 +84,33 @@ static void record_crash(fth_poison *p)
                      "the previous run of the host (pid %d) crashed with %s at %s while plugin "
                      "instance '%s' handled event %s (topic %s)",
                      c->pid, sig, when, c->instance, c->id, c->topic);
+}
+
+/* The instance that crashed the previous run starts: put it on the list, unless its
+ * configuration decides (isolated already: the crash was the host's own; "isolated": false). */
+static void decide(fth_poison *p, const fth_poison_instance *inst)
+{
+    const fth_crash_record *c = &p->crash;
+    if (p->decided || !c->signal || strcmp(c->instance, inst->name) != 0)
+        return;
+    p->decided = true;
+    if (inst->isolated)
+        return;
+    char sig[96], when[32];
+    fth_crash_guard_describe(c->signal, sig, sizeof(sig));
+    if (inst->in_process) {
+        ftrack_log(FTRACK_LOG_WARNING, "reliability",
+                   "plugin instance '%s' crashed the host (%s) but stays in process: its "
+                   "configuration says \"isolated\": false",
+                   inst->name, sig);
+        return;
+    }
+    utc_stamp(c->time, when, sizeof(when));
     char *reason = fti_asprintf("%s on event %s (topic %s)", sig, c->id, c->topic);
     json_object *entry = json_object_new_object();
     json_object_object_add(entry, "since", json_object_new_string(when));
     json_object_object_add(entry, "reason", json_object_new_string(reason ? reason : sig));
-    json_object_object_add(p->list, c->instance, entry);
+    json_object_object_add(p->list, inst->name, entry);
     free(reason);
     save_list(p);
 }
@@ -104,6 +127,7 @@ fth_poison *fth_poison_open(const char *data_dir, fth_journal *journal, fth_dead
     p->journal = journal;
     p->deadletter = dl;
     p->list = read_list(p->list_path);
+    p->swept = json_object_new_object();
     ftrack_error err;
     memset(&err, 0, sizeof(err));
     p->guarded = fth_crash_guard_open(record, &p->crash, &err) == FTRACK_OK;
@@ -114,7 +138,7 @@ fth_poison *fth_poison_open(const char *data_dir, fth_journal *journal, fth_dead
                    err.message);
     free(record);
     if (p->crash.signal && p->crash.instance[0])
-        record_crash(p);
+        log_crash(&p->crash);
     return p;
 }
 
@@ -125,6 +149,7 @@ void fth_poison_close(fth_poison *p)
     if (p->guarded)
         fth_crash_guard_close();
     json_object_put(p->list);
+    json_object_put(p->swept);
     free(p->list_path);
     free(p);
 }
@@ -209,8 +234,11 @@ bool fth_poison_instance_start(fth_poison *p, const fth_poison_instance *inst)
 {
     if (!p)
         return inst->isolated;
+    decide(p, inst);
     bool isolated = inst->isolated || listed_isolated(p, inst);
-    if (inst->journaled && p->journal) {
+    /* Once per instance and run: at a reload the old worker may still run its deliveries. */
+    if (inst->journaled && p->journal && !json_object_object_get_ex(p->swept, inst->name, NULL)) {
+        json_object_object_add(p->swept, inst->name, NULL);
         sweep s = {p, inst};
         fth_journal_unfinished(p->journal, inst->name, on_unfinished, &s);
     }

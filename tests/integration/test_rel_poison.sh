@@ -146,6 +146,10 @@ pub --count 1 --start 200 --data '{"hang": true, "crash": true}'
 pub --count 5 --start 15
 settle 120 19 "100 200" 2
 [ "$CRASHES" -eq 3 ] || fail "the host crashed $CRASHES times (expected 3: max_attempts)"
+grep -q "plugin instance 'poisoned' crashed the host (signal .*) but stays in process" \
+    "$t"/host.*.log || fail "no log line says it stays in process"
+python3 -c 'import json,sys; assert "poisoned" not in json.load(open(sys.argv[1]))' \
+    "$t/host-data/isolated-after-crash.json" || fail "still listed as isolated after a crash"
 expect_log "plugin instance 'poisoned' did not finish event .* 3 times"
 expect_log "without running it again"
 python3 - "$t" "${PIDS[*]}" <<'PY' || fail "phase 2 records wrong"
