@@ -64,6 +64,9 @@ typedef struct instance_state {
      * INT64_MAX: unknown), besides the one handed out. */
     int64_t outside_max;
     int64_t handed; /* the seq handed out from `fresh` and not finished yet, or -1 */
+    /* The seq fth_journal_next handed out last (either source) and not finished, or -1: its
+     * finish raises the floor, so a delivery appended below it meanwhile is `below`. */
+    int64_t out_seq;
 } instance_state;
 
 struct fth_journal {

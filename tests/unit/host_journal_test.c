@@ -373,6 +373,45 @@ static void test_crash_guard_record(void **state)
     assert_non_null(strstr(fth_crash_guard_describe(SIGSEGV, buf, sizeof(buf)), "signal 11"));
 }
 
+/* An event another instance journaled first has an older seq: appended below this instance's
+ * floor, it waits while the fresh list drains. Applying the marks log while a later delivery
+ * is in flight must not forget that it waits (the benchmark's missing marker reply). */
+static void test_marks_below_across_apply(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(0, 0);
+    append(j, "b", "m", 0); /* seq 1: "b" journals it first */
+    append(j, "a", "x1", 1);
+    expect_next(j, "a", "x1", false); /* finished in the marks log: the floor is its seq */
+    append(j, "a", "x2", 2);
+    append(j, "a", "m", 0); /* below the floor */
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_string_equal(e.id, "x2");
+    fth_journal_started(j, "a", &e);
+    fth_journal_flush(j); /* the log is applied while x2 is in flight */
+    fth_journal_finished(j, "a", &e);
+    fth_journal_entry_clear(&e);
+    expect_next(j, "a", "m", false);
+    expect_none(j, "a");
+    assert_int_equal(fth_journal_pending(j, "a"), 0);
+    /* Appended below the delivery in flight (not below the floor yet), while later ones wait
+     * in memory: the in-flight one's finish puts it below the floor. */
+    append(j, "b", "p", 0);
+    append(j, "a", "y1", 1);
+    append(j, "a", "y2", 2);
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_string_equal(e.id, "y1");
+    fth_journal_started(j, "a", &e);
+    append(j, "a", "p", 0);
+    fth_journal_finished(j, "a", &e);
+    fth_journal_entry_clear(&e);
+    expect_next(j, "a", "y2", false);
+    expect_next(j, "a", "p", false);
+    expect_none(j, "a");
+    fth_journal_close(j);
+}
+
 /* Deliveries appended in this run come from memory, the others from the database: more than
  * the memory list holds, so later ones sit in the database between memory entries. */
 static void test_handoff_interleaved(void **state)
@@ -637,6 +676,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handoff_retry_replay_restart, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_forget_and_migrate, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_unfinished_after_crashes, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_marks_below_across_apply, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_crash_guard_record, make_dir, remove_dir),
         cmocka_unit_test(test_failure_policy),
     };
