@@ -42,16 +42,10 @@ static size_t visit(sqlite3_stmt *s, fth_journal_unfinished_fn fn, void *ctx,
         fth_journal_entry_clear(&e);
         if (!take)
             continue;
-        if (*done_count == cap) {
-            size_t grown_cap = cap ? cap * 2 : 8;
-            int64_t *grown = realloc(*done, grown_cap * sizeof(*grown));
-            if (!grown) {
-                ftrack_log(FTRACK_LOG_ERROR, "journal",
-                           "out of memory: a dead-lettered delivery stays pending");
-                break;
-            }
-            *done = grown;
-            cap = grown_cap;
+        if (!fti_array_reserve(done, &cap, *done_count + 1, sizeof(**done))) {
+            ftrack_log(FTRACK_LOG_ERROR, "journal",
+                       "out of memory: a dead-lettered delivery stays pending");
+            break;
         }
         (*done)[(*done_count)++] = seq;
     }
