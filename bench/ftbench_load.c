@@ -11,7 +11,12 @@
  *   ftbench_load burst --count K --expect N [--marker T] [--watch NAME=PID]...
  *       Publishes K events of a realistic mix (ftrack.update, discover, launch) as fast as
  *       the SDK takes them, then one marker event; done when N marker replies arrived (one per
- *       plugin instance: each instance handles its events in order).
+ *       plugin instance: each instance handles its events in order). Before the burst it
+ *       publishes probe markers until N distinct instances answered one (a reply names its
+ *       instance), so every subscription has reached the hub: a shortfall afterwards is not
+ *       a subscription race. On a shortfall it names the instances that answered and prints
+ *       "MARKER-SHORTFALL id=<marker id> answered=<names>" for the caller to look the rest up
+ *       (exit 1); probes unanswered by N instances within 30 s exit 3, before any burst.
  *   ftbench_load startup [--topic T] [--ready TEXT] [--ready-only] -- COMMAND...
  *       Runs COMMAND (stderr captured), publishes an event every 2 ms and reports the time
  *       from exec to the first stderr line containing TEXT and to the first reply (not
@@ -40,6 +45,44 @@
 #define MAX_SAMPLES (8u * 1024 * 1024)
 
 typedef enum phase { PH_PROBE, PH_WARMUP, PH_MEASURE, PH_DONE } phase;
+
+/* A small set of instance names (a burst has at most a few hundred instances). */
+typedef struct names {
+    char **v;
+    size_t n, cap;
+} names;
+
+static void names_add(names *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], name) == 0)
+            return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        char **grown = realloc(s->v, cap * sizeof(*grown));
+        if (!grown)
+            return;
+        s->v = grown;
+        s->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (copy)
+        s->v[s->n++] = copy;
+}
+
+static void names_print(FILE *out, const names *s, const char *sep)
+{
+    for (size_t i = 0; i < s->n; i++)
+        fprintf(out, "%s%s", i ? sep : "", s->v[i]);
+}
+
+static void names_free(names *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
 
 typedef struct load {
     ftrack_hub *hub;
@@ -75,6 +118,7 @@ typedef struct load {
     /* burst and startup */
     unsigned long marker_replies;
     double first_reply;
+    names probed, marked; /* burst: instances that answered a probe, the marker */
 } load;
 
 static void die(const char *what, const ftrack_error *err)
@@ -392,6 +436,16 @@ static int run_roundtrip(load *L)
 
 /* ---- burst ------------------------------------------------------------------------------- */
 
+/* The instance a marker reply names ("" when it names none). */
+static const char *reply_instance(ftrack_event *reply)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(ftrack_event_data(reply), "instance", &v) ||
+        !json_object_is_type(v, json_type_string))
+        return "";
+    return json_object_get_string(v);
+}
+
 static json_object *on_marker_reply(ftrack_event *reply, const ftrack_delivery *d, void *user)
 {
     (void)d;
@@ -400,8 +454,34 @@ static json_object *on_marker_reply(ftrack_event *reply, const ftrack_delivery *
     if (irt && strncmp(irt, "marker-", 7) == 0 && strcmp(irt + 7, L->run_tag) == 0) {
         L->marker_replies++;
         L->last_reply = fb_now();
+        names_add(&L->marked, reply_instance(reply));
+    } else if (irt && strncmp(irt, "probe-", 6) == 0 &&
+               strncmp(irt + 6, L->run_tag, strlen(L->run_tag)) == 0) {
+        names_add(&L->probed, reply_instance(reply));
     }
     return NULL;
+}
+
+/* Publish a probe marker every 0.2 s until `expect` distinct instances answered one: then
+ * every instance's subscriptions (the marker's is its last) are on the hub. */
+static bool wait_subscribed(load *L, ftrack_event *probe, long expect)
+{
+    char id[64];
+    double start = fb_now(), next = 0;
+    for (unsigned k = 0; L->probed.n < (size_t)expect; k++) {
+        if (fb_now() - start > 30)
+            return false;
+        if (fb_now() >= next) {
+            snprintf(id, sizeof(id), "probe-%s-%u", L->run_tag, k);
+            ftrack_event_set_id(probe, id);
+            ftrack_error err;
+            if (ftrack_hub_publish(L->hub, probe, NULL, &err) != FTRACK_OK)
+                die("publish probe", &err);
+            next = fb_now() + 0.2;
+        }
+        pump(L, 0.01);
+    }
+    return true;
 }
 
 static int run_burst(load *L, long expect, const char *marker)
@@ -418,6 +498,17 @@ static int run_burst(load *L, long expect, const char *marker)
     ftrack_event_set_id(mark, id);
     /* give the reply subscription time to reach the hub */
     pump(L, 0.3);
+    if (!wait_subscribed(L, mark, expect)) {
+        fprintf(stderr,
+                "ftbench_load: a SUBSCRIPTION RACE, not a lost event: only %zu of %ld plugin "
+                "instances answered a probe marker within 30 s (answered: ",
+                L->probed.n, expect);
+        names_print(stderr, &L->probed, " ");
+        fprintf(stderr, "); no burst was sent\n");
+        return 3;
+    }
+    snprintf(id, sizeof(id), "marker-%s", L->run_tag); /* the probes used it */
+    ftrack_event_set_id(mark, id);
     L->marker_replies = 0;
     self_watch_sample(L, 0);
     double t0 = fb_now();
@@ -444,8 +535,15 @@ static int run_burst(load *L, long expect, const char *marker)
     while (L->marker_replies < (unsigned long)expect) {
         pump(L, 0.01);
         if (fb_now() - L->last_reply > 30) {
-            fprintf(stderr, "ftbench_load: only %lu of %ld marker replies\n", L->marker_replies,
-                    expect);
+            fprintf(stderr,
+                    "ftbench_load: only %lu of %ld marker replies, no reply for 30 s; all %ld "
+                    "instances had answered a probe before the burst, so this is not a "
+                    "subscription race (answered the marker: ",
+                    L->marker_replies, expect, expect);
+            names_print(stderr, &L->marked, " ");
+            fprintf(stderr, ")\nMARKER-SHORTFALL id=marker-%s answered=", L->run_tag);
+            names_print(stderr, &L->marked, ",");
+            fprintf(stderr, "\n");
             return 1;
         }
     }
@@ -639,6 +737,8 @@ int main(int argc, char **argv)
         return usage();
     }
     ftrack_event_free(L.event);
+    names_free(&L.probed);
+    names_free(&L.marked);
     ftrack_hub_disconnect(L.hub, false, NULL);
     ftrack_hub_free(L.hub);
     free(L.lat);

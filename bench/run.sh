@@ -240,8 +240,51 @@ step_fanout() {
     done
 }
 
+# burst_shortfall N RC: after a failed burst (the host stopped), say whether an event was lost
+# or the benchmark raced a subscription: for each instance that did not answer the marker,
+# what the host's journal holds of the marker and of the burst. Exits the suite.
+burst_shortfall() {
+    local n=$1 rc=$2 shortfall
+    if [ "$rc" -eq 3 ]; then
+        echo "bench/run.sh: dispatch: the benchmark raced a subscription (no event was lost):" \
+            "not every instance was subscribed 30 s after the host was ready" >&2
+        exit 1
+    fi
+    shortfall=$(grep -o 'MARKER-SHORTFALL .*' "$TMP/burst.err" || true)
+    [ -n "$shortfall" ] || { echo "bench/run.sh: dispatch: ftbench_load failed (exit $rc)" >&2; exit 1; }
+    python3 - "$TMP/host-data/journal.sqlite" "$n" "$shortfall" <<'PY' >&2 || true
+import sqlite3, sys
+path, n, line = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+fields = dict(f.split("=", 1) for f in line.split()[1:])
+marker, answered = fields["id"], set(filter(None, fields.get("answered", "").split(",")))
+tag = marker[len("marker-"):]
+db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+for inst in ["bench-%d" % i for i in range(n)]:
+    if inst in answered:
+        continue
+    row = db.execute("SELECT d.state, d.attempts FROM deliveries d JOIN events e ON e.seq = d.seq "
+                     "WHERE d.instance = ? AND e.id = ?", (inst, marker)).fetchone()
+    burst = db.execute("SELECT count(*), sum(d.state = 0) FROM deliveries d JOIN events e "
+                       "ON e.seq = d.seq WHERE d.instance = ? AND e.id LIKE ? AND e.id <> ?",
+                       (inst, "%-" + tag, marker)).fetchone()
+    if row is None:
+        verdict = ("NOT in the host's journal: the host never received it for this instance "
+                   "(LOST before the journal: hub or the host's network thread)")
+    elif row[0] == 0:
+        verdict = ("in the host's journal, PENDING after %d attempts: received and kept, not "
+                   "handled before the benchmark gave up (not lost)" % row[1])
+    else:
+        verdict = ("in the host's journal, HANDLED: the plugin answered; the reply was LOST "
+                   "on its way back")
+    print("bench/run.sh: dispatch: instance %s missed marker %s: %s; the journal holds %d of "
+          "this burst's events for it (%d pending)" % (inst, marker, verdict, burst[0] or 0,
+                                                       burst[1] or 0))
+PY
+    exit 1
+}
+
 step_dispatch() {
-    local run n count line handled
+    local run n count line handled rc
     for n in 1 10 100; do
         write_config "$TMP/dispatch-$n.json" "$n" count
     done
@@ -250,11 +293,16 @@ step_dispatch() {
             case $n in 1) count=10000 ;; 10) count=5000 ;; *) count=1000 ;; esac
             start_hub
             start_host "$TMP/dispatch-$n.json"
-            sleep 0.3 # the subscriptions reach the hub with the first writes
+            # ftbench_load waits until every instance answers a probe marker (their
+            # subscriptions are on the hub) before the burst.
             note "dispatch: $n plugin instances, $count events, run $run"
+            rc=0
             line=$(FTRACK_SERVER=$HUB_URL "$LOAD" burst --count "$count" --expect "$n" \
-                --marker bench.marker --watch "host=$RESP_PID" --watch "hub=$HUB_PID")
+                --marker bench.marker --watch "host=$RESP_PID" --watch "hub=$HUB_PID" \
+                2>"$TMP/burst.err") || rc=$?
+            cat "$TMP/burst.err" >&2
             stop "$RESP_PID"
+            [ "$rc" -eq 0 ] || burst_shortfall "$n" "$rc"
             handled=$(grep -o 'bench_noop handled [0-9]*' "$HOST_LOG" |
                 awk '{s += $3} END {print s + 0}')
             record "\"bench\":\"dispatch\",\"run\":$run,\"deliveries\":$handled" "$line"

@@ -3,7 +3,8 @@
  * measures the host and the SDK, not the plugin. With `marker` set it also subscribes
  * topic=<marker> and always answers it: a publisher that sends a marker after a burst knows
  * every instance has handled the burst once each instance's marker reply arrived (events keep
- * their order per instance). */
+ * their order per instance). A marker reply also names the instance ("instance"), so a
+ * shortfall says which one is missing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static json_object *answer(void)
 typedef struct noop_state {
     bool reply;
     unsigned long handled;
+    char instance[128];
 } noop_state;
 
 static json_object *on_event(ftrack_event *event, const ftrack_delivery *delivery, void *user)
@@ -43,8 +45,10 @@ static json_object *on_marker(ftrack_event *event, const ftrack_delivery *delive
 {
     (void)event;
     (void)delivery;
-    (void)user;
-    return answer();
+    const noop_state *s = user;
+    json_object *data = answer();
+    json_object_object_add(data, "instance", json_object_new_string(s->instance));
+    return data;
 }
 
 static const char *string_arg(json_object *arguments, const char *key)
@@ -58,11 +62,11 @@ static const char *string_arg(json_object *arguments, const char *key)
 static ftrack_status reg(ftrack_plugin_context *ctx, ftrack_session *session,
                          json_object *arguments, void **state, ftrack_error *err)
 {
-    (void)ctx;
     ftrack_hub *hub = ftrack_session_hub(session);
     noop_state *s = calloc(1, sizeof(*s));
     if (!s)
         return FTRACK_ERR_NO_MEMORY;
+    snprintf(s->instance, sizeof(s->instance), "%s", ftrack_plugin_instance_name(ctx));
     json_object *reply = NULL;
     json_object_object_get_ex(arguments, "reply", &reply);
     s->reply = json_object_get_boolean(reply);
@@ -72,7 +76,7 @@ static ftrack_status reg(ftrack_plugin_context *ctx, ftrack_session *session,
     if (st == FTRACK_OK && *marker) {
         char expression[256];
         snprintf(expression, sizeof(expression), "topic=%s", marker);
-        st = ftrack_hub_subscribe(hub, expression, on_marker, NULL, NULL, NULL, err);
+        st = ftrack_hub_subscribe(hub, expression, on_marker, s, NULL, NULL, err);
     }
     if (st != FTRACK_OK) {
         free(s); /* unregister is not called for a refused instance */

@@ -23,6 +23,7 @@ typedef struct fth_config_instance {
     /* Reliability (docs/reliability.md, config_rel.c) */
     json_object *failure;   /* "failure" policy overrides (borrowed, checked) or NULL */
     bool isolated;          /* "isolated": run in a child process */
+    bool in_process;        /* "isolated": false given explicitly (poison.h) */
     json_object *command;   /* "command": argv of an isolated program (borrowed) or NULL */
     bool unjournaled;       /* "journal": false: at-most-once delivery, no journal */
 } fth_config_instance;

@@ -40,6 +40,7 @@ ftrack_status fth_config_parse_rel_instance_key(const char *name, const char *ke
             return fti_error(err, FTRACK_ERR_CONFIG,
                              "%s: plugins.%s.isolated must be true or false", origin, name);
         inst->isolated = json_object_get_boolean(value);
+        inst->in_process = !inst->isolated;
         return FTRACK_OK;
     }
     if (strcmp(key, "journal") == 0) {
@@ -62,6 +63,7 @@ ftrack_status fth_config_parse_rel_instance_key(const char *name, const char *ke
                              origin, name);
         inst->command = value;
         inst->isolated = true; /* a program runs in its own process by nature */
+        inst->in_process = false;
         return FTRACK_OK;
     }
     if (strcmp(key, "failure") == 0) {

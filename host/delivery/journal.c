@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 #include "common/internal.h"
+#include "delivery/crash_guard.h"
 #include "delivery/journal.h"
 #include "delivery/journal_internal.h"
 
@@ -278,7 +279,7 @@ instance_state *fth_journal_instance_of(fth_journal *j, const char *instance)
     if (!(m->name = fti_strdup(instance)))
         return NULL;
     m->hash = h;
-    m->open_started = m->floor = m->handed = -1;
+    m->open_started = m->floor = m->handed = m->out_seq = -1;
     m->outside_max = max_pending(j, instance);
     j->instance_count++;
     return m;
@@ -407,8 +408,10 @@ static bool append_one(fth_journal *j, const char *instance, instance_state *st,
     sqlite3_reset(s);
     it->seq = seq;
     /* An event another instance journaled first gets an older seq: below what this instance
-     * may have finished in the marks log, where fth_journal_next must look for it. */
-    if (ok && it->result == FTH_APPEND_ADDED && j->marks && st && seq < st->floor)
+     * may have finished in the marks log (or is about to: the one in flight), where
+     * fth_journal_next must look for it. */
+    if (ok && it->result == FTH_APPEND_ADDED && j->marks && st &&
+        (seq < st->floor || seq < st->out_seq))
         st->below = true;
     return ok;
 }
@@ -558,6 +561,8 @@ bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *o
         fth_journal_fresh_take(st, out);
         found = 1;
     }
+    if (st)
+        st->out_seq = found > 0 ? out->seq : -1;
     pthread_mutex_unlock(&j->lock);
     return found > 0;
 }
@@ -585,6 +590,7 @@ static void update_delivery(fth_journal *j, int which, const char *instance, int
 
 void fth_journal_started(fth_journal *j, const char *instance, const fth_journal_entry *e)
 {
+    fth_crash_guard_dispatching(instance, e->id, e->topic);
     pthread_mutex_lock(&j->lock);
     instance_state *m = j->marks ? fth_journal_instance_of(j, instance) : NULL;
     if (m && fth_journal_marks_log(j, MARK_STARTED, instance, e)) {
@@ -604,10 +610,13 @@ static bool reserve_done(instance_state *m)
 
 void fth_journal_finished(fth_journal *j, const char *instance, const fth_journal_entry *e)
 {
+    fth_crash_guard_idle();
     pthread_mutex_lock(&j->lock);
     instance_state *st = fth_journal_instance_of(j, instance);
     if (st && st->handed == e->seq)
         st->handed = -1;
+    if (st && st->out_seq == e->seq)
+        st->out_seq = -1;
     instance_state *m = j->marks ? st : NULL;
     if (m && reserve_done(m) && fth_journal_marks_log(j, MARK_FINISHED, instance, e)) {
         if (m->open_started == e->seq)

@@ -117,12 +117,19 @@ typedef struct fth_journal_entry {
 bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *out);
 void fth_journal_entry_clear(fth_journal_entry *entry);
 /* A dispatch of the delivery `e` (from fth_journal_next) begins: counts the attempt, marks it
- * started in this run. */
+ * started in this run (and marks the calling thread for the crash guard, crash_guard.h). */
 void fth_journal_started(fth_journal *j, const char *instance, const fth_journal_entry *e);
 /* The delivery ended: handled, or dead-lettered (no longer pending either way). */
 void fth_journal_finished(fth_journal *j, const char *instance, const fth_journal_entry *e);
 /* Apply the marks log to the database now (see "Cost" above). */
 void fth_journal_flush(fth_journal *j);
+/* The deliveries of `instance` an earlier run started and left pending (cut short by the end
+ * of that process, or waiting for a retry at a stop), oldest first, their attempts counted.
+ * `fn` sees each (with the journal locked: it must not call the journal); those it returns
+ * true for are marked finished (the caller dead-lettered them). Returns how many it saw. */
+typedef bool (*fth_journal_unfinished_fn)(void *ctx, const fth_journal_entry *e);
+size_t fth_journal_unfinished(fth_journal *j, const char *instance, fth_journal_unfinished_fn fn,
+                              void *ctx);
 /* Put an event back as pending for `instance` (replay): marked as a redelivery. */
 ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const char *id,
                                   const char *topic, const char *text, ftrack_error *err);

@@ -7,6 +7,7 @@
  *   journal_compact.c  compaction: expiry, the dedup window, the size limit
  *   journal_marks.c    the memory-mapped marks log: records, apply, recovery at start
  *   journal_fresh.c    the in-memory hand-off of deliveries appended in this run
+ *   journal_unfinished.c  deliveries an earlier run started and did not finish
  * Every function below expects the journal's lock held, or runs while the journal is opened
  * or closed (no other thread has it then).
  */
@@ -63,6 +64,9 @@ typedef struct instance_state {
      * INT64_MAX: unknown), besides the one handed out. */
     int64_t outside_max;
     int64_t handed; /* the seq handed out from `fresh` and not finished yet, or -1 */
+    /* The seq fth_journal_next handed out last (either source) and not finished, or -1: its
+     * finish raises the floor, so a delivery appended below it meanwhile is `below`. */
+    int64_t out_seq;
 } instance_state;
 
 struct fth_journal {

@@ -62,11 +62,13 @@ static void marks_reset(fth_journal *j, uint64_t gen)
     __atomic_store_n(&h->nonce, nonce, __ATOMIC_RELEASE);
     j->marks_used = sizeof(marks_header);
     j->marks_count = 0;
+    /* `below` stays: a delivery waiting below the floor stays below it once the delivery in
+     * flight (above it) finishes and raises the floor again; only fth_journal_next's look
+     * below the floor, finding nothing, clears it. */
     for (size_t i = 0; i < j->instance_count; i++) {
         j->instances[i].done_count = 0;
         j->instances[i].floor = -1;
         j->instances[i].open_started = -1;
-        j->instances[i].below = false;
     }
 }
 

@@ -13,6 +13,7 @@
 #include "delivery/control.h"
 #include "isolation/isolation.h"
 #include "ops/metrics.h"
+#include "runtime/poison.h"
 #include "runtime/reliability.h"
 #include "delivery/reliable.h"
 
@@ -23,6 +24,7 @@ typedef struct instance_settings {
     char *name;
     fth_failure_policy policy;
     bool isolated;
+    bool in_process;  /* "isolated": false given explicitly */
     bool unjournaled; /* "journal": false: the worker takes straight from its queue */
     char **command;   /* NULL-terminated argv, or NULL */
 } instance_settings;
@@ -44,6 +46,7 @@ static struct {
     bool started;
     fth_journal *journal;
     fth_deadletter *deadletter;
+    fth_poison *poison; /* a plugin that crashed the host */
     settings_set settings; /* in force: what instances started from now on get */
     settings_set before;   /* in force before the last reload (fth_reliability_settings_changed) */
     struct event *timer;
@@ -74,6 +77,7 @@ static ftrack_status copy_instance(const fth_config_instance *ci, const fth_fail
     s->name = fti_strdup(ci->name);
     s->policy = *top;
     s->isolated = ci->isolated;
+    s->in_process = ci->in_process;
     s->unjournaled = ci->unjournaled;
     if (!s->name)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
@@ -119,7 +123,8 @@ static const instance_settings *settings_in(const settings_set *set, const char 
 
 static bool same_settings(const instance_settings *a, const instance_settings *b)
 {
-    if (a->isolated != b->isolated || a->unjournaled != b->unjournaled ||
+    if (a->isolated != b->isolated || a->in_process != b->in_process ||
+        a->unjournaled != b->unjournaled ||
         memcmp(&a->policy, &b->policy, sizeof(a->policy)) != 0 || !a->command != !b->command)
         return false;
     for (size_t i = 0; a->command && (a->command[i] || b->command[i]); i++)
@@ -167,7 +172,9 @@ void fth_reliability_fill(fth_worker_spec *spec)
     spec->journal = s && s->unjournaled ? NULL : ctx.journal;
     spec->deadletter = ctx.deadletter;
     spec->failure = s ? &s->policy : &ctx.settings.policy;
-    spec->isolated = s && s->isolated;
+    fth_poison_instance pi = {spec->instance_name, s && s->isolated, s && s->in_process,
+                              spec->journal != NULL, spec->failure};
+    spec->isolated = fth_poison_instance_start(ctx.poison, &pi);
     if (spec->isolated && !spec->plugin_path) {
         /* The plugin's file is the object that holds its descriptor. */
         Dl_info info;
@@ -295,6 +302,8 @@ static ftrack_status open_files(const fth_config *config, const char *dir, ftrac
         st = fth_journal_open(&jo, &ctx.journal, err);
     if (st == FTRACK_OK)
         st = fth_deadletter_open(dpath, &ctx.deadletter, err);
+    if (st == FTRACK_OK && !(ctx.poison = fth_poison_open(dir, ctx.journal, ctx.deadletter)))
+        st = fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     if (st == FTRACK_OK) {
         fth_journal_stats js;
         fth_journal_get_stats(ctx.journal, &js);
@@ -355,6 +364,7 @@ void fth_reliability_stop(void)
         fth_journal_compact(ctx.journal, ctx.deadletter);
         update_gauges();
     }
+    fth_poison_close(ctx.poison);
     fth_journal_close(ctx.journal);
     fth_deadletter_close(ctx.deadletter);
     settings_free(&ctx.settings);
@@ -366,6 +376,7 @@ void fth_reliability_stop(void)
     pthread_mutex_unlock(&ctx.lock);
     ctx.started = false;
     ctx.journal = NULL;
+    ctx.poison = NULL;
     ctx.deadletter = NULL;
     ctx.timer = NULL;
     ctx.control = NULL;

@@ -12,6 +12,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include <signal.h>
+
+#include "delivery/crash_guard.h"
 #include "delivery/deadletter.h"
 #include "delivery/failure.h"
 #include "delivery/journal.h"
@@ -250,6 +253,163 @@ static void expect_none(fth_journal *j, const char *instance)
 {
     fth_journal_entry e;
     assert_false(fth_journal_next(j, instance, &e));
+}
+
+/* One "run" in a child process: start the oldest delivery of "a" and die in its dispatch
+ * (no close: what survives is what the journal persisted before the callback). */
+static void crashed_run(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fth_journal *j = open_journal(0, 0);
+        fth_journal_entry e;
+        if (!fth_journal_next(j, "a", &e))
+            _exit(3);
+        fth_journal_started(j, "a", &e);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+typedef struct unfinished_seen {
+    unsigned count, attempts;
+    char id[FTRACK_ID_MAX];
+} unfinished_seen;
+
+static bool take_used_up(void *ctx, const fth_journal_entry *e)
+{
+    unfinished_seen *seen = ctx;
+    seen->count++;
+    seen->attempts = e->attempts;
+    snprintf(seen->id, sizeof(seen->id), "%s", e->id);
+    return e->attempts >= 3;
+}
+
+/* A poison event: each run dies in its dispatch. The tries are counted before the callback,
+ * so after three runs fth_journal_unfinished sees 3 attempts, and the delivery it takes is
+ * finished: the next one flows. */
+static void test_unfinished_after_crashes(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(0, 0);
+    append(j, "a", "p1", 1);
+    append(j, "a", "p2", 2);
+    append(j, "b", "p1", 1);
+    fth_journal_close(j);
+    unfinished_seen seen;
+    for (unsigned run = 1; run <= 3; run++) {
+        crashed_run();
+        j = open_journal(0, 0);
+        memset(&seen, 0, sizeof(seen));
+        assert_int_equal(fth_journal_unfinished(j, "a", take_used_up, &seen), 1);
+        assert_string_equal(seen.id, "p1");
+        assert_int_equal(seen.attempts, run);
+        assert_int_equal(fth_journal_pending(j, "a"), run < 3 ? 2 : 1);
+        fth_journal_close(j);
+    }
+    j = open_journal(0, 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(fth_journal_unfinished(j, "a", take_used_up, &seen), 0);
+    expect_next(j, "a", "p2", false);
+    expect_none(j, "a");
+    expect_next(j, "b", "p1", false); /* another instance's delivery of it is its own */
+    /* A delivery started in this run is not an earlier run's. */
+    append(j, "a", "p3", 3);
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "a", &e));
+    fth_journal_started(j, "a", &e);
+    fth_journal_entry_clear(&e);
+    assert_int_equal(fth_journal_unfinished(j, "a", take_used_up, &seen), 0);
+    fth_journal_close(j);
+}
+
+/* A fatal signal in a marked dispatch leaves the instance and event in the crash record; the
+ * next open hands it over once. */
+static void test_crash_guard_record(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof(path), "%s/crash.rec", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGBUS, SIG_DFL); /* not cmocka's handler: the child is to die of it */
+        fth_crash_record prev;
+        ftrack_error err;
+        if (fth_crash_guard_open(path, &prev, &err) != FTRACK_OK || prev.signal)
+            _exit(3);
+        fth_crash_guard_dispatching("inst", "ev1", "topic.x");
+        fth_crash_guard_idle();
+        fth_crash_guard_dispatching("inst", "ev2", "topic.y");
+        raise(SIGBUS);
+        _exit(4);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    /* Killed by the signal, or (under a sanitizer's handler) exited with an error. */
+    assert_true(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 1));
+    fth_crash_record rec;
+    ftrack_error err;
+    assert_int_equal(fth_crash_guard_open(path, &rec, &err), FTRACK_OK);
+    assert_int_equal(rec.signal, SIGBUS);
+    assert_int_equal(rec.pid, pid);
+    assert_string_equal(rec.instance, "inst");
+    assert_string_equal(rec.id, "ev2");
+    assert_string_equal(rec.topic, "topic.y");
+    fth_crash_guard_close();
+    assert_int_equal(fth_crash_guard_open(path, &rec, &err), FTRACK_OK);
+    assert_int_equal(rec.signal, 0); /* handed over once */
+    /* Idle threads record nothing. */
+    fth_crash_guard_dispatching("inst", "ev3", "t");
+    fth_crash_guard_idle();
+    fth_crash_guard_close();
+    char buf[96];
+    assert_non_null(strstr(fth_crash_guard_describe(SIGSEGV, buf, sizeof(buf)), "signal 11"));
+}
+
+/* An event another instance journaled first has an older seq: appended below this instance's
+ * floor, it waits while the fresh list drains. Applying the marks log while a later delivery
+ * is in flight must not forget that it waits (the benchmark's missing marker reply). */
+static void test_marks_below_across_apply(void **state)
+{
+    (void)state;
+    fth_journal *j = open_journal(0, 0);
+    append(j, "b", "m", 0); /* seq 1: "b" journals it first */
+    append(j, "a", "x1", 1);
+    expect_next(j, "a", "x1", false); /* finished in the marks log: the floor is its seq */
+    append(j, "a", "x2", 2);
+    append(j, "a", "m", 0); /* below the floor */
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_string_equal(e.id, "x2");
+    fth_journal_started(j, "a", &e);
+    fth_journal_flush(j); /* the log is applied while x2 is in flight */
+    fth_journal_finished(j, "a", &e);
+    fth_journal_entry_clear(&e);
+    expect_next(j, "a", "m", false);
+    expect_none(j, "a");
+    assert_int_equal(fth_journal_pending(j, "a"), 0);
+    /* Appended below the delivery in flight (not below the floor yet), while later ones wait
+     * in memory: the in-flight one's finish puts it below the floor. */
+    append(j, "b", "p", 0);
+    append(j, "a", "y1", 1);
+    append(j, "a", "y2", 2);
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_string_equal(e.id, "y1");
+    fth_journal_started(j, "a", &e);
+    append(j, "a", "p", 0);
+    fth_journal_finished(j, "a", &e);
+    fth_journal_entry_clear(&e);
+    expect_next(j, "a", "y2", false);
+    expect_next(j, "a", "p", false);
+    expect_none(j, "a");
+    fth_journal_close(j);
 }
 
 /* Deliveries appended in this run come from memory, the others from the database: more than
@@ -515,6 +675,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handoff_interleaved, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_handoff_retry_replay_restart, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_forget_and_migrate, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_unfinished_after_crashes, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_marks_below_across_apply, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_crash_guard_record, make_dir, remove_dir),
         cmocka_unit_test(test_failure_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

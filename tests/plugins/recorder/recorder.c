@@ -5,7 +5,9 @@
  *   "crash": true      segfault (for isolated instances)
  *   "hang": true       sleep `hang_seconds` (default a day) before anything else
  *   "fail_until": N    fail while the attempt is below N (a flaky handler)
- * With `obey` false it ignores all of these; once the file `cured` exists, too.
+ * With `obey` false it ignores all of these; once the file `cured` exists, too. With `trace`
+ * set, every call first appends {"i", "attempt", "pid"} to that file, so a test can count the
+ * tries of an event that crashes before it is recorded.
  * Replies {"instance": name, "i": data.i}. */
 #include <fcntl.h>
 #include <signal.h>
@@ -23,6 +25,7 @@ static const ftrack_plugin_param params[] = {
     {"hang_seconds", FTRACK_PARAM_DOUBLE, false, "86400", "how long a hang lasts"},
     {"obey", FTRACK_PARAM_BOOL, false, "true", "act on fail/crash/hang in the data"},
     {"cured", FTRACK_PARAM_STRING, false, "\"\"", "once this file exists, stop obeying"},
+    {"trace", FTRACK_PARAM_STRING, false, "\"\"", "file each call is noted in, before anything"},
 };
 
 typedef struct state {
@@ -31,6 +34,7 @@ typedef struct state {
     double delay, hang;
     bool obey;
     char cured[1024];
+    char trace[1024];
 } state;
 
 static void sleep_for(double s)
@@ -46,6 +50,28 @@ static bool flag(const state *st, json_object *data, const char *key)
     if (!st->obey || (st->cured[0] && access(st->cured, F_OK) == 0))
         return false;
     return json_object_object_get_ex(data, key, &v) && json_object_get_boolean(v);
+}
+
+static void append_text(const char *path, const char *text, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd < 0)
+        return;
+    ssize_t w = write(fd, text, len);
+    (void)w;
+    close(fd);
+}
+
+/* One line per call, written before the call can crash. */
+static void note_call(const state *st, json_object *data, const ftrack_delivery *d)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(data, "i", &v);
+    char buf[256];
+    int n = snprintf(buf, sizeof(buf), "{\"i\": %s, \"attempt\": %u, \"pid\": %d}\n",
+                     v ? json_object_to_json_string(v) : "null", d->attempt, (int)getpid());
+    if (n > 0 && (size_t)n < sizeof(buf))
+        append_text(st->trace, buf, (size_t)n);
 }
 
 static void append_line(const state *st, ftrack_event *event, const ftrack_delivery *d)
@@ -67,13 +93,8 @@ static void append_line(const state *st, ftrack_event *event, const ftrack_deliv
     char buf[4096];
     int n = snprintf(buf, sizeof(buf), "%s\n",
                      json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN));
-    int fd = open(st->record, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0 && n > 0 && (size_t)n < sizeof(buf)) {
-        ssize_t w = write(fd, buf, (size_t)n);
-        (void)w;
-    }
-    if (fd >= 0)
-        close(fd);
+    if (n > 0 && (size_t)n < sizeof(buf))
+        append_text(st->record, buf, (size_t)n);
     json_object_put(line);
 }
 
@@ -81,6 +102,8 @@ static json_object *on_event(ftrack_event *event, const ftrack_delivery *d, void
 {
     state *st = user;
     json_object *data = ftrack_event_data(event), *v;
+    if (st->trace[0])
+        note_call(st, data, d);
     if (flag(st, data, "hang"))
         sleep_for(st->hang);
     if (flag(st, data, "crash"))
@@ -120,6 +143,8 @@ static ftrack_status reg(ftrack_plugin_context *ctx, ftrack_session *session,
     st->obey = json_object_get_boolean(v);
     json_object_object_get_ex(arguments, "cured", &v);
     snprintf(st->cured, sizeof(st->cured), "%s", json_object_get_string(v));
+    json_object_object_get_ex(arguments, "trace", &v);
+    snprintf(st->trace, sizeof(st->trace), "%s", json_object_get_string(v));
     json_object_object_get_ex(arguments, "expression", &v);
     *out = st;
     return ftrack_hub_subscribe(ftrack_session_hub(session), json_object_get_string(v), on_event,
