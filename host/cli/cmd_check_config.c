@@ -149,7 +149,10 @@ static void check_plugins(checker *c, fth_host_options *o, json_object *doc)
     }
     char *paths = fth_resolve_plugin_paths(o);
     fth_plan plan;
-    fth_plan_options po = {paths, o->text_arguments, &o->config};
+    fth_plan_options po = {.plugin_paths = paths,
+                           .text_arguments = o->text_arguments,
+                           .config = &o->config};
+    fth_python_settings(o, &o->config, &po.python_plugins, &po.python);
     if (!paths || fth_plan_build(&po, &plan, &err) != FTRACK_OK) {
         free(paths);
         report(c, NULL, 0, paths ? err.message : "out of memory");

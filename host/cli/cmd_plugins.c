@@ -50,6 +50,32 @@ static void print_instances(FILE *out, const fth_plan *plan, const ftrack_plugin
     }
 }
 
+/* The .py plugins: what runs with --python-plugins, or that they would. */
+static void print_python(FILE *out, const fth_plan *plan)
+{
+    for (size_t f = 0; f < plan->python_file_count; f++) {
+        const char *path = plan->python_files[f];
+        fprintf(out, "\npython plugin %s\n", path);
+        if (!plan->python_enabled) {
+            fprintf(out, "  a Python plugin: runs with --python-plugins (isolated, under %s)\n",
+                    plan->python_argv[0]);
+            continue;
+        }
+        for (size_t i = 0; i < plan->instance_count; i++) {
+            const fth_plan_instance *inst = &plan->instances[i];
+            if (!inst->command || inst->path != path)
+                continue;
+            if (inst->refusal)
+                fprintf(out, "  instance %s: REFUSED: %s\n", inst->name, inst->refusal);
+            else
+                fprintf(out, "  instance %s: would run isolated under %s\n", inst->name,
+                        plan->python_argv[0]);
+        }
+    }
+    for (size_t i = 0; i < plan->python_refused_count; i++)
+        fprintf(out, "refused python plugin file %s\n", plan->python_refused[i]);
+}
+
 static void print_plan(FILE *out, const fth_plan *plan, const char *paths)
 {
     size_t n = ftrack_plugin_set_count(plan->set);
@@ -67,6 +93,7 @@ static void print_plan(FILE *out, const fth_plan *plan, const char *paths)
         print_params(out, d);
         print_instances(out, plan, d);
     }
+    print_python(out, plan);
     if (plan->refused_files)
         fprintf(out, "\n");
     for (size_t i = 0; i < n; i++) {
@@ -94,7 +121,10 @@ int fth_cmd_plugins(int argc, char **argv)
     if (o.has_log_level)
         ftrack_log_set_level(o.log_level);
     char *paths = fth_resolve_plugin_paths(&o);
-    fth_plan_options po = {paths, o.text_arguments, &o.config};
+    fth_plan_options po = {.plugin_paths = paths,
+                           .text_arguments = o.text_arguments,
+                           .config = &o.config};
+    fth_python_settings(&o, &o.config, &po.python_plugins, &po.python);
     fth_plan plan;
     ftrack_error err;
     ftrack_error_clear(&err);

@@ -22,6 +22,7 @@
 #include "delivery/journal.h"
 #include "runtime/reliability.h"
 #include "scale/queue_mode.h"
+#include "isolation/python_plugins.h"
 
 #define DEFAULT_LISTEN_HOST "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 9090
@@ -325,7 +326,10 @@ static int prepare(run_state *s)
     if ((rc = fth_cli_exit_code(fth_queue_mode_configure(&s->options))) != 0)
         return rc;
     s->plugin_paths = fth_resolve_plugin_paths(&s->options);
-    fth_plan_options po = {s->plugin_paths, s->options.text_arguments, &s->options.config};
+    fth_plan_options po = {.plugin_paths = s->plugin_paths,
+                           .text_arguments = s->options.text_arguments,
+                           .config = &s->options.config};
+    fth_python_settings(&s->options, &s->options.config, &po.python_plugins, &po.python);
     ftrack_error err;
     ftrack_error_clear(&err);
     if (fth_plan_build(&po, &s->plan, &err) != FTRACK_OK) {
@@ -334,6 +338,10 @@ static int prepare(run_state *s)
     }
     s->plan_built = true;
     fth_plan_log(&s->plan);
+    if (fth_plan_runs_python(&s->plan) && fth_python_check(po.python, &err) != FTRACK_OK) {
+        ftrack_log(FTRACK_LOG_ERROR, "host", "%s", err.message);
+        return FTH_EXIT_FAILURE;
+    }
     if ((rc = make_data_dir(s)) != 0)
         return rc;
     if (embedded && (rc = start_embedded_hub(s)) != 0)

@@ -187,6 +187,19 @@ static ftrack_status parse_key(const char *key, json_object *value, const char *
         c->has_log_level = true;
         return FTRACK_OK;
     }
+    if (strcmp(key, "python_plugins") == 0) {
+        if (!json_object_is_type(value, json_type_boolean))
+            return bad(err, origin, "\"python_plugins\" must be true or false");
+        c->python_plugins = json_object_get_boolean(value);
+        return FTRACK_OK;
+    }
+    if (strcmp(key, "python") == 0) {
+        if (!json_object_is_type(value, json_type_string) || !*json_object_get_string(value))
+            return bad(err, origin, "\"python\" must be the path or name of a Python interpreter");
+        free(c->python);
+        c->python = fti_strdup(json_object_get_string(value));
+        return c->python ? FTRACK_OK : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    }
     ftrack_status ops = fth_config_parse_ops_key(key, value, origin, c, err);
     if (ops != FTRACK_ERR_NOT_FOUND)
         return ops;
@@ -199,7 +212,7 @@ static ftrack_status parse_key(const char *key, json_object *value, const char *
     return bad(err, origin,
                "unknown key \"%s\" (known: arguments, plugins, plugin_paths, "
                "queue_capacity, drain_timeout, log_level, " FTH_CONFIG_OPS_KEYS
-               ", " FTH_CONFIG_REL_KEYS ", queue)",
+               ", " FTH_CONFIG_REL_KEYS ", queue, python_plugins, python)",
                key);
 }
 
@@ -305,6 +318,7 @@ void fth_config_clear(fth_config *config)
     free(config->tls_cert);
     free(config->tls_key);
     free(config->public_url);
+    free(config->python);
     json_object_put(config->document);
     fth_config_init(config);
 }

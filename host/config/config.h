@@ -56,6 +56,9 @@ typedef struct fth_config {
     json_object *failure; /* "failure" or NULL */
     /* Queue mode (docs/scale-out.md, queue_mode.c): borrowed from the document, checked */
     json_object *queue; /* "queue" or NULL */
+    /* Python plugins (docs/python-plugins.md) */
+    bool python_plugins; /* "python_plugins" */
+    char *python;        /* "python": the interpreter, or NULL */
 } fth_config;
 
 /* An empty configuration (nothing given). */

@@ -34,6 +34,8 @@ enum {
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_PUBLIC_URL,
+    OPT_PYTHON_PLUGINS,
+    OPT_PYTHON,
 };
 
 void fth_host_options_usage(FILE *out, int which)
@@ -56,7 +58,11 @@ void fth_host_options_usage(FILE *out, int which)
                  "  --plugin-arg KEY=VALUE a plugin argument (repeatable); each plugin receives\n"
                  "                         the ones it declares, converted to their types\n"
                  "  --config FILE          JSON configuration (docs/config.md)\n"
-                 "  --log-level LEVEL      debug, info, warning or error (default info)\n");
+                 "  --log-level LEVEL      debug, info, warning or error (default info)\n"
+                 "  --python-plugins       also run the .py plugins written for ftrack's Python\n"
+                 "                         client, each isolated (docs/python-plugins.md)\n"
+                 "  --python PATH          their interpreter, which must import ftrack_api\n"
+                 "                         (default python3)\n");
     if (which == FTH_OPTIONS_RUN)
         fprintf(out, "  --listen HOST:PORT     embedded hub address (default 127.0.0.1:9090)\n"
                      "  --data-dir DIR         state folder: journal, dead letters, control\n"
@@ -213,6 +219,13 @@ static int handle_option(fth_host_options *o, int c, const char *arg)
         return set_text(&o->tls_key, arg);
     case OPT_PUBLIC_URL:
         return set_text(&o->public_url, arg);
+    case OPT_PYTHON_PLUGINS:
+        o->python_plugins = true;
+        return 0;
+    case OPT_PYTHON:
+        if (!*arg)
+            return usage_error("--python wants the path or name of a Python interpreter");
+        return set_text(&o->python, arg);
     default:
         return FTH_OPTIONS_INVALID;
     }
@@ -371,6 +384,8 @@ int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
+        {"python-plugins", no_argument, NULL, OPT_PYTHON_PLUGINS},
+        {"python", required_argument, NULL, OPT_PYTHON},
         {NULL, 0, NULL, 0},
     };
     static const struct option plugins_options[] = {
@@ -379,6 +394,8 @@ int fth_host_options_parse(int argc, char **argv, int which, fth_host_options *o
         {"config", required_argument, NULL, OPT_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, OPT_HELP},
+        {"python-plugins", no_argument, NULL, OPT_PYTHON_PLUGINS},
+        {"python", required_argument, NULL, OPT_PYTHON},
         {NULL, 0, NULL, 0},
     };
     const struct option *table = which == FTH_OPTIONS_RUN ? run_options : plugins_options;
@@ -436,12 +453,13 @@ void fth_host_options_clear(fth_host_options *o)
     free(o->tls_cert);
     free(o->tls_key);
     free(o->public_url);
+    free(o->python);
     memset(o, 0, sizeof(*o));
 }
 
 /* The build root is the shipped plugin folder's parent; an executable below it runs from
  * the build tree. */
-static bool running_from_build_tree(void)
+bool fth_running_from_build_tree(void)
 {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -467,6 +485,13 @@ char *fth_resolve_plugin_paths(const fth_host_options *o)
     const char *env = getenv("FTRACK_EVENT_PLUGIN_PATH");
     if (env)
         return fti_strdup(env);
-    return fti_strdup(running_from_build_tree() ? FTRACK_BUILD_PLUGIN_DIR
+    return fti_strdup(fth_running_from_build_tree() ? FTRACK_BUILD_PLUGIN_DIR
                                                 : FTRACK_INSTALLED_PLUGIN_DIR);
+}
+
+void fth_python_settings(const fth_host_options *o, const fth_config *config, bool *enabled,
+                         const char **python)
+{
+    *enabled = o->python_plugins || (config && config->python_plugins);
+    *python = o->python ? o->python : config ? config->python : NULL;
 }

@@ -41,6 +41,9 @@ typedef struct fth_host_options {
     char *queue_mode;
     char *queue_redis;
     char *queue_consumer;
+    /* Python plugins (docs/python-plugins.md): --python-plugins, --python PATH */
+    bool python_plugins;
+    char *python;
 } fth_host_options;
 
 enum { FTH_OPTIONS_RUN = 1, FTH_OPTIONS_PLUGINS = 2 };
@@ -69,6 +72,12 @@ void fth_host_options_usage(FILE *out, int which);
  * tree's plugin folder when running from the build tree, else the installed folder).
  * Caller frees. */
 char *fth_resolve_plugin_paths(const fth_host_options *options);
+/* Whether this executable runs from the build tree (then it uses the build's files). */
+bool fth_running_from_build_tree(void);
+/* Whether Python plugins run, and under which interpreter (NULL: the default): the flags,
+ * else the configuration `config` (which may be a reloaded one). */
+void fth_python_settings(const fth_host_options *options, const fth_config *config,
+                         bool *enabled, const char **python);
 
 /* Add one --plugin-arg KEY=VALUE to an object of strings. FTH_OPTIONS_OK, FTH_OPTIONS_INVALID
  * after printing the problem, or FTH_OPTIONS_FAILED (out of memory). */

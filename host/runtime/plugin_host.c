@@ -7,6 +7,7 @@
 #include "runtime/workers.h"
 #include "isolation/isolation.h"
 #include "runtime/plugin_host.h"
+#include "isolation/python_plugins.h"
 
 #define INSTANCES_PER_PLUGIN_MAX 256
 /* Extra time, beyond the drain, for a worker to finish its callback and unregister. */
@@ -108,6 +109,19 @@ static bool plan_plugin(fth_plan *plan, size_t *cap, const fth_plan_options *o, 
     return true;
 }
 
+/* The .py file whose plugin name is `name`, or NULL. */
+static const char *python_file_of(const fth_plan *plan, const char *name)
+{
+    for (size_t i = 0; i < plan->python_file_count; i++) {
+        char *n = fth_python_plugin_name(plan->python_files[i]);
+        bool same = n && strcmp(n, name) == 0;
+        free(n);
+        if (same)
+            return plan->python_files[i];
+    }
+    return NULL;
+}
+
 static bool note_unmatched(fth_plan *plan, const fth_config *config)
 {
     if (!config || config->instance_count == 0)
@@ -117,7 +131,8 @@ static bool note_unmatched(fth_plan *plan, const fth_config *config)
         return false;
     for (size_t i = 0; i < config->instance_count; i++) {
         const fth_config_instance *e = &config->instances[i];
-        if (e->command || ftrack_plugin_set_find(plan->set, e->plugin) >= 0)
+        if (e->command || ftrack_plugin_set_find(plan->set, e->plugin) >= 0 ||
+            python_file_of(plan, e->plugin))
             continue;
         char *note = fti_asprintf("the configuration's instance '%s' names plugin '%s', which "
                                   "is not loaded",
@@ -159,6 +174,78 @@ static bool plan_external(fth_plan *plan, size_t *cap, const fth_config *config)
     return true;
 }
 
+/* One instance of a Python plugin: isolated, under the runner, with every argument (the
+ * runner reduces them to what register accepts, as ftrack's client does). */
+static bool plan_python_instance(fth_plan *plan, size_t *cap, const fth_plan_options *o,
+                                 const char *path, const char *name,
+                                 const fth_config_instance *entry)
+{
+    fth_plan_instance *inst = plan_append(plan, cap);
+    if (!inst)
+        return false;
+    inst->descriptor = fth_python_descriptor();
+    inst->path = path;
+    inst->name = fti_strdup(name);
+    inst->queue_capacity = entry ? entry->queue_capacity : 0;
+    inst->command = (const char *const *)plan->python_argv;
+    if (!inst->name)
+        return false;
+    if (name_taken(plan, name))
+        inst->refusal =
+            fti_asprintf("instance name '%s' is already used by another instance", name);
+    else if (entry && entry->unjournaled)
+        inst->refusal = fti_strdup("a Python plugin runs isolated, which needs the journal: "
+                                   "\"journal\": false does not apply");
+    if (inst->refusal) {
+        plan->refused_instances++;
+        return true;
+    }
+    const fth_config *c = o->config;
+    inst->arguments_json = fth_python_arguments(c ? c->arguments : NULL, o->text_arguments,
+                                                entry ? entry->arguments : NULL);
+    return inst->arguments_json != NULL;
+}
+
+/* The .py files on the path (python_plugins.h); when enabled, one instance per file, named
+ * after it, unless the configuration's entries for it say otherwise. */
+static bool plan_python(fth_plan *plan, size_t *cap, const fth_plan_options *o)
+{
+    if (!fth_python_scan(o->plugin_paths, &plan->python_files, &plan->python_file_count,
+                         &plan->python_refused, &plan->python_refused_count))
+        return false;
+    plan->python_enabled = o->python_plugins;
+    const char *const *argv = fth_python_command(o->python);
+    for (size_t i = 0; i < 2; i++)
+        if (!(plan->python_argv[i] = fti_strdup(argv[i])))
+            return false;
+    for (size_t i = 0; plan->python_enabled && i < plan->python_file_count; i++) {
+        const char *path = plan->python_files[i];
+        char *name = fth_python_plugin_name(path);
+        const fth_config_instance *entries[INSTANCES_PER_PLUGIN_MAX];
+        size_t n = name ? fth_config_instances_of(o->config, name, entries,
+                                                  INSTANCES_PER_PLUGIN_MAX)
+                        : 0;
+        bool ok = name != NULL;
+        if (ok && n == 0)
+            ok = plan_python_instance(plan, cap, o, path, name, NULL);
+        for (size_t e = 0; ok && e < n; e++)
+            if (entries[e]->enabled)
+                ok = plan_python_instance(plan, cap, o, path, entries[e]->name, entries[e]);
+        free(name);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool fth_plan_runs_python(const fth_plan *plan)
+{
+    for (size_t i = 0; i < plan->instance_count; i++)
+        if (plan->instances[i].command && !plan->instances[i].refusal)
+            return true;
+    return false;
+}
+
 ftrack_status fth_plan_build(const fth_plan_options *options, fth_plan *plan, ftrack_error *err)
 {
     memset(plan, 0, sizeof(*plan));
@@ -174,6 +261,7 @@ ftrack_status fth_plan_build(const fth_plan_options *options, fth_plan *plan, ft
         else
             plan->refused_files++;
     }
+    ok = ok && plan_python(plan, &cap, options);
     ok = ok && note_unmatched(plan, options->config);
     ok = ok && plan_external(plan, &cap, options->config);
     if (!ok) {
@@ -209,6 +297,15 @@ void fth_plan_log(const fth_plan *plan)
     }
     for (size_t i = 0; i < plan->note_count; i++)
         ftrack_log(FTRACK_LOG_WARNING, "plugins", "%s", plan->notes[i]);
+    for (size_t i = 0; i < plan->python_refused_count; i++)
+        ftrack_log(FTRACK_LOG_WARNING, "plugins", "refused Python plugin file %s",
+                   plan->python_refused[i]);
+    if (!plan->python_enabled && plan->python_file_count)
+        ftrack_log(FTRACK_LOG_INFO, "plugins",
+                   "%zu Python plugin file%s on the plugin path (first: %s) run%s only with "
+                   "--python-plugins",
+                   plan->python_file_count, plan->python_file_count == 1 ? "" : "s",
+                   plan->python_files[0], plan->python_file_count == 1 ? "s" : "");
 }
 
 void fth_plan_clear(fth_plan *plan)
@@ -225,6 +322,10 @@ void fth_plan_clear(fth_plan *plan)
     for (size_t i = 0; i < plan->note_count; i++)
         free(plan->notes[i]);
     free(plan->notes);
+    fth_python_files_free(plan->python_files, plan->python_file_count);
+    fth_python_files_free(plan->python_refused, plan->python_refused_count);
+    free(plan->python_argv[0]);
+    free(plan->python_argv[1]);
     ftrack_plugin_set_free(plan->set);
     memset(plan, 0, sizeof(*plan));
 }
@@ -251,7 +352,11 @@ static void start_all(const fth_plan *plan, ftrack_session *session, ftrack_hub 
                                 session,
                                 hub,
                                 inst->queue_capacity ? inst->queue_capacity : default_capacity,
-                                NULL, NULL, NULL, false, NULL};
+                                NULL, NULL, NULL, false, NULL, NULL};
+        if (inst->command) { /* a Python plugin's runner, given its file */
+            spec.command = inst->command;
+            spec.plugin_path = inst->path;
+        }
         ftrack_error err;
         ftrack_error_clear(&err);
         if (fth_worker_start(&spec, &started[i], &err) != FTRACK_OK)
@@ -407,6 +512,8 @@ ftrack_status fth_plugin_host_add(fth_plugin_host *h, const fth_plan_instance *i
         .session = session,
         .hub = hub,
         .queue_capacity = inst->queue_capacity ? inst->queue_capacity : default_capacity,
+        .command = inst->command,
+        .plugin_path = inst->command ? inst->path : NULL,
     };
     fth_worker *w = NULL;
     ftrack_status st = fth_worker_start(&spec, &w, err);

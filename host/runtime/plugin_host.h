@@ -27,6 +27,7 @@ typedef struct fth_plan_instance {
     bool unconfigured;     /* refused, and given none of its parameters: a plugin on the path
                               that nobody set up (logged as a warning, not an error) */
     size_t queue_capacity; /* 0: the default */
+    const char *const *command; /* a Python plugin's runner argv (the plan's), or NULL */
 } fth_plan_instance;
 
 typedef struct fth_plan {
@@ -37,13 +38,24 @@ typedef struct fth_plan {
     size_t refused_instances;
     char **notes; /* configuration entries that match no loaded plugin */
     size_t note_count;
+    /* Python plugins (python_plugins.h): the .py files on the path, whether they run */
+    char **python_files;
+    size_t python_file_count;
+    char **python_refused; /* "path: why" of files that never run */
+    size_t python_refused_count;
+    bool python_enabled;
+    char *python_argv[3]; /* the runner's command line: interpreter, runner, NULL */
 } fth_plan;
 
 typedef struct fth_plan_options {
     const char *plugin_paths;    /* ':'-separated */
     json_object *text_arguments; /* --plugin-arg values (object of strings), borrowed, or NULL */
     const fth_config *config;    /* borrowed, may be NULL */
+    bool python_plugins;         /* run the .py plugins (python_plugins.h) */
+    const char *python;          /* their interpreter, NULL: the default */
 } fth_plan_options;
+/* Whether the plan runs any Python instance (then its interpreter must be checked). */
+bool fth_plan_runs_python(const fth_plan *plan);
 
 /* Scan and plan. Fails only when out of memory. */
 ftrack_status fth_plan_build(const fth_plan_options *options, fth_plan *plan, ftrack_error *err);

@@ -239,7 +239,10 @@ static bool prepare(fth_reload_target *t, fth_config *config, char **paths, fth_
     fth_host_options view = *t->options;
     view.config = *config;
     *paths = fth_resolve_plugin_paths(&view);
-    fth_plan_options po = {*paths, t->options->text_arguments, config};
+    fth_plan_options po = {.plugin_paths = *paths,
+                           .text_arguments = t->options->text_arguments,
+                           .config = config};
+    fth_python_settings(t->options, config, &po.python_plugins, &po.python);
     ftrack_error_clear(&err);
     if (!*paths || fth_plan_build(&po, plan, &err) != FTRACK_OK) {
         if (!*paths)

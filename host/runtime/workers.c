@@ -253,6 +253,8 @@ static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *giv
     fth_worker_spec filled = *given;
     fth_worker_spec *spec = &filled;
     fth_reliability_fill(spec); /* the host's journal and this instance's policy, if any */
+    if (given->command) /* a Python plugin: always isolated, under its runner */
+        spec->isolated = true;
     fth_failure_policy policy;
     if (spec->failure)
         policy = *spec->failure;
@@ -263,7 +265,8 @@ static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *giv
         w->plugin_path = fti_strdup(spec->plugin_path);
         fth_isolation_spec is = {w->name,        spec->plugin_path,  spec->session,
                                  policy.deadline, policy.retry_delay, policy.retry_max_delay,
-                                 fth_reliability_command(w->name)};
+                                 spec->command ? spec->command
+                                               : fth_reliability_command(w->name)};
         ftrack_status st = fth_isolation_new(&is, &w->isolation, err);
         if (st != FTRACK_OK)
             return st;

@@ -36,6 +36,8 @@ typedef struct fth_worker_spec {
     const fth_failure_policy *failure;  /* NULL: the defaults */
     bool isolated;                      /* run the plugin in a child process */
     const char *plugin_path;            /* the plugin's file, for the child */
+    const char *const *command;         /* a program to run isolated (a Python plugin's
+                                           runner): implies isolated; NULL: the config's */
 } fth_worker_spec;
 
 /* Create the queue and start the thread, which begins with register. Returns at once. */
