@@ -61,16 +61,20 @@ static void print_python(FILE *out, const fth_plan *plan)
                     plan->python_argv[0]);
             continue;
         }
+        size_t shown = 0;
         for (size_t i = 0; i < plan->instance_count; i++) {
             const fth_plan_instance *inst = &plan->instances[i];
             if (!inst->command || inst->path != path)
                 continue;
+            shown++;
             if (inst->refusal)
                 fprintf(out, "  instance %s: REFUSED: %s\n", inst->name, inst->refusal);
             else
                 fprintf(out, "  instance %s: would run isolated under %s\n", inst->name,
                         plan->python_argv[0]);
         }
+        if (!shown)
+            fprintf(out, "  no instance: disabled in the configuration\n");
     }
     for (size_t i = 0; i < plan->python_refused_count; i++)
         fprintf(out, "refused python plugin file %s\n", plan->python_refused[i]);
