@@ -1,0 +1,5 @@
+"""Its register raises: the instance is refused."""
+
+
+def register(session):
+    raise RuntimeError("no database configured")
