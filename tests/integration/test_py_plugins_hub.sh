@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Python plugins 6: the event hub a plugin sees behaves as ftrack's own: event.stop() ends the
+# event for lower-priority subscribers, synchronous=True runs the local subscribers and returns
+# their results, publish with on_reply gets the reply another plugin sent with publish_reply.
+set -euo pipefail
+. "$FTRACK_TEST_LIB"
+. "$(dirname "$0")/host_helpers.sh"
+. "$(dirname "$0")/python_helpers.sh"
+
+start_hub
+dir=$(py_plugins hub_semantics answerer)
+start_py_host --plugin-path "$dir"
+expect_log "ready: 2 plugin instances running"
+
+note "event.stop()"
+py_client publish test.py.stop '{}' 2 3
+[ "$PY_RC" -eq 1 ] || fail "a second reply came: $PY_OUT"
+[ "$(grep -c '^REPLY ' <<<"$PY_OUT")" -eq 1 ] && grep -q '"data": {"who": "first"}' <<<"$PY_OUT" ||
+    fail "not exactly the first subscriber's reply: $PY_OUT"
+
+note "synchronous=True, publish with on_reply, publish_reply"
+"$PY" - <<'PY' || fail "no report"
+import json, time
+import ftrack_api
+from ftrack_api.event.base import Event
+session = ftrack_api.Session(auto_connect_event_hub=True)
+until = time.time() + 15
+while not session.event_hub.connected and time.time() < until:
+    time.sleep(0.02)
+reports = []
+session.event_hub.subscribe("topic=test.py.report", lambda event: reports.append(event["data"]))
+time.sleep(0.3)  # the subscription reaches the hub
+session.event_hub.publish(Event("test.py.chain", data={"n": 20}))
+until = time.time() + 20
+while not reports and time.time() < until:
+    session.event_hub.wait(0.2)
+print(json.dumps(reports))
+assert reports == [{"reply": {"answer": 21, "via": "publish_reply"}, "local": [{"doubled": 40}],
+                    "in_reply_to_asked": True}], reports
+PY
+stop_host
+[ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
+echo ok
