@@ -39,6 +39,7 @@ struct fth_isolation {
     char *plugin_path;
     char **command; /* argv of an external program, or NULL: ftrack-host's child mode */
     char *arguments_json;
+    char uid[33]; /* this instance's id, the same for every child it starts (init message) */
     double deadline;
     double restart_min, restart_max;
     ftrack_hub *hub;
@@ -195,6 +196,7 @@ ftrack_status fth_isolation_new(const fth_isolation_spec *spec, fth_isolation **
     iso->restart_min = spec->restart_delay > RESTART_FLOOR ? spec->restart_delay : RESTART_MIN;
     iso->restart_max = spec->restart_max_delay > 0 ? spec->restart_max_delay : RESTART_MAX;
     iso->fd = -1;
+    ftrack_uuid_hex(iso->uid);
     fth_lines_init(&iso->lines, -1);
     *out = iso;
     return FTRACK_OK;
@@ -287,6 +289,7 @@ static json_object *init_message(fth_isolation *iso)
     json_object_object_add(m, "type", json_object_new_string("init"));
     json_object_object_add(m, "protocol", json_object_new_int(1));
     json_object_object_add(m, "instance", json_object_new_string(iso->instance));
+    json_object_object_add(m, "instance_id", json_object_new_string(iso->uid));
     json_object_object_add(m, "plugin", json_object_new_string(iso->plugin_path));
     json_object *args = iso->arguments_json ? json_tokener_parse(iso->arguments_json) : NULL;
     json_object_object_add(m, "arguments", args ? args : json_object_new_object());

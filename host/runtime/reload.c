@@ -53,6 +53,8 @@ static const fth_plan_instance *find_accepted(const fth_plan *plan, const char *
 
 static bool same_instance(fth_worker *w, const fth_plan_instance *inst, size_t default_capacity)
 {
+    if (inst->command)
+        return false; /* a Python plugin's file may have changed: a reload runs it anew */
     const ftrack_plugin_descriptor_v1 *d = fth_worker_descriptor(w);
     const char *args = fth_worker_arguments(w);
     size_t capacity = inst->queue_capacity ? inst->queue_capacity : default_capacity;

@@ -74,6 +74,17 @@ pid2=$(ping 4)
 [ -n "$pid2" ] && [ "$pid2" != "$pid1" ] || fail "the healthy runner was not restarted ($pid1 -> $pid2)"
 expect_log "plugin instance 'healthy': child restarted as process $pid2"
 grep -q '"instance":"healthy"' "$dl" && fail "the healthy plugin dead-lettered an event"
+
+note "reload: a Python plugin's file is run anew"
+sed -i 's/"pong"/"pong2"/' "$dir/healthy.py"
+kill -HUP "$HOST_PID"
+wait_for 30 grep -q "reloaded: " "$HOST_LOG" || fail "no reload"
+# re-registered: the 4 running instances, side by side with their old processes; failed: the
+# 4 broken files, refused again
+expect_log "reloaded: 0 started, 0 stopped, 4 re-registered, 0 unchanged, 4 failed; 4 plugin instances running"
+grep -q "new registration failed beside the old one" "$HOST_LOG" && fail "the new runner could not start beside the old one"
+probe test.py.ping --data '{"n": 5}' --expect 1 --wait 15
+grep -q '"pong2":{"n":5' <<<"$PROBE_OUT" || fail "the edited plugin did not answer: $PROBE_OUT"
 stop_host
 [ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
 echo ok

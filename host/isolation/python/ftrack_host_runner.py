@@ -294,8 +294,11 @@ class Runner:
         self.init = init
         self.path = init.get("plugin", "")
         self.instance = init.get("instance", "python")
-        seed = "{0}:{1}:{2}".format(platform.node(), os.getppid(), self.instance)
-        self.hub_id = uuid.uuid5(uuid.NAMESPACE_URL, "ftrack-host:" + seed).hex
+        # The same for every runner the host starts for this instance (restarts included), so
+        # replies to a publish reach the reply subscriber the host announced for the first.
+        self.hub_id = init.get("instance_id") or uuid.uuid5(
+            uuid.NAMESPACE_URL, "ftrack-host:{0}:{1}:{2}".format(
+                platform.node(), os.getppid(), self.instance)).hex
 
     def register(self, session):
         try:
