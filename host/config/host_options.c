@@ -220,7 +220,7 @@ static int handle_option(fth_host_options *o, int c, const char *arg)
     case OPT_PUBLIC_URL:
         return set_text(&o->public_url, arg);
     case OPT_PYTHON_PLUGINS:
-        o->python_plugins = true;
+        o->has_python_plugins = o->python_plugins = true;
         return 0;
     case OPT_PYTHON:
         if (!*arg)
@@ -254,6 +254,8 @@ static const struct {
     {"FTRACK_HOST_TLS_CERT", OPT_TLS_CERT, true},
     {"FTRACK_HOST_TLS_KEY", OPT_TLS_KEY, true},
     {"FTRACK_HOST_PUBLIC_URL", OPT_PUBLIC_URL, true},
+    {"FTRACK_HOST_PYTHON_PLUGINS", OPT_PYTHON_PLUGINS, false},
+    {"FTRACK_HOST_PYTHON", OPT_PYTHON, false},
 };
 
 static bool option_given(const fth_host_options *o, int option)
@@ -293,6 +295,10 @@ static bool option_given(const fth_host_options *o, int option)
         return o->tls_key != NULL;
     case OPT_PUBLIC_URL:
         return o->public_url != NULL;
+    case OPT_PYTHON_PLUGINS:
+        return o->has_python_plugins;
+    case OPT_PYTHON:
+        return o->python != NULL;
     default:
         return true;
     }
@@ -344,6 +350,9 @@ int fth_host_options_apply_env(fth_host_options *o, int which)
             bool on = false;
             rc = env_flag(env_options[i].variable, value, &on);
             o->require_server = on;
+        } else if (env_options[i].option == OPT_PYTHON_PLUGINS) {
+            rc = env_flag(env_options[i].variable, value, &o->python_plugins);
+            o->has_python_plugins = true;
         } else if (!*value) {
             continue; /* set but empty: as if unset */
         } else {
@@ -492,6 +501,6 @@ char *fth_resolve_plugin_paths(const fth_host_options *o)
 void fth_python_settings(const fth_host_options *o, const fth_config *config, bool *enabled,
                          const char **python)
 {
-    *enabled = o->python_plugins || (config && config->python_plugins);
+    *enabled = o->has_python_plugins ? o->python_plugins : config && config->python_plugins;
     *python = o->python ? o->python : config ? config->python : NULL;
 }

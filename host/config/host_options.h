@@ -42,6 +42,7 @@ typedef struct fth_host_options {
     char *queue_redis;
     char *queue_consumer;
     /* Python plugins (docs/python-plugins.md): --python-plugins, --python PATH */
+    bool has_python_plugins; /* the flag or FTRACK_HOST_PYTHON_PLUGINS was given */
     bool python_plugins;
     char *python;
 } fth_host_options;
