@@ -98,7 +98,7 @@ static bool walk(walk_state *w, const char *dir, const char *writable_dir, int d
     struct stat st;
     if (depth > WALK_DEPTH_MAX || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return true;
-    if (!writable_dir && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+    if (!writable_dir && (st.st_mode & S_IWOTH))
         writable_dir = dir;
     struct dirent **entries = NULL;
     int n = scandir(dir, &entries, NULL, compare_names);
