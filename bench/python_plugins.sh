@@ -28,26 +28,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/ftbench-py.XXXXXX")
 export FTRACK_API_USER=bench-user
 export FTRACK_API_KEY=bench-key-0123456789abcdef
 unset FTRACK_SERVER FTRACK_EVENT_PLUGIN_PATH
-CHILDREN=()
-cleanup() {
-    local pid
-    for pid in "${CHILDREN[@]+"${CHILDREN[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${CHILDREN[@]+"${CHILDREN[@]}"}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_line() { # wait_line FILE TEXT SECONDS
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "bench/python_plugins.sh: no '$2' in $1 within $3 s" >&2
-    cat "$1" >&2
-    exit 1
-}
-stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+. "$(dirname "$0")/processes.sh"
 
 mkdir -p "$TMP/plugins"
 cat >"$TMP/plugins/bench_noop.py" <<'PY'

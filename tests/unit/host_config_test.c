@@ -166,12 +166,46 @@ static void test_options(void **state)
     unsetenv("FTRACK_EVENT_PLUGIN_PATH");
 }
 
+/* Python plugins (docs/python-plugins.md): the file's keys, under the flag and environment. */
+static void test_python_keys(void **state)
+{
+    (void)state;
+    fth_config c;
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    assert_int_equal(parse_text("{\"python_plugins\":true,\"python\":\"/venv/bin/python\"}", &c,
+                                &err),
+                     FTRACK_OK);
+    assert_true(c.python_plugins);
+    assert_string_equal(c.python, "/venv/bin/python");
+
+    fth_host_options o;
+    memset(&o, 0, sizeof(o));
+    bool enabled = false;
+    const char *python = NULL;
+    fth_python_settings(&o, &c, &enabled, &python); /* the file */
+    assert_true(enabled);
+    assert_string_equal(python, "/venv/bin/python");
+    o.has_python_plugins = true; /* FTRACK_HOST_PYTHON_PLUGINS=0 wins over the file */
+    o.python_plugins = false;
+    o.python = "/other/python";
+    fth_python_settings(&o, &c, &enabled, &python);
+    assert_false(enabled);
+    assert_string_equal(python, "/other/python");
+    fth_config_clear(&c);
+
+    assert_int_equal(parse_text("{\"python_plugins\":\"yes\"}", &c, &err), FTRACK_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "\"python_plugins\" must be true or false"));
+    assert_int_equal(parse_text("{\"python\":\"\"}", &c, &err), FTRACK_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "\"python\" must be the path or name"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_config), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_load_file),   cmocka_unit_test(test_listen),
-        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_options),     cmocka_unit_test(test_python_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

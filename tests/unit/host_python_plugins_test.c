@@ -1,5 +1,6 @@
 /* Python plugins (host/isolation/python_plugins.c): finding the .py files, naming their
- * instances, their arguments, and the configuration keys and options that turn them on. */
+ * instances, their arguments, the runner's command and the interpreter check. (The
+ * configuration keys that turn them on: host_config_test.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +11,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config/config.h"
-#include "config/host_options.h"
 #include "isolation/python_plugins.h"
 
 static void write_file(const char *path)
@@ -105,48 +104,6 @@ static void test_scan(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-static ftrack_status parse_text(const char *text, fth_config *c, ftrack_error *err)
-{
-    json_object *doc = json_tokener_parse(text);
-    assert_non_null(doc);
-    ftrack_status st = fth_config_parse(doc, "test.json", c, err);
-    json_object_put(doc);
-    return st;
-}
-
-static void test_config_and_options(void **state)
-{
-    (void)state;
-    fth_config c;
-    ftrack_error err;
-    ftrack_error_clear(&err);
-    assert_int_equal(parse_text("{\"python_plugins\":true,\"python\":\"/venv/bin/python\"}", &c,
-                                &err),
-                     FTRACK_OK);
-    assert_true(c.python_plugins);
-    assert_string_equal(c.python, "/venv/bin/python");
-
-    fth_host_options o;
-    memset(&o, 0, sizeof(o));
-    bool enabled = false;
-    const char *python = NULL;
-    fth_python_settings(&o, &c, &enabled, &python); /* the file */
-    assert_true(enabled);
-    assert_string_equal(python, "/venv/bin/python");
-    o.has_python_plugins = true; /* FTRACK_HOST_PYTHON_PLUGINS=0 wins over the file */
-    o.python_plugins = false;
-    o.python = "/other/python";
-    fth_python_settings(&o, &c, &enabled, &python);
-    assert_false(enabled);
-    assert_string_equal(python, "/other/python");
-    fth_config_clear(&c);
-
-    assert_int_equal(parse_text("{\"python_plugins\":\"yes\"}", &c, &err), FTRACK_ERR_CONFIG);
-    assert_non_null(strstr(err.message, "\"python_plugins\" must be true or false"));
-    assert_int_equal(parse_text("{\"python\":\"\"}", &c, &err), FTRACK_ERR_CONFIG);
-    assert_non_null(strstr(err.message, "\"python\" must be the path or name"));
-}
-
 static void test_command_and_check(void **state)
 {
     (void)state;
@@ -168,7 +125,6 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_scan),
-        cmocka_unit_test(test_config_and_options),
         cmocka_unit_test(test_command_and_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
