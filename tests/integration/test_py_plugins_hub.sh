@@ -38,6 +38,7 @@ print(json.dumps(reports))
 assert reports == [{"reply": {"answer": 21, "via": "publish_reply"}, "local": [{"doubled": 40}],
                     "in_reply_to_asked": True}], reports
 PY
+expect_log "hub_semantics: event_hub.wait\(\) receives nothing under ftrack-host"
 stop_host
 [ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
 echo ok

@@ -25,6 +25,7 @@ import platform
 import socket
 import sys
 import threading
+import time
 import traceback
 import uuid
 
@@ -111,6 +112,7 @@ class HostEventHub(ftrack_api.event.hub.EventHub):
         # subscriber the host announced for the first one.
         self.id = hub_id
         self._link = link
+        self._warned_wait = False
 
     @property
     def connected(self):
@@ -174,9 +176,23 @@ class HostEventHub(ftrack_api.event.hub.EventHub):
             callback({"success": True})
 
     def wait(self, duration=None):
-        raise ftrack_api.exception.EventHubConnectionError(
-            "Under ftrack-host the runner receives the events: a plugin does not call wait()."
-        )
+        """The runner receives the events; a handler waiting here receives none.
+
+        The host sends the next event (a reply included) once the current handler returned,
+        so a handler that waits for a reply waits out `duration` as if none came, and its
+        on_reply callback runs afterwards. Waiting for ever would hang until the deadline."""
+        if duration is None:
+            raise ftrack_api.exception.EventHubConnectionError(
+                "Under ftrack-host the runner receives the events: wait() without a duration "
+                "would never return."
+            )
+        if not self._warned_wait:
+            self._warned_wait = True
+            self.logger.warning(
+                "event_hub.wait() receives nothing under ftrack-host: replies and events "
+                "arrive after the handler returns."
+            )
+        time.sleep(duration)
 
     def _decode_event(self, payload):
         return ftrack_api.event.base.Event(**{k: payload[k] for k in EVENT_KEYS if k in payload})

@@ -1,7 +1,8 @@
 """ftrack's EventHub semantics a plugin relies on, under ftrack-host:
 - event.stop() in a higher-priority subscriber keeps lower-priority ones from the event;
 - publish(..., synchronous=True) runs the local subscribers and returns their results;
-- publish(..., on_reply=...) gets the replies to the published event.
+- publish(..., on_reply=...) gets the replies to the published event (wait(duration) inside
+  the handler only waits: the reply comes after it returned).
 On test.py.chain it asks test.py.ask (answered by answerer.py) and publishes what came back as
 test.py.report."""
 from ftrack_api.event.base import Event
@@ -29,5 +30,6 @@ def register(session):
                 "in_reply_to_asked": reply["in_reply_to_event"] == asked["id"]}))
 
         hub.publish(asked, on_reply=on_reply)
+        hub.wait(0.1)  # receives nothing under ftrack-host: the reply comes after we return
 
     hub.subscribe("topic=test.py.chain", chain)
