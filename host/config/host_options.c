@@ -495,7 +495,7 @@ char *fth_resolve_plugin_paths(const fth_host_options *o)
     if (env)
         return fti_strdup(env);
     return fti_strdup(fth_running_from_build_tree() ? FTRACK_BUILD_PLUGIN_DIR
-                                                : FTRACK_INSTALLED_PLUGIN_DIR);
+                                                    : FTRACK_INSTALLED_PLUGIN_DIR);
 }
 
 void fth_python_settings(const fth_host_options *o, const fth_config *config, bool *enabled,

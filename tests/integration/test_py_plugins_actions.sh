@@ -48,15 +48,15 @@ assert replies[0]["data"] == {"success": True, "message": "hi animation"}, repli
 
 note "@ftrack/api"
 peer() { node "$FTRACK_SOURCE_DIR/tests/interop/hub_js_peer.mjs" publish "$FTRACK_SERVER" "$@"; }
-out=$(peer ftrack.action.discover '{"selection": '"$sel"'}' "" 3000)
+out=$(peer ftrack.action.discover '{"selection": '"$sel"'}' "" 6000)
 check "js discover" "$out" '
 ids = sorted(i["actionIdentifier"] for r in replies for i in r["data"]["items"])
 assert ids == ["test.classic_action", "test.handler_action"], ids'
-out=$(peer ftrack.action.launch '{"actionIdentifier": "test.handler_action", "selection": '"$sel"'}' "" 3000)
+out=$(peer ftrack.action.launch '{"actionIdentifier": "test.handler_action", "selection": '"$sel"'}' "" 6000)
 check "js BaseAction form" "$out" 'assert len(replies) == 1 and replies[0]["data"]["items"][0]["name"] == "greeting", replies'
-out=$(peer ftrack.action.launch '{"actionIdentifier": "test.handler_action", "selection": '"$sel"', "values": {"greeting": "hej"}}' "" 3000)
+out=$(peer ftrack.action.launch '{"actionIdentifier": "test.handler_action", "selection": '"$sel"', "values": {"greeting": "hej"}}' "" 6000)
 check "js BaseAction launch" "$out" 'assert replies[0]["data"] == {"success": True, "message": "hej animation"}, replies'
-out=$(peer ftrack.action.launch '{"actionIdentifier": "test.classic_action", "selection": '"$sel"', "values": {"note": "js"}}' "" 3000)
+out=$(peer ftrack.action.launch '{"actionIdentifier": "test.classic_action", "selection": '"$sel"', "values": {"note": "js"}}' "" 6000)
 check "js classic launch" "$out" 'assert replies[0]["data"]["message"] == "classic: js on [%r]" % "animation", replies'
 expect_log "classic_action: launched with \{'note': 'js'\}"
 
