@@ -7,6 +7,7 @@
 #   start_seeded_hub            `ftrack-host hub` with the sample studio (host/hub/seed-sample.json)
 #   start_py_host [ARGS...]     ftrack-host --python-plugins --python $PY on FTRACK_SERVER (the
 #                               seeded hub); waits for "ready:"; sets HOST_PID, HOST_LOG
+#   stop_py_host                stop_host, then no sanitizer report in any host log so far
 #   py_client ARGS...           python_client.py under $PY; output in PY_OUT, status in PY_RC
 
 PY=${FTRACK_TEST_PYTHON:-$FTRACK_SOURCE_DIR/build-venv/bin/python}
@@ -42,6 +43,12 @@ start_py_host() {
     note "ftrack-host $HOST_PID on $FTRACK_SERVER"
     # As start_host: the subscriptions were sent at register; give the hub a moment to file them.
     sleep 0.3
+}
+
+stop_py_host() {
+    stop_host
+    ! grep -E "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$FTRACK_TEST_TMP"/host.*.log ||
+        fail "a sanitizer reported a problem in ftrack-host"
 }
 
 py_client() {

@@ -21,6 +21,7 @@ expect_log "ready: 2 plugin instances running"
 
 sel='[{"entityId": "'"$task_id"'", "entityType": "task"}]'
 check() { # check WHAT JSON-LINES PYTHON-ASSERTIONS (on `replies`, a list of reply events)
+    [ -n "$2" ] || { tail -n 30 "$HOST_LOG" >&2; fail "$1: no reply"; }
     python3 -c "
 import json, sys
 replies = [json.loads(l.split(' ', 1)[1]) for l in sys.stdin.read().splitlines() if l.startswith('REPLY ')]
@@ -60,6 +61,6 @@ out=$(peer ftrack.action.launch '{"actionIdentifier": "test.classic_action", "se
 check "js classic launch" "$out" 'assert replies[0]["data"]["message"] == "classic: js on [%r]" % "animation", replies'
 expect_log "classic_action: launched with \{'note': 'js'\}"
 
-stop_host
+stop_py_host
 [ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
 echo ok

@@ -76,6 +76,6 @@ echo "$theirs"
 [ "$theirs" = "args_alpha: Culling passed arguments to match register function signature.
 args_plain: Culling passed arguments to match register function signature." ] ||
     fail "ftrack's client warned differently: $theirs"
-stop_host
+stop_py_host
 [ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
 echo ok

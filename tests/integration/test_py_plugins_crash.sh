@@ -30,7 +30,7 @@ start_py_host "${args[@]}"
 expect_log "deliveries pending from earlier runs"
 all() { [ "$(python3 -c 'import json,sys; print(len({json.loads(l)["i"] for l in open(sys.argv[1])}))' "$rec")" -ge $N ]; }
 wait_for 60 all || fail "only $(recorded) of $N events recorded after the restart"
-stop_host
+stop_py_host
 [ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
 
 python3 - "$rec" "$rec.held" "$N" "$HOLD" <<'PY' || fail "record check failed"

@@ -85,6 +85,6 @@ expect_log "reloaded: 0 started, 0 stopped, 4 re-registered, 0 unchanged, 4 fail
 grep -q "new registration failed beside the old one" "$HOST_LOG" && fail "the new runner could not start beside the old one"
 probe test.py.ping --data '{"n": 5}' --expect 1 --wait 15
 grep -q '"pong2":{"n":5' <<<"$PROBE_OUT" || fail "the edited plugin did not answer: $PROBE_OUT"
-stop_host
+stop_py_host
 [ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
 echo ok

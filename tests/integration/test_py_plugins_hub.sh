@@ -46,6 +46,6 @@ assert chained() == [{"reply": {"answer": 21, "via": "publish_reply"}, "local": 
                     "in_reply_to_asked": True}], chained()
 PY
 expect_log "hub_semantics: event_hub.wait\(\) receives nothing under ftrack-host"
-stop_host
+stop_py_host
 [ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
 echo ok

@@ -31,6 +31,6 @@ print("description:", description)
 PY
 expect_log "update_listener: described task animation_v2"
 [ "$(grep -c "update_listener: described task" "$HOST_LOG")" -eq 1 ] || fail "the listener wrote more than once"
-stop_host
+stop_py_host
 [ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
 echo ok
