@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Process helpers of the benchmark scripts (run.sh, python_plugins.sh): everything started
 # here is stopped here, by pid. Source it after setting TMP (a scratch folder removed at exit).
 

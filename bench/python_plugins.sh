@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The same no-op Python plugin (register(session) answering ftrack.action.discover with
 # {"items": []}) under ftrack-host --python-plugins and under ftrack's own listener (a
 # ftrack_api.Session loading it from its plugin path, then session.event_hub.wait()), on the

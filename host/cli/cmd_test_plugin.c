@@ -183,7 +183,9 @@ static int plan_plugin(const tp_args *a, fth_plan *plan)
     }
     link = fti_asprintf("%s/%s", dir, base);
     if (link && symlink(real, link) == 0) {
-        fth_plan_options po = {dir, a->text_arguments, a->config_path ? &a->config : NULL};
+        fth_plan_options po = {.plugin_paths = dir,
+                               .text_arguments = a->text_arguments,
+                               .config = a->config_path ? &a->config : NULL};
         ftrack_error err;
         ftrack_error_clear(&err);
         rc = fth_plan_build(&po, plan, &err) == FTRACK_OK ? FTH_EXIT_OK : FTH_EXIT_FAILURE;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Python event plugins: finding them, naming them, and the runner that runs them
  * (python_plugins.h). */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ftrack's official Python client as a test peer (test_py_*.sh), credentials from the
 environment (FTRACK_SERVER, FTRACK_API_USER, FTRACK_API_KEY).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the Python plugin tests (test_py_*.sh): ftrack's official Python client and
 # plugins written for it, run by ftrack-host --python-plugins. Source after host_helpers.sh.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Python plugins 1: a classic action and an ftrack-action-handler BaseAction, both written for
 # ftrack's Python client and run unmodified by ftrack-host --python-plugins, discovered and
 # launched (form first, then with its values) from ftrack's Python client and from @ftrack/api.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Python plugins 2: arguments as ftrack's client passes them. A shared mapping of three names
 # reaches register(session), register(session, **kw) and register(session, alpha=None)
 # reduced to each signature, with a warning exactly where ftrack's client gives one, naming

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Python plugins 4: kill -9 the host while events are queued for a Python plugin, one of them
 # in flight (the plugin holds it). After the restart every event is handled; the one that was
 # in flight arrives again, and the plugin reads from the event that it is a redelivery.

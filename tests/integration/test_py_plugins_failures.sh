@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Python plugins 3: bad input. Files that do not import (syntax error, missing module) or have
 # no register are refused with one line naming the file and the error's last line; a register
 # that raises refuses its instance; a handler that raises fails the attempt (traceback in the
@@ -31,7 +32,7 @@ expect_log "ready: 4 plugin instances running"
 for f in broken_syntax missing_module no_register register_raises; do
     [ "$(grep -c "refused plugin instance '$f'" "$HOST_LOG")" -eq 1 ] || fail "$f: not refused once"
 done
-expect_log "refused plugin instance 'broken_syntax' .*: Failed to load plugin from \"$dir/broken_syntax.py\": SyntaxError: expected ':' \(broken_syntax.py, line 2\)$"
+expect_log "refused plugin instance 'broken_syntax' .*: Failed to load plugin from \"$dir/broken_syntax.py\": SyntaxError: expected ':' \(broken_syntax.py, line 3\)$"
 expect_log "refused plugin instance 'missing_module' .*: Failed to load plugin from \"$dir/missing_module.py\": ModuleNotFoundError: No module named 'no_such_module_xyz'$"
 expect_log "refused plugin instance 'no_register' .*: Failed to load plugin that did not define a \"register\" function at the module level: $dir/no_register.py$"
 expect_log "refused plugin instance 'register_raises' .*: register of \"$dir/register_raises.py\" failed: RuntimeError: no database configured$"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Python plugins 6: the event hub a plugin sees behaves as ftrack's own: event.stop() ends the
 # event for lower-priority subscribers, synchronous=True runs the local subscribers and returns
 # their results, publish with on_reply gets the reply another plugin sent with publish_reply.

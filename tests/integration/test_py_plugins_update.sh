@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Python plugins 5: an ftrack.update listener written for ftrack's Python client queries and
 # commits through its own session (credentials from the host, /api on the server).
 set -euo pipefail

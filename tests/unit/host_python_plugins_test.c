@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Python plugins (host/isolation/python_plugins.c): finding the .py files, naming their
  * instances, their arguments, the runner's command and the interpreter check. (The
  * configuration keys that turn them on: host_config_test.c.) */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ftrack-host's runner for Python event plugins written for ftrack's own client.
 
 `ftrack-host --python-plugins` starts one runner per plugin file (docs/python-plugins.md). The

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Answers test.py.ask with publish_reply (and returns nothing, so there is one reply)."""
 
 

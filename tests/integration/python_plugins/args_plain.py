@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """register(session): ftrack's client passes the shared plugin arguments reduced to this
 signature (test_py_plugins_arguments.sh)."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Does not parse."""
 def register(session)
     pass

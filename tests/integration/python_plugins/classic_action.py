@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A classic ftrack action, written for ftrack's Python client: discover, then launch (a form
 first, then the launch with the form's values)."""
 import logging

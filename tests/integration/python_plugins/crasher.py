@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Ends its process in the handler: the runner is restarted, the event retried."""
 import os
 

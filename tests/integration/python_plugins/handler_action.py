@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An action built on ftrack-action-handler's BaseAction, as many studios write them."""
 from ftrack_action_handler.action import BaseAction
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Answers test.py.ping with its data and process id: the plugin the others must not disturb."""
 import os
 

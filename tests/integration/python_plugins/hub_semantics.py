@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ftrack's EventHub semantics a plugin relies on, under ftrack-host:
 - event.stop() in a higher-priority subscriber keeps lower-priority ones from the event;
 - publish(..., synchronous=True) runs the local subscribers and returns their results;

@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
 """A helper module on the plugin path, with no register function."""
 GREETING = "hello"

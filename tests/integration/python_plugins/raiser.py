@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Raises in its handler: a failed attempt, retried, then dead-lettered by the host."""
 
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Records every test.py.rec event it handles, one JSON line each: its number, id and how the
 host delivered it (event.redelivery, event.attempt). The event whose number is `hold` waits
 (at most 60 s) until the file `release` exists, so a test can kill the host while it is in

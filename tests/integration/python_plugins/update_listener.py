@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An ftrack.update listener that reads and writes through its own session: when a task is
 renamed, it queries the task and records the new name in its description."""
 import logging
