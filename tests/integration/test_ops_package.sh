@@ -39,7 +39,8 @@ sysconf=$(sed -n 's/^CMAKE_INSTALL_SYSCONFDIR:PATH=//p' "$build/CMakeCache.txt")
 case $sysconf in /*) etc=$root$sysconf ;; *) etc=$p/${sysconf:-etc} ;; esac
 [ "$prefix" = /usr ] && etc=$root/etc # GNUInstallDirs: /usr's configuration is in /etc
 for f in "$p/bin/ftrack-host" "$p/lib/systemd/system/ftrack-host.service" \
-    "$p/share/man/man1/ftrack-host.1" "$p/$libdir/ftrack/plugins/ftrack_webhook.so" \
+    "$p/share/man/man1/ftrack-host.1" "$p/share/ftrack-host/python/ftrack_host_runner.py" \
+    "$p/$libdir/ftrack/plugins/ftrack_webhook.so" \
     "$p/$libdir/ftrack/plugins/ftrack_audit_log.so" "$p/include/ftrack/ftrack.h" \
     "$p/include/ftrack/version.h" "$p/$libdir/pkgconfig/libftrack.pc" "$p/$libdir/libftrack.so.0" "$p/$libdir/libftrack.so" \
     "$etc/ftrack-host/config.json" "$etc/ftrack-host/environment"; do
