@@ -491,9 +491,24 @@ static void schedule_restart(fth_isolation *iso)
     iso->next_start = fti_now() + (d < iso->restart_max ? d : iso->restart_max);
 }
 
-/* Make sure a child runs (restarting one with backoff); false with *why when none does. */
+static void child_lost(fth_isolation *iso, const char *what, char *why, size_t why_size);
+
+/* Whether the child has ended, without reaping it (reap() does, and says how). */
+static bool child_exited(const fth_isolation *iso)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    return waitid(P_PID, (id_t)iso->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           si.si_pid == iso->pid;
+}
+
+/* Make sure a child runs (restarting one with backoff); false with *why when none does. A
+ * child that ended between events is restarted before the next event is sent, so that event
+ * does not pay for it. */
 static bool ensure_child(fth_isolation *iso, char *why, size_t why_size)
 {
+    if (iso->pid && child_exited(iso))
+        child_lost(iso, "its child ended between events", why, why_size);
     if (iso->pid)
         return true;
     double wait = iso->next_start - fti_now();

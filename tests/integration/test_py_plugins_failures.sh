@@ -73,7 +73,9 @@ note "a runner killed between events"
 kill -KILL "$pid1"
 pid2=$(ping 4)
 [ -n "$pid2" ] && [ "$pid2" != "$pid1" ] || fail "the healthy runner was not restarted ($pid1 -> $pid2)"
+expect_log "plugin instance 'healthy': its child ended between events \(child killed by signal 9 \(Killed\)\)"
 expect_log "plugin instance 'healthy': child restarted as process $pid2"
+! grep -q "plugin instance 'healthy' failed on event" "$HOST_LOG" || fail "the event after the kill paid for it"
 grep -q '"instance":"healthy"' "$dl" && fail "the healthy plugin dead-lettered an event"
 
 note "reload: a Python plugin's file is run anew"
