@@ -42,7 +42,6 @@ except ImportError as error:  # the host checks this before it starts runners; s
     sys.stderr.write("ftrack-host python runner: cannot import ftrack_api: %s\n" % error)
     sys.exit(2)
 
-PROTOCOL = 1
 EVENT_KEYS = ("topic", "id", "data", "sent", "source", "target", "in_reply_to_event")
 CULL_WARNING = "Culling passed arguments to match register function signature."
 
