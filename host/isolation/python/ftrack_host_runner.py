@@ -344,6 +344,11 @@ class Runner:
             raise PluginError('register of "{0}" failed: {1}'.format(self.path, _last_line(error)))
 
     def open_session(self):
+        ca_file = self.init.get("ca_file")
+        if ca_file:
+            # The host's --ca-file: requests, under ftrack_api's session, trusts this bundle
+            # for the server's certificate (this process's environment only).
+            os.environ["REQUESTS_CA_BUNDLE"] = ca_file
         return HostSession(
             self,
             server_url=self.init.get("server_url"),
