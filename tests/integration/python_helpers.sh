@@ -48,7 +48,7 @@ start_py_host() {
 
 stop_py_host() {
     stop_host
-    ! grep -E "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$FTRACK_TEST_TMP"/host.*.log ||
+    ! grep -E "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$FTRACK_TEST_TMP"/host[.-]*.log ||
         fail "a sanitizer reported a problem in ftrack-host"
 }
 
