@@ -31,15 +31,9 @@ static bool list_add(list *l, char *item)
 {
     if (!item)
         return false;
-    if (l->count == l->cap) {
-        size_t n = l->cap ? l->cap * 2 : 8;
-        char **grown = realloc(l->items, n * sizeof(*grown));
-        if (!grown) {
-            free(item);
-            return false;
-        }
-        l->items = grown;
-        l->cap = n;
+    if (!fti_array_reserve(&l->items, &l->cap, l->count + 1, sizeof(*l->items))) {
+        free(item);
+        return false;
     }
     l->items[l->count++] = item;
     return true;
