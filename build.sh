@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The two commands of the README:
 #   ./build.sh run    install system packages, build, start ftrack-host on the embedded hub
-#   ./build.sh test   install system and Node packages, build (plain and with ASan+UBSan),
-#                     run the whole test suite under the sanitizers, the threaded tests under
-#                     ThreadSanitizer (build-tsan) and every libFuzzer target for a short
-#                     while (build-fuzz, clang); prints each stage's time and ctest summary
-#                     and exits non-zero when any stage failed
+#   ./build.sh test   install system, Node and Python (build-venv/) packages, build (plain
+#                     and with ASan+UBSan), run the whole test suite under the sanitizers,
+#                     the threaded tests under ThreadSanitizer (build-tsan) and every
+#                     libFuzzer target for a short while (build-fuzz, clang); prints each
+#                     stage's time and ctest summary and exits non-zero when any stage failed
 # Other words: deps (install only), build (plain build only), bench (benchmarks).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,6 +34,22 @@ install_system_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+}
+
+# The official ftrack Python client for tests/python: a virtual environment in build-venv/,
+# filled from tests/python/requirements.txt (every package pinned with its hashes). A stamp
+# holding the file's digest skips the install while the file is unchanged.
+install_python_packages() {
+  local req=tests/python/requirements.txt venv=build-venv
+  local want
+  want=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.requirements-sha256" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r "$req" >&2
+  echo "$want" >"$venv/.requirements-sha256"
 }
 
 install_node_packages() {
@@ -137,7 +153,8 @@ run_fuzz() {
 case "${1:-run}" in
   deps)
     install_system_packages
-    install_node_packages ;;
+    install_node_packages
+    install_python_packages ;;
   build)
     install_system_packages
     build build ;;
@@ -151,6 +168,7 @@ case "${1:-run}" in
   test)
     install_system_packages
     install_node_packages
+    install_python_packages
     start=$SECONDS
     stage build build/build.log build build
     stage asan-build build-asan/build.log build build-asan -DFTRACK_SANITIZE=ON
