@@ -181,9 +181,8 @@ json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const ch
     return data;
 }
 
-/* The row of `type` (or a subtype) with primary key `key` (a JSON array). */
-static json_object *row_by_key(fth_store *store, const fth_stype *type, json_object *key,
-                               const fth_stype **found, sqlite3_int64 *seq)
+json_object *fth_store_row_by_key(fth_store *store, const fth_stype *type, json_object *key,
+                                  const fth_stype **found, sqlite3_int64 *seq)
 {
     char *text = to_text(key);
     sqlite3_stmt *stmt = NULL;
@@ -249,7 +248,7 @@ static int insert_row(fth_store *store, const fth_stype *type, json_object *data
     return rc;
 }
 
-static int write_row(fth_store *store, sqlite3_int64 seq, json_object *data, bool remove)
+int fth_store_write_row(fth_store *store, sqlite3_int64 seq, json_object *data, bool remove)
 {
     char *data_text = remove ? NULL : to_text(data);
     sqlite3_stmt *stmt = NULL;
@@ -363,12 +362,13 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
             ok = false;
         }
     }
-    if (!ok) {
+    if (!ok || !fth_store_link_collections(store, type, data, input, e)) {
         json_object_put(data);
         return NULL;
     }
     fth_store_record_change(store, "add", type, NULL, data);
     json_object *out = fth_store_output(type, data, true);
+    fth_store_echo_collections(type, input, out);
     json_object_put(data);
     return result("create", out);
 }
@@ -384,7 +384,7 @@ static json_object *find_for_write(fth_store *store, const char *type_name, json
                        t->npk);
         return NULL;
     }
-    json_object *data = row_by_key(store, t, key, type, seq);
+    json_object *data = fth_store_row_by_key(store, t, key, type, seq);
     if (!data)
         fth_store_fail(e, "NotFoundError", "No %s with the key %s.", t->name,
                        json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN));
@@ -406,16 +406,19 @@ json_object *fth_store_update(fth_store *store, const char *type_name, json_obje
         fth_store_fail(e, "ValidationError", "entity_data must be an object.");
     ok = ok && fth_store_apply_input(type, input, data, true, e) &&
          fth_store_check_references(store, type, data, old, e);
-    if (ok && write_row(store, seq, data, false) != SQLITE_OK) {
+    if (ok && fth_store_write_row(store, seq, data, false) != SQLITE_OK) {
         fth_store_fail(e, "ServerError", "Could not update the %s: %s", type->name,
                        sqlite3_errmsg(store->db));
         ok = false;
     }
+    ok = ok && fth_store_link_collections(store, type, data, input, e);
     json_object *out = NULL;
     if (ok) {
         if (!json_object_equal(old, data))
             fth_store_record_change(store, "update", type, old, data);
-        out = result("update", fth_store_output(type, data, true));
+        json_object *entity = fth_store_output(type, data, true);
+        fth_store_echo_collections(type, input, entity);
+        out = result("update", entity);
     }
     json_object_put(old);
     json_object_put(data);
@@ -430,7 +433,7 @@ json_object *fth_store_delete(fth_store *store, const char *type_name, json_obje
     json_object *old = find_for_write(store, type_name, key, &type, &seq, e);
     if (!old)
         return NULL;
-    if (write_row(store, seq, NULL, true) != SQLITE_OK) {
+    if (fth_store_write_row(store, seq, NULL, true) != SQLITE_OK) {
         fth_store_fail(e, "ServerError", "Could not delete the %s: %s", type->name,
                        sqlite3_errmsg(store->db));
         json_object_put(old);
@@ -462,7 +465,7 @@ static bool key_exists(fth_store *store, const fth_stype *type, json_object *dat
     json_object *key = key_of(type, data);
     const fth_stype *t = NULL;
     sqlite3_int64 seq = 0;
-    json_object *row = row_by_key(store, type, key, &t, &seq);
+    json_object *row = fth_store_row_by_key(store, type, key, &t, &seq);
     json_object_put(key);
     json_object_put(row);
     return row != NULL;

@@ -44,6 +44,13 @@ json_object *fth_store_reference(const fth_stype *type, json_object *data);
 json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const char *id,
                                  const fth_stype **type);
 
+/* The row of `type` (or a subtype) with primary key `key` (a JSON array): the stored data (new
+ * reference), its concrete type and its row number; NULL when there is none. */
+json_object *fth_store_row_by_key(fth_store *store, const fth_stype *type, json_object *key,
+                                  const fth_stype **found, sqlite3_int64 *seq);
+/* Replace (or, with `remove`, delete) row `seq`; returns the sqlite status. */
+int fth_store_write_row(fth_store *store, sqlite3_int64 seq, json_object *data, bool remove);
+
 /* ---- store_validate.c ---------------------------------------------------------------------- */
 
 /* The schema type `name` (may be NULL), or NULL with *e set. */
@@ -60,6 +67,16 @@ void fth_store_apply_defaults(fth_store *store, const fth_stype *type, json_obje
 /* Every foreign key set (and, with `before`, changed) must point at an existing entity. */
 bool fth_store_check_references(fth_store *store, const fth_stype *type, json_object *data,
                                 json_object *before, fth_store_error *e);
+
+/* ---- store_links.c ------------------------------------------------------------------------- */
+
+/* Every collection of `input` (entity_data) set on the entity `data`: each listed item's
+ * foreign key is pointed at it (items must exist). */
+bool fth_store_link_collections(fth_store *store, const fth_stype *type, json_object *data,
+                                json_object *input, fth_store_error *e);
+/* The collections that `input` set, added to the entity `out` a create or update answers with:
+ * the client keeps what the server answers, so an answer without them would empty its copy. */
+void fth_store_echo_collections(const fth_stype *type, json_object *input, json_object *out);
 
 /* ---- store_events.c ------------------------------------------------------------------------ */
 

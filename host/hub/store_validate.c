@@ -86,8 +86,9 @@ bool fth_store_apply_input(const fth_stype *type, json_object *input, json_objec
             return false;
         }
         if (p->kind == FTH_PROP_COLLECTION) {
+            /* A list is linked item by item once the entity is written (store_links.c). */
             if (!value || (json_object_is_type(value, json_type_array) &&
-                           json_object_array_length(value) == 0))
+                           (p->fk || json_object_array_length(value) == 0)))
                 continue;
             fth_store_fail(e, "ValidationError",
                            "%s.%s is a collection; set the relation from the other side.",
