@@ -382,6 +382,8 @@ char *fth_api_handle(fth_api *api, const char *request, size_t len, bool authent
         }
         json_object_array_add(results, r);
     }
+    if (!error && b.open && !fth_store_check_batch(api->store, &e))
+        error = error_object(e.exception, e.content);
     end_batch(api, &b, error == NULL);
     json_object_put(ops);
     if (error) {

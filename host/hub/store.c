@@ -339,6 +339,7 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
               fth_store_apply_key(type, key, data, e);
     if (ok) {
         fth_store_apply_defaults(store, type, data);
+        fth_store_derive(store, type, data);
         for (size_t i = 0; ok && i < type->npk; i++) {
             if (!json_object_object_get(data, type->pk[i])) {
                 fth_store_fail(e, "ValidationError", "%s needs its primary key %s.", type->name,
@@ -347,7 +348,8 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
             }
         }
     }
-    ok = ok && fth_store_check_references(store, type, data, NULL, e);
+    ok = ok && fth_store_check_references(store, type, data, NULL, e) &&
+         fth_store_check_unique_name(store, type, data, e);
     if (ok) {
         int rc = insert_row(store, type, data);
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -405,7 +407,8 @@ json_object *fth_store_update(fth_store *store, const char *type_name, json_obje
     if (!ok)
         fth_store_fail(e, "ValidationError", "entity_data must be an object.");
     ok = ok && fth_store_apply_input(type, input, data, true, e) &&
-         fth_store_check_references(store, type, data, old, e);
+         fth_store_check_references(store, type, data, old, e) &&
+         fth_store_check_unique_name(store, type, data, e);
     if (ok && fth_store_write_row(store, seq, data, false) != SQLITE_OK) {
         fth_store_fail(e, "ServerError", "Could not update the %s: %s", type->name,
                        sqlite3_errmsg(store->db));
@@ -440,8 +443,9 @@ json_object *fth_store_delete(fth_store *store, const char *type_name, json_obje
         return NULL;
     }
     fth_store_record_change(store, "remove", type, old, NULL);
+    bool ok = fth_store_delete_owned(store, type, old, e);
     json_object_put(old);
-    return result("delete", json_object_new_boolean(1));
+    return ok ? result("delete", json_object_new_boolean(1)) : NULL;
 }
 
 json_object *fth_store_get(fth_store *store, const char *type_name, const char *id)

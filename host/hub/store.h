@@ -59,6 +59,9 @@ ftrack_status fth_store_seed(fth_store *store, const char *file, size_t *added, 
 const char *fth_store_user_id(const fth_store *store);
 
 void fth_store_begin(fth_store *store);
+/* Before committing: every entity the batch created or changed has its schema's required
+ * attributes (false with *e set: end the batch without committing). */
+bool fth_store_check_batch(fth_store *store, fth_store_error *e);
 /* Ends the batch. With commit, returns the ftrack.update event (a full wire event) for the
  * batch's changes, or NULL when nothing changed or the commit failed (*committed says which). */
 json_object *fth_store_end(fth_store *store, bool commit, bool *committed);

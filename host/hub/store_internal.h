@@ -78,6 +78,20 @@ bool fth_store_link_collections(fth_store *store, const fth_stype *type, json_ob
  * the client keeps what the server answers, so an answer without them would empty its copy. */
 void fth_store_echo_collections(const fth_stype *type, json_object *input, json_object *out);
 
+/* ---- store_rules.c ------------------------------------------------------------------------- */
+
+/* What the server fills in on a new entity: a typed context's project, bid, sort and default
+ * priority (the lowest-sorted one), a project's workflow schema and full name (its name), a
+ * component's system type. */
+void fth_store_derive(fth_store *store, const fth_stype *type, json_object *data);
+/* Names are unique among siblings (contexts under one parent, projects, assets of one type in
+ * one context), compared without case. */
+bool fth_store_check_unique_name(fth_store *store, const fth_stype *type, json_object *data,
+                                 fth_store_error *e);
+/* Delete what the entity `data` owns (children, assets, versions, notes, metadata...). */
+bool fth_store_delete_owned(fth_store *store, const fth_stype *type, json_object *data,
+                            fth_store_error *e);
+
 /* ---- store_events.c ------------------------------------------------------------------------ */
 
 /* Record one write of the batch ("add", "update", "remove"; old/new may be NULL). */
