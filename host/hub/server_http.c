@@ -209,7 +209,7 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
             "only.\",\"error_code\":null}");
     char strict[16] = "";
     ps->is_api = true;
-    ps->authed = fth_hub_request_credentials_ok(srv, wsi, (char[128]){0}, 128, NULL);
+    ps->authed = fth_hub_request_credentials_ok(srv, wsi, ps->user, sizeof(ps->user), NULL);
     ps->strict = custom_header(wsi, "ftrack-strict-api:", strict, sizeof(strict)) &&
                  (strcasecmp(strict, "true") == 0 || strcmp(strict, "1") == 0);
     char clen[32] = "";
@@ -285,8 +285,8 @@ int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
     char base[300];
     if (forwarded_base(srv, wsi, base, sizeof(base)))
         fth_api_set_request_url(srv->api, base);
-    char *out = fth_api_handle(srv->api, ps->body ? ps->body : "", ps->body_len, ps->authed,
-                               ps->strict, srv->max_depth, &status, &len);
+    char *out = fth_api_handle_as(srv->api, ps->user, ps->body ? ps->body : "", ps->body_len,
+                                  ps->authed, ps->strict, srv->max_depth, &status, &len);
     fth_api_set_request_url(srv->api, NULL);
     free(ps->body);
     ps->body = NULL;

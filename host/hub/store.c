@@ -217,7 +217,7 @@ static bool exec_sql(fth_store *store, const char *sql)
     return false;
 }
 
-static int insert_row(fth_store *store, const fth_stype *type, json_object *data)
+int fth_store_insert_row(fth_store *store, const fth_stype *type, json_object *data)
 {
     json_object *key = key_of(type, data);
     char *key_text = to_text(key);
@@ -273,12 +273,80 @@ int fth_store_write_row(fth_store *store, sqlite3_int64 seq, json_object *data, 
 /* ---- batches ----------------------------------------------------------------------------------
  */
 
+static void act_as_hub_user(fth_store *store)
+{
+    fti_strlcpy(store->act_id, store->user_id, sizeof(store->act_id));
+    fti_strlcpy(store->act_name, store->username, sizeof(store->act_name));
+    fti_strlcpy(store->act_display, store->user_display, sizeof(store->act_display));
+}
+
+/* The stored User with this username (new reference), or NULL. */
+static json_object *user_by_name(fth_store *store, const char *username)
+{
+    sqlite3_stmt *stmt = NULL;
+    json_object *d = NULL;
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT data FROM entity WHERE type = 'User' AND "
+                           "json_extract(data, '$.username') = ? ORDER BY seq LIMIT 1",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, username, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            d = json_tokener_parse((const char *)sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    return d;
+}
+
+/* "First Last" of a User, or NULL; malloc'ed. */
+static char *display_name(json_object *user)
+{
+    const char *first = fti_json_string(user, "first_name"), *last = fti_json_string(user, "last_name");
+    if (!first && !last)
+        return NULL;
+    return fti_asprintf("%s%s%s", first ? first : "", first && last ? " " : "",
+                        last ? last : "");
+}
+
 void fth_store_begin(fth_store *store)
 {
     pthread_mutex_lock(&store->lock);
+    act_as_hub_user(store);
     store->in_batch = exec_sql(store, "BEGIN IMMEDIATE");
     json_object_put(store->changes);
     store->changes = NULL;
+}
+
+void fth_store_begin_as(fth_store *store, const char *username)
+{
+    fth_store_begin(store);
+    json_object *user = username ? user_by_name(store, username) : NULL;
+    const char *id = fti_json_string(user, "id");
+    if (id) {
+        fti_strlcpy(store->act_id, id, sizeof(store->act_id));
+        fti_strlcpy(store->act_name, username, sizeof(store->act_name));
+        char *display = display_name(user);
+        fti_strlcpy(store->act_display, display ? display : username, sizeof(store->act_display));
+        free(display);
+    }
+    json_object_put(user);
+}
+
+json_object *fth_store_usernames(fth_store *store)
+{
+    json_object *names = json_object_new_array();
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&store->lock);
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT DISTINCT json_extract(data, '$.username') FROM entity WHERE "
+                           "type = 'User' AND json_extract(data, '$.username') IS NOT NULL "
+                           "ORDER BY 1",
+                           -1, &stmt, NULL) == SQLITE_OK)
+        while (sqlite3_step(stmt) == SQLITE_ROW)
+            json_object_array_add(names, json_object_new_string(
+                                             (const char *)sqlite3_column_text(stmt, 0)));
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return names;
 }
 
 json_object *fth_store_end(fth_store *store, bool commit, bool *committed)
@@ -351,7 +419,7 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
     ok = ok && fth_store_check_references(store, type, data, NULL, e) &&
          fth_store_check_unique_name(store, type, data, e);
     if (ok) {
-        int rc = insert_row(store, type, data);
+        int rc = fth_store_insert_row(store, type, data);
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
             json_object *k = key_of(type, data);
             fth_store_fail(e, "ValidationError", "A %s with the key %s already exists.", type->name,
@@ -369,6 +437,7 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
         return NULL;
     }
     fth_store_record_change(store, "add", type, NULL, data);
+    fth_store_custom_values_for(store, type, data);
     json_object *out = fth_store_output(type, data, true);
     fth_store_echo_collections(type, input, out);
     json_object_put(data);
@@ -587,27 +656,17 @@ static void ensure_user(fth_store *store)
 {
     if (!fth_schema_type(store->schema, "User"))
         return;
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT data FROM entity WHERE type = 'User' AND "
-                           "json_extract(data, '$.username') = ? ORDER BY seq LIMIT 1",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, store->username, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
-            json_object *d = json_tokener_parse((const char *)sqlite3_column_text(stmt, 0));
-            fti_strlcpy(store->user_id, fti_json_string(d, "id") ? fti_json_string(d, "id") : "",
-                        sizeof(store->user_id));
-            const char *first = fti_json_string(d, "first_name"),
-                       *last = fti_json_string(d, "last_name");
-            if (first || last) {
-                free(store->user_display);
-                store->user_display = fti_asprintf("%s%s%s", first ? first : "",
-                                                   first && last ? " " : "", last ? last : "");
-            }
-            json_object_put(d);
+    json_object *d = user_by_name(store, store->username);
+    if (d) {
+        const char *id = fti_json_string(d, "id");
+        fti_strlcpy(store->user_id, id ? id : "", sizeof(store->user_id));
+        char *display = display_name(d);
+        if (display) {
+            free(store->user_display);
+            store->user_display = display;
         }
+        json_object_put(d);
     }
-    sqlite3_finalize(stmt);
     if (store->user_id[0])
         return;
     fth_store_error e = {{0}, {0}};

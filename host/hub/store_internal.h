@@ -15,9 +15,14 @@ struct fth_store {
     pthread_mutex_t lock;
     bool in_batch;
     json_object *changes; /* this batch's change records (array) */
-    char user_id[64];
+    char user_id[64]; /* the hub user */
     char *username;
     char *user_display;
+    /* Who the current batch acts for (the hub user unless fth_store_begin_as named another):
+     * the creating user of new entities and the source of the batch's ftrack.update. */
+    char act_id[64];
+    char act_name[128];
+    char act_display[256];
 };
 
 
@@ -48,6 +53,9 @@ json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const ch
  * reference), its concrete type and its row number; NULL when there is none. */
 json_object *fth_store_row_by_key(fth_store *store, const fth_stype *type, json_object *key,
                                   const fth_stype **found, sqlite3_int64 *seq);
+/* Insert a new row of `type`; returns the sqlite status (a constraint error when the key is
+ * taken). */
+int fth_store_insert_row(fth_store *store, const fth_stype *type, json_object *data);
 /* Replace (or, with `remove`, delete) row `seq`; returns the sqlite status. */
 int fth_store_write_row(fth_store *store, sqlite3_int64 seq, json_object *data, bool remove);
 
@@ -91,6 +99,14 @@ bool fth_store_check_unique_name(fth_store *store, const fth_stype *type, json_o
 /* Delete what the entity `data` owns (children, assets, versions, notes, metadata...). */
 bool fth_store_delete_owned(fth_store *store, const fth_stype *type, json_object *data,
                             fth_store_error *e);
+
+/* ---- store_custom.c ------------------------------------------------------------------------ */
+
+/* Custom attribute values exist for every configuration that applies to an entity (ftrack's
+ * clients read them as a dense mapping and set them by update): after a create, add the
+ * missing value rows (with the configuration's default) for a new entity, or for every entity
+ * a new configuration applies to. */
+void fth_store_custom_values_for(fth_store *store, const fth_stype *type, json_object *data);
 
 /* ---- store_events.c ------------------------------------------------------------------------ */
 

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "common/internal.h"
+#include "datetime.h"
 #include "query_parser.h"
 #include "store_internal.h"
 
@@ -162,6 +163,11 @@ static json_object *coerce(fth_value_type vt, const fth_qvalue *v)
                 return json_object_new_int(1);
             if (strcasecmp(v->text, "false") == 0 || strcmp(v->text, "0") == 0)
                 return json_object_new_int(0);
+        } else if (vt == FTH_VT_DATETIME) {
+            /* Stored date-times are UTC instants: compare the literal as one too. */
+            char utc[FTH_DATETIME_LEN];
+            if (fth_datetime_utc(v->text, utc))
+                return json_object_new_string(utc);
         }
         return json_object_new_string(v->text);
     case FTH_QV_INTEGER:

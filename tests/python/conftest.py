@@ -117,16 +117,37 @@ def close_session(session):
     assert done.wait(20), "session.close() did not return within 20 s"
 
 
+def finish(h):
+    """Stop a hub; fail on a sanitizer report or a non-zero exit."""
+    status = h.stop()
+    reports = [l for l in h.lines if SANITIZER_REPORT.search(l)]
+    assert not reports, "sanitizer report in the hub's log:\n" + h.log()
+    assert status == 0, "the hub exited with %s:\n%s" % (status, h.log())
+
+
 @pytest.fixture
 def hub():
     h = Hub()
     try:
         yield h
     finally:
-        status = h.stop()
-        reports = [l for l in h.lines if SANITIZER_REPORT.search(l)]
-        assert not reports, "sanitizer report in the hub's log:\n" + h.log()
-        assert status == 0, "the hub exited with %s:\n%s" % (status, h.log())
+        finish(h)
+
+
+@pytest.fixture
+def start_hub():
+    """start_hub(extra_args): hubs with more options, all stopped at the end."""
+    hubs = []
+
+    def start(extra_args=()):
+        hubs.append(Hub(extra_args))
+        return hubs[-1]
+
+    try:
+        yield start
+    finally:
+        for h in hubs:
+            finish(h)
 
 
 @pytest.fixture
