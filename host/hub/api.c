@@ -116,6 +116,7 @@ ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_er
     free(db);
     if (st != FTRACK_OK)
         return st;
+    fth_store_set_server_url(api->store, opt->server_url);
     fth_media_config mc = {
         .store = api->store,
         .files_dir = api->files_dir,

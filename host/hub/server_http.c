@@ -144,15 +144,16 @@ void fth_hub_upload_drop(pss *ps)
     ps->refusal = NULL;
 }
 
-/* GET /component/get (credentials as query parameters, protocol §2) and PUT /component/put
- * (a signed URL from get_upload_metadata). */
+/* GET /component/get and /component/thumbnail (credentials as query parameters, protocol §2)
+ * and PUT /component/put (a signed URL from get_upload_metadata). */
 static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path,
                             bool get, bool put)
 {
     char scratch[CRED_MAX + 32], id[128] = "";
     fth_http_answer ans = {0};
     url_arg(wsi, "id=", scratch, sizeof(scratch), id, sizeof(id));
-    if (get && strcmp(path, "/component/get") == 0) {
+    /* A thumbnail is served as the component's file (no resizing). */
+    if (get && (strcmp(path, "/component/get") == 0 || strcmp(path, "/component/thumbnail") == 0)) {
         char user[128] = "", key[CRED_MAX] = "";
         if (!url_arg(wsi, "username=", scratch, sizeof(scratch), user, sizeof(user)))
             custom_header(wsi, "ftrack-user:", user, sizeof(user));

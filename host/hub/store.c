@@ -759,6 +759,12 @@ ftrack_status fth_store_open(const fth_schema *schema, const char *path, const c
     return FTRACK_OK;
 }
 
+void fth_store_set_server_url(fth_store *store, const char *url)
+{
+    free(store->server_url);
+    store->server_url = url ? fti_strdup(url) : NULL;
+}
+
 const char *fth_store_user_id(const fth_store *store)
 {
     return store->user_id;
@@ -773,6 +779,7 @@ void fth_store_close(fth_store *store)
     json_object_put(store->changes);
     free(store->username);
     free(store->user_display);
+    free(store->server_url);
     pthread_mutex_destroy(&store->lock);
     free(store);
 }

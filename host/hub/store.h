@@ -55,6 +55,9 @@ void fth_store_close(fth_store *store);
  * so a seed can be given on every start. Runs in its own transaction; publishes nothing. */
 ftrack_status fth_store_seed(fth_store *store, const char *file, size_t *added, ftrack_error *err);
 
+/* The server's URL, for the URLs of computed attributes (copied). */
+void fth_store_set_server_url(fth_store *store, const char *url);
+
 /* The id of the hub user's User entity (borrowed). */
 const char *fth_store_user_id(const fth_store *store);
 

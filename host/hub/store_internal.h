@@ -23,6 +23,7 @@ struct fth_store {
     char act_id[64];
     char act_name[128];
     char act_display[256];
+    char *server_url; /* "http://HOST:PORT" for computed URLs, or NULL */
 };
 
 
@@ -107,6 +108,15 @@ bool fth_store_delete_owned(fth_store *store, const fth_stype *type, json_object
  * missing value rows (with the configuration's default) for a new entity, or for every entity
  * a new configuration applies to. */
 void fth_store_custom_values_for(fth_store *store, const fth_stype *type, json_object *data);
+
+/* ---- store_computed.c ---------------------------------------------------------------------- */
+
+/* The computed attribute `name` of an entity (link, time_logged, thumbnail_url) in *out (a new
+ * reference; NULL for none); false when `name` is not one this hub computes. */
+bool fth_store_computed(fth_store *store, const fth_stype *type, json_object *data,
+                        const char *name, json_object **out);
+/* The typed contexts above a context, root first: [{"type", "data"}] (a new array). */
+json_object *fth_store_ancestors(fth_store *store, json_object *data);
 
 /* ---- store_events.c ------------------------------------------------------------------------ */
 

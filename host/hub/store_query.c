@@ -435,12 +435,49 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
     json_object_put(binds.list);
 }
 
+/* ancestors: computed from the parent chain, not stored as a foreign key. */
+static void project_ancestors(tr *t, json_object *out, json_object *data, const fth_sprop *p,
+                              const fth_qpath *path, size_t i)
+{
+    json_object *list = json_object_object_get(out, p->name);
+    bool fresh = !json_object_is_type(list, json_type_array);
+    if (fresh) {
+        list = json_object_new_array();
+        json_object_object_add(out, p->name, list);
+    }
+    json_object *rows = fth_store_ancestors(t->store, data);
+    for (size_t k = 0; k < json_object_array_length(rows); k++) {
+        json_object *r = json_object_array_get_idx(rows, k);
+        const fth_stype *it = fth_schema_type(t->store->schema, fti_json_string(r, "type"));
+        json_object *row = json_object_object_get(r, "data");
+        json_object *item = fresh ? NULL : json_object_array_get_idx(list, k);
+        if (!it)
+            continue;
+        if (!item) {
+            item = fth_store_reference(it, row);
+            json_object_array_add(list, item);
+        }
+        if (i + 1 < path->n)
+            project(t, item, it, row, path, i + 1);
+    }
+    json_object_put(rows);
+}
+
 static void project(tr *t, json_object *out, const fth_stype *type, json_object *data,
                     const fth_qpath *path, size_t i)
 {
     const fth_sprop *p = fth_stype_prop(type, path->parts[i]);
     if (!p)
         return; /* an attribute of the queried type that this subtype lacks */
+    json_object *computed = NULL;
+    if (p->kind == FTH_PROP_VALUE && fth_store_computed(t->store, type, data, p->name, &computed)) {
+        json_object_object_add(out, p->name, computed);
+        return;
+    }
+    if (p->kind == FTH_PROP_COLLECTION && strcmp(p->name, "ancestors") == 0) {
+        project_ancestors(t, out, data, p, path, i);
+        return;
+    }
     switch (p->kind) {
     case FTH_PROP_VALUE:
         if (!json_object_object_get_ex(out, p->name, NULL))
