@@ -417,7 +417,8 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
         }
     }
     ok = ok && fth_store_check_references(store, type, data, NULL, e) &&
-         fth_store_check_unique_name(store, type, data, e);
+         fth_store_check_unique_name(store, type, data, e) &&
+         fth_store_check_one_timer(store, type, data, e);
     if (ok) {
         int rc = fth_store_insert_row(store, type, data);
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {

@@ -97,6 +97,9 @@ void fth_store_derive(fth_store *store, const fth_stype *type, json_object *data
  * one context), compared without case. */
 bool fth_store_check_unique_name(fth_store *store, const fth_stype *type, json_object *data,
                                  fth_store_error *e);
+/* A new Timer is refused (DuplicateEntryError) while its user has one. */
+bool fth_store_check_one_timer(fth_store *store, const fth_stype *type, json_object *data,
+                               fth_store_error *e);
 /* Delete what the entity `data` owns (children, assets, versions, notes, metadata...). */
 bool fth_store_delete_owned(fth_store *store, const fth_stype *type, json_object *data,
                             fth_store_error *e);

@@ -97,6 +97,11 @@ static void derive_system_type(const fth_stype *type, json_object *data)
 
 void fth_store_derive(fth_store *store, const fth_stype *type, json_object *data)
 {
+    if (strcmp(type->name, "Timer") == 0 && !json_object_object_get(data, "start")) {
+        char now[32];
+        fth_store_now(now);
+        json_object_object_add(data, "start", json_object_new_string(now));
+    }
     if (strcmp(type->family, "Component") == 0)
         derive_system_type(type, data);
     if (strcmp(type->name, "Project") == 0) {
@@ -170,6 +175,30 @@ bool fth_store_check_unique_name(fth_store *store, const fth_stype *type, json_o
                    scope[0] ? "The name \"%s\" is already used by another %s with the same parent."
                             : "The name \"%s\" is already used by another %s.",
                    name, type->name);
+    return false;
+}
+
+/* A user runs one timer at a time; ftrack's client recognises the refusal by its name. */
+bool fth_store_check_one_timer(fth_store *store, const fth_stype *type, json_object *data,
+                               fth_store_error *e)
+{
+    const char *user = fti_json_string(data, "user_id");
+    if (strcmp(type->name, "Timer") != 0 || !user)
+        return true;
+    sqlite3_stmt *stmt = NULL;
+    long long n = 0;
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT count(*) FROM entity WHERE type = 'Timer' AND "
+                           "json_extract(data, '$.user_id') = ?",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, user, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    if (n == 0)
+        return true;
+    fth_store_fail(e, "DuplicateEntryError", "The user already has a timer running.");
     return false;
 }
 

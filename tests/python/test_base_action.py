@@ -47,11 +47,35 @@ def action(hub):
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
+        wait_until_served(hub)
         yield session
     finally:
         stop.set()
         thread.join(10)
         close_session(session)
+
+
+def wait_until_served(hub):
+    """The subscriptions reach the hub asynchronously: discover until the action answers."""
+    probe = hub.session(auto_connect_event_hub=True)
+    try:
+        project = probe.query('Project where name is "harbor"').one()
+        selection = [{"entityId": project["id"], "entityType": "show"}]
+        end = time.monotonic() + 20
+        while True:
+            replies = []
+            probe.event_hub.publish(
+                ftrack_api.event.base.Event(topic="ftrack.action.discover",
+                                            data={"selection": selection}),
+                on_reply=lambda event: replies.append(event))
+            until = time.monotonic() + 1
+            while not replies and time.monotonic() < until:
+                probe.event_hub.wait(0.1)
+            if replies:
+                return
+            assert time.monotonic() < end, "the action never answered a discover"
+    finally:
+        close_session(probe)
 
 
 @pytest.fixture
@@ -63,15 +87,19 @@ def caller(hub):
         close_session(session)
 
 
-def ask(session, topic, data, seconds=10):
-    """Publish and return the data of the first reply."""
+def ask(session, topic, data, seconds=20):
+    """Publish and return the data of the first reply. A session's own reply subscription
+    reaches the hub asynchronously after it connects, so an unanswered event is published
+    again each second (discover and launch answer the same every time)."""
     replies = []
-    session.event_hub.publish(ftrack_api.event.base.Event(topic=topic, data=data),
-                              on_reply=lambda event: replies.append(event["data"]))
     end = time.monotonic() + seconds
     while not replies:
         assert time.monotonic() < end, "no reply to %s within %s s" % (topic, seconds)
-        session.event_hub.wait(0.1)
+        session.event_hub.publish(ftrack_api.event.base.Event(topic=topic, data=data),
+                                  on_reply=lambda event: replies.append(event["data"]))
+        until = time.monotonic() + 1
+        while not replies and time.monotonic() < until:
+            session.event_hub.wait(0.1)
     return replies[0]
 
 
