@@ -92,7 +92,7 @@ def test_wrong_key_refused_and_logged(keyed_hub):
     with pytest.raises(ftrack_api.exception.ServerError) as error:
         keyed_hub.session(user="ben.okafor", key=keyed_hub.user_keys["chloe.martin"])
     assert "API key" in str(error.value)
-    line = keyed_hub.wait_log(r"api: request by ben\.okafor failed: authentication: "
+    keyed_hub.wait_log(r"api: request by ben\.okafor failed: authentication: "
                               r"InvalidCredentialsError")
     assert keyed_hub.user_keys["chloe.martin"] not in keyed_hub.log()
 
@@ -101,6 +101,7 @@ def test_failed_request_logs_one_line(keyed_hub):
     chloe = keyed_hub.session(user="chloe.martin", key=keyed_hub.user_keys["chloe.martin"])
     with pytest.raises(ftrack_api.exception.ServerError):
         chloe.query("Shot where nosuch is 1").all()
+    keyed_hub.wait_log(r"api: request by chloe\.martin failed")
     lines = [l for l in keyed_hub.lines if "api: request by chloe.martin failed" in l]
     assert len(lines) == 1, lines
     assert "failed: query: " in lines[0] and "nosuch" in lines[0], lines[0]
