@@ -280,20 +280,42 @@ static void act_as_hub_user(fth_store *store)
     fti_strlcpy(store->act_display, store->user_display, sizeof(store->act_display));
 }
 
+json_object *fth_store_scalar(fth_store *store, const char *sql, const char *param)
+{
+    sqlite3_stmt *stmt = NULL;
+    json_object *v = NULL;
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, param, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            switch (sqlite3_column_type(stmt, 0)) {
+            case SQLITE_INTEGER:
+                v = json_object_new_int64(sqlite3_column_int64(stmt, 0));
+                break;
+            case SQLITE_FLOAT:
+                v = json_object_new_double(sqlite3_column_double(stmt, 0));
+                break;
+            case SQLITE_NULL:
+                break;
+            default:
+                v = json_object_new_string((const char *)sqlite3_column_text(stmt, 0));
+                break;
+            }
+        }
+    }
+    sqlite3_finalize(stmt);
+    return v;
+}
+
 /* The stored User with this username (new reference), or NULL. */
 static json_object *user_by_name(fth_store *store, const char *username)
 {
-    sqlite3_stmt *stmt = NULL;
-    json_object *d = NULL;
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT data FROM entity WHERE type = 'User' AND "
-                           "json_extract(data, '$.username') = ? ORDER BY seq LIMIT 1",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, username, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW)
-            d = json_tokener_parse((const char *)sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
+    json_object *text = fth_store_scalar(store,
+                                         "SELECT data FROM entity WHERE type = 'User' AND "
+                                         "json_extract(data, '$.username') = ? ORDER BY seq "
+                                         "LIMIT 1",
+                                         username);
+    json_object *d = text ? json_tokener_parse(json_object_get_string(text)) : NULL;
+    json_object_put(text);
     return d;
 }
 

@@ -79,18 +79,14 @@ static json_object *link_of(fth_store *store, const fth_stype *type, json_object
 
 static json_object *time_logged(fth_store *store, json_object *data)
 {
-    sqlite3_stmt *stmt = NULL;
-    double total = 0;
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT total(json_extract(data, '$.duration')) FROM entity WHERE "
-                           "type = 'Timelog' AND json_extract(data, '$.context_id') = ?",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, fti_json_string(data, "id"), -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(stmt) == SQLITE_ROW)
-            total = sqlite3_column_double(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-    return json_object_new_double(total);
+    json_object *total = fth_store_scalar(store,
+                                          "SELECT total(json_extract(data, '$.duration')) FROM "
+                                          "entity WHERE type = 'Timelog' AND "
+                                          "json_extract(data, '$.context_id') = ?",
+                                          fti_json_string(data, "id"));
+    json_object *out = json_object_new_double(json_object_get_double(total));
+    json_object_put(total);
+    return out;
 }
 
 static json_object *thumbnail_url(fth_store *store, json_object *data)

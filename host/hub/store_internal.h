@@ -54,6 +54,9 @@ json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const ch
  * reference), its concrete type and its row number; NULL when there is none. */
 json_object *fth_store_row_by_key(fth_store *store, const fth_stype *type, json_object *key,
                                   const fth_stype **found, sqlite3_int64 *seq);
+/* The first column of the first row of `sql`, run with `param` bound to its one '?': a new
+ * JSON value (text, integer or real), or NULL when there is no row or the value is NULL. */
+json_object *fth_store_scalar(fth_store *store, const char *sql, const char *param);
 /* Insert a new row of `type`; returns the sqlite status (a constraint error when the key is
  * taken). */
 int fth_store_insert_row(fth_store *store, const fth_stype *type, json_object *data);

@@ -387,15 +387,36 @@ static void project_relation(tr *t, json_object *out, const fth_stype *type, jso
     (void)type;
 }
 
+/* The list `name` of `out`, made (and *fresh set) when a projection has not made it yet. */
+static json_object *output_list(json_object *out, const char *name, bool *fresh)
+{
+    json_object *list = json_object_object_get(out, name);
+    *fresh = !json_object_is_type(list, json_type_array);
+    if (*fresh) {
+        list = json_object_new_array();
+        json_object_object_add(out, name, list);
+    }
+    return list;
+}
+
+/* One item of a projected list: its reference (added unless an earlier projection did) and
+ * the rest of the path projected on it. */
+static void project_item(tr *t, json_object *list, json_object *item, const fth_stype *it,
+                         json_object *row, const fth_qpath *path, size_t i)
+{
+    if (!item) {
+        item = fth_store_reference(it, row);
+        json_object_array_add(list, item);
+    }
+    if (i + 1 < path->n)
+        project(t, item, it, row, path, i + 1);
+}
+
 static void project_collection(tr *t, json_object *out, json_object *data, const fth_sprop *p,
                                const fth_qpath *path, size_t i)
 {
-    json_object *list = json_object_object_get(out, p->name);
-    bool fresh = !json_object_is_type(list, json_type_array);
-    if (fresh) {
-        list = json_object_new_array();
-        json_object_object_add(out, p->name, list);
-    }
+    bool fresh = false;
+    json_object *list = output_list(out, p->name, &fresh);
     const fth_stype *ref = p->ref ? fth_schema_type(t->store->schema, p->ref) : NULL;
     json_object *idv = json_object_object_get(data, "id");
     if (!ref || !p->fk || !json_object_is_type(idv, json_type_string))
@@ -420,13 +441,8 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
                 json_object_put(row);
                 continue;
             }
-            json_object *item = fresh ? NULL : json_object_array_get_idx(list, k);
-            if (!item) {
-                item = fth_store_reference(it, row);
-                json_object_array_add(list, item);
-            }
-            if (i + 1 < path->n)
-                project(t, item, it, row, path, i + 1);
+            project_item(t, list, fresh ? NULL : json_object_array_get_idx(list, k), it, row,
+                         path, i);
             json_object_put(row);
         }
     }
@@ -439,26 +455,16 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
 static void project_ancestors(tr *t, json_object *out, json_object *data, const fth_sprop *p,
                               const fth_qpath *path, size_t i)
 {
-    json_object *list = json_object_object_get(out, p->name);
-    bool fresh = !json_object_is_type(list, json_type_array);
-    if (fresh) {
-        list = json_object_new_array();
-        json_object_object_add(out, p->name, list);
-    }
+    bool fresh = false;
+    json_object *list = output_list(out, p->name, &fresh);
     json_object *rows = fth_store_ancestors(t->store, data);
     for (size_t k = 0; k < json_object_array_length(rows); k++) {
         json_object *r = json_object_array_get_idx(rows, k);
         const fth_stype *it = fth_schema_type(t->store->schema, fti_json_string(r, "type"));
         json_object *row = json_object_object_get(r, "data");
-        json_object *item = fresh ? NULL : json_object_array_get_idx(list, k);
-        if (!it)
-            continue;
-        if (!item) {
-            item = fth_store_reference(it, row);
-            json_object_array_add(list, item);
-        }
-        if (i + 1 < path->n)
-            project(t, item, it, row, path, i + 1);
+        if (it)
+            project_item(t, list, fresh ? NULL : json_object_array_get_idx(list, k), it, row,
+                         path, i);
     }
     json_object_put(rows);
 }

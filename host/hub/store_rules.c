@@ -19,18 +19,14 @@ static bool is_typed_context(const fth_stype *type)
 /* The id of the lowest-sorted entity of `type_name` (Status, Priority), or NULL; malloc'ed. */
 static char *first_by_sort(fth_store *store, const char *type_name)
 {
-    sqlite3_stmt *stmt = NULL;
-    char *id = NULL;
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT id FROM entity WHERE type = ? ORDER BY "
-                           "json_extract(data, '$.sort'), seq LIMIT 1",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, type_name, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
-            id = fti_strdup((const char *)sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    return id;
+    json_object *id = fth_store_scalar(store,
+                                       "SELECT id FROM entity WHERE type = ? ORDER BY "
+                                       "json_extract(data, '$.sort'), seq LIMIT 1",
+                                       type_name);
+    char *out = json_object_is_type(id, json_type_string) ? fti_strdup(json_object_get_string(id))
+                                                           : NULL;
+    json_object_put(id);
+    return out;
 }
 
 static void default_reference(fth_store *store, const fth_stype *type, json_object *data,
@@ -185,17 +181,12 @@ bool fth_store_check_one_timer(fth_store *store, const fth_stype *type, json_obj
     const char *user = fti_json_string(data, "user_id");
     if (strcmp(type->name, "Timer") != 0 || !user)
         return true;
-    sqlite3_stmt *stmt = NULL;
-    long long n = 0;
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT count(*) FROM entity WHERE type = 'Timer' AND "
-                           "json_extract(data, '$.user_id') = ?",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, user, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW)
-            n = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
+    json_object *count = fth_store_scalar(store,
+                                          "SELECT count(*) FROM entity WHERE type = 'Timer' AND "
+                                          "json_extract(data, '$.user_id') = ?",
+                                          user);
+    long long n = json_object_get_int64(count);
+    json_object_put(count);
     if (n == 0)
         return true;
     fth_store_fail(e, "DuplicateEntryError", "The user already has a timer running.");

@@ -181,17 +181,13 @@ static void set_if_missing(json_object *data, const fth_stype *type, const char 
 /* The next version number of an asset, as ftrack numbers new AssetVersions. */
 static long long next_version(fth_store *store, const char *asset_id)
 {
-    sqlite3_stmt *stmt = NULL;
-    long long v = 1;
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT max(json_extract(data, '$.version')) FROM entity WHERE type = "
-                           "'AssetVersion' AND json_extract(data, '$.asset_id') = ?",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, asset_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-            v = sqlite3_column_int64(stmt, 0) + 1;
-    }
-    sqlite3_finalize(stmt);
+    json_object *max = fth_store_scalar(store,
+                                        "SELECT max(json_extract(data, '$.version')) FROM entity "
+                                        "WHERE type = 'AssetVersion' AND "
+                                        "json_extract(data, '$.asset_id') = ?",
+                                        asset_id);
+    long long v = max ? json_object_get_int64(max) + 1 : 1;
+    json_object_put(max);
     return v;
 }
 

@@ -150,6 +150,44 @@ def start_hub():
             finish(h)
 
 
+def until(session, done, seconds, what, again=None):
+    """Wait for done() while `session` handles its events; call again() each second meanwhile:
+    subscriptions (a session's own reply subscription too) reach the hub asynchronously, so
+    an event published early may find no subscriber yet."""
+    end = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < end, "timed out after %ss waiting for %s" % (seconds, what)
+        if again:
+            again()
+        stop = time.monotonic() + 1
+        while not done() and time.monotonic() < stop:
+            session.event_hub.wait(0.1)
+
+
+def ask(session, topic, data, seconds=20):
+    """Publish until a reply comes (the handlers asked answer the same every time); return
+    the data of the first reply."""
+    import ftrack_api
+    replies = []
+
+    def publish():
+        session.event_hub.publish(ftrack_api.event.base.Event(topic=topic, data=data),
+                                  on_reply=lambda event: replies.append(event["data"]))
+
+    until(session, lambda: replies, seconds, "a reply to " + topic, again=publish)
+    return replies[0]
+
+
+@pytest.fixture
+def connected(hub):
+    """A session as anna.lind connected to the hub's events."""
+    s = hub.session(auto_connect_event_hub=True)
+    try:
+        yield s
+    finally:
+        close_session(s)
+
+
 @pytest.fixture
 def session(hub):
     """A connected ftrack_api.Session as anna.lind (no event hub connection)."""

@@ -4,13 +4,12 @@ them through the schemas' `alias_for` (TypedContext → "Task", Project → "Sho
 entities. Discover, then launch without values (a form), then launch with values (a result),
 for Task, Shot, Project and AssetVersion selections, across two connected sessions."""
 import threading
-import time
 
 import ftrack_api
 import pytest
 from ftrack_action_handler.action import BaseAction
 
-from conftest import close_session
+from conftest import ask, close_session
 
 
 class DescribeAction(BaseAction):
@@ -56,51 +55,14 @@ def action(hub):
 
 
 def wait_until_served(hub):
-    """The subscriptions reach the hub asynchronously: discover until the action answers."""
+    """The action's subscriptions reach the hub asynchronously: discover until it answers."""
     probe = hub.session(auto_connect_event_hub=True)
     try:
         project = probe.query('Project where name is "harbor"').one()
-        selection = [{"entityId": project["id"], "entityType": "show"}]
-        end = time.monotonic() + 20
-        while True:
-            replies = []
-            probe.event_hub.publish(
-                ftrack_api.event.base.Event(topic="ftrack.action.discover",
-                                            data={"selection": selection}),
-                on_reply=lambda event: replies.append(event))
-            until = time.monotonic() + 1
-            while not replies and time.monotonic() < until:
-                probe.event_hub.wait(0.1)
-            if replies:
-                return
-            assert time.monotonic() < end, "the action never answered a discover"
+        ask(probe, "ftrack.action.discover",
+            {"selection": [{"entityId": project["id"], "entityType": "show"}]})
     finally:
         close_session(probe)
-
-
-@pytest.fixture
-def caller(hub):
-    session = hub.session(auto_connect_event_hub=True)
-    try:
-        yield session
-    finally:
-        close_session(session)
-
-
-def ask(session, topic, data, seconds=20):
-    """Publish and return the data of the first reply. A session's own reply subscription
-    reaches the hub asynchronously after it connects, so an unanswered event is published
-    again each second (discover and launch answer the same every time)."""
-    replies = []
-    end = time.monotonic() + seconds
-    while not replies:
-        assert time.monotonic() < end, "no reply to %s within %s s" % (topic, seconds)
-        session.event_hub.publish(ftrack_api.event.base.Event(topic=topic, data=data),
-                                  on_reply=lambda event: replies.append(event["data"]))
-        until = time.monotonic() + 1
-        while not replies and time.monotonic() < until:
-            session.event_hub.wait(0.1)
-    return replies[0]
 
 
 def selections(session):
@@ -113,7 +75,8 @@ def selections(session):
 
 
 @pytest.mark.parametrize("index", range(4), ids=["task", "shot", "project", "assetversion"])
-def test_discover_and_launch(action, caller, index):
+def test_discover_and_launch(action, connected, index):
+    caller = connected
     real_type, entity_id, selection_type = selections(caller)[index]
     selection = [{"entityId": entity_id, "entityType": selection_type}]
     found = ask(caller, "ftrack.action.discover", {"selection": selection})
@@ -125,7 +88,8 @@ def test_discover_and_launch(action, caller, index):
     assert result == {"success": True, "message": "#%s:%s" % (real_type, entity_id)}, result
 
 
-def test_unknown_selection_type_gets_no_reply_items(action, caller):
+def test_unknown_selection_type_gets_no_reply_items(action, connected):
+    caller = connected
     # An entity type no schema names: BaseAction raises in its handler; the caller sees no
     # action offered (and the hub and both sessions stay up).
     replies = []

@@ -13,7 +13,7 @@ import time
 import ftrack_api
 import pytest
 
-from conftest import close_session, host_bin, wait_for
+from conftest import ask, host_bin, until, wait_for
 
 
 @pytest.fixture
@@ -53,41 +53,14 @@ def host(hub):
         assert "Sanitizer" not in text and "runtime error:" not in text, text
 
 
-@pytest.fixture
-def py(hub):
-    session = hub.session(auto_connect_event_hub=True)
-    try:
-        yield session
-    finally:
-        close_session(session)
+def test_python_publisher_gets_the_host_plugins_reply(host, connected):
+    reply = ask(connected, "test.echo", {"n": 5})
+    assert reply["data"] == {"n": 5}
+    assert reply["arguments"]["tag"] == "echo"
 
 
-def until(session, done, seconds, what, again=None):
-    """Wait for done(); call again() each second meanwhile (subscriptions are asynchronous)."""
-    end = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < end, "timed out waiting for " + what
-        if again:
-            again()
-        stop = time.monotonic() + 1
-        while not done() and time.monotonic() < stop:
-            session.event_hub.wait(0.1)
-
-
-def test_python_publisher_gets_the_host_plugins_reply(host, py):
-    replies = []
-
-    def publish():
-        py.event_hub.publish(ftrack_api.event.base.Event(topic="test.echo", data={"n": 5}),
-                             on_reply=lambda event: replies.append(event))
-
-    until(py, lambda: replies, 20, "the echo plugin's reply", again=publish)
-    reply = replies[0]
-    assert reply["data"]["data"] == {"n": 5}
-    assert reply["data"]["arguments"]["tag"] == "echo"
-
-
-def test_python_subscriber_with_compound_expression_gets_the_plugins_event(host, py):
+def test_python_subscriber_with_compound_expression_gets_the_plugins_event(host, connected):
+    py = connected
     got = []
     # Event values are compared as text by the client, so the numbers are checked below.
     py.event_hub.subscribe("topic=test.relayed and (data.phase=callback or data.phase=never) "
@@ -102,14 +75,16 @@ def test_python_subscriber_with_compound_expression_gets_the_plugins_event(host,
     assert all(e["data"]["phase"] == "callback" for e in got), got
 
 
-def test_synchronous_publish_runs_local_handlers(py):
+def test_synchronous_publish_runs_local_handlers(connected):
+    py = connected
     py.event_hub.subscribe("topic=test.sync", lambda event: {"double": event["data"]["n"] * 2})
     results = py.event_hub.publish(
         ftrack_api.event.base.Event(topic="test.sync", data={"n": 21}), synchronous=True)
     assert results == [{"double": 42}]
 
 
-def test_python_action_discovered_by_ftrack_host_publish(hub, py):
+def test_python_action_discovered_by_ftrack_host_publish(hub, connected):
+    py = connected
     def discover(event):
         return {"items": [{"label": "From Python", "actionIdentifier": "py.action"}]}
 

@@ -4,13 +4,12 @@ writes them, never the log), a second user's changes and events carry that user,
 import json
 import os
 import stat
-import threading
 import time
 
 import ftrack_api
 import pytest
 
-from conftest import close_session, wait_for
+from conftest import close_session
 
 
 @pytest.fixture
