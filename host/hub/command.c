@@ -22,10 +22,9 @@ static void usage(FILE *out, const char *prog)
     int pad = (int)strlen("usage: ") + (int)strlen(prog) + 1;
     fprintf(out,
             "usage: %s [--listen HOST:PORT] [--data-dir DIR] [--heartbeat SECONDS]\n"
-            "%*s[--store file|memory] [--seed FILE.json] [--ffmpeg PATH]\n"
-            "%*s[--encode-timeout SECONDS] [--log-format text|json]\n"
-            "%*s[--user-keys FILE]\n"
-            "\n", prog, pad, "", pad, "", pad, "");
+            "%*s[--store file|memory] [--seed FILE.json] [--user-keys FILE]\n"
+            "%*s[--ffmpeg PATH] [--encode-timeout SECONDS] [--log-format text|json]\n"
+            "\n", prog, pad, "", pad, "");
     fprintf(out,
             "Run the embedded ftrack event hub: the socket.io event server and POST /api.\n"
             "  --listen HOST:PORT   address to listen on (default 127.0.0.1:9090; port 0 picks\n"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Date-times as the hub stores them: ISO 8601 text with or without an offset ("Z", "+01:00",
  * "-0500") turned into the UTC instant written "YYYY-MM-DDTHH:MM:SS", so that stored values and
  * query literals compare (and sort) as instants. Fractions of a second are dropped, as

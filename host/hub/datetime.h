@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTH_HUB_DATETIME_H
 #define FTH_HUB_DATETIME_H
 /* Date-time text normalised to a UTC instant (see datetime.c). */

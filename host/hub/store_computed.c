@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attributes the server computes when they are read, never stored: `link` (the path from the
  * project down to the entity, as ftrack's web pages show it), `ancestors` (the typed contexts
  * above a context, nearest last), `thumbnail_url` (where the thumbnail component is served)

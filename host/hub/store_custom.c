@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Custom attributes: a CustomAttributeConfiguration (key, entity_type "task", "show",
  * "assetversion", "asset" or "user", an object type for tasks, an optional project, a default,
  * is_hierarchical) applies to entities the way ftrack's clients match them, and every entity

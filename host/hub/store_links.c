@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writes that reach past one row. A collection set from its owner's side (what
  * `shot['notes'].append(note)` and `shot['metadata'][k] = v` send: the owner's update listing
  * the items) moves each listed item's foreign key onto the owner. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What ftrack's server derives and enforces around a write, beyond checking each value:
  * a new typed context gets its project, bid, sort and default priority, a component its
  * system type; names are unique among siblings; deleting an entity deletes what belongs to it (children, assets, versions, notes,

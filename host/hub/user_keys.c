@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `--user-keys FILE`: the API keys of the hub's other users written for the people (and tests)
  * who act as them. The keys are derived (auth.c), so the file is the only place they are
  * written; it is created mode 0600 and replaced whole, and no key is ever logged. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the tests that drive ftrack's official Python client (ftrack_api) against a
 fresh embedded hub: `ftrack-host hub` on an ephemeral port, seeded with the sample studio and
 kept in memory. Every wait has a time limit; the hub's log is checked for sanitizer reports."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bad input through the official client: wrong types, unknown attributes and broken
 references get ftrack's error shape, and nothing of the failed commit is written."""
 import ftrack_api

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Item 4: ftrack-action-handler's BaseAction, unmodified, against the hub. The selection an
 ftrack web page sends names typed contexts "task" and projects "show"; BaseAction translates
 them through the schemas' `alias_for` (TypedContext → "Task", Project → "Show") and fetches the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Item 7: computed attributes read through the official client: link, ancestors,
 time_logged and thumbnail_url, and the thumbnail served at /component/thumbnail."""
 import os

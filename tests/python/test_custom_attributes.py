@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Item 5: custom attributes. Configurations made through the API apply to the entities they
 match (shots by object type, the project, hierarchical ones everywhere); each such entity shows
 every configured key in `custom_attributes` (the default until set), and setting one is kept."""

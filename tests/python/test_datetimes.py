@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Item 6: the hub says is_timezone_support_enabled, so it stores date-times as UTC instants
 and compares them as instants, whatever offset the client wrote them with."""
 import arrow

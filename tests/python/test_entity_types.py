@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Item 3 (in part): entity types plugins touch beyond the first set: the documented "create a
 project" example (its project_schema relation) and timers (`user.start_timer`/`stop_timer`)."""
 import ftrack_api

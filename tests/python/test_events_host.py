@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Events across languages: ftrack's Python client and our host's C plugins on one hub. A
 Python publisher gets the reply of the host's echo plugin; the host's relay plugin publishes
 and a Python subscriber with a compound expression receives it; a Python `register(session)`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Item 2: what a create derives on the server (project, bid, sort, default priority, a
 component's system type), what it refuses (missing required attributes, duplicate sibling
 names) and what a delete takes with it, all through the official client."""

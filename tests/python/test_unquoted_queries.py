@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Item 1: the official client writes ids without quotes (`select x from T where id is 6586...`,
 `... where id in (a,b)`) whenever it loads lazily, populates, follows relations or looks up
 where a component lives. Every everyday call below depends on the hub reading those."""

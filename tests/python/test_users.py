@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Items 8 and 9: every seeded user has its own API key (`ftrack-host hub --user-keys FILE`
 writes them, never the log), a second user's changes and events carry that user, and a failed
 /api request leaves one line in the hub's log (user, action, error)."""
