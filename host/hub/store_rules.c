@@ -199,12 +199,12 @@ bool fth_store_check_one_timer(fth_store *store, const fth_stype *type, json_obj
 /* Collections whose items go when their owner goes. */
 static bool owns_items(const fth_sprop *p)
 {
-    static const char *const owned[] = {"children",          "assets",      "versions",
-                                        "components",        "notes",       "replies",
-                                        "metadata",          "custom_attributes",
-                                        "component_locations", "appointments", "assignments",
-                                        "incoming_links",    "outgoing_links", "note_components",
-                                        "recipients",        NULL};
+    static const char *const owned[] = {
+        "children",       "assets",         "versions",        "components",
+        "notes",          "replies",        "metadata",        "custom_attributes",
+        "component_locations", "appointments", "assignments",  "incoming_links",
+        "outgoing_links", "note_components", "recipients",     "memberships",
+        NULL};
     for (size_t i = 0; owned[i]; i++)
         if (strcmp(owned[i], p->name) == 0)
             return true;

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Item 3 (in part): entity types plugins touch beyond the first set: the documented "create a
-project" example (its project_schema relation) and timers (`user.start_timer`/`stop_timer`)."""
+project" example (its project_schema relation), timers (`user.start_timer`/`stop_timer`),
+groups and memberships."""
 import ftrack_api
 import pytest
 
@@ -44,3 +45,29 @@ def test_timer_start_stop_makes_a_timelog(hub, session):
     user.start_timer(task)
     user.start_timer(task, force=True)
     assert len(session.query('Timelog where user.username is "anna.lind"').all()) == 2
+
+
+def test_groups_and_memberships(hub, session):
+    ben = session.query('User where username is "ben.okafor"').one()
+    chloe = session.query('User where username is "chloe.martin"').one()
+    lighting = session.create("Group", {"name": "Lighting"})
+    leads = session.create("Group", {"name": "Leads", "parent": lighting})
+    session.create("Membership", {"group": lighting, "user": ben})
+    session.create("Membership", {"group": leads, "user": chloe})
+    session.commit()
+    other = hub.session()
+    try:
+        names = sorted(u["username"] for u in other.query(
+            'User where memberships any (group.name is "Lighting" or group.parent.name is '
+            '"Lighting")'))
+        assert names == ["ben.okafor", "chloe.martin"]
+        group = other.query('select children.name, memberships.user.username from Group '
+                            'where name is "Lighting"').one()
+        assert [c["name"] for c in group["children"]] == ["Leads"]
+        assert [m["user"]["username"] for m in group["memberships"]] == ["ben.okafor"]
+    finally:
+        other.close()
+    session.delete(lighting)
+    session.commit()
+    assert session.query("Membership").all() == []
+    assert session.query("Group").all() == []
