@@ -116,6 +116,7 @@ ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_er
     free(db);
     if (st != FTRACK_OK)
         return st;
+    fth_store_set_server_url(api->store, opt->server_url);
     fth_media_config mc = {
         .store = api->store,
         .files_dir = api->files_dir,
@@ -127,6 +128,8 @@ ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_er
     };
     if (api->files_dir && !(api->media = fth_media_new(&mc)))
         return fti_error(err, FTRACK_ERR_INTERNAL, "cannot start the encode workers");
+    if (opt->user_keys_file)
+        return fth_api_write_user_keys(api, opt->user_keys_file, err);
     return FTRACK_OK;
 }
 
@@ -165,6 +168,7 @@ static json_object *server_information(const fth_api *api)
 /* A batch in progress: the store transaction and what to do once it commits. */
 typedef struct batch {
     bool open;
+    const char *user; /* who the request is from (NULL: the hub user) */
     json_object
         *jobs; /* encode jobs to queue after the commit: [{job, component, version, keep}] */
 } batch;
@@ -176,7 +180,7 @@ static bool need_store(fth_api *api, batch *b, fth_store_error *e)
         return false;
     }
     if (!b->open) {
-        fth_store_begin(api->store);
+        fth_store_begin_as(api->store, b->user);
         b->open = true;
     }
     return true;
@@ -358,33 +362,59 @@ static json_object *parse_request(const char *request, size_t len, int max_depth
     return body;
 }
 
-char *fth_api_handle(fth_api *api, const char *request, size_t len, bool authenticated, bool strict,
-                     int max_depth, int *status, size_t *body_len)
+/* "create Asset" for the log line of a failed operation. */
+static void describe_operation(json_object *op, char *out, size_t len)
+{
+    const char *action = fti_json_string(op, "action");
+    const char *type = fti_json_string(op, "entity_type");
+    snprintf(out, len, "%.40s%s%.80s", action ? action : "(no action)", type ? " " : "",
+             type ? type : "");
+}
+
+/* One line per failed request: who, what, and the error sent back. */
+static void log_failure(const char *user, const char *what, json_object *error)
+{
+    ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "api: request by %s failed: %s: %s: %s",
+               user && *user ? user : "(no user)", what, fti_json_string(error, "exception"),
+               fti_json_string(error, "content"));
+}
+
+char *fth_api_handle_as(fth_api *api, const char *user, const char *request, size_t len,
+                        bool authenticated, bool strict, int max_depth, int *status,
+                        size_t *body_len)
 {
     json_object *error = NULL;
     *status = 200;
     if (!authenticated) {
         *status = strict ? 401 : 200;
-        return serialise(
-            error_object("InvalidCredentialsError", "The supplied API key is not valid."),
-            body_len);
+        error = error_object("InvalidCredentialsError", "The supplied API key is not valid.");
+        log_failure(user, "authentication", error);
+        return serialise(error, body_len);
     }
     json_object *ops = parse_request(request, len > 0x7fffffff ? 0 : len, max_depth, &error);
     json_object *results = ops ? json_object_new_array() : NULL;
-    batch b = {0};
+    batch b = {.user = user && *user ? user : NULL};
     fth_store_error e = {{0}, {0}};
+    char what[160] = "reading the request";
     for (size_t i = 0; results && i < json_object_array_length(ops); i++) {
-        json_object *r = run_operation(api, &b, json_object_array_get_idx(ops, i), &e);
+        json_object *op = json_object_array_get_idx(ops, i);
+        json_object *r = run_operation(api, &b, op, &e);
         if (!r) {
+            describe_operation(op, what, sizeof(what));
             error = error_object(e.exception[0] ? e.exception : "ServerError",
                                  e.content[0] ? e.content : "The operation failed.");
             break;
         }
         json_object_array_add(results, r);
     }
+    if (!error && b.open && !fth_store_check_batch(api->store, &e)) {
+        snprintf(what, sizeof(what), "commit");
+        error = error_object(e.exception, e.content);
+    }
     end_batch(api, &b, error == NULL);
     json_object_put(ops);
     if (error) {
+        log_failure(user, what, error);
         json_object_put(results);
         *status = strict ? 400 : 200;
         return serialise(error, body_len);
@@ -392,4 +422,11 @@ char *fth_api_handle(fth_api *api, const char *request, size_t len, bool authent
     if (!results)
         return NULL;
     return serialise(results, body_len);
+}
+
+char *fth_api_handle(fth_api *api, const char *request, size_t len, bool authenticated, bool strict,
+                     int max_depth, int *status, size_t *body_len)
+{
+    return fth_api_handle_as(api, NULL, request, len, authenticated, strict, max_depth, status,
+                             body_len);
 }

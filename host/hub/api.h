@@ -29,6 +29,7 @@ typedef struct fth_api_options {
                                no file storage */
     bool memory_store;      /* keep entities in memory even with a data_dir (tests) */
     const char *seed_file;  /* NULL: none */
+    const char *user_keys_file; /* NULL: none; else the other users' keys are written there */
     const char *server_url; /* for upload URLs: "http://HOST:PORT" */
     const char *api_user;   /* the hub's credentials (copied; the key is never logged) */
     const char *api_key;

@@ -20,4 +20,8 @@ struct fth_api {
     void *publish_data;
 };
 
+/* user_keys.c: write {username: API key} of every stored User but the hub's own to `path`
+ * (mode 0600, replaced whole). */
+ftrack_status fth_api_write_user_keys(fth_api *api, const char *path, ftrack_error *err);
+
 #endif

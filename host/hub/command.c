@@ -22,8 +22,8 @@ static void usage(FILE *out, const char *prog)
     int pad = (int)strlen("usage: ") + (int)strlen(prog) + 1;
     fprintf(out,
             "usage: %s [--listen HOST:PORT] [--data-dir DIR] [--heartbeat SECONDS]\n"
-            "%*s[--store file|memory] [--seed FILE.json] [--ffmpeg PATH]\n"
-            "%*s[--encode-timeout SECONDS] [--log-format text|json]\n"
+            "%*s[--store file|memory] [--seed FILE.json] [--user-keys FILE]\n"
+            "%*s[--ffmpeg PATH] [--encode-timeout SECONDS] [--log-format text|json]\n"
             "\n", prog, pad, "", pad, "");
     fprintf(out,
             "Run the embedded ftrack event hub: the socket.io event server and POST /api.\n"
@@ -42,6 +42,8 @@ static void usage(FILE *out, const char *prog)
             "  --tls-key FILE       ...and its PEM private key\n"
             "  --public-url URL     the address clients use when it differs from the listen\n"
             "                       address (behind a reverse proxy): upload URLs use it\n"
+            "  --user-keys FILE     write the API key of every other user in the store (the\n"
+            "                       seeded ones) to FILE as JSON {username: key}, mode 0600\n"
             "\n"
             "The user is FTRACK_API_USER (else the login user), the key FTRACK_API_KEY or\n"
             "FTRACK_APIKEY; without one a key is generated and kept in DIR/api-key (mode 0600).\n"
@@ -111,6 +113,7 @@ typedef struct hub_args {
     double heartbeat;
     bool memory_store;
     const char *seed_file;
+    const char *user_keys_file;
     const char *ffmpeg;
     double encode_timeout;
     bool json; /* --log-format json */
@@ -183,6 +186,7 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
         {"public-url", required_argument, NULL, 'P'},
+        {"user-keys", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -221,6 +225,9 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
             break;
         case 'f':
             a->ffmpeg = optarg;
+            break;
+        case 'k':
+            a->user_keys_file = optarg;
             break;
         case 't':
             if (!parse_seconds(optarg, &a->encode_timeout)) {
@@ -310,6 +317,7 @@ int fth_hub_command(int argc, char **argv, const char *prog)
     cfg.data_dir = data_dir;
     cfg.memory_store = a.memory_store;
     cfg.seed_file = a.seed_file;
+    cfg.user_keys_file = a.user_keys_file;
     cfg.ffmpeg = a.ffmpeg;
     cfg.encode_timeout = a.encode_timeout;
     cfg.tls_cert = a.tls_cert;

@@ -345,10 +345,37 @@ static bool parse_number(parser *p, fth_qvalue *v)
     return next(p);
 }
 
-/* A single value: string, number, boolean or null. */
+/* Length of the unquoted word starting at `at`: everything up to white space, a parenthesis, a
+ * comma or a quote. */
+static size_t bare_length(const parser *p, size_t at)
+{
+    size_t i = at;
+    while (i < p->len && !isspace((unsigned char)p->src[i]) && !strchr("(),\"'", p->src[i]))
+        i++;
+    return i - at;
+}
+
+/* ftrack's clients write ids without quotes (`id is 6586c2e4-...`, `id in (a, b)`): a value
+ * that starts like a number or a name but runs on past that token is taken whole as text, and
+ * so is a lone name that is not true, false, null or none. */
+static bool parse_bare(parser *p, fth_qvalue *v)
+{
+    size_t at = p->tok.pos, n = bare_length(p, at);
+    v->kind = FTH_QV_STRING;
+    if (!(v->text = fti_strndup(p->src + at, n)))
+        return fail_at(p, at, FTRACK_ERR_NO_MEMORY, "out of memory");
+    p->pos = at + n;
+    return next(p);
+}
+
+/* A single value: string, number, boolean, null or an unquoted word. */
 static bool parse_scalar(parser *p, fth_qvalue *v)
 {
     memset(v, 0, sizeof(*v));
+    bool longer = (p->tok.kind == T_NUMBER || p->tok.kind == T_IDENT) &&
+                  bare_length(p, p->tok.pos) > p->tok.len;
+    if (longer)
+        return parse_bare(p, v);
     if (p->tok.kind == T_STRING) {
         v->kind = FTH_QV_STRING;
         v->text = p->tok.str;
@@ -366,6 +393,8 @@ static bool parse_scalar(parser *p, fth_qvalue *v)
         v->kind = FTH_QV_NULL;
         return next(p);
     }
+    if (p->tok.kind == T_IDENT && !is_reserved(p))
+        return parse_bare(p, v);
     return fail_at(p, p->tok.pos, FTRACK_ERR_PARSE,
                    "a value (a quoted string, a number, true, false or null) was expected");
 }

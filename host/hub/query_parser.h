@@ -9,13 +9,16 @@
  *   condition := or; or := and ('or' and)*; and := not ('and' not)*;
  *   not := 'not' not | '(' condition ')' | <path> <op> <value> | <path> (has|any) '(' condition ')'
  *   op := is | is_not | in | not_in | like | not_like | before | after | > | < | >= | <= | = | !=
- *   value := "string" | 'string' | number | true | false | null | None
+ *   value := "string" | 'string' | number | true | false | null | None | word
  *          | '(' value, ... ')' | '(' select <path> from ... ')'      (lists only after in/not_in)
  *   path := name ('.' name)*
  *
- * Keywords are case-insensitive. Strings take backslash escapes (\" \' \\). `limit` and `offset`
- * come in either order, each at most once. Limits keep a hostile query cheap: nesting depth,
- * path length, list length and text length are bounded (FTH_QUERY_MAX_*).
+ * A word is an unquoted value read as text up to white space, a parenthesis, a comma or a
+ * quote (ids as ftrack's clients write them: `id is 6586c2e4-...`); a number followed by more
+ * such characters is a word too. Keywords are case-insensitive. Strings take backslash escapes
+ * (\" \' \\). `limit` and `offset` come in either order, each at most once. Limits keep a
+ * hostile query cheap: nesting depth, path length, list length and text length are bounded
+ * (FTH_QUERY_MAX_*).
  *
  * Ownership: fth_query_parse() returns a tree the caller frees with fth_query_free(); every
  * string in it is owned by the tree.

@@ -841,6 +841,7 @@ static ftrack_status attach_api(fth_hub_server *srv, const fth_hub_server_config
         .data_dir = cfg->data_dir,
         .memory_store = cfg->memory_store,
         .seed_file = cfg->seed_file,
+        .user_keys_file = cfg->user_keys_file,
         .server_url = srv->public_url ? srv->public_url : srv->url,
         .api_user = srv->user,
         .api_key = srv->key,

@@ -144,15 +144,16 @@ void fth_hub_upload_drop(pss *ps)
     ps->refusal = NULL;
 }
 
-/* GET /component/get (credentials as query parameters, protocol §2) and PUT /component/put
- * (a signed URL from get_upload_metadata). */
+/* GET /component/get and /component/thumbnail (credentials as query parameters, protocol §2)
+ * and PUT /component/put (a signed URL from get_upload_metadata). */
 static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path,
                             bool get, bool put)
 {
     char scratch[CRED_MAX + 32], id[128] = "";
     fth_http_answer ans = {0};
     url_arg(wsi, "id=", scratch, sizeof(scratch), id, sizeof(id));
-    if (get && strcmp(path, "/component/get") == 0) {
+    /* A thumbnail is served as the component's file (no resizing). */
+    if (get && (strcmp(path, "/component/get") == 0 || strcmp(path, "/component/thumbnail") == 0)) {
         char user[128] = "", key[CRED_MAX] = "";
         if (!url_arg(wsi, "username=", scratch, sizeof(scratch), user, sizeof(user)))
             custom_header(wsi, "ftrack-user:", user, sizeof(user));
@@ -209,7 +210,7 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
             "only.\",\"error_code\":null}");
     char strict[16] = "";
     ps->is_api = true;
-    ps->authed = fth_hub_request_credentials_ok(srv, wsi, (char[128]){0}, 128, NULL);
+    ps->authed = fth_hub_request_credentials_ok(srv, wsi, ps->user, sizeof(ps->user), NULL);
     ps->strict = custom_header(wsi, "ftrack-strict-api:", strict, sizeof(strict)) &&
                  (strcasecmp(strict, "true") == 0 || strcmp(strict, "1") == 0);
     char clen[32] = "";
@@ -285,8 +286,8 @@ int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
     char base[300];
     if (forwarded_base(srv, wsi, base, sizeof(base)))
         fth_api_set_request_url(srv->api, base);
-    char *out = fth_api_handle(srv->api, ps->body ? ps->body : "", ps->body_len, ps->authed,
-                               ps->strict, srv->max_depth, &status, &len);
+    char *out = fth_api_handle_as(srv->api, ps->user, ps->body ? ps->body : "", ps->body_len,
+                                  ps->authed, ps->strict, srv->max_depth, &status, &len);
     fth_api_set_request_url(srv->api, NULL);
     free(ps->body);
     ps->body = NULL;

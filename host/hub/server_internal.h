@@ -100,10 +100,20 @@ const char *fth_api_schema_hash(const fth_api *api);
  * the HTTP status in *status. NULL only when out of memory. */
 char *fth_api_handle(fth_api *api, const char *request, size_t len, bool authenticated, bool strict,
                      int max_depth, int *status, size_t *body_len);
+/* As fth_api_handle, for the request's user (NULL: the hub user): its batches act for that
+ * User, and a failed request is logged with it (one line: user, action, error). */
+char *fth_api_handle_as(fth_api *api, const char *user, const char *request, size_t len,
+                        bool authenticated, bool strict, int max_depth, int *status,
+                        size_t *body_len);
 
 /* ---- auth.c -------------------------------------------------------------------------------- */
 
-/* Constant-time check of a user/key pair against the configured one. NULLs never match. */
+/* Constant-time check of a user/key pair: the configured user with the configured key, or any
+ * other user with the key fth_auth_user_key derives for it. NULLs never match. */
 bool fth_auth_check(const char *want_user, const char *want_key, const char *user, const char *key);
+
+/* The API key of `username` on a hub whose key is `hub_key`: 64 hex digits and a NUL. */
+#define FTH_USER_KEY_LEN 65
+void fth_auth_user_key(const char *hub_key, const char *username, char out[FTH_USER_KEY_LEN]);
 
 #endif

@@ -34,6 +34,7 @@ typedef struct pss {
     conn *c;
     bool is_api;
     bool authed, strict, too_big;
+    char user[128]; /* /api: the user the request names */
     char *body;
     size_t body_len, body_cap;
     char *resp; /* text at resp + LWS_PRE */

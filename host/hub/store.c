@@ -181,9 +181,8 @@ json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const ch
     return data;
 }
 
-/* The row of `type` (or a subtype) with primary key `key` (a JSON array). */
-static json_object *row_by_key(fth_store *store, const fth_stype *type, json_object *key,
-                               const fth_stype **found, sqlite3_int64 *seq)
+json_object *fth_store_row_by_key(fth_store *store, const fth_stype *type, json_object *key,
+                                  const fth_stype **found, sqlite3_int64 *seq)
 {
     char *text = to_text(key);
     sqlite3_stmt *stmt = NULL;
@@ -218,7 +217,7 @@ static bool exec_sql(fth_store *store, const char *sql)
     return false;
 }
 
-static int insert_row(fth_store *store, const fth_stype *type, json_object *data)
+int fth_store_insert_row(fth_store *store, const fth_stype *type, json_object *data)
 {
     json_object *key = key_of(type, data);
     char *key_text = to_text(key);
@@ -249,7 +248,7 @@ static int insert_row(fth_store *store, const fth_stype *type, json_object *data
     return rc;
 }
 
-static int write_row(fth_store *store, sqlite3_int64 seq, json_object *data, bool remove)
+int fth_store_write_row(fth_store *store, sqlite3_int64 seq, json_object *data, bool remove)
 {
     char *data_text = remove ? NULL : to_text(data);
     sqlite3_stmt *stmt = NULL;
@@ -274,12 +273,102 @@ static int write_row(fth_store *store, sqlite3_int64 seq, json_object *data, boo
 /* ---- batches ----------------------------------------------------------------------------------
  */
 
+static void act_as_hub_user(fth_store *store)
+{
+    fti_strlcpy(store->act_id, store->user_id, sizeof(store->act_id));
+    fti_strlcpy(store->act_name, store->username, sizeof(store->act_name));
+    fti_strlcpy(store->act_display, store->user_display, sizeof(store->act_display));
+}
+
+json_object *fth_store_scalar(fth_store *store, const char *sql, const char *param)
+{
+    sqlite3_stmt *stmt = NULL;
+    json_object *v = NULL;
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, param, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            switch (sqlite3_column_type(stmt, 0)) {
+            case SQLITE_INTEGER:
+                v = json_object_new_int64(sqlite3_column_int64(stmt, 0));
+                break;
+            case SQLITE_FLOAT:
+                v = json_object_new_double(sqlite3_column_double(stmt, 0));
+                break;
+            case SQLITE_NULL:
+                break;
+            default:
+                v = json_object_new_string((const char *)sqlite3_column_text(stmt, 0));
+                break;
+            }
+        }
+    }
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+/* The stored User with this username (new reference), or NULL. */
+static json_object *user_by_name(fth_store *store, const char *username)
+{
+    json_object *text = fth_store_scalar(store,
+                                         "SELECT data FROM entity WHERE type = 'User' AND "
+                                         "json_extract(data, '$.username') = ? ORDER BY seq "
+                                         "LIMIT 1",
+                                         username);
+    json_object *d = text ? json_tokener_parse(json_object_get_string(text)) : NULL;
+    json_object_put(text);
+    return d;
+}
+
+/* "First Last" of a User, or NULL; malloc'ed. */
+static char *display_name(json_object *user)
+{
+    const char *first = fti_json_string(user, "first_name"), *last = fti_json_string(user, "last_name");
+    if (!first && !last)
+        return NULL;
+    return fti_asprintf("%s%s%s", first ? first : "", first && last ? " " : "",
+                        last ? last : "");
+}
+
 void fth_store_begin(fth_store *store)
 {
     pthread_mutex_lock(&store->lock);
+    act_as_hub_user(store);
     store->in_batch = exec_sql(store, "BEGIN IMMEDIATE");
     json_object_put(store->changes);
     store->changes = NULL;
+}
+
+void fth_store_begin_as(fth_store *store, const char *username)
+{
+    fth_store_begin(store);
+    json_object *user = username ? user_by_name(store, username) : NULL;
+    const char *id = fti_json_string(user, "id");
+    if (id) {
+        fti_strlcpy(store->act_id, id, sizeof(store->act_id));
+        fti_strlcpy(store->act_name, username, sizeof(store->act_name));
+        char *display = display_name(user);
+        fti_strlcpy(store->act_display, display ? display : username, sizeof(store->act_display));
+        free(display);
+    }
+    json_object_put(user);
+}
+
+json_object *fth_store_usernames(fth_store *store)
+{
+    json_object *names = json_object_new_array();
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&store->lock);
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT DISTINCT json_extract(data, '$.username') FROM entity WHERE "
+                           "type = 'User' AND json_extract(data, '$.username') IS NOT NULL "
+                           "ORDER BY 1",
+                           -1, &stmt, NULL) == SQLITE_OK)
+        while (sqlite3_step(stmt) == SQLITE_ROW)
+            json_object_array_add(names, json_object_new_string(
+                                             (const char *)sqlite3_column_text(stmt, 0)));
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&store->lock);
+    return names;
 }
 
 json_object *fth_store_end(fth_store *store, bool commit, bool *committed)
@@ -340,6 +429,7 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
               fth_store_apply_key(type, key, data, e);
     if (ok) {
         fth_store_apply_defaults(store, type, data);
+        fth_store_derive(store, type, data);
         for (size_t i = 0; ok && i < type->npk; i++) {
             if (!json_object_object_get(data, type->pk[i])) {
                 fth_store_fail(e, "ValidationError", "%s needs its primary key %s.", type->name,
@@ -348,9 +438,11 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
             }
         }
     }
-    ok = ok && fth_store_check_references(store, type, data, NULL, e);
+    ok = ok && fth_store_check_references(store, type, data, NULL, e) &&
+         fth_store_check_unique_name(store, type, data, e) &&
+         fth_store_check_one_timer(store, type, data, e);
     if (ok) {
-        int rc = insert_row(store, type, data);
+        int rc = fth_store_insert_row(store, type, data);
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
             json_object *k = key_of(type, data);
             fth_store_fail(e, "ValidationError", "A %s with the key %s already exists.", type->name,
@@ -363,12 +455,14 @@ json_object *fth_store_create(fth_store *store, const char *type_name, json_obje
             ok = false;
         }
     }
-    if (!ok) {
+    if (!ok || !fth_store_link_collections(store, type, data, input, e)) {
         json_object_put(data);
         return NULL;
     }
     fth_store_record_change(store, "add", type, NULL, data);
+    fth_store_custom_values_for(store, type, data);
     json_object *out = fth_store_output(type, data, true);
+    fth_store_echo_collections(type, input, out);
     json_object_put(data);
     return result("create", out);
 }
@@ -384,7 +478,7 @@ static json_object *find_for_write(fth_store *store, const char *type_name, json
                        t->npk);
         return NULL;
     }
-    json_object *data = row_by_key(store, t, key, type, seq);
+    json_object *data = fth_store_row_by_key(store, t, key, type, seq);
     if (!data)
         fth_store_fail(e, "NotFoundError", "No %s with the key %s.", t->name,
                        json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN));
@@ -405,17 +499,21 @@ json_object *fth_store_update(fth_store *store, const char *type_name, json_obje
     if (!ok)
         fth_store_fail(e, "ValidationError", "entity_data must be an object.");
     ok = ok && fth_store_apply_input(type, input, data, true, e) &&
-         fth_store_check_references(store, type, data, old, e);
-    if (ok && write_row(store, seq, data, false) != SQLITE_OK) {
+         fth_store_check_references(store, type, data, old, e) &&
+         fth_store_check_unique_name(store, type, data, e);
+    if (ok && fth_store_write_row(store, seq, data, false) != SQLITE_OK) {
         fth_store_fail(e, "ServerError", "Could not update the %s: %s", type->name,
                        sqlite3_errmsg(store->db));
         ok = false;
     }
+    ok = ok && fth_store_link_collections(store, type, data, input, e);
     json_object *out = NULL;
     if (ok) {
         if (!json_object_equal(old, data))
             fth_store_record_change(store, "update", type, old, data);
-        out = result("update", fth_store_output(type, data, true));
+        json_object *entity = fth_store_output(type, data, true);
+        fth_store_echo_collections(type, input, entity);
+        out = result("update", entity);
     }
     json_object_put(old);
     json_object_put(data);
@@ -430,15 +528,16 @@ json_object *fth_store_delete(fth_store *store, const char *type_name, json_obje
     json_object *old = find_for_write(store, type_name, key, &type, &seq, e);
     if (!old)
         return NULL;
-    if (write_row(store, seq, NULL, true) != SQLITE_OK) {
+    if (fth_store_write_row(store, seq, NULL, true) != SQLITE_OK) {
         fth_store_fail(e, "ServerError", "Could not delete the %s: %s", type->name,
                        sqlite3_errmsg(store->db));
         json_object_put(old);
         return NULL;
     }
     fth_store_record_change(store, "remove", type, old, NULL);
+    bool ok = fth_store_delete_owned(store, type, old, e);
     json_object_put(old);
-    return result("delete", json_object_new_boolean(1));
+    return ok ? result("delete", json_object_new_boolean(1)) : NULL;
 }
 
 json_object *fth_store_get(fth_store *store, const char *type_name, const char *id)
@@ -462,7 +561,7 @@ static bool key_exists(fth_store *store, const fth_stype *type, json_object *dat
     json_object *key = key_of(type, data);
     const fth_stype *t = NULL;
     sqlite3_int64 seq = 0;
-    json_object *row = row_by_key(store, type, key, &t, &seq);
+    json_object *row = fth_store_row_by_key(store, type, key, &t, &seq);
     json_object_put(key);
     json_object_put(row);
     return row != NULL;
@@ -580,27 +679,17 @@ static void ensure_user(fth_store *store)
 {
     if (!fth_schema_type(store->schema, "User"))
         return;
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT data FROM entity WHERE type = 'User' AND "
-                           "json_extract(data, '$.username') = ? ORDER BY seq LIMIT 1",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, store->username, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
-            json_object *d = json_tokener_parse((const char *)sqlite3_column_text(stmt, 0));
-            fti_strlcpy(store->user_id, fti_json_string(d, "id") ? fti_json_string(d, "id") : "",
-                        sizeof(store->user_id));
-            const char *first = fti_json_string(d, "first_name"),
-                       *last = fti_json_string(d, "last_name");
-            if (first || last) {
-                free(store->user_display);
-                store->user_display = fti_asprintf("%s%s%s", first ? first : "",
-                                                   first && last ? " " : "", last ? last : "");
-            }
-            json_object_put(d);
+    json_object *d = user_by_name(store, store->username);
+    if (d) {
+        const char *id = fti_json_string(d, "id");
+        fti_strlcpy(store->user_id, id ? id : "", sizeof(store->user_id));
+        char *display = display_name(d);
+        if (display) {
+            free(store->user_display);
+            store->user_display = display;
         }
+        json_object_put(d);
     }
-    sqlite3_finalize(stmt);
     if (store->user_id[0])
         return;
     fth_store_error e = {{0}, {0}};
@@ -693,6 +782,12 @@ ftrack_status fth_store_open(const fth_schema *schema, const char *path, const c
     return FTRACK_OK;
 }
 
+void fth_store_set_server_url(fth_store *store, const char *url)
+{
+    free(store->server_url);
+    store->server_url = url ? fti_strdup(url) : NULL;
+}
+
 const char *fth_store_user_id(const fth_store *store)
 {
     return store->user_id;
@@ -707,6 +802,7 @@ void fth_store_close(fth_store *store)
     json_object_put(store->changes);
     free(store->username);
     free(store->user_display);
+    free(store->server_url);
     pthread_mutex_destroy(&store->lock);
     free(store);
 }

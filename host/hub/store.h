@@ -55,10 +55,21 @@ void fth_store_close(fth_store *store);
  * so a seed can be given on every start. Runs in its own transaction; publishes nothing. */
 ftrack_status fth_store_seed(fth_store *store, const char *file, size_t *added, ftrack_error *err);
 
+/* The server's URL, for the URLs of computed attributes (copied). */
+void fth_store_set_server_url(fth_store *store, const char *url);
+
 /* The id of the hub user's User entity (borrowed). */
 const char *fth_store_user_id(const fth_store *store);
 
 void fth_store_begin(fth_store *store);
+/* As fth_store_begin, acting for the User `username` (its changes are attributed to it); the
+ * hub user when NULL or when there is no such User. */
+void fth_store_begin_as(fth_store *store, const char *username);
+/* The usernames of every stored User (a new array of strings). Not within a batch. */
+json_object *fth_store_usernames(fth_store *store);
+/* Before committing: every entity the batch created or changed has its schema's required
+ * attributes (false with *e set: end the batch without committing). */
+bool fth_store_check_batch(fth_store *store, fth_store_error *e);
 /* Ends the batch. With commit, returns the ftrack.update event (a full wire event) for the
  * batch's changes, or NULL when nothing changed or the commit failed (*committed says which). */
 json_object *fth_store_end(fth_store *store, bool commit, bool *committed);

@@ -168,8 +168,8 @@ json_object *fth_store_build_event(fth_store *store)
     char id[37];
     fti_uuid_dashed(id);
     json_object *user = json_object_new_object();
-    json_object_object_add(user, "userid", json_object_new_string(store->user_id));
-    json_object_object_add(user, "name", json_object_new_string(store->user_display));
+    json_object_object_add(user, "userid", json_object_new_string(store->act_id));
+    json_object_object_add(user, "name", json_object_new_string(store->act_display));
     json_object *data = json_object_new_object();
     json_object_object_add(data, "entities", entities);
     json_object_object_add(data, "parents", unique);
@@ -177,8 +177,8 @@ json_object *fth_store_build_event(fth_store *store)
     json_object_object_add(data, "clientToken", NULL);
     json_object_object_add(data, "pushToken", NULL);
     json_object *src_user = json_object_new_object();
-    json_object_object_add(src_user, "username", json_object_new_string(store->username));
-    json_object_object_add(src_user, "id", json_object_new_string(store->user_id));
+    json_object_object_add(src_user, "username", json_object_new_string(store->act_name));
+    json_object_object_add(src_user, "id", json_object_new_string(store->act_id));
     json_object *source = json_object_new_object();
     json_object_object_add(source, "applicationId", json_object_new_string("ftrack.client.api"));
     json_object_object_add(source, "id", json_object_new_string(id));

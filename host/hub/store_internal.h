@@ -15,9 +15,15 @@ struct fth_store {
     pthread_mutex_t lock;
     bool in_batch;
     json_object *changes; /* this batch's change records (array) */
-    char user_id[64];
+    char user_id[64]; /* the hub user */
     char *username;
     char *user_display;
+    /* Who the current batch acts for (the hub user unless fth_store_begin_as named another):
+     * the creating user of new entities and the source of the batch's ftrack.update. */
+    char act_id[64];
+    char act_name[128];
+    char act_display[256];
+    char *server_url; /* "http://HOST:PORT" for computed URLs, or NULL */
 };
 
 
@@ -44,6 +50,19 @@ json_object *fth_store_reference(const fth_stype *type, json_object *data);
 json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const char *id,
                                  const fth_stype **type);
 
+/* The row of `type` (or a subtype) with primary key `key` (a JSON array): the stored data (new
+ * reference), its concrete type and its row number; NULL when there is none. */
+json_object *fth_store_row_by_key(fth_store *store, const fth_stype *type, json_object *key,
+                                  const fth_stype **found, sqlite3_int64 *seq);
+/* The first column of the first row of `sql`, run with `param` bound to its one '?': a new
+ * JSON value (text, integer or real), or NULL when there is no row or the value is NULL. */
+json_object *fth_store_scalar(fth_store *store, const char *sql, const char *param);
+/* Insert a new row of `type`; returns the sqlite status (a constraint error when the key is
+ * taken). */
+int fth_store_insert_row(fth_store *store, const fth_stype *type, json_object *data);
+/* Replace (or, with `remove`, delete) row `seq`; returns the sqlite status. */
+int fth_store_write_row(fth_store *store, sqlite3_int64 seq, json_object *data, bool remove);
+
 /* ---- store_validate.c ---------------------------------------------------------------------- */
 
 /* The schema type `name` (may be NULL), or NULL with *e set. */
@@ -60,6 +79,50 @@ void fth_store_apply_defaults(fth_store *store, const fth_stype *type, json_obje
 /* Every foreign key set (and, with `before`, changed) must point at an existing entity. */
 bool fth_store_check_references(fth_store *store, const fth_stype *type, json_object *data,
                                 json_object *before, fth_store_error *e);
+
+/* ---- store_links.c ------------------------------------------------------------------------- */
+
+/* Every collection of `input` (entity_data) set on the entity `data`: each listed item's
+ * foreign key is pointed at it (items must exist). */
+bool fth_store_link_collections(fth_store *store, const fth_stype *type, json_object *data,
+                                json_object *input, fth_store_error *e);
+/* The collections that `input` set, added to the entity `out` a create or update answers with:
+ * the client keeps what the server answers, so an answer without them would empty its copy. */
+void fth_store_echo_collections(const fth_stype *type, json_object *input, json_object *out);
+
+/* ---- store_rules.c ------------------------------------------------------------------------- */
+
+/* What the server fills in on a new entity: a typed context's project, bid, sort and default
+ * priority (the lowest-sorted one), a project's workflow schema and full name (its name), a
+ * component's system type. */
+void fth_store_derive(fth_store *store, const fth_stype *type, json_object *data);
+/* Names are unique among siblings (contexts under one parent, projects, assets of one type in
+ * one context), compared without case. */
+bool fth_store_check_unique_name(fth_store *store, const fth_stype *type, json_object *data,
+                                 fth_store_error *e);
+/* A new Timer is refused (DuplicateEntryError) while its user has one. */
+bool fth_store_check_one_timer(fth_store *store, const fth_stype *type, json_object *data,
+                               fth_store_error *e);
+/* Delete what the entity `data` owns (children, assets, versions, notes, metadata...). */
+bool fth_store_delete_owned(fth_store *store, const fth_stype *type, json_object *data,
+                            fth_store_error *e);
+
+/* ---- store_custom.c ------------------------------------------------------------------------ */
+
+/* Custom attribute values exist for every configuration that applies to an entity (ftrack's
+ * clients read them as a dense mapping and set them by update): after a create, add the
+ * missing value rows (with the configuration's default) for a new entity, or for every entity
+ * a new configuration applies to. */
+void fth_store_custom_values_for(fth_store *store, const fth_stype *type, json_object *data);
+
+/* ---- store_computed.c ---------------------------------------------------------------------- */
+
+/* The computed attribute `name` of an entity (link, time_logged, thumbnail_url) in *out (a new
+ * reference; NULL for none); false when `name` is not one this hub computes. */
+bool fth_store_computed(fth_store *store, const fth_stype *type, json_object *data,
+                        const char *name, json_object **out);
+/* The typed contexts above a context, root first: [{"type", "data"}] (a new array). */
+json_object *fth_store_ancestors(fth_store *store, json_object *data);
 
 /* ---- store_events.c ------------------------------------------------------------------------ */
 

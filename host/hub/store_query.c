@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "common/internal.h"
+#include "datetime.h"
 #include "query_parser.h"
 #include "store_internal.h"
 
@@ -162,6 +163,11 @@ static json_object *coerce(fth_value_type vt, const fth_qvalue *v)
                 return json_object_new_int(1);
             if (strcasecmp(v->text, "false") == 0 || strcmp(v->text, "0") == 0)
                 return json_object_new_int(0);
+        } else if (vt == FTH_VT_DATETIME) {
+            /* Stored date-times are UTC instants: compare the literal as one too. */
+            char utc[FTH_DATETIME_LEN];
+            if (fth_datetime_utc(v->text, utc))
+                return json_object_new_string(utc);
         }
         return json_object_new_string(v->text);
     case FTH_QV_INTEGER:
@@ -381,15 +387,36 @@ static void project_relation(tr *t, json_object *out, const fth_stype *type, jso
     (void)type;
 }
 
+/* The list `name` of `out`, made (and *fresh set) when a projection has not made it yet. */
+static json_object *output_list(json_object *out, const char *name, bool *fresh)
+{
+    json_object *list = json_object_object_get(out, name);
+    *fresh = !json_object_is_type(list, json_type_array);
+    if (*fresh) {
+        list = json_object_new_array();
+        json_object_object_add(out, name, list);
+    }
+    return list;
+}
+
+/* One item of a projected list: its reference (added unless an earlier projection did) and
+ * the rest of the path projected on it. */
+static void project_item(tr *t, json_object *list, json_object *item, const fth_stype *it,
+                         json_object *row, const fth_qpath *path, size_t i)
+{
+    if (!item) {
+        item = fth_store_reference(it, row);
+        json_object_array_add(list, item);
+    }
+    if (i + 1 < path->n)
+        project(t, item, it, row, path, i + 1);
+}
+
 static void project_collection(tr *t, json_object *out, json_object *data, const fth_sprop *p,
                                const fth_qpath *path, size_t i)
 {
-    json_object *list = json_object_object_get(out, p->name);
-    bool fresh = !json_object_is_type(list, json_type_array);
-    if (fresh) {
-        list = json_object_new_array();
-        json_object_object_add(out, p->name, list);
-    }
+    bool fresh = false;
+    json_object *list = output_list(out, p->name, &fresh);
     const fth_stype *ref = p->ref ? fth_schema_type(t->store->schema, p->ref) : NULL;
     json_object *idv = json_object_object_get(data, "id");
     if (!ref || !p->fk || !json_object_is_type(idv, json_type_string))
@@ -414,13 +441,8 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
                 json_object_put(row);
                 continue;
             }
-            json_object *item = fresh ? NULL : json_object_array_get_idx(list, k);
-            if (!item) {
-                item = fth_store_reference(it, row);
-                json_object_array_add(list, item);
-            }
-            if (i + 1 < path->n)
-                project(t, item, it, row, path, i + 1);
+            project_item(t, list, fresh ? NULL : json_object_array_get_idx(list, k), it, row,
+                         path, i);
             json_object_put(row);
         }
     }
@@ -429,12 +451,39 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
     json_object_put(binds.list);
 }
 
+/* ancestors: computed from the parent chain, not stored as a foreign key. */
+static void project_ancestors(tr *t, json_object *out, json_object *data, const fth_sprop *p,
+                              const fth_qpath *path, size_t i)
+{
+    bool fresh = false;
+    json_object *list = output_list(out, p->name, &fresh);
+    json_object *rows = fth_store_ancestors(t->store, data);
+    for (size_t k = 0; k < json_object_array_length(rows); k++) {
+        json_object *r = json_object_array_get_idx(rows, k);
+        const fth_stype *it = fth_schema_type(t->store->schema, fti_json_string(r, "type"));
+        json_object *row = json_object_object_get(r, "data");
+        if (it)
+            project_item(t, list, fresh ? NULL : json_object_array_get_idx(list, k), it, row,
+                         path, i);
+    }
+    json_object_put(rows);
+}
+
 static void project(tr *t, json_object *out, const fth_stype *type, json_object *data,
                     const fth_qpath *path, size_t i)
 {
     const fth_sprop *p = fth_stype_prop(type, path->parts[i]);
     if (!p)
         return; /* an attribute of the queried type that this subtype lacks */
+    json_object *computed = NULL;
+    if (p->kind == FTH_PROP_VALUE && fth_store_computed(t->store, type, data, p->name, &computed)) {
+        json_object_object_add(out, p->name, computed);
+        return;
+    }
+    if (p->kind == FTH_PROP_COLLECTION && strcmp(p->name, "ancestors") == 0) {
+        project_ancestors(t, out, data, p, path, i);
+        return;
+    }
     switch (p->kind) {
     case FTH_PROP_VALUE:
         if (!json_object_object_get_ex(out, p->name, NULL))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/internal.h"
+#include "datetime.h"
 #include "store_internal.h"
 
 static const char *vtype_name(fth_value_type vt)
@@ -14,8 +15,20 @@ static const char *vtype_name(fth_value_type vt)
     return names[vt];
 }
 
+/* A date-time (text) as the UTC instant it is stored as, or NULL with *e set. */
+static json_object *utc_value(const fth_stype *type, const fth_sprop *p, const char *text,
+                              fth_store_error *e)
+{
+    char utc[FTH_DATETIME_LEN];
+    if (fth_datetime_utc(text, utc))
+        return json_object_new_string(utc);
+    fth_store_fail(e, "ValidationError", "%s.%s must be a date-time (ISO 8601), not \"%.60s\".",
+                   type->name, p->name, text);
+    return NULL;
+}
+
 /* The stored form of `value` for a value attribute, or NULL with *e set. Dates arrive as
- * {"__type__": "datetime", "value": "..."} or as strings and are stored as strings. */
+ * {"__type__": "datetime", "value": "..."} or as strings and are stored as UTC instants. */
 static bool convert_value(const fth_stype *type, const fth_sprop *p, json_object *value,
                           json_object **out, fth_store_error *e)
 {
@@ -41,12 +54,11 @@ static bool convert_value(const fth_stype *type, const fth_sprop *p, json_object
         if (jt == json_type_object) {
             const char *kind = fti_json_string(value, "__type__");
             const char *v = fti_json_string(value, "value");
-            if (kind && v && (strcmp(kind, "datetime") == 0 || strcmp(kind, "date") == 0)) {
-                *out = json_object_new_string(v);
-                return true;
-            }
+            if (kind && v && (strcmp(kind, "datetime") == 0 || strcmp(kind, "date") == 0))
+                return (*out = utc_value(type, p, v, e)) != NULL;
         }
-        ok = jt == json_type_string;
+        if (jt == json_type_string)
+            return (*out = utc_value(type, p, json_object_get_string(value), e)) != NULL;
         break;
     case FTH_VT_OBJECT:
     case FTH_VT_ANY:
@@ -86,8 +98,9 @@ bool fth_store_apply_input(const fth_stype *type, json_object *input, json_objec
             return false;
         }
         if (p->kind == FTH_PROP_COLLECTION) {
+            /* A list is linked item by item once the entity is written (store_links.c). */
             if (!value || (json_object_is_type(value, json_type_array) &&
-                           json_object_array_length(value) == 0))
+                           (p->fk || json_object_array_length(value) == 0)))
                 continue;
             fth_store_fail(e, "ValidationError",
                            "%s.%s is a collection; set the relation from the other side.",
@@ -168,17 +181,13 @@ static void set_if_missing(json_object *data, const fth_stype *type, const char 
 /* The next version number of an asset, as ftrack numbers new AssetVersions. */
 static long long next_version(fth_store *store, const char *asset_id)
 {
-    sqlite3_stmt *stmt = NULL;
-    long long v = 1;
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT max(json_extract(data, '$.version')) FROM entity WHERE type = "
-                           "'AssetVersion' AND json_extract(data, '$.asset_id') = ?",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, asset_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-            v = sqlite3_column_int64(stmt, 0) + 1;
-    }
-    sqlite3_finalize(stmt);
+    json_object *max = fth_store_scalar(store,
+                                        "SELECT max(json_extract(data, '$.version')) FROM entity "
+                                        "WHERE type = 'AssetVersion' AND "
+                                        "json_extract(data, '$.asset_id') = ?",
+                                        asset_id);
+    long long v = max ? json_object_get_int64(max) + 1 : 1;
+    json_object_put(max);
     return v;
 }
 
@@ -211,10 +220,10 @@ void fth_store_apply_defaults(fth_store *store, const fth_stype *type, json_obje
         } else if (p->vtype == FTH_VT_DATETIME &&
                    (strcmp(p->name, "created_at") == 0 || strcmp(p->name, "date") == 0)) {
             json_object_object_add(data, p->name, json_object_new_string(now));
-        } else if (store->user_id[0] &&
+        } else if (store->act_id[0] &&
                    (strcmp(p->name, "created_by_id") == 0 ||
                     (strcmp(p->name, "user_id") == 0 && strcmp(type->name, "Appointment") != 0))) {
-            json_object_object_add(data, p->name, json_object_new_string(store->user_id));
+            json_object_object_add(data, p->name, json_object_new_string(store->act_id));
         }
     }
 }

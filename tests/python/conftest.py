@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the tests that drive ftrack's official Python client (ftrack_api) against a
 fresh embedded hub: `ftrack-host hub` on an ephemeral port, seeded with the sample studio and
 kept in memory. Every wait has a time limit; the hub's log is checked for sanitizer reports."""
@@ -117,16 +118,75 @@ def close_session(session):
     assert done.wait(20), "session.close() did not return within 20 s"
 
 
+def finish(h):
+    """Stop a hub; fail on a sanitizer report or a non-zero exit."""
+    status = h.stop()
+    reports = [l for l in h.lines if SANITIZER_REPORT.search(l)]
+    assert not reports, "sanitizer report in the hub's log:\n" + h.log()
+    assert status == 0, "the hub exited with %s:\n%s" % (status, h.log())
+
+
 @pytest.fixture
 def hub():
     h = Hub()
     try:
         yield h
     finally:
-        status = h.stop()
-        reports = [l for l in h.lines if SANITIZER_REPORT.search(l)]
-        assert not reports, "sanitizer report in the hub's log:\n" + h.log()
-        assert status == 0, "the hub exited with %s:\n%s" % (status, h.log())
+        finish(h)
+
+
+@pytest.fixture
+def start_hub():
+    """start_hub(extra_args): hubs with more options, all stopped at the end."""
+    hubs = []
+
+    def start(extra_args=()):
+        hubs.append(Hub(extra_args))
+        return hubs[-1]
+
+    try:
+        yield start
+    finally:
+        for h in hubs:
+            finish(h)
+
+
+def until(session, done, seconds, what, again=None):
+    """Wait for done() while `session` handles its events; call again() each second meanwhile:
+    subscriptions (a session's own reply subscription too) reach the hub asynchronously, so
+    an event published early may find no subscriber yet."""
+    end = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < end, "timed out after %ss waiting for %s" % (seconds, what)
+        if again:
+            again()
+        stop = time.monotonic() + 1
+        while not done() and time.monotonic() < stop:
+            session.event_hub.wait(0.1)
+
+
+def ask(session, topic, data, seconds=20):
+    """Publish until a reply comes (the handlers asked answer the same every time); return
+    the data of the first reply."""
+    import ftrack_api
+    replies = []
+
+    def publish():
+        session.event_hub.publish(ftrack_api.event.base.Event(topic=topic, data=data),
+                                  on_reply=lambda event: replies.append(event["data"]))
+
+    until(session, lambda: replies, seconds, "a reply to " + topic, again=publish)
+    return replies[0]
+
+
+@pytest.fixture
+def connected(hub):
+    """A session as anna.lind connected to the hub's events."""
+    s = hub.session(auto_connect_event_hub=True)
+    try:
+        yield s
+    finally:
+        close_session(s)
 
 
 @pytest.fixture

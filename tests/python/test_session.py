@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The official client's everyday start against the embedded hub: a session, the schemas, the
 query language and a create/commit that another session reads back."""
 import ftrack_api

@@ -148,6 +148,26 @@ static void test_values(void **state)
     fth_query_free(q);
 }
 
+/* Unquoted ids as ftrack's Python client writes them in populate and lazy loads. */
+static void test_unquoted_words(void **state)
+{
+    (void)state;
+    fth_query *q = parse_ok("select bid from Task where id is 6586e1f2-9c1d-4a2b-8e3f-0123456789ab");
+    assert_int_equal(q->where->value.kind, FTH_QV_STRING);
+    assert_string_equal(q->where->value.text, "6586e1f2-9c1d-4a2b-8e3f-0123456789ab");
+    fth_query_free(q);
+    q = parse_ok("Task where id in (c1-a,42,2b-9) and name is active");
+    const fth_qvalue *list = &q->where->left->value;
+    assert_int_equal(list->nitems, 3);
+    assert_string_equal(list->items[0].text, "c1-a");
+    assert_int_equal(list->items[1].kind, FTH_QV_INTEGER);
+    assert_string_equal(list->items[2].text, "2b-9");
+    assert_int_equal(q->where->right->value.kind, FTH_QV_STRING);
+    assert_string_equal(q->where->right->value.text, "active");
+    fth_query_free(q);
+    parse_err("Task where name is and", FTRACK_ERR_PARSE, "value");
+}
+
 static void test_precedence(void **state)
 {
     (void)state;
@@ -303,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_select_projections),
         cmocka_unit_test(test_where_operators),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_unquoted_words),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_has_any_and_subquery),
         cmocka_unit_test(test_order_limit_offset),

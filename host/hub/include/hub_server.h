@@ -43,6 +43,8 @@ typedef struct fth_hub_server_config {
      * memory_store is set or data_dir is NULL. */
     bool memory_store;
     const char *seed_file;     /* entities to load at start (NULL: none) */
+    const char *user_keys_file; /* write the API keys of the other stored users here (mode
+                                   0600) once the seed is loaded; NULL: don't */
     const char *ffmpeg;        /* encode_media's ffmpeg; NULL → "ffmpeg" on PATH */
     int encode_workers;        /* encode jobs run at once; 0 → 2 */
     double encode_timeout;     /* seconds per encode job; 0 → 600 */
