@@ -9,7 +9,11 @@ class GreetAction(BaseAction):
     description = "Greets the selected tasks"
 
     def discover(self, session, entities, event):
-        return all(entity_type == "Task" for entity_type, _ in entities)
+        # BaseAction names a task selection by the schema aliased to "Task" (TypedContext, as
+        # on ftrack's servers); the entity itself says what it is.
+        return bool(entities) and all(
+            session.get(entity_type, entity_id).entity_type == "Task"
+            for entity_type, entity_id in entities)
 
     def interface(self, session, entities, event):
         if event["data"].get("values"):
