@@ -54,6 +54,25 @@ bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, char *
     return ok;
 }
 
+/* The request has arrived (or is refused): its deadline no longer runs. */
+static void request_answered(struct lws *wsi, pss *ps)
+{
+    if (!ps->in_request)
+        return;
+    ps->in_request = false;
+    lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
+}
+
+int fth_hub_request_timed_out(fth_hub_server *srv, struct lws *wsi)
+{
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    ftrack_log(FTRACK_LOG_WARNING, "hub",
+               "closed a connection from %s: its request did not arrive within %.0f s", peer,
+               srv->client_timeout);
+    return -1;
+}
+
 /* Start a response whose body (malloc'ed, text at body + LWS_PRE) is sent from
  * LWS_CALLBACK_HTTP_WRITEABLE. Takes body. */
 static int http_respond(struct lws *wsi, pss *ps, unsigned status, const char *ctype, char *body,
@@ -65,7 +84,11 @@ static int http_respond(struct lws *wsi, pss *ps, unsigned status, const char *c
     ps->resp = body;
     ps->resp_len = len;
     ps->resp_off = 0;
+    request_answered(wsi, ps);
     if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
+        (ps->close_after &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+                                      5, &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     lws_callback_on_writable(wsi);
@@ -100,6 +123,8 @@ int fth_hub_http_writeable(struct lws *wsi, pss *ps)
     }
     free(ps->resp);
     ps->resp = NULL;
+    if (ps->close_after)
+        return -1; /* the body was never read: the connection cannot carry another request */
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -108,6 +133,7 @@ int fth_hub_http_writeable(struct lws *wsi, pss *ps)
 static int answer_component(struct lws *wsi, pss *ps, fth_http_answer *a)
 {
     int rc = 0;
+    request_answered(wsi, ps);
     if (a->file) {
         int n = lws_serve_http_file(wsi, a->file, a->mime_type, NULL, 0);
         rc = (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) ? -1 : 0;
@@ -188,9 +214,38 @@ static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const
     return 0;
 }
 
+static int answer_too_big(fth_hub_server *srv, struct lws *wsi, pss *ps)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg),
+             "{\"exception\":\"ValidationError\",\"content\":\"The request body is larger than "
+             "%zu bytes.\",\"error_code\":null}",
+             srv->max_api_body);
+    return fth_hub_http_respond_text(wsi, ps, 413, "application/json", msg);
+}
+
+/* POST /api without right credentials is answered from its head alone: its body is never
+ * read, so a caller without the key costs no memory, and the connection closes after the
+ * answer. The answer is the one api.c gives any unauthenticated body. */
+static int refuse_unauthenticated(fth_hub_server *srv, struct lws *wsi, pss *ps)
+{
+    int status = 200;
+    size_t len = 0;
+    char *out = fth_api_handle(srv->api, "", 0, false, ps->strict, srv->max_depth, &status, &len);
+    if (!out)
+        return -1;
+    ps->close_after = true;
+    int rc = fth_hub_http_respond_text(wsi, ps, (unsigned)status, "application/json", out);
+    free(out);
+    return rc;
+}
+
 int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path)
 {
     memset(ps, 0, sizeof(*ps));
+    /* The head has arrived; the body (if any) has client_timeout to follow. */
+    ps->in_request = true;
+    lws_set_timer_usecs(wsi, (lws_usec_t)(srv->client_timeout * 1e6));
     bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     if (get && (strcmp(path, SOCKETIO_PREFIX "/") == 0 || strcmp(path, SOCKETIO_PREFIX) == 0))
@@ -212,10 +267,14 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
     ps->authed = fth_hub_request_credentials_ok(srv, wsi, (char[128]){0}, 128, NULL);
     ps->strict = custom_header(wsi, "ftrack-strict-api:", strict, sizeof(strict)) &&
                  (strcasecmp(strict, "true") == 0 || strcmp(strict, "1") == 0);
+    if (!ps->authed)
+        return refuse_unauthenticated(srv, wsi, ps);
     char clen[32] = "";
     if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-        strtoull(clen, NULL, 10) > srv->max_api_body)
-        ps->too_big = true;
+        strtoull(clen, NULL, 10) > srv->max_api_body) {
+        ps->close_after = true; /* refused from its head: the body is not read */
+        return answer_too_big(srv, wsi, ps);
+    }
     return 0;
 }
 
@@ -272,14 +331,8 @@ static bool forwarded_base(fth_hub_server *srv, struct lws *wsi, char *out, size
 
 int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
 {
-    if (ps->too_big) {
-        char msg[200];
-        snprintf(msg, sizeof(msg),
-                 "{\"exception\":\"ValidationError\",\"content\":\"The request body is larger than "
-                 "%zu bytes.\",\"error_code\":null}",
-                 srv->max_api_body);
-        return fth_hub_http_respond_text(wsi, ps, 413, "application/json", msg);
-    }
+    if (ps->too_big)
+        return answer_too_big(srv, wsi, ps);
     int status = 200;
     size_t len = 0;
     char base[300];
@@ -293,12 +346,7 @@ int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
     ps->body_len = ps->body_cap = 0;
     if (!out)
         return -1;
-    char *body = malloc(LWS_PRE + len + 1);
-    if (!body) {
-        free(out);
-        return -1;
-    }
-    memcpy(body + LWS_PRE, out, len + 1);
+    int rc = fth_hub_http_respond_text(wsi, ps, (unsigned)status, "application/json", out);
     free(out);
-    return http_respond(wsi, ps, (unsigned)status, "application/json", body, len);
+    return rc;
 }

@@ -34,6 +34,8 @@ typedef struct pss {
     conn *c;
     bool is_api;
     bool authed, strict, too_big;
+    bool in_request;  /* a request is arriving: its client_timeout deadline runs */
+    bool close_after; /* the connection closes once the response is written */
     char *body;
     size_t body_len, body_cap;
     char *resp; /* text at resp + LWS_PRE */
@@ -58,7 +60,9 @@ struct fth_hub_server {
     SSL_CTX *unused_client_ctx;
     int port;
     double hb_interval, hb_timeout;
-    size_t max_frame, max_api_body, max_queued;
+    size_t max_frame, max_api_body, max_queued, max_upload, max_header;
+    int max_connections;
+    double client_timeout;
     int max_depth;
     fth_router *router;
     fth_api *api;
@@ -97,6 +101,8 @@ int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps);
 /* The end of PUT /component/put's body, and a request closed before it. */
 int fth_hub_upload_complete(pss *ps, struct lws *wsi);
 void fth_hub_upload_drop(pss *ps);
+/* LWS_CALLBACK_TIMER of a request whose head or body is late: logged; -1 closes it. */
+int fth_hub_request_timed_out(fth_hub_server *srv, struct lws *wsi);
 /* LWS_CALLBACK_HTTP_WRITEABLE: the next chunk of the response. */
 int fth_hub_http_writeable(struct lws *wsi, pss *ps);
 /* Answer with a copy of `text`. */
