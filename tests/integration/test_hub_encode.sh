@@ -111,6 +111,20 @@ assert q('select component_id from JobComponent where job_id is "%s"' % job["id"
 r = call([{"action": "encode_media", "component_id": "no-such-component", "keep_original": True, "version_id": None}])
 assert r["exception"] == "NotFoundError", r
 EOF
+
+export HUB_DATA_DIR
+note "an uploaded HLS playlist naming another file on the hub's machine is refused"
+py <<'EOF'
+playlist = ("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\nfile://%s\n#EXT-X-ENDLIST\n" % os.environ["VIDEO"]).encode()
+files = os.path.join(os.environ["HUB_DATA_DIR"], "components")
+before = set(os.listdir(files))
+pl = component(playlist)
+job, _ = wait_job(call([{"action": "encode_media", "component_id": pl, "keep_original": True, "version_id": None}])[0]["job_id"])
+err = json.loads(job["data"])["error"]
+assert job["status"] == "failed" and "not in a media format the hub encodes" in err, job
+assert q('select component_id from JobComponent where job_id is "%s"' % job["id"]) == []
+assert set(os.listdir(files)) - before == {pl}, set(os.listdir(files)) - before
+EOF
 stop_hub
 
 note "no ffmpeg: the job fails and says so"
