@@ -114,8 +114,12 @@ EOF
 
 export HUB_DATA_DIR
 note "an uploaded HLS playlist naming another file on the hub's machine is refused"
+OTHER="$FTRACK_TEST_TMP/other.ts"
+ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i testsrc=duration=1:size=320x240:rate=24 \
+    -c:v mpeg4 -f mpegts -y "$OTHER" || fail "cannot generate the other video"
+export OTHER
 py <<'EOF'
-playlist = ("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\nfile://%s\n#EXT-X-ENDLIST\n" % os.environ["VIDEO"]).encode()
+playlist = ("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\nfile://%s\n#EXT-X-ENDLIST\n" % os.environ["OTHER"]).encode()
 files = os.path.join(os.environ["HUB_DATA_DIR"], "components")
 before = set(os.listdir(files))
 pl = component(playlist)
