@@ -18,6 +18,11 @@ struct fth_api {
     char *user, *key;
     fth_api_publish_fn publish;
     void *publish_data;
+    size_t max_upload;
+    struct fth_spent_url *spent; /* upload URLs used already, until they expire (files.c) */
 };
+
+/* Forget the spent upload URLs (files.c). */
+void fth_api_spent_free(fth_api *api);
 
 #endif

@@ -582,15 +582,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return fth_hub_handle_http(srv, wsi, ps, in ? (const char *)in : "");
     case LWS_CALLBACK_HTTP_BODY:
-        if (ps->is_upload) {
-            if (ps->upload && in && len)
-                fth_upload_write(ps->upload, in, len);
-            return 0;
-        }
-        return ps->is_api && !ps->close_after ? fth_hub_api_body(srv, ps, in, len) : 0;
+        if (ps->is_upload)
+            return fth_hub_upload_body(srv, wsi, ps, in, len);
+        if (ps->close_after || ps->refusal)
+            return 0; /* refused: the body is dropped */
+        return ps->is_api ? fth_hub_api_body(srv, ps, in, len) : 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (ps->close_after)
             return 0; /* answered already, without reading the body */
+        if (ps->refusal)
+            return fth_hub_refusal_complete(wsi, ps);
         if (ps->is_upload)
             return fth_hub_upload_complete(ps, wsi);
         return ps->is_api ? fth_hub_api_complete(srv, wsi, ps) : -1;
@@ -603,7 +604,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (ps && !ps->c) {
             free(ps->body);
             free(ps->resp);
-            ps->body = ps->resp = NULL;
+            free(ps->refusal);
+            ps->body = ps->resp = ps->refusal = NULL;
             fth_hub_upload_drop(ps);
         }
         return 0;
@@ -862,6 +864,7 @@ static ftrack_status attach_api(fth_hub_server *srv, const fth_hub_server_config
         .ffmpeg = cfg->ffmpeg,
         .encode_workers = cfg->encode_workers,
         .encode_timeout = cfg->encode_timeout,
+        .max_upload = srv->max_upload,
         .publish = publish_from_api,
         .publish_data = srv,
     };

@@ -16,6 +16,9 @@
 #define HTTP_CHUNK 16384
 #define CRED_MAX 1024
 #define SOCKETIO_PREFIX "/socket.io/1"
+/* A refused request's body up to this size is read and dropped before the answer, so a client
+ * still sending it hears the answer instead of a reset connection. */
+#define DRAIN_MAX (1024 * 1024)
 
 static bool custom_header(struct lws *wsi, const char *name, char *buf, int len)
 {
@@ -128,6 +131,40 @@ int fth_hub_http_writeable(struct lws *wsi, pss *ps)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+static long long declared_length(struct lws *wsi)
+{
+    char clen[32] = "";
+    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return -1;
+    char *end = NULL;
+    long long n = strtoll(clen, &end, 10);
+    return *clen && !*end && n >= 0 ? n : -1;
+}
+
+/* Refuse a request from its head: nothing of its body is kept. A small declared body is
+ * dropped as it arrives and then answered; any other is answered at once and the connection
+ * closed without reading it. */
+static int refuse(struct lws *wsi, pss *ps, unsigned status, const char *text)
+{
+    long long len = declared_length(wsi);
+    if (len > 0 && len <= DRAIN_MAX) {
+        ps->refusal = strdup(text);
+        ps->refusal_status = status;
+        return ps->refusal ? 0 : -1;
+    }
+    ps->close_after = len != 0;
+    return fth_hub_http_respond_text(wsi, ps, status, "application/json", text);
+}
+
+int fth_hub_refusal_complete(struct lws *wsi, pss *ps)
+{
+    char *text = ps->refusal;
+    ps->refusal = NULL;
+    int rc = fth_hub_http_respond_text(wsi, ps, ps->refusal_status, "application/json", text);
+    free(text);
+    return rc;
+}
+
 /* ---- component files (api.h) ------------------------------------------------------------ */
 
 static int answer_component(struct lws *wsi, pss *ps, fth_http_answer *a)
@@ -145,16 +182,22 @@ static int answer_component(struct lws *wsi, pss *ps, fth_http_answer *a)
     return rc;
 }
 
+int fth_hub_upload_body(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *in, size_t len)
+{
+    if (!ps->upload || !in || !len)
+        return 0;
+    fth_upload_write(ps->upload, in, len);
+    /* A large file may take long: the deadline is for the next piece of it. */
+    lws_set_timer_usecs(wsi, (lws_usec_t)(srv->client_timeout * 1e6));
+    return 0;
+}
+
 int fth_hub_upload_complete(pss *ps, struct lws *wsi)
 {
     fth_http_answer ans = {0};
     if (ps->upload) {
         fth_upload_finish(ps->upload, &ans);
         ps->upload = NULL;
-    } else if (ps->refusal) {
-        ans = *ps->refusal;
-        free(ps->refusal);
-        ps->refusal = NULL;
     }
     ps->is_upload = false;
     return answer_component(wsi, ps, &ans);
@@ -164,14 +207,10 @@ void fth_hub_upload_drop(pss *ps)
 {
     fth_upload_abort(ps->upload);
     ps->upload = NULL;
-    if (ps->refusal)
-        fth_http_answer_clear(ps->refusal);
-    free(ps->refusal);
-    ps->refusal = NULL;
 }
 
 /* GET /component/get (credentials as query parameters, protocol §2) and PUT /component/put
- * (a signed URL from get_upload_metadata). */
+ * (a signed URL from get_upload_metadata, with a Content-Length). */
 static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path,
                             bool get, bool put)
 {
@@ -193,27 +232,35 @@ static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const
         return fth_hub_http_respond_text(
             wsi, ps, 404, "application/json",
             "{\"exception\":\"NotFound\",\"content\":\"Not found.\",\"error_code\":null}");
-    char expires[32] = "", sig[80] = "", md5[64] = "", clen[32] = "";
+    char size[32] = "", expires[32] = "", nonce[80] = "", sig[80] = "", md5[64] = "";
+    url_arg(wsi, "size=", scratch, sizeof(scratch), size, sizeof(size));
     url_arg(wsi, "expires=", scratch, sizeof(scratch), expires, sizeof(expires));
+    url_arg(wsi, "nonce=", scratch, sizeof(scratch), nonce, sizeof(nonce));
     url_arg(wsi, "signature=", scratch, sizeof(scratch), sig, sizeof(sig));
     custom_header(wsi, "content-md5:", md5, sizeof(md5));
+    fth_upload_request req = {.id = id,
+                              .size = size,
+                              .expires = expires,
+                              .nonce = nonce,
+                              .signature = sig,
+                              .content_md5 = md5,
+                              .content_length = -1};
+    req.content_length = declared_length(wsi);
     ps->is_upload = true;
-    ps->upload = fth_api_upload_begin(srv->api, id, expires, sig, md5, &ans);
+    ps->upload = fth_api_upload_begin(srv->api, &req, &ans);
     if (!ps->upload) {
-        ps->refusal = malloc(sizeof(*ps->refusal));
-        if (!ps->refusal) {
-            fth_http_answer_clear(&ans);
-            return -1;
-        }
-        *ps->refusal = ans;
+        int rc = refuse(wsi, ps, ans.status, ans.body ? ans.body : "{}");
+        fth_http_answer_clear(&ans);
+        return rc;
     }
     /* Without a body there is no body completion to wait for. */
-    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
-        strtoull(clen, NULL, 10) == 0)
+    if (req.content_length == 0)
         return fth_hub_upload_complete(ps, wsi);
     return 0;
 }
 
+/* 413 for a body over max_api_body: from its head when its length is declared, else once it
+ * has arrived (and been dropped). */
 static int answer_too_big(fth_hub_server *srv, struct lws *wsi, pss *ps)
 {
     char msg[200];
@@ -221,12 +268,14 @@ static int answer_too_big(fth_hub_server *srv, struct lws *wsi, pss *ps)
              "{\"exception\":\"ValidationError\",\"content\":\"The request body is larger than "
              "%zu bytes.\",\"error_code\":null}",
              srv->max_api_body);
-    return fth_hub_http_respond_text(wsi, ps, 413, "application/json", msg);
+    if (ps->too_big)
+        return fth_hub_http_respond_text(wsi, ps, 413, "application/json", msg);
+    return refuse(wsi, ps, 413, msg);
 }
 
 /* POST /api without right credentials is answered from its head alone: its body is never
- * read, so a caller without the key costs no memory, and the connection closes after the
- * answer. The answer is the one api.c gives any unauthenticated body. */
+ * kept, so a caller without the key costs no memory. The answer is the one api.c gives any
+ * unauthenticated body. */
 static int refuse_unauthenticated(fth_hub_server *srv, struct lws *wsi, pss *ps)
 {
     int status = 200;
@@ -234,8 +283,7 @@ static int refuse_unauthenticated(fth_hub_server *srv, struct lws *wsi, pss *ps)
     char *out = fth_api_handle(srv->api, "", 0, false, ps->strict, srv->max_depth, &status, &len);
     if (!out)
         return -1;
-    ps->close_after = true;
-    int rc = fth_hub_http_respond_text(wsi, ps, (unsigned)status, "application/json", out);
+    int rc = refuse(wsi, ps, (unsigned)status, out);
     free(out);
     return rc;
 }
@@ -269,12 +317,8 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
                  (strcasecmp(strict, "true") == 0 || strcmp(strict, "1") == 0);
     if (!ps->authed)
         return refuse_unauthenticated(srv, wsi, ps);
-    char clen[32] = "";
-    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-        strtoull(clen, NULL, 10) > srv->max_api_body) {
-        ps->close_after = true; /* refused from its head: the body is not read */
+    if (declared_length(wsi) > (long long)srv->max_api_body)
         return answer_too_big(srv, wsi, ps);
-    }
     return 0;
 }
 

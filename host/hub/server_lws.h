@@ -36,12 +36,13 @@ typedef struct pss {
     bool authed, strict, too_big;
     bool in_request;  /* a request is arriving: its client_timeout deadline runs */
     bool close_after; /* the connection closes once the response is written */
+    char *refusal;    /* the answer to a refused request, given once its body is dropped */
+    unsigned refusal_status;
     char *body;
     size_t body_len, body_cap;
     char *resp; /* text at resp + LWS_PRE */
     size_t resp_len, resp_off;
-    fth_upload *upload;       /* PUT /component/put in progress */
-    fth_http_answer *refusal; /* a refused upload: answered once its body is read */
+    fth_upload *upload; /* PUT /component/put in progress */
     bool is_upload;
 } pss;
 
@@ -98,6 +99,10 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
 /* LWS_CALLBACK_HTTP_BODY and _BODY_COMPLETION of POST /api. */
 int fth_hub_api_body(fth_hub_server *srv, pss *ps, const char *in, size_t len);
 int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps);
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION of a refused request: its answer. */
+int fth_hub_refusal_complete(struct lws *wsi, pss *ps);
+/* LWS_CALLBACK_HTTP_BODY of PUT /component/put. */
+int fth_hub_upload_body(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *in, size_t len);
 /* The end of PUT /component/put's body, and a request closed before it. */
 int fth_hub_upload_complete(pss *ps, struct lws *wsi);
 void fth_hub_upload_drop(pss *ps);
