@@ -180,7 +180,9 @@ static bool run_ffmpeg(fth_media *m, char *const argv[], const char *log, double
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = 0;
-    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+    char **env = fti_env_without_secrets(environ);
+    int rc = env ? posix_spawn(&pid, argv[0], &fa, &attr, argv, env) : ENOMEM;
+    free(env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {

@@ -26,6 +26,8 @@
 #define RESTART_MAX 30.0
 #define RESTART_FLOOR 0.05
 #define CHILD_FD 3
+
+extern char **environ;
 /* A child is cut off (killed, restarted) when it sends more than this many lines that are not
  * protocol messages, or unexpected ones, while one event is handled. */
 #define MAX_STRAY_LINES 100
@@ -284,12 +286,16 @@ static ftrack_status spawn(fth_isolation *iso, ftrack_error *err)
         return fti_error(err, FTRACK_ERR_IO, "cannot find the ftrack-host executable");
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return fti_error(err, FTRACK_ERR_IO, "socketpair: %s", strerror(errno));
+    /* The child gets the key in its init message (a "command" program not at all), never
+     * through its environment, which other processes of the user can read. */
+    char **env = fti_env_without_secrets(environ);
     pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = env ? fork() : -1;
     if (pid < 0) {
         close(sv[0]);
         close(sv[1]);
-        return fti_error(err, FTRACK_ERR_IO, "fork: %s", strerror(errno));
+        free(env);
+        return fti_error(err, FTRACK_ERR_IO, "fork: %s", env ? strerror(errno) : "out of memory");
     }
     if (pid == 0) {
         /* The child dies with the host, so a killed host leaves no orphan plugins. */
@@ -299,13 +305,14 @@ static ftrack_status spawn(fth_isolation *iso, ftrack_error *err)
         if (dup2(sv[1], CHILD_FD) < 0)
             _exit(127);
         if (iso->command) {
-            execvp(iso->command[0], iso->command);
+            execvpe(iso->command[0], iso->command, env);
             _exit(127);
         }
         char *argv[] = {"ftrack-host", "run", "--isolated-child", NULL};
-        execv(exe, argv);
+        execve(exe, argv, env);
         _exit(127);
     }
+    free(env);
     close(sv[1]);
     iso->pid = pid;
     iso->fd = sv[0];

@@ -142,7 +142,8 @@ stop_hub
 
 note "the time limit kills a hung ffmpeg"
 SLOW="$FTRACK_TEST_TMP/slow-ffmpeg"
-printf '#!/bin/sh\necho $$ >>"%s"\nexec sleep 60\n' "$FTRACK_TEST_TMP/slow.pids" >"$SLOW"
+printf '#!/bin/sh\necho $$ >>"%s"\nenv >"%s"\nexec sleep 60\n' "$FTRACK_TEST_TMP/slow.pids" \
+    "$FTRACK_TEST_TMP/ffmpeg.env" >"$SLOW"
 chmod +x "$SLOW"
 start_hub --ffmpeg "$SLOW" --encode-timeout 1
 py <<'EOF'
@@ -161,6 +162,9 @@ still_running() {
     return 1
 }
 [ -s "$FTRACK_TEST_TMP/slow.pids" ] || fail "the fake ffmpeg never ran"
+# ffmpeg runs without the hub's key in its environment.
+grep -q '^PATH=' "$FTRACK_TEST_TMP/ffmpeg.env" || fail "the fake ffmpeg recorded no environment"
+if grep -Eq '^FTRACK_API_?KEY=' "$FTRACK_TEST_TMP/ffmpeg.env"; then fail "ffmpeg inherited the API key"; fi
 if still_running; then fail "the hung ffmpeg was not killed"; fi
 # A job still running when the hub stops is failed at the next start.
 py <<'EOF'

@@ -84,5 +84,10 @@ struct json_object;
 char *fti_json_join(struct json_object *array, const char *sep);
 /* Copy with truncation; always NUL-terminates when size > 0. */
 void fti_strlcpy(char *dst, const char *src, size_t size);
+/* The environment for a child process: a copy of `env` (NULL-terminated) without the
+ * variables that hold ftrack's API key (FTRACK_API_KEY, FTRACK_APIKEY), which children get
+ * through their own channel or not at all. The array is malloc'ed (free it alone); its strings
+ * are borrowed from env. NULL when out of memory. Build it before fork(). */
+char **fti_env_without_secrets(char *const *env);
 
 #endif

@@ -149,3 +149,23 @@ const char *fti_json_string(json_object *obj, const char *key)
     json_object *v = json_object_object_get(obj, key);
     return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
+
+char **fti_env_without_secrets(char *const *env)
+{
+    static const char *const secret[] = {"FTRACK_API_KEY=", "FTRACK_APIKEY="};
+    size_t n = 0;
+    while (env && env[n])
+        n++;
+    char **out = calloc(n + 1, sizeof(*out));
+    if (!out)
+        return NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool drop = false;
+        for (size_t k = 0; k < sizeof(secret) / sizeof(secret[0]); k++)
+            drop = drop || strncmp(env[i], secret[k], strlen(secret[k])) == 0;
+        if (!drop)
+            out[kept++] = env[i];
+    }
+    return out;
+}
