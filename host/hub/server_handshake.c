@@ -28,16 +28,20 @@ struct pending_sid {
     struct pending_sid *next;
 };
 
+/* Drop expired sids, then the oldest (the end of the newest-first list) beyond the cap, so a
+ * flood of handshakes pushes out its own first sids, not a real client's newer one. */
 static void sids_expire(fth_hub_server *srv, double now)
 {
+    size_t kept = 0;
     pending_sid **pp = &srv->sids;
     while (*pp) {
         pending_sid *p = *pp;
-        if (p->expires < now || srv->nsids > SID_MAX_PENDING) {
+        if (p->expires < now || kept >= SID_MAX_PENDING) {
             *pp = p->next;
             free(p);
             srv->nsids--;
         } else {
+            kept++;
             pp = &p->next;
         }
     }

@@ -11,6 +11,9 @@
       One client that sends its head (KIND=head) or, authenticated, its body (KIND=body) a few
       bytes a second. Prints "closed_after=S" when the hub closes it, "open" when it is still
       open after SECONDS.
+  hub_flood.py sids PORT FLOOD USER KEY
+      FLOOD handshakes that never upgrade, then a real client's, then a few more; prints
+      "upgrade=<status line>" of the real client's websocket upgrade.
   hub_flood.py hold PORT COUNT SECONDS PID
       Opens COUNT idle connections and prints "accepted=N": how many sockets the hub process
       holds (from /proc) after SECONDS, less the ones it held before.
@@ -194,12 +197,42 @@ def hold(port, count, seconds, pid):
     return 0
 
 
+def handshake(conn, user, key):
+    conn.request("GET", "/socket.io/1/", headers={"ftrack-user": user, "ftrack-api-key": key})
+    r = conn.getresponse()
+    body = r.read().decode()
+    assert r.status == 200, (r.status, body)
+    return body.split(":")[0]
+
+
+def sids(port, flood, user, key):
+    """A real client's handshake amid a flood of handshakes that never upgrade; prints the
+    status its websocket upgrade gets."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(flood):
+        handshake(conn, user, key)
+    sid = handshake(conn, user, key)
+    for _ in range(10):
+        handshake(conn, user, key)
+    conn.close()
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.send((f"GET /socket.io/1/websocket/{sid} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Sec-WebSocket-Version: 13\r\nftrack-user: {user}\r\nftrack-api-key: {key}\r\n\r\n").encode())
+    status = s.recv(4096).split(b"\r\n")[0].decode()
+    s.close()
+    print(f"upgrade={status}")
+    return 0
+
+
 def main(argv):
     mode = argv[1]
     if mode == "bodies":
         return bodies(int(argv[2]), int(argv[3]), float(argv[4]), int(argv[5]), argv[6], argv[7])
     if mode == "slow":
         return slow(int(argv[2]), argv[3], float(argv[4]), argv[5], argv[6])
+    if mode == "sids":
+        return sids(int(argv[2]), int(argv[3]), argv[4], argv[5])
     if mode == "hold":
         return hold(int(argv[2]), int(argv[3]), float(argv[4]), int(argv[5]))
     return 2

@@ -50,6 +50,12 @@ wait_for 15 curl -sf --max-time 2 -X POST -H "ftrack-user: $FTRACK_TEST_API_USER
     -H "ftrack-api-key: $FTRACK_TEST_API_KEY" --data-binary '[]' "$FTRACK_SERVER/api" ||
     fail "the hub does not serve after the idle connections closed"
 
+# A flood of handshakes that never upgrade (more than the 4096 pending sids kept) pushes out
+# its own oldest sids, not a real client's newer one.
+out=$(python3 "$FLOOD" sids "$HUB_PORT" 4200 "$FTRACK_TEST_API_USER" "$FTRACK_TEST_API_KEY")
+note "handshake flood: $out"
+grep -q '^upgrade=HTTP/1.1 101' <<<"$out" || fail "a real client's upgrade failed under a handshake flood: $out"
+
 # Bad option values are usage errors.
 "$FTRACK_HOST_BIN" hub --max-connections 0 2>/dev/null && fail "--max-connections 0 accepted"
 [ $? -eq 2 ] || fail "--max-connections 0: exit $? (want 2)"
