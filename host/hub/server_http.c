@@ -38,17 +38,18 @@ static bool url_arg(struct lws *wsi, const char *name, char *buf, int len, char 
     return true;
 }
 
-/* Credentials from the ftrack-user/ftrack-api-key headers or the api_user/api_key query.
- * *present says whether any were given. */
-bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen,
-                                    bool *present)
+/* Credentials from the ftrack-user/ftrack-api-key headers or, when `query` allows it (the
+ * handshake and the websocket upgrade, whose clients can set no headers in browsers), the
+ * api_user/api_key query. *present says whether any were given. */
+bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, bool query, char *user,
+                                    size_t ulen, bool *present)
 {
     char key[CRED_MAX], scratch[CRED_MAX + 32];
     user[0] = key[0] = '\0';
     bool have_user = custom_header(wsi, "ftrack-user:", user, (int)ulen) ||
-                     url_arg(wsi, "api_user=", scratch, sizeof(scratch), user, ulen);
+                     (query && url_arg(wsi, "api_user=", scratch, sizeof(scratch), user, ulen));
     bool have_key = custom_header(wsi, "ftrack-api-key:", key, sizeof(key)) ||
-                    url_arg(wsi, "api_key=", scratch, sizeof(scratch), key, sizeof(key));
+                    (query && url_arg(wsi, "api_key=", scratch, sizeof(scratch), key, sizeof(key)));
     if (present)
         *present = have_user || have_key;
     bool ok = have_user && have_key && fth_auth_check(srv->user, srv->key, user, key);
@@ -312,7 +313,8 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
             "only.\",\"error_code\":null}");
     char strict[16] = "";
     ps->is_api = true;
-    ps->authed = fth_hub_request_credentials_ok(srv, wsi, (char[128]){0}, 128, NULL);
+    /* Only headers: a key in a URL ends up in proxy and server logs. */
+    ps->authed = fth_hub_request_credentials_ok(srv, wsi, false, (char[128]){0}, 128, NULL);
     ps->strict = custom_header(wsi, "ftrack-strict-api:", strict, sizeof(strict)) &&
                  (strcasecmp(strict, "true") == 0 || strcmp(strict, "1") == 0);
     if (!ps->authed)

@@ -113,9 +113,9 @@ int fth_hub_http_writeable(struct lws *wsi, pss *ps);
 /* Answer with a copy of `text`. */
 int fth_hub_http_respond_text(struct lws *wsi, pss *ps, unsigned status, const char *ctype,
                               const char *text);
-/* Credentials from the ftrack-user/ftrack-api-key headers or the api_user/api_key query;
- * *present (may be NULL) says whether any were given. */
-bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen,
-                                    bool *present);
+/* Credentials from the ftrack-user/ftrack-api-key headers or, when `query` is set, the
+ * api_user/api_key query; *present (may be NULL) says whether any were given. */
+bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, bool query, char *user,
+                                    size_t ulen, bool *present);
 
 #endif

@@ -26,6 +26,12 @@ code=$(curl -s --max-time 10 -o "$FTRACK_TEST_TMP/unauth.json" -w '%{http_code}'
 [ "$code" = 200 ] && grep -q InvalidCredentialsError "$FTRACK_TEST_TMP/unauth.json" ||
     fail "unauthenticated small body: HTTP $code $(cat "$FTRACK_TEST_TMP/unauth.json")"
 
+# /api takes credentials from headers only: a key in its query string is not accepted.
+code=$(curl -s --max-time 10 -o "$FTRACK_TEST_TMP/query.json" -w '%{http_code}' -X POST \
+    -H 'ftrack-strict-api: true' --data-binary '[{"action":"query_server_information"}]' \
+    "$FTRACK_SERVER/api?api_user=$FTRACK_TEST_API_USER&api_key=$FTRACK_TEST_API_KEY")
+[ "$code" = 401 ] || fail "/api accepted a key in its query string: HTTP $code $(cat "$FTRACK_TEST_TMP/query.json")"
+
 # A declared body over the limit is refused from the head, even with the key.
 code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' -X POST \
     -H "ftrack-user: $FTRACK_TEST_API_USER" -H "ftrack-api-key: $FTRACK_TEST_API_KEY" \
