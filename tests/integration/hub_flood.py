@@ -14,11 +14,15 @@
   hub_flood.py sids PORT FLOOD USER KEY
       FLOOD handshakes that never upgrade, then a real client's, then a few more; prints
       "upgrade=<status line>" of the real client's websocket upgrade.
+  hub_flood.py query PORT PID USER KEY
+      POSTs one query of about 64 KiB made of 3,500 short strings; prints the hub's peak
+      resident memory growth (VmHWM).
   hub_flood.py hold PORT COUNT SECONDS PID
       Opens COUNT idle connections and prints "accepted=N": how many sockets the hub process
       holds (from /proc) after SECONDS, less the ones it held before.
 """
 import http.client
+import json
 import os
 import selectors
 import socket
@@ -225,6 +229,30 @@ def sids(port, flood, user, key):
     return 0
 
 
+def peak_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def long_query(port, pid, user, key):
+    """One 64 KiB query made of short strings; prints the hub's peak resident memory growth."""
+    before = peak_kib(pid)
+    cond = " or ".join(['name is "x%d"' % i for i in range(3500)])
+    expr = "select id from Project where " + cond
+    body = json.dumps([{"action": "query", "expression": expr[:65536]}]).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/api", body=body, headers={"ftrack-user": user, "ftrack-api-key": key})
+    r = conn.getresponse()
+    answer = r.read()
+    conn.close()
+    print(f"status={r.status} bytes={len(expr)} peak_growth_kib={peak_kib(pid) - before} "
+          f"answer={answer[:80]!r}")
+    return 0
+
+
 def main(argv):
     mode = argv[1]
     if mode == "bodies":
@@ -233,6 +261,8 @@ def main(argv):
         return slow(int(argv[2]), argv[3], float(argv[4]), argv[5], argv[6])
     if mode == "sids":
         return sids(int(argv[2]), int(argv[3]), argv[4], argv[5])
+    if mode == "query":
+        return long_query(int(argv[2]), int(argv[3]), argv[4], argv[5])
     if mode == "hold":
         return hold(int(argv[2]), int(argv[3]), float(argv[4]), int(argv[5]))
     return 2

@@ -62,6 +62,13 @@ out=$(python3 "$FLOOD" sids "$HUB_PORT" 4200 "$FTRACK_TEST_API_USER" "$FTRACK_TE
 note "handshake flood: $out"
 grep -q '^upgrade=HTTP/1.1 101' <<<"$out" || fail "a real client's upgrade failed under a handshake flood: $out"
 
+# A 64 KiB query of many short strings costs about its own size, not its size per string.
+out=$(python3 "$FLOOD" query "$HUB_PORT" "$HUB_PID" "$FTRACK_TEST_API_USER" "$FTRACK_TEST_API_KEY")
+note "long query: $out"
+grep -q 'status=200' <<<"$out" || fail "the long query was not answered: $out"
+peak=$(sed -n 's/.*peak_growth_kib=\([0-9-]*\).*/\1/p' <<<"$out")
+[ "$peak" -lt 8192 ] || fail "a 64 KiB query raised the hub's peak memory by $peak KiB"
+
 # Bad option values are usage errors.
 "$FTRACK_HOST_BIN" hub --max-connections 0 2>/dev/null && fail "--max-connections 0 accepted"
 [ $? -eq 2 ] || fail "--max-connections 0: exit $? (want 2)"
