@@ -28,6 +28,10 @@
     "mov,matroska,avi,mpegts,mpeg,mxf,flv,asf,dv,ogg,gif,ivf,yuv4mpegpipe,h264,hevc,m4v,mjpeg,"   \
     "wav,mp3,image_png_pipe,image_jpeg_pipe,image_tiff_pipe,image_exr_pipe,image_dpx_pipe,"        \
     "image_bmp_pipe,image_webp_pipe"
+/* The start of every ffmpeg command line: quiet, no prompts, the one input read safely. */
+#define INPUT_ARGS(ffmpeg, src)                                                                    \
+    ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file",  \
+        "-format_whitelist", INPUT_FORMATS, "-i", src
 
 extern char **environ;
 
@@ -423,18 +427,7 @@ static void encode(fth_media *m, job *j)
                  "(Debian: apt-get install ffmpeg) to encode media",
                  m->ffmpeg ? m->ffmpeg : "ffmpeg on PATH");
     } else {
-        char *mp4_args[] = {ffmpeg,
-                            "-nostdin",
-                            "-hide_banner",
-                            "-loglevel",
-                            "error",
-                            "-y",
-                            "-protocol_whitelist",
-                            "file",
-                            "-format_whitelist",
-                            INPUT_FORMATS,
-                            "-i",
-                            src,
+        char *mp4_args[] = {INPUT_ARGS(ffmpeg, src),
                             "-map",
                             "0:v:0",
                             "-map",
@@ -455,30 +448,8 @@ static void encode(fth_media *m, job *j)
                             "mp4",
                             mp4,
                             NULL};
-        char *jpg_args[] = {ffmpeg,
-                            "-nostdin",
-                            "-hide_banner",
-                            "-loglevel",
-                            "error",
-                            "-y",
-                            "-protocol_whitelist",
-                            "file",
-                            "-format_whitelist",
-                            INPUT_FORMATS,
-                            "-i",
-                            src,
-                            "-map",
-                            "0:v:0",
-                            "-frames:v",
-                            "1",
-                            "-f",
-                            "image2",
-                            "-update",
-                            "1",
-                            "-c:v",
-                            "mjpeg",
-                            jpg,
-                            NULL};
+        char *jpg_args[] = {INPUT_ARGS(ffmpeg, src), "-map", "0:v:0", "-frames:v", "1", "-f",
+                            "image2", "-update", "1", "-c:v", "mjpeg", jpg, NULL};
         if (run_ffmpeg(m, mp4_args, log, deadline, why, sizeof(why)) &&
             run_ffmpeg(m, jpg_args, log, deadline, why, sizeof(why)))
             why[0] = '\0';

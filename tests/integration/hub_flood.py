@@ -34,12 +34,17 @@ CHUNK_EVERY = 0.05
 DECLARED = 8_000_000
 
 
-def rss_kib(pid):
+def status_kib(pid, field):
+    """A memory figure of /proc/PID/status (VmRSS, VmHWM), in KiB."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kib(pid):
+    return status_kib(pid, "VmRSS")
 
 
 def sockets_of(pid):
@@ -230,11 +235,7 @@ def sids(port, flood, user, key):
 
 
 def peak_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+    return status_kib(pid, "VmHWM")
 
 
 def long_query(port, pid, user, key):
