@@ -120,6 +120,31 @@ run_tsan() {
   return $rc
 }
 
+# AddressSanitizer, LeakSanitizer and UBSan reports of every process (isolated children, hosts
+# a test kills, probes) go to files too: a memory error in a process whose output or exit status
+# no test reads still fails the stage. "AddressSanitizer: SEGV/ABRT" is a deliberate crash (the
+# isolated crash tests); every other report is a failure.
+run_asan() {
+  local reports="$ROOT/build-asan/asan-reports" rc=0 f bad=()
+  rm -rf "$reports" && mkdir -p "$reports"
+  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}:log_path=$reports/asan" \
+    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_path=$reports/ubsan" \
+    run_ctest build-asan || rc=$?
+  for f in "$reports"/*; do
+    [ -f "$f" ] || continue
+    if grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" |
+      grep -qvE 'AddressSanitizer: (SEGV|ABRT) '; then
+      bad+=("$f")
+    fi
+  done
+  if [ ${#bad[@]} -gt 0 ]; then
+    head -n 60 "${bad[@]:0:3}"
+    echo "build.sh: ${#bad[@]} sanitizer report(s) (all reports in $reports)"
+    rc=1
+  fi
+  return $rc
+}
+
 # Every tests/fuzz/fuzz_*.c for FUZZ_SECONDS from its seeds (tests/fuzz/seeds/NAME; what it
 # finds stays in build-fuzz/corpus). A crash, leak or timeout fails the stage and leaves the
 # input in build-fuzz/artifacts: add it to the seeds and a unit test that replays it.
@@ -174,7 +199,7 @@ case "${1:-run}" in
     stage asan-build build-asan/build.log build build-asan -DFTRACK_SANITIZE=ON
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-    stage_if_built asan build-asan/ctest.log run_ctest build-asan
+    stage_if_built asan build-asan/ctest.log run_asan
     stage tsan-build build-tsan/build.log build build-tsan -DFTRACK_TSAN=ON
     stage_if_built tsan build-tsan/ctest.log run_tsan
     stage fuzz build-fuzz/fuzz.log run_fuzz

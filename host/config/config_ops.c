@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/internal.h"
 #include "config/config.h"
@@ -83,6 +84,11 @@ char *fth_read_secret_file(const char *path, ftrack_error *err)
         fti_error(err, FTRACK_ERR_IO, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH))
+        ftrack_log(FTRACK_LOG_WARNING, "host",
+                   "secret file %s is readable by every user (mode %04o); chmod o-r it", path,
+                   (unsigned)(st.st_mode & 07777));
     char *buf = malloc(SECRET_FILE_MAX + 1);
     size_t n = buf ? fread(buf, 1, SECRET_FILE_MAX + 1, f) : 0;
     bool failed = !buf || ferror(f) || n > SECRET_FILE_MAX;

@@ -17,6 +17,9 @@
 #include "isolation/isolation.h"
 
 #define LINE_MAX_BYTES ((size_t)16 * 1024 * 1024)
+/* Requests answered per read before the answers must have left: a client that sends without
+ * reading stops being read (its own sends then block) instead of growing our output buffer. */
+#define MAX_IN_FLIGHT 64
 
 struct fth_control {
     struct evconnlistener *listener;
@@ -77,7 +80,9 @@ static void on_read(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t len;
     char *line;
-    while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF))) {
+    int answered = 0;
+    while (answered < MAX_IN_FLIGHT && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF))) {
+        answered++;
         json_tokener *tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH + 4);
         json_object *request = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
         json_tokener_free(tok);
@@ -93,8 +98,21 @@ static void on_read(struct bufferevent *bev, void *arg)
         json_object_put(answer);
         json_object_put(request);
     }
-    if (evbuffer_get_length(in) > LINE_MAX_BYTES)
+    if (evbuffer_get_length(in) > LINE_MAX_BYTES) {
         bufferevent_free(bev); /* no newline in 16 MiB: not a client of ours */
+        return;
+    }
+    /* Read on once the answers are out (on_written). */
+    if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+        bufferevent_disable(bev, EV_READ);
+}
+
+/* The output drained: take the next requests, including ones already buffered. */
+static void on_written(struct bufferevent *bev, void *arg)
+{
+    bufferevent_enable(bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+        on_read(bev, arg);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -128,7 +146,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    bufferevent_setcb(bev, on_read, NULL, on_event, arg);
+    bufferevent_setcb(bev, on_read, on_written, on_event, arg);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 

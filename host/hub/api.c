@@ -77,6 +77,7 @@ void fth_api_free(fth_api *api)
     fth_store_close(api->store);
     fth_schema_free(api->schema);
     json_object_put(api->schemas);
+    fth_api_spent_free(api);
     free(api->files_dir);
     free(api->server_url);
     free(api->user);
@@ -98,6 +99,7 @@ ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_er
     api->server_url = fti_strdup(opt->server_url);
     api->publish = opt->publish;
     api->publish_data = opt->publish_data;
+    api->max_upload = opt->max_upload ? opt->max_upload : (size_t)4 * 1024 * 1024 * 1024;
     char *db = NULL;
     if (opt->data_dir) {
         ftrack_status st = fti_make_dirs(opt->data_dir, err);

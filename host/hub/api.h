@@ -36,6 +36,7 @@ typedef struct fth_api_options {
     const char *ffmpeg;    /* NULL: "ffmpeg" on PATH */
     int encode_workers;    /* 0 → 2 */
     double encode_timeout; /* seconds; 0 → 600 */
+    size_t max_upload;     /* largest file get_upload_metadata signs for; 0 → 4 GiB */
     fth_api_publish_fn publish;
     void *publish_data;
 } fth_api_options;
@@ -62,12 +63,18 @@ void fth_http_answer_clear(fth_http_answer *a);
 void fth_api_download(fth_api *api, const char *id, const char *username, const char *api_key,
                       fth_http_answer *out);
 
-/* PUT /component/put?id=..&expires=..&signature=.. with the body streamed through
- * fth_upload_write(); content_md5 (base64) is checked when given. begin returns NULL and fills
- * *out when refused. */
+/* PUT /component/put?id=..&size=..&expires=..&nonce=..&signature=.. with the body streamed
+ * through fth_upload_write(). The URL is signed for one component and one size, and is spent
+ * by the upload that stores a file. content_length is the request's Content-Length, -1 when
+ * it has none (a chunked body: refused, 411). content_md5 (base64) is checked when given.
+ * begin returns NULL and fills *out when refused. */
+typedef struct fth_upload_request {
+    const char *id, *size, *expires, *nonce, *signature; /* from the URL's query */
+    const char *content_md5;
+    long long content_length;
+} fth_upload_request;
 typedef struct fth_upload fth_upload;
-fth_upload *fth_api_upload_begin(fth_api *api, const char *id, const char *expires,
-                                 const char *signature, const char *content_md5,
+fth_upload *fth_api_upload_begin(fth_api *api, const fth_upload_request *req,
                                  fth_http_answer *out);
 /* false when the file cannot be written (the upload then fails at finish). */
 bool fth_upload_write(fth_upload *up, const void *data, size_t len);

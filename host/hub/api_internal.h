@@ -18,10 +18,14 @@ struct fth_api {
     char *user, *key;
     fth_api_publish_fn publish;
     void *publish_data;
+    size_t max_upload;
+    struct fth_spent_url *spent; /* upload URLs used already, until they expire (files.c) */
 };
 
 /* user_keys.c: write {username: API key} of every stored User but the hub's own to `path`
  * (mode 0600, replaced whole). */
 ftrack_status fth_api_write_user_keys(fth_api *api, const char *path, ftrack_error *err);
+/* Forget the spent upload URLs (files.c). */
+void fth_api_spent_free(fth_api *api);
 
 #endif

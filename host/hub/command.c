@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,12 @@ static void usage(FILE *out, const char *prog)
             "                       address (behind a reverse proxy): upload URLs use it\n"
             "  --user-keys FILE     write the API key of every other user in the store (the\n"
             "                       seeded ones) to FILE as JSON {username: key}, mode 0600\n"
+            "  --max-connections N  connections served at once; more wait until one closes\n"
+            "                       (default 256)\n"
+            "  --max-api-body BYTES largest POST /api body (default 8M; K, M, G suffixes)\n"
+            "  --max-upload BYTES   largest component file uploaded (default 4G)\n"
+            "  --client-timeout SECONDS  time a request's head and body may take to arrive\n"
+            "                       (default 30)\n"
             "\n"
             "The user is FTRACK_API_USER (else the login user), the key FTRACK_API_KEY or\n"
             "FTRACK_APIKEY; without one a key is generated and kept in DIR/api-key (mode 0600).\n"
@@ -95,6 +102,27 @@ static bool parse_listen(const char *arg, char *host, size_t hostlen, int *port)
     return rc == 0;
 }
 
+/* BYTES with an optional K, M or G (powers of 1024). */
+static bool parse_bytes(const char *s, size_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *s == '-' || errno || end == s || v == 0)
+        return false;
+    int shift = 0;
+    if (*end) {
+        const char *units = "KMG", *u = strchr(units, *end);
+        if (!u || end[1])
+            return false;
+        shift = 10 * (int)(u - units + 1);
+    }
+    if (v > (SIZE_MAX >> shift))
+        return false;
+    *out = (size_t)(v << shift);
+    return true;
+}
+
 static bool parse_seconds(const char *s, double *out)
 {
     char *end = NULL;
@@ -118,6 +146,9 @@ typedef struct hub_args {
     double encode_timeout;
     bool json; /* --log-format json */
     const char *tls_cert, *tls_key, *public_url;
+    int max_connections;
+    size_t max_api_body, max_upload;
+    double client_timeout;
 } hub_args;
 
 /* --log-format json: every record as one JSON line on stderr, as ftrack-host writes them. */
@@ -187,6 +218,10 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
         {"tls-key", required_argument, NULL, 'K'},
         {"public-url", required_argument, NULL, 'P'},
         {"user-keys", required_argument, NULL, 'k'},
+        {"max-connections", required_argument, NULL, 'M'},
+        {"max-api-body", required_argument, NULL, 'B'},
+        {"max-upload", required_argument, NULL, 'U'},
+        {"client-timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -251,6 +286,25 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
             break;
         case 'P':
             a->public_url = optarg;
+            break;
+        case 'M': {
+            char *end = NULL;
+            long n = strtol(optarg, &end, 10);
+            if (!*optarg || *end || n < 1 || n > 65536)
+                return usage_error(a, prog, "--max-connections wants 1-65536, got '%s'", optarg);
+            a->max_connections = (int)n;
+            break;
+        }
+        case 'B':
+        case 'U':
+            if (!parse_bytes(optarg, c == 'B' ? &a->max_api_body : &a->max_upload))
+                return usage_error(a, prog, "%s wants a size in bytes (K, M, G allowed), got '%s'",
+                                   c == 'B' ? "--max-api-body" : "--max-upload", optarg);
+            break;
+        case 'T':
+            if (!parse_seconds(optarg, &a->client_timeout))
+                return usage_error(a, prog, "--client-timeout wants seconds (0-3600], got '%s'",
+                                   optarg);
             break;
         case 'h':
             usage(stdout, prog);
@@ -323,6 +377,10 @@ int fth_hub_command(int argc, char **argv, const char *prog)
     cfg.tls_cert = a.tls_cert;
     cfg.tls_key = a.tls_key;
     cfg.public_url = a.public_url;
+    cfg.max_connections = a.max_connections;
+    cfg.max_api_body = a.max_api_body;
+    cfg.max_upload = a.max_upload;
+    cfg.client_timeout = a.client_timeout;
     fth_hub_server *srv = NULL;
     if (fth_hub_server_start(&cfg, &srv, &err) != FTRACK_OK) {
         say(&a, prog, FTRACK_LOG_ERROR, "%s", err.message);

@@ -20,6 +20,18 @@
 #define LOG_COMPONENT "hub"
 #define MAX_WORKERS 16
 #define POLL_NS 20000000L
+/* The demuxers an upload may be read with. ffmpeg would otherwise pick one from the content,
+ * and some read other files or URLs the upload names (hls, dash, concat, image2 patterns):
+ * an uploaded playlist could then have any file the hub can read encoded and served. Together
+ * with -protocol_whitelist file, ffmpeg opens the one uploaded file and nothing else. */
+#define INPUT_FORMATS                                                                              \
+    "mov,matroska,avi,mpegts,mpeg,mxf,flv,asf,dv,ogg,gif,ivf,yuv4mpegpipe,h264,hevc,m4v,mjpeg,"   \
+    "wav,mp3,image_png_pipe,image_jpeg_pipe,image_tiff_pipe,image_exr_pipe,image_dpx_pipe,"        \
+    "image_bmp_pipe,image_webp_pipe"
+/* The start of every ffmpeg command line: quiet, no prompts, the one input read safely. */
+#define INPUT_ARGS(ffmpeg, src)                                                                    \
+    ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file",  \
+        "-format_whitelist", INPUT_FORMATS, "-i", src
 
 extern char **environ;
 
@@ -137,6 +149,19 @@ static void last_log_line(const char *log, char *out, size_t len)
     fclose(f);
 }
 
+static bool log_mentions(const char *log, const char *what)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return false;
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, what) != NULL;
+    fclose(f);
+    return found;
+}
+
 /* Run argv; false with *why on failure, timeout or stop. */
 static bool run_ffmpeg(fth_media *m, char *const argv[], const char *log, double deadline,
                        char *why, size_t whylen)
@@ -159,7 +184,9 @@ static bool run_ffmpeg(fth_media *m, char *const argv[], const char *log, double
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = 0;
-    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+    char **env = fti_env_without_secrets(environ);
+    int rc = env ? posix_spawn(&pid, argv[0], &fa, &attr, argv, env) : ENOMEM;
+    free(env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
@@ -193,6 +220,10 @@ static bool run_ffmpeg(fth_media *m, char *const argv[], const char *log, double
         return true;
     char line[300];
     last_log_line(log, line, sizeof(line));
+    if (log_mentions(log, "not on whitelist"))
+        snprintf(line, sizeof(line),
+                 "the file is not in a media format the hub encodes (playlists and files that "
+                 "name other files are refused)");
     if (WIFSIGNALED(status))
         snprintf(why, whylen, "ffmpeg was killed by signal %d%s%s", WTERMSIG(status),
                  line[0] ? ": " : "", line);
@@ -396,14 +427,7 @@ static void encode(fth_media *m, job *j)
                  "(Debian: apt-get install ffmpeg) to encode media",
                  m->ffmpeg ? m->ffmpeg : "ffmpeg on PATH");
     } else {
-        char *mp4_args[] = {ffmpeg,
-                            "-nostdin",
-                            "-hide_banner",
-                            "-loglevel",
-                            "error",
-                            "-y",
-                            "-i",
-                            src,
+        char *mp4_args[] = {INPUT_ARGS(ffmpeg, src),
                             "-map",
                             "0:v:0",
                             "-map",
@@ -424,10 +448,8 @@ static void encode(fth_media *m, job *j)
                             "mp4",
                             mp4,
                             NULL};
-        char *jpg_args[] = {ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",     "-y",
-                            "-i",   src,        "-map",         "0:v:0",     "-frames:v", "1",
-                            "-f",   "image2",   "-update",      "1",         "-c:v",      "mjpeg",
-                            jpg,    NULL};
+        char *jpg_args[] = {INPUT_ARGS(ffmpeg, src), "-map", "0:v:0", "-frames:v", "1", "-f",
+                            "image2", "-update", "1", "-c:v", "mjpeg", jpg, NULL};
         if (run_ffmpeg(m, mp4_args, log, deadline, why, sizeof(why)) &&
             run_ffmpeg(m, jpg_args, log, deadline, why, sizeof(why)))
             why[0] = '\0';

@@ -1,7 +1,9 @@
 /* Component files of the server location: get_upload_metadata's signed upload URL, the PUT
  * that stores a file, and GET /component/get with credentials as query parameters
  * (protocol §2). Uploads are written to a temporary file and renamed into place only when
- * complete (and, with Content-MD5, verified), so a reader never sees half a file. */
+ * complete (and, with Content-MD5, verified), so a reader never sees half a file. An upload
+ * URL names one component and one size, and is spent by the upload that stores its file: the
+ * spent ones are remembered until they expire. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +21,64 @@
 #define LOG_COMPONENT "hub"
 #define UPLOAD_TTL 3600
 
+#define NONCE_HEX 32
+
 struct fth_upload {
+    fth_api *api;
     FILE *f;
     char *tmp, *dest;
     EVP_MD_CTX *md5;
     char *want_md5;
+    char nonce[NONCE_HEX + 1];
+    long long expires;
+    unsigned long long size, received; /* signed for, and arrived */
     bool failed;
 };
+
+typedef struct fth_spent_url {
+    char nonce[NONCE_HEX + 1];
+    long long expires;
+    struct fth_spent_url *next;
+} spent_url;
+
+/* True when the URL with this nonce stored a file already; drops expired entries on the way. */
+static bool url_spent(fth_api *api, const char *nonce)
+{
+    long long now = (long long)time(NULL);
+    bool found = false;
+    for (spent_url **pp = &api->spent; *pp;) {
+        spent_url *s = *pp;
+        if (s->expires < now) {
+            *pp = s->next;
+            free(s);
+            continue;
+        }
+        found = found || strcmp(s->nonce, nonce) == 0;
+        pp = &s->next;
+    }
+    return found;
+}
+
+static bool url_spend(fth_api *api, const char *nonce, long long expires)
+{
+    spent_url *s = calloc(1, sizeof(*s));
+    if (!s)
+        return false;
+    fti_strlcpy(s->nonce, nonce, sizeof(s->nonce));
+    s->expires = expires;
+    s->next = api->spent;
+    api->spent = s;
+    return true;
+}
+
+void fth_api_spent_free(fth_api *api)
+{
+    while (api->spent) {
+        spent_url *s = api->spent;
+        api->spent = s->next;
+        free(s);
+    }
+}
 
 void fth_http_answer_clear(fth_http_answer *a)
 {
@@ -47,11 +100,12 @@ static void answer_error(fth_http_answer *a, unsigned status, const char *except
     json_object_put(e);
 }
 
-/* hex HMAC-SHA256 of "put\n<id>\n<expires>" under the hub's key. */
-static void sign(const fth_api *api, const char *id, const char *expires, char out[65])
+/* hex HMAC-SHA256 of "put\n<id>\n<size>\n<expires>\n<nonce>" under the hub's key. */
+static void sign(const fth_api *api, const char *id, const char *size, const char *expires,
+                 const char *nonce, char out[65])
 {
-    char msg[200];
-    int n = snprintf(msg, sizeof(msg), "put\n%s\n%s", id, expires);
+    char msg[300];
+    int n = snprintf(msg, sizeof(msg), "put\n%s\n%s\n%s\n%s", id, size, expires, nonce);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     out[0] = '\0';
@@ -61,6 +115,17 @@ static void sign(const fth_api *api, const char *id, const char *expires, char o
         return;
     for (unsigned int i = 0; i < len && i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+/* A whole non-negative decimal number (a size or a time in the URL). */
+static bool whole_number(const char *s, long long *out)
+{
+    char *end = NULL;
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return !*end && errno == 0;
 }
 
 json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_error *e);
@@ -80,13 +145,27 @@ json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_er
         return NULL;
     }
     free(path);
-    char expires[32], sig[65];
+    json_object *sizev = json_object_object_get(op, "file_size");
+    int64_t size = json_object_is_type(sizev, json_type_int) ? json_object_get_int64(sizev) : -1;
+    if (size < 0) {
+        fth_store_fail(e, "ValidationError",
+                       "get_upload_metadata needs file_size: the file's size in bytes.");
+        return NULL;
+    }
+    if ((uint64_t)size > api->max_upload) {
+        fth_store_fail(e, "ValidationError", "The file is larger than this hub accepts (%zu bytes).",
+                       api->max_upload);
+        return NULL;
+    }
+    char expires[32], sizes[32], nonce[NONCE_HEX + 1], sig[65];
     snprintf(expires, sizeof(expires), "%lld", (long long)time(NULL) + UPLOAD_TTL);
-    sign(api, id, expires, sig);
+    snprintf(sizes, sizeof(sizes), "%lld", (long long)size);
+    fti_random_hex(nonce, NONCE_HEX);
+    sign(api, id, sizes, expires, nonce, sig);
     json_object *r = json_object_new_object();
     const char *base = api->request_url ? api->request_url : api->server_url;
-    char *url =
-        fti_asprintf("%s/component/put?id=%s&expires=%s&signature=%s", base, id, expires, sig);
+    char *url = fti_asprintf("%s/component/put?id=%s&size=%s&expires=%s&nonce=%s&signature=%s",
+                             base, id, sizes, expires, nonce, sig);
     json_object_object_add(r, "url", json_object_new_string(url ? url : ""));
     free(url);
     json_object *headers = json_object_new_object();
@@ -100,35 +179,61 @@ json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_er
     return r;
 }
 
-fth_upload *fth_api_upload_begin(fth_api *api, const char *id, const char *expires,
-                                 const char *signature, const char *content_md5,
+/* The refusal of an upload request, or NULL when it may go ahead. */
+static const char *upload_refusal(fth_api *api, const fth_upload_request *req, long long exp,
+                                  unsigned *status)
+{
+    char want[65];
+    sign(api, req->id, req->size ? req->size : "", req->expires ? req->expires : "",
+         req->nonce ? req->nonce : "", want);
+    bool sig_ok = req->signature && strlen(req->signature) == 64 && want[0] &&
+                  CRYPTO_memcmp(want, req->signature, 64) == 0;
+    *status = 403;
+    if (!sig_ok)
+        return "The upload URL is not valid.";
+    if (exp < (long long)time(NULL))
+        return "The upload URL has expired.";
+    if (url_spent(api, req->nonce))
+        return "The upload URL has been used already; ask for a new one.";
+    *status = 411;
+    if (req->content_length < 0)
+        return "The upload needs a Content-Length header; chunked uploads are not accepted.";
+    *status = 413;
+    if ((unsigned long long)req->content_length > api->max_upload)
+        return "The file is larger than this hub accepts.";
+    return NULL;
+}
+
+fth_upload *fth_api_upload_begin(fth_api *api, const fth_upload_request *req,
                                  fth_http_answer *out)
 {
     memset(out, 0, sizeof(*out));
-    char *dest = api->files_dir ? fth_media_component_path(api->files_dir, id) : NULL;
+    char *dest = api->files_dir ? fth_media_component_path(api->files_dir, req->id) : NULL;
     if (!dest) {
         answer_error(out, 400, "ValidationError", "Unknown or invalid component id.");
         return NULL;
     }
-    char want[65];
-    sign(api, id, expires ? expires : "", want);
-    char *end = NULL;
-    long long exp = expires ? strtoll(expires, &end, 10) : 0;
-    bool sig_ok =
-        signature && strlen(signature) == 64 && want[0] && CRYPTO_memcmp(want, signature, 64) == 0;
-    if (!sig_ok || !end || *end || exp < (long long)time(NULL)) {
+    long long size = -1, exp = -1;
+    unsigned status = 403;
+    const char *refusal = !whole_number(req->size, &size) || !whole_number(req->expires, &exp)
+                              ? "The upload URL is not valid."
+                              : upload_refusal(api, req, exp, &status);
+    if (refusal) {
         free(dest);
-        answer_error(out, 403, "PermissionError",
-                     sig_ok ? "The upload URL has expired." : "The upload URL is not valid.");
+        answer_error(out, status, status == 403 ? "PermissionError" : "ValidationError", refusal);
         return NULL;
     }
     fth_upload *up = calloc(1, sizeof(*up));
     char rnd[17];
     fti_random_hex(rnd, 16);
     if (up) {
+        up->api = api;
         up->dest = dest;
+        up->size = (unsigned long long)size;
+        up->expires = exp;
+        fti_strlcpy(up->nonce, req->nonce, sizeof(up->nonce));
         up->tmp = fti_asprintf("%s.upload-%s", dest, rnd);
-        up->want_md5 = fti_strdup(content_md5 && *content_md5 ? content_md5 : NULL);
+        up->want_md5 = fti_strdup(req->content_md5 && *req->content_md5 ? req->content_md5 : NULL);
         up->md5 = EVP_MD_CTX_new();
         up->f = up->tmp ? fopen(up->tmp, "wb") : NULL;
     }
@@ -148,7 +253,13 @@ bool fth_upload_write(fth_upload *up, const void *data, size_t len)
 {
     if (up->failed)
         return false;
-    if (fwrite(data, 1, len, up->f) != len || EVP_DigestUpdate(up->md5, data, len) != 1)
+    /* Past the signed size nothing more is stored; the digest still covers what came, so a
+     * wrong Content-MD5 is reported as such. */
+    unsigned long long room = up->received < up->size ? up->size - up->received : 0;
+    size_t keep = len < room ? len : (size_t)room;
+    up->received += len;
+    if ((keep && fwrite(data, 1, keep, up->f) != keep) ||
+        EVP_DigestUpdate(up->md5, data, len) != 1)
         up->failed = true;
     return !up->failed;
 }
@@ -188,11 +299,28 @@ void fth_upload_finish(fth_upload *up, fth_http_answer *out)
                      "The file does not match its Content-MD5 checksum.");
         return;
     }
+    if (up->received != up->size) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "The file is %llu bytes; its upload URL was signed for %llu.",
+                 up->received, up->size);
+        fth_upload_abort(up);
+        answer_error(out, 400, "ValidationError", msg);
+        return;
+    }
+    if (url_spent(up->api, up->nonce)) {
+        fth_upload_abort(up);
+        answer_error(out, 403, "PermissionError",
+                     "The upload URL has been used already; ask for a new one.");
+        return;
+    }
     if (rename(up->tmp, up->dest) != 0) {
         fth_upload_abort(up);
         answer_error(out, 500, "ServerError", "The hub could not store the file.");
         return;
     }
+    if (!url_spend(up->api, up->nonce, up->expires))
+        ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT,
+                   "out of memory: an upload URL stays usable until it expires");
     free(up->tmp);
     up->tmp = NULL;
     fth_upload_abort(up);

@@ -72,22 +72,30 @@ static bool is_ident_char(char c)
     return isalnum((unsigned char)c) || c == '_';
 }
 
+/* The index of the quote closing the string that opens at `start`, or p->len. */
+static size_t string_end(const parser *p, size_t start)
+{
+    char quote = p->src[start];
+    size_t i = start + 1;
+    while (i < p->len && p->src[i] != quote)
+        i += p->src[i] == '\\' && i + 1 < p->len ? 2 : 1;
+    return i;
+}
+
 static bool scan_string(parser *p, token *t)
 {
-    char quote = p->src[p->pos];
+    /* Sized to this string, not to the rest of the query: a long query of many short strings
+     * must not cost the query's length for each of them. */
+    size_t end = string_end(p, p->pos);
+    if (end >= p->len)
+        return fail_at(p, p->pos, FTRACK_ERR_PARSE, "unterminated string");
     size_t i = p->pos + 1;
-    char *out = malloc(p->len - p->pos + 1);
+    char *out = malloc(end - i + 1);
     if (!out)
         return fail_at(p, p->pos, FTRACK_ERR_NO_MEMORY, "out of memory");
     size_t n = 0;
-    for (;;) {
-        if (i >= p->len) {
-            free(out);
-            return fail_at(p, p->pos, FTRACK_ERR_PARSE, "unterminated string");
-        }
+    while (i < end) {
         char c = p->src[i];
-        if (c == quote)
-            break;
         if (c == '\\' && i + 1 < p->len) {
             char e = p->src[i + 1];
             out[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : e;

@@ -28,6 +28,8 @@
 #define WRITE_BATCH_BYTES (48 * 1024)
 /* A batch buffer a huge frame grew is given back after its write. */
 #define WRITE_BATCH_KEEP (4 * WRITE_BATCH_BYTES)
+/* lws stops accepting one descriptor short of its limit. */
+#define LWS_INTERNAL_FDS 1
 _Static_assert(WRITE_BATCH_BYTES < WS_RX_BUFFER, "a batch must fit one lws send");
 
 /* One outgoing text frame, shared by every connection it is routed to. */
@@ -580,13 +582,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return fth_hub_handle_http(srv, wsi, ps, in ? (const char *)in : "");
     case LWS_CALLBACK_HTTP_BODY:
-        if (ps->is_upload) {
-            if (ps->upload && in && len)
-                fth_upload_write(ps->upload, in, len);
-            return 0;
-        }
+        if (ps->is_upload)
+            return fth_hub_upload_body(srv, wsi, ps, in, len);
+        if (ps->close_after || ps->refusal)
+            return 0; /* refused: the body is dropped */
         return ps->is_api ? fth_hub_api_body(srv, ps, in, len) : 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (ps->close_after)
+            return 0; /* answered already, without reading the body */
+        if (ps->refusal)
+            return fth_hub_refusal_complete(wsi, ps);
         if (ps->is_upload)
             return fth_hub_upload_complete(ps, wsi);
         return ps->is_api ? fth_hub_api_complete(srv, wsi, ps) : -1;
@@ -599,7 +604,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (ps && !ps->c) {
             free(ps->body);
             free(ps->resp);
-            ps->body = ps->resp = NULL;
+            free(ps->refusal);
+            ps->body = ps->resp = ps->refusal = NULL;
             fth_hub_upload_drop(ps);
         }
         return 0;
@@ -614,6 +620,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_TIMER:
         if (ps && ps->c)
             ws_timer(ps->c, wsi);
+        else if (ps && ps->in_request)
+            return fth_hub_request_timed_out(srv, wsi);
         return 0;
     case LWS_CALLBACK_CLOSED:
         if (ps && ps->c) {
@@ -758,6 +766,10 @@ static ftrack_status apply_config(fth_hub_server *srv, const fth_hub_server_conf
     srv->max_api_body = cfg->max_api_body ? cfg->max_api_body : 8 * 1024 * 1024;
     srv->max_depth = cfg->max_json_depth > 0 ? cfg->max_json_depth : FTRACK_EVENT_MAX_DEPTH;
     srv->max_queued = cfg->max_queued_bytes ? cfg->max_queued_bytes : 64 * 1024 * 1024;
+    srv->max_upload = cfg->max_upload ? cfg->max_upload : (size_t)4 * 1024 * 1024 * 1024;
+    srv->max_connections = cfg->max_connections > 0 ? cfg->max_connections : 256;
+    srv->max_header = cfg->max_header_bytes ? cfg->max_header_bytes : 8192;
+    srv->client_timeout = cfg->client_timeout > 0 ? cfg->client_timeout : 30.0;
     srv->router = fth_router_new();
     srv->hb_frame = frame_simple(FTI_SIO_HEARTBEAT);
     srv->connect_frame = frame_simple(FTI_SIO_CONNECT);
@@ -781,6 +793,11 @@ static ftrack_status create_context(fth_hub_server *srv, const fth_hub_server_co
     info.gid = -1;
     info.uid = -1;
     int port = cfg->port;
+    /* lws stops accepting (the listen socket leaves the poll set) once this many descriptors
+     * are in use, so a flood of connections waits in the kernel's backlog instead of using up
+     * the process's descriptors and memory. */
+    info.fd_limit_per_thread = (unsigned)srv->max_connections + LWS_INTERNAL_FDS;
+    info.max_http_header_data2 = (unsigned)srv->max_header;
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx)
         return fti_error(err, FTRACK_ERR_INTERNAL, "cannot create the websocket context");
@@ -789,8 +806,8 @@ static ftrack_status create_context(fth_hub_server *srv, const fth_hub_server_co
     info.port = port;
     info.iface = srv->host;
     info.protocols = protocols;
-    info.max_http_header_data = 8192;
-    info.timeout_secs = 30;
+    info.timeout_secs = (unsigned)(srv->client_timeout + 0.999);
+    info.timeout_secs_ah_idle = info.timeout_secs;
     if (!strchr(srv->host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (srv->tls) {
@@ -848,6 +865,7 @@ static ftrack_status attach_api(fth_hub_server *srv, const fth_hub_server_config
         .ffmpeg = cfg->ffmpeg,
         .encode_workers = cfg->encode_workers,
         .encode_timeout = cfg->encode_timeout,
+        .max_upload = srv->max_upload,
         .publish = publish_from_api,
         .publish_data = srv,
     };

@@ -28,16 +28,20 @@ struct pending_sid {
     struct pending_sid *next;
 };
 
+/* Drop expired sids, then the oldest (the end of the newest-first list) beyond the cap, so a
+ * flood of handshakes pushes out its own first sids, not a real client's newer one. */
 static void sids_expire(fth_hub_server *srv, double now)
 {
+    size_t kept = 0;
     pending_sid **pp = &srv->sids;
     while (*pp) {
         pending_sid *p = *pp;
-        if (p->expires < now || srv->nsids > SID_MAX_PENDING) {
+        if (p->expires < now || kept >= SID_MAX_PENDING) {
             *pp = p->next;
             free(p);
             srv->nsids--;
         } else {
+            kept++;
             pp = &p->next;
         }
     }
@@ -96,7 +100,7 @@ static int http_write_now(struct lws *wsi, unsigned status, const char *ctype, c
 int fth_hub_handle_handshake(fth_hub_server *srv, struct lws *wsi, pss *ps)
 {
     char user[128];
-    if (!fth_hub_request_credentials_ok(srv, wsi, user, sizeof(user), NULL)) {
+    if (!fth_hub_request_credentials_ok(srv, wsi, true, user, sizeof(user), NULL)) {
         ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT,
                    "refused a handshake: wrong or missing credentials");
         return fth_hub_http_respond_text(wsi, ps, 401, "application/json", BAD_CREDENTIALS);
@@ -134,7 +138,7 @@ int fth_hub_confirm_upgrade(fth_hub_server *srv, struct lws *wsi)
     char uri[256], user[128];
     const char *sid = ws_sid(wsi, uri, sizeof(uri));
     bool present = false;
-    bool creds_ok = fth_hub_request_credentials_ok(srv, wsi, user, sizeof(user), &present);
+    bool creds_ok = fth_hub_request_credentials_ok(srv, wsi, true, user, sizeof(user), &present);
     const char *why = NULL;
     if (!sid || !sid_find(srv, sid, false))
         why = "unknown or expired session id";

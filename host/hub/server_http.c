@@ -16,6 +16,9 @@
 #define HTTP_CHUNK 16384
 #define CRED_MAX 1024
 #define SOCKETIO_PREFIX "/socket.io/1"
+/* A refused request's body up to this size is read and dropped before the answer, so a client
+ * still sending it hears the answer instead of a reset connection. */
+#define DRAIN_MAX (1024 * 1024)
 
 static bool custom_header(struct lws *wsi, const char *name, char *buf, int len)
 {
@@ -35,23 +38,43 @@ static bool url_arg(struct lws *wsi, const char *name, char *buf, int len, char 
     return true;
 }
 
-/* Credentials from the ftrack-user/ftrack-api-key headers or the api_user/api_key query.
- * *present says whether any were given. */
-bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen,
-                                    bool *present)
+/* Credentials from the ftrack-user/ftrack-api-key headers or, when `query` allows it (the
+ * handshake and the websocket upgrade, whose clients can set no headers in browsers), the
+ * api_user/api_key query. *present says whether any were given. */
+bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, bool query, char *user,
+                                    size_t ulen, bool *present)
 {
     char key[CRED_MAX], scratch[CRED_MAX + 32];
     user[0] = key[0] = '\0';
     bool have_user = custom_header(wsi, "ftrack-user:", user, (int)ulen) ||
-                     url_arg(wsi, "api_user=", scratch, sizeof(scratch), user, ulen);
+                     (query && url_arg(wsi, "api_user=", scratch, sizeof(scratch), user, ulen));
     bool have_key = custom_header(wsi, "ftrack-api-key:", key, sizeof(key)) ||
-                    url_arg(wsi, "api_key=", scratch, sizeof(scratch), key, sizeof(key));
+                    (query && url_arg(wsi, "api_key=", scratch, sizeof(scratch), key, sizeof(key)));
     if (present)
         *present = have_user || have_key;
     bool ok = have_user && have_key && fth_auth_check(srv->user, srv->key, user, key);
     OPENSSL_cleanse(key, sizeof(key));
     OPENSSL_cleanse(scratch, sizeof(scratch));
     return ok;
+}
+
+/* The request has arrived (or is refused): its deadline no longer runs. */
+static void request_answered(struct lws *wsi, pss *ps)
+{
+    if (!ps->in_request)
+        return;
+    ps->in_request = false;
+    lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
+}
+
+int fth_hub_request_timed_out(fth_hub_server *srv, struct lws *wsi)
+{
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    ftrack_log(FTRACK_LOG_WARNING, "hub",
+               "closed a connection from %s: its request did not arrive within %.0f s", peer,
+               srv->client_timeout);
+    return -1;
 }
 
 /* Start a response whose body (malloc'ed, text at body + LWS_PRE) is sent from
@@ -65,7 +88,11 @@ static int http_respond(struct lws *wsi, pss *ps, unsigned status, const char *c
     ps->resp = body;
     ps->resp_len = len;
     ps->resp_off = 0;
+    request_answered(wsi, ps);
     if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
+        (ps->close_after &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+                                      5, &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     lws_callback_on_writable(wsi);
@@ -100,7 +127,43 @@ int fth_hub_http_writeable(struct lws *wsi, pss *ps)
     }
     free(ps->resp);
     ps->resp = NULL;
+    if (ps->close_after)
+        return -1; /* the body was never read: the connection cannot carry another request */
     return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static long long declared_length(struct lws *wsi)
+{
+    char clen[32] = "";
+    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return -1;
+    char *end = NULL;
+    long long n = strtoll(clen, &end, 10);
+    return *clen && !*end && n >= 0 ? n : -1;
+}
+
+/* Refuse a request from its head: nothing of its body is kept. A small declared body is
+ * dropped as it arrives and then answered; any other is answered at once and the connection
+ * closed without reading it. */
+static int refuse(struct lws *wsi, pss *ps, unsigned status, const char *text)
+{
+    long long len = declared_length(wsi);
+    if (len > 0 && len <= DRAIN_MAX) {
+        ps->refusal = strdup(text);
+        ps->refusal_status = status;
+        return ps->refusal ? 0 : -1;
+    }
+    ps->close_after = len != 0;
+    return fth_hub_http_respond_text(wsi, ps, status, "application/json", text);
+}
+
+int fth_hub_refusal_complete(struct lws *wsi, pss *ps)
+{
+    char *text = ps->refusal;
+    ps->refusal = NULL;
+    int rc = fth_hub_http_respond_text(wsi, ps, ps->refusal_status, "application/json", text);
+    free(text);
+    return rc;
 }
 
 /* ---- component files (api.h) ------------------------------------------------------------ */
@@ -108,6 +171,7 @@ int fth_hub_http_writeable(struct lws *wsi, pss *ps)
 static int answer_component(struct lws *wsi, pss *ps, fth_http_answer *a)
 {
     int rc = 0;
+    request_answered(wsi, ps);
     if (a->file) {
         int n = lws_serve_http_file(wsi, a->file, a->mime_type, NULL, 0);
         rc = (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) ? -1 : 0;
@@ -119,16 +183,22 @@ static int answer_component(struct lws *wsi, pss *ps, fth_http_answer *a)
     return rc;
 }
 
+int fth_hub_upload_body(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *in, size_t len)
+{
+    if (!ps->upload || !in || !len)
+        return 0;
+    fth_upload_write(ps->upload, in, len);
+    /* A large file may take long: the deadline is for the next piece of it. */
+    lws_set_timer_usecs(wsi, (lws_usec_t)(srv->client_timeout * 1e6));
+    return 0;
+}
+
 int fth_hub_upload_complete(pss *ps, struct lws *wsi)
 {
     fth_http_answer ans = {0};
     if (ps->upload) {
         fth_upload_finish(ps->upload, &ans);
         ps->upload = NULL;
-    } else if (ps->refusal) {
-        ans = *ps->refusal;
-        free(ps->refusal);
-        ps->refusal = NULL;
     }
     ps->is_upload = false;
     return answer_component(wsi, ps, &ans);
@@ -138,14 +208,10 @@ void fth_hub_upload_drop(pss *ps)
 {
     fth_upload_abort(ps->upload);
     ps->upload = NULL;
-    if (ps->refusal)
-        fth_http_answer_clear(ps->refusal);
-    free(ps->refusal);
-    ps->refusal = NULL;
 }
 
 /* GET /component/get and /component/thumbnail (credentials as query parameters, protocol §2)
- * and PUT /component/put (a signed URL from get_upload_metadata). */
+ * and PUT /component/put (a signed URL from get_upload_metadata, with a Content-Length). */
 static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path,
                             bool get, bool put)
 {
@@ -168,30 +234,68 @@ static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const
         return fth_hub_http_respond_text(
             wsi, ps, 404, "application/json",
             "{\"exception\":\"NotFound\",\"content\":\"Not found.\",\"error_code\":null}");
-    char expires[32] = "", sig[80] = "", md5[64] = "", clen[32] = "";
+    char size[32] = "", expires[32] = "", nonce[80] = "", sig[80] = "", md5[64] = "";
+    url_arg(wsi, "size=", scratch, sizeof(scratch), size, sizeof(size));
     url_arg(wsi, "expires=", scratch, sizeof(scratch), expires, sizeof(expires));
+    url_arg(wsi, "nonce=", scratch, sizeof(scratch), nonce, sizeof(nonce));
     url_arg(wsi, "signature=", scratch, sizeof(scratch), sig, sizeof(sig));
     custom_header(wsi, "content-md5:", md5, sizeof(md5));
+    fth_upload_request req = {.id = id,
+                              .size = size,
+                              .expires = expires,
+                              .nonce = nonce,
+                              .signature = sig,
+                              .content_md5 = md5,
+                              .content_length = -1};
+    req.content_length = declared_length(wsi);
     ps->is_upload = true;
-    ps->upload = fth_api_upload_begin(srv->api, id, expires, sig, md5, &ans);
+    ps->upload = fth_api_upload_begin(srv->api, &req, &ans);
     if (!ps->upload) {
-        ps->refusal = malloc(sizeof(*ps->refusal));
-        if (!ps->refusal) {
-            fth_http_answer_clear(&ans);
-            return -1;
-        }
-        *ps->refusal = ans;
+        int rc = refuse(wsi, ps, ans.status, ans.body ? ans.body : "{}");
+        fth_http_answer_clear(&ans);
+        return rc;
     }
     /* Without a body there is no body completion to wait for. */
-    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
-        strtoull(clen, NULL, 10) == 0)
+    if (req.content_length == 0)
         return fth_hub_upload_complete(ps, wsi);
     return 0;
+}
+
+/* 413 for a body over max_api_body: from its head when its length is declared, else once it
+ * has arrived (and been dropped). */
+static int answer_too_big(fth_hub_server *srv, struct lws *wsi, pss *ps)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg),
+             "{\"exception\":\"ValidationError\",\"content\":\"The request body is larger than "
+             "%zu bytes.\",\"error_code\":null}",
+             srv->max_api_body);
+    if (ps->too_big)
+        return fth_hub_http_respond_text(wsi, ps, 413, "application/json", msg);
+    return refuse(wsi, ps, 413, msg);
+}
+
+/* POST /api without right credentials is answered from its head alone: its body is never
+ * kept, so a caller without the key costs no memory. The answer is the one api.c gives any
+ * unauthenticated body. */
+static int refuse_unauthenticated(fth_hub_server *srv, struct lws *wsi, pss *ps)
+{
+    int status = 200;
+    size_t len = 0;
+    char *out = fth_api_handle(srv->api, "", 0, false, ps->strict, srv->max_depth, &status, &len);
+    if (!out)
+        return -1;
+    int rc = refuse(wsi, ps, (unsigned)status, out);
+    free(out);
+    return rc;
 }
 
 int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path)
 {
     memset(ps, 0, sizeof(*ps));
+    /* The head has arrived; the body (if any) has client_timeout to follow. */
+    ps->in_request = true;
+    lws_set_timer_usecs(wsi, (lws_usec_t)(srv->client_timeout * 1e6));
     bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     if (get && (strcmp(path, SOCKETIO_PREFIX "/") == 0 || strcmp(path, SOCKETIO_PREFIX) == 0))
@@ -210,13 +314,14 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
             "only.\",\"error_code\":null}");
     char strict[16] = "";
     ps->is_api = true;
-    ps->authed = fth_hub_request_credentials_ok(srv, wsi, ps->user, sizeof(ps->user), NULL);
+    /* Only headers: a key in a URL ends up in proxy and server logs. */
+    ps->authed = fth_hub_request_credentials_ok(srv, wsi, false, ps->user, sizeof(ps->user), NULL);
     ps->strict = custom_header(wsi, "ftrack-strict-api:", strict, sizeof(strict)) &&
                  (strcasecmp(strict, "true") == 0 || strcmp(strict, "1") == 0);
-    char clen[32] = "";
-    if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-        strtoull(clen, NULL, 10) > srv->max_api_body)
-        ps->too_big = true;
+    if (!ps->authed)
+        return refuse_unauthenticated(srv, wsi, ps);
+    if (declared_length(wsi) > (long long)srv->max_api_body)
+        return answer_too_big(srv, wsi, ps);
     return 0;
 }
 
@@ -273,14 +378,8 @@ static bool forwarded_base(fth_hub_server *srv, struct lws *wsi, char *out, size
 
 int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
 {
-    if (ps->too_big) {
-        char msg[200];
-        snprintf(msg, sizeof(msg),
-                 "{\"exception\":\"ValidationError\",\"content\":\"The request body is larger than "
-                 "%zu bytes.\",\"error_code\":null}",
-                 srv->max_api_body);
-        return fth_hub_http_respond_text(wsi, ps, 413, "application/json", msg);
-    }
+    if (ps->too_big)
+        return answer_too_big(srv, wsi, ps);
     int status = 200;
     size_t len = 0;
     char base[300];
@@ -294,12 +393,7 @@ int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
     ps->body_len = ps->body_cap = 0;
     if (!out)
         return -1;
-    char *body = malloc(LWS_PRE + len + 1);
-    if (!body) {
-        free(out);
-        return -1;
-    }
-    memcpy(body + LWS_PRE, out, len + 1);
+    int rc = fth_hub_http_respond_text(wsi, ps, (unsigned)status, "application/json", out);
     free(out);
-    return http_respond(wsi, ps, (unsigned)status, "application/json", body, len);
+    return rc;
 }

@@ -35,12 +35,15 @@ typedef struct pss {
     bool is_api;
     bool authed, strict, too_big;
     char user[128]; /* /api: the user the request names */
+    bool in_request;  /* a request is arriving: its client_timeout deadline runs */
+    bool close_after; /* the connection closes once the response is written */
+    char *refusal;    /* the answer to a refused request, given once its body is dropped */
+    unsigned refusal_status;
     char *body;
     size_t body_len, body_cap;
     char *resp; /* text at resp + LWS_PRE */
     size_t resp_len, resp_off;
-    fth_upload *upload;       /* PUT /component/put in progress */
-    fth_http_answer *refusal; /* a refused upload: answered once its body is read */
+    fth_upload *upload; /* PUT /component/put in progress */
     bool is_upload;
 } pss;
 
@@ -59,7 +62,9 @@ struct fth_hub_server {
     SSL_CTX *unused_client_ctx;
     int port;
     double hb_interval, hb_timeout;
-    size_t max_frame, max_api_body, max_queued;
+    size_t max_frame, max_api_body, max_queued, max_upload, max_header;
+    int max_connections;
+    double client_timeout;
     int max_depth;
     fth_router *router;
     fth_api *api;
@@ -95,17 +100,23 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
 /* LWS_CALLBACK_HTTP_BODY and _BODY_COMPLETION of POST /api. */
 int fth_hub_api_body(fth_hub_server *srv, pss *ps, const char *in, size_t len);
 int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps);
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION of a refused request: its answer. */
+int fth_hub_refusal_complete(struct lws *wsi, pss *ps);
+/* LWS_CALLBACK_HTTP_BODY of PUT /component/put. */
+int fth_hub_upload_body(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *in, size_t len);
 /* The end of PUT /component/put's body, and a request closed before it. */
 int fth_hub_upload_complete(pss *ps, struct lws *wsi);
 void fth_hub_upload_drop(pss *ps);
+/* LWS_CALLBACK_TIMER of a request whose head or body is late: logged; -1 closes it. */
+int fth_hub_request_timed_out(fth_hub_server *srv, struct lws *wsi);
 /* LWS_CALLBACK_HTTP_WRITEABLE: the next chunk of the response. */
 int fth_hub_http_writeable(struct lws *wsi, pss *ps);
 /* Answer with a copy of `text`. */
 int fth_hub_http_respond_text(struct lws *wsi, pss *ps, unsigned status, const char *ctype,
                               const char *text);
-/* Credentials from the ftrack-user/ftrack-api-key headers or the api_user/api_key query;
- * *present (may be NULL) says whether any were given. */
-bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen,
-                                    bool *present);
+/* Credentials from the ftrack-user/ftrack-api-key headers or, when `query` is set, the
+ * api_user/api_key query; *present (may be NULL) says whether any were given. */
+bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, bool query, char *user,
+                                    size_t ulen, bool *present);
 
 #endif

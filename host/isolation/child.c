@@ -81,6 +81,9 @@ static bool publish_to_host(const char *event_json, size_t len, void *user_data)
 
 static ftrack_status load_plugin(child *c, const char *path, ftrack_error *err)
 {
+    /* The file may have changed since the host's scan: judge it again as it is opened. */
+    if (ftrack_plugin_file_trusted(path, err) != FTRACK_OK)
+        return FTRACK_ERR_PLUGIN;
     c->library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!c->library)
         return fti_error(err, FTRACK_ERR_PLUGIN, "cannot load %s: %s", path, dlerror());

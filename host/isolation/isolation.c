@@ -27,6 +27,16 @@
 #define RESTART_FLOOR 0.05
 #define CHILD_FD 3
 
+extern char **environ;
+/* A child is cut off (killed, restarted) when it sends more than this many lines that are not
+ * protocol messages, or unexpected ones, while one event is handled. */
+#define MAX_STRAY_LINES 100
+#define STRAY_LINES_LOGGED 5
+#define MAX_SUBSCRIPTIONS 1000
+/* Log lines from a child: LOG_RATE a second on average, bursts of LOG_BURST. */
+#define LOG_RATE 50.0
+#define LOG_BURST 200.0
+
 typedef struct proxy {
     fth_isolation *iso;
     char parent_id[FTRACK_ID_MAX]; /* the subscriber id in the host's hub */
@@ -53,6 +63,8 @@ struct fth_isolation {
     unsigned failures_in_row; /* crashes/hangs since the last good result: the backoff */
     double next_start;        /* monotonic: no start before */
     uint64_t seq;
+    double log_tokens, log_refilled; /* the child's log-line budget */
+    unsigned long log_dropped;
 };
 
 static pthread_mutex_t creds_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -143,7 +155,33 @@ char *fth_lines_read(fth_lines *l, double timeout, bool *eof)
     }
 }
 
-bool fth_lines_write(int fd, json_object *message)
+/* Send all of buf by `until`; false with errno ETIMEDOUT when the peer does not take it. */
+static bool send_until(int fd, const char *p, size_t left, double until)
+{
+    while (left) {
+        ssize_t n = send(fd, p, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            p += n;
+            left -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            return false;
+        double wait = until - fti_now();
+        if (wait <= 0) {
+            errno = ETIMEDOUT;
+            return false;
+        }
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        if (poll(&pfd, 1, isinf(wait) ? -1 : (int)(wait * 1000) + 1) < 0 && errno != EINTR)
+            return false;
+    }
+    return true;
+}
+
+bool fth_lines_write_until(int fd, json_object *message, double until)
 {
     size_t len = 0;
     const char *text = json_object_to_json_string_length(
@@ -153,21 +191,16 @@ bool fth_lines_write(int fd, json_object *message)
         return false;
     memcpy(line, text, len);
     line[len] = '\n';
-    const char *p = line;
-    size_t left = len + 1;
-    bool ok = true;
-    while (left && ok) {
-        ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ok = n > 0;
-        if (ok) {
-            p += n;
-            left -= (size_t)n;
-        }
-    }
+    bool ok = send_until(fd, line, len + 1, until);
+    int saved = errno;
     free(line);
+    errno = saved;
     return ok;
+}
+
+bool fth_lines_write(int fd, json_object *message)
+{
+    return fth_lines_write_until(fd, message, INFINITY);
 }
 
 /* ---- the child process --------------------------------------------------------------------- */
@@ -253,12 +286,16 @@ static ftrack_status spawn(fth_isolation *iso, ftrack_error *err)
         return fti_error(err, FTRACK_ERR_IO, "cannot find the ftrack-host executable");
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return fti_error(err, FTRACK_ERR_IO, "socketpair: %s", strerror(errno));
+    /* The child gets the key in its init message (a "command" program not at all), never
+     * through its environment, which other processes of the user can read. */
+    char **env = fti_env_without_secrets(environ);
     pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = env ? fork() : -1;
     if (pid < 0) {
         close(sv[0]);
         close(sv[1]);
-        return fti_error(err, FTRACK_ERR_IO, "fork: %s", strerror(errno));
+        free(env);
+        return fti_error(err, FTRACK_ERR_IO, "fork: %s", env ? strerror(errno) : "out of memory");
     }
     if (pid == 0) {
         /* The child dies with the host, so a killed host leaves no orphan plugins. */
@@ -268,13 +305,14 @@ static ftrack_status spawn(fth_isolation *iso, ftrack_error *err)
         if (dup2(sv[1], CHILD_FD) < 0)
             _exit(127);
         if (iso->command) {
-            execvp(iso->command[0], iso->command);
+            execvpe(iso->command[0], iso->command, env);
             _exit(127);
         }
         char *argv[] = {"ftrack-host", "run", "--isolated-child", NULL};
-        execv(exe, argv);
+        execve(exe, argv, env);
         _exit(127);
     }
+    free(env);
     close(sv[1]);
     iso->pid = pid;
     iso->fd = sv[0];
@@ -316,10 +354,44 @@ static const char *str_of(json_object *o, const char *key)
                : NULL;
 }
 
+static void log_dropped_say(fth_isolation *iso)
+{
+    if (!iso->log_dropped)
+        return;
+    ftrack_log(FTRACK_LOG_WARNING, "isolation",
+               "plugin instance '%s': dropped %lu log lines from its child (more than %.0f a "
+               "second)",
+               iso->instance, iso->log_dropped, LOG_RATE);
+    iso->log_dropped = 0;
+}
+
+/* Token bucket for the child's log lines, so a child cannot flood the host's log; what it
+ * drops is counted and said once the child is under the rate again. */
+static bool log_allowed(fth_isolation *iso)
+{
+    double now = fti_now();
+    if (iso->log_refilled == 0)
+        iso->log_tokens = LOG_BURST;
+    else
+        iso->log_tokens += (now - iso->log_refilled) * LOG_RATE;
+    if (iso->log_tokens > LOG_BURST)
+        iso->log_tokens = LOG_BURST;
+    iso->log_refilled = now;
+    if (iso->log_tokens < 1) {
+        iso->log_dropped++;
+        return false;
+    }
+    iso->log_tokens -= 1;
+    log_dropped_say(iso);
+    return true;
+}
+
 /* Messages a child may send at any time: log lines and publishes. True when handled. */
 static bool handle_async(fth_isolation *iso, json_object *m, const char *type)
 {
     if (strcmp(type, "log") == 0) {
+        if (!log_allowed(iso))
+            return true;
         ftrack_log_level level = FTRACK_LOG_INFO;
         const char *ltext = str_of(m, "level");
         if (ltext)
@@ -365,6 +437,10 @@ static ftrack_status read_registration(fth_isolation *iso, json_object **subs, f
             st = fti_error(err, FTRACK_ERR_PLUGIN,
                            "its child sent a line that is not a "
                            "protocol message");
+        else if (strcmp(type, "subscribe") == 0 &&
+                 json_object_array_length(*subs) >= MAX_SUBSCRIPTIONS)
+            st = fti_error(err, FTRACK_ERR_PLUGIN, "its child announced more than %d subscriptions",
+                           MAX_SUBSCRIPTIONS);
         else if (strcmp(type, "subscribe") == 0)
             json_object_array_add(*subs, json_object_get(m));
         else if (strcmp(type, "ready") == 0)
@@ -387,7 +463,7 @@ static ftrack_status start_child(fth_isolation *iso, json_object **subs, ftrack_
     if (st != FTRACK_OK)
         return st;
     json_object *init = init_message(iso);
-    bool sent = fth_lines_write(iso->fd, init);
+    bool sent = fth_lines_write_until(iso->fd, init, fti_now() + REGISTER_TIMEOUT);
     json_object_put(init);
     st = sent ? read_registration(iso, subs, err)
               : fti_error(err, FTRACK_ERR_PLUGIN, "its child ended at once");
@@ -534,6 +610,7 @@ static bool ensure_child(fth_isolation *iso, char *why, size_t why_size)
 /* The child crashed or hung: log it, and schedule the next start with backoff. */
 static void child_lost(fth_isolation *iso, const char *what, char *why, size_t why_size)
 {
+    log_dropped_say(iso);
     char how[128] = "";
     reap(iso, 0.5, how, sizeof(how));
     iso->failures_in_row++;
@@ -555,18 +632,36 @@ static json_object *event_message(proxy *p, ftrack_event *event, const ftrack_de
     return m;
 }
 
-/* Wait for the result of event `seq`. Returns the result message (new) or NULL with *why. */
-static json_object *await_result(fth_isolation *iso, int64_t seq, char *why, size_t why_size)
+/* Kill a child that broke its deadline and count it. */
+static void kill_late_child(fth_isolation *iso)
 {
-    double until = fti_now() + iso->deadline;
+    kill(iso->pid, SIGKILL);
+    fth_metrics_add(fth_metrics_find(iso->instance), FTH_METRIC_DEADLINE_EXCEEDED, 1);
+}
+
+/* A line that is not the awaited result nor a log or publish: logged (the first few), and
+ * false once there are too many for this event: the child is then cut off. */
+static bool stray_line(fth_isolation *iso, const char *type, unsigned *strays)
+{
+    if (++*strays <= STRAY_LINES_LOGGED)
+        ftrack_log(FTRACK_LOG_WARNING, "isolation",
+                   "plugin instance '%s': ignored a message from its child (%s)", iso->instance,
+                   type ? type : "not a protocol message");
+    return *strays <= MAX_STRAY_LINES;
+}
+
+/* Wait until `until` for the result of event `seq`. Returns the result message (new) or NULL
+ * with *why. */
+static json_object *await_result(fth_isolation *iso, int64_t seq, double until, char *why,
+                                 size_t why_size)
+{
+    unsigned strays = 0;
     for (;;) {
         bool eof = false;
         char *line = fth_lines_read(&iso->lines, until - fti_now(), &eof);
         if (!line) {
-            if (!eof) {
-                kill(iso->pid, SIGKILL);
-                fth_metrics_add(fth_metrics_find(iso->instance), FTH_METRIC_DEADLINE_EXCEEDED, 1);
-            }
+            if (!eof)
+                kill_late_child(iso);
             child_lost(iso,
                        eof ? "its child ended while handling an event"
                            : "its child did not answer within the deadline and was killed",
@@ -578,13 +673,22 @@ static json_object *await_result(fth_isolation *iso, int64_t seq, char *why, siz
         const char *type = str_of(m, "type");
         json_object *v;
         if (type && strcmp(type, "result") == 0 && json_object_object_get_ex(m, "seq", &v) &&
-            json_object_get_int64(v) == seq)
+            json_object_get_int64(v) == seq) {
+            log_dropped_say(iso);
             return m;
-        if (!type || !handle_async(iso, m, type))
-            ftrack_log(FTRACK_LOG_WARNING, "isolation",
-                       "plugin instance '%s': ignored a message from its child (%s)", iso->instance,
-                       type ? type : "not a protocol message");
+        }
+        bool handled = type && handle_async(iso, m, type);
         json_object_put(m);
+        if (!handled && !stray_line(iso, type, &strays)) {
+            kill(iso->pid, SIGKILL);
+            char what[160];
+            snprintf(what, sizeof(what),
+                     "its child sent more than %d messages that are not protocol messages or "
+                     "not expected while handling one event; cut off",
+                     MAX_STRAY_LINES);
+            child_lost(iso, what, why, why_size);
+            return NULL;
+        }
     }
 }
 
@@ -604,11 +708,20 @@ static json_object *proxy_callback(ftrack_event *event, const ftrack_delivery *d
     }
     json_object *m = event_message(p, event, delivery);
     int64_t seq = (int64_t)iso->seq;
-    bool sent = fth_lines_write(iso->fd, m);
+    /* One deadline for taking the event and answering it: a child that stops reading is
+     * killed like one that stops answering. */
+    double until = fti_now() + iso->deadline;
+    bool sent = fth_lines_write_until(iso->fd, m, until);
+    bool late = !sent && errno == ETIMEDOUT;
     json_object_put(m);
-    json_object *result = sent ? await_result(iso, seq, why, sizeof(why)) : NULL;
+    json_object *result = sent ? await_result(iso, seq, until, why, sizeof(why)) : NULL;
+    if (late)
+        kill_late_child(iso);
     if (!sent)
-        child_lost(iso, "its child ended before it received an event", why, sizeof(why));
+        child_lost(iso,
+                   late ? "its child did not read an event within the deadline and was killed"
+                        : "its child ended before it received an event",
+                   why, sizeof(why));
     if (!result) {
         ftrack_delivery_fail(delivery, "%s", why);
         return NULL;
@@ -635,7 +748,7 @@ void fth_isolation_unregister(fth_isolation *iso)
         return;
     json_object *m = json_object_new_object();
     json_object_object_add(m, "type", json_object_new_string("stop"));
-    fth_lines_write(iso->fd, m);
+    fth_lines_write_until(iso->fd, m, fti_now() + STOP_TIMEOUT);
     json_object_put(m);
     reap(iso, STOP_TIMEOUT, NULL, 0);
 }

@@ -76,6 +76,9 @@ void fth_lines_clear(fth_lines *l);
 char *fth_lines_read(fth_lines *l, double timeout, bool *eof);
 /* Write one JSON object as a line. False when the peer is gone. */
 bool fth_lines_write(int fd, json_object *message);
+/* The same, giving up at `until` (fti_now() time): false with errno ETIMEDOUT when the peer
+ * has not taken the whole line by then. */
+bool fth_lines_write_until(int fd, json_object *message, double until);
 
 /* The child's entry point: `ftrack-host run --isolated-child` (fd 3 is the socket). */
 int fth_child_main(int argc, char **argv);

@@ -75,18 +75,42 @@ static bool is_instance(const char *component)
     return component && fth_metrics_find(component) != NULL;
 }
 
+/* Copy `src` into dst (size bytes): line breaks become spaces (one record, one line) and other
+ * control characters "\xHH", so a child's log line or a topic from the wire cannot split a
+ * record, rewrite a terminal or fake another line. */
+static void copy_printable(const char *src, char *dst, size_t size)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p && o + 1 < size; p++) {
+        if (*p == '\n' || *p == '\r') {
+            dst[o++] = ' ';
+        } else if (*p == '\t' || (*p >= 0x20 && *p != 0x7f)) {
+            dst[o++] = (char)*p;
+        } else {
+            if (o + 5 > size)
+                break;
+            snprintf(dst + o, 5, "\\x%02x", *p);
+            o += 4;
+        }
+    }
+    dst[o] = '\0';
+}
+
 static void format_text(const ftrack_log_record *r, const char *when, char *buf, size_t size)
 {
     char ids[384] = "";
     if (r->event_id || r->topic)
         snprintf(ids, sizeof(ids), " [event %s topic %s]", r->event_id ? r->event_id : "-",
                  r->topic ? r->topic : "-");
-    /* Control characters would split one record over several lines. */
-    snprintf(buf, size, "%s %s %s:%s %s", when, fti_log_level_name(r->level),
+    char *raw = malloc(size);
+    if (!raw) {
+        snprintf(buf, size, "%s error ftrack: out of memory formatting a log line", when);
+        return;
+    }
+    snprintf(raw, size, "%s %s %s:%s %s", when, fti_log_level_name(r->level),
              r->component ? r->component : "ftrack", ids, r->message);
-    for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    copy_printable(raw, buf, size);
+    free(raw);
 }
 
 void fth_logging_format(const ftrack_log_record *r, fth_log_format format, double now, char *buf,

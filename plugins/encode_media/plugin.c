@@ -17,6 +17,9 @@
 #define POLL_FIRST 0.2
 #define POLL_MAX 5.0
 #define FOLLOWER_TICK 0.2
+/* How long an event waits for a free job slot before its delivery is failed, to be retried
+ * later by the host's failure policy: well inside the default 60 s deadline. */
+#define HOLD_MAX 20.0
 
 static const ftrack_plugin_param encode_params[] = {
     {"encode_media_file_types", FTRACK_PARAM_STRING, false,
@@ -30,7 +33,8 @@ static const ftrack_plugin_param encode_params[] = {
     {"encode_media_job_timeout", FTRACK_PARAM_DOUBLE, false, "900",
      "seconds a job is followed before its result is published as timeout"},
     {"encode_media_max_jobs", FTRACK_PARAM_INT, false, "16",
-     "jobs followed at once; beyond that new media is skipped with a warning"},
+     "jobs followed at once; beyond that new media waits for a slot (its event is retried "
+     "later when none frees up within 20 s)"},
     {"encode_media_result_topic", FTRACK_PARAM_STRING, false, "\"" ENCODE_DEFAULT_RESULT_TOPIC "\"",
      "topic of the result event published per job"},
     {"encode_media_action", FTRACK_PARAM_BOOL, false, "true",
@@ -56,6 +60,8 @@ typedef struct encode_state {
 
     pthread_mutex_t lock; /* guards jobs, job_count, stop */
     pthread_cond_t cond;
+    pthread_cond_t room; /* a followed job ended: a slot is free */
+    bool held;           /* this event found no slot: its delivery fails, to come back */
     pending_job *jobs;
     int job_count;
     bool stop;
@@ -176,6 +182,7 @@ static void unlink_job(encode_state *st, pending_job *job)
         if (*p == job) {
             *p = job->next;
             st->job_count--;
+            pthread_cond_broadcast(&st->room);
             return;
         }
     }
@@ -241,12 +248,19 @@ static bool follow(encode_state *st, const char *job_id, const char *component_i
     return true;
 }
 
-static int job_count(encode_state *st)
+/* Wait up to HOLD_MAX for fewer than max_jobs followed jobs; false when none ended in time. */
+static bool wait_for_room(encode_state *st)
 {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)HOLD_MAX;
     pthread_mutex_lock(&st->lock);
-    int n = st->job_count;
+    while (!st->stop && st->job_count >= st->cfg.max_jobs)
+        if (pthread_cond_timedwait(&st->room, &st->lock, &until) == ETIMEDOUT)
+            break;
+    bool room = st->job_count < st->cfg.max_jobs;
     pthread_mutex_unlock(&st->lock);
-    return n;
+    return room;
 }
 
 /* ---- Deciding and encoding (the worker thread) ------------------------------------------------
@@ -346,8 +360,12 @@ static bool consider(encode_state *st, ftrack_entity *component, const char *pro
         refusal = "its data is not in the server location yet";
     if (!refusal && !project_allowed(st, version_id, project_hint))
         refusal = "its project is not listed";
-    if (!refusal && job_count(st) >= st->cfg.max_jobs)
-        refusal = "too many jobs are being followed (encode_media_max_jobs)";
+    /* Full: hold this event until a followed job ends; still full, its delivery fails and the
+     * host retries it later. New media is never dropped for want of a slot. */
+    if (!refusal && !wait_for_room(st)) {
+        st->held = true;
+        refusal = "held: encode_media_max_jobs jobs are being followed";
+    }
     if (refusal) {
         ftrack_plugin_log(st->ctx, FTRACK_LOG_DEBUG, "component %s (%s%s) skipped: %s", id,
                           name ? name : "?", file_type ? file_type : "", refusal);
@@ -428,24 +446,38 @@ static int consider_candidates(encode_state *st, encode_candidates *c, bool expl
 /* ---- Callbacks --------------------------------------------------------------------------------
  */
 
+/* After an automatic trigger: an event that found no free slot fails its delivery, so the
+ * host's failure policy brings it back (and dead-letters it in the end) instead of the media
+ * going unencoded. */
+static void fail_if_held(encode_state *st, const ftrack_delivery *delivery)
+{
+    if (!st->held)
+        return;
+    st->held = false;
+    ftrack_delivery_fail(delivery,
+                         "held: %d encode jobs are being followed (encode_media_max_jobs); the "
+                         "event is retried later",
+                         st->cfg.max_jobs);
+}
+
 static json_object *on_update(ftrack_event *event, const ftrack_delivery *delivery, void *ud)
 {
-    (void)delivery;
     encode_candidates c = {0};
     encode_candidates_from_update(ftrack_event_data(event), &c);
     consider_candidates(ud, &c, false);
     encode_candidates_clear(&c);
+    fail_if_held(ud, delivery);
     return NULL;
 }
 
 static json_object *on_component_added(ftrack_event *event, const ftrack_delivery *delivery,
                                        void *ud)
 {
-    (void)delivery;
     encode_candidates c = {0};
     encode_candidates_from_component_added(ftrack_event_data(event), &c);
     consider_candidates(ud, &c, false);
     encode_candidates_clear(&c);
+    fail_if_held(ud, delivery);
     return NULL;
 }
 
@@ -488,6 +520,7 @@ static void state_free(encode_state *st)
         pthread_mutex_lock(&st->lock);
         st->stop = true;
         pthread_cond_signal(&st->cond);
+        pthread_cond_broadcast(&st->room);
         pthread_mutex_unlock(&st->lock);
         pthread_join(st->follower, NULL);
     }
@@ -505,6 +538,7 @@ static void state_free(encode_state *st)
     encode_registry_destroy(&st->outputs);
     encode_config_clear(&st->cfg);
     pthread_cond_destroy(&st->cond);
+    pthread_cond_destroy(&st->room);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
@@ -528,6 +562,7 @@ static ftrack_status encode_register(ftrack_plugin_context *ctx, ftrack_session 
     st->session = session;
     pthread_mutex_init(&st->lock, NULL);
     pthread_cond_init(&st->cond, NULL);
+    pthread_cond_init(&st->room, NULL);
     ftrack_status rc = encode_config_from_args(arguments, &st->cfg, err);
     if (rc == FTRACK_OK && (!encode_registry_init(&st->handled, REGISTRY_CAPACITY) ||
                             !encode_registry_init(&st->outputs, REGISTRY_CAPACITY)))

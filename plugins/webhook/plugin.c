@@ -12,7 +12,7 @@ static const ftrack_plugin_param webhook_params[] = {
     {"webhook_url", FTRACK_PARAM_STRING, true, NULL,
      "http(s) URL each matching event is POSTed to"},
     {"webhook_secret", FTRACK_PARAM_STRING, false, NULL,
-     "HMAC-SHA256 key; when set, each body is signed in X-Ftrack-Signature"},
+     "HMAC-SHA256 key: each request is signed in X-Ftrack-Signature (t=<time>,v1=<hmac>)"},
     {"webhook_expression", FTRACK_PARAM_STRING, false, "\"topic=ftrack.update\"",
      "subscription expression selecting the events to forward"},
     {"webhook_timeout", FTRACK_PARAM_DOUBLE, false, "10", "seconds allowed per HTTP attempt"},
@@ -22,6 +22,11 @@ static const ftrack_plugin_param webhook_params[] = {
      "seconds before the first retry; doubled for each next one"},
     {"webhook_retry_max_delay", FTRACK_PARAM_DOUBLE, false, "30",
      "longest wait between retries, seconds (also caps Retry-After)"},
+    {"webhook_budget", FTRACK_PARAM_DOUBLE, false, "50",
+     "seconds one event's attempts and waits may take in all; keep it below the instance's "
+     "deadline"},
+    {"unsigned", FTRACK_PARAM_BOOL, false, "false",
+     "send requests without a signature (needed when webhook_secret is not set)"},
 };
 
 typedef struct webhook_state {
@@ -30,12 +35,15 @@ typedef struct webhook_state {
     webhook_sender *sender;
     unsigned long delivered;
     unsigned long failed;
+    char outcome[512]; /* the last final message: why the delivery failed */
 } webhook_state;
 
 static void log_attempt(void *user_data, bool final, const char *event_id, const char *topic,
                         const char *message)
 {
     webhook_state *st = user_data;
+    if (final)
+        snprintf(st->outcome, sizeof(st->outcome), "%s", message);
     ftrack_plugin_log(st->ctx, final ? FTRACK_LOG_ERROR : FTRACK_LOG_WARNING,
                       "event %s (topic %s): %s", event_id, topic, message);
 }
@@ -44,7 +52,6 @@ static json_object *on_event(ftrack_event *event, const ftrack_delivery *deliver
 {
     webhook_state *st = user_data;
     size_t len = 0;
-    (void)delivery;
     /* The body is the event exactly as it travels on the wire, so receivers can parse it
      * with any ftrack client's event model. */
     char *body = ftrack_event_serialize(event, &len);
@@ -52,13 +59,19 @@ static json_object *on_event(ftrack_event *event, const ftrack_delivery *deliver
         log_attempt(st, true, ftrack_event_id(event), ftrack_event_topic(event),
                     "out of memory serialising the event");
         st->failed++;
+        ftrack_delivery_fail(delivery, "%s", st->outcome);
         return NULL;
     }
+    st->outcome[0] = '\0';
     if (webhook_deliver(st->sender, body, len, ftrack_event_id(event), ftrack_event_topic(event),
-                        log_attempt, st) == WEBHOOK_DELIVERED)
+                        log_attempt, st) == WEBHOOK_DELIVERED) {
         st->delivered++;
-    else
+    } else {
+        /* Failed, not dropped: the host's failure policy retries it later and dead-letters
+         * it in the end, so a receiver down longer than these retries loses nothing. */
         st->failed++;
+        ftrack_delivery_fail(delivery, "%s", st->outcome[0] ? st->outcome : "not delivered");
+    }
     ftrack_free(body);
     /* Forwarding is a side effect, not an answer: never reply, or a webhook on
      * ftrack.action.discover would show up as an action. */
@@ -106,7 +119,7 @@ static ftrack_status webhook_register(ftrack_plugin_context *ctx, ftrack_session
     char *origin = webhook_url_origin(st->cfg.url);
     ftrack_plugin_log(ctx, FTRACK_LOG_INFO, "forwarding events matching '%s' to %s (%s)",
                       st->cfg.expression, origin ? origin : "?",
-                      st->cfg.secret ? "signed" : "UNSIGNED: set webhook_secret");
+                      st->cfg.secret ? "signed" : "UNSIGNED, as \"unsigned\": true asks");
     free(origin);
     *state = st;
     return FTRACK_OK;

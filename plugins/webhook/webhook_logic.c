@@ -16,6 +16,9 @@
 #define WEBHOOK_DEFAULT_MAX_RETRIES 5
 #define WEBHOOK_DEFAULT_RETRY_DELAY 0.5
 #define WEBHOOK_DEFAULT_RETRY_MAX_DELAY 30.0
+/* Below the host's default deadline (60 s), so retries end before the host gives up on the
+ * event and runs it again. */
+#define WEBHOOK_DEFAULT_BUDGET 50.0
 
 #define config_error(err, ...) ftrack_error_set(err, FTRACK_ERR_CONFIG, __VA_ARGS__)
 
@@ -106,12 +109,23 @@ ftrack_status webhook_config_from_args(json_object *args, webhook_config *cfg, f
     if (st == FTRACK_OK)
         st = arg_number(args, "webhook_retry_max_delay", WEBHOOK_DEFAULT_RETRY_MAX_DELAY, 0,
                         WEBHOOK_DELAY_LIMIT, &cfg->retry_max_delay, err);
+    if (st == FTRACK_OK)
+        st = arg_number(args, "webhook_budget", WEBHOOK_DEFAULT_BUDGET, 0.001,
+                        WEBHOOK_DELAY_LIMIT, &cfg->budget, err);
+    json_object *unsigned_v = NULL;
+    if (st == FTRACK_OK && json_object_object_get_ex(args, "unsigned", &unsigned_v) &&
+        unsigned_v) {
+        if (!json_object_is_type(unsigned_v, json_type_boolean))
+            st = config_error(err, "parameter unsigned must be true or false");
+        cfg->allow_unsigned = json_object_get_boolean(unsigned_v);
+    }
     if (st != FTRACK_OK) {
         webhook_config_clear(cfg);
         return st;
     }
     cfg->max_retries = (int)retries;
-    /* An empty secret would sign with a key anyone knows: treat it as "unsigned". */
+    /* An empty secret would sign with a key anyone knows; a missing one (say, a file that was
+     * not mounted) should not silently turn signing off: both need "unsigned": true. */
     if (cfg->secret && !*cfg->secret) {
         free(cfg->secret);
         cfg->secret = NULL;
@@ -119,6 +133,11 @@ ftrack_status webhook_config_from_args(json_object *args, webhook_config *cfg, f
     if (!*cfg->expression) {
         webhook_config_clear(cfg);
         return config_error(err, "parameter webhook_expression must not be empty");
+    }
+    if (!cfg->secret && !cfg->allow_unsigned) {
+        webhook_config_clear(cfg);
+        return config_error(err, "parameter webhook_secret is missing or empty; set \"unsigned\": "
+                                 "true to send unsigned requests");
     }
     return FTRACK_OK;
 }
@@ -185,6 +204,28 @@ bool webhook_sign(const char *secret, const void *body, size_t len, char out[WEB
     return true;
 }
 
+bool webhook_signature_header(const char *secret, long long timestamp, const void *body,
+                              size_t len, char out[WEBHOOK_SIGNATURE_HEADER_MAX])
+{
+    out[0] = '\0';
+    char prefix[32];
+    int plen = snprintf(prefix, sizeof(prefix), "%lld.", timestamp);
+    char *signed_bytes = malloc((size_t)plen + len + 1);
+    if (!signed_bytes)
+        return false;
+    memcpy(signed_bytes, prefix, (size_t)plen);
+    if (len)
+        memcpy(signed_bytes + plen, body, len);
+    char sig[WEBHOOK_SIGNATURE_MAX];
+    bool ok = webhook_sign(secret, signed_bytes, (size_t)plen + len, sig);
+    free(signed_bytes);
+    if (ok)
+        snprintf(out, WEBHOOK_SIGNATURE_HEADER_MAX, "t=%lld,v1=%s", timestamp,
+                 sig + strlen("sha256="));
+    OPENSSL_cleanse(sig, sizeof(sig));
+    return ok;
+}
+
 webhook_verdict webhook_classify(CURLcode code, long http_status)
 {
     switch (code) {
@@ -246,6 +287,13 @@ struct webhook_sender {
     void *sleep_user_data;
     char errbuf[CURL_ERROR_SIZE];
 };
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void default_sleep(void *user_data, double seconds)
 {
@@ -338,7 +386,7 @@ typedef struct attempt_result {
 } attempt_result;
 
 static attempt_result post_once(webhook_sender *s, const char *body, size_t len,
-                                struct curl_slist *headers)
+                                struct curl_slist *headers, double timeout)
 {
     attempt_result r = {CURLE_OK, 0, 0};
     CURL *c = s->curl;
@@ -347,7 +395,7 @@ static attempt_result post_once(webhook_sender *s, const char *body, size_t len,
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(s->cfg->timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000) > 0 ? (long)(timeout * 1000) : 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -380,13 +428,16 @@ webhook_verdict webhook_deliver(webhook_sender *sender, const char *body, size_t
                                 const char *event_id, const char *topic, webhook_log_fn log,
                                 void *log_user_data)
 {
-    char signature[WEBHOOK_SIGNATURE_MAX] = "";
+    char signature[WEBHOOK_SIGNATURE_HEADER_MAX] = "";
     char message[CURL_ERROR_SIZE + 256];
     char why[CURL_ERROR_SIZE + 32];
     const int attempts = sender->cfg->max_retries + 1;
     webhook_verdict verdict = WEBHOOK_GIVE_UP;
 
-    if (sender->cfg->secret && !webhook_sign(sender->cfg->secret, body, len, signature)) {
+    double start = now_seconds();
+    if (sender->cfg->secret && !webhook_signature_header(sender->cfg->secret,
+                                                         (long long)time(NULL), body, len,
+                                                         signature)) {
         if (log)
             log(log_user_data, true, event_id, topic, "could not compute the HMAC signature");
         return WEBHOOK_GIVE_UP;
@@ -398,7 +449,9 @@ webhook_verdict webhook_deliver(webhook_sender *sender, const char *body, size_t
                 log(log_user_data, true, event_id, topic, "out of memory building headers");
             return WEBHOOK_GIVE_UP;
         }
-        attempt_result r = post_once(sender, body, len, headers);
+        double left = sender->cfg->budget - (now_seconds() - start);
+        attempt_result r = post_once(sender, body, len, headers,
+                                     left < sender->cfg->timeout ? left : sender->cfg->timeout);
         curl_slist_free_all(headers);
         verdict = webhook_classify(r.code, r.status);
         if (verdict == WEBHOOK_DELIVERED)
@@ -413,6 +466,15 @@ webhook_verdict webhook_deliver(webhook_sender *sender, const char *body, size_t
             return WEBHOOK_GIVE_UP;
         }
         double delay = webhook_backoff(sender->cfg, attempt, r.retry_after);
+        if (now_seconds() - start + delay >= sender->cfg->budget) {
+            snprintf(message, sizeof(message),
+                     "not delivered to %s after %d attempt%s: %s (no time left for another "
+                     "within webhook_budget, %.0f s)",
+                     sender->origin, attempt, attempt == 1 ? "" : "s", why, sender->cfg->budget);
+            if (log)
+                log(log_user_data, true, event_id, topic, message);
+            return WEBHOOK_GIVE_UP;
+        }
         snprintf(message, sizeof(message), "attempt %d of %d to %s failed: %s; retrying in %.2fs",
                  attempt, attempts, sender->origin, why, delay);
         if (log)

@@ -15,6 +15,8 @@
 
 /* "sha256=" + 64 hex digits + NUL. */
 #define WEBHOOK_SIGNATURE_MAX 72
+/* "t=" + up to 20 digits + ",v1=" + 64 hex digits + NUL. */
+#define WEBHOOK_SIGNATURE_HEADER_MAX 96
 
 /* Upper bounds that keep one event's delivery (and so a shutdown drain) bounded. */
 #define WEBHOOK_MAX_RETRIES_LIMIT 20
@@ -29,6 +31,8 @@ typedef struct webhook_config {
     int max_retries;    /* attempts after the first */
     double retry_delay; /* first backoff, seconds */
     double retry_max_delay;
+    double budget;       /* seconds one delivery may take, attempts and waits together */
+    bool allow_unsigned; /* "unsigned": true: no secret is fine */
 } webhook_config;
 
 /* Read the plugin's arguments (borrowed). Missing optional values get the documented
@@ -44,6 +48,13 @@ char *webhook_url_origin(const char *url);
 /* HMAC-SHA256 of `body` keyed with `secret`, written as "sha256=<hex>". False on failure. */
 bool webhook_sign(const char *secret, const void *body, size_t len,
                   char out[WEBHOOK_SIGNATURE_MAX]);
+
+/* The X-Ftrack-Signature value for a body sent at `timestamp` (Unix seconds):
+ * "t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>." followed by the body>". A receiver
+ * recomputes it and refuses old timestamps, so a captured request cannot be replayed later.
+ * False on failure. */
+bool webhook_signature_header(const char *secret, long long timestamp, const void *body,
+                              size_t len, char out[WEBHOOK_SIGNATURE_HEADER_MAX]);
 
 /* What to do after one attempt. */
 typedef enum webhook_verdict {
@@ -79,7 +90,9 @@ void webhook_sender_free(webhook_sender *sender);
 void webhook_sender_set_sleep(webhook_sender *sender, webhook_sleep_fn fn, void *user_data);
 
 /* POST `body` (the event's wire JSON) with its headers, retrying transient failures up to
- * cfg->max_retries times. Returns the final verdict (WEBHOOK_DELIVERED or not). */
+ * cfg->max_retries times, all within cfg->budget seconds (attempts are cut short and retries
+ * dropped to stay inside it). The body is signed once, so retries carry the same signature.
+ * Returns the final verdict (WEBHOOK_DELIVERED or not); the final log message then says why. */
 webhook_verdict webhook_deliver(webhook_sender *sender, const char *body, size_t len,
                                 const char *event_id, const char *topic, webhook_log_fn log,
                                 void *log_user_data);

@@ -72,3 +72,21 @@ expect_log() {
 count_lines() {
     grep -cF -- "$1" "${2:-$HOST_LOG}" || true
 }
+
+# encode_media_setup: for the encode_media tests; sets PEER (the JS client script), dir (a plugin
+# folder holding the shipped encode_media plugin) and CLIP (a one-second .mov).
+encode_media_setup() {
+    PEER="$FTRACK_SOURCE_DIR/tests/interop/js_media_peer.mjs"
+    local plugin="$FTRACK_SHIPPED_PLUGIN_DIR/ftrack_encode_media.so"
+    [ -f "$plugin" ] || fail "the encode_media plugin is not built"
+    command -v ffmpeg >/dev/null || fail "ffmpeg is not installed (build.sh installs it)"
+    # node resolves @ftrack/api from the peer's own folder (tests/interop/node_modules).
+    [ -d "$FTRACK_SOURCE_DIR/tests/interop/node_modules/@ftrack/api" ] ||
+        fail "tests/interop/node_modules is not installed (npm install there)"
+    dir=$(mktemp -d "$FTRACK_TEST_TMP/plugins.XXXXXX")
+    chmod 755 "$dir"
+    cp "$plugin" "$dir/" && chmod 755 "$dir/ftrack_encode_media.so"
+    CLIP="$FTRACK_TEST_TMP/plate.mov"
+    ffmpeg -v error -y -f lavfi -i testsrc=duration=1:size=160x120:rate=10 -pix_fmt yuv420p "$CLIP" ||
+        fail "ffmpeg could not make a test clip"
+}

@@ -111,6 +111,24 @@ assert q('select component_id from JobComponent where job_id is "%s"' % job["id"
 r = call([{"action": "encode_media", "component_id": "no-such-component", "keep_original": True, "version_id": None}])
 assert r["exception"] == "NotFoundError", r
 EOF
+
+export HUB_DATA_DIR
+note "an uploaded HLS playlist naming another file on the hub's machine is refused"
+OTHER="$FTRACK_TEST_TMP/other.ts"
+ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i testsrc=duration=1:size=320x240:rate=24 \
+    -c:v mpeg4 -f mpegts -y "$OTHER" || fail "cannot generate the other video"
+export OTHER
+py <<'EOF'
+playlist = ("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\nfile://%s\n#EXT-X-ENDLIST\n" % os.environ["OTHER"]).encode()
+files = os.path.join(os.environ["HUB_DATA_DIR"], "components")
+before = set(os.listdir(files))
+pl = component(playlist)
+job, _ = wait_job(call([{"action": "encode_media", "component_id": pl, "keep_original": True, "version_id": None}])[0]["job_id"])
+err = json.loads(job["data"])["error"]
+assert job["status"] == "failed" and "not in a media format the hub encodes" in err, job
+assert q('select component_id from JobComponent where job_id is "%s"' % job["id"]) == []
+assert set(os.listdir(files)) - before == {pl}, set(os.listdir(files)) - before
+EOF
 stop_hub
 
 note "no ffmpeg: the job fails and says so"
@@ -124,7 +142,8 @@ stop_hub
 
 note "the time limit kills a hung ffmpeg"
 SLOW="$FTRACK_TEST_TMP/slow-ffmpeg"
-printf '#!/bin/sh\necho $$ >>"%s"\nexec sleep 60\n' "$FTRACK_TEST_TMP/slow.pids" >"$SLOW"
+printf '#!/bin/sh\necho $$ >>"%s"\nenv >"%s"\nexec sleep 60\n' "$FTRACK_TEST_TMP/slow.pids" \
+    "$FTRACK_TEST_TMP/ffmpeg.env" >"$SLOW"
 chmod +x "$SLOW"
 start_hub --ffmpeg "$SLOW" --encode-timeout 1
 py <<'EOF'
@@ -143,6 +162,9 @@ still_running() {
     return 1
 }
 [ -s "$FTRACK_TEST_TMP/slow.pids" ] || fail "the fake ffmpeg never ran"
+# ffmpeg runs without the hub's key in its environment.
+grep -q '^PATH=' "$FTRACK_TEST_TMP/ffmpeg.env" || fail "the fake ffmpeg recorded no environment"
+if grep -Eq '^FTRACK_API_?KEY=' "$FTRACK_TEST_TMP/ffmpeg.env"; then fail "ffmpeg inherited the API key"; fi
 if still_running; then fail "the hung ffmpeg was not killed"; fi
 # A job still running when the hub stops is failed at the next start.
 py <<'EOF'

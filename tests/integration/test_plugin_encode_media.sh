@@ -7,22 +7,8 @@
 . "$FTRACK_TEST_LIB"
 . "$FTRACK_SOURCE_DIR/tests/integration/host_helpers.sh"
 
-PEER="$FTRACK_SOURCE_DIR/tests/interop/js_media_peer.mjs"
 PROBE="$FTRACK_TEST_BIN_DIR/sdk_data_probe"
-PLUGIN="$FTRACK_SHIPPED_PLUGIN_DIR/ftrack_encode_media.so"
-[ -f "$PLUGIN" ] || fail "the encode_media plugin is not built"
-command -v ffmpeg >/dev/null || fail "ffmpeg is not installed (build.sh installs it)"
-# node resolves @ftrack/api from the peer's own folder (tests/interop/node_modules).
-[ -d "$FTRACK_SOURCE_DIR/tests/interop/node_modules/@ftrack/api" ] ||
-    fail "tests/interop/node_modules is not installed (npm install there)"
-
-dir=$(mktemp -d "$FTRACK_TEST_TMP/plugins.XXXXXX")
-chmod 755 "$dir"
-cp "$PLUGIN" "$dir/" && chmod 755 "$dir/ftrack_encode_media.so"
-
-CLIP="$FTRACK_TEST_TMP/plate.mov"
-ffmpeg -v error -y -f lavfi -i testsrc=duration=1:size=160x120:rate=10 -pix_fmt yuv420p "$CLIP" ||
-    fail "ffmpeg could not make a test clip"
+encode_media_setup
 
 # The embedded hub knows one API user, so the JS client is "our own user" here: own-user
 # filtering is turned off and the plugin must avoid re-triggering by its other guards.

@@ -36,6 +36,9 @@ SECRET_B="whsec-bravo-$RANDOM$RANDOM"
 start_receiver alpha "$SECRET_A" 0
 start_receiver bravo "$SECRET_B" 1
 
+# A receiver that stays down longer than the plugin's retries: nothing listens on DOWN_PORT.
+DOWN_PORT=$(free_port)
+(umask 077 && printf 'whsec-down\n' >"$FTRACK_TEST_TMP/down-secret")
 cfg="$FTRACK_TEST_TMP/config.json"
 cat >"$cfg" <<EOF
 {
@@ -50,14 +53,23 @@ cat >"$cfg" <<EOF
       "webhook_expression": "topic=test.webhook.bravo",
       "webhook_retry_delay": 0.2, "webhook_max_retries": 3}},
     "hook-bad": {"plugin": "webhook", "arguments": {
-      "webhook_url": "ftp://127.0.0.1/x"}}
+      "webhook_url": "ftp://127.0.0.1/x"}},
+    "hook-down": {"plugin": "webhook", "arguments": {
+      "webhook_url": "http://127.0.0.1:$DOWN_PORT/hook",
+      "webhook_secret": {"file": "$FTRACK_TEST_TMP/down-secret"},
+      "webhook_expression": "topic=test.webhook.down",
+      "webhook_retry_delay": 0.1, "webhook_max_retries": 1},
+      "failure": {"max_attempts": 2, "retry_delay": 0.1}},
+    "hook-nosecret": {"plugin": "webhook", "arguments": {
+      "webhook_url": "http://127.0.0.1:$DOWN_PORT/hook", "webhook_secret": ""}}
   }
 }
 EOF
 
 start_host --plugin-path "$dir" --config "$cfg"
-expect_log "ready: 2 plugin instances running"
+expect_log "ready: 3 plugin instances running"
 expect_log "hook-bad.*must use http or https"
+expect_log "hook-nosecret.*webhook_secret is missing or empty; set \"unsigned\": true"
 expect_log "hook-alpha.*forwarding events matching 'topic=test.webhook.alpha' to http://127\.0\.0\.1:$alpha_PORT \(signed\)"
 
 # --- a signed delivery ---------------------------------------------------------------------
@@ -79,7 +91,8 @@ assert set(ev) == {"id", "topic", "data", "source", "target", "sent", "inReplyTo
 assert ev["topic"] == "test.webhook.alpha", ev["topic"]
 assert ev["data"]["greeting"] == "hello" and ev["data"]["unicode"] == "caf\u00e9", ev["data"]
 h = rec["headers"]
-want = "sha256=" + hmac.new(sys.argv[2].encode(), body, hashlib.sha256).hexdigest()
+t = h["x-ftrack-signature"].split(",")[0][2:]
+want = "t=%s,v1=%s" % (t, hmac.new(sys.argv[2].encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest())
 assert h["x-ftrack-signature"] == want, (h["x-ftrack-signature"], want)
 assert rec["signature"] == "valid"
 assert h["x-ftrack-event-id"] == ev["id"], h
@@ -109,6 +122,15 @@ EOF
 event_id=$(python3 -c 'import json,sys; print(json.loads(json.loads(open(sys.argv[1]).readline())["body"])["id"])' \
     "$FTRACK_TEST_TMP/bravo.jsonl")
 expect_log "hook-bravo.*event $event_id \(topic test\.webhook\.bravo\): attempt 1 of 4 to http://127\.0\.0\.1:$bravo_PORT failed: HTTP status 500"
+
+# --- a receiver down longer than the retries: the delivery fails and is dead-lettered ----------
+probe test.webhook.down --data '{"n":3}' --expect 0 --wait 0.5
+dl="$FTRACK_TEST_TMP/host-data/dead-letter.jsonl"
+wait_for 30 grep -q '"instance":"hook-down"' "$dl" ||
+    fail "the undeliverable event was not dead-lettered"
+grep '"instance":"hook-down"' "$dl" | grep -q '"n":3' || fail "the dead letter is not the event"
+grep '"instance":"hook-down"' "$dl" | grep -q 'not delivered to http://127.0.0.1:'"$DOWN_PORT" ||
+    fail "the dead letter does not say why"
 
 stop_host
 [ "$HOST_EXIT" -eq 0 ] || fail "ftrack-host exited $HOST_EXIT"

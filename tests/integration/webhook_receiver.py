@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -42,9 +43,14 @@ def main():
             elif args.secret is None:
                 verdict = "invalid"
             else:
-                want = "sha256=" + hmac.new(args.secret.encode(), body,
-                                            hashlib.sha256).hexdigest()
-                verdict = "valid" if hmac.compare_digest(want, given) else "invalid"
+                # t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>; a stale t is refused
+                fields = dict(p.split("=", 1) for p in given.split(",") if "=" in p)
+                t = fields.get("t", "")
+                want = hmac.new(args.secret.encode(), t.encode() + b"." + body,
+                                hashlib.sha256).hexdigest()
+                fresh = t.isdigit() and abs(time.time() - int(t)) < 300
+                verdict = ("valid" if fresh and hmac.compare_digest(want, fields.get("v1", ""))
+                           else "invalid")
             with lock:
                 count[0] += 1
                 n = count[0]

@@ -86,8 +86,18 @@ if (mode === "publish-media") {
   session.eventHub.subscribe(`topic=${topic}`, (event) => {
     console.log(`EVENT ${JSON.stringify(event.data)}`);
   });
-  // Give the subscription time to reach the hub before saying so.
-  setTimeout(() => console.log("READY"), 500);
+  // READY once the hub has filed the subscription: the hub handles one connection's frames in
+  // order, so an event on a private topic subscribed after it coming back proves it.
+  const probeTopic = `${topic}.ready.${Math.random().toString(16).slice(2)}`;
+  let filed = false;
+  session.eventHub.subscribe(`topic=${probeTopic}`, () => (filed = true));
+  const until = Date.now() + 15000;
+  while (!filed && Date.now() < until) {
+    await session.eventHub.publish(new Event(probeTopic, {}));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!filed) throw new Error("the hub did not route to this listener within 15 s");
+  console.log("READY");
   setTimeout(() => process.exit(0), Number(seconds) * 1000);
 } else if (mode === "action") {
   const [versionId] = rest;

@@ -215,6 +215,11 @@ static void test_log_text(void **state)
     char buf[1024];
     fth_logging_format(&r, FTH_LOG_TEXT, 0, buf, sizeof(buf));
     assert_string_equal(buf, "1970-01-01T00:00:00.000Z error echo-a: [event ev-1 topic t.x] a b");
+    /* Other control characters (a child's log line, a topic from the wire) are escaped. */
+    ftrack_log_record c = {FTRACK_LOG_INFO, "iso", NULL, "t\x1b[2J", "red \x1b[31mX\x07\x7f\tend"};
+    fth_logging_format(&c, FTH_LOG_TEXT, 0, buf, sizeof(buf));
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z info iso: [event - topic t\\x1b[2J] red "
+                             "\\x1b[31mX\\x07\\x7f\tend");
 }
 
 /* A log file to install the sink on: a temporary file opened for writing and reading back. */

@@ -113,6 +113,66 @@ static void test_writable_root_taints_all(void **state)
     ftrack_plugin_set_free(set);
 }
 
+/* The refusal of the only file a scan of root/<folder> finds. */
+static char *refusal_in(const char *folder)
+{
+    char paths[300];
+    snprintf(paths, sizeof(paths), "%s/%s", root, folder);
+    ftrack_plugin_set *set = NULL;
+    assert_int_equal(ftrack_plugin_set_scan(paths, &set, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_plugin_set_count(set), 1);
+    char *why = strdup(ftrack_plugin_set_refusal(set, 0));
+    ftrack_plugin_set_free(set);
+    return why;
+}
+
+static void assert_refused(const char *folder, const char *words, const char *names)
+{
+    char *why = refusal_in(folder);
+    if (!strstr(why, words) || !strstr(why, names))
+        fail_msg("%s: '%s' lacks '%s' or '%s'", folder, why, words, names);
+    free(why);
+}
+
+/* StrictModes: group-writable files and folders (also above a link's target) and files of
+ * another user are refused before dlopen; a trusted file reaches dlopen. */
+static void test_strict_modes(void **state)
+{
+    (void)state;
+    make_dir("ok", 0755);
+    write_file("ok/p.so", 0644);
+    assert_refused("ok", "failed to load", "");
+    make_dir("gfile", 0755);
+    write_file("gfile/p.so", 0664);
+    assert_refused("gfile", "writable by its group", "gfile/p.so");
+    make_dir("gdir", 0775);
+    make_dir("gdir/sub", 0755);
+    write_file("gdir/sub/p.so", 0644);
+    assert_refused("gdir/sub", "gdir is writable by its group", "folder ");
+    /* A link in a trusted folder to a file in a group-writable one. */
+    make_dir("links", 0755);
+    char target[512], link[512];
+    snprintf(target, sizeof(target), "%s/gdir/t.so", root);
+    snprintf(link, sizeof(link), "%s/links/l.so", root);
+    write_file("gdir/t.so", 0644);
+    assert_int_equal(symlink(target, link), 0);
+    assert_refused("links", "writable by its group", "/gdir");
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    assert_int_equal(ftrack_plugin_file_trusted(link, &err), FTRACK_ERR_PLUGIN);
+    assert_non_null(strstr(err.message, "writable by its group"));
+    snprintf(target, sizeof(target), "%s/ok/p.so", root);
+    assert_int_equal(ftrack_plugin_file_trusted(target, &err), FTRACK_OK);
+    /* A file of another user, where this test may hand one over (as root). */
+    make_dir("other", 0755);
+    write_file("other/p.so", 0644);
+    snprintf(target, sizeof(target), "%s/other/p.so", root);
+    if (geteuid() == 0) {
+        assert_int_equal(chown(target, 65534, 65534), 0);
+        assert_refused("other", "belongs to user 65534", "other/p.so");
+    }
+}
+
 static void test_empty_paths(void **state)
 {
     (void)state;
@@ -129,6 +189,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sorted_recursive_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writable_root_taints_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_strict_modes, setup, teardown),
         cmocka_unit_test(test_empty_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

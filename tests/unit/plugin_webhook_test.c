@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -126,9 +127,11 @@ static void test_config_defaults(void **state)
     (void)state;
     webhook_config cfg;
     ftrack_error err;
-    json_object *args = args_from("{\"webhook_url\": \"https://example.com/hook\"}");
+    json_object *args =
+        args_from("{\"webhook_url\": \"https://example.com/hook\", \"unsigned\": true}");
     assert_int_equal(webhook_config_from_args(args, &cfg, &err), FTRACK_OK);
     assert_string_equal(cfg.url, "https://example.com/hook");
+    assert_float_equal(cfg.budget, 50.0, 1e-9);
     assert_string_equal(cfg.expression, "topic=ftrack.update");
     assert_null(cfg.secret);
     assert_float_equal(cfg.timeout, 10.0, 1e-9);
@@ -138,6 +141,8 @@ static void test_config_defaults(void **state)
     webhook_config_clear(&cfg);
     json_object_put(args);
 }
+
+static void expect_config_error(const char *text, const char *needle);
 
 static void test_config_values(void **state)
 {
@@ -159,12 +164,16 @@ static void test_config_values(void **state)
     webhook_config_clear(&cfg);
     json_object_put(args);
 
-    /* An empty secret means unsigned, never "signed with the empty key". */
-    args = args_from("{\"webhook_url\": \"http://h/\", \"webhook_secret\": \"\"}");
+    /* An empty secret is never "signed with the empty key": unsigned, and only when asked. */
+    args = args_from("{\"webhook_url\": \"http://h/\", \"webhook_secret\": \"\","
+                     " \"unsigned\": true}");
     assert_int_equal(webhook_config_from_args(args, &cfg, &err), FTRACK_OK);
     assert_null(cfg.secret);
     webhook_config_clear(&cfg);
     json_object_put(args);
+    expect_config_error("{\"webhook_url\": \"http://h/\", \"webhook_secret\": \"\"}", "unsigned");
+    expect_config_error("{\"webhook_url\": \"http://h/\"}", "webhook_secret is missing");
+    expect_config_error("{\"webhook_url\": \"http://h/\", \"unsigned\": \"yes\"}", "unsigned");
 }
 
 static void expect_config_error(const char *text, const char *needle)
@@ -276,8 +285,9 @@ static fixture *fixture_new(const char *extra_args)
     f->server = http_responder_start();
     assert_non_null(f->server);
     snprintf(text, sizeof(text),
-             "{\"webhook_url\": \"%s/hook/PATHTOKEN\", \"webhook_timeout\": 5, %s}",
-             http_responder_url(f->server), extra_args);
+             "{\"webhook_url\": \"%s/hook/PATHTOKEN\", \"webhook_timeout\": 5, %s%s}",
+             http_responder_url(f->server), extra_args,
+             strstr(extra_args, "webhook_secret") ? "" : ", \"unsigned\": true");
     json_object *args = args_from(text);
     assert_int_equal(webhook_config_from_args(args, &f->cfg, &err), FTRACK_OK);
     json_object_put(args);
@@ -306,19 +316,33 @@ static webhook_verdict deliver(fixture *f)
                            &f->rec);
 }
 
+/* X-Ftrack-Signature is "t=<unix time>,v1=<hex HMAC of "<t>." + body>", with t recent. */
 static void assert_signed(const http_request_record *req, const char *secret)
 {
-    char expected[WEBHOOK_SIGNATURE_MAX];
-    /* Independently of webhook_sign: OpenSSL's HMAC over the bytes the server received. */
+    const char *given = http_request_header(req, "X-Ftrack-Signature");
+    assert_non_null(given);
+    long long t = 0;
+    int consumed = 0;
+    assert_int_equal(sscanf(given, "t=%lld,v1=%n", &t, &consumed), 1);
+    assert_true(consumed > 0);
+    long long now = (long long)time(NULL);
+    assert_true(t <= now && t > now - 60);
+    /* Independently of webhook_sign: OpenSSL's HMAC over "<t>." and the bytes received. */
+    char prefix[32];
+    size_t mlen = (size_t)snprintf(prefix, sizeof(prefix), "%lld.", t);
+    char *msg = malloc(mlen + req->body_len);
+    assert_non_null(msg);
+    memcpy(msg, prefix, mlen);
+    memcpy(msg + mlen, req->body, req->body_len);
     unsigned char mac[32];
     unsigned int n = 0;
-    assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret),
-                         (const unsigned char *)req->body, req->body_len, mac, &n));
-    memcpy(expected, "sha256=", 8);
+    assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg,
+                         mlen + req->body_len, mac, &n));
+    free(msg);
+    char expected[65];
     for (unsigned i = 0; i < n; i++)
-        snprintf(expected + 7 + 2 * i, 3, "%02x", mac[i]);
-    assert_non_null(http_request_header(req, "X-Ftrack-Signature"));
-    assert_string_equal(http_request_header(req, "X-Ftrack-Signature"), expected);
+        snprintf(expected + 2 * i, 3, "%02x", mac[i]);
+    assert_string_equal(given + consumed, expected);
 }
 
 static void test_deliver_signed(void **state)
@@ -340,6 +364,21 @@ static void test_deliver_signed(void **state)
     assert_signed(req, "TOPSECRET");
     assert_int_equal(f->rec.logs, 0);
     assert_int_equal(f->rec.sleeps, 0);
+    fixture_free(f);
+}
+
+/* Retries stop where the next wait would pass webhook_budget, whatever max_retries allows. */
+static void test_deliver_within_budget(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new("\"webhook_secret\": \"TOPSECRET\", \"webhook_retry_delay\": 0.25,"
+                             " \"webhook_max_retries\": 5, \"webhook_budget\": 0.5");
+    for (int i = 0; i < 6; i++)
+        http_responder_push(f->server, 500, "boom");
+    assert_int_equal(deliver(f), WEBHOOK_GIVE_UP);
+    assert_int_equal(http_responder_count(f->server), 2);
+    assert_int_equal(f->rec.sleeps, 1);
+    assert_non_null(strstr(f->rec.text[f->rec.logs - 1], "within webhook_budget"));
     fixture_free(f);
 }
 
@@ -508,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_url_origin),
         cmocka_unit_test(test_deliver_signed),
         cmocka_unit_test(test_deliver_unsigned),
+        cmocka_unit_test(test_deliver_within_budget),
         cmocka_unit_test(test_deliver_retries_500_then_200),
         cmocka_unit_test(test_deliver_gives_up_after_max_retries),
         cmocka_unit_test(test_deliver_does_not_retry_4xx),

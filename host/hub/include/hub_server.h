@@ -34,6 +34,12 @@ typedef struct fth_hub_server_config {
     double heartbeat_timeout;  /* drop a client silent this long, seconds; 0 → 60 */
     size_t max_frame;          /* largest websocket message accepted, bytes; 0 → 1 MiB */
     size_t max_api_body;       /* largest POST /api body, bytes; 0 → 8 MiB */
+    size_t max_upload;         /* largest PUT /component/put body, bytes; 0 → 4 GiB */
+    int max_connections;       /* connections open at once (HTTP and websocket); more wait in
+                                  the listen backlog until one closes; 0 → 256 */
+    size_t max_header_bytes;   /* largest request head (request line and headers); 0 → 8 KiB */
+    double client_timeout;     /* seconds a request's head and body may take to arrive, and
+                                  an idle keep-alive connection is kept; 0 → 30 */
     int max_json_depth;        /* deepest JSON nesting accepted; 0 → FTRACK_EVENT_MAX_DEPTH */
     size_t max_queued_bytes;   /* per connection outbound backlog before events are dropped
                                   for it (logged); 0 → 64 MiB */

@@ -9,8 +9,9 @@
  * function with a context from ftrack_plugin_context_new().
  *
  * Trust. Loading a shared object runs its constructors, so the scan refuses, before dlopen, a
- * file that is writable by everyone or lies below a folder (within the plugin path) that is.
- * The path must hold only trusted plugins.
+ * file that is writable by everyone or lies below a folder (within the plugin path) that is,
+ * and any file that ftrack_plugin_file_trusted() refuses. The path must hold only trusted
+ * plugins.
  *
  * Threads. A set is built and freed on one thread; its accessors may be called from any
  * thread while it lives. Descriptors stay valid until the set is freed (which unloads the
@@ -38,6 +39,13 @@ typedef struct ftrack_plugin_set ftrack_plugin_set;
  * scan: it fails only when out of memory. A folder that does not exist is skipped. */
 FTRACK_API ftrack_status ftrack_plugin_set_scan(const char *paths, ftrack_plugin_set **out,
                                                 ftrack_error *err);
+/* Whether `path` may be loaded, by the rule of sshd's StrictModes: the file and every folder
+ * above it (for a symbolic link, above its target and above the link) belong to this user or
+ * root and are writable by neither group nor others; a root-owned folder with the sticky bit
+ * (like /tmp) passes. FTRACK_ERR_PLUGIN with the reason (naming the offending file or
+ * folder) otherwise. The scan applies it; a process that loads a file itself (an isolated
+ * child) checks it again just before. */
+FTRACK_API ftrack_status ftrack_plugin_file_trusted(const char *path, ftrack_error *err);
 /* Unload every library and free. NULL is accepted. */
 FTRACK_API void ftrack_plugin_set_free(ftrack_plugin_set *set);
 

@@ -76,7 +76,9 @@ const char *fti_json_string(json_object *obj, const char *key);
 /* Seconds on the wall clock (since the epoch). */
 double fti_wall_now(void);
 /* mkdir -p: create `path` and every missing parent with mode 0700 (folders that exist are left
- * as they are). FTRACK_ERR_IO names the folder that could not be made. */
+ * as they are). FTRACK_ERR_IO names the folder that could not be made. `path` itself, new or
+ * not, must then belong to this user and be writable by nobody else (FTRACK_ERR_CONFIG naming
+ * the fix); readable by others is logged as a warning. */
 ftrack_status fti_make_dirs(const char *path, ftrack_error *err);
 /* The strings of a JSON array joined with `sep` (non-strings count as empty): a malloc'ed
  * string, "" for an empty array; NULL when out of memory. */
@@ -84,5 +86,10 @@ struct json_object;
 char *fti_json_join(struct json_object *array, const char *sep);
 /* Copy with truncation; always NUL-terminates when size > 0. */
 void fti_strlcpy(char *dst, const char *src, size_t size);
+/* The environment for a child process: a copy of `env` (NULL-terminated) without the
+ * variables that hold ftrack's API key (FTRACK_API_KEY, FTRACK_APIKEY), which children get
+ * through their own channel or not at all. The array is malloc'ed (free it alone); its strings
+ * are borrowed from env. NULL when out of memory. Build it before fork(). */
+char **fti_env_without_secrets(char *const *env);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -95,6 +96,28 @@ void fti_strlcpy(char *dst, const char *src, size_t size)
     dst[n] = '\0';
 }
 
+/* The folder holds keys, the journal and a control socket: one made earlier (or by someone
+ * else) must be this user's and writable by nobody else; readable by others is warned about. */
+static ftrack_status private_dir_check(const char *path, ftrack_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fti_error(err, FTRACK_ERR_IO, "%s is not a folder", path);
+    if (st.st_uid != geteuid())
+        return fti_error(err, FTRACK_ERR_CONFIG, "folder %s belongs to another user (uid %u)", path,
+                         (unsigned)st.st_uid);
+    if (st.st_mode & 022)
+        return fti_error(err, FTRACK_ERR_CONFIG,
+                         "folder %s is writable by other users (mode %04o); run `chmod 700 %s`",
+                         path, (unsigned)(st.st_mode & 07777), path);
+    if (st.st_mode & 044)
+        ftrack_log(FTRACK_LOG_WARNING, "ftrack",
+                   "folder %s is readable by other users (mode %04o); `chmod 700 %s` keeps its "
+                   "journal and files private",
+                   path, (unsigned)(st.st_mode & 07777), path);
+    return FTRACK_OK;
+}
+
 ftrack_status fti_make_dirs(const char *path, ftrack_error *err)
 {
     char *p = fti_strdup(path);
@@ -117,7 +140,7 @@ ftrack_status fti_make_dirs(const char *path, ftrack_error *err)
         *s = '/';
     }
     free(p);
-    return FTRACK_OK;
+    return private_dir_check(path, err);
 }
 
 char *fti_json_join(struct json_object *array, const char *sep)
@@ -148,4 +171,24 @@ const char *fti_json_string(json_object *obj, const char *key)
 {
     json_object *v = json_object_object_get(obj, key);
     return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+char **fti_env_without_secrets(char *const *env)
+{
+    static const char *const secret[] = {"FTRACK_API_KEY=", "FTRACK_APIKEY="};
+    size_t n = 0;
+    while (env && env[n])
+        n++;
+    char **out = calloc(n + 1, sizeof(*out));
+    if (!out)
+        return NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool drop = false;
+        for (size_t k = 0; k < sizeof(secret) / sizeof(secret[0]); k++)
+            drop = drop || strncmp(env[i], secret[k], strlen(secret[k])) == 0;
+        if (!drop)
+            out[kept++] = env[i];
+    }
+    return out;
 }

@@ -188,6 +188,10 @@ static bool load_file(ftrack_plugin_set *set, const char *path, const char *writ
     if (st.st_mode & S_IWOTH)
         return refuse(f, "the file is writable by everyone; loading would run code anyone "
                          "could have put there (chmod o-w it)");
+    ftrack_error distrust;
+    ftrack_error_clear(&distrust);
+    if (ftrack_plugin_file_trusted(path, &distrust) != FTRACK_OK)
+        return refuse(f, "%s", distrust.message);
     dlerror();
     f->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!f->handle) {

@@ -29,7 +29,7 @@ static void on_ack(bool success, const char *message, void *user_data)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: rel_publisher TOPIC [--count N] [--start I] [--data JSON] "
+        fprintf(stderr, "usage: rel_publisher TOPIC [--count N] [--start I] [--data JSON|@FILE] "
                         "[--wait SECONDS]\n");
         return 2;
     }
@@ -46,6 +46,10 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--wait") == 0)
             wait = strtod(argv[i + 1], NULL);
     }
+    /* @FILE: data too large for a command-line argument */
+    json_object *from_file = data_text[0] == '@' ? json_object_from_file(data_text + 1) : NULL;
+    if (from_file)
+        data_text = json_object_to_json_string_ext(from_file, JSON_C_TO_STRING_PLAIN);
     ftrack_hub_options o;
     probe_hub_options(&o);
     o.reply_timeout = wait;
@@ -72,5 +76,6 @@ int main(int argc, char **argv)
     printf("acked %ld failed %ld\n", acked, failed);
     ftrack_hub_disconnect(hub, false, NULL);
     ftrack_hub_free(hub);
+    json_object_put(from_file);
     return acked == count ? 0 : 1;
 }
