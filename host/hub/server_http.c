@@ -282,7 +282,8 @@ static int refuse_unauthenticated(fth_hub_server *srv, struct lws *wsi, pss *ps)
 {
     int status = 200;
     size_t len = 0;
-    char *out = fth_api_handle(srv->api, "", 0, false, ps->strict, srv->max_depth, &status, &len);
+    char *out = fth_api_handle_as(srv->api, ps->user, "", 0, false, ps->strict, srv->max_depth,
+                                 &status, &len);
     if (!out)
         return -1;
     int rc = refuse(wsi, ps, (unsigned)status, out);

@@ -46,8 +46,13 @@ done
 head -n 1 "$copy/sdk/include/ftrack/ftrack.h" | grep -qx '/\* SPDX-License-Identifier: Apache-2.0 \*/' ||
     fail "ftrack.h: $(head -n 1 "$copy/sdk/include/ftrack/ftrack.h")"
 while IFS= read -r -d '' f; do bash -n "$f" || fail "$f no longer parses"; done < <(find "$copy" -name '*.sh' -print0)
+# Every Python file that parses in the tree still parses (a fixture that is broken on purpose,
+# such as a plugin with a syntax error, stays broken the same way).
+parses() { python3 -c 'import ast,sys; ast.parse(open(sys.argv[1]).read())' "$1" 2>/dev/null; }
 while IFS= read -r -d '' f; do
-    python3 -c 'import ast,sys; ast.parse(open(sys.argv[1]).read())' "$f" || fail "$f no longer parses"
+    if parses "$FTRACK_SOURCE_DIR/${f#"$copy"/}"; then
+        parses "$f" || fail "$f no longer parses"
+    fi
 done < <(find "$copy" -name '*.py' ! -path '*/node_modules/*' -print0)
 if command -v node >/dev/null; then
     while IFS= read -r -d '' f; do node --check "$f" || fail "$f no longer parses"; done \
