@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <ftrack/ftrack.h>
+#include <ftrack/host.h>
 #include "cli/cli.h"
 #include "common/internal.h"
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <ftrack/ftrack.h>
+#include <ftrack/host.h>
 #include <ftrack/plugin_loader.h>
 #include "cli/cli.h"
 #include "common/internal.h"
@@ -423,14 +424,15 @@ static void run_instance(tp_run *r, tp_instance *inst, const char *text, size_t 
     json_object_object_add(line, "topic", json_object_get(json_object_object_get(event, "topic")));
     json_object_object_add(line, "instance", json_object_new_string(inst->plan->name));
 
-    ftrack_delivery_outcome outcome = {.size = sizeof(outcome)};
-    ftrack_delivery delivery = {.size = sizeof(delivery), .attempt = 1, .outcome = &outcome};
+    ftrack_delivery_outcome outcome;
+    ftrack_delivery delivery;
+    ftrack_delivery_init(&delivery, &outcome);
     ftrack_dispatch_result res = {.size = sizeof(res)};
     ftrack_error err;
     ftrack_error_clear(&err);
     r->outgoing = json_object_new_array();
     ftrack_hub_bind_thread(r->hub, inst->queue);
-    ftrack_status st = ftrack_hub_queue_dispatch_ex(inst->queue, text, len, &delivery, &res, &err);
+    ftrack_status st = ftrack_hub_queue_dispatch(inst->queue, text, len, &delivery, &res, &err);
     const char *what = outcome_of(st, &res, &outcome);
     json_object_object_add(line, "outcome", json_object_new_string(what));
     if (st != FTRACK_OK)

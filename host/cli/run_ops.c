@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <ftrack/ftrack.h>
+#include <ftrack/host.h>
 #include "cli/cli.h"
 #include "common/internal.h"
 #include "runtime/workers.h"

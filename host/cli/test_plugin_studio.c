@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <ftrack/ftrack.h>
+#include <ftrack/host.h>
 #include "cli/cli.h"
 #include "common/internal.h"
 #include "hub_server.h"

@@ -425,9 +425,6 @@ static const char *dispatch_once(fth_reliable *r, fth_deliver_fn deliver, void *
                                  const char *text, size_t len, ftrack_delivery *d,
                                  ftrack_delivery_outcome *outcome)
 {
-    memset(outcome, 0, sizeof(*outcome));
-    outcome->size = sizeof(*outcome);
-    d->outcome = outcome;
     double t0 = fti_now();
     deliver(ctx, text, len, d);
     double took = fti_now() - t0;
@@ -450,11 +447,9 @@ static const char *dispatch_once(fth_reliable *r, fth_deliver_fn deliver, void *
 
 static void dispatch_memory(fth_reliable *r, fth_deliver_fn deliver, void *ctx, mem_item *it)
 {
-    ftrack_delivery d;
-    memset(&d, 0, sizeof(d));
-    d.size = sizeof(d);
-    d.attempt = 1;
     ftrack_delivery_outcome outcome;
+    ftrack_delivery d;
+    ftrack_delivery_init(&d, &outcome);
     const char *failed = dispatch_once(r, deliver, ctx, it->text, it->len, &d, &outcome);
     if (failed)
         ftrack_log(FTRACK_LOG_WARNING, "reliability",
@@ -519,14 +514,13 @@ static void dispatch_journaled(fth_reliable *r, fth_deliver_fn deliver, void *ct
     if (attempt > 1 && e->seq != r->retry_seq && !e->redelivery)
         attempt = 1; /* requeued by a replay */
     fth_journal_started(r->journal, r->instance, e);
+    ftrack_delivery_outcome outcome;
     ftrack_delivery d;
-    memset(&d, 0, sizeof(d));
-    d.size = sizeof(d);
+    ftrack_delivery_init(&d, &outcome);
     d.attempt = attempt;
     d.redelivery = e->redelivery || attempt > 1;
     if (attempt > 1)
         atomic_fetch_add(&r->retries, 1);
-    ftrack_delivery_outcome outcome;
     set_inflight(r, id, topic);
     const char *failed = dispatch_once(r, deliver, ctx, e->text, e->len, &d, &outcome);
     set_inflight(r, NULL, NULL);
@@ -582,7 +576,7 @@ static bool serve_replies(fth_reliable *r)
     size_t len = 0;
     char *text;
     while ((text = ftrack_hub_queue_take(r->reply_queue, 0, &len))) {
-        ftrack_hub_queue_dispatch(r->reply_queue, text, len, NULL, NULL);
+        ftrack_hub_queue_dispatch(r->reply_queue, text, len, NULL, NULL, NULL);
         ftrack_free(text);
         any = true;
     }

@@ -25,7 +25,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <ftrack/hub.h>
+#include <ftrack/host.h>
 #include "delivery/deadletter.h"
 #include "delivery/failure.h"
 #include "delivery/journal.h"

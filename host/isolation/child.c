@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <ftrack/ftrack.h>
+#include <ftrack/host.h>
 #include <ftrack/plugin_loader.h>
 #include "common/internal.h"
 #include "isolation/isolation.h"
@@ -179,15 +180,11 @@ static bool handle_event(child *c, json_object *m)
         result = result_message(seq, false, err.message, NULL, false);
     } else {
         ftrack_delivery_outcome outcome;
-        memset(&outcome, 0, sizeof(outcome));
-        outcome.size = sizeof(outcome);
         ftrack_delivery d;
-        memset(&d, 0, sizeof(d));
-        d.size = sizeof(d);
+        ftrack_delivery_init(&d, &outcome);
         d.attempt =
             json_object_object_get_ex(m, "attempt", &v) ? (unsigned)json_object_get_int(v) : 1;
         d.redelivery = json_object_object_get_ex(m, "redelivery", &v) && json_object_get_boolean(v);
-        d.outcome = &outcome;
         json_object *reply = NULL;
         if (ftrack_hub_queue_call(c->queue, sub_id, event, &d, &reply, &err) != FTRACK_OK)
             result = result_message(seq, false, "no such subscriber in the child", NULL, false);

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <json-c/json.h>
+#include <ftrack/host.h>
 #include <ftrack/plugin.h>
 
 typedef struct fth_isolation fth_isolation;

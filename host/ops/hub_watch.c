@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <ftrack/ftrack.h>
+#include <ftrack/host.h>
 #include "common/internal.h"
 #include "ops/hub_watch.h"
 #include "ops/metrics.h"
@@ -106,7 +107,7 @@ bool fth_hub_watch_poll(fth_hub_watch *w)
     size_t len = 0;
     char *text;
     while ((text = ftrack_hub_queue_take(w->queue, 0, &len)) != NULL) {
-        ftrack_hub_queue_dispatch(w->queue, text, len, NULL, NULL);
+        ftrack_hub_queue_dispatch(w->queue, text, len, NULL, NULL, NULL);
         ftrack_free(text);
     }
     bool connected = ftrack_hub_connected(w->hub);

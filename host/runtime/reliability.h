@@ -11,7 +11,7 @@
  */
 #include <stdbool.h>
 #include <event2/event.h>
-#include <ftrack/hub.h>
+#include <ftrack/host.h>
 #include "config/config.h"
 #include "runtime/workers.h"
 

@@ -118,7 +118,7 @@ static void deliver(void *ctx, const char *text, size_t len, ftrack_delivery *de
         fth_metrics_add(w->metrics, FTH_METRIC_RETRIED, 1);
     double started = fti_now();
     ftrack_dispatch_result result = {.size = sizeof(result)};
-    ftrack_status st = ftrack_hub_queue_dispatch_ex(w->queue, text, len, delivery, &result, &err);
+    ftrack_status st = ftrack_hub_queue_dispatch(w->queue, text, len, delivery, &result, &err);
     if (st == FTRACK_ERR_PARSE) /* no plugin ran, and no retry can make the text readable */
         ftrack_log(FTRACK_LOG_WARNING, "dispatch",
                    "plugin instance '%s': dropped an event that is not valid JSON: %s", w->name,
@@ -139,8 +139,9 @@ static void deliver(void *ctx, const char *text, size_t len, ftrack_delivery *de
 /* The unjournaled road ("journal": false): at most once, so a failure is logged, not retried. */
 static void dispatch_one(fth_worker *w, char *text, size_t len)
 {
-    ftrack_delivery_outcome outcome = {.size = sizeof(outcome)};
-    ftrack_delivery delivery = {.size = sizeof(delivery), .attempt = 1, .outcome = &outcome};
+    ftrack_delivery_outcome outcome;
+    ftrack_delivery delivery;
+    ftrack_delivery_init(&delivery, &outcome);
     deliver(w, text, len, &delivery);
     if (outcome.failures)
         ftrack_log(FTRACK_LOG_WARNING, "dispatch",

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <ftrack/host.h>
 #include <ftrack/plugin.h>
 #include "delivery/deadletter.h"
 #include "delivery/failure.h"

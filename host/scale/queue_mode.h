@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
-#include <ftrack/hub.h>
+#include <ftrack/host.h>
 #include <ftrack/session.h>
 #include "delivery/deadletter.h"
 #include "delivery/failure.h"

@@ -265,14 +265,10 @@ static bool dispatch_entry(fth_queue_consumer *c, const char *text, size_t len, 
     }
     for (;; attempt++) {
         ftrack_delivery_outcome outcome;
-        memset(&outcome, 0, sizeof(outcome));
-        outcome.size = sizeof(outcome);
         ftrack_delivery d;
-        memset(&d, 0, sizeof(d));
-        d.size = sizeof(d);
+        ftrack_delivery_init(&d, &outcome);
         d.attempt = attempt;
         d.redelivery = redelivery || attempt > 1;
-        d.outcome = &outcome;
         c->deliver(c->ctx, text, len, &d);
         if (!outcome.failures)
             return true;
@@ -519,9 +515,7 @@ static void drain_local(fth_queue_consumer *c)
     char *text;
     while (!stopping(c) && (text = ftrack_hub_queue_take(c->queue, 0, &len))) {
         ftrack_delivery d;
-        memset(&d, 0, sizeof(d));
-        d.size = sizeof(d);
-        d.attempt = 1;
+        ftrack_delivery_init(&d, NULL);
         c->deliver(c->ctx, text, len, &d);
         ftrack_free(text);
     }

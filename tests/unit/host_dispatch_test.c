@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <ftrack/ftrack.h>
+#include <ftrack/host.h>
 #include <ftrack/plugin_loader.h>
 #include "runtime/workers.h"
 

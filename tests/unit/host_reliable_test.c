@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <ftrack/ftrack.h>
+#include <ftrack/host.h>
 #include "delivery/journal.h"
 #include "delivery/reliable.h"
 

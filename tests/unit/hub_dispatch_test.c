@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <ftrack/event.h>
+#include <ftrack/host.h>
 #include <ftrack/hub.h>
 #include <ftrack/log.h>
 
@@ -381,7 +382,7 @@ static void test_dispatch_result_counts_replies(void **state)
         "{\"id\":\"e1\",\"topic\":\"test.count\",\"source\":{\"id\":\"asker\"}}";
     ftrack_dispatch_result r = {.size = sizeof(r), .callbacks = 99, .replies = 99};
     ftrack_error err;
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, asked, strlen(asked), NULL, &r, &err),
+    assert_int_equal(ftrack_hub_queue_dispatch(q, asked, strlen(asked), NULL, &r, &err),
                      FTRACK_OK);
     assert_int_equal(r.size, sizeof(r));
     assert_int_equal(r.callbacks, 3);
@@ -410,7 +411,7 @@ static void test_dispatch_result_counts_replies(void **state)
 
     /* no source.id to address the replies to: they fail, and are counted as failures */
     static const char anonymous[] = "{\"topic\":\"test.count\"}";
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, anonymous, strlen(anonymous), NULL, &r, &err),
+    assert_int_equal(ftrack_hub_queue_dispatch(q, anonymous, strlen(anonymous), NULL, &r, &err),
                      FTRACK_OK);
     assert_int_equal(r.callbacks, 3);
     assert_int_equal(r.replies, 0);
@@ -421,7 +422,7 @@ static void test_dispatch_result_counts_replies(void **state)
         ftrack_dispatch_result r;
         unsigned guard;
     } old = {{.size = offsetof(ftrack_dispatch_result, replies), .replies = 77}, 0xabcd};
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, asked, strlen(asked), NULL, &old.r, &err),
+    assert_int_equal(ftrack_hub_queue_dispatch(q, asked, strlen(asked), NULL, &old.r, &err),
                      FTRACK_OK);
     assert_int_equal(old.r.size, offsetof(ftrack_dispatch_result, replies));
     assert_int_equal(old.r.callbacks, 3);
@@ -430,18 +431,18 @@ static void test_dispatch_result_counts_replies(void **state)
 
     /* text that does not parse: an error, and a zeroed result */
     r.callbacks = 5;
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, "{\"topic\":", 9, NULL, &r, &err),
+    assert_int_equal(ftrack_hub_queue_dispatch(q, "{\"topic\":", 9, NULL, &r, &err),
                      FTRACK_ERR_PARSE);
     assert_int_equal(r.callbacks, 0);
     assert_int_equal(r.replies, 0);
     /* the plain variant and a NULL result still work */
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, asked, strlen(asked), NULL, NULL, NULL),
+    assert_int_equal(ftrack_hub_queue_dispatch(q, asked, strlen(asked), NULL, NULL, NULL),
                      FTRACK_OK);
-    assert_int_equal(ftrack_hub_queue_dispatch(q, asked, strlen(asked), NULL, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_dispatch(q, asked, strlen(asked), NULL, NULL, NULL), FTRACK_OK);
 
     /* not connected (disconnected): replies cannot be published */
     assert_int_equal(ftrack_hub_disconnect(hub, false, NULL), FTRACK_OK);
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, asked, strlen(asked), NULL, &r, &err),
+    assert_int_equal(ftrack_hub_queue_dispatch(q, asked, strlen(asked), NULL, &r, &err),
                      FTRACK_OK);
     assert_int_equal(r.replies, 0);
     assert_int_equal(r.reply_failures, 2);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <ftrack/event.h>
+#include <ftrack/host.h>
 #include <ftrack/hub.h>
 
 #define API_USER "jane"

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <ftrack/event.h>
+#include <ftrack/host.h>
 #include <ftrack/hub.h>
 #include <ftrack/log.h>
 
@@ -70,7 +71,7 @@ static void test_queue_overflow_and_dispatch(void **state)
         snprintf(want, sizeof(want), "\"n\":%d", i); /* order kept */
         assert_non_null(strstr(text, want));
         ftrack_delivery d = {.size = sizeof(d), .redelivery = true, .attempt = 2};
-        assert_int_equal(ftrack_hub_queue_dispatch(q, text, len, &d, NULL), FTRACK_OK);
+        assert_int_equal(ftrack_hub_queue_dispatch(q, text, len, &d, NULL, NULL), FTRACK_OK);
         ftrack_free(text);
     }
     /* only q's subscriber ran on q; the other subscriber waits in the hub's queue */

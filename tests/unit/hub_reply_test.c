@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <ftrack/event.h>
+#include <ftrack/host.h>
 #include <ftrack/hub.h>
 #include <ftrack/log.h>
 
@@ -137,7 +138,7 @@ static void test_reply_goes_to_publishing_queue(void **state)
     char *text = ftrack_hub_queue_take(q, 1.0, &len);
     assert_non_null(text);
     assert_int_equal(len, strlen(text));
-    assert_int_equal(ftrack_hub_queue_dispatch(q, text, len, NULL, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_dispatch(q, text, len, NULL, NULL, NULL), FTRACK_OK);
     ftrack_free(text);
     assert_int_equal(log.replies, 1);
     assert_string_equal(log.last_data, "{\"ok\":true}");

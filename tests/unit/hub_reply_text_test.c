@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <ftrack/event.h>
+#include <ftrack/host.h>
 #include <ftrack/hub.h>
 #include <libwebsockets.h>
 
@@ -354,7 +355,7 @@ static void test_replies_reach_the_pending_list_unchanged(void **state)
     }
     for (int round = 0; round < 2; round++) { /* the second from the cached sources */
         ftrack_dispatch_result r = {.size = sizeof(r)};
-        assert_int_equal(ftrack_hub_queue_dispatch_ex(q, ASK, strlen(ASK), NULL, &r, NULL),
+        assert_int_equal(ftrack_hub_queue_dispatch(q, ASK, strlen(ASK), NULL, &r, NULL),
                          FTRACK_OK);
         size_t n = sizeof(DATA) / sizeof(DATA[0]) - 1;
         assert_int_equal(r.replies, n);
@@ -416,7 +417,7 @@ static void test_replies_through_the_outgoing_hook(void **state)
     const char *spec = DATA[8];
     subscribe_meta(hub, METAS[2], answer_spec, (void *)spec, q);
     ftrack_dispatch_result r = {.size = sizeof(r)};
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, ASK, strlen(ASK), NULL, &r, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_dispatch(q, ASK, strlen(ASK), NULL, &r, NULL), FTRACK_OK);
     assert_int_equal(r.replies, 1);
     assert_int_equal(h.calls, 1);
 
@@ -446,7 +447,7 @@ static void test_replies_through_the_outgoing_hook(void **state)
 
     /* a hook that refuses: the reply fails */
     h.refuse = true;
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, ASK, strlen(ASK), NULL, &r, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_dispatch(q, ASK, strlen(ASK), NULL, &r, NULL), FTRACK_OK);
     assert_int_equal(r.replies, 0);
     assert_int_equal(r.reply_failures, 1);
     assert_int_equal(h.calls, 3);
@@ -466,7 +467,7 @@ static void test_reply_limits_still_apply(void **state)
     assert_int_equal(ftrack_hub_queue_new(idle, "q", 4, &q, NULL), FTRACK_OK);
     subscribe_meta(idle, "{\"id\":\"a\"}", answer_spec, "1", q);
     ftrack_dispatch_result r = {.size = sizeof(r)};
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, ASK, strlen(ASK), NULL, &r, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_dispatch(q, ASK, strlen(ASK), NULL, &r, NULL), FTRACK_OK);
     assert_int_equal(r.reply_failures, 1);
     ftrack_hub_queue_free(q);
     ftrack_hub_free(idle);
@@ -477,7 +478,7 @@ static void test_reply_limits_still_apply(void **state)
     subscribe_meta(hub, "{\"id\":\"a\"}", answer_spec, "1", q);
     subscribe_meta(hub, "{\"id\":\"b\"}", answer_spec, "2", q);
     subscribe_meta(hub, "{\"id\":\"c\"}", answer_spec, "3", q);
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, ASK, strlen(ASK), NULL, &r, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_dispatch(q, ASK, strlen(ASK), NULL, &r, NULL), FTRACK_OK);
     assert_int_equal(r.replies, 2);
     assert_int_equal(r.reply_failures, 1);
     pthread_mutex_lock(&hub->lock);
@@ -489,7 +490,7 @@ static void test_reply_limits_still_apply(void **state)
     pthread_mutex_lock(&hub->lock);
     hub->publish_queue_max = 100;
     pthread_mutex_unlock(&hub->lock);
-    assert_int_equal(ftrack_hub_queue_dispatch_ex(q, anonymous, strlen(anonymous), NULL, &r, NULL),
+    assert_int_equal(ftrack_hub_queue_dispatch(q, anonymous, strlen(anonymous), NULL, &r, NULL),
                      FTRACK_OK);
     assert_int_equal(r.replies, 0);
     assert_int_equal(r.reply_failures, 3);

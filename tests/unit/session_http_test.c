@@ -584,7 +584,7 @@ static void test_auth_append_headers(void **state)
 {
     (void)state;
     struct curl_slist *list = curl_slist_append(NULL, "X-First: 1");
-    struct curl_slist *head = ftrack_auth_append_headers(list, "bob", "secret");
+    struct curl_slist *head = fti_auth_append_headers(list, "bob", "secret");
     assert_ptr_equal(head, list);
     assert_string_equal(head->data, "X-First: 1");
     assert_string_equal(head->next->data, "ftrack-api-key: secret");
@@ -592,7 +592,7 @@ static void test_auth_append_headers(void **state)
     assert_null(head->next->next->next);
     curl_slist_free_all(head);
 
-    head = ftrack_auth_append_headers(NULL, "bob", "secret");
+    head = fti_auth_append_headers(NULL, "bob", "secret");
     assert_non_null(head);
     assert_string_equal(head->data, "ftrack-api-key: secret");
     curl_slist_free_all(head);

@@ -5,13 +5,12 @@
  * (protocol §5-§7).
  *
  * Threads. The network runs on one thread of the hub's own (libwebsockets' service loop).
- * Callbacks never run there. Each subscriber belongs to a *delivery queue*:
- *   - by default the hub's own queue, drained by ftrack_hub_wait() on the caller's thread
- *     (the Python client's model);
- *   - or a queue a host created with ftrack_hub_queue_new() (one per plugin), drained by the
- *     host's worker thread with ftrack_hub_queue_take() + ftrack_hub_queue_dispatch().
- * Events cross threads as text; every consumer parses its own copy, so no json object is
- * ever shared between threads.
+ * Callbacks never run there. Each subscriber belongs to a *delivery queue*: by default the
+ * hub's own queue, drained by ftrack_hub_wait() on the caller's thread (the Python client's
+ * model). Inside ftrack-host a plugin's subscriptions go to its instance's own queue, drained
+ * by the instance's worker thread (ftrack/host.h is that side, for programs that run plugins;
+ * a plugin never needs it). Events cross threads as text; every consumer parses its own copy,
+ * so no json object is ever shared between threads.
  *
  * All functions are safe to call from any thread unless noted.
  */
@@ -24,6 +23,8 @@ extern "C" {
 #endif
 
 typedef struct ftrack_hub ftrack_hub;
+/* A delivery queue: where a subscriber's events wait for their thread. Plugins only pass one
+ * through (NULL in the options below means the right one); hosts make them (ftrack/host.h). */
 typedef struct ftrack_hub_queue ftrack_hub_queue;
 
 /* Facts about one delivery, kept out of the event so events keep exactly their wire keys.
@@ -49,16 +50,6 @@ typedef struct ftrack_delivery {
  * failure is only logged. Call it on the callback's thread, during the call. */
 FTRACK_API void ftrack_delivery_fail(const ftrack_delivery *delivery, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-#define FTRACK_HUB_HAS_DELIVERY_FAIL 1
-
-/* For hosts: filled by ftrack_delivery_fail(). The host owns it and points
- * ftrack_delivery.outcome at it for one dispatch; several subscribers of the dispatch may
- * fail it (the first message is kept, `failures` counts them). */
-struct ftrack_delivery_outcome {
-    size_t size; /* sizeof(ftrack_delivery_outcome), set by the host */
-    unsigned failures;
-    char message[FTRACK_ERROR_MESSAGE_MAX];
-};
 
 /* A subscriber callback. `event` is borrowed for the call (a private copy for this queue);
  * call ftrack_event_stop() on it to stop lower-priority subscribers of the same queue.
@@ -102,13 +93,6 @@ FTRACK_API void ftrack_hub_free(ftrack_hub *hub);
 /* The hub id (32 hex chars; stable across reconnects). Borrowed. */
 FTRACK_API const char *ftrack_hub_id(const ftrack_hub *hub);
 
-/* For hosts that receive events by another road (a queue, ftrack-host's scale-out workers):
- * with `local` true, subscriptions are kept and dispatched locally
- * (ftrack_hub_queue_dispatch) but never announced to the server, so the server sends this
- * hub only the replies to its own publishes. Call before ftrack_hub_connect(). */
-FTRACK_API void ftrack_hub_set_local_subscriptions(ftrack_hub *hub, bool local);
-#define FTRACK_HUB_HAS_LOCAL_SUBSCRIPTIONS 1
-
 /* Start connecting in the background; from now on publishes queue while not connected and
  * the hub reconnects forever (by default) after a drop. Returns at once. */
 FTRACK_API ftrack_status ftrack_hub_connect(ftrack_hub *hub, ftrack_error *err);
@@ -151,7 +135,6 @@ FTRACK_API ftrack_status ftrack_hub_unsubscribe(ftrack_hub *hub, const char *sub
  * first, it is called with success false and a message saying so. Runs where on_reply runs
  * (the publisher's queue, e.g. inside ftrack_hub_wait()), never on the network thread. */
 typedef void (*ftrack_publish_ack_callback)(bool success, const char *message, void *user_data);
-#define FTRACK_HUB_HAS_PUBLISH_ACK 1
 
 typedef struct ftrack_publish_options {
     size_t size;                    /* sizeof(ftrack_publish_options) */
@@ -184,102 +167,6 @@ FTRACK_API ftrack_status ftrack_hub_reply(ftrack_hub *hub, const ftrack_event *s
 /* Run callbacks of the hub's own queue on the calling thread for up to `seconds` (< 0: until
  * ftrack.meta.disconnected is handled). Returns early after handling ftrack.meta.disconnected. */
 FTRACK_API ftrack_status ftrack_hub_wait(ftrack_hub *hub, double seconds, ftrack_error *err);
-
-/* ---- For hosts: per-plugin delivery queues ------------------------------------------------ */
-
-/* A bounded queue of deliveries. Events matching any of its subscribers are appended once
- * per event (as text) by the network thread. When full, the event is not queued: the
- * overflow callback (if set) is called on the network thread with the event's text, so the
- * host can count, log or spill it. `name` is copied and used in log lines. */
-typedef void (*ftrack_hub_overflow_callback)(ftrack_hub_queue *queue, const char *text, size_t len,
-                                             void *user_data);
-FTRACK_API ftrack_status ftrack_hub_queue_new(ftrack_hub *hub, const char *name, size_t capacity,
-                                              ftrack_hub_queue **out, ftrack_error *err);
-/* Unsubscribes the queue's subscribers, drops what is queued, wakes any taker. */
-FTRACK_API void ftrack_hub_queue_free(ftrack_hub_queue *queue);
-FTRACK_API void ftrack_hub_queue_set_overflow(ftrack_hub_queue *queue,
-                                              ftrack_hub_overflow_callback callback, void *user_data);
-/* Subscriptions and publishes made by this thread go to `queue` (NULL: back to the hub's). */
-FTRACK_API void ftrack_hub_bind_thread(ftrack_hub *hub, ftrack_hub_queue *queue);
-FTRACK_API size_t ftrack_hub_queue_depth(const ftrack_hub_queue *queue);
-/* Wait up to `timeout` seconds for the next delivery. Returns the event text (free with
- * ftrack_free()) or NULL on timeout or after ftrack_hub_queue_close(). */
-FTRACK_API char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len);
-/* Stop accepting new deliveries and wake takers; what is queued can still be taken. */
-FTRACK_API void ftrack_hub_queue_close(ftrack_hub_queue *queue);
-/* Dispatch one delivery (text from ftrack_hub_queue_take, parsed on this thread) to the
- * queue's subscribers as protocol §6.6 describes: priority, target, stop, replies; replies
- * to this queue's publishes go to their on_reply callbacks. */
-FTRACK_API ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *text,
-                                                   size_t len, const ftrack_delivery *delivery,
-                                                   ftrack_error *err);
-/* What one dispatch did, for hosts that count per plugin. The caller sets `size` to
- * sizeof(ftrack_dispatch_result); fields past it are not written (new fields are only ever
- * appended). Replies are the callbacks' return values the SDK published (handed to the
- * outbox, as ftrack_hub_publish() does); a reply that could not be published (no source.id
- * to address it to, queue full, not connected, out of memory) is a reply failure instead. */
-typedef struct ftrack_dispatch_result {
-    size_t size;
-    unsigned callbacks;      /* subscriber callbacks run */
-    unsigned replies;        /* replies published */
-    unsigned reply_failures; /* replies returned by a callback but not published */
-} ftrack_dispatch_result;
-#define FTRACK_HUB_HAS_DISPATCH_RESULT 1
-
-/* As ftrack_hub_queue_dispatch(), and fills *result (may be NULL) with what happened. The
- * result's counts are filled even when the text does not parse (then all zero). */
-FTRACK_API ftrack_status ftrack_hub_queue_dispatch_ex(ftrack_hub_queue *queue, const char *text,
-                                                      size_t len, const ftrack_delivery *delivery,
-                                                      ftrack_dispatch_result *result,
-                                                      ftrack_error *err);
-
-/* The queue's live subscribers, in dispatch order (priority, then subscription order), as a
- * new JSON array of {"id": string, "expression": string, "priority": int,
- * "ignore_own_user": bool, "subscriber": {the subscriber metadata, "id" included}}. The caller
- * owns it (json_object_put); it is a snapshot that shares nothing with the hub, so any thread
- * may read it. An empty array when the queue has none; NULL only when queue is NULL or out of
- * memory. (Objects may gain keys; "ignore_own_user" and "subscriber" came with
- * FTRACK_HUB_HAS_QUEUE_CALL.) */
-FTRACK_API json_object *ftrack_hub_queue_subscriptions(const ftrack_hub_queue *queue);
-#define FTRACK_HUB_HAS_QUEUE_SUBSCRIPTIONS 1
-
-/* Run one subscriber of `queue`, by id, with `event` on the calling thread, for hosts that
- * route events themselves (an isolated plugin's child process: the parent has matched the
- * event already). No matching is done (expression, target, ignore_own_user) and nothing is
- * published: *reply gets the callback's return value (new, the caller owns it; NULL for
- * none), and the callback may stop the event (ftrack_event_is_stopped) or fail the delivery
- * (delivery->outcome) as in a dispatch. `delivery` may be NULL (attempt 1); its
- * subscriber_id is set to the subscriber's. FTRACK_ERR_NOT_FOUND when the queue has no live
- * subscriber with that id. */
-FTRACK_API ftrack_status ftrack_hub_queue_call(ftrack_hub_queue *queue, const char *subscriber_id,
-                                               ftrack_event *event, const ftrack_delivery *delivery,
-                                               json_object **reply, ftrack_error *err);
-#define FTRACK_HUB_HAS_QUEUE_CALL 1
-
-/* ---- For hosts: publishing by another road ------------------------------------------------ */
-
-/* Receives one event to publish, serialised (wire JSON, `len` bytes, NUL-terminated; borrowed
- * for the call), on the publishing thread. Returns true when it took the event (e.g. wrote it
- * to its parent host), false when it could not (the publish then fails with
- * FTRACK_ERR_NOT_CONNECTED). Must not call back into the hub's publish functions. */
-typedef bool (*ftrack_hub_outgoing_callback)(const char *event_json, size_t len, void *user_data);
-
-/* With `fn` set, every asynchronous publish of the hub (ftrack_hub_publish, ftrack_hub_reply
- * and the replies of callbacks) is prepared as usual (source, id) and handed to `fn` instead
- * of being queued for the server, connected or not: an isolated plugin's child process
- * publishes through its parent this way. Replies to such publishes do not come back to this
- * hub: an on_ack is told of the hand-off (success, message "handed to the outgoing hook")
- * where on_acks run, an on_reply gets only its final NULL call when the window closes. Subscribe
- * announcements are not affected. NULL restores the network. A call to the previous `fn`
- * already under way may still finish after this returns. */
-FTRACK_API void ftrack_hub_set_outgoing(ftrack_hub *hub, ftrack_hub_outgoing_callback fn,
-                                        void *user_data);
-#define FTRACK_HUB_HAS_OUTGOING 1
-
-/* Inject an event as if the server had delivered it, for local-only events
- * (e.g. ftrack.host.reconnected): routed to matching subscribers of every queue, never sent. */
-FTRACK_API ftrack_status ftrack_hub_deliver_local(ftrack_hub *hub, ftrack_event *event,
-                                                  ftrack_error *err);
 
 #ifdef __cplusplus
 }

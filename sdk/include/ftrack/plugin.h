@@ -40,6 +40,12 @@
  *  - A plugin whose only entry points are for versions the host does not know is refused,
  *    with a log line naming the versions on both sides.
  *  - Functions of libftrack (ftrack_*) keep their meaning within the soname (libftrack.so.0).
+ *  - JSON crosses the boundary as json-c's `json_object *` (arguments, events, replies), so
+ *    json-c's soname is part of this promise: a plugin built against libjson-c.so.5 works
+ *    only in a host linked with libjson-c.so.5 (with two json-c copies in one process the
+ *    objects passed between them break). json-c is the only third-party library whose types
+ *    appear in libftrack's public headers; build plugins with `pkg-config libftrack`, which
+ *    names it.
  */
 #include <stdint.h>
 #include <json-c/json.h>

@@ -106,12 +106,11 @@ FTRACK_API bool ftrack_session_record_operations(ftrack_session *session);
 
 /* ---- Authentication on its own (the SDK's SessionAuthentication) ------------------------ */
 
-/* Append the two authentication headers (`ftrack-api-key`, `ftrack-user`) to a curl header
- * list and return the new head (NULL when out of memory; the old list is then untouched).
- * Use it to authenticate any request to the server. */
-struct curl_slist;
-FTRACK_API struct curl_slist *ftrack_auth_append_headers(struct curl_slist *list,
-                                                         const char *api_user, const char *api_key);
+/* The two authentication headers (`ftrack-api-key`, `ftrack-user`) as a new JSON object of
+ * header name to value, e.g. {"ftrack-api-key": "...", "ftrack-user": "..."}; add them to any
+ * request to the server to authenticate it. NULL strings count as empty. The caller owns the
+ * object (json_object_put); it holds the key: do not log it. NULL when out of memory. */
+FTRACK_API json_object *ftrack_auth_headers(const char *api_user, const char *api_key);
 
 #ifdef __cplusplus
 }

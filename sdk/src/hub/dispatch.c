@@ -11,6 +11,7 @@
 
 #include "common/internal.h"
 #include "hub/hub_internal.h"
+#include "plugin/delivery.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -86,14 +87,7 @@ void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
     if (bad)
         return;
     ftrack_delivery d;
-    memset(&d, 0, sizeof(d));
-    if (delivery) {
-        size_t n = delivery->size && delivery->size < sizeof(d) ? delivery->size : sizeof(d);
-        memcpy(&d, delivery, n);
-    }
-    d.size = sizeof(d);
-    if (d.attempt == 0)
-        d.attempt = 1;
+    fti_delivery_copy(&d, delivery);
     bool sync = results != NULL;
     fti_subset *set = fti_subset_get(hub);
     for (size_t i = 0; set && i < set->n; i++) {
@@ -123,9 +117,9 @@ static void result_out(ftrack_dispatch_result *out, const ftrack_dispatch_result
     out->size = keep;
 }
 
-ftrack_status ftrack_hub_queue_dispatch_ex(ftrack_hub_queue *queue, const char *text, size_t len,
-                                           const ftrack_delivery *delivery,
-                                           ftrack_dispatch_result *result, ftrack_error *err)
+ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *text, size_t len,
+                                        const ftrack_delivery *delivery,
+                                        ftrack_dispatch_result *result, ftrack_error *err)
 {
     ftrack_dispatch_result counts;
     memset(&counts, 0, sizeof(counts));
@@ -143,12 +137,6 @@ ftrack_status ftrack_hub_queue_dispatch_ex(ftrack_hub_queue *queue, const char *
     ftrack_event_free(ev);
     result_out(result, &counts);
     return FTRACK_OK;
-}
-
-ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *text, size_t len,
-                                        const ftrack_delivery *delivery, ftrack_error *err)
-{
-    return ftrack_hub_queue_dispatch_ex(queue, text, len, delivery, NULL, err);
 }
 
 /* Put `value` under `key`; on failure `value` is released. */
@@ -238,14 +226,7 @@ ftrack_status ftrack_hub_queue_call(ftrack_hub_queue *queue, const char *subscri
         return fti_error(err, FTRACK_ERR_NOT_FOUND, "No subscriber %s on delivery queue '%s'.",
                          subscriber_id, queue->name);
     ftrack_delivery d;
-    memset(&d, 0, sizeof(d));
-    if (delivery) {
-        size_t n = delivery->size && delivery->size < sizeof(d) ? delivery->size : sizeof(d);
-        memcpy(&d, delivery, n);
-    }
-    d.size = sizeof(d);
-    if (d.attempt == 0)
-        d.attempt = 1;
+    fti_delivery_copy(&d, delivery);
     d.subscriber_id = s->id; /* s stays referenced for the call */
     json_object *r = s->callback(event, &d, s->user_data);
     fti_sub_release(s);

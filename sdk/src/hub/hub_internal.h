@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 #include <json-c/linkhash.h>
 #include <ftrack/expression.h>
+#include <ftrack/host.h>
 #include <ftrack/hub.h>
 
 #include "wire/socketio.h"

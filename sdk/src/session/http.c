@@ -62,9 +62,24 @@ static void curl_init(void)
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* ---- Authentication headers (public) -------------------------------------------------- */
+/* ---- Authentication headers ----------------------------------------------------------- */
 
-struct curl_slist *ftrack_auth_append_headers(struct curl_slist *list, const char *api_user,
+json_object *ftrack_auth_headers(const char *api_user, const char *api_key)
+{
+    json_object *headers = json_object_new_object();
+    if (!headers)
+        return NULL;
+    if (json_object_object_add(headers, "ftrack-api-key",
+                               json_object_new_string(api_key ? api_key : "")) != 0 ||
+        json_object_object_add(headers, "ftrack-user",
+                               json_object_new_string(api_user ? api_user : "")) != 0) {
+        json_object_put(headers);
+        return NULL;
+    }
+    return headers;
+}
+
+struct curl_slist *fti_auth_append_headers(struct curl_slist *list, const char *api_user,
                                               const char *api_key)
 {
     char *key_line = fti_asprintf("ftrack-api-key: %s", api_key ? api_key : "");
@@ -321,7 +336,7 @@ static ftrack_status build_headers(fti_http *http, const fti_http_config *config
             return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT,
                              "Invalid extra header (expected \"Name: value\" on one line).");
     }
-    struct curl_slist *list = ftrack_auth_append_headers(NULL, config->api_user, config->api_key);
+    struct curl_slist *list = fti_auth_append_headers(NULL, config->api_user, config->api_key);
     bool ok = list != NULL;
     list = append_line(
         list, config->strict_api ? "ftrack-strict-api: true" : "ftrack-strict-api: false", &ok);

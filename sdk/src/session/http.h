@@ -41,6 +41,13 @@ ftrack_status fti_http_new(const fti_http_config *config, fti_http **out, ftrack
 /* NULL is accepted. No call may be running. */
 void fti_http_free(fti_http *http);
 
+/* Append the two authentication headers (`ftrack-api-key`, `ftrack-user`) to a curl header
+ * list and return the new head (NULL when out of memory; the old list is then untouched).
+ * Private because it names a libcurl type; ftrack_auth_headers() is the public form. */
+struct curl_slist;
+struct curl_slist *fti_auth_append_headers(struct curl_slist *list, const char *api_user,
+                                           const char *api_key);
+
 /* POST `operations` (a JSON array, borrowed) and store the results array (new, same length)
  * in *results. Errors as ftrack_session_call() documents. */
 ftrack_status fti_http_call(fti_http *http, json_object *operations, json_object **results,

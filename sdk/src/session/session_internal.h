@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <ftrack/cache.h>
 #include <ftrack/entity.h>
+#include <ftrack/query.h>
 #include <ftrack/session.h>
 
 #include "session/http.h"

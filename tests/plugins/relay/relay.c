@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <ftrack/host.h>
 #include <ftrack/plugin.h>
 
 static const ftrack_plugin_param params[] = {
