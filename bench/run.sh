@@ -4,13 +4,14 @@
 #
 #   bench/run.sh BUILD_DIR [STEP...]
 #
-# Steps: roundtrip fanout dispatch idle startup micro (the default: all of these, about
-# 5 minutes on 2 cores) and footprint (1,000,000 events through the host with RSS printed
+# Steps: roundtrip fanout dispatch idle wakeups startup micro (the default: all of these,
+# about 5 minutes on 2 cores) and footprint (1,000,000 events through the host with RSS printed
 # every 100,000; about 3 minutes; run it on its own) and scaleout (events/s through an ingest
 # host, Redis and 1, 2, 4 workers; about 1 minute; needs redis-server). Every measured figure is repeated
 # BENCH_RUNS times (default 3); the summary gives the median with min and max.
 #
 # Environment: BENCH_RUNS (3), BENCH_SECONDS (3: measured seconds per round-trip run),
+# BENCH_IDLE_SECONDS (5: seconds an idle host is watched for wake-ups),
 # BENCH_FOOTPRINT_EVENTS (1000000), BENCH_FOOTPRINT_MAX_SECONDS (900: the footprint run stops
 # there and reports how far it got), BENCH_HOST_BIN (another ftrack-host to measure).
 #
@@ -24,10 +25,11 @@ shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(roundtrip fanout dispatch idle startup micro)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(roundtrip fanout dispatch idle wakeups startup micro)
 
 RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-3}
+IDLE_SECONDS=${BENCH_IDLE_SECONDS:-5}
 FOOTPRINT_EVENTS=${BENCH_FOOTPRINT_EVENTS:-1000000}
 FOOTPRINT_MAX_SECONDS=${BENCH_FOOTPRINT_MAX_SECONDS:-900}
 
@@ -319,6 +321,43 @@ step_idle() {
     done
 }
 
+# context_switches PID: voluntary + involuntary context switches of every thread of PID so
+# far; each is one time a thread went to sleep or was taken off the CPU, i.e. one wake-up.
+context_switches() {
+    cat /proc/"$1"/task/*/status 2>/dev/null |
+        awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ {s += $2} END {print s + 0}'
+}
+
+# An idle host must wake only for heartbeats and the timers it really has: ftrack-host on its
+# own embedded hub (as it runs by default) with 10 and 100 plugin instances and no events,
+# watched for IDLE_SECONDS after it is ready and has settled.
+step_wakeups() {
+    local run n pid log before after threads
+    for n in 10 100; do
+        write_config "$TMP/wakeups-$n.json" "$n" count
+    done
+    for ((run = 1; run <= RUNS; run++)); do
+        for n in 10 100; do
+            note "idle wake-ups: $n plugin instances on the embedded hub, run $run"
+            log=$TMP/wakeups.$n.$run.log
+            rm -rf "$TMP/host-data"
+            env -u FTRACK_SERVER "$HOST_BIN" --plugin-path "$PLUGINS" --config "$TMP/wakeups-$n.json" \
+                --listen 127.0.0.1:0 --data-dir "$TMP/host-data" 2>"$log" &
+            pid=$!
+            CHILDREN+=("$pid")
+            wait_line "$log" "ready:" 30
+            sleep 1 # start-up work (subscriptions, first heartbeat) is not idling
+            threads=$(ls /proc/"$pid"/task | wc -l)
+            before=$(context_switches "$pid")
+            sleep "$IDLE_SECONDS"
+            after=$(context_switches "$pid")
+            record "\"bench\":\"wakeups\",\"run\":$run" \
+                "{\"instances\":$n,\"threads\":$threads,\"seconds\":$IDLE_SECONDS,\"wakeups\":$((after - before)),\"wakeups_per_s\":$(awk -v w=$((after - before)) -v s="$IDLE_SECONDS" 'BEGIN {printf "%.1f", w / s}')}"
+            stop "$pid"
+        done
+    done
+}
+
 step_startup() {
     local run line
     write_config50 "$TMP/host-50.json"
@@ -395,7 +434,7 @@ fi
 machine
 for step in "${STEPS[@]}"; do
     case $step in
-    roundtrip | fanout | dispatch | idle | startup | micro | footprint | scaleout) "step_$step" ;;
+    roundtrip | fanout | dispatch | idle | wakeups | startup | micro | footprint | scaleout) "step_$step" ;;
     *) echo "bench/run.sh: unknown step '$step'" >&2; exit 2 ;;
     esac
 done

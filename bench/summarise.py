@@ -261,6 +261,24 @@ def main():
             out.append(f"That run: {r['replies']:,} replies at {fmt(r['replies_per_s'], 0)}/s, "
                        f"host CPU {fmt(r['cpu_us_per_event']['host'])} µs/event.\n")
 
+    wk = by.get("wakeups", [])
+    if wk:
+        out.append("Idle wake-ups of ftrack-host on its own embedded hub, no events (voluntary and "
+                   "involuntary context switches of all its threads, from /proc/<pid>/task/*/status):\n")
+        lines = []
+        for n in (10, 100):
+            rs = [r for r in wk if r["instances"] == n]
+            if not rs:
+                continue
+            lines.append([n, rs[0]["threads"], rs[0]["seconds"],
+                          span([r["wakeups_per_s"] for r in rs], 1)])
+            if n == 100:
+                w = med([r["wakeups_per_s"] for r in rs])
+                targets.append(["idle wake-ups with 100 plugin instances: heartbeats and timers "
+                                "only (≤ 10/s)", f"{fmt(w)}/s", w <= 10])
+        out.append(table(["plugin instances", "threads", "seconds watched", "wake-ups/s"], lines))
+        out.append("")
+
     st = by.get("startup", [])
     if st:
         out.append("Start-up with 50 plugins (50 distinct shared objects), exec → ready:\n")

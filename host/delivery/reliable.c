@@ -13,12 +13,8 @@
 #include "delivery/reliable.h"
 
 #define DEFAULT_MEMORY_CAPACITY 1000
-#define INTAKE_TAKE_TIMEOUT 0.25
 /* Events journaled per transaction at most. */
 #define INTAKE_BATCH 256
-#define IDLE_WAIT 0.25
-/* With a reply queue to look at, the idle wait is short: replies should not wait long. */
-#define IDLE_WAIT_REPLIES 0.02
 
 typedef struct mem_item {
     struct mem_item *next;
@@ -32,7 +28,11 @@ struct fth_reliable {
     fth_deadletter *deadletter;
     fth_failure_policy policy;
     ftrack_hub_queue *queue;
+    ftrack_hub *hub;               /* for the reply queue; NULL: none */
     ftrack_hub_queue *reply_queue; /* worker thread only */
+    fth_inbox *inbox;              /* the worker's (spec), or own_inbox */
+    fth_inbox own_inbox;
+    bool owns_inbox;
     size_t memory_capacity;
     fth_instance_metrics *metrics;
     bool self_timed;
@@ -41,13 +41,8 @@ struct fth_reliable {
     bool intake_started;
 
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* CLOCK_MONOTONIC */
     mem_item *head, *tail;
     size_t mem_depth;
-    /* Work arrived since the worker last looked, and the worker is (about to be) waiting on
-     * the condition: with both, wake() needs neither the lock nor a futex call while the
-     * worker is busy, which is most of the time under load (see wake()). */
-    atomic_bool wake, sleeping;
     bool stopping;
     double stop_deadline;
     /* the dispatch in flight, for the watchdog */
@@ -69,47 +64,10 @@ struct fth_reliable {
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static void abs_time(double seconds_from_now, struct timespec *ts)
-{
-    if (seconds_from_now < 0)
-        seconds_from_now = 0;
-    if (seconds_from_now > 3600)
-        seconds_from_now = 3600;
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    time_t whole = (time_t)seconds_from_now;
-    ts->tv_sec += whole;
-    ts->tv_nsec += (long)((seconds_from_now - (double)whole) * 1e9);
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-/* Wait on the condition for up to `seconds` unless woken; caller holds the lock. The
- * `sleeping` store comes before the `wake` load (both sequentially consistent), mirroring
- * wake(): either this sees the waker's flag, or the waker sees `sleeping` and signals under
- * the lock, which it can only take once this thread waits. */
-static void wait_locked(fth_reliable *r, double seconds)
-{
-    atomic_store(&r->sleeping, true);
-    if (!atomic_exchange(&r->wake, false)) {
-        struct timespec ts;
-        abs_time(seconds, &ts);
-        pthread_cond_timedwait(&r->cond, &r->lock, &ts);
-        atomic_store(&r->wake, false);
-    }
-    atomic_store(&r->sleeping, false);
-}
-
-/* Tell the worker there is work. Only a waiting worker costs a lock and a signal. */
+/* Tell the worker there is work: its inbox costs nothing while it is busy. */
 static void wake(fth_reliable *r)
 {
-    atomic_store(&r->wake, true);
-    if (!atomic_load(&r->sleeping))
-        return;
-    pthread_mutex_lock(&r->lock);
-    pthread_cond_signal(&r->cond); /* one waiter: the worker */
-    pthread_mutex_unlock(&r->lock);
+    fth_inbox_wake(r->inbox);
 }
 
 void fth_reliable_wake(fth_reliable *r)
@@ -313,7 +271,9 @@ static void *intake_main(void *arg)
     intake_item *items = calloc(INTAKE_BATCH, sizeof(*items));
     for (;;) {
         size_t n = 0, len = 0;
-        char *text = ftrack_hub_queue_take(r->queue, INTAKE_TAKE_TIMEOUT, &len);
+        /* No timeout: a push or the queue's close wakes the take, and it keeps the queue's
+         * own timers (reply windows of publishes made during register). */
+        char *text = ftrack_hub_queue_take(r->queue, -1, &len);
         while (text) {
             if (!items) { /* out of memory: one at a time */
                 accept_event(r, text, len);
@@ -348,20 +308,27 @@ ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out
         free(r);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
+    r->inbox = spec->inbox;
+    if (!r->inbox) {
+        ftrack_status st = fth_inbox_init(&r->own_inbox, err);
+        if (st != FTRACK_OK) {
+            free(r->instance);
+            free(r);
+            return st;
+        }
+        r->inbox = &r->own_inbox;
+        r->owns_inbox = true;
+    }
     r->journal = spec->journal;
     r->deadletter = spec->deadletter;
     r->policy = spec->policy;
     r->queue = spec->queue;
+    r->hub = spec->hub;
     r->memory_capacity = spec->memory_capacity ? spec->memory_capacity : DEFAULT_MEMORY_CAPACITY;
     r->retry_seq = -1;
     r->metrics = spec->metrics;
     r->self_timed = spec->self_timed;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->cond, &ca);
-    pthread_condattr_destroy(&ca);
     ftrack_hub_queue_set_overflow(r->queue, on_spill, r);
     *out = r;
     return FTRACK_OK;
@@ -402,8 +369,9 @@ void fth_reliable_free(fth_reliable *r)
         free(it->text);
         free(it);
     }
-    pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->lock);
+    if (r->owns_inbox)
+        fth_inbox_clear(&r->own_inbox);
     free(r->instance);
     free(r);
 }
@@ -562,11 +530,6 @@ static double hold_off(fth_reliable *r, double now, bool *stop)
     return 0;
 }
 
-void fth_reliable_set_reply_queue(fth_reliable *r, ftrack_hub_queue *queue)
-{
-    r->reply_queue = queue;
-}
-
 /* Dispatch what waits in the reply queue; true when something was. */
 static bool serve_replies(fth_reliable *r)
 {
@@ -583,37 +546,95 @@ static bool serve_replies(fth_reliable *r)
     return any;
 }
 
+/* The earlier of two waits, where < 0 means none. */
+static double earlier(double a, double b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+static fth_step reliable_step(void *impl, fth_deliver_fn deliver, void *ctx, double *wait)
+{
+    fth_reliable *r = impl;
+    bool stop = false;
+    double hold = hold_off(r, fti_now(), &stop);
+    if (stop)
+        return FTH_STEP_DONE;
+    if (serve_replies(r))
+        return FTH_STEP_WORKED;
+    mem_item *it = hold > 0 ? NULL : mem_pop(r);
+    if (it) {
+        dispatch_memory(r, deliver, ctx, it);
+        return FTH_STEP_WORKED;
+    }
+    fth_journal_entry e;
+    if (hold <= 0 && fth_journal_next(r->journal, r->instance, &e)) {
+        dispatch_journaled(r, deliver, ctx, &e);
+        fth_journal_entry_clear(&e);
+        return FTH_STEP_WORKED;
+    }
+    pthread_mutex_lock(&r->lock);
+    bool drained = r->stopping && hold <= 0 && !r->head;
+    pthread_mutex_unlock(&r->lock);
+    if (drained)
+        return FTH_STEP_DONE;
+    /* Asleep until the intake, a replay, a reply or stop wakes the inbox, or the next retry,
+     * pause end or reply window comes due. */
+    *wait = earlier(hold > 0 ? hold : -1, ftrack_hub_queue_next_timer(r->reply_queue));
+    return FTH_STEP_IDLE;
+}
+
+static void record_left(fth_reliable *r)
+{
+    atomic_store(&r->left, fth_journal_pending(r->journal, r->instance));
+}
+
+/* Start the intake, and give publishes made from callbacks a reply queue of their own, so
+ * the intake thread (which takes from the instance's queue) never runs a reply callback:
+ * they run on the plugin's thread, woken through the inbox. */
+static ftrack_status reliable_start(void *impl, ftrack_error *err)
+{
+    fth_reliable *r = impl;
+    ftrack_status st = fth_reliable_start_intake(r, err);
+    if (st != FTRACK_OK || !r->hub)
+        return st;
+    ftrack_error ignored;
+    if (ftrack_hub_queue_new(r->hub, r->instance, r->memory_capacity, &r->reply_queue,
+                             &ignored) == FTRACK_OK) {
+        ftrack_hub_queue_set_notify(r->reply_queue, fth_delivery_notify_inbox, r->inbox);
+        ftrack_hub_bind_thread(r->hub, r->reply_queue);
+    }
+    return FTRACK_OK;
+}
+
+static void reliable_finish(void *impl)
+{
+    fth_reliable *r = impl;
+    record_left(r);
+    if (!r->reply_queue)
+        return;
+    ftrack_hub_bind_thread(r->hub, r->queue);
+    ftrack_hub_queue_free(r->reply_queue);
+    r->reply_queue = NULL;
+}
+
+static const fth_delivery_ops reliable_ops = {"journaled", reliable_start, reliable_step,
+                                              reliable_finish};
+
+fth_delivery fth_reliable_delivery(fth_reliable *r)
+{
+    return (fth_delivery){&reliable_ops, r};
+}
+
 void fth_reliable_run(fth_reliable *r, fth_deliver_fn deliver, void *ctx)
 {
-    double idle = r->reply_queue ? IDLE_WAIT_REPLIES : IDLE_WAIT;
-    for (;;) {
-        double now = fti_now();
-        bool stop = false;
-        double wait = hold_off(r, now, &stop);
-        if (stop)
-            break;
-        if (serve_replies(r))
-            continue;
-        mem_item *it = wait > 0 ? NULL : mem_pop(r);
-        if (it) {
-            dispatch_memory(r, deliver, ctx, it);
-            continue;
-        }
-        fth_journal_entry e;
-        if (wait <= 0 && fth_journal_next(r->journal, r->instance, &e)) {
-            dispatch_journaled(r, deliver, ctx, &e);
-            fth_journal_entry_clear(&e);
-            continue;
-        }
-        pthread_mutex_lock(&r->lock);
-        if (r->stopping && wait <= 0 && !r->head) {
-            pthread_mutex_unlock(&r->lock);
-            break; /* drained */
-        }
-        wait_locked(r, wait > 0 && wait < idle ? wait : idle);
-        pthread_mutex_unlock(&r->lock);
-    }
-    atomic_store(&r->left, fth_journal_pending(r->journal, r->instance));
+    static const fth_delivery_ops loop_only = {"journaled", NULL, reliable_step, NULL};
+    fth_delivery d = {&loop_only, r};
+    fth_delivery_run(&d, r->inbox, deliver, ctx, NULL);
+    record_left(r);
 }
 
 void fth_reliable_watch(fth_reliable *r, double now)

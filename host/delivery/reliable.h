@@ -15,7 +15,9 @@
  * Local meta events (ftrack.meta.*: replies to the plugin's own publishes, connection events)
  * are not journaled: they go through a bounded in-memory list and are dispatched once.
  *
- * The worker thread (fth_reliable_run) applies the failure policy (failure.h). A callback that
+ * The worker thread (the journaled strategy of delivery/strategy.h, in the one worker loop) applies the
+ * failure policy (failure.h); it sleeps on the worker's inbox until the intake, a replay, a
+ * reply to its publishes or stop wakes it, or its next retry comes due. A callback that
  * is still running past its deadline is reported by fth_reliable_watch (main thread); an
  * in-process callback cannot be interrupted, so the instance stays blocked (its events wait
  * in the journal) until it returns: run such plugins isolated.
@@ -29,6 +31,7 @@
 #include "delivery/deadletter.h"
 #include "delivery/failure.h"
 #include "delivery/journal.h"
+#include "delivery/strategy.h"
 #include "ops/metrics.h"
 
 typedef struct fth_reliable fth_reliable;
@@ -43,11 +46,10 @@ typedef struct fth_reliable_spec {
     fth_instance_metrics *metrics; /* counts spills and dead letters; may be NULL */
     bool self_timed; /* the deliver function enforces the deadline itself (isolated: it kills
                         the child), so the loop neither re-checks nor watches it */
+    fth_inbox *inbox; /* the worker's inbox (borrowed); NULL: the strategy makes its own */
+    ftrack_hub *hub;  /* borrowed; with it the strategy's start makes a reply queue for
+                         publishes from callbacks and binds the worker thread to it */
 } fth_reliable_spec;
-
-/* Dispatch one event on the worker thread. `delivery->outcome` is set; a failure is reported
- * through it (ftrack_delivery_fail). */
-typedef void (*fth_deliver_fn)(void *ctx, const char *text, size_t len, ftrack_delivery *delivery);
 
 ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out,
                                ftrack_error *err);
@@ -56,15 +58,16 @@ void fth_reliable_free(fth_reliable *r);
 
 /* Start moving events from the hub queue into the journal (after register). */
 ftrack_status fth_reliable_start_intake(fth_reliable *r, ftrack_error *err);
-/* The worker loop; returns once stopped and drained (or past the stop deadline). Events not
- * handled then stay pending in the journal for the next start. */
+/* The journaled steps in the worker loop, without the strategy's start and finish (the caller
+ * started the intake); returns once stopped and drained (or past the stop deadline). Events
+ * not handled then stay pending in the journal for the next start. */
 void fth_reliable_run(fth_reliable *r, fth_deliver_fn deliver, void *ctx);
+/* The journaled strategy for the worker loop (delivery/strategy.h): its start starts the intake and
+ * the reply queue, its finish records what is left. */
+fth_delivery fth_reliable_delivery(fth_reliable *r);
 /* Ask the loop to end by `deadline` (fti_now() seconds); the hub queue is closed by the
  * caller. */
 void fth_reliable_stop(fth_reliable *r, double deadline);
-/* A queue whose deliveries (replies to the plugin's publishes) the worker loop dispatches as
- * they come (worker thread; NULL removes it). */
-void fth_reliable_set_reply_queue(fth_reliable *r, ftrack_hub_queue *queue);
 /* Wake the worker (new pending events were put in the journal, e.g. by a replay). */
 void fth_reliable_wake(fth_reliable *r);
 /* Main thread, about every second: log a dispatch running past its deadline (once). */

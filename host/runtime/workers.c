@@ -17,9 +17,6 @@
 #include "delivery/reliable.h"
 #include "scale/queue_mode.h"
 
-/* How long one take waits before looking at the stop flag again. */
-#define TAKE_TIMEOUT 0.25
-
 enum { REG_PENDING, REG_OK, REG_FAILED };
 
 struct fth_worker {
@@ -29,6 +26,8 @@ struct fth_worker {
     ftrack_session *session;
     ftrack_hub *hub;
     ftrack_hub_queue *queue;
+    fth_inbox inbox;               /* what the worker sleeps on (inbox.h) */
+    bool inbox_ready;
     fth_instance_metrics *metrics; /* process-wide series of this instance name (metrics.h) */
     fth_reliable *reliable;        /* journal-backed delivery (reliable.h), NULL without one */
     fth_isolation *isolation;      /* the child process of an isolated instance, or NULL */
@@ -137,12 +136,12 @@ static void deliver(void *ctx, const char *text, size_t len, ftrack_delivery *de
 }
 
 /* The unjournaled road ("journal": false): at most once, so a failure is logged, not retried. */
-static void dispatch_one(fth_worker *w, char *text, size_t len)
+static void dispatch_one(fth_worker *w, fth_deliver_fn fn, void *ctx, char *text, size_t len)
 {
     ftrack_delivery_outcome outcome;
     ftrack_delivery delivery;
     ftrack_delivery_init(&delivery, &outcome);
-    deliver(w, text, len, &delivery);
+    fn(ctx, text, len, &delivery);
     if (outcome.failures)
         ftrack_log(FTRACK_LOG_WARNING, "dispatch",
                    "plugin instance '%s' failed on an event (not retried: the instance is "
@@ -150,51 +149,59 @@ static void dispatch_one(fth_worker *w, char *text, size_t len)
                    w->name, outcome.message);
 }
 
-static void run_loop(fth_worker *w)
+/* ---- the plain strategy ("journal": false): straight from the hub queue ------------------ */
+
+static ftrack_status plain_start(void *impl, ftrack_error *err)
 {
-    for (;;) {
-        size_t len = 0;
-        char *text = ftrack_hub_queue_take(w->queue, TAKE_TIMEOUT, &len);
-        bool stopping = atomic_load(&w->stopping);
-        if (!text) {
-            if (stopping && ftrack_hub_queue_depth(w->queue) == 0)
-                return;
-            continue;
-        }
-        if (stopping && fti_now() > stop_deadline(w)) {
-            atomic_fetch_add(&w->discarded, 1);
-            fth_metrics_add(w->metrics, FTH_METRIC_DISCARDED, 1);
-        }
-        else
-            dispatch_one(w, text, len);
-        ftrack_free(text);
-    }
+    (void)err;
+    fth_worker *w = impl;
+    ftrack_hub_queue_set_notify(w->queue, fth_delivery_notify_inbox, &w->inbox);
+    return FTRACK_OK;
 }
 
-static void run_reliable(fth_worker *w)
+static fth_step plain_step(void *impl, fth_deliver_fn fn, void *ctx, double *wait)
 {
+    fth_worker *w = impl;
+    size_t len = 0;
+    /* A take with no timeout also closes due reply windows of the worker's publishes. */
+    char *text = ftrack_hub_queue_take(w->queue, 0, &len);
+    bool stopping = atomic_load(&w->stopping);
+    if (!text) {
+        if (stopping && ftrack_hub_queue_depth(w->queue) == 0)
+            return FTH_STEP_DONE;
+        *wait = ftrack_hub_queue_next_timer(w->queue);
+        return FTH_STEP_IDLE;
+    }
+    if (stopping && fti_now() > stop_deadline(w)) {
+        atomic_fetch_add(&w->discarded, 1);
+        fth_metrics_add(w->metrics, FTH_METRIC_DISCARDED, 1);
+    } else {
+        dispatch_one(w, fn, ctx, text, len);
+    }
+    ftrack_free(text);
+    return FTH_STEP_WORKED;
+}
+
+static const fth_delivery_ops plain_ops = {"plain", plain_start, plain_step, NULL};
+
+/* The strategy the instance's spec chose (start_reliability), run in the one worker loop. */
+static void run_delivery(fth_worker *w)
+{
+    fth_delivery d = {&plain_ops, w};
+    if (w->consumer)
+        d = fth_queue_consumer_delivery(w->consumer);
+    else if (w->reliable)
+        d = fth_reliable_delivery(w->reliable);
     ftrack_error err;
     ftrack_error_clear(&err);
-    if (fth_reliable_start_intake(w->reliable, &err) != FTRACK_OK) {
+    if (fth_delivery_run(&d, &w->inbox, deliver, w, &err) != FTRACK_OK)
         ftrack_log(FTRACK_LOG_ERROR, "dispatch", "plugin instance '%s': %s", w->name,
                    err.message);
-        return;
+    if (w->reliable) {
+        fth_reliable_stats stats;
+        fth_reliable_get_stats(w->reliable, &stats);
+        atomic_store(&w->discarded, stats.left);
     }
-    /* Publishes made from callbacks get their replies and acks on a queue of their own, so
-     * the intake thread (which takes from the instance's queue) never runs a reply callback:
-     * they run here, on the plugin's thread. */
-    ftrack_hub_queue *replies = NULL;
-    if (ftrack_hub_queue_new(w->hub, w->name, w->capacity, &replies, &err) == FTRACK_OK) {
-        ftrack_hub_bind_thread(w->hub, replies);
-        fth_reliable_set_reply_queue(w->reliable, replies);
-    }
-    fth_reliable_run(w->reliable, deliver, w);
-    fth_reliable_set_reply_queue(w->reliable, NULL);
-    ftrack_hub_bind_thread(w->hub, w->queue);
-    ftrack_hub_queue_free(replies);
-    fth_reliable_stats stats;
-    fth_reliable_get_stats(w->reliable, &stats);
-    atomic_store(&w->discarded, stats.left);
 }
 
 static void *worker_main(void *arg)
@@ -215,12 +222,7 @@ static void *worker_main(void *arg)
     }
     set_registered(w, REG_OK, NULL);
     fth_metrics_set_running(w->metrics, true);
-    if (w->consumer)
-        fth_queue_consumer_run(w->consumer, deliver, w, &w->stopping);
-    else if (w->reliable)
-        run_reliable(w);
-    else
-        run_loop(w);
+    run_delivery(w);
     fth_metrics_set_running(w->metrics, false);
     if (w->isolated)
         fth_isolation_unregister(w->isolation);
@@ -238,6 +240,8 @@ static void worker_release(fth_worker *w)
     fth_queue_consumer_free(w->consumer);
     ftrack_hub_queue_free(w->queue);
     fth_isolation_free(w->isolation); /* after the queue: its proxies are subscribers there */
+    if (w->inbox_ready) /* after the queue and the strategies: they wake it */
+        fth_inbox_clear(&w->inbox);
     free(w->plugin_path);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
@@ -274,13 +278,16 @@ static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *giv
     }
     if (fth_queue_worker_enabled()) {
         /* Queue mode: the stream is this instance's queue, and Redis its journal. */
-        fth_queue_consumer_spec qs = {w->name, w->queue, w->metrics, spec->deadletter, policy};
+        ftrack_hub_queue_set_notify(w->queue, fth_delivery_notify_inbox, &w->inbox);
+        fth_queue_consumer_spec qs = {w->name,          w->queue, w->metrics, spec->deadletter,
+                                      policy,           &w->stopping, &w->inbox};
         return fth_queue_consumer_new(&qs, &w->consumer, err);
     }
     if (!spec->journal)
         return FTRACK_OK;
     fth_reliable_spec rs = {w->name,   spec->journal, spec->deadletter, policy,
-                            w->queue,  w->capacity,   w->metrics,       w->isolated};
+                            w->queue,  w->capacity,   w->metrics,       w->isolated,
+                            &w->inbox, w->hub};
     ftrack_status st = fth_reliable_new(&rs, &w->reliable, err);
     if (st == FTRACK_OK)
         fth_reliability_attach(w->name, w->reliable);
@@ -308,8 +315,14 @@ ftrack_status fth_worker_start(const fth_worker_spec *spec, fth_worker **out, ft
     }
     size_t capacity = spec->queue_capacity ? spec->queue_capacity : FTH_DEFAULT_QUEUE_CAPACITY;
     w->capacity = capacity;
+    ftrack_status st = fth_inbox_init(&w->inbox, err);
+    if (st != FTRACK_OK) {
+        worker_release(w);
+        return st;
+    }
+    w->inbox_ready = true;
     w->metrics = fth_metrics_instance(w->name, spec->descriptor->name);
-    ftrack_status st = ftrack_hub_queue_new(w->hub, w->name, capacity, &w->queue, err);
+    st = ftrack_hub_queue_new(w->hub, w->name, capacity, &w->queue, err);
     if (st != FTRACK_OK) {
         worker_release(w);
         return st;

@@ -29,6 +29,7 @@
 #include <ftrack/session.h>
 #include "delivery/deadletter.h"
 #include "delivery/failure.h"
+#include "delivery/strategy.h"
 #include "ops/metrics.h"
 
 struct fth_host_options;
@@ -104,12 +105,9 @@ typedef struct fth_queue_consumer_spec {
     fth_instance_metrics *metrics; /* borrowed, may be NULL */
     fth_deadletter *deadletter;    /* borrowed, may be NULL (then failures are only logged) */
     fth_failure_policy policy;
+    atomic_bool *stopping; /* the worker's stop flag (borrowed) */
+    fth_inbox *inbox;      /* the worker's inbox (borrowed): retry waits sleep on it */
 } fth_queue_consumer_spec;
-
-/* Called for each event, on the worker thread, with the delivery (attempt, redelivery,
- * outcome) filled; a failure is reported through delivery->outcome. */
-typedef void (*fth_queue_deliver_fn)(void *ctx, const char *text, size_t len,
-                                     ftrack_delivery *delivery);
 
 /* True when this process is a worker: runtime/workers.c then creates a consumer per instance. */
 bool fth_queue_worker_enabled(void);
@@ -117,10 +115,11 @@ bool fth_queue_worker_enabled(void);
 const char *fth_queue_mode_password(void);
 ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec, fth_queue_consumer **out,
                                      ftrack_error *err);
-/* The loop: register the instance's subscriptions, read, dispatch, acknowledge, claim, and
- * dispatch what arrives on the instance's own queue (replies, local events), until *stopping.
- * Runs on the instance's worker thread, after register. */
-void fth_queue_consumer_run(fth_queue_consumer *c, fth_queue_deliver_fn deliver, void *ctx,
-                            atomic_bool *stopping);
+/* The Redis strategy for the worker loop (delivery/strategy.h): each step registers the instance's
+ * subscriptions, reads (blocking on the stream for a bounded while), dispatches, acknowledges,
+ * claims, and dispatches what arrives on the instance's own queue (replies, local events),
+ * until *stopping; its finish acknowledges what it can and hands leases over. Runs on the
+ * instance's worker thread, after register. */
+fth_delivery fth_queue_consumer_delivery(fth_queue_consumer *c);
 void fth_queue_consumer_free(fth_queue_consumer *c);
 #endif

@@ -43,9 +43,10 @@ struct fth_queue_consumer {
     char registered_digest[41]; /* what was last registered, to notice new subscriptions */
     pending_ack *acks;          /* handled, acknowledgement not yet confirmed by Redis */
     size_t ack_count, ack_cap;
-    fth_queue_deliver_fn deliver;
+    fth_deliver_fn deliver;
     void *ctx;
     atomic_bool *stopping;
+    fth_inbox *inbox;
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -276,11 +277,12 @@ static bool dispatch_entry(fth_queue_consumer *c, const char *text, size_t len, 
             dead_letter(c, text, attempt, outcome.message);
             return true;
         }
+        /* Stop wakes the inbox (it closes the instance's queue), so the wait ends early. */
         double until = fti_now() + fth_failure_retry_delay(&c->policy, attempt);
-        while (fti_now() < until) {
+        for (double now = fti_now(); now < until; now = fti_now()) {
             if (stopping(c))
                 return false;
-            sleep_seconds(0.05);
+            fth_inbox_wait(c->inbox, until - now);
         }
     }
 }
@@ -568,19 +570,24 @@ static void one_pass(fth_queue_consumer *c)
     free_reply(r);
 }
 
-void fth_queue_consumer_run(fth_queue_consumer *c, fth_queue_deliver_fn deliver, void *ctx,
-                            atomic_bool *stop)
+static fth_step consumer_step(void *impl, fth_deliver_fn deliver, void *ctx, double *wait)
 {
+    (void)wait; /* a step blocks on the stream (or Redis' reconnect backoff) itself */
+    fth_queue_consumer *c = impl;
     c->deliver = deliver;
     c->ctx = ctx;
-    c->stopping = stop;
-    while (!stopping(c)) {
-        if (!fth_redis_ready(&c->redis, stop)) {
-            drain_local(c); /* replies still come while Redis is away */
-            continue;
-        }
+    if (stopping(c))
+        return FTH_STEP_DONE;
+    if (!fth_redis_ready(&c->redis, c->stopping))
+        drain_local(c); /* replies still come while Redis is away */
+    else
         one_pass(c);
-    }
+    return FTH_STEP_WORKED;
+}
+
+static void consumer_finish(void *impl)
+{
+    fth_queue_consumer *c = impl;
     flush_acks(c);
     if (c->ack_count)
         ftrack_log(FTRACK_LOG_WARNING, "queue",
@@ -590,6 +597,13 @@ void fth_queue_consumer_run(fth_queue_consumer *c, fth_queue_deliver_fn deliver,
     for (unsigned p = 0; p < c->partitions && c->ordered; p++)
         if (c->held[p])
             lease_call(c, p, "0"); /* hand the partition over at once */
+}
+
+static const fth_delivery_ops consumer_ops = {"redis", NULL, consumer_step, consumer_finish};
+
+fth_delivery fth_queue_consumer_delivery(fth_queue_consumer *c)
+{
+    return (fth_delivery){&consumer_ops, c};
 }
 
 ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec, fth_queue_consumer **out,
@@ -605,6 +619,8 @@ ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec, fth_qu
     c->metrics = spec->metrics;
     c->deadletter = spec->deadletter;
     c->policy = spec->policy;
+    c->stopping = spec->stopping;
+    c->inbox = spec->inbox;
     c->o = o;
     c->partitions = o->partitions ? o->partitions : 1;
     c->ordered = is_ordered(o, spec->instance);

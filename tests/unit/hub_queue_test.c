@@ -92,6 +92,48 @@ static void test_queue_overflow_and_dispatch(void **state)
     ftrack_hub_free(hub);
 }
 
+static void count_notify(ftrack_hub_queue *q, void *user_data)
+{
+    (void)q;
+    (*(int *)user_data)++;
+}
+
+/* A taker that sleeps elsewhere (a host worker's inbox) is told of every push and of close,
+ * and a queue with no reply windows has no timer for it. */
+static void test_queue_notify(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    ftrack_hub_queue *q = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "notified", 10, &q, NULL), FTRACK_OK);
+    calls c = {""};
+    sub_spec in_q = {&c, "inq", false, false};
+    subscribe(hub, "topic=test.n", &in_q, 100, NULL, q, false);
+    int notified = 0;
+    ftrack_hub_queue_set_notify(q, count_notify, &notified);
+    assert_true(ftrack_hub_queue_next_timer(q) < 0);
+
+    ftrack_event *ev = ftrack_event_new("test.n", NULL);
+    assert_int_equal(ftrack_hub_deliver_local(hub, ev, NULL), FTRACK_OK);
+    assert_int_equal(notified, 1);
+    ftrack_event *other = ftrack_event_new("test.other", NULL);
+    ftrack_hub_deliver_local(hub, other, NULL); /* not for q: no call */
+    ftrack_event_free(other);
+    assert_int_equal(notified, 1);
+
+    ftrack_hub_queue_set_notify(q, NULL, NULL); /* removed: no call after it */
+    assert_int_equal(ftrack_hub_deliver_local(hub, ev, NULL), FTRACK_OK);
+    assert_int_equal(notified, 1);
+    assert_int_equal(ftrack_hub_queue_depth(q), 2);
+
+    ftrack_hub_queue_set_notify(q, count_notify, &notified);
+    ftrack_hub_queue_close(q);
+    assert_int_equal(notified, 2);
+    ftrack_event_free(ev);
+    ftrack_hub_queue_free(q);
+    ftrack_hub_free(hub);
+}
+
 static void test_queue_subscriptions(void **state)
 {
     (void)state;
@@ -145,6 +187,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_overflow_and_dispatch),
         cmocka_unit_test(test_queue_subscriptions),
+        cmocka_unit_test(test_queue_notify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,6 +71,22 @@ FTRACK_API char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, 
 /* Stop accepting new deliveries and wake takers; what is queued can still be taken. */
 FTRACK_API void ftrack_hub_queue_close(ftrack_hub_queue *queue);
 
+/* For a taker that waits on more than this queue (one wakeable inbox per worker): `callback`
+ * is called whenever the queue has something for its taker, that is an event appended, the
+ * queue closed, a reply window to close or an acknowledgement to hand over; a take
+ * (timeout 0) then does the work. It runs on the thread that caused it (often the network
+ * thread) with the queue's lock held: it must only wake the taker (set a flag, write an
+ * eventfd), never block or call into the hub. NULL removes it; no call is made after this
+ * returns. */
+typedef void (*ftrack_hub_queue_notify_callback)(ftrack_hub_queue *queue, void *user_data);
+FTRACK_API void ftrack_hub_queue_set_notify(ftrack_hub_queue *queue,
+                                            ftrack_hub_queue_notify_callback callback,
+                                            void *user_data);
+/* Seconds until the queue's taker must take again for its timers (the earliest reply window
+ * closes: a take makes its final on_reply call), 0 when an acknowledgement waits, or a
+ * negative number when it has none. A taker that waits elsewhere waits no longer than this. */
+FTRACK_API double ftrack_hub_queue_next_timer(const ftrack_hub_queue *queue);
+
 /* What one dispatch did, for hosts that count per plugin. The caller sets `size` to
  * sizeof(ftrack_dispatch_result); fields past it are not written (new fields are only ever
  * appended). Replies are the callbacks' return values the SDK published (handed to the

@@ -164,6 +164,8 @@ struct ftrack_hub_queue {
     void *overflow_data;
     unsigned long overflowed;
     int waiting; /* takers asleep on cond (under lock): a push signals only then */
+    ftrack_hub_queue_notify_callback notify; /* under lock, and called under it */
+    void *notify_data;
     atomic_bool reply_kick; /* reply work arrived since the taker last looked (set under lock) */
     /* under hub->lock. Windows are (almost always) equal, so appending keeps the list in
      * deadline order at O(1) and expiry pops from the head. */

@@ -130,6 +130,8 @@ bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len)
     q->depth++;
     if (q->waiting)
         pthread_cond_signal(&q->cond);
+    if (q->notify)
+        q->notify(q, q->notify_data);
     pthread_mutex_unlock(&q->lock);
     return true;
 }
@@ -187,7 +189,33 @@ void ftrack_hub_queue_close(ftrack_hub_queue *queue)
     pthread_mutex_lock(&queue->lock);
     queue->closed = true;
     pthread_cond_broadcast(&queue->cond);
+    if (queue->notify)
+        queue->notify(queue, queue->notify_data);
     pthread_mutex_unlock(&queue->lock);
+}
+
+void ftrack_hub_queue_set_notify(ftrack_hub_queue *queue, ftrack_hub_queue_notify_callback callback,
+                                 void *user_data)
+{
+    if (!queue)
+        return;
+    pthread_mutex_lock(&queue->lock);
+    queue->notify = callback;
+    queue->notify_data = user_data;
+    pthread_mutex_unlock(&queue->lock);
+}
+
+double ftrack_hub_queue_next_timer(const ftrack_hub_queue *queue)
+{
+    if (!queue)
+        return -1;
+    if (atomic_load(&((ftrack_hub_queue *)queue)->acks_waiting))
+        return 0;
+    double due = atomic_load(&((ftrack_hub_queue *)queue)->next_deadline);
+    if (due == INFINITY)
+        return -1;
+    double left = due - fti_now();
+    return left > 0 ? left : 0;
 }
 
 static void unsubscribe_queue(ftrack_hub *hub, ftrack_hub_queue *q)

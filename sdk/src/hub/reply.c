@@ -23,6 +23,8 @@ static void reply_kick_locked(ftrack_hub_queue *q)
     pthread_mutex_lock(&q->lock);
     atomic_store(&q->reply_kick, true);
     pthread_cond_broadcast(&q->cond);
+    if (q->notify)
+        q->notify(q, q->notify_data);
     pthread_mutex_unlock(&q->lock);
 }
 
