@@ -268,6 +268,7 @@ static void on_spill(ftrack_hub_queue *queue, const char *text, size_t len, void
 static void *intake_main(void *arg)
 {
     fth_reliable *r = arg;
+    pthread_setname_np(pthread_self(), "fth-intake"); /* top -H, gdb, the idle test */
     intake_item *items = calloc(INTAKE_BATCH, sizeof(*items));
     for (;;) {
         size_t n = 0, len = 0;

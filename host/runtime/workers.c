@@ -207,6 +207,7 @@ static void run_delivery(fth_worker *w)
 static void *worker_main(void *arg)
 {
     fth_worker *w = arg;
+    pthread_setname_np(pthread_self(), "fth-worker"); /* top -H, gdb, the idle test */
     ftrack_hub_bind_thread(w->hub, w->queue);
     ftrack_error err;
     ftrack_error_clear(&err);
