@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTBENCH_UTIL_H
 #define FTBENCH_UTIL_H
 /* Small helpers shared by the benchmark programs (header-only: each program is one file).

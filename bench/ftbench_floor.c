@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ftbench_floor: the floor of the round-trip benchmark and the fan-out receivers, written
  * with nothing but libwebsockets and json-c (no libftrack), so every figure can be read as a
  * ratio to what the transport and the JSON library cost.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ftbench_load: the benchmark's load generator, built on libftrack.
  *
  *   ftbench_load roundtrip [--concurrency C] [--seconds S | --count N] [--warmup W]

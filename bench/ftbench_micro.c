@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ftbench_micro: micro-benchmarks of the per-event hot paths, in nanoseconds per operation.
  *
  *   ftbench_micro [--seconds S]     (per case; default 0.25)
@@ -170,11 +171,11 @@ static void b_sio_frame(void *a)
 static void b_hub_wire_parse(void *a)
 {
     text_arg *t = a;
-    fth_wire_event ev;
-    if (fth_wire_event_parse(t->text, t->len, 64, "bench-user", &ev, NULL) == FTRACK_OK) {
+    fhub_wire_event ev;
+    if (fhub_wire_event_parse(t->text, t->len, 64, "bench-user", &ev, NULL) == FTRACK_OK) {
         size_t len = 0;
-        g_sink += (size_t)fth_wire_event_text(&ev, &len) + len;
-        fth_wire_event_clear(&ev);
+        g_sink += (size_t)fhub_wire_event_text(&ev, &len) + len;
+        fhub_wire_event_clear(&ev);
     }
 }
 

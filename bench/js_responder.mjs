@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The @ftrack/api responder of the round-trip benchmark: the official JavaScript client,
 // subscribed to one topic, answering each event with {items: []} (as ftrack-host's no-op
 // plugin and the floor responder do).

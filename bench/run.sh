@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The benchmark suite. `./build.sh bench` builds build-bench/ (Release, -DFTRACK_BUILD_BENCH=ON)
 # and runs this script on it.
 #

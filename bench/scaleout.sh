@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Scale-out benchmark (docs/scale-out.md): events per second through the embedded hub →
 # ingest host → Redis stream → N worker hosts, each running one plugin instance that spends
 # 1 ms of CPU per event (examples/scale-out's example_render with work_ms 1).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Turn the benchmark's raw results (JSON lines from bench/run.sh) into Markdown tables.
 
     summarise.py RESULTS.jsonl [MORE.jsonl...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # One helper per kind of target, so a new module, plugin or test is one line (or none: tests
 # and plugins are picked up by folder).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Who may include whom (docs/internals/architecture.md), checked over the source tree at
 # configure time so a crossing include fails the build before anything compiles. The include
 # paths each target gets already make most crossings impossible; this also catches the ones a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the integration tests (bash). Source it first:
 #
 #   . "$FTRACK_TEST_LIB"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_noop: the benchmark's no-op plugin. It subscribes `expression` and answers each event
  * with {"items": []} (or nothing when `reply` is false), so a round trip through ftrack-host
  * measures the host and the SDK, not the plugin. With `marker` set it also subscribes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A minimal ftrack action, as a plugin for ftrack-host.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """An isolated ftrack-host plugin in Python, standard library only.
 
 ftrack-host runs it as a child process (configuration: "command": ["python3", "plugin.py"])

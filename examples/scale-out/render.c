@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The scale-out example's plugin: a stand-in for a heavy handler (a transcode, bulk /api
  * work). Each example.render event costs `work_ms` of CPU; the plugin logs which event it
  * handled and replies with its process id, so run.sh can show how the workers shared them. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Scale-out on one machine (docs/scale-out.md): a private redis-server, an embedded event hub,
 # one ingest host and three workers, each with its config file in this folder. Publishes
 # EVENTS example.render events (each costs the plugin 50 ms of CPU) and shows which worker

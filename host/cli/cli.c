@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ftrack-host command line: the command table, usage, and the usage-error helper the
  * commands share (cli.h). */
 #include <stdarg.h>
@@ -12,7 +13,7 @@
 /* `ftrack-host hub`: the hub's own command line (hub/command.c), under this name. */
 static int cmd_hub(int argc, char **argv)
 {
-    return fth_hub_command(argc, argv, "ftrack-host hub");
+    return fhub_command(argc, argv, "ftrack-host hub");
 }
 
 static const struct {

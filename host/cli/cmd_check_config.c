@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `ftrack-host check-config FILE`: validate a configuration file and report every problem,
  * each with its key path and line, then what the plugins would make of it. Exit 0 when
  * there is none, 2 otherwise.

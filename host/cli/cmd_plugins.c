@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `ftrack-host plugins`: what would load, with each plugin's parameters, and why anything
  * would be refused. Connects nowhere (loading a plugin runs only its constructors and entry
  * point, never register). */

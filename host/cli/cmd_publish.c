@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `ftrack-host publish`: publish one event through the configured server and print each
  * reply, whole, as one JSON line on stdout.
  * Exit 0: acknowledged (and, with --wait-reply, at least one reply); 1: the server refused it,

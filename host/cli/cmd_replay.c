@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `ftrack-host replay FILE [--plugin NAME] [--data-dir DIR]`: hand dead-lettered events back to
  * the running host through its control socket (control.h). Each record goes to the instance
  * it failed in; with --plugin only that instance's records are replayed. The host journals

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `ftrack-host` (run): the daemon. Resolve the server (or start the embedded hub), open the
  * shared session (retrying with backoff while the server cannot be reached), register every
  * plugin instance on its worker, then wait on the main thread's libevent loop for
@@ -43,9 +44,9 @@ typedef struct run_state {
     struct event *sigterm;
     struct event *sigint;
     struct event *report;
-    fth_hub_credentials creds;
+    fhub_credentials creds;
     bool creds_resolved;
-    fth_hub_server *server;
+    fhub_server *server;
     const char *embedded_public_url; /* borrowed from the options, or NULL */
     ftrack_session *session;
     fth_plugin_host *host;
@@ -114,8 +115,8 @@ static int start_embedded_hub(run_state *s)
         return FTH_EXIT_USAGE;
     ftrack_error err;
     ftrack_error_clear(&err);
-    char *data_dir = s->options.data_dir ? strdup(s->options.data_dir) : fth_hub_default_data_dir();
-    if (fth_hub_credentials_resolve(data_dir, &s->creds, &err) != FTRACK_OK) {
+    char *data_dir = s->options.data_dir ? strdup(s->options.data_dir) : fhub_default_data_dir();
+    if (fhub_credentials_resolve(data_dir, &s->creds, &err) != FTRACK_OK) {
         ftrack_log(FTRACK_LOG_ERROR, "host", "embedded hub credentials: %s", err.message);
         free(data_dir);
         free(host);
@@ -123,8 +124,8 @@ static int start_embedded_hub(run_state *s)
     }
     s->creds_resolved = true;
     fth_logging_add_secret(s->creds.api_key);
-    fth_hub_server_config cfg;
-    fth_hub_server_config_init(&cfg);
+    fhub_server_config cfg;
+    fhub_server_config_init(&cfg);
     cfg.listen_host = host ? host : DEFAULT_LISTEN_HOST;
     cfg.port = port;
     cfg.api_user = s->creds.api_user;
@@ -134,7 +135,7 @@ static int start_embedded_hub(run_state *s)
     cfg.tls_cert = o->tls_cert ? o->tls_cert : o->config.tls_cert;
     cfg.tls_key = o->tls_key ? o->tls_key : o->config.tls_key;
     cfg.public_url = o->public_url ? o->public_url : o->config.public_url;
-    ftrack_status st = fth_hub_server_start(&cfg, &s->server, &err);
+    ftrack_status st = fhub_server_start(&cfg, &s->server, &err);
     free(data_dir);
     free(host);
     if (st != FTRACK_OK) {
@@ -147,7 +148,7 @@ static int start_embedded_hub(run_state *s)
                "running on the EMBEDDED event hub because FTRACK_SERVER is unset: events stay on "
                "this machine. Set FTRACK_SERVER, FTRACK_API_USER and FTRACK_API_KEY to connect "
                "to ftrack; --require-server makes a missing server an error");
-    const char *url = fth_hub_server_url(s->server);
+    const char *url = fhub_server_url(s->server);
     print_join_line(s, url, s->embedded_public_url ? s->embedded_public_url : url);
     return FTH_EXIT_OK;
 }
@@ -189,7 +190,7 @@ static int open_session(run_state *s, double *delay)
     ftrack_session_options so;
     ftrack_session_options_init(&so);
     if (s->server) {
-        so.server_url = fth_hub_server_url(s->server);
+        so.server_url = fhub_server_url(s->server);
         so.api_user = s->creds.api_user;
         so.api_key = s->creds.api_key;
     } else if (fth_run_ops_api_key(s->ops)) {
@@ -412,7 +413,7 @@ static bool shutdown_all(run_state *s)
         ftrack_session_free(s->session);
         s->session = NULL;
     }
-    fth_hub_server_stop(s->server);
+    fhub_server_stop(s->server);
     s->server = NULL;
     if (s->plan_built)
         fth_plan_clear(&s->plan);
@@ -425,7 +426,7 @@ static bool shutdown_all(run_state *s)
 static void release(run_state *s)
 {
     if (s->creds_resolved)
-        fth_hub_credentials_clear(&s->creds);
+        fhub_credentials_clear(&s->creds);
     if (s->report)
         event_free(s->report);
     if (s->open_retry)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ftrack-host: the command line. The commands live in cli.c. */
 #include "cli/cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The operational side of the run command (run_ops.h). */
 #include <signal.h>
 #include <stdio.h>

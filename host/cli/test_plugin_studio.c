@@ -24,7 +24,7 @@
 #define BARRIER_RETRY 0.1
 
 struct fth_tp_studio {
-    fth_hub_server *server;
+    fhub_server *server;
     ftrack_hub *listener;
     ftrack_hub_queue *queue;
     char key[33];
@@ -34,21 +34,21 @@ struct fth_tp_studio {
 static ftrack_status start_server(fth_tp_studio *s, const char *seed_file, ftrack_error *err)
 {
     fth_cli_random_hex(s->key);
-    fth_hub_server_config cfg;
-    fth_hub_server_config_init(&cfg);
+    fhub_server_config cfg;
+    fhub_server_config_init(&cfg);
     cfg.listen_host = "127.0.0.1";
     cfg.api_user = STUDIO_USER;
     cfg.api_key = s->key;
     cfg.memory_store = true;
     cfg.seed_file = seed_file;
-    return fth_hub_server_start(&cfg, &s->server, err);
+    return fhub_server_start(&cfg, &s->server, err);
 }
 
 static ftrack_status start_listener(fth_tp_studio *s, ftrack_error *err)
 {
     ftrack_hub_options o;
     ftrack_hub_options_init(&o);
-    o.server_url = fth_hub_server_url(s->server);
+    o.server_url = fhub_server_url(s->server);
     o.api_user = STUDIO_USER;
     o.api_key = s->key;
     o.connect_timeout = CONNECT_TIMEOUT;
@@ -102,7 +102,7 @@ ftrack_status fth_tp_studio_start(const char *seed_file, fth_tp_studio **out, ft
 
 const char *fth_tp_studio_url(const fth_tp_studio *studio)
 {
-    return fth_hub_server_url(studio->server);
+    return fhub_server_url(studio->server);
 }
 
 const char *fth_tp_studio_user(const fth_tp_studio *studio)
@@ -121,7 +121,7 @@ static bool inject_barrier(fth_tp_studio *s, ftrack_error *err)
     char text[160];
     int n = snprintf(text, sizeof(text), "{\"topic\":\"" BARRIER_TOPIC "\",\"data\":{\"n\":%lu}}",
                      s->barriers);
-    return fth_hub_server_inject(s->server, text, (size_t)n, err) == FTRACK_OK;
+    return fhub_server_inject(s->server, text, (size_t)n, err) == FTRACK_OK;
 }
 
 /* The barrier `n` came back in this event text. */
@@ -186,7 +186,7 @@ void fth_tp_studio_stop(fth_tp_studio *s)
         ftrack_hub_queue_free(s->queue);
         ftrack_hub_free(s->listener);
     }
-    fth_hub_server_stop(s->server);
+    fhub_server_stop(s->server);
     ftrack_log_set_level(level);
     free(s);
 }

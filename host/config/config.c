@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host's configuration file (docs/config.md). Unknown keys are errors: in a file that
  * steers a daemon, an unknown key can only be a typo that would otherwise be ignored. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTH_CONFIG_H
 #define FTH_CONFIG_H
 /*

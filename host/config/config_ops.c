@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration keys of operations (docs/operations.md) and secrets read from files. */
 #include <errno.h>
 #include <stdio.h>

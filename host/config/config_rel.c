@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration's reliability keys (config.h; docs/reliability.md). Values are checked
  * here, at load, so a typo fails `ftrack-host check-config` and start-up, not the first
  * failure at 3 a.m. */

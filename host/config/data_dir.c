@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host's data dir (data_dir.h). */
 #include <stdlib.h>
 
@@ -7,7 +8,7 @@
 
 char *fth_data_dir_or_default(const char *data_dir)
 {
-    return data_dir ? fti_strdup(data_dir) : fth_hub_default_data_dir();
+    return data_dir ? fti_strdup(data_dir) : fhub_default_data_dir();
 }
 
 char *fth_data_dir_control_path(const char *data_dir)

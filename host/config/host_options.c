@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Command-line options of `ftrack-host` and `ftrack-host plugins` (host_options.h). */
 #include <errno.h>
 #include <getopt.h>

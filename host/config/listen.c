@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HOST:PORT values of --listen, --health-listen and their configuration keys (listen.h). */
 #include <errno.h>
 #include <stdlib.h>

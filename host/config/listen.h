@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTH_LISTEN_H
 #define FTH_LISTEN_H
 /* HOST:PORT values of --listen, --health-listen and their configuration keys. */

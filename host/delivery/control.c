@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The local control socket (control.h). */
 #include <errno.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTH_CONTROL_H
 #define FTH_CONTROL_H
 /*

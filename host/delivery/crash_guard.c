@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The crash guard (crash_guard.h): the per-thread dispatch mark, the fatal-signal handler that
  * copies it into a memory-mapped record, and reading that record back at the next start. */
 #include <errno.h>

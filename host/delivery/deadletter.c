@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The dead-letter file (deadletter.h). */
 #include <errno.h>
 #include <fcntl.h>

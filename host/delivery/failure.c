@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Failure policy values and backoff arithmetic (failure.h). */
 #include <math.h>
 #include <stdio.h>

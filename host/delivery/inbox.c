@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A worker's wakeable inbox (inbox.h): an eventfd and two flags. */
 #include <errno.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The event journal over SQLite (journal.h): options, schema, open and close, appends, the
  * next delivery, started/finished marks, requeue and stats. The marks log is in
  * journal_marks.c, the in-memory hand-off of fresh deliveries in journal_fresh.c, compaction

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Journal compaction (fth_journal_compact, journal.h): dead-letters deliveries past
  * journal.max_age, forgets finished events past the dedup window, and at journal.max_bytes
  * gives up the oldest pending deliveries. Apart from journal.c because it is the one piece

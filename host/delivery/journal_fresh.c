@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The journal's in-memory hand-off of fresh deliveries: what fth_journal_append_many() adds
  * in this run waits per instance in a bounded list in seq order, with its text, so
  * fth_journal_next() hands it to the worker without reading it back from the database.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The journal's marks log: a memory-mapped file (<journal>.marks) where the started and
  * finished marks of deliveries are appended without a database write, applied to the
  * database in one transaction when enough are waiting (or the oldest is old enough), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The journal's deliveries an earlier run started and did not finish (journal.h,
  * fth_journal_unfinished): read at an instance's start, so the host can count the try a crash
  * cut short and dead-letter a delivery whose tries are used up without running it again. */

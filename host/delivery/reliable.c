@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reliable delivery for one plugin instance (reliable.h). */
 #include <errno.h>
 #include <math.h>

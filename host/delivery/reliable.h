@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTH_RELIABLE_H
 #define FTH_RELIABLE_H
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one worker loop over a delivery strategy (delivery/strategy.h). */
 #include "delivery/strategy.h"
 

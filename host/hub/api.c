@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* POST /api (protocol §3): a JSON array of operations in, one result per operation out, or
  * one error object for the whole batch. The whole batch runs in one store transaction: an
  * error anywhere rolls every operation back, and a committed batch publishes one ftrack.update.
@@ -17,28 +18,28 @@
 #define LOG_COMPONENT "hub"
 
 /* files.c */
-json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_error *e);
+json_object *fhub_api_upload_metadata(fhub_api *api, json_object *op, fhub_store_error *e);
 
 /* The shipped schema set, embedded at build time (schemas_blob.S) so an installed binary
  * needs no data file. */
-extern const char fth_shipped_schemas[];
+extern const char fhub_shipped_schemas[];
 
 static json_object *load_schemas(const char *schema_file)
 {
     if (schema_file)
         return json_object_from_file(schema_file);
-    return json_tokener_parse(fth_shipped_schemas);
+    return json_tokener_parse(fhub_shipped_schemas);
 }
 
-ftrack_status fth_api_new(const char *schema_file, fth_api **out, ftrack_error *err)
+ftrack_status fhub_api_new(const char *schema_file, fhub_api **out, ftrack_error *err)
 {
     *out = NULL;
-    fth_api *api = calloc(1, sizeof(*api));
+    fhub_api *api = calloc(1, sizeof(*api));
     if (!api)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     api->schemas = load_schemas(schema_file);
     if (!json_object_is_type(api->schemas, json_type_array)) {
-        fth_api_free(api);
+        fhub_api_free(api);
         return fti_error(err, FTRACK_ERR_CONFIG, "cannot read the schema set %s (a JSON array)",
                          schema_file ? schema_file : "shipped with the hub");
     }
@@ -47,37 +48,37 @@ ftrack_status fth_api_new(const char *schema_file, fth_api **out, ftrack_error *
     size_t n = 0;
     char *text = fti_json_python_dumps(api->schemas, true, &n);
     if (!text) {
-        fth_api_free(api);
+        fhub_api_free(api);
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
     fti_md5_hex(text, n, api->schema_hash);
     free(text);
-    ftrack_status st = fth_schema_new(api->schemas, &api->schema, err);
+    ftrack_status st = fhub_schema_new(api->schemas, &api->schema, err);
     if (st != FTRACK_OK) {
-        fth_api_free(api);
+        fhub_api_free(api);
         return st;
     }
     *out = api;
     return FTRACK_OK;
 }
 
-void fth_api_shutdown(fth_api *api)
+void fhub_api_shutdown(fhub_api *api)
 {
     if (!api)
         return;
-    fth_media_free(api->media);
+    fhub_media_free(api->media);
     api->media = NULL;
 }
 
-void fth_api_free(fth_api *api)
+void fhub_api_free(fhub_api *api)
 {
     if (!api)
         return;
-    fth_api_shutdown(api);
-    fth_store_close(api->store);
-    fth_schema_free(api->schema);
+    fhub_api_shutdown(api);
+    fhub_store_close(api->store);
+    fhub_schema_free(api->schema);
     json_object_put(api->schemas);
-    fth_api_spent_free(api);
+    fhub_api_spent_free(api);
     free(api->files_dir);
     free(api->server_url);
     free(api->user);
@@ -87,12 +88,12 @@ void fth_api_free(fth_api *api)
     free(api);
 }
 
-void fth_api_set_request_url(fth_api *api, const char *url)
+void fhub_api_set_request_url(fhub_api *api, const char *url)
 {
     api->request_url = url;
 }
 
-ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_error *err)
+ftrack_status fhub_api_attach(fhub_api *api, const fhub_api_options *opt, ftrack_error *err)
 {
     api->user = fti_strdup(opt->api_user);
     api->key = fti_strdup(opt->api_key);
@@ -114,12 +115,12 @@ ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_er
             return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
     ftrack_status st =
-        fth_store_open(api->schema, db, opt->api_user, opt->seed_file, &api->store, err);
+        fhub_store_open(api->schema, db, opt->api_user, opt->seed_file, &api->store, err);
     free(db);
     if (st != FTRACK_OK)
         return st;
-    fth_store_set_server_url(api->store, opt->server_url);
-    fth_media_config mc = {
+    fhub_store_set_server_url(api->store, opt->server_url);
+    fhub_media_config mc = {
         .store = api->store,
         .files_dir = api->files_dir,
         .ffmpeg = opt->ffmpeg,
@@ -128,14 +129,14 @@ ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_er
         .publish = opt->publish,
         .publish_data = opt->publish_data,
     };
-    if (api->files_dir && !(api->media = fth_media_new(&mc)))
+    if (api->files_dir && !(api->media = fhub_media_new(&mc)))
         return fti_error(err, FTRACK_ERR_INTERNAL, "cannot start the encode workers");
     if (opt->user_keys_file)
-        return fth_api_write_user_keys(api, opt->user_keys_file, err);
+        return fhub_api_write_user_keys(api, opt->user_keys_file, err);
     return FTRACK_OK;
 }
 
-const char *fth_api_schema_hash(const fth_api *api)
+const char *fhub_api_schema_hash(const fhub_api *api)
 {
     return api->schema_hash;
 }
@@ -154,7 +155,7 @@ static json_object *error_object(const char *exception, const char *content)
     return e;
 }
 
-static json_object *server_information(const fth_api *api)
+static json_object *server_information(const fhub_api *api)
 {
     json_object *info = json_object_new_object();
     json_object *scenario = json_object_new_object();
@@ -175,38 +176,38 @@ typedef struct batch {
         *jobs; /* encode jobs to queue after the commit: [{job, component, version, keep}] */
 } batch;
 
-static bool need_store(fth_api *api, batch *b, fth_store_error *e)
+static bool need_store(fhub_api *api, batch *b, fhub_store_error *e)
 {
     if (!api->store) {
-        fth_store_fail(e, "ServerError", "This hub has no entity store.");
+        fhub_store_fail(e, "ServerError", "This hub has no entity store.");
         return false;
     }
     if (!b->open) {
-        fth_store_begin_as(api->store, b->user);
+        fhub_store_begin_as(api->store, b->user);
         b->open = true;
     }
     return true;
 }
 
-static json_object *encode_media(fth_api *api, batch *b, json_object *op, fth_store_error *e)
+static json_object *encode_media(fhub_api *api, batch *b, json_object *op, fhub_store_error *e)
 {
     const char *component_id = fti_json_string(op, "component_id");
     const char *version_id = fti_json_string(op, "version_id");
     json_object *keep = json_object_object_get(op, "keep_original");
     if (!api->media) {
-        fth_store_fail(e, "ServerError",
+        fhub_store_fail(e, "ServerError",
                        "Invalid action u'encode_media': this hub has no data "
                        "folder to encode in.");
         return NULL;
     }
     if (!component_id) {
-        fth_store_fail(e, "ValidationError", "encode_media needs a component_id.");
+        fhub_store_fail(e, "ValidationError", "encode_media needs a component_id.");
         return NULL;
     }
-    json_object *comp = fth_store_get(api->store, "Component", component_id);
+    json_object *comp = fhub_store_get(api->store, "Component", component_id);
     json_object_put(comp);
     if (!comp) {
-        fth_store_fail(e, "NotFoundError", "No Component with the id \"%s\".", component_id);
+        fhub_store_fail(e, "NotFoundError", "No Component with the id \"%s\".", component_id);
         return NULL;
     }
     json_object *data = json_object_new_object();
@@ -221,7 +222,7 @@ static json_object *encode_media(fth_api *api, batch *b, json_object *op, fth_st
         job, "data",
         json_object_new_string(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN)));
     json_object_put(data);
-    json_object *r = fth_store_create(api->store, "Job", NULL, job, e);
+    json_object *r = fhub_store_create(api->store, "Job", NULL, job, e);
     json_object_put(job);
     const char *job_id = fti_json_string(json_object_object_get(r, "data"), "id");
     if (!job_id) {
@@ -244,13 +245,13 @@ static json_object *encode_media(fth_api *api, batch *b, json_object *op, fth_st
 }
 
 /* The result of one operation, or NULL with *e set. */
-static json_object *run_operation(fth_api *api, batch *b, json_object *op, fth_store_error *e)
+static json_object *run_operation(fhub_api *api, batch *b, json_object *op, fhub_store_error *e)
 {
     json_object *action = NULL;
     if (!json_object_is_type(op, json_type_object) ||
         !json_object_object_get_ex(op, "action", &action) ||
         !json_object_is_type(action, json_type_string)) {
-        fth_store_fail(e, "ValidationError", "Each operation must be an object with an action.");
+        fhub_store_fail(e, "ValidationError", "Each operation must be an object with an action.");
         return NULL;
     }
     const char *name = json_object_get_string(action);
@@ -271,28 +272,28 @@ static json_object *run_operation(fth_api *api, batch *b, json_object *op, fth_s
     if (strcmp(name, "query") == 0) {
         const char *expr = fti_json_string(op, "expression");
         if (!expr) {
-            fth_store_fail(e, "ValidationError", "query needs an expression.");
+            fhub_store_fail(e, "ValidationError", "query needs an expression.");
             return NULL;
         }
-        return fth_store_query(api->store, expr, e);
+        return fhub_store_query(api->store, expr, e);
     }
     if (strcmp(name, "create") == 0)
-        return fth_store_create(api->store, type, key, data, e);
+        return fhub_store_create(api->store, type, key, data, e);
     if (strcmp(name, "update") == 0)
-        return fth_store_update(api->store, type, key, data, e);
+        return fhub_store_update(api->store, type, key, data, e);
     if (strcmp(name, "delete") == 0)
-        return fth_store_delete(api->store, type, key, e);
+        return fhub_store_delete(api->store, type, key, e);
     if (strcmp(name, "encode_media") == 0)
         return encode_media(api, b, op, e);
     if (strcmp(name, "get_upload_metadata") == 0)
-        return fth_api_upload_metadata(api, op, e);
+        return fhub_api_upload_metadata(api, op, e);
     /* The Python client recognises an unsupported action by this wording. */
-    fth_store_fail(e, "ServerError", "Invalid action u'%.120s'. This server does not support it.",
+    fhub_store_fail(e, "ServerError", "Invalid action u'%.120s'. This server does not support it.",
                    name);
     return NULL;
 }
 
-static void publish_event(fth_api *api, json_object *ev)
+static void publish_event(fhub_api *api, json_object *ev)
 {
     if (!ev)
         return;
@@ -305,15 +306,15 @@ static void publish_event(fth_api *api, json_object *ev)
 }
 
 /* Commit (or roll back) the batch; publish its changes and queue its encode jobs. */
-static void end_batch(fth_api *api, batch *b, bool ok)
+static void end_batch(fhub_api *api, batch *b, bool ok)
 {
     if (b->open) {
         bool committed = false;
-        json_object *ev = fth_store_end(api->store, ok, &committed);
+        json_object *ev = fhub_store_end(api->store, ok, &committed);
         publish_event(api, ev);
         for (size_t i = 0; committed && b->jobs && i < json_object_array_length(b->jobs); i++) {
             json_object *j = json_object_array_get_idx(b->jobs, i);
-            fth_media_enqueue(api->media, fti_json_string(j, "job"), fti_json_string(j, "component"),
+            fhub_media_enqueue(api->media, fti_json_string(j, "job"), fti_json_string(j, "component"),
                               fti_json_string(j, "version"),
                               json_object_get_boolean(json_object_object_get(j, "keep")));
         }
@@ -337,7 +338,7 @@ static char *serialise(json_object *obj, size_t *len)
 static json_object *parse_request(const char *request, size_t len, int max_depth,
                                   json_object **error)
 {
-    if (!fth_utf8_valid(request, len)) {
+    if (!fhub_utf8_valid(request, len)) {
         *error = error_object("ValidationError", "The request body is not valid UTF-8.");
         return NULL;
     }
@@ -381,7 +382,7 @@ static void log_failure(const char *user, const char *what, json_object *error)
                fti_json_string(error, "content"));
 }
 
-char *fth_api_handle_as(fth_api *api, const char *user, const char *request, size_t len,
+char *fhub_api_handle_as(fhub_api *api, const char *user, const char *request, size_t len,
                         bool authenticated, bool strict, int max_depth, int *status,
                         size_t *body_len)
 {
@@ -396,7 +397,7 @@ char *fth_api_handle_as(fth_api *api, const char *user, const char *request, siz
     json_object *ops = parse_request(request, len > 0x7fffffff ? 0 : len, max_depth, &error);
     json_object *results = ops ? json_object_new_array() : NULL;
     batch b = {.user = user && *user ? user : NULL};
-    fth_store_error e = {{0}, {0}};
+    fhub_store_error e = {{0}, {0}};
     char what[160] = "reading the request";
     for (size_t i = 0; results && i < json_object_array_length(ops); i++) {
         json_object *op = json_object_array_get_idx(ops, i);
@@ -409,7 +410,7 @@ char *fth_api_handle_as(fth_api *api, const char *user, const char *request, siz
         }
         json_object_array_add(results, r);
     }
-    if (!error && b.open && !fth_store_check_batch(api->store, &e)) {
+    if (!error && b.open && !fhub_store_check_batch(api->store, &e)) {
         snprintf(what, sizeof(what), "commit");
         error = error_object(e.exception, e.content);
     }
@@ -426,9 +427,9 @@ char *fth_api_handle_as(fth_api *api, const char *user, const char *request, siz
     return serialise(results, body_len);
 }
 
-char *fth_api_handle(fth_api *api, const char *request, size_t len, bool authenticated, bool strict,
+char *fhub_api_handle(fhub_api *api, const char *request, size_t len, bool authenticated, bool strict,
                      int max_depth, int *status, size_t *body_len)
 {
-    return fth_api_handle_as(api, NULL, request, len, authenticated, strict, max_depth, status,
+    return fhub_api_handle_as(api, NULL, request, len, authenticated, strict, max_depth, status,
                              body_len);
 }

@@ -1,20 +1,21 @@
-#ifndef FTH_HUB_API_H
-#define FTH_HUB_API_H
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef FHUB_API_H
+#define FHUB_API_H
 /*
  * The /api side of the embedded hub beyond what server_internal.h declares: the entity store,
  * encode_media workers and the component file endpoints (protocol §2-§4).
  *
- *   fth_api_new()      (server_internal.h) schemas only: server information and schemas
- *   fth_api_attach()   opens the store (file or memory), loads a seed, starts the workers;
+ *   fhub_api_new()      (server_internal.h) schemas only: server information and schemas
+ *   fhub_api_attach()   opens the store (file or memory), loads a seed, starts the workers;
  *                      from then on query/create/update/delete/encode_media/
  *                      get_upload_metadata work and committed changes are published
- *   fth_api_shutdown() stops the workers (before the server that publishes goes away)
+ *   fhub_api_shutdown() stops the workers (before the server that publishes goes away)
  *
  * Files of components live in <data_dir>/components/<component id>.
  *
- * Threads: fth_api_handle() and the file functions run on the hub's service thread; workers
+ * Threads: fhub_api_handle() and the file functions run on the hub's service thread; workers
  * publish from their own threads through the publish callback (which must be thread-safe:
- * fth_hub_server_inject is).
+ * fhub_server_inject is).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,9 +23,9 @@
 
 #include "server_internal.h"
 
-typedef void (*fth_api_publish_fn)(const char *event_json, size_t len, void *user_data);
+typedef void (*fhub_api_publish_fn)(const char *event_json, size_t len, void *user_data);
 
-typedef struct fth_api_options {
+typedef struct fhub_api_options {
     const char *data_dir;   /* hub.sqlite and components/ live here; NULL: memory store and
                                no file storage */
     bool memory_store;      /* keep entities in memory even with a data_dir (tests) */
@@ -37,50 +38,50 @@ typedef struct fth_api_options {
     int encode_workers;    /* 0 → 2 */
     double encode_timeout; /* seconds; 0 → 600 */
     size_t max_upload;     /* largest file get_upload_metadata signs for; 0 → 4 GiB */
-    fth_api_publish_fn publish;
+    fhub_api_publish_fn publish;
     void *publish_data;
-} fth_api_options;
+} fhub_api_options;
 
-ftrack_status fth_api_attach(fth_api *api, const fth_api_options *opt, ftrack_error *err);
+ftrack_status fhub_api_attach(fhub_api *api, const fhub_api_options *opt, ftrack_error *err);
 /* The base URL the current request came in by ("https://ftrack.example.com", from a trusted
  * proxy's X-Forwarded-* headers), used instead of server_url for the URLs handed out until
  * set back to NULL. Borrowed: the caller keeps it alive for the request. */
-void fth_api_set_request_url(fth_api *api, const char *url);
+void fhub_api_set_request_url(fhub_api *api, const char *url);
 /* Idempotent; NULL is accepted. */
-void fth_api_shutdown(fth_api *api);
+void fhub_api_shutdown(fhub_api *api);
 
 /* An HTTP answer for the component endpoints: either a JSON error body (status >= 400) or a
- * file to serve (status 200). Free with fth_http_answer_clear(). */
-typedef struct fth_http_answer {
+ * file to serve (status 200). Free with fhub_http_answer_clear(). */
+typedef struct fhub_http_answer {
     unsigned status;
     char *body;      /* JSON text, or NULL */
     char *file;      /* path of the file to serve, or NULL */
     char *mime_type; /* of the file */
-} fth_http_answer;
-void fth_http_answer_clear(fth_http_answer *a);
+} fhub_http_answer;
+void fhub_http_answer_clear(fhub_http_answer *a);
 
 /* GET /component/get?id=..&username=..&apiKey=.. (protocol §2). */
-void fth_api_download(fth_api *api, const char *id, const char *username, const char *api_key,
-                      fth_http_answer *out);
+void fhub_api_download(fhub_api *api, const char *id, const char *username, const char *api_key,
+                      fhub_http_answer *out);
 
 /* PUT /component/put?id=..&size=..&expires=..&nonce=..&signature=.. with the body streamed
- * through fth_upload_write(). The URL is signed for one component and one size, and is spent
+ * through fhub_upload_write(). The URL is signed for one component and one size, and is spent
  * by the upload that stores a file. content_length is the request's Content-Length, -1 when
  * it has none (a chunked body: refused, 411). content_md5 (base64) is checked when given.
  * begin returns NULL and fills *out when refused. */
-typedef struct fth_upload_request {
+typedef struct fhub_upload_request {
     const char *id, *size, *expires, *nonce, *signature; /* from the URL's query */
     const char *content_md5;
     long long content_length;
-} fth_upload_request;
-typedef struct fth_upload fth_upload;
-fth_upload *fth_api_upload_begin(fth_api *api, const fth_upload_request *req,
-                                 fth_http_answer *out);
+} fhub_upload_request;
+typedef struct fhub_upload fhub_upload;
+fhub_upload *fhub_api_upload_begin(fhub_api *api, const fhub_upload_request *req,
+                                 fhub_http_answer *out);
 /* false when the file cannot be written (the upload then fails at finish). */
-bool fth_upload_write(fth_upload *up, const void *data, size_t len);
+bool fhub_upload_write(fhub_upload *up, const void *data, size_t len);
 /* Completes (or refuses) the upload and frees it. */
-void fth_upload_finish(fth_upload *up, fth_http_answer *out);
+void fhub_upload_finish(fhub_upload *up, fhub_http_answer *out);
 /* Drops a partial upload (connection closed) and frees it. NULL is accepted. */
-void fth_upload_abort(fth_upload *up);
+void fhub_upload_abort(fhub_upload *up);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub's command line: run the embedded event hub alone until SIGINT/SIGTERM. Shared by
  * `ftrack-host hub` and `ftrack-hub`, which differ only in the name they print (prog). */
 #include <errno.h>
@@ -318,8 +319,8 @@ static int parse_args(int argc, char **argv, const char *prog, hub_args *a)
     return EXIT_OK;
 }
 
-static void announce(const hub_args *a, const char *prog, const fth_hub_server *srv,
-                     const fth_hub_credentials *creds)
+static void announce(const hub_args *a, const char *prog, const fhub_server *srv,
+                     const fhub_credentials *creds)
 {
     const char *nl = a->json ? " " : "\n"; /* three lines for a terminal, one record for a log */
     if (creds->key_file)
@@ -329,11 +330,11 @@ static void announce(const hub_args *a, const char *prog, const fth_hub_server *
             "  export FTRACK_API_KEY=\"$(cat '%s')\"",
             creds->generated ? "generated an" : "using the", creds->key_file, nl, creds->api_user,
             nl, creds->key_file);
-    say(a, prog, FTRACK_LOG_INFO, "ready at %s (user %s)", fth_hub_server_url(srv),
+    say(a, prog, FTRACK_LOG_INFO, "ready at %s (user %s)", fhub_server_url(srv),
         creds->api_user);
 }
 
-int fth_hub_command(int argc, char **argv, const char *prog)
+int fhub_command(int argc, char **argv, const char *prog)
 {
     hub_args a = {0};
     a.json = fti_args_want_json_logs(argc, argv, NULL);
@@ -343,11 +344,11 @@ int fth_hub_command(int argc, char **argv, const char *prog)
     if (rc != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
 
-    char *data_dir = a.data_dir ? strdup(a.data_dir) : fth_hub_default_data_dir();
+    char *data_dir = a.data_dir ? strdup(a.data_dir) : fhub_default_data_dir();
     ftrack_error err;
     ftrack_error_clear(&err);
-    fth_hub_credentials creds;
-    if (fth_hub_credentials_resolve(data_dir, &creds, &err) != FTRACK_OK) {
+    fhub_credentials creds;
+    if (fhub_credentials_resolve(data_dir, &creds, &err) != FTRACK_OK) {
         say(&a, prog, FTRACK_LOG_ERROR, "%s", err.message);
         free(data_dir);
         return EXIT_USAGE;
@@ -361,8 +362,8 @@ int fth_hub_command(int argc, char **argv, const char *prog)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    fth_hub_server_config cfg;
-    fth_hub_server_config_init(&cfg);
+    fhub_server_config cfg;
+    fhub_server_config_init(&cfg);
     cfg.listen_host = a.host;
     cfg.port = a.port;
     cfg.api_user = creds.api_user;
@@ -381,10 +382,10 @@ int fth_hub_command(int argc, char **argv, const char *prog)
     cfg.max_api_body = a.max_api_body;
     cfg.max_upload = a.max_upload;
     cfg.client_timeout = a.client_timeout;
-    fth_hub_server *srv = NULL;
-    if (fth_hub_server_start(&cfg, &srv, &err) != FTRACK_OK) {
+    fhub_server *srv = NULL;
+    if (fhub_server_start(&cfg, &srv, &err) != FTRACK_OK) {
         say(&a, prog, FTRACK_LOG_ERROR, "%s", err.message);
-        fth_hub_credentials_clear(&creds);
+        fhub_credentials_clear(&creds);
         free(data_dir);
         return err.code == FTRACK_ERR_CONFIG ? EXIT_USAGE : EXIT_FAILURE_;
     }
@@ -393,8 +394,8 @@ int fth_hub_command(int argc, char **argv, const char *prog)
     int sig = 0;
     sigwait(&set, &sig);
     ftrack_log(FTRACK_LOG_INFO, "hub", "stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    fth_hub_server_stop(srv);
-    fth_hub_credentials_clear(&creds);
+    fhub_server_stop(srv);
+    fhub_credentials_clear(&creds);
     free(data_dir);
     return EXIT_OK;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub's user and key: from the environment, else a generated key kept in a file only its
  * owner can read. The key itself is never printed or logged. */
 #include <errno.h>
@@ -22,7 +23,7 @@ static const char *env_nonempty(const char *name)
     return v && *v ? v : NULL;
 }
 
-char *fth_hub_default_data_dir(void)
+char *fhub_default_data_dir(void)
 {
     const char *state = env_nonempty("XDG_STATE_HOME");
     if (state && state[0] == '/')
@@ -103,7 +104,7 @@ static ftrack_status create_key_file(const char *dir, const char *path, bool *cr
     return st;
 }
 
-static ftrack_status key_from_file(const char *dir, fth_hub_credentials *out, ftrack_error *err)
+static ftrack_status key_from_file(const char *dir, fhub_credentials *out, ftrack_error *err)
 {
     ftrack_status st = fti_make_dirs(dir, err);
     if (st != FTRACK_OK)
@@ -125,7 +126,7 @@ static ftrack_status key_from_file(const char *dir, fth_hub_credentials *out, ft
     return st;
 }
 
-ftrack_status fth_hub_credentials_resolve(const char *data_dir, fth_hub_credentials *out,
+ftrack_status fhub_credentials_resolve(const char *data_dir, fhub_credentials *out,
                                           ftrack_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -140,20 +141,20 @@ ftrack_status fth_hub_credentials_resolve(const char *data_dir, fth_hub_credenti
         out->api_key = strdup(key);
         return out->api_key ? FTRACK_OK : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     }
-    char *dir = data_dir ? strdup(data_dir) : fth_hub_default_data_dir();
+    char *dir = data_dir ? strdup(data_dir) : fhub_default_data_dir();
     if (!dir) {
-        fth_hub_credentials_clear(out);
+        fhub_credentials_clear(out);
         return fti_error(err, FTRACK_ERR_CONFIG,
                          "no API key configured and no data folder (set FTRACK_API_KEY or HOME)");
     }
     ftrack_status st = key_from_file(dir, out, err);
     free(dir);
     if (st != FTRACK_OK)
-        fth_hub_credentials_clear(out);
+        fhub_credentials_clear(out);
     return st;
 }
 
-void fth_hub_credentials_clear(fth_hub_credentials *creds)
+void fhub_credentials_clear(fhub_credentials *creds)
 {
     if (!creds)
         return;

@@ -46,7 +46,7 @@ static bool offset(const char *s, long *east)
     return true;
 }
 
-bool fth_datetime_utc(const char *text, char out[FTH_DATETIME_LEN])
+bool fhub_datetime_utc(const char *text, char out[FHUB_DATETIME_LEN])
 {
     const char *s = text;
     int y, mo, d, h = 0, mi = 0, se = 0;
@@ -76,5 +76,5 @@ bool fth_datetime_utc(const char *text, char out[FTH_DATETIME_LEN])
     struct tm utc;
     if (!gmtime_r(&t, &utc))
         return false;
-    return strftime(out, FTH_DATETIME_LEN, "%Y-%m-%dT%H:%M:%S", &utc) > 0;
+    return strftime(out, FHUB_DATETIME_LEN, "%Y-%m-%dT%H:%M:%S", &utc) > 0;
 }

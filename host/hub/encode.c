@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* encode_media workers: see media.h. ffmpeg runs as a child process (posix_spawn, no shell),
  * so a hostile file name or a crashing decoder cannot touch the hub; each run is bounded by
  * the job's time limit and killed on expiry or when the hub stops. */
@@ -42,16 +43,16 @@ typedef struct job {
 } job;
 
 typedef struct worker {
-    fth_media *m;
+    fhub_media *m;
     pthread_t thread;
     bool started;
 } worker;
 
-struct fth_media {
-    fth_store *store;
+struct fhub_media {
+    fhub_store *store;
     char *files_dir, *ffmpeg;
     double timeout;
-    fth_media_publish_fn publish;
+    fhub_media_publish_fn publish;
     void *publish_data;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -63,7 +64,7 @@ struct fth_media {
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-char *fth_media_component_path(const char *files_dir, const char *id)
+char *fhub_media_component_path(const char *files_dir, const char *id)
 {
     if (!files_dir || !id || !*id || strlen(id) > 64)
         return NULL;
@@ -84,7 +85,7 @@ static void job_free(job *j)
     free(j);
 }
 
-static void publish(fth_media *m, json_object *ev)
+static void publish(fhub_media *m, json_object *ev)
 {
     if (!ev)
         return;
@@ -96,7 +97,7 @@ static void publish(fth_media *m, json_object *ev)
     json_object_put(ev);
 }
 
-static bool stopping(fth_media *m)
+static bool stopping(fhub_media *m)
 {
     pthread_mutex_lock(&m->lock);
     bool s = m->stop;
@@ -105,7 +106,7 @@ static bool stopping(fth_media *m)
 }
 
 /* The ffmpeg to run, or NULL when none is installed. Caller frees. */
-static char *find_ffmpeg(const fth_media *m)
+static char *find_ffmpeg(const fhub_media *m)
 {
     const char *name = m->ffmpeg ? m->ffmpeg : "ffmpeg";
     if (strchr(name, '/'))
@@ -163,7 +164,7 @@ static bool log_mentions(const char *log, const char *what)
 }
 
 /* Run argv; false with *why on failure, timeout or stop. */
-static bool run_ffmpeg(fth_media *m, char *const argv[], const char *log, double deadline,
+static bool run_ffmpeg(fhub_media *m, char *const argv[], const char *log, double deadline,
                        char *why, size_t whylen)
 {
     posix_spawn_file_actions_t fa;
@@ -247,8 +248,8 @@ static json_object *job_data(const job *j, json_object *output, const char *erro
 }
 
 /* Update the job (status, data, finished_at) in the current batch. */
-static bool set_job(fth_store *store, const job *j, const char *status, json_object *data,
-                    bool finished, fth_store_error *e)
+static bool set_job(fhub_store *store, const job *j, const char *status, json_object *data,
+                    bool finished, fhub_store_error *e)
 {
     json_object *update = json_object_new_object();
     json_object_object_add(update, "status", json_object_new_string(status));
@@ -259,7 +260,7 @@ static bool set_job(fth_store *store, const job *j, const char *status, json_obj
     }
     if (finished) {
         char now[32];
-        fth_store_now(now);
+        fhub_store_now(now);
         json_object *when = json_object_new_object();
         json_object_object_add(when, "__type__", json_object_new_string("datetime"));
         json_object_object_add(when, "value", json_object_new_string(now));
@@ -267,28 +268,28 @@ static bool set_job(fth_store *store, const job *j, const char *status, json_obj
     }
     json_object *key = json_object_new_array();
     json_object_array_add(key, json_object_new_string(j->job_id));
-    json_object *r = fth_store_update(store, "Job", key, update, e);
+    json_object *r = fhub_store_update(store, "Job", key, update, e);
     json_object_put(key);
     json_object_put(update);
     json_object_put(r);
     return r != NULL;
 }
 
-static void finish_failed(fth_media *m, const job *j, const char *why)
+static void finish_failed(fhub_media *m, const job *j, const char *why)
 {
     ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "encode job %s failed: %s", j->job_id, why);
-    fth_store_error e = {{0}, {0}};
-    fth_store_begin(m->store);
+    fhub_store_error e = {{0}, {0}};
+    fhub_store_begin(m->store);
     json_object *data = job_data(j, NULL, why);
     bool ok = set_job(m->store, j, "failed", data, true, &e);
     json_object_put(data);
-    publish(m, fth_store_end(m->store, ok, NULL));
+    publish(m, fhub_store_end(m->store, ok, NULL));
 }
 
-static json_object *create(fth_store *store, const char *type, json_object *data,
-                           fth_store_error *e)
+static json_object *create(fhub_store *store, const char *type, json_object *data,
+                           fhub_store_error *e)
 {
-    json_object *r = fth_store_create(store, type, NULL, data, e);
+    json_object *r = fhub_store_create(store, type, NULL, data, e);
     json_object_put(data);
     json_object *id = json_object_object_get(json_object_object_get(r, "data"), "id");
     json_object *out = json_object_get(id);
@@ -306,9 +307,9 @@ static json_object *obj2(const char *k1, json_object *v1, const char *k2, json_o
 }
 
 /* One output component in the server location, linked to the job. */
-static bool add_output(fth_media *m, const job *j, const char *id, const char *name,
+static bool add_output(fhub_media *m, const job *j, const char *id, const char *name,
                        const char *file_type, long long size, json_object *output,
-                       const char *format, fth_store_error *e)
+                       const char *format, fhub_store_error *e)
 {
     json_object *comp =
         obj2("id", json_object_new_string(id), "name", json_object_new_string(name));
@@ -321,12 +322,12 @@ static bool add_output(fth_media *m, const job *j, const char *id, const char *n
     if (!cid)
         return false;
     json_object *loc = obj2("component_id", json_object_get(cid), "location_id",
-                            json_object_new_string(FTH_SERVER_LOCATION_ID));
+                            json_object_new_string(FHUB_SERVER_LOCATION_ID));
     json_object_object_add(loc, "resource_identifier", json_object_new_string(id));
     json_object *lid = create(m->store, "ComponentLocation", loc, e);
     json_object *link =
         obj2("job_id", json_object_new_string(j->job_id), "component_id", json_object_get(cid));
-    json_object *r = lid ? fth_store_create(m->store, "JobComponent", NULL, link, e) : NULL;
+    json_object *r = lid ? fhub_store_create(m->store, "JobComponent", NULL, link, e) : NULL;
     json_object_put(link);
     json_object_put(lid);
     json_object_array_add(output,
@@ -336,24 +337,24 @@ static bool add_output(fth_media *m, const job *j, const char *id, const char *n
     return ok;
 }
 
-static void set_thumbnail(fth_media *m, const job *j, const char *image_id)
+static void set_thumbnail(fhub_media *m, const job *j, const char *image_id)
 {
     if (!j->version_id)
         return;
-    fth_store_error e = {{0}, {0}};
+    fhub_store_error e = {{0}, {0}};
     json_object *key = json_object_new_array();
     json_object_array_add(key, json_object_new_string(j->version_id));
     json_object *data = obj2("thumbnail_id", json_object_new_string(image_id), NULL, NULL);
-    json_object_put(fth_store_update(m->store, "AssetVersion", key, data, &e));
+    json_object_put(fhub_store_update(m->store, "AssetVersion", key, data, &e));
     json_object_put(key);
     json_object_put(data);
 }
 
-static void finish_done(fth_media *m, const job *j, const char *mp4_id, const char *jpg_id,
+static void finish_done(fhub_media *m, const job *j, const char *mp4_id, const char *jpg_id,
                         const char *mp4, const char *jpg)
 {
-    fth_store_error e = {{0}, {0}};
-    fth_store_begin(m->store);
+    fhub_store_error e = {{0}, {0}};
+    fhub_store_begin(m->store);
     json_object *output = json_object_new_array();
     bool ok = add_output(m, j, mp4_id, "ftrackreview-mp4", ".mp4", file_size(mp4), output,
                          "video/mp4", &e) &&
@@ -365,7 +366,7 @@ static void finish_done(fth_media *m, const job *j, const char *mp4_id, const ch
     if (ok)
         set_thumbnail(m, j, jpg_id);
     bool committed = false;
-    json_object *ev = fth_store_end(m->store, ok, &committed);
+    json_object *ev = fhub_store_end(m->store, ok, &committed);
     if (committed) {
         ftrack_log(FTRACK_LOG_INFO, LOG_COMPONENT, "encode job %s done", j->job_id);
         publish(m, ev);
@@ -380,25 +381,25 @@ static void finish_done(fth_media *m, const job *j, const char *mp4_id, const ch
 }
 
 /* Source component's version when encode_media named none. */
-static void default_version(fth_media *m, job *j)
+static void default_version(fhub_media *m, job *j)
 {
     if (j->version_id)
         return;
-    fth_store_begin(m->store);
-    json_object *c = fth_store_get(m->store, "Component", j->component_id);
+    fhub_store_begin(m->store);
+    json_object *c = fhub_store_get(m->store, "Component", j->component_id);
     json_object *v = json_object_object_get(c, "version_id");
     if (json_object_is_type(v, json_type_string))
         j->version_id = strdup(json_object_get_string(v));
     json_object_put(c);
-    json_object_put(fth_store_end(m->store, false, NULL));
+    json_object_put(fhub_store_end(m->store, false, NULL));
 }
 
-static void encode(fth_media *m, job *j)
+static void encode(fhub_media *m, job *j)
 {
-    fth_store_error e = {{0}, {0}};
-    fth_store_begin(m->store);
+    fhub_store_error e = {{0}, {0}};
+    fhub_store_begin(m->store);
     bool ok = set_job(m->store, j, "running", NULL, false, &e);
-    publish(m, fth_store_end(m->store, ok, NULL));
+    publish(m, fhub_store_end(m->store, ok, NULL));
     if (!ok) {
         ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "encode job %s vanished: %s", j->job_id,
                    e.content);
@@ -410,9 +411,9 @@ static void encode(fth_media *m, job *j)
     char mp4_id[37], jpg_id[37];
     fti_uuid_dashed(mp4_id);
     fti_uuid_dashed(jpg_id);
-    char *src = fth_media_component_path(m->files_dir, j->component_id);
-    char *mp4 = fth_media_component_path(m->files_dir, mp4_id);
-    char *jpg = fth_media_component_path(m->files_dir, jpg_id);
+    char *src = fhub_media_component_path(m->files_dir, j->component_id);
+    char *mp4 = fhub_media_component_path(m->files_dir, mp4_id);
+    char *jpg = fhub_media_component_path(m->files_dir, jpg_id);
     char *log = fti_asprintf("%s/%s.ffmpeg.log", m->files_dir, j->job_id);
     char *ffmpeg = find_ffmpeg(m);
     if (!src || !mp4 || !jpg || !log) {
@@ -478,7 +479,7 @@ static void encode(fth_media *m, job *j)
 
 static void *worker_main(void *arg)
 {
-    fth_media *m = ((worker *)arg)->m;
+    fhub_media *m = ((worker *)arg)->m;
     for (;;) {
         pthread_mutex_lock(&m->lock);
         while (!m->stop && !m->head)
@@ -497,9 +498,9 @@ static void *worker_main(void *arg)
     }
 }
 
-fth_media *fth_media_new(const fth_media_config *cfg)
+fhub_media *fhub_media_new(const fhub_media_config *cfg)
 {
-    fth_media *m = calloc(1, sizeof(*m));
+    fhub_media *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
     m->store = cfg->store;
@@ -521,13 +522,13 @@ fth_media *fth_media_new(const fth_media_config *cfg)
         m->nworkers++;
     }
     if (m->nworkers == 0) {
-        fth_media_free(m);
+        fhub_media_free(m);
         return NULL;
     }
     return m;
 }
 
-void fth_media_enqueue(fth_media *m, const char *job_id, const char *component_id,
+void fhub_media_enqueue(fhub_media *m, const char *job_id, const char *component_id,
                        const char *version_id, bool keep_original)
 {
     job *j = calloc(1, sizeof(*j));
@@ -547,7 +548,7 @@ void fth_media_enqueue(fth_media *m, const char *job_id, const char *component_i
     pthread_mutex_unlock(&m->lock);
 }
 
-void fth_media_free(fth_media *m)
+void fhub_media_free(fhub_media *m)
 {
     if (!m)
         return;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Component files of the server location: get_upload_metadata's signed upload URL, the PUT
  * that stores a file, and GET /component/get with credentials as query parameters
  * (protocol §2). Uploads are written to a temporary file and renamed into place only when
@@ -23,8 +24,8 @@
 
 #define NONCE_HEX 32
 
-struct fth_upload {
-    fth_api *api;
+struct fhub_upload {
+    fhub_api *api;
     FILE *f;
     char *tmp, *dest;
     EVP_MD_CTX *md5;
@@ -35,14 +36,14 @@ struct fth_upload {
     bool failed;
 };
 
-typedef struct fth_spent_url {
+typedef struct fhub_spent_url {
     char nonce[NONCE_HEX + 1];
     long long expires;
-    struct fth_spent_url *next;
+    struct fhub_spent_url *next;
 } spent_url;
 
 /* True when the URL with this nonce stored a file already; drops expired entries on the way. */
-static bool url_spent(fth_api *api, const char *nonce)
+static bool url_spent(fhub_api *api, const char *nonce)
 {
     long long now = (long long)time(NULL);
     bool found = false;
@@ -59,7 +60,7 @@ static bool url_spent(fth_api *api, const char *nonce)
     return found;
 }
 
-static bool url_spend(fth_api *api, const char *nonce, long long expires)
+static bool url_spend(fhub_api *api, const char *nonce, long long expires)
 {
     spent_url *s = calloc(1, sizeof(*s));
     if (!s)
@@ -71,7 +72,7 @@ static bool url_spend(fth_api *api, const char *nonce, long long expires)
     return true;
 }
 
-void fth_api_spent_free(fth_api *api)
+void fhub_api_spent_free(fhub_api *api)
 {
     while (api->spent) {
         spent_url *s = api->spent;
@@ -80,7 +81,7 @@ void fth_api_spent_free(fth_api *api)
     }
 }
 
-void fth_http_answer_clear(fth_http_answer *a)
+void fhub_http_answer_clear(fhub_http_answer *a)
 {
     free(a->body);
     free(a->file);
@@ -88,7 +89,7 @@ void fth_http_answer_clear(fth_http_answer *a)
     memset(a, 0, sizeof(*a));
 }
 
-static void answer_error(fth_http_answer *a, unsigned status, const char *exception,
+static void answer_error(fhub_http_answer *a, unsigned status, const char *exception,
                          const char *content)
 {
     json_object *e = json_object_new_object();
@@ -101,7 +102,7 @@ static void answer_error(fth_http_answer *a, unsigned status, const char *except
 }
 
 /* hex HMAC-SHA256 of "put\n<id>\n<size>\n<expires>\n<nonce>" under the hub's key. */
-static void sign(const fth_api *api, const char *id, const char *size, const char *expires,
+static void sign(const fhub_api *api, const char *id, const char *size, const char *expires,
                  const char *nonce, char out[65])
 {
     char msg[300];
@@ -128,19 +129,19 @@ static bool whole_number(const char *s, long long *out)
     return !*end && errno == 0;
 }
 
-json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_error *e);
-json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_error *e)
+json_object *fhub_api_upload_metadata(fhub_api *api, json_object *op, fhub_store_error *e);
+json_object *fhub_api_upload_metadata(fhub_api *api, json_object *op, fhub_store_error *e)
 {
     json_object *idv = json_object_object_get(op, "component_id");
     const char *id =
         json_object_is_type(idv, json_type_string) ? json_object_get_string(idv) : NULL;
-    char *path = api->files_dir ? fth_media_component_path(api->files_dir, id) : NULL;
+    char *path = api->files_dir ? fhub_media_component_path(api->files_dir, id) : NULL;
     if (!api->files_dir || !api->server_url) {
-        fth_store_fail(e, "ServerError", "This hub has no data folder to store files in.");
+        fhub_store_fail(e, "ServerError", "This hub has no data folder to store files in.");
         return NULL;
     }
     if (!path) {
-        fth_store_fail(e, "ValidationError",
+        fhub_store_fail(e, "ValidationError",
                        "get_upload_metadata needs a component_id (letters, digits, '-', '_').");
         return NULL;
     }
@@ -148,12 +149,12 @@ json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_er
     json_object *sizev = json_object_object_get(op, "file_size");
     int64_t size = json_object_is_type(sizev, json_type_int) ? json_object_get_int64(sizev) : -1;
     if (size < 0) {
-        fth_store_fail(e, "ValidationError",
+        fhub_store_fail(e, "ValidationError",
                        "get_upload_metadata needs file_size: the file's size in bytes.");
         return NULL;
     }
     if ((uint64_t)size > api->max_upload) {
-        fth_store_fail(e, "ValidationError", "The file is larger than this hub accepts (%zu bytes).",
+        fhub_store_fail(e, "ValidationError", "The file is larger than this hub accepts (%zu bytes).",
                        api->max_upload);
         return NULL;
     }
@@ -180,7 +181,7 @@ json_object *fth_api_upload_metadata(fth_api *api, json_object *op, fth_store_er
 }
 
 /* The refusal of an upload request, or NULL when it may go ahead. */
-static const char *upload_refusal(fth_api *api, const fth_upload_request *req, long long exp,
+static const char *upload_refusal(fhub_api *api, const fhub_upload_request *req, long long exp,
                                   unsigned *status)
 {
     char want[65];
@@ -204,11 +205,11 @@ static const char *upload_refusal(fth_api *api, const fth_upload_request *req, l
     return NULL;
 }
 
-fth_upload *fth_api_upload_begin(fth_api *api, const fth_upload_request *req,
-                                 fth_http_answer *out)
+fhub_upload *fhub_api_upload_begin(fhub_api *api, const fhub_upload_request *req,
+                                 fhub_http_answer *out)
 {
     memset(out, 0, sizeof(*out));
-    char *dest = api->files_dir ? fth_media_component_path(api->files_dir, req->id) : NULL;
+    char *dest = api->files_dir ? fhub_media_component_path(api->files_dir, req->id) : NULL;
     if (!dest) {
         answer_error(out, 400, "ValidationError", "Unknown or invalid component id.");
         return NULL;
@@ -223,7 +224,7 @@ fth_upload *fth_api_upload_begin(fth_api *api, const fth_upload_request *req,
         answer_error(out, status, status == 403 ? "PermissionError" : "ValidationError", refusal);
         return NULL;
     }
-    fth_upload *up = calloc(1, sizeof(*up));
+    fhub_upload *up = calloc(1, sizeof(*up));
     char rnd[17];
     fti_random_hex(rnd, 16);
     if (up) {
@@ -240,7 +241,7 @@ fth_upload *fth_api_upload_begin(fth_api *api, const fth_upload_request *req,
     if (!up || !up->f || !up->md5 || EVP_DigestInit_ex(up->md5, EVP_md5(), NULL) != 1) {
         ftrack_log(FTRACK_LOG_ERROR, LOG_COMPONENT, "cannot store an upload in %s: %s",
                    api->files_dir, strerror(errno));
-        fth_upload_abort(up);
+        fhub_upload_abort(up);
         if (!up)
             free(dest);
         answer_error(out, 500, "ServerError", "The hub cannot store the file.");
@@ -249,7 +250,7 @@ fth_upload *fth_api_upload_begin(fth_api *api, const fth_upload_request *req,
     return up;
 }
 
-bool fth_upload_write(fth_upload *up, const void *data, size_t len)
+bool fhub_upload_write(fhub_upload *up, const void *data, size_t len)
 {
     if (up->failed)
         return false;
@@ -264,7 +265,7 @@ bool fth_upload_write(fth_upload *up, const void *data, size_t len)
     return !up->failed;
 }
 
-void fth_upload_abort(fth_upload *up)
+void fhub_upload_abort(fhub_upload *up)
 {
     if (!up)
         return;
@@ -279,7 +280,7 @@ void fth_upload_abort(fth_upload *up)
     free(up);
 }
 
-void fth_upload_finish(fth_upload *up, fth_http_answer *out)
+void fhub_upload_finish(fhub_upload *up, fhub_http_answer *out)
 {
     memset(out, 0, sizeof(*out));
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -288,13 +289,13 @@ void fth_upload_finish(fth_upload *up, fth_http_answer *out)
     bool closed = fclose(up->f) == 0;
     up->f = NULL;
     if (up->failed || !closed || EVP_DigestFinal_ex(up->md5, digest, &dlen) != 1) {
-        fth_upload_abort(up);
+        fhub_upload_abort(up);
         answer_error(out, 500, "ServerError", "The hub could not write the file.");
         return;
     }
     EVP_EncodeBlock(b64, digest, (int)dlen);
     if (up->want_md5 && strcmp((const char *)b64, up->want_md5) != 0) {
-        fth_upload_abort(up);
+        fhub_upload_abort(up);
         answer_error(out, 400, "ValidationError",
                      "The file does not match its Content-MD5 checksum.");
         return;
@@ -303,18 +304,18 @@ void fth_upload_finish(fth_upload *up, fth_http_answer *out)
         char msg[160];
         snprintf(msg, sizeof(msg), "The file is %llu bytes; its upload URL was signed for %llu.",
                  up->received, up->size);
-        fth_upload_abort(up);
+        fhub_upload_abort(up);
         answer_error(out, 400, "ValidationError", msg);
         return;
     }
     if (url_spent(up->api, up->nonce)) {
-        fth_upload_abort(up);
+        fhub_upload_abort(up);
         answer_error(out, 403, "PermissionError",
                      "The upload URL has been used already; ask for a new one.");
         return;
     }
     if (rename(up->tmp, up->dest) != 0) {
-        fth_upload_abort(up);
+        fhub_upload_abort(up);
         answer_error(out, 500, "ServerError", "The hub could not store the file.");
         return;
     }
@@ -323,7 +324,7 @@ void fth_upload_finish(fth_upload *up, fth_http_answer *out)
                    "out of memory: an upload URL stays usable until it expires");
     free(up->tmp);
     up->tmp = NULL;
-    fth_upload_abort(up);
+    fhub_upload_abort(up);
     out->status = 200;
     out->body = strdup("{\"success\": true}");
 }
@@ -343,15 +344,15 @@ static const char *mime_of(const char *file_type)
     return "application/octet-stream";
 }
 
-void fth_api_download(fth_api *api, const char *id, const char *username, const char *api_key,
-                      fth_http_answer *out)
+void fhub_api_download(fhub_api *api, const char *id, const char *username, const char *api_key,
+                      fhub_http_answer *out)
 {
     memset(out, 0, sizeof(*out));
-    if (!fth_auth_check(api->user, api->key, username, api_key)) {
+    if (!fhub_auth_check(api->user, api->key, username, api_key)) {
         answer_error(out, 401, "InvalidCredentialsError", "The supplied API key is not valid.");
         return;
     }
-    char *path = api->files_dir ? fth_media_component_path(api->files_dir, id) : NULL;
+    char *path = api->files_dir ? fhub_media_component_path(api->files_dir, id) : NULL;
     if (!path || access(path, R_OK) != 0) {
         free(path);
         answer_error(out, 404, "NotFoundError", "The component has no file on this server.");
@@ -360,9 +361,9 @@ void fth_api_download(fth_api *api, const char *id, const char *username, const 
     const char *file_type = NULL;
     json_object *c = NULL;
     if (api->store) {
-        fth_store_begin(api->store);
-        c = fth_store_get(api->store, "Component", id);
-        json_object_put(fth_store_end(api->store, false, NULL));
+        fhub_store_begin(api->store);
+        c = fhub_store_get(api->store, "Component", id);
+        json_object_put(fhub_store_end(api->store, false, NULL));
         json_object *ft = json_object_object_get(c, "file_type");
         file_type = json_object_is_type(ft, json_type_string) ? json_object_get_string(ft) : NULL;
     }

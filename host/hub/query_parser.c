@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ftrack's query language: a tokenizer and a recursive-descent parser into the tree of
  * query.h. Pure (no schema, no SQL) so it can be unit-tested and fuzzed on its own. */
 #include <ctype.h>
@@ -224,7 +225,7 @@ static bool is_reserved(const parser *p)
 
 /* ---- tree ----------------------------------------------------------------------------------- */
 
-static void path_clear(fth_qpath *path)
+static void path_clear(fhub_qpath *path)
 {
     for (size_t i = 0; i < path->n; i++)
         free(path->parts[i]);
@@ -233,17 +234,17 @@ static void path_clear(fth_qpath *path)
     path->n = 0;
 }
 
-static void value_clear(fth_qvalue *v)
+static void value_clear(fhub_qvalue *v)
 {
     free(v->text);
     for (size_t i = 0; i < v->nitems; i++)
         value_clear(&v->items[i]);
     free(v->items);
-    fth_query_free(v->subquery);
+    fhub_query_free(v->subquery);
     memset(v, 0, sizeof(*v));
 }
 
-static void node_free(fth_qnode *n)
+static void node_free(fhub_qnode *n)
 {
     if (!n)
         return;
@@ -254,7 +255,7 @@ static void node_free(fth_qnode *n)
     free(n);
 }
 
-void fth_query_free(fth_query *q)
+void fhub_query_free(fhub_query *q)
 {
     if (!q)
         return;
@@ -269,7 +270,7 @@ void fth_query_free(fth_query *q)
     free(q);
 }
 
-char *fth_qpath_text(const fth_qpath *path)
+char *fhub_qpath_text(const fhub_qpath *path)
 {
     size_t len = 1;
     for (size_t i = 0; i < path->n; i++)
@@ -290,7 +291,7 @@ char *fth_qpath_text(const fth_qpath *path)
     return out;
 }
 
-const char *fth_qop_name(fth_qop op)
+const char *fhub_qop_name(fhub_qop op)
 {
     static const char *const names[] = {"is",       "is_not", "in", "not_in", "like",
                                         "not_like", ">",      "<",  ">=",     "<="};
@@ -299,18 +300,18 @@ const char *fth_qop_name(fth_qop op)
 
 /* ---- grammar -------------------------------------------------------------------------------- */
 
-static fth_query *parse_query(parser *p);
-static fth_qnode *parse_or(parser *p);
+static fhub_query *parse_query(parser *p);
+static fhub_qnode *parse_or(parser *p);
 
-static bool parse_path(parser *p, fth_qpath *out)
+static bool parse_path(parser *p, fhub_qpath *out)
 {
     memset(out, 0, sizeof(*out));
     for (;;) {
         if (p->tok.kind != T_IDENT || is_reserved(p))
             return fail_at(p, p->tok.pos, FTRACK_ERR_PARSE, "an attribute name was expected");
-        if (out->n == FTH_QUERY_MAX_PATH)
+        if (out->n == FHUB_QUERY_MAX_PATH)
             return fail_at(p, p->tok.pos, FTRACK_ERR_INVALID_ARGUMENT,
-                           "attribute paths are limited to %d names", FTH_QUERY_MAX_PATH);
+                           "attribute paths are limited to %d names", FHUB_QUERY_MAX_PATH);
         char **parts = realloc(out->parts, (out->n + 1) * sizeof(*parts));
         if (!parts)
             return fail_at(p, p->tok.pos, FTRACK_ERR_NO_MEMORY, "out of memory");
@@ -327,7 +328,7 @@ static bool parse_path(parser *p, fth_qpath *out)
     }
 }
 
-static bool parse_number(parser *p, fth_qvalue *v)
+static bool parse_number(parser *p, fhub_qvalue *v)
 {
     v->text = tok_text(p);
     if (!v->text)
@@ -338,7 +339,7 @@ static bool parse_number(parser *p, fth_qvalue *v)
     if (integral) {
         long long n = strtoll(v->text, &end, 10);
         if (errno == 0 && end && *end == '\0') {
-            v->kind = FTH_QV_INTEGER;
+            v->kind = FHUB_QV_INTEGER;
             v->integer = n;
             v->number = (double)n;
             return next(p);
@@ -348,7 +349,7 @@ static bool parse_number(parser *p, fth_qvalue *v)
     double d = strtod(v->text, &end);
     if (!end || *end != '\0' || !isfinite(d))
         return fail_at(p, p->tok.pos, FTRACK_ERR_PARSE, "'%s' is not a number", v->text);
-    v->kind = FTH_QV_NUMBER;
+    v->kind = FHUB_QV_NUMBER;
     v->number = d;
     return next(p);
 }
@@ -366,10 +367,10 @@ static size_t bare_length(const parser *p, size_t at)
 /* ftrack's clients write ids without quotes (`id is 6586c2e4-...`, `id in (a, b)`): a value
  * that starts like a number or a name but runs on past that token is taken whole as text, and
  * so is a lone name that is not true, false, null or none. */
-static bool parse_bare(parser *p, fth_qvalue *v)
+static bool parse_bare(parser *p, fhub_qvalue *v)
 {
     size_t at = p->tok.pos, n = bare_length(p, at);
-    v->kind = FTH_QV_STRING;
+    v->kind = FHUB_QV_STRING;
     if (!(v->text = fti_strndup(p->src + at, n)))
         return fail_at(p, at, FTRACK_ERR_NO_MEMORY, "out of memory");
     p->pos = at + n;
@@ -377,7 +378,7 @@ static bool parse_bare(parser *p, fth_qvalue *v)
 }
 
 /* A single value: string, number, boolean, null or an unquoted word. */
-static bool parse_scalar(parser *p, fth_qvalue *v)
+static bool parse_scalar(parser *p, fhub_qvalue *v)
 {
     memset(v, 0, sizeof(*v));
     bool longer = (p->tok.kind == T_NUMBER || p->tok.kind == T_IDENT) &&
@@ -385,7 +386,7 @@ static bool parse_scalar(parser *p, fth_qvalue *v)
     if (longer)
         return parse_bare(p, v);
     if (p->tok.kind == T_STRING) {
-        v->kind = FTH_QV_STRING;
+        v->kind = FHUB_QV_STRING;
         v->text = p->tok.str;
         p->tok.str = NULL;
         return next(p);
@@ -393,12 +394,12 @@ static bool parse_scalar(parser *p, fth_qvalue *v)
     if (p->tok.kind == T_NUMBER)
         return parse_number(p, v);
     if (is_word(p, "true") || is_word(p, "false")) {
-        v->kind = FTH_QV_BOOL;
+        v->kind = FHUB_QV_BOOL;
         v->boolean = is_word(p, "true");
         return next(p);
     }
     if (is_word(p, "null") || is_word(p, "none")) {
-        v->kind = FTH_QV_NULL;
+        v->kind = FHUB_QV_NULL;
         return next(p);
     }
     if (p->tok.kind == T_IDENT && !is_reserved(p))
@@ -407,10 +408,10 @@ static bool parse_scalar(parser *p, fth_qvalue *v)
                    "a value (a quoted string, a number, true, false or null) was expected");
 }
 
-static bool parse_subquery(parser *p, fth_qvalue *v)
+static bool parse_subquery(parser *p, fhub_qvalue *v)
 {
     size_t at = p->tok.pos;
-    v->kind = FTH_QV_SUBQUERY;
+    v->kind = FHUB_QV_SUBQUERY;
     v->subquery = parse_query(p);
     if (!v->subquery)
         return false;
@@ -420,21 +421,21 @@ static bool parse_subquery(parser *p, fth_qvalue *v)
 }
 
 /* '(' value, ... ')' or '(' select ... ')' after in / not_in. */
-static bool parse_list(parser *p, fth_qvalue *v)
+static bool parse_list(parser *p, fhub_qvalue *v)
 {
     memset(v, 0, sizeof(*v));
     if (!expect(p, T_LPAREN, "'(' and a list of values"))
         return false;
     if (is_word(p, "select"))
         return parse_subquery(p, v);
-    v->kind = FTH_QV_LIST;
+    v->kind = FHUB_QV_LIST;
     if (p->tok.kind == T_RPAREN)
         return next(p);
     for (;;) {
-        if (v->nitems == FTH_QUERY_MAX_LIST)
+        if (v->nitems == FHUB_QUERY_MAX_LIST)
             return fail_at(p, p->tok.pos, FTRACK_ERR_INVALID_ARGUMENT,
-                           "lists are limited to %d values", FTH_QUERY_MAX_LIST);
-        fth_qvalue *items = realloc(v->items, (v->nitems + 1) * sizeof(*items));
+                           "lists are limited to %d values", FHUB_QUERY_MAX_LIST);
+        fhub_qvalue *items = realloc(v->items, (v->nitems + 1) * sizeof(*items));
         if (!items)
             return fail_at(p, p->tok.pos, FTRACK_ERR_NO_MEMORY, "out of memory");
         v->items = items;
@@ -449,15 +450,15 @@ static bool parse_list(parser *p, fth_qvalue *v)
     }
 }
 
-static bool parse_operator(parser *p, fth_qop *op)
+static bool parse_operator(parser *p, fhub_qop *op)
 {
     static const struct {
         const char *word;
-        fth_qop op;
+        fhub_qop op;
     } words[] = {
-        {"is", FTH_QOP_IS},         {"is_not", FTH_QOP_IS_NOT}, {"in", FTH_QOP_IN},
-        {"not_in", FTH_QOP_NOT_IN}, {"like", FTH_QOP_LIKE},     {"not_like", FTH_QOP_NOT_LIKE},
-        {"before", FTH_QOP_LT},     {"after", FTH_QOP_GT},
+        {"is", FHUB_QOP_IS},         {"is_not", FHUB_QOP_IS_NOT}, {"in", FHUB_QOP_IN},
+        {"not_in", FHUB_QOP_NOT_IN}, {"like", FHUB_QOP_LIKE},     {"not_like", FHUB_QOP_NOT_LIKE},
+        {"before", FHUB_QOP_LT},     {"after", FHUB_QOP_GT},
     };
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         if (is_word(p, words[i].word)) {
@@ -468,10 +469,10 @@ static bool parse_operator(parser *p, fth_qop *op)
     if (p->tok.kind == T_OP) {
         const char *s = p->src + p->tok.pos;
         bool two = p->tok.len == 2;
-        *op = s[0] == '='   ? FTH_QOP_IS
-              : s[0] == '!' ? FTH_QOP_IS_NOT
-              : s[0] == '>' ? (two ? FTH_QOP_GE : FTH_QOP_GT)
-                            : (two ? FTH_QOP_LE : FTH_QOP_LT);
+        *op = s[0] == '='   ? FHUB_QOP_IS
+              : s[0] == '!' ? FHUB_QOP_IS_NOT
+              : s[0] == '>' ? (two ? FHUB_QOP_GE : FHUB_QOP_GT)
+                            : (two ? FHUB_QOP_LE : FHUB_QOP_LT);
         return next(p);
     }
     return fail_at(p, p->tok.pos, FTRACK_ERR_PARSE,
@@ -479,9 +480,9 @@ static bool parse_operator(parser *p, fth_qop *op)
                    "<=) was expected");
 }
 
-static fth_qnode *new_node(parser *p, fth_qnode_kind kind, size_t pos)
+static fhub_qnode *new_node(parser *p, fhub_qnode_kind kind, size_t pos)
 {
-    fth_qnode *n = calloc(1, sizeof(*n));
+    fhub_qnode *n = calloc(1, sizeof(*n));
     if (!n) {
         fail_at(p, pos, FTRACK_ERR_NO_MEMORY, "out of memory");
         return NULL;
@@ -493,16 +494,16 @@ static fth_qnode *new_node(parser *p, fth_qnode_kind kind, size_t pos)
 
 static bool enter(parser *p)
 {
-    if (++p->depth > FTH_QUERY_MAX_DEPTH)
+    if (++p->depth > FHUB_QUERY_MAX_DEPTH)
         return fail_at(p, p->tok.pos, FTRACK_ERR_INVALID_ARGUMENT,
-                       "conditions are nested more than %d deep", FTH_QUERY_MAX_DEPTH);
+                       "conditions are nested more than %d deep", FHUB_QUERY_MAX_DEPTH);
     return true;
 }
 
 /* path has (...) / path any (...) */
-static bool parse_nested(parser *p, fth_qnode *n)
+static bool parse_nested(parser *p, fhub_qnode *n)
 {
-    n->kind = is_word(p, "has") ? FTH_QN_HAS : FTH_QN_ANY;
+    n->kind = is_word(p, "has") ? FHUB_QN_HAS : FHUB_QN_ANY;
     if (!next(p) || !expect(p, T_LPAREN, "'('"))
         return false;
     if (!enter(p))
@@ -512,9 +513,9 @@ static bool parse_nested(parser *p, fth_qnode *n)
     return n->left && expect(p, T_RPAREN, "')'");
 }
 
-static fth_qnode *parse_condition(parser *p)
+static fhub_qnode *parse_condition(parser *p)
 {
-    fth_qnode *n = new_node(p, FTH_QN_COND, p->tok.pos);
+    fhub_qnode *n = new_node(p, FHUB_QN_COND, p->tok.pos);
     if (!n || !parse_path(p, &n->path))
         goto fail;
     if (is_word(p, "has") || is_word(p, "any")) {
@@ -524,7 +525,7 @@ static fth_qnode *parse_condition(parser *p)
     }
     if (!parse_operator(p, &n->op))
         goto fail;
-    bool list = n->op == FTH_QOP_IN || n->op == FTH_QOP_NOT_IN;
+    bool list = n->op == FHUB_QOP_IN || n->op == FHUB_QOP_NOT_IN;
     if (!(list ? parse_list(p, &n->value) : parse_scalar(p, &n->value)))
         goto fail;
     return n;
@@ -533,14 +534,14 @@ fail:
     return NULL;
 }
 
-static fth_qnode *parse_unary(parser *p)
+static fhub_qnode *parse_unary(parser *p)
 {
     if (!enter(p))
         return NULL;
-    fth_qnode *n = NULL;
+    fhub_qnode *n = NULL;
     size_t at = p->tok.pos;
     if (is_word(p, "not")) {
-        n = new_node(p, FTH_QN_NOT, at);
+        n = new_node(p, FHUB_QN_NOT, at);
         if (n && (!next(p) || !(n->left = parse_unary(p)))) {
             node_free(n);
             n = NULL;
@@ -557,12 +558,12 @@ static fth_qnode *parse_unary(parser *p)
     return n;
 }
 
-static fth_qnode *parse_binary(parser *p, const char *word, fth_qnode_kind kind,
-                               fth_qnode *(*operand)(parser *))
+static fhub_qnode *parse_binary(parser *p, const char *word, fhub_qnode_kind kind,
+                               fhub_qnode *(*operand)(parser *))
 {
-    fth_qnode *left = operand(p);
+    fhub_qnode *left = operand(p);
     while (left && is_word(p, word)) {
-        fth_qnode *n = new_node(p, kind, left->position);
+        fhub_qnode *n = new_node(p, kind, left->position);
         if (!n || !next(p) || !enter(p)) {
             node_free(n);
             node_free(left);
@@ -580,24 +581,24 @@ static fth_qnode *parse_binary(parser *p, const char *word, fth_qnode_kind kind,
     return left;
 }
 
-static fth_qnode *parse_and(parser *p)
+static fhub_qnode *parse_and(parser *p)
 {
-    return parse_binary(p, "and", FTH_QN_AND, parse_unary);
+    return parse_binary(p, "and", FHUB_QN_AND, parse_unary);
 }
 
-static fth_qnode *parse_or(parser *p)
+static fhub_qnode *parse_or(parser *p)
 {
-    return parse_binary(p, "or", FTH_QN_OR, parse_and);
+    return parse_binary(p, "or", FHUB_QN_OR, parse_and);
 }
 
-static bool parse_projections(parser *p, fth_query *q)
+static bool parse_projections(parser *p, fhub_query *q)
 {
     q->has_select = true;
     for (;;) {
-        if (q->nprojections == FTH_QUERY_MAX_PROJECTIONS)
+        if (q->nprojections == FHUB_QUERY_MAX_PROJECTIONS)
             return fail_at(p, p->tok.pos, FTRACK_ERR_INVALID_ARGUMENT,
-                           "a query selects at most %d attributes", FTH_QUERY_MAX_PROJECTIONS);
-        fth_qpath *proj = realloc(q->projections, (q->nprojections + 1) * sizeof(*proj));
+                           "a query selects at most %d attributes", FHUB_QUERY_MAX_PROJECTIONS);
+        fhub_qpath *proj = realloc(q->projections, (q->nprojections + 1) * sizeof(*proj));
         if (!proj)
             return fail_at(p, p->tok.pos, FTRACK_ERR_NO_MEMORY, "out of memory");
         q->projections = proj;
@@ -613,10 +614,10 @@ static bool parse_projections(parser *p, fth_query *q)
     }
 }
 
-static bool parse_order(parser *p, fth_query *q)
+static bool parse_order(parser *p, fhub_query *q)
 {
     for (;;) {
-        fth_qorder *o = realloc(q->order, (q->norder + 1) * sizeof(*o));
+        fhub_qorder *o = realloc(q->order, (q->norder + 1) * sizeof(*o));
         if (!o)
             return fail_at(p, p->tok.pos, FTRACK_ERR_NO_MEMORY, "out of memory");
         q->order = o;
@@ -662,9 +663,9 @@ static bool parse_count(parser *p, const char *what, long long *out)
     return next(p);
 }
 
-static fth_query *parse_query(parser *p)
+static fhub_query *parse_query(parser *p)
 {
-    fth_query *q = calloc(1, sizeof(*q));
+    fhub_query *q = calloc(1, sizeof(*q));
     if (!q) {
         fail_at(p, p->tok.pos, FTRACK_ERR_NO_MEMORY, "out of memory");
         return NULL;
@@ -701,27 +702,27 @@ static fth_query *parse_query(parser *p)
         goto fail;
     return q;
 fail:
-    fth_query_free(q);
+    fhub_query_free(q);
     return NULL;
 }
 
-ftrack_status fth_query_parse(const char *text, fth_query **out, ftrack_error *err)
+ftrack_status fhub_query_parse(const char *text, fhub_query **out, ftrack_error *err)
 {
     *out = NULL;
     if (!text)
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "no query");
     size_t len = strlen(text);
-    if (len > FTH_QUERY_MAX_TEXT)
+    if (len > FHUB_QUERY_MAX_TEXT)
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "the query is longer than %d bytes",
-                         FTH_QUERY_MAX_TEXT);
+                         FHUB_QUERY_MAX_TEXT);
     parser p = {.src = text, .len = len, .err = err, .status = FTRACK_OK};
-    fth_query *q = NULL;
+    fhub_query *q = NULL;
     if (next(&p))
         q = parse_query(&p);
     if (q && p.tok.kind != T_END) {
         fail_at(&p, p.tok.pos, FTRACK_ERR_PARSE,
                 "unexpected text after the query (expected where, order by, limit or offset)");
-        fth_query_free(q);
+        fhub_query_free(q);
         q = NULL;
     }
     clear_token(&p.tok);

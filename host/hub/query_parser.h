@@ -1,5 +1,6 @@
-#ifndef FTH_HUB_QUERY_H
-#define FTH_HUB_QUERY_H
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef FHUB_QUERY_H
+#define FHUB_QUERY_H
 /*
  * ftrack's query language, parsed into a tree (no schema knowledge, no SQL here):
  *
@@ -18,92 +19,92 @@
  * such characters is a word too. Keywords are case-insensitive. Strings take backslash escapes
  * (\" \' \\). `limit` and `offset` come in either order, each at most once. Limits keep a
  * hostile query cheap: nesting depth, path length, list length and text length are bounded
- * (FTH_QUERY_MAX_*).
+ * (FHUB_QUERY_MAX_*).
  *
- * Ownership: fth_query_parse() returns a tree the caller frees with fth_query_free(); every
+ * Ownership: fhub_query_parse() returns a tree the caller frees with fhub_query_free(); every
  * string in it is owned by the tree.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <ftrack/common.h>
 
-#define FTH_QUERY_MAX_TEXT 65536
-#define FTH_QUERY_MAX_DEPTH 32
-#define FTH_QUERY_MAX_PATH 8
-#define FTH_QUERY_MAX_LIST 4096
-#define FTH_QUERY_MAX_PROJECTIONS 256
+#define FHUB_QUERY_MAX_TEXT 65536
+#define FHUB_QUERY_MAX_DEPTH 32
+#define FHUB_QUERY_MAX_PATH 8
+#define FHUB_QUERY_MAX_LIST 4096
+#define FHUB_QUERY_MAX_PROJECTIONS 256
 
-typedef struct fth_query fth_query;
+typedef struct fhub_query fhub_query;
 
-typedef struct fth_qpath {
+typedef struct fhub_qpath {
     char **parts;
     size_t n;
-} fth_qpath;
+} fhub_qpath;
 
-typedef enum fth_qvalue_kind {
-    FTH_QV_STRING,
-    FTH_QV_INTEGER,
-    FTH_QV_NUMBER,
-    FTH_QV_BOOL,
-    FTH_QV_NULL,
-    FTH_QV_LIST,
-    FTH_QV_SUBQUERY,
-} fth_qvalue_kind;
+typedef enum fhub_qvalue_kind {
+    FHUB_QV_STRING,
+    FHUB_QV_INTEGER,
+    FHUB_QV_NUMBER,
+    FHUB_QV_BOOL,
+    FHUB_QV_NULL,
+    FHUB_QV_LIST,
+    FHUB_QV_SUBQUERY,
+} fhub_qvalue_kind;
 
-typedef struct fth_qvalue {
-    fth_qvalue_kind kind;
+typedef struct fhub_qvalue {
+    fhub_qvalue_kind kind;
     char *text;               /* STRING: unescaped; INTEGER/NUMBER: the literal as written */
     long long integer;        /* INTEGER */
     double number;            /* NUMBER (and INTEGER, converted) */
     bool boolean;             /* BOOL */
-    struct fth_qvalue *items; /* LIST (never nested lists or subqueries) */
+    struct fhub_qvalue *items; /* LIST (never nested lists or subqueries) */
     size_t nitems;
-    fth_query *subquery; /* SUBQUERY: exactly one projection */
-} fth_qvalue;
+    fhub_query *subquery; /* SUBQUERY: exactly one projection */
+} fhub_qvalue;
 
-typedef enum fth_qop {
-    FTH_QOP_IS,
-    FTH_QOP_IS_NOT,
-    FTH_QOP_IN,
-    FTH_QOP_NOT_IN,
-    FTH_QOP_LIKE,
-    FTH_QOP_NOT_LIKE,
-    FTH_QOP_GT,
-    FTH_QOP_LT,
-    FTH_QOP_GE,
-    FTH_QOP_LE,
-} fth_qop;
+typedef enum fhub_qop {
+    FHUB_QOP_IS,
+    FHUB_QOP_IS_NOT,
+    FHUB_QOP_IN,
+    FHUB_QOP_NOT_IN,
+    FHUB_QOP_LIKE,
+    FHUB_QOP_NOT_LIKE,
+    FHUB_QOP_GT,
+    FHUB_QOP_LT,
+    FHUB_QOP_GE,
+    FHUB_QOP_LE,
+} fhub_qop;
 
-typedef enum fth_qnode_kind {
-    FTH_QN_AND,
-    FTH_QN_OR,
-    FTH_QN_NOT,
-    FTH_QN_COND, /* path op value */
-    FTH_QN_HAS,  /* path has (inner): a scalar relation whose target matches */
-    FTH_QN_ANY,  /* path any (inner): a collection with at least one matching item */
-} fth_qnode_kind;
+typedef enum fhub_qnode_kind {
+    FHUB_QN_AND,
+    FHUB_QN_OR,
+    FHUB_QN_NOT,
+    FHUB_QN_COND, /* path op value */
+    FHUB_QN_HAS,  /* path has (inner): a scalar relation whose target matches */
+    FHUB_QN_ANY,  /* path any (inner): a collection with at least one matching item */
+} fhub_qnode_kind;
 
-typedef struct fth_qnode {
-    fth_qnode_kind kind;
-    struct fth_qnode *left, *right; /* AND/OR: both; NOT, HAS, ANY: left */
-    fth_qpath path;                 /* COND, HAS, ANY */
-    fth_qop op;                     /* COND */
-    fth_qvalue value;               /* COND */
+typedef struct fhub_qnode {
+    fhub_qnode_kind kind;
+    struct fhub_qnode *left, *right; /* AND/OR: both; NOT, HAS, ANY: left */
+    fhub_qpath path;                 /* COND, HAS, ANY */
+    fhub_qop op;                     /* COND */
+    fhub_qvalue value;               /* COND */
     size_t position;                /* offset of the node's first token, for messages */
-} fth_qnode;
+} fhub_qnode;
 
-typedef struct fth_qorder {
-    fth_qpath path;
+typedef struct fhub_qorder {
+    fhub_qpath path;
     bool descending;
-} fth_qorder;
+} fhub_qorder;
 
-struct fth_query {
+struct fhub_query {
     char *type;
     bool has_select;        /* false: the caller applies the type's default projections */
-    fth_qpath *projections; /* has_select only */
+    fhub_qpath *projections; /* has_select only */
     size_t nprojections;
-    fth_qnode *where; /* NULL when there is no where clause */
-    fth_qorder *order;
+    fhub_qnode *where; /* NULL when there is no where clause */
+    fhub_qorder *order;
     size_t norder;
     long long limit;  /* -1: none */
     long long offset; /* -1: none */
@@ -112,13 +113,13 @@ struct fth_query {
 /* Parse `text`. FTRACK_ERR_PARSE with err->position (byte offset) and a message naming what
  * was expected; FTRACK_ERR_INVALID_ARGUMENT when a limit is exceeded. *out is NULL on
  * failure. */
-ftrack_status fth_query_parse(const char *text, fth_query **out, ftrack_error *err);
-void fth_query_free(fth_query *q);
+ftrack_status fhub_query_parse(const char *text, fhub_query **out, ftrack_error *err);
+void fhub_query_free(fhub_query *q);
 
 /* "a.b.c" for messages; malloc'ed. */
-char *fth_qpath_text(const fth_qpath *path);
+char *fhub_qpath_text(const fhub_qpath *path);
 
 /* The operator as written in canonical form ("is", "is_not", ">", ...). */
-const char *fth_qop_name(fth_qop op);
+const char *fhub_qop_name(fhub_qop op);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub's router: subscribers per connection, indexed by the topic their expression pins
  * down, so an event only evaluates the subscribers that could match it (protocol
  * Appendix B rules 5-6). */
@@ -14,12 +15,12 @@ enum sub_kind { SUB_EXACT, SUB_PREFIX, SUB_ANY };
  * connection. */
 typedef struct bucket {
     char *key;
-    fth_router_sub **subs;
+    fhub_router_sub **subs;
     size_t n, cap;
 } bucket;
 
-struct fth_router_sub {
-    fth_route_peer *peer;
+struct fhub_router_sub {
+    fhub_route_peer *peer;
     char *id;
     json_object *metadata;
     ftrack_expression *expr;
@@ -28,7 +29,7 @@ struct fth_router_sub {
     size_t bucket_index;
 };
 
-struct fth_router {
+struct fhub_router {
     struct lh_table *exact;  /* topic → bucket */
     struct lh_table *prefix; /* topic prefix → bucket */
     bucket any;              /* expressions with no topic hint */
@@ -47,21 +48,21 @@ static void bucket_entry_free(struct lh_entry *e)
     free(b);
 }
 
-fth_router *fth_router_new(void)
+fhub_router *fhub_router_new(void)
 {
-    fth_router *r = calloc(1, sizeof(*r));
+    fhub_router *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->exact = lh_kchar_table_new(64, bucket_entry_free);
     r->prefix = lh_kchar_table_new(16, bucket_entry_free);
     if (!r->exact || !r->prefix) {
-        fth_router_free(r);
+        fhub_router_free(r);
         return NULL;
     }
     return r;
 }
 
-void fth_router_free(fth_router *r)
+void fhub_router_free(fhub_router *r)
 {
     if (!r)
         return;
@@ -74,7 +75,7 @@ void fth_router_free(fth_router *r)
     free(r);
 }
 
-static bool bucket_push(bucket *b, fth_router_sub *s)
+static bool bucket_push(bucket *b, fhub_router_sub *s)
 {
     if (!fti_array_reserve(&b->subs, &b->cap, b->n + 1, sizeof(*b->subs)))
         return false;
@@ -84,14 +85,14 @@ static bool bucket_push(bucket *b, fth_router_sub *s)
     return true;
 }
 
-static void bucket_remove(bucket *b, fth_router_sub *s)
+static void bucket_remove(bucket *b, fhub_router_sub *s)
 {
     size_t i = s->bucket_index;
     b->subs[i] = b->subs[--b->n];
     b->subs[i]->bucket_index = i;
 }
 
-static bool prefix_len_adjust(fth_router *r, size_t len, int delta)
+static bool prefix_len_adjust(fhub_router *r, size_t len, int delta)
 {
     size_t old_cap = r->prefix_lens_cap;
     if (!fti_array_reserve(&r->prefix_lens, &r->prefix_lens_cap, len + 1, sizeof(size_t)))
@@ -120,7 +121,7 @@ static bucket *bucket_for(struct lh_table *table, const char *key)
     return b;
 }
 
-static bool index_sub(fth_router *r, fth_router_sub *s)
+static bool index_sub(fhub_router *r, fhub_router_sub *s)
 {
     const char *topic = NULL;
     bool is_prefix = false;
@@ -147,7 +148,7 @@ static bool index_sub(fth_router *r, fth_router_sub *s)
     return ok;
 }
 
-static void unindex_sub(fth_router *r, fth_router_sub *s)
+static void unindex_sub(fhub_router *r, fhub_router_sub *s)
 {
     bucket *b = s->bucket;
     if (!b)
@@ -162,7 +163,7 @@ static void unindex_sub(fth_router *r, fth_router_sub *s)
     lh_table_delete(s->kind == SUB_PREFIX ? r->prefix : r->exact, b->key);
 }
 
-static void sub_free(fth_router_sub *s)
+static void sub_free(fhub_router_sub *s)
 {
     if (!s)
         return;
@@ -172,7 +173,7 @@ static void sub_free(fth_router_sub *s)
     free(s);
 }
 
-static ssize_t peer_find(const fth_route_peer *peer, const char *id)
+static ssize_t peer_find(const fhub_route_peer *peer, const char *id)
 {
     for (size_t i = 0; i < peer->nsubs; i++)
         if (strcmp(peer->subs[i]->id, id) == 0)
@@ -180,9 +181,9 @@ static ssize_t peer_find(const fth_route_peer *peer, const char *id)
     return -1;
 }
 
-static void peer_drop_at(fth_router *r, fth_route_peer *peer, size_t i)
+static void peer_drop_at(fhub_router *r, fhub_route_peer *peer, size_t i)
 {
-    fth_router_sub *s = peer->subs[i];
+    fhub_router_sub *s = peer->subs[i];
     unindex_sub(r, s);
     memmove(peer->subs + i, peer->subs + i + 1, (peer->nsubs - i - 1) * sizeof(*peer->subs));
     peer->nsubs--;
@@ -190,7 +191,7 @@ static void peer_drop_at(fth_router *r, fth_route_peer *peer, size_t i)
     sub_free(s);
 }
 
-static bool peer_push(fth_route_peer *peer, fth_router_sub *s)
+static bool peer_push(fhub_route_peer *peer, fhub_router_sub *s)
 {
     if (!fti_array_reserve(&peer->subs, &peer->cap, peer->nsubs + 1, sizeof(*peer->subs)))
         return false;
@@ -198,7 +199,7 @@ static bool peer_push(fth_route_peer *peer, fth_router_sub *s)
     return true;
 }
 
-ftrack_status fth_router_subscribe(fth_router *r, fth_route_peer *peer, json_object *metadata,
+ftrack_status fhub_router_subscribe(fhub_router *r, fhub_route_peer *peer, json_object *metadata,
                                    const char *subscription, ftrack_error *err)
 {
     json_object *idv = NULL;
@@ -208,7 +209,7 @@ ftrack_status fth_router_subscribe(fth_router *r, fth_route_peer *peer, json_obj
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "subscriber has no string id");
     if (!subscription)
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "subscription is not a string");
-    fth_router_sub *s = calloc(1, sizeof(*s));
+    fhub_router_sub *s = calloc(1, sizeof(*s));
     if (!s)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     ftrack_status st = ftrack_expression_compile(subscription, &s->expr, err);
@@ -240,7 +241,7 @@ ftrack_status fth_router_subscribe(fth_router *r, fth_route_peer *peer, json_obj
     return FTRACK_OK;
 }
 
-ftrack_status fth_router_unsubscribe(fth_router *r, fth_route_peer *peer, const char *id,
+ftrack_status fhub_router_unsubscribe(fhub_router *r, fhub_route_peer *peer, const char *id,
                                      ftrack_error *err)
 {
     ssize_t i = id ? peer_find(peer, id) : -1;
@@ -251,7 +252,7 @@ ftrack_status fth_router_unsubscribe(fth_router *r, fth_route_peer *peer, const 
     return FTRACK_OK;
 }
 
-void fth_router_remove_peer(fth_router *r, fth_route_peer *peer)
+void fhub_router_remove_peer(fhub_router *r, fhub_route_peer *peer)
 {
     while (peer->nsubs > 0)
         peer_drop_at(r, peer, peer->nsubs - 1);
@@ -261,10 +262,10 @@ void fth_router_remove_peer(fth_router *r, fth_route_peer *peer)
 }
 
 typedef struct route_ctx {
-    fth_router *r;
+    fhub_router *r;
     json_object *event;
     const ftrack_expression *target;
-    fth_route_deliver_fn deliver;
+    fhub_route_deliver_fn deliver;
     void *user_data;
     size_t delivered;
 } route_ctx;
@@ -272,7 +273,7 @@ typedef struct route_ctx {
 static void visit(route_ctx *c, const bucket *b)
 {
     for (size_t i = 0; i < b->n; i++) {
-        fth_router_sub *s = b->subs[i];
+        fhub_router_sub *s = b->subs[i];
         if (s->peer->mark == c->r->generation)
             continue;
         c->r->last_candidates++;
@@ -309,8 +310,8 @@ static void visit_prefixes(route_ctx *c, const char *topic)
         free(key);
 }
 
-size_t fth_router_route(fth_router *r, json_object *event, const ftrack_expression *target,
-                        fth_route_deliver_fn deliver, void *user_data)
+size_t fhub_router_route(fhub_router *r, json_object *event, const ftrack_expression *target,
+                        fhub_route_deliver_fn deliver, void *user_data)
 {
     route_ctx c = {r, event, target, deliver, user_data, 0};
     r->generation++;
@@ -329,12 +330,12 @@ size_t fth_router_route(fth_router *r, json_object *event, const ftrack_expressi
     return c.delivered;
 }
 
-size_t fth_router_subscriber_count(const fth_router *r)
+size_t fhub_router_subscriber_count(const fhub_router *r)
 {
     return r->nsubs;
 }
 
-size_t fth_router_last_candidates(const fth_router *r)
+size_t fhub_router_last_candidates(const fhub_router *r)
 {
     return r->last_candidates;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The schema set read as a data model: see schema.h. ftrack's schemas do not spell out
  * inheritance or which foreign key a relation uses, so the few rules below encode what ftrack's
  * server knows: typed contexts are the schemas that alias Task with an object type, the
@@ -11,9 +12,9 @@
 #include "common/internal.h"
 #include "schema_catalog.h"
 
-struct fth_schema {
+struct fhub_schema {
     json_object *schemas;
-    fth_stype *types;
+    fhub_stype *types;
     size_t ntypes;
 };
 
@@ -80,26 +81,26 @@ static bool in_array(json_object *arr, const char *s)
     return false;
 }
 
-static fth_value_type value_type(json_object *prop)
+static fhub_value_type value_type(json_object *prop)
 {
     const char *type = str_field(prop, "type");
     const char *format = str_field(prop, "format");
     if (format && strcmp(format, "date-time") == 0)
-        return FTH_VT_DATETIME;
+        return FHUB_VT_DATETIME;
     if (!type || strcmp(type, "variable") == 0)
-        return FTH_VT_ANY;
+        return FHUB_VT_ANY;
     if (strcmp(type, "integer") == 0)
-        return FTH_VT_INTEGER;
+        return FHUB_VT_INTEGER;
     if (strcmp(type, "number") == 0)
-        return FTH_VT_NUMBER;
+        return FHUB_VT_NUMBER;
     if (strcmp(type, "boolean") == 0)
-        return FTH_VT_BOOLEAN;
+        return FHUB_VT_BOOLEAN;
     if (strcmp(type, "object") == 0)
-        return FTH_VT_OBJECT;
-    return FTH_VT_STRING;
+        return FHUB_VT_OBJECT;
+    return FHUB_VT_STRING;
 }
 
-static void read_prop(fth_sprop *p, const char *name, json_object *prop, json_object *schema)
+static void read_prop(fhub_sprop *p, const char *name, json_object *prop, json_object *schema)
 {
     p->name = name;
     p->legacy = str_field(prop, "alias_for");
@@ -108,14 +109,14 @@ static void read_prop(fth_sprop *p, const char *name, json_object *prop, json_ob
     json_object *items = NULL, *def = NULL;
     const char *type = str_field(prop, "type");
     if (str_field(prop, "$ref")) {
-        p->kind = FTH_PROP_RELATION;
+        p->kind = FHUB_PROP_RELATION;
         p->ref = str_field(prop, "$ref");
     } else if (type && (strcmp(type, "array") == 0 || strcmp(type, "mapped_array") == 0) &&
                json_object_object_get_ex(prop, "items", &items)) {
-        p->kind = FTH_PROP_COLLECTION;
+        p->kind = FHUB_PROP_COLLECTION;
         p->ref = str_field(items, "$ref");
     } else {
-        p->kind = FTH_PROP_VALUE;
+        p->kind = FHUB_PROP_VALUE;
         p->vtype = value_type(prop);
     }
     if (json_object_object_get_ex(prop, "default", &def))
@@ -125,14 +126,14 @@ static void read_prop(fth_sprop *p, const char *name, json_object *prop, json_ob
     /* "Foreign key(s): Status.id" */
     const char *desc = str_field(prop, "description");
     const char *fmt = str_field(prop, "format");
-    if (p->kind == FTH_PROP_VALUE && fmt && strcmp(fmt, "foreign_key") == 0 && desc) {
+    if (p->kind == FHUB_PROP_VALUE && fmt && strcmp(fmt, "foreign_key") == 0 && desc) {
         const char *colon = strstr(desc, ": ");
         if (colon)
             p->fk_target = colon + 2; /* up to the '.', see fk_target_type() */
     }
 }
 
-static ftrack_status read_type(fth_stype *t, json_object *schema, ftrack_error *err)
+static ftrack_status read_type(fhub_stype *t, json_object *schema, ftrack_error *err)
 {
     t->schema = schema;
     t->name = str_field(schema, "id");
@@ -157,8 +158,8 @@ static ftrack_status read_type(fth_stype *t, json_object *schema, ftrack_error *
     }
     for (i = 0; i < t->npk; i++) {
         t->pk[i] = json_object_get_string(json_object_array_get_idx(pk, i));
-        const fth_sprop *p = fth_stype_prop(t, t->pk[i]);
-        if (!p || p->kind != FTH_PROP_VALUE)
+        const fhub_sprop *p = fhub_stype_prop(t, t->pk[i]);
+        if (!p || p->kind != FHUB_PROP_VALUE)
             return fti_error(err, FTRACK_ERR_CONFIG, "schema %s: primary key %s is not a value",
                              t->name, t->pk[i]);
     }
@@ -166,7 +167,7 @@ static ftrack_status read_type(fth_stype *t, json_object *schema, ftrack_error *
     return FTRACK_OK;
 }
 
-static void set_family(fth_schema *s, fth_stype *t)
+static void set_family(fhub_schema *s, fhub_stype *t)
 {
     t->family = t->name;
     t->legacy = NULL;
@@ -186,7 +187,7 @@ static void set_family(fth_schema *s, fth_stype *t)
     (void)s;
 }
 
-static bool type_matches_name(const fth_schema *s, const char *of, const fth_stype *t)
+static bool type_matches_name(const fhub_schema *s, const char *of, const fhub_stype *t)
 {
     (void)s;
     if (strcmp(of, t->name) == 0)
@@ -200,7 +201,7 @@ static bool type_matches_name(const fth_schema *s, const char *of, const fth_sty
     return false;
 }
 
-static ftrack_status set_concrete(fth_schema *s, fth_stype *t, ftrack_error *err)
+static ftrack_status set_concrete(fhub_schema *s, fhub_stype *t, ftrack_error *err)
 {
     t->concrete = calloc(s->ntypes, sizeof(*t->concrete));
     if (!t->concrete)
@@ -221,7 +222,7 @@ static char *lowercase_copy(const char *s)
 }
 
 /* The relation's foreign key: FK_OVERRIDES, else `<name>_id` when that is a value. */
-static void link_relation(fth_stype *t, fth_sprop *p)
+static void link_relation(fhub_stype *t, fhub_sprop *p)
 {
     for (size_t i = 0; i < sizeof(FK_OVERRIDES) / sizeof(FK_OVERRIDES[0]); i++)
         if (strcmp(FK_OVERRIDES[i].type, t->name) == 0 &&
@@ -230,17 +231,17 @@ static void link_relation(fth_stype *t, fth_sprop *p)
     if (!p->fk) {
         char name[128];
         snprintf(name, sizeof(name), "%s_id", p->name);
-        const fth_sprop *fk = fth_stype_prop(t, name);
-        if (fk && fk->kind == FTH_PROP_VALUE)
+        const fhub_sprop *fk = fhub_stype_prop(t, name);
+        if (fk && fk->kind == FHUB_PROP_VALUE)
             p->fk = fk->name;
     }
     /* The foreign key then points at the relation's type. */
-    fth_sprop *fk = p->fk ? (fth_sprop *)fth_stype_prop(t, p->fk) : NULL;
+    fhub_sprop *fk = p->fk ? (fhub_sprop *)fhub_stype_prop(t, p->fk) : NULL;
     if (fk)
         fk->fk_target = p->ref;
 }
 
-static void link_collection(const fth_schema *s, const fth_stype *t, fth_sprop *p)
+static void link_collection(const fhub_schema *s, const fhub_stype *t, fhub_sprop *p)
 {
     if (!p->ref)
         return;
@@ -253,15 +254,15 @@ static void link_collection(const fth_schema *s, const fth_stype *t, fth_sprop *
     }
     if (strcmp(p->name, "ancestors") == 0 || strcmp(p->name, "descendants") == 0)
         return; /* transitive; not a single foreign key */
-    const fth_stype *item = fth_schema_type(s, p->ref);
+    const fhub_stype *item = fhub_schema_type(s, p->ref);
     if (!item)
         return;
     for (size_t i = 0; i < item->nprops; i++) {
-        const fth_sprop *back = &item->props[i];
-        if (back->kind != FTH_PROP_RELATION || !back->fk || !back->ref)
+        const fhub_sprop *back = &item->props[i];
+        if (back->kind != FHUB_PROP_RELATION || !back->fk || !back->ref)
             continue;
-        const fth_stype *bt = fth_schema_type(s, back->ref);
-        if (bt && (strcmp(bt->name, t->name) == 0 || fth_stype_matches(bt, t->name) ||
+        const fhub_stype *bt = fhub_schema_type(s, back->ref);
+        if (bt && (strcmp(bt->name, t->name) == 0 || fhub_stype_matches(bt, t->name) ||
                    (t->abstract && strcmp(bt->family, t->family) == 0))) {
             p->fk = back->fk;
             return;
@@ -270,11 +271,11 @@ static void link_collection(const fth_schema *s, const fth_stype *t, fth_sprop *
 }
 
 /* "Status.id" → the type name, as a pointer into the schema's strings when possible. */
-static void fix_fk_targets(fth_schema *s, fth_stype *t)
+static void fix_fk_targets(fhub_schema *s, fhub_stype *t)
 {
     for (size_t i = 0; i < t->nprops; i++) {
-        fth_sprop *p = &t->props[i];
-        if (p->kind != FTH_PROP_VALUE || !p->fk_target || fth_schema_type(s, p->fk_target))
+        fhub_sprop *p = &t->props[i];
+        if (p->kind != FHUB_PROP_VALUE || !p->fk_target || fhub_schema_type(s, p->fk_target))
             continue;
         const char *dot = strchr(p->fk_target, '.');
         size_t n = dot ? (size_t)(dot - p->fk_target) : strlen(p->fk_target);
@@ -286,12 +287,12 @@ static void fix_fk_targets(fth_schema *s, fth_stype *t)
     }
 }
 
-ftrack_status fth_schema_new(json_object *schemas, fth_schema **out, ftrack_error *err)
+ftrack_status fhub_schema_new(json_object *schemas, fhub_schema **out, ftrack_error *err)
 {
     *out = NULL;
     if (!json_object_is_type(schemas, json_type_array))
         return fti_error(err, FTRACK_ERR_CONFIG, "the schema set is not a list");
-    fth_schema *s = calloc(1, sizeof(*s));
+    fhub_schema *s = calloc(1, sizeof(*s));
     if (!s)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     s->schemas = json_object_get(schemas);
@@ -305,7 +306,7 @@ ftrack_status fth_schema_new(json_object *schemas, fth_schema **out, ftrack_erro
     for (size_t i = 0; st == FTRACK_OK && i < s->ntypes; i++)
         st = set_concrete(s, &s->types[i], err);
     for (size_t i = 0; st == FTRACK_OK && i < s->ntypes; i++) {
-        fth_stype *t = &s->types[i];
+        fhub_stype *t = &s->types[i];
         if (!t->legacy)
             t->legacy = lowercase_copy(t->name);
         else
@@ -313,25 +314,25 @@ ftrack_status fth_schema_new(json_object *schemas, fth_schema **out, ftrack_erro
         if (!t->legacy)
             st = fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
         for (size_t j = 0; j < t->nprops; j++)
-            if (t->props[j].kind == FTH_PROP_RELATION)
+            if (t->props[j].kind == FHUB_PROP_RELATION)
                 link_relation(t, &t->props[j]);
     }
     for (size_t i = 0; st == FTRACK_OK && i < s->ntypes; i++) {
-        fth_stype *t = &s->types[i];
+        fhub_stype *t = &s->types[i];
         for (size_t j = 0; j < t->nprops; j++)
-            if (t->props[j].kind == FTH_PROP_COLLECTION)
+            if (t->props[j].kind == FHUB_PROP_COLLECTION)
                 link_collection(s, t, &t->props[j]);
         fix_fk_targets(s, t);
     }
     if (st != FTRACK_OK) {
-        fth_schema_free(s);
+        fhub_schema_free(s);
         return st;
     }
     *out = s;
     return FTRACK_OK;
 }
 
-void fth_schema_free(fth_schema *s)
+void fhub_schema_free(fhub_schema *s)
 {
     if (!s)
         return;
@@ -346,12 +347,12 @@ void fth_schema_free(fth_schema *s)
     free(s);
 }
 
-json_object *fth_schema_list(const fth_schema *s)
+json_object *fhub_schema_list(const fhub_schema *s)
 {
     return s->schemas;
 }
 
-const fth_stype *fth_schema_type(const fth_schema *s, const char *name)
+const fhub_stype *fhub_schema_type(const fhub_schema *s, const char *name)
 {
     if (!name)
         return NULL;
@@ -361,7 +362,7 @@ const fth_stype *fth_schema_type(const fth_schema *s, const char *name)
     return NULL;
 }
 
-const fth_sprop *fth_stype_prop(const fth_stype *t, const char *name)
+const fhub_sprop *fhub_stype_prop(const fhub_stype *t, const char *name)
 {
     for (size_t i = 0; i < t->nprops; i++)
         if (t->props[i].name && strcmp(t->props[i].name, name) == 0)
@@ -369,7 +370,7 @@ const fth_sprop *fth_stype_prop(const fth_stype *t, const char *name)
     return NULL;
 }
 
-bool fth_stype_matches(const fth_stype *of, const char *type)
+bool fhub_stype_matches(const fhub_stype *of, const char *type)
 {
     for (size_t i = 0; i < of->nconcrete; i++)
         if (strcmp(of->concrete[i], type) == 0)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The embedded hub's server: one lws context, one vhost, one port, serving the websocket and,
  * through server_handshake.c, the socket.io 0.9 handshake and, through server_http.c, POST /api
  * and the component files (protocol §3, §5, Appendices A-B). Everything here runs on the service
@@ -40,9 +41,9 @@ struct frame {
 };
 
 struct conn {
-    fth_route_peer peer; /* first: the router hands it back */
+    fhub_route_peer peer; /* first: the router hands it back */
     struct lws *wsi;
-    fth_hub_server *srv;
+    fhub_server *srv;
     unsigned long serial;
     char user[128];
     frame **q; /* ring of outgoing frames */
@@ -169,7 +170,7 @@ static void conn_close_softly(conn *c)
     lws_callback_on_writable(c->wsi);
 }
 
-static conn *conn_new(fth_hub_server *srv, struct lws *wsi, const char *user)
+static conn *conn_new(fhub_server *srv, struct lws *wsi, const char *user)
 {
     conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -189,8 +190,8 @@ static conn *conn_new(fth_hub_server *srv, struct lws *wsi, const char *user)
 
 static void conn_free(conn *c)
 {
-    fth_hub_server *srv = c->srv;
-    fth_router_remove_peer(srv->router, &c->peer);
+    fhub_server *srv = c->srv;
+    fhub_router_remove_peer(srv->router, &c->peer);
     while (c->qlen > 0)
         frame_unref(conn_dequeue(c));
     free(c->q);
@@ -236,16 +237,16 @@ static void send_ack(conn *c, const fti_sio_packet *pkt, bool ok, const char *me
 }
 
 typedef struct route_ctx {
-    fth_wire_event *ev;
+    fhub_wire_event *ev;
     frame *f;
 } route_ctx;
 
-static void deliver(fth_route_peer *peer, void *user_data)
+static void deliver(fhub_route_peer *peer, void *user_data)
 {
     route_ctx *rc = user_data;
     if (!rc->f) {
         size_t tlen = 0, len = 0;
-        const char *text = fth_wire_event_text(rc->ev, &tlen);
+        const char *text = fhub_wire_event_text(rc->ev, &tlen);
         if (!text)
             return;
         char *buf = fti_sio_frame_event(LWS_PRE, 0, text, tlen, &len);
@@ -257,7 +258,7 @@ static void deliver(fth_route_peer *peer, void *user_data)
 }
 
 /* Route one parsed event; returns false with *why when its target does not compile. */
-static bool route_event(fth_hub_server *srv, fth_wire_event *ev, ftrack_error *why)
+static bool route_event(fhub_server *srv, fhub_wire_event *ev, ftrack_error *why)
 {
     json_object *tv = json_object_object_get(ev->event, "target");
     const char *target =
@@ -267,7 +268,7 @@ static bool route_event(fth_hub_server *srv, fth_wire_event *ev, ftrack_error *w
         ftrack_expression_compile(target, &texpr, why) != FTRACK_OK)
         return false;
     route_ctx rc = {ev, NULL};
-    fth_router_route(srv->router, ev->event, texpr, deliver, &rc);
+    fhub_router_route(srv->router, ev->event, texpr, deliver, &rc);
     frame_unref(rc.f);
     ftrack_expression_free(texpr);
     return true;
@@ -282,7 +283,7 @@ static void handle_subscribe(conn *c, const fti_sio_packet *pkt, json_object *ev
     ftrack_error_clear(&err);
     ftrack_status st =
         json_object_is_type(subscription, json_type_string)
-            ? fth_router_subscribe(c->srv->router, &c->peer, subscriber,
+            ? fhub_router_subscribe(c->srv->router, &c->peer, subscriber,
                                    json_object_get_string(subscription), &err)
             : fti_error(&err, FTRACK_ERR_INVALID_ARGUMENT, "subscription is not a string");
     if (st != FTRACK_OK) {
@@ -301,7 +302,7 @@ static void handle_unsubscribe(conn *c, const fti_sio_packet *pkt, json_object *
     json_object *id = json_object_object_get(subscriber, "id");
     ftrack_error err;
     ftrack_error_clear(&err);
-    if (fth_router_unsubscribe(
+    if (fhub_router_unsubscribe(
             c->srv->router, &c->peer,
             json_object_is_type(id, json_type_string) ? json_object_get_string(id) : NULL,
             &err) != FTRACK_OK) {
@@ -314,11 +315,11 @@ static void handle_unsubscribe(conn *c, const fti_sio_packet *pkt, json_object *
 
 static void handle_event(conn *c, const fti_sio_packet *pkt)
 {
-    fth_hub_server *srv = c->srv;
-    fth_wire_event ev;
+    fhub_server *srv = c->srv;
+    fhub_wire_event ev;
     ftrack_error err;
     ftrack_error_clear(&err);
-    if (fth_wire_event_parse(pkt->data, pkt->data ? pkt->data_len : 0, srv->max_depth, c->user, &ev,
+    if (fhub_wire_event_parse(pkt->data, pkt->data ? pkt->data_len : 0, srv->max_depth, c->user, &ev,
                              &err) != FTRACK_OK) {
         conn_log(c, FTRACK_LOG_WARNING, "dropped an event: %s", err.message);
         send_ack(c, pkt, false, err.message);
@@ -348,7 +349,7 @@ static void handle_event(conn *c, const fti_sio_packet *pkt)
             route_event(srv, &ev, &why);
         }
     }
-    fth_wire_event_clear(&ev);
+    fhub_wire_event_clear(&ev);
 }
 
 static void handle_message(conn *c, const char *text, size_t len)
@@ -401,7 +402,7 @@ static void skip_note_ack(conn *c, const char *head, size_t len)
 
 static int ws_receive(conn *c, struct lws *wsi, const char *in, size_t len)
 {
-    fth_hub_server *srv = c->srv;
+    fhub_server *srv = c->srv;
     c->last_rx = fti_now();
     if (!c->in_msg) {
         c->in_msg = true;
@@ -470,7 +471,7 @@ static bool batch_queued(conn *c)
  * behind costs no system call of its own. Control frames (ping, pong, close) stay with lws. */
 static int ws_writeable(conn *c, struct lws *wsi)
 {
-    fth_hub_server *srv = c->srv;
+    fhub_server *srv = c->srv;
     if (!batch_queued(c)) {
         conn_log(c, FTRACK_LOG_ERROR, "out of memory writing to the connection");
         return -1;
@@ -495,7 +496,7 @@ static int ws_writeable(conn *c, struct lws *wsi)
 
 static void ws_timer(conn *c, struct lws *wsi)
 {
-    fth_hub_server *srv = c->srv;
+    fhub_server *srv = c->srv;
     if (fti_now() - c->last_rx > srv->hb_timeout) {
         conn_log(c, FTRACK_LOG_INFO, "no frame for %.0f s; dropping the connection",
                  srv->hb_timeout);
@@ -507,11 +508,11 @@ static void ws_timer(conn *c, struct lws *wsi)
 }
 
 /* The upgrade the handshake's sid allowed (server_handshake.c): the connection begins. */
-static int ws_established(fth_hub_server *srv, struct lws *wsi, pss *ps)
+static int ws_established(fhub_server *srv, struct lws *wsi, pss *ps)
 {
     char user[128];
     memset(ps, 0, sizeof(*ps));
-    if (!fth_hub_claim_sid(srv, wsi, user, sizeof(user)))
+    if (!fhub_claim_sid(srv, wsi, user, sizeof(user)))
         return -1; /* the sid was used by a concurrent upgrade */
     ps->c = conn_new(srv, wsi, user);
     if (!ps->c)
@@ -525,7 +526,7 @@ static int ws_established(fth_hub_server *srv, struct lws *wsi, pss *ps)
 /* ---- work handed over from other threads ------------------------------------------------------
  */
 
-static void route_injected(fth_hub_server *srv, injected *inj)
+static void route_injected(fhub_server *srv, injected *inj)
 {
     static const char head[] = "{\"name\":\"ftrack.event\",\"args\":[";
     size_t hl = sizeof(head) - 1;
@@ -535,22 +536,22 @@ static void route_injected(fth_hub_server *srv, injected *inj)
     memcpy(payload, head, hl);
     memcpy(payload + hl, inj->text, inj->len);
     memcpy(payload + hl + inj->len, "]}", 3);
-    fth_wire_event ev;
+    fhub_wire_event ev;
     ftrack_error err;
     ftrack_error_clear(&err);
-    if (fth_wire_event_parse(payload, hl + inj->len + 2, srv->max_depth, srv->user, &ev, &err) ==
+    if (fhub_wire_event_parse(payload, hl + inj->len + 2, srv->max_depth, srv->user, &ev, &err) ==
         FTRACK_OK) {
         if (!route_event(srv, &ev, &err))
             ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "injected event not routed: %s",
                        err.message);
-        fth_wire_event_clear(&ev);
+        fhub_wire_event_clear(&ev);
     } else {
         ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "injected event dropped: %s", err.message);
     }
     free(payload);
 }
 
-static void run_handed_over(fth_hub_server *srv)
+static void run_handed_over(fhub_server *srv)
 {
     pthread_mutex_lock(&srv->lock);
     injected *list = srv->inject_head;
@@ -576,29 +577,29 @@ static void run_handed_over(fth_hub_server *srv)
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
-    fth_hub_server *srv = lws_context_user(lws_get_context(wsi));
+    fhub_server *srv = lws_context_user(lws_get_context(wsi));
     pss *ps = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return fth_hub_handle_http(srv, wsi, ps, in ? (const char *)in : "");
+        return fhub_handle_http(srv, wsi, ps, in ? (const char *)in : "");
     case LWS_CALLBACK_HTTP_BODY:
         if (ps->is_upload)
-            return fth_hub_upload_body(srv, wsi, ps, in, len);
+            return fhub_upload_body(srv, wsi, ps, in, len);
         if (ps->close_after || ps->refusal)
             return 0; /* refused: the body is dropped */
-        return ps->is_api ? fth_hub_api_body(srv, ps, in, len) : 0;
+        return ps->is_api ? fhub_api_body(srv, ps, in, len) : 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (ps->close_after)
             return 0; /* answered already, without reading the body */
         if (ps->refusal)
-            return fth_hub_refusal_complete(wsi, ps);
+            return fhub_refusal_complete(wsi, ps);
         if (ps->is_upload)
-            return fth_hub_upload_complete(ps, wsi);
-        return ps->is_api ? fth_hub_api_complete(srv, wsi, ps) : -1;
+            return fhub_upload_complete(ps, wsi);
+        return ps->is_api ? fhub_api_complete(srv, wsi, ps) : -1;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return fth_hub_http_writeable(wsi, ps);
+        return fhub_http_writeable(wsi, ps);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (ps && !ps->c) {
@@ -606,11 +607,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             free(ps->resp);
             free(ps->refusal);
             ps->body = ps->resp = ps->refusal = NULL;
-            fth_hub_upload_drop(ps);
+            fhub_upload_drop(ps);
         }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return fth_hub_confirm_upgrade(srv, wsi);
+        return fhub_confirm_upgrade(srv, wsi);
     case LWS_CALLBACK_ESTABLISHED:
         return ws_established(srv, wsi, ps);
     case LWS_CALLBACK_RECEIVE:
@@ -621,7 +622,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (ps && ps->c)
             ws_timer(ps->c, wsi);
         else if (ps && ps->in_request)
-            return fth_hub_request_timed_out(srv, wsi);
+            return fhub_request_timed_out(srv, wsi);
         return 0;
     case LWS_CALLBACK_CLOSED:
         if (ps && ps->c) {
@@ -659,26 +660,26 @@ static void lws_log_emit(int level, const char *line)
 
 static void *service_main(void *arg)
 {
-    fth_hub_server *srv = arg;
+    fhub_server *srv = arg;
     while (!atomic_load(&srv->stop))
         if (lws_service(srv->ctx, 0) < 0)
             break;
     return NULL;
 }
 
-void fth_hub_server_config_init(fth_hub_server_config *cfg)
+void fhub_server_config_init(fhub_server_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
 }
 
-static void server_free(fth_hub_server *srv)
+static void server_free(fhub_server *srv)
 {
     /* Encode workers publish through the context: stop them first. */
-    fth_api_shutdown(srv->api);
+    fhub_api_shutdown(srv->api);
     if (srv->ctx)
         lws_context_destroy(srv->ctx);
     SSL_CTX_free(srv->unused_client_ctx); /* lws leaves a provided context to its owner */
-    fth_hub_sids_free(srv);
+    fhub_sids_free(srv);
     while (srv->inject_head) {
         injected *i = srv->inject_head;
         srv->inject_head = i->next;
@@ -689,8 +690,8 @@ static void server_free(fth_hub_server *srv)
     frame_unref(srv->connect_frame);
     frame_unref(srv->disconnect_frame);
     fti_wsbatch_free(&srv->out);
-    fth_router_free(srv->router);
-    fth_api_free(srv->api);
+    fhub_router_free(srv->router);
+    fhub_api_free(srv->api);
     if (srv->key)
         OPENSSL_cleanse(srv->key, strlen(srv->key));
     free(srv->key);
@@ -713,7 +714,7 @@ static ftrack_status check_readable(const char *what, const char *path, ftrack_e
     return FTRACK_OK;
 }
 
-static ftrack_status apply_tls_config(fth_hub_server *srv, const fth_hub_server_config *cfg,
+static ftrack_status apply_tls_config(fhub_server *srv, const fhub_server_config *cfg,
                                       ftrack_error *err)
 {
     bool cert = cfg->tls_cert && *cfg->tls_cert, key = cfg->tls_key && *cfg->tls_key;
@@ -746,7 +747,7 @@ static bool is_loopback(const char *host)
            strcmp(host, "localhost") == 0;
 }
 
-static ftrack_status apply_config(fth_hub_server *srv, const fth_hub_server_config *cfg,
+static ftrack_status apply_config(fhub_server *srv, const fhub_server_config *cfg,
                                   ftrack_error *err)
 {
     if (!cfg->api_user || !*cfg->api_user || !cfg->api_key || !*cfg->api_key)
@@ -770,17 +771,17 @@ static ftrack_status apply_config(fth_hub_server *srv, const fth_hub_server_conf
     srv->max_connections = cfg->max_connections > 0 ? cfg->max_connections : 256;
     srv->max_header = cfg->max_header_bytes ? cfg->max_header_bytes : 8192;
     srv->client_timeout = cfg->client_timeout > 0 ? cfg->client_timeout : 30.0;
-    srv->router = fth_router_new();
+    srv->router = fhub_router_new();
     srv->hb_frame = frame_simple(FTI_SIO_HEARTBEAT);
     srv->connect_frame = frame_simple(FTI_SIO_CONNECT);
     srv->disconnect_frame = frame_simple(FTI_SIO_DISCONNECT);
     if (!srv->user || !srv->key || !srv->host || !srv->router || !srv->hb_frame ||
         !srv->connect_frame || !srv->disconnect_frame)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    return fth_api_new(cfg->schema_file, &srv->api, err);
+    return fhub_api_new(cfg->schema_file, &srv->api, err);
 }
 
-static ftrack_status create_context(fth_hub_server *srv, const fth_hub_server_config *cfg,
+static ftrack_status create_context(fhub_server *srv, const fhub_server_config *cfg,
                                     ftrack_error *err)
 {
     lws_set_log_level(LLL_ERR, lws_log_emit);
@@ -846,15 +847,15 @@ static void publish_from_api(const char *event_json, size_t len, void *user_data
 {
     ftrack_error err;
     ftrack_error_clear(&err);
-    if (fth_hub_server_inject(user_data, event_json, len, &err) != FTRACK_OK)
+    if (fhub_server_inject(user_data, event_json, len, &err) != FTRACK_OK)
         ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "ftrack.update not published: %s",
                    err.message);
 }
 
-static ftrack_status attach_api(fth_hub_server *srv, const fth_hub_server_config *cfg,
+static ftrack_status attach_api(fhub_server *srv, const fhub_server_config *cfg,
                                 ftrack_error *err)
 {
-    fth_api_options opt = {
+    fhub_api_options opt = {
         .data_dir = cfg->data_dir,
         .memory_store = cfg->memory_store,
         .seed_file = cfg->seed_file,
@@ -869,14 +870,14 @@ static ftrack_status attach_api(fth_hub_server *srv, const fth_hub_server_config
         .publish = publish_from_api,
         .publish_data = srv,
     };
-    return fth_api_attach(srv->api, &opt, err);
+    return fhub_api_attach(srv->api, &opt, err);
 }
 
-ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_server **out,
+ftrack_status fhub_server_start(const fhub_server_config *cfg, fhub_server **out,
                                    ftrack_error *err)
 {
     *out = NULL;
-    fth_hub_server *srv = calloc(1, sizeof(*srv));
+    fhub_server *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&srv->lock, NULL);
@@ -898,22 +899,22 @@ ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_ser
     return FTRACK_OK;
 }
 
-const char *fth_hub_server_url(const fth_hub_server *srv)
+const char *fhub_server_url(const fhub_server *srv)
 {
     return srv->url;
 }
 
-int fth_hub_server_port(const fth_hub_server *srv)
+int fhub_server_port(const fhub_server *srv)
 {
     return srv->port;
 }
 
-size_t fth_hub_server_connection_count(const fth_hub_server *srv)
+size_t fhub_server_connection_count(const fhub_server *srv)
 {
-    return atomic_load(&((fth_hub_server *)srv)->nconns);
+    return atomic_load(&((fhub_server *)srv)->nconns);
 }
 
-ftrack_status fth_hub_server_inject(fth_hub_server *srv, const char *event_json, size_t len,
+ftrack_status fhub_server_inject(fhub_server *srv, const char *event_json, size_t len,
                                     ftrack_error *err)
 {
     char *copy = event_json ? strndup(event_json, len) : NULL;
@@ -943,7 +944,7 @@ ftrack_status fth_hub_server_inject(fth_hub_server *srv, const char *event_json,
     return FTRACK_OK;
 }
 
-void fth_hub_server_drop_connections(fth_hub_server *srv)
+void fhub_server_drop_connections(fhub_server *srv)
 {
     pthread_mutex_lock(&srv->lock);
     srv->drop_all = true;
@@ -951,7 +952,7 @@ void fth_hub_server_drop_connections(fth_hub_server *srv)
     lws_cancel_service(srv->ctx);
 }
 
-void fth_hub_server_stop(fth_hub_server *srv)
+void fhub_server_stop(fhub_server *srv)
 {
     if (!srv)
         return;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The socket.io 0.9 handshake (protocol §5.2-§5.3): GET /socket.io/1/ with right credentials
  * hands out a session id, and the websocket upgrade to /socket.io/1/websocket/<sid> must name one
  * that is still pending. The pending sids live on the server (srv->sids), expire after
@@ -30,7 +31,7 @@ struct pending_sid {
 
 /* Drop expired sids, then the oldest (the end of the newest-first list) beyond the cap, so a
  * flood of handshakes pushes out its own first sids, not a real client's newer one. */
-static void sids_expire(fth_hub_server *srv, double now)
+static void sids_expire(fhub_server *srv, double now)
 {
     size_t kept = 0;
     pending_sid **pp = &srv->sids;
@@ -47,7 +48,7 @@ static void sids_expire(fth_hub_server *srv, double now)
     }
 }
 
-static pending_sid *sid_find(fth_hub_server *srv, const char *sid, bool take)
+static pending_sid *sid_find(fhub_server *srv, const char *sid, bool take)
 {
     double now = fti_now();
     for (pending_sid **pp = &srv->sids; *pp; pp = &(*pp)->next) {
@@ -63,7 +64,7 @@ static pending_sid *sid_find(fth_hub_server *srv, const char *sid, bool take)
     return NULL;
 }
 
-static pending_sid *sid_new(fth_hub_server *srv, const char *user)
+static pending_sid *sid_new(fhub_server *srv, const char *user)
 {
     double now = fti_now();
     sids_expire(srv, now);
@@ -97,13 +98,13 @@ static int http_write_now(struct lws *wsi, unsigned status, const char *ctype, c
     return 0;
 }
 
-int fth_hub_handle_handshake(fth_hub_server *srv, struct lws *wsi, pss *ps)
+int fhub_handle_handshake(fhub_server *srv, struct lws *wsi, pss *ps)
 {
     char user[128];
-    if (!fth_hub_request_credentials_ok(srv, wsi, true, user, sizeof(user), NULL)) {
+    if (!fhub_request_credentials_ok(srv, wsi, true, user, sizeof(user), NULL)) {
         ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT,
                    "refused a handshake: wrong or missing credentials");
-        return fth_hub_http_respond_text(wsi, ps, 401, "application/json", BAD_CREDENTIALS);
+        return fhub_http_respond_text(wsi, ps, 401, "application/json", BAD_CREDENTIALS);
     }
     pending_sid *p = sid_new(srv, user);
     if (!p)
@@ -111,7 +112,7 @@ int fth_hub_handle_handshake(fth_hub_server *srv, struct lws *wsi, pss *ps)
     char body[96];
     snprintf(body, sizeof(body), "%s:%.0f:%.0f:websocket", p->sid, srv->hb_timeout,
              srv->hb_timeout);
-    return fth_hub_http_respond_text(wsi, ps, 200, "text/plain", body);
+    return fhub_http_respond_text(wsi, ps, 200, "text/plain", body);
 }
 
 /* The sid of a websocket request path, or NULL. */
@@ -133,12 +134,12 @@ static const char *ws_sid(struct lws *wsi, char *uri, int len)
 }
 
 /* Refuse a websocket upgrade before it happens: unknown sid or wrong credentials. */
-int fth_hub_confirm_upgrade(fth_hub_server *srv, struct lws *wsi)
+int fhub_confirm_upgrade(fhub_server *srv, struct lws *wsi)
 {
     char uri[256], user[128];
     const char *sid = ws_sid(wsi, uri, sizeof(uri));
     bool present = false;
-    bool creds_ok = fth_hub_request_credentials_ok(srv, wsi, true, user, sizeof(user), &present);
+    bool creds_ok = fhub_request_credentials_ok(srv, wsi, true, user, sizeof(user), &present);
     const char *why = NULL;
     if (!sid || !sid_find(srv, sid, false))
         why = "unknown or expired session id";
@@ -150,7 +151,7 @@ int fth_hub_confirm_upgrade(fth_hub_server *srv, struct lws *wsi)
     return http_write_now(wsi, 401, "application/json", BAD_CREDENTIALS) ? -1 : 1;
 }
 
-bool fth_hub_claim_sid(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen)
+bool fhub_claim_sid(fhub_server *srv, struct lws *wsi, char *user, size_t ulen)
 {
     char uri[256];
     const char *sid = ws_sid(wsi, uri, sizeof(uri));
@@ -162,7 +163,7 @@ bool fth_hub_claim_sid(fth_hub_server *srv, struct lws *wsi, char *user, size_t 
     return true;
 }
 
-void fth_hub_sids_free(fth_hub_server *srv)
+void fhub_sids_free(fhub_server *srv)
 {
     while (srv->sids) {
         pending_sid *p = srv->sids;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The embedded hub's HTTP requests, besides the socket.io handshake and the websocket upgrade
  * (server.c): routing by path, POST /api (its body gathered up to max_api_body, answered by
  * api.c), GET /component/get and PUT /component/put (files.c via api.h), the credentials of a
@@ -41,7 +42,7 @@ static bool url_arg(struct lws *wsi, const char *name, char *buf, int len, char 
 /* Credentials from the ftrack-user/ftrack-api-key headers or, when `query` allows it (the
  * handshake and the websocket upgrade, whose clients can set no headers in browsers), the
  * api_user/api_key query. *present says whether any were given. */
-bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, bool query, char *user,
+bool fhub_request_credentials_ok(fhub_server *srv, struct lws *wsi, bool query, char *user,
                                     size_t ulen, bool *present)
 {
     char key[CRED_MAX], scratch[CRED_MAX + 32];
@@ -52,7 +53,7 @@ bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, bool q
                     (query && url_arg(wsi, "api_key=", scratch, sizeof(scratch), key, sizeof(key)));
     if (present)
         *present = have_user || have_key;
-    bool ok = have_user && have_key && fth_auth_check(srv->user, srv->key, user, key);
+    bool ok = have_user && have_key && fhub_auth_check(srv->user, srv->key, user, key);
     OPENSSL_cleanse(key, sizeof(key));
     OPENSSL_cleanse(scratch, sizeof(scratch));
     return ok;
@@ -67,7 +68,7 @@ static void request_answered(struct lws *wsi, pss *ps)
     lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
 }
 
-int fth_hub_request_timed_out(fth_hub_server *srv, struct lws *wsi)
+int fhub_request_timed_out(fhub_server *srv, struct lws *wsi)
 {
     char peer[64] = "";
     lws_get_peer_simple(wsi, peer, sizeof(peer));
@@ -99,7 +100,7 @@ static int http_respond(struct lws *wsi, pss *ps, unsigned status, const char *c
     return 0;
 }
 
-int fth_hub_http_respond_text(struct lws *wsi, pss *ps, unsigned status, const char *ctype,
+int fhub_http_respond_text(struct lws *wsi, pss *ps, unsigned status, const char *ctype,
                               const char *text)
 {
     size_t len = strlen(text);
@@ -110,7 +111,7 @@ int fth_hub_http_respond_text(struct lws *wsi, pss *ps, unsigned status, const c
     return http_respond(wsi, ps, status, ctype, body, len);
 }
 
-int fth_hub_http_writeable(struct lws *wsi, pss *ps)
+int fhub_http_writeable(struct lws *wsi, pss *ps)
 {
     if (!ps->resp)
         return 0;
@@ -154,21 +155,21 @@ static int refuse(struct lws *wsi, pss *ps, unsigned status, const char *text)
         return ps->refusal ? 0 : -1;
     }
     ps->close_after = len != 0;
-    return fth_hub_http_respond_text(wsi, ps, status, "application/json", text);
+    return fhub_http_respond_text(wsi, ps, status, "application/json", text);
 }
 
-int fth_hub_refusal_complete(struct lws *wsi, pss *ps)
+int fhub_refusal_complete(struct lws *wsi, pss *ps)
 {
     char *text = ps->refusal;
     ps->refusal = NULL;
-    int rc = fth_hub_http_respond_text(wsi, ps, ps->refusal_status, "application/json", text);
+    int rc = fhub_http_respond_text(wsi, ps, ps->refusal_status, "application/json", text);
     free(text);
     return rc;
 }
 
 /* ---- component files (api.h) ------------------------------------------------------------ */
 
-static int answer_component(struct lws *wsi, pss *ps, fth_http_answer *a)
+static int answer_component(struct lws *wsi, pss *ps, fhub_http_answer *a)
 {
     int rc = 0;
     request_answered(wsi, ps);
@@ -176,47 +177,47 @@ static int answer_component(struct lws *wsi, pss *ps, fth_http_answer *a)
         int n = lws_serve_http_file(wsi, a->file, a->mime_type, NULL, 0);
         rc = (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) ? -1 : 0;
     } else {
-        rc = fth_hub_http_respond_text(wsi, ps, a->status ? a->status : 500, "application/json",
+        rc = fhub_http_respond_text(wsi, ps, a->status ? a->status : 500, "application/json",
                                        a->body ? a->body : "{}");
     }
-    fth_http_answer_clear(a);
+    fhub_http_answer_clear(a);
     return rc;
 }
 
-int fth_hub_upload_body(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *in, size_t len)
+int fhub_upload_body(fhub_server *srv, struct lws *wsi, pss *ps, const char *in, size_t len)
 {
     if (!ps->upload || !in || !len)
         return 0;
-    fth_upload_write(ps->upload, in, len);
+    fhub_upload_write(ps->upload, in, len);
     /* A large file may take long: the deadline is for the next piece of it. */
     lws_set_timer_usecs(wsi, (lws_usec_t)(srv->client_timeout * 1e6));
     return 0;
 }
 
-int fth_hub_upload_complete(pss *ps, struct lws *wsi)
+int fhub_upload_complete(pss *ps, struct lws *wsi)
 {
-    fth_http_answer ans = {0};
+    fhub_http_answer ans = {0};
     if (ps->upload) {
-        fth_upload_finish(ps->upload, &ans);
+        fhub_upload_finish(ps->upload, &ans);
         ps->upload = NULL;
     }
     ps->is_upload = false;
     return answer_component(wsi, ps, &ans);
 }
 
-void fth_hub_upload_drop(pss *ps)
+void fhub_upload_drop(pss *ps)
 {
-    fth_upload_abort(ps->upload);
+    fhub_upload_abort(ps->upload);
     ps->upload = NULL;
 }
 
 /* GET /component/get and /component/thumbnail (credentials as query parameters, protocol §2)
  * and PUT /component/put (a signed URL from get_upload_metadata, with a Content-Length). */
-static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path,
+static int handle_component(fhub_server *srv, struct lws *wsi, pss *ps, const char *path,
                             bool get, bool put)
 {
     char scratch[CRED_MAX + 32], id[128] = "";
-    fth_http_answer ans = {0};
+    fhub_http_answer ans = {0};
     url_arg(wsi, "id=", scratch, sizeof(scratch), id, sizeof(id));
     /* A thumbnail is served as the component's file (no resizing). */
     if (get && (strcmp(path, "/component/get") == 0 || strcmp(path, "/component/thumbnail") == 0)) {
@@ -225,13 +226,13 @@ static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const
             custom_header(wsi, "ftrack-user:", user, sizeof(user));
         if (!url_arg(wsi, "apiKey=", scratch, sizeof(scratch), key, sizeof(key)))
             custom_header(wsi, "ftrack-api-key:", key, sizeof(key));
-        fth_api_download(srv->api, id, user, key, &ans);
+        fhub_api_download(srv->api, id, user, key, &ans);
         OPENSSL_cleanse(key, sizeof(key));
         OPENSSL_cleanse(scratch, sizeof(scratch));
         return answer_component(wsi, ps, &ans);
     }
     if (!put || strcmp(path, "/component/put") != 0)
-        return fth_hub_http_respond_text(
+        return fhub_http_respond_text(
             wsi, ps, 404, "application/json",
             "{\"exception\":\"NotFound\",\"content\":\"Not found.\",\"error_code\":null}");
     char size[32] = "", expires[32] = "", nonce[80] = "", sig[80] = "", md5[64] = "";
@@ -240,7 +241,7 @@ static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const
     url_arg(wsi, "nonce=", scratch, sizeof(scratch), nonce, sizeof(nonce));
     url_arg(wsi, "signature=", scratch, sizeof(scratch), sig, sizeof(sig));
     custom_header(wsi, "content-md5:", md5, sizeof(md5));
-    fth_upload_request req = {.id = id,
+    fhub_upload_request req = {.id = id,
                               .size = size,
                               .expires = expires,
                               .nonce = nonce,
@@ -249,21 +250,21 @@ static int handle_component(fth_hub_server *srv, struct lws *wsi, pss *ps, const
                               .content_length = -1};
     req.content_length = declared_length(wsi);
     ps->is_upload = true;
-    ps->upload = fth_api_upload_begin(srv->api, &req, &ans);
+    ps->upload = fhub_api_upload_begin(srv->api, &req, &ans);
     if (!ps->upload) {
         int rc = refuse(wsi, ps, ans.status, ans.body ? ans.body : "{}");
-        fth_http_answer_clear(&ans);
+        fhub_http_answer_clear(&ans);
         return rc;
     }
     /* Without a body there is no body completion to wait for. */
     if (req.content_length == 0)
-        return fth_hub_upload_complete(ps, wsi);
+        return fhub_upload_complete(ps, wsi);
     return 0;
 }
 
 /* 413 for a body over max_api_body: from its head when its length is declared, else once it
  * has arrived (and been dropped). */
-static int answer_too_big(fth_hub_server *srv, struct lws *wsi, pss *ps)
+static int answer_too_big(fhub_server *srv, struct lws *wsi, pss *ps)
 {
     char msg[200];
     snprintf(msg, sizeof(msg),
@@ -271,18 +272,18 @@ static int answer_too_big(fth_hub_server *srv, struct lws *wsi, pss *ps)
              "%zu bytes.\",\"error_code\":null}",
              srv->max_api_body);
     if (ps->too_big)
-        return fth_hub_http_respond_text(wsi, ps, 413, "application/json", msg);
+        return fhub_http_respond_text(wsi, ps, 413, "application/json", msg);
     return refuse(wsi, ps, 413, msg);
 }
 
 /* POST /api without right credentials is answered from its head alone: its body is never
  * kept, so a caller without the key costs no memory. The answer is the one api.c gives any
  * unauthenticated body. */
-static int refuse_unauthenticated(fth_hub_server *srv, struct lws *wsi, pss *ps)
+static int refuse_unauthenticated(fhub_server *srv, struct lws *wsi, pss *ps)
 {
     int status = 200;
     size_t len = 0;
-    char *out = fth_api_handle_as(srv->api, ps->user, "", 0, false, ps->strict, srv->max_depth,
+    char *out = fhub_api_handle_as(srv->api, ps->user, "", 0, false, ps->strict, srv->max_depth,
                                  &status, &len);
     if (!out)
         return -1;
@@ -291,7 +292,7 @@ static int refuse_unauthenticated(fth_hub_server *srv, struct lws *wsi, pss *ps)
     return rc;
 }
 
-int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path)
+int fhub_handle_http(fhub_server *srv, struct lws *wsi, pss *ps, const char *path)
 {
     memset(ps, 0, sizeof(*ps));
     /* The head has arrived; the body (if any) has client_timeout to follow. */
@@ -300,23 +301,23 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
     bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     if (get && (strcmp(path, SOCKETIO_PREFIX "/") == 0 || strcmp(path, SOCKETIO_PREFIX) == 0))
-        return fth_hub_handle_handshake(srv, wsi, ps);
+        return fhub_handle_handshake(srv, wsi, ps);
     if (strncmp(path, "/component/", 11) == 0)
         return handle_component(srv, wsi, ps, path, get,
                                 lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0);
     if (strcmp(path, "/api") != 0 && strcmp(path, "/api/") != 0)
-        return fth_hub_http_respond_text(
+        return fhub_http_respond_text(
             wsi, ps, 404, "application/json",
             "{\"exception\":\"NotFound\",\"content\":\"Not found.\",\"error_code\":null}");
     if (!post)
-        return fth_hub_http_respond_text(
+        return fhub_http_respond_text(
             wsi, ps, 405, "application/json",
             "{\"exception\":\"MethodNotAllowed\",\"content\":\"POST /api "
             "only.\",\"error_code\":null}");
     char strict[16] = "";
     ps->is_api = true;
     /* Only headers: a key in a URL ends up in proxy and server logs. */
-    ps->authed = fth_hub_request_credentials_ok(srv, wsi, false, ps->user, sizeof(ps->user), NULL);
+    ps->authed = fhub_request_credentials_ok(srv, wsi, false, ps->user, sizeof(ps->user), NULL);
     ps->strict = custom_header(wsi, "ftrack-strict-api:", strict, sizeof(strict)) &&
                  (strcasecmp(strict, "true") == 0 || strcmp(strict, "1") == 0);
     if (!ps->authed)
@@ -326,7 +327,7 @@ int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const cha
     return 0;
 }
 
-int fth_hub_api_body(fth_hub_server *srv, pss *ps, const char *in, size_t len)
+int fhub_api_body(fhub_server *srv, pss *ps, const char *in, size_t len)
 {
     if (!in || len == 0)
         return 0;
@@ -354,7 +355,7 @@ static bool forwarded_host_ok(const char *h)
 /* The base URL a reverse proxy says the client used. Only a proxy on this machine (a loopback
  * peer) is believed: anyone else could send the headers to make the hub hand out URLs that
  * point elsewhere. --public-url wins over the headers. */
-static bool forwarded_base(fth_hub_server *srv, struct lws *wsi, char *out, size_t size)
+static bool forwarded_base(fhub_server *srv, struct lws *wsi, char *out, size_t size)
 {
     char peer[64] = "", proto[16] = "", host[256] = "";
     if (srv->public_url)
@@ -377,7 +378,7 @@ static bool forwarded_base(fth_hub_server *srv, struct lws *wsi, char *out, size
     return true;
 }
 
-int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
+int fhub_api_complete(fhub_server *srv, struct lws *wsi, pss *ps)
 {
     if (ps->too_big)
         return answer_too_big(srv, wsi, ps);
@@ -385,16 +386,16 @@ int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps)
     size_t len = 0;
     char base[300];
     if (forwarded_base(srv, wsi, base, sizeof(base)))
-        fth_api_set_request_url(srv->api, base);
-    char *out = fth_api_handle_as(srv->api, ps->user, ps->body ? ps->body : "", ps->body_len,
+        fhub_api_set_request_url(srv->api, base);
+    char *out = fhub_api_handle_as(srv->api, ps->user, ps->body ? ps->body : "", ps->body_len,
                                   ps->authed, ps->strict, srv->max_depth, &status, &len);
-    fth_api_set_request_url(srv->api, NULL);
+    fhub_api_set_request_url(srv->api, NULL);
     free(ps->body);
     ps->body = NULL;
     ps->body_len = ps->body_cap = 0;
     if (!out)
         return -1;
-    int rc = fth_hub_http_respond_text(wsi, ps, (unsigned)status, "application/json", out);
+    int rc = fhub_http_respond_text(wsi, ps, (unsigned)status, "application/json", out);
     free(out);
     return rc;
 }

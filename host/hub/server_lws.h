@@ -1,5 +1,6 @@
-#ifndef FTH_HUB_SERVER_LWS_H
-#define FTH_HUB_SERVER_LWS_H
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef FHUB_SERVER_LWS_H
+#define FHUB_SERVER_LWS_H
 /*
  * The embedded hub's lws server, shared by its files (private to them; hub_server.h is the
  * API):
@@ -43,11 +44,11 @@ typedef struct pss {
     size_t body_len, body_cap;
     char *resp; /* text at resp + LWS_PRE */
     size_t resp_len, resp_off;
-    fth_upload *upload; /* PUT /component/put in progress */
+    fhub_upload *upload; /* PUT /component/put in progress */
     bool is_upload;
 } pss;
 
-struct fth_hub_server {
+struct fhub_server {
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     pthread_t thread;
@@ -66,8 +67,8 @@ struct fth_hub_server {
     int max_connections;
     double client_timeout;
     int max_depth;
-    fth_router *router;
-    fth_api *api;
+    fhub_router *router;
+    fhub_api *api;
     conn *conns;
     unsigned long next_serial;
     atomic_size_t nconns;
@@ -83,40 +84,40 @@ struct fth_hub_server {
 /* ---- server_handshake.c ------------------------------------------------------------------ */
 
 /* GET /socket.io/1/: a new session id for right credentials. */
-int fth_hub_handle_handshake(fth_hub_server *srv, struct lws *wsi, pss *ps);
+int fhub_handle_handshake(fhub_server *srv, struct lws *wsi, pss *ps);
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 lets the upgrade happen; an unknown sid or wrong
  * credentials are answered 401 (1), or -1 when even that fails. */
-int fth_hub_confirm_upgrade(fth_hub_server *srv, struct lws *wsi);
+int fhub_confirm_upgrade(fhub_server *srv, struct lws *wsi);
 /* LWS_CALLBACK_ESTABLISHED: take the upgrade's pending sid (each is used once) and copy its
  * user; false when it is gone (a concurrent upgrade used it). */
-bool fth_hub_claim_sid(fth_hub_server *srv, struct lws *wsi, char *user, size_t ulen);
+bool fhub_claim_sid(fhub_server *srv, struct lws *wsi, char *user, size_t ulen);
 /* Drop every pending sid (the server is freed). */
-void fth_hub_sids_free(fth_hub_server *srv);
+void fhub_sids_free(fhub_server *srv);
 
 /* ---- server_http.c ----------------------------------------------------------------------- */
 
 /* LWS_CALLBACK_HTTP: route the request by `path`. */
-int fth_hub_handle_http(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *path);
+int fhub_handle_http(fhub_server *srv, struct lws *wsi, pss *ps, const char *path);
 /* LWS_CALLBACK_HTTP_BODY and _BODY_COMPLETION of POST /api. */
-int fth_hub_api_body(fth_hub_server *srv, pss *ps, const char *in, size_t len);
-int fth_hub_api_complete(fth_hub_server *srv, struct lws *wsi, pss *ps);
+int fhub_api_body(fhub_server *srv, pss *ps, const char *in, size_t len);
+int fhub_api_complete(fhub_server *srv, struct lws *wsi, pss *ps);
 /* LWS_CALLBACK_HTTP_BODY_COMPLETION of a refused request: its answer. */
-int fth_hub_refusal_complete(struct lws *wsi, pss *ps);
+int fhub_refusal_complete(struct lws *wsi, pss *ps);
 /* LWS_CALLBACK_HTTP_BODY of PUT /component/put. */
-int fth_hub_upload_body(fth_hub_server *srv, struct lws *wsi, pss *ps, const char *in, size_t len);
+int fhub_upload_body(fhub_server *srv, struct lws *wsi, pss *ps, const char *in, size_t len);
 /* The end of PUT /component/put's body, and a request closed before it. */
-int fth_hub_upload_complete(pss *ps, struct lws *wsi);
-void fth_hub_upload_drop(pss *ps);
+int fhub_upload_complete(pss *ps, struct lws *wsi);
+void fhub_upload_drop(pss *ps);
 /* LWS_CALLBACK_TIMER of a request whose head or body is late: logged; -1 closes it. */
-int fth_hub_request_timed_out(fth_hub_server *srv, struct lws *wsi);
+int fhub_request_timed_out(fhub_server *srv, struct lws *wsi);
 /* LWS_CALLBACK_HTTP_WRITEABLE: the next chunk of the response. */
-int fth_hub_http_writeable(struct lws *wsi, pss *ps);
+int fhub_http_writeable(struct lws *wsi, pss *ps);
 /* Answer with a copy of `text`. */
-int fth_hub_http_respond_text(struct lws *wsi, pss *ps, unsigned status, const char *ctype,
+int fhub_http_respond_text(struct lws *wsi, pss *ps, unsigned status, const char *ctype,
                               const char *text);
 /* Credentials from the ftrack-user/ftrack-api-key headers or, when `query` is set, the
  * api_user/api_key query; *present (may be NULL) says whether any were given. */
-bool fth_hub_request_credentials_ok(fth_hub_server *srv, struct lws *wsi, bool query, char *user,
+bool fhub_request_credentials_ok(fhub_server *srv, struct lws *wsi, bool query, char *user,
                                     size_t ulen, bool *present);
 
 #endif

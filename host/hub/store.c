@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The entity store: tables, rows, writes (create/update/delete), batches as SQLite
  * transactions and seed files. The validation of written values is in store_validate.c, the
  * ftrack.update event of each committed batch in store_events.c, reads in store_query.c. The
@@ -31,7 +32,7 @@ static const char *const SCHEMA_SQL =
 static const struct {
     const char *id, *name, *label;
 } BUILTIN_LOCATIONS[] = {
-    {FTH_SERVER_LOCATION_ID, "ftrack.server", "ftrack server"},
+    {FHUB_SERVER_LOCATION_ID, "ftrack.server", "ftrack server"},
     {"cb268ecc-8809-11e3-a7e2-20c9d081909b", "ftrack.unmanaged", "Unmanaged"},
     {"ce9b348f-8809-11e3-821c-20c9d081909b", "ftrack.origin", "Origin"},
     {"cd41be70-8809-11e3-b98a-20c9d081909b", "ftrack.connect", "Connect"},
@@ -40,7 +41,7 @@ static const struct {
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
-void fth_store_fail(fth_store_error *e, const char *exception, const char *fmt, ...)
+void fhub_store_fail(fhub_store_error *e, const char *exception, const char *fmt, ...)
 {
     if (!e || e->exception[0])
         return; /* keep the first error */
@@ -51,7 +52,7 @@ void fth_store_fail(fth_store_error *e, const char *exception, const char *fmt, 
     va_end(ap);
 }
 
-int fth_binds_apply(const fth_binds *b, sqlite3_stmt *stmt)
+int fhub_binds_apply(const fhub_binds *b, sqlite3_stmt *stmt)
 {
     for (size_t i = 0; i < json_object_array_length(b->list); i++) {
         json_object *v = json_object_array_get_idx(b->list, i);
@@ -79,7 +80,7 @@ int fth_binds_apply(const fth_binds *b, sqlite3_stmt *stmt)
     return SQLITE_OK;
 }
 
-void fth_sql_type_list(fti_buf *sql, fth_binds *binds, const fth_stype *type)
+void fhub_sql_type_list(fti_buf *sql, fhub_binds *binds, const fhub_stype *type)
 {
     if (type->nconcrete == 0) {
         fti_buf_adds(sql, "NULL");
@@ -91,7 +92,7 @@ void fth_sql_type_list(fti_buf *sql, fth_binds *binds, const fth_stype *type)
     }
 }
 
-void fth_store_now(char out[32])
+void fhub_store_now(char out[32])
 {
     ftrack_time_iso8601((double)time(NULL), 0, out, 32);
     out[strlen(out) - 1] = '\0'; /* stored dates carry no zone letter */
@@ -107,9 +108,9 @@ static char *to_text(json_object *v)
 
 /* ---- output shapes -------------------------------------------------------------------------- */
 
-json_object *fth_store_output_value(const fth_sprop *prop, json_object *value)
+json_object *fhub_store_output_value(const fhub_sprop *prop, json_object *value)
 {
-    if (prop && prop->vtype == FTH_VT_DATETIME && json_object_is_type(value, json_type_string)) {
+    if (prop && prop->vtype == FHUB_VT_DATETIME && json_object_is_type(value, json_type_string)) {
         json_object *d = json_object_new_object();
         json_object_object_add(d, "__type__", json_object_new_string("datetime"));
         json_object_object_add(d, "value", json_object_get(value));
@@ -118,7 +119,7 @@ json_object *fth_store_output_value(const fth_sprop *prop, json_object *value)
     return json_object_get(value);
 }
 
-json_object *fth_store_reference(const fth_stype *type, json_object *data)
+json_object *fhub_store_reference(const fhub_stype *type, json_object *data)
 {
     json_object *ref = json_object_new_object();
     json_object_object_add(ref, "__entity_type__", json_object_new_string(type->name));
@@ -128,23 +129,23 @@ json_object *fth_store_reference(const fth_stype *type, json_object *data)
     return ref;
 }
 
-json_object *fth_store_output(const fth_stype *type, json_object *data, bool all_attributes)
+json_object *fhub_store_output(const fhub_stype *type, json_object *data, bool all_attributes)
 {
-    json_object *out = fth_store_reference(type, data);
+    json_object *out = fhub_store_reference(type, data);
     if (!all_attributes)
         return out;
     json_object_object_foreach(data, key, value)
     {
         if (!json_object_object_get_ex(out, key, NULL))
             json_object_object_add(out, key,
-                                   fth_store_output_value(fth_stype_prop(type, key), value));
+                                   fhub_store_output_value(fhub_stype_prop(type, key), value));
     }
     return out;
 }
 
 /* ---- rows ----------------------------------------------------------------------------------- */
 
-static json_object *key_of(const fth_stype *type, json_object *data)
+static json_object *key_of(const fhub_stype *type, json_object *data)
 {
     json_object *key = json_object_new_array();
     for (size_t i = 0; i < type->npk; i++)
@@ -152,25 +153,25 @@ static json_object *key_of(const fth_stype *type, json_object *data)
     return key;
 }
 
-json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const char *id,
-                                 const fth_stype **type)
+json_object *fhub_store_row_by_id(fhub_store *store, const fhub_stype *of, const char *id,
+                                 const fhub_stype **type)
 {
     fti_buf sql = {0};
-    fth_binds binds = {json_object_new_array()};
+    fhub_binds binds = {json_object_new_array()};
     fti_buf_adds(&sql, "SELECT type, data FROM entity WHERE id = ?");
     json_object_array_add(binds.list, json_object_new_string(id));
     if (of) {
         fti_buf_adds(&sql, " AND type IN (");
-        fth_sql_type_list(&sql, &binds, of);
+        fhub_sql_type_list(&sql, &binds, of);
         fti_buf_adds(&sql, ")");
     }
     fti_buf_adds(&sql, " LIMIT 1");
     json_object *data = NULL;
     sqlite3_stmt *stmt = NULL;
     if (!sql.failed && sqlite3_prepare_v2(store->db, sql.data, -1, &stmt, NULL) == SQLITE_OK &&
-        fth_binds_apply(&binds, stmt) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
-        const fth_stype *t =
-            fth_schema_type(store->schema, (const char *)sqlite3_column_text(stmt, 0));
+        fhub_binds_apply(&binds, stmt) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+        const fhub_stype *t =
+            fhub_schema_type(store->schema, (const char *)sqlite3_column_text(stmt, 0));
         data = t ? json_tokener_parse((const char *)sqlite3_column_text(stmt, 1)) : NULL;
         if (type)
             *type = t;
@@ -181,8 +182,8 @@ json_object *fth_store_row_by_id(fth_store *store, const fth_stype *of, const ch
     return data;
 }
 
-json_object *fth_store_row_by_key(fth_store *store, const fth_stype *type, json_object *key,
-                                  const fth_stype **found, sqlite3_int64 *seq)
+json_object *fhub_store_row_by_key(fhub_store *store, const fhub_stype *type, json_object *key,
+                                  const fhub_stype **found, sqlite3_int64 *seq)
 {
     char *text = to_text(key);
     sqlite3_stmt *stmt = NULL;
@@ -194,8 +195,8 @@ json_object *fth_store_row_by_key(fth_store *store, const fth_stype *type, json_
         sqlite3_bind_text(stmt, 2, text, -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             const char *tn = (const char *)sqlite3_column_text(stmt, 0);
-            const fth_stype *t = fth_schema_type(store->schema, tn);
-            if (t && (t == type || fth_stype_matches(type, tn))) {
+            const fhub_stype *t = fhub_schema_type(store->schema, tn);
+            if (t && (t == type || fhub_stype_matches(type, tn))) {
                 data = json_tokener_parse((const char *)sqlite3_column_text(stmt, 1));
                 *found = t;
                 *seq = sqlite3_column_int64(stmt, 2);
@@ -207,7 +208,7 @@ json_object *fth_store_row_by_key(fth_store *store, const fth_stype *type, json_
     return data;
 }
 
-static bool exec_sql(fth_store *store, const char *sql)
+static bool exec_sql(fhub_store *store, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) == SQLITE_OK)
@@ -217,7 +218,7 @@ static bool exec_sql(fth_store *store, const char *sql)
     return false;
 }
 
-int fth_store_insert_row(fth_store *store, const fth_stype *type, json_object *data)
+int fhub_store_insert_row(fhub_store *store, const fhub_stype *type, json_object *data)
 {
     json_object *key = key_of(type, data);
     char *key_text = to_text(key);
@@ -233,7 +234,7 @@ int fth_store_insert_row(fth_store *store, const fth_stype *type, json_object *d
         sqlite3_bind_text(stmt, 1, type->family, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 2, type->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 3, key_text, -1, SQLITE_STATIC);
-        if (id && fth_stype_prop(type, "id"))
+        if (id && fhub_stype_prop(type, "id"))
             sqlite3_bind_text(stmt, 4, id, -1, SQLITE_STATIC);
         else
             sqlite3_bind_null(stmt, 4);
@@ -248,7 +249,7 @@ int fth_store_insert_row(fth_store *store, const fth_stype *type, json_object *d
     return rc;
 }
 
-int fth_store_write_row(fth_store *store, sqlite3_int64 seq, json_object *data, bool remove)
+int fhub_store_write_row(fhub_store *store, sqlite3_int64 seq, json_object *data, bool remove)
 {
     char *data_text = remove ? NULL : to_text(data);
     sqlite3_stmt *stmt = NULL;
@@ -273,14 +274,14 @@ int fth_store_write_row(fth_store *store, sqlite3_int64 seq, json_object *data, 
 /* ---- batches ----------------------------------------------------------------------------------
  */
 
-static void act_as_hub_user(fth_store *store)
+static void act_as_hub_user(fhub_store *store)
 {
     fti_strlcpy(store->act_id, store->user_id, sizeof(store->act_id));
     fti_strlcpy(store->act_name, store->username, sizeof(store->act_name));
     fti_strlcpy(store->act_display, store->user_display, sizeof(store->act_display));
 }
 
-json_object *fth_store_scalar(fth_store *store, const char *sql, const char *param)
+json_object *fhub_store_scalar(fhub_store *store, const char *sql, const char *param)
 {
     sqlite3_stmt *stmt = NULL;
     json_object *v = NULL;
@@ -307,9 +308,9 @@ json_object *fth_store_scalar(fth_store *store, const char *sql, const char *par
 }
 
 /* The stored User with this username (new reference), or NULL. */
-static json_object *user_by_name(fth_store *store, const char *username)
+static json_object *user_by_name(fhub_store *store, const char *username)
 {
-    json_object *text = fth_store_scalar(store,
+    json_object *text = fhub_store_scalar(store,
                                          "SELECT data FROM entity WHERE type = 'User' AND "
                                          "json_extract(data, '$.username') = ? ORDER BY seq "
                                          "LIMIT 1",
@@ -329,7 +330,7 @@ static char *display_name(json_object *user)
                         last ? last : "");
 }
 
-void fth_store_begin(fth_store *store)
+void fhub_store_begin(fhub_store *store)
 {
     pthread_mutex_lock(&store->lock);
     act_as_hub_user(store);
@@ -338,9 +339,9 @@ void fth_store_begin(fth_store *store)
     store->changes = NULL;
 }
 
-void fth_store_begin_as(fth_store *store, const char *username)
+void fhub_store_begin_as(fhub_store *store, const char *username)
 {
-    fth_store_begin(store);
+    fhub_store_begin(store);
     json_object *user = username ? user_by_name(store, username) : NULL;
     const char *id = fti_json_string(user, "id");
     if (id) {
@@ -353,7 +354,7 @@ void fth_store_begin_as(fth_store *store, const char *username)
     json_object_put(user);
 }
 
-json_object *fth_store_usernames(fth_store *store)
+json_object *fhub_store_usernames(fhub_store *store)
 {
     json_object *names = json_object_new_array();
     sqlite3_stmt *stmt = NULL;
@@ -371,7 +372,7 @@ json_object *fth_store_usernames(fth_store *store)
     return names;
 }
 
-json_object *fth_store_end(fth_store *store, bool commit, bool *committed)
+json_object *fhub_store_end(fhub_store *store, bool commit, bool *committed)
 {
     json_object *ev = NULL;
     bool ok = false;
@@ -379,7 +380,7 @@ json_object *fth_store_end(fth_store *store, bool commit, bool *committed)
         if (commit && exec_sql(store, "COMMIT")) {
             ok = true;
             if (store->changes && json_object_array_length(store->changes) > 0)
-                ev = fth_store_build_event(store);
+                ev = fhub_store_build_event(store);
         } else {
             exec_sql(store, "ROLLBACK");
         }
@@ -401,94 +402,94 @@ static json_object *result(const char *action, json_object *data)
     return r;
 }
 
-static bool not_in_batch(fth_store *store, fth_store_error *e)
+static bool not_in_batch(fhub_store *store, fhub_store_error *e)
 {
     if (store->in_batch)
         return false;
-    fth_store_fail(e, "ServerError", "The store is not available.");
+    fhub_store_fail(e, "ServerError", "The store is not available.");
     return true;
 }
 
-json_object *fth_store_create(fth_store *store, const char *type_name, json_object *key,
-                              json_object *input, fth_store_error *e)
+json_object *fhub_store_create(fhub_store *store, const char *type_name, json_object *key,
+                              json_object *input, fhub_store_error *e)
 {
-    const fth_stype *type = fth_store_writable_type(store, type_name, e);
+    const fhub_stype *type = fhub_store_writable_type(store, type_name, e);
     if (!type || not_in_batch(store, e))
         return NULL;
     if (type->abstract) {
-        fth_store_fail(e, "ValidationError", "%s is abstract; create one of its kinds instead.",
+        fhub_store_fail(e, "ValidationError", "%s is abstract; create one of its kinds instead.",
                        type->name);
         return NULL;
     }
     if (input && !json_object_is_type(input, json_type_object)) {
-        fth_store_fail(e, "ValidationError", "entity_data must be an object.");
+        fhub_store_fail(e, "ValidationError", "entity_data must be an object.");
         return NULL;
     }
     json_object *data = json_object_new_object();
-    bool ok = (!input || fth_store_apply_input(type, input, data, false, e)) &&
-              fth_store_apply_key(type, key, data, e);
+    bool ok = (!input || fhub_store_apply_input(type, input, data, false, e)) &&
+              fhub_store_apply_key(type, key, data, e);
     if (ok) {
-        fth_store_apply_defaults(store, type, data);
-        fth_store_derive(store, type, data);
+        fhub_store_apply_defaults(store, type, data);
+        fhub_store_derive(store, type, data);
         for (size_t i = 0; ok && i < type->npk; i++) {
             if (!json_object_object_get(data, type->pk[i])) {
-                fth_store_fail(e, "ValidationError", "%s needs its primary key %s.", type->name,
+                fhub_store_fail(e, "ValidationError", "%s needs its primary key %s.", type->name,
                                type->pk[i]);
                 ok = false;
             }
         }
     }
-    ok = ok && fth_store_check_references(store, type, data, NULL, e) &&
-         fth_store_check_unique_name(store, type, data, e) &&
-         fth_store_check_one_timer(store, type, data, e);
+    ok = ok && fhub_store_check_references(store, type, data, NULL, e) &&
+         fhub_store_check_unique_name(store, type, data, e) &&
+         fhub_store_check_one_timer(store, type, data, e);
     if (ok) {
-        int rc = fth_store_insert_row(store, type, data);
+        int rc = fhub_store_insert_row(store, type, data);
         if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
             json_object *k = key_of(type, data);
-            fth_store_fail(e, "ValidationError", "A %s with the key %s already exists.", type->name,
+            fhub_store_fail(e, "ValidationError", "A %s with the key %s already exists.", type->name,
                            json_object_to_json_string(k));
             json_object_put(k);
             ok = false;
         } else if (rc != SQLITE_OK) {
-            fth_store_fail(e, "ServerError", "Could not store the %s: %s", type->name,
+            fhub_store_fail(e, "ServerError", "Could not store the %s: %s", type->name,
                            sqlite3_errstr(rc));
             ok = false;
         }
     }
-    if (!ok || !fth_store_link_collections(store, type, data, input, e)) {
+    if (!ok || !fhub_store_link_collections(store, type, data, input, e)) {
         json_object_put(data);
         return NULL;
     }
-    fth_store_record_change(store, "add", type, NULL, data);
-    fth_store_custom_values_for(store, type, data);
-    json_object *out = fth_store_output(type, data, true);
-    fth_store_echo_collections(type, input, out);
+    fhub_store_record_change(store, "add", type, NULL, data);
+    fhub_store_custom_values_for(store, type, data);
+    json_object *out = fhub_store_output(type, data, true);
+    fhub_store_echo_collections(type, input, out);
     json_object_put(data);
     return result("create", out);
 }
 
-static json_object *find_for_write(fth_store *store, const char *type_name, json_object *key,
-                                   const fth_stype **type, sqlite3_int64 *seq, fth_store_error *e)
+static json_object *find_for_write(fhub_store *store, const char *type_name, json_object *key,
+                                   const fhub_stype **type, sqlite3_int64 *seq, fhub_store_error *e)
 {
-    const fth_stype *t = fth_store_writable_type(store, type_name, e);
+    const fhub_stype *t = fhub_store_writable_type(store, type_name, e);
     if (!t || not_in_batch(store, e))
         return NULL;
     if (!json_object_is_type(key, json_type_array) || json_object_array_length(key) != t->npk) {
-        fth_store_fail(e, "ValidationError", "entity_key of %s must list %zu value(s).", t->name,
+        fhub_store_fail(e, "ValidationError", "entity_key of %s must list %zu value(s).", t->name,
                        t->npk);
         return NULL;
     }
-    json_object *data = fth_store_row_by_key(store, t, key, type, seq);
+    json_object *data = fhub_store_row_by_key(store, t, key, type, seq);
     if (!data)
-        fth_store_fail(e, "NotFoundError", "No %s with the key %s.", t->name,
+        fhub_store_fail(e, "NotFoundError", "No %s with the key %s.", t->name,
                        json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN));
     return data;
 }
 
-json_object *fth_store_update(fth_store *store, const char *type_name, json_object *key,
-                              json_object *input, fth_store_error *e)
+json_object *fhub_store_update(fhub_store *store, const char *type_name, json_object *key,
+                              json_object *input, fhub_store_error *e)
 {
-    const fth_stype *type = NULL;
+    const fhub_stype *type = NULL;
     sqlite3_int64 seq = 0;
     json_object *old = find_for_write(store, type_name, key, &type, &seq, e);
     if (!old)
@@ -497,22 +498,22 @@ json_object *fth_store_update(fth_store *store, const char *type_name, json_obje
     json_object_deep_copy(old, &data, NULL);
     bool ok = json_object_is_type(input, json_type_object);
     if (!ok)
-        fth_store_fail(e, "ValidationError", "entity_data must be an object.");
-    ok = ok && fth_store_apply_input(type, input, data, true, e) &&
-         fth_store_check_references(store, type, data, old, e) &&
-         fth_store_check_unique_name(store, type, data, e);
-    if (ok && fth_store_write_row(store, seq, data, false) != SQLITE_OK) {
-        fth_store_fail(e, "ServerError", "Could not update the %s: %s", type->name,
+        fhub_store_fail(e, "ValidationError", "entity_data must be an object.");
+    ok = ok && fhub_store_apply_input(type, input, data, true, e) &&
+         fhub_store_check_references(store, type, data, old, e) &&
+         fhub_store_check_unique_name(store, type, data, e);
+    if (ok && fhub_store_write_row(store, seq, data, false) != SQLITE_OK) {
+        fhub_store_fail(e, "ServerError", "Could not update the %s: %s", type->name,
                        sqlite3_errmsg(store->db));
         ok = false;
     }
-    ok = ok && fth_store_link_collections(store, type, data, input, e);
+    ok = ok && fhub_store_link_collections(store, type, data, input, e);
     json_object *out = NULL;
     if (ok) {
         if (!json_object_equal(old, data))
-            fth_store_record_change(store, "update", type, old, data);
-        json_object *entity = fth_store_output(type, data, true);
-        fth_store_echo_collections(type, input, entity);
+            fhub_store_record_change(store, "update", type, old, data);
+        json_object *entity = fhub_store_output(type, data, true);
+        fhub_store_echo_collections(type, input, entity);
         out = result("update", entity);
     }
     json_object_put(old);
@@ -520,58 +521,58 @@ json_object *fth_store_update(fth_store *store, const char *type_name, json_obje
     return out;
 }
 
-json_object *fth_store_delete(fth_store *store, const char *type_name, json_object *key,
-                              fth_store_error *e)
+json_object *fhub_store_delete(fhub_store *store, const char *type_name, json_object *key,
+                              fhub_store_error *e)
 {
-    const fth_stype *type = NULL;
+    const fhub_stype *type = NULL;
     sqlite3_int64 seq = 0;
     json_object *old = find_for_write(store, type_name, key, &type, &seq, e);
     if (!old)
         return NULL;
-    if (fth_store_write_row(store, seq, NULL, true) != SQLITE_OK) {
-        fth_store_fail(e, "ServerError", "Could not delete the %s: %s", type->name,
+    if (fhub_store_write_row(store, seq, NULL, true) != SQLITE_OK) {
+        fhub_store_fail(e, "ServerError", "Could not delete the %s: %s", type->name,
                        sqlite3_errmsg(store->db));
         json_object_put(old);
         return NULL;
     }
-    fth_store_record_change(store, "remove", type, old, NULL);
-    bool ok = fth_store_delete_owned(store, type, old, e);
+    fhub_store_record_change(store, "remove", type, old, NULL);
+    bool ok = fhub_store_delete_owned(store, type, old, e);
     json_object_put(old);
     return ok ? result("delete", json_object_new_boolean(1)) : NULL;
 }
 
-json_object *fth_store_get(fth_store *store, const char *type_name, const char *id)
+json_object *fhub_store_get(fhub_store *store, const char *type_name, const char *id)
 {
-    const fth_stype *of = fth_schema_type(store->schema, type_name);
+    const fhub_stype *of = fhub_schema_type(store->schema, type_name);
     if (!of || !id)
         return NULL;
-    const fth_stype *t = NULL;
-    json_object *data = fth_store_row_by_id(store, of, id, &t);
+    const fhub_stype *t = NULL;
+    json_object *data = fhub_store_row_by_id(store, of, id, &t);
     if (!data)
         return NULL;
-    json_object *out = fth_store_output(t, data, true);
+    json_object *out = fhub_store_output(t, data, true);
     json_object_put(data);
     return out;
 }
 
 /* ---- open, seed, close ---------------------------------------------------------------------- */
 
-static bool key_exists(fth_store *store, const fth_stype *type, json_object *data)
+static bool key_exists(fhub_store *store, const fhub_stype *type, json_object *data)
 {
     json_object *key = key_of(type, data);
-    const fth_stype *t = NULL;
+    const fhub_stype *t = NULL;
     sqlite3_int64 seq = 0;
-    json_object *row = fth_store_row_by_key(store, type, key, &t, &seq);
+    json_object *row = fhub_store_row_by_key(store, type, key, &t, &seq);
     json_object_put(key);
     json_object_put(row);
     return row != NULL;
 }
 
 /* Create `entity` unless its key exists; no change is recorded. */
-static bool ensure_entity(fth_store *store, json_object *entity, bool *added, fth_store_error *e)
+static bool ensure_entity(fhub_store *store, json_object *entity, bool *added, fhub_store_error *e)
 {
     const char *type_name = fti_json_string(entity, "__entity_type__");
-    const fth_stype *type = fth_store_writable_type(store, type_name, e);
+    const fhub_stype *type = fhub_store_writable_type(store, type_name, e);
     *added = false;
     if (!type)
         return false;
@@ -580,7 +581,7 @@ static bool ensure_entity(fth_store *store, json_object *entity, bool *added, ft
         has_key = has_key && json_object_object_get(entity, type->pk[i]);
     if (has_key && key_exists(store, type, entity))
         return true;
-    json_object *r = fth_store_create(store, type_name, NULL, entity, e);
+    json_object *r = fhub_store_create(store, type_name, NULL, entity, e);
     if (!r)
         return false;
     json_object_put(r);
@@ -588,7 +589,7 @@ static bool ensure_entity(fth_store *store, json_object *entity, bool *added, ft
     return true;
 }
 
-ftrack_status fth_store_seed(fth_store *store, const char *file, size_t *added, ftrack_error *err)
+ftrack_status fhub_store_seed(fhub_store *store, const char *file, size_t *added, ftrack_error *err)
 {
     *added = 0;
     json_object *root = json_object_from_file(file);
@@ -602,9 +603,9 @@ ftrack_status fth_store_seed(fth_store *store, const char *file, size_t *added, 
                          "[...]})",
                          file);
     }
-    fth_store_error e = {{0}, {0}};
+    fhub_store_error e = {{0}, {0}};
     size_t i = 0, n = json_object_array_length(list);
-    fth_store_begin(store);
+    fhub_store_begin(store);
     for (; i < n; i++) {
         bool one = false;
         if (!ensure_entity(store, json_object_array_get_idx(list, i), &one, &e))
@@ -614,7 +615,7 @@ ftrack_status fth_store_seed(fth_store *store, const char *file, size_t *added, 
     json_object_put(store->changes);
     store->changes = NULL; /* a seed is the starting state, not news */
     bool committed = false;
-    json_object_put(fth_store_end(store, i == n, &committed));
+    json_object_put(fhub_store_end(store, i == n, &committed));
     json_object_put(root);
     if (i < n)
         return fti_error(err, FTRACK_ERR_CONFIG, "seed file %s: entity #%zu: %s: %s", file, i + 1,
@@ -624,10 +625,10 @@ ftrack_status fth_store_seed(fth_store *store, const char *file, size_t *added, 
     return FTRACK_OK;
 }
 
-static void ensure_builtins(fth_store *store)
+static void ensure_builtins(fhub_store *store)
 {
-    fth_store_error e = {{0}, {0}};
-    fth_store_begin(store);
+    fhub_store_error e = {{0}, {0}};
+    fhub_store_begin(store);
     for (size_t i = 0; i < sizeof(BUILTIN_LOCATIONS) / sizeof(BUILTIN_LOCATIONS[0]); i++) {
         json_object *loc = json_object_new_object();
         json_object_object_add(loc, "__entity_type__", json_object_new_string("Location"));
@@ -635,23 +636,23 @@ static void ensure_builtins(fth_store *store)
         json_object_object_add(loc, "name", json_object_new_string(BUILTIN_LOCATIONS[i].name));
         json_object_object_add(loc, "label", json_object_new_string(BUILTIN_LOCATIONS[i].label));
         bool added = false;
-        if (fth_schema_type(store->schema, "Location"))
+        if (fhub_schema_type(store->schema, "Location"))
             ensure_entity(store, loc, &added, &e);
         json_object_put(loc);
     }
     json_object_put(store->changes);
     store->changes = NULL;
-    json_object_put(fth_store_end(store, true, NULL));
+    json_object_put(fhub_store_end(store, true, NULL));
 }
 
 /* Every ftrack server has the object types its typed contexts name (Task, Shot, ...): their
  * ids are the schemas' classifiers, and new contexts point at them by default. */
-static void ensure_object_types(fth_store *store, json_object *schemas)
+static void ensure_object_types(fhub_store *store, json_object *schemas)
 {
-    if (!fth_schema_type(store->schema, "ObjectType"))
+    if (!fhub_schema_type(store->schema, "ObjectType"))
         return;
-    fth_store_error e = {{0}, {0}};
-    fth_store_begin(store);
+    fhub_store_error e = {{0}, {0}};
+    fhub_store_begin(store);
     for (size_t i = 0; i < json_object_array_length(schemas); i++) {
         json_object *schema = json_object_array_get_idx(schemas, i);
         json_object *alias = json_object_object_get(schema, "alias_for");
@@ -671,13 +672,13 @@ static void ensure_object_types(fth_store *store, json_object *schemas)
     }
     json_object_put(store->changes);
     store->changes = NULL;
-    json_object_put(fth_store_end(store, true, NULL));
+    json_object_put(fhub_store_end(store, true, NULL));
 }
 
 /* Find (or create) the hub user's User entity. */
-static void ensure_user(fth_store *store)
+static void ensure_user(fhub_store *store)
 {
-    if (!fth_schema_type(store->schema, "User"))
+    if (!fhub_schema_type(store->schema, "User"))
         return;
     json_object *d = user_by_name(store, store->username);
     if (d) {
@@ -692,28 +693,28 @@ static void ensure_user(fth_store *store)
     }
     if (store->user_id[0])
         return;
-    fth_store_error e = {{0}, {0}};
+    fhub_store_error e = {{0}, {0}};
     json_object *u = json_object_new_object();
     json_object_object_add(u, "username", json_object_new_string(store->username));
     json_object_object_add(u, "first_name", json_object_new_string(store->username));
     json_object_object_add(u, "last_name", json_object_new_string(""));
     json_object_object_add(u, "is_active", json_object_new_boolean(1));
-    fth_store_begin(store);
-    json_object *r = fth_store_create(store, "User", NULL, u, &e);
+    fhub_store_begin(store);
+    json_object *r = fhub_store_create(store, "User", NULL, u, &e);
     const char *id = fti_json_string(json_object_object_get(r, "data"), "id");
     fti_strlcpy(store->user_id, id ? id : "", sizeof(store->user_id));
     json_object_put(store->changes);
     store->changes = NULL;
-    json_object_put(fth_store_end(store, r != NULL, NULL));
+    json_object_put(fhub_store_end(store, r != NULL, NULL));
     json_object_put(r);
     json_object_put(u);
 }
 
 /* Jobs a previous run left unfinished have no worker any more. */
-static void fail_orphan_jobs(fth_store *store)
+static void fail_orphan_jobs(fhub_store *store)
 {
     char now[32];
-    fth_store_now(now);
+    fhub_store_now(now);
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(
             store->db,
@@ -729,11 +730,11 @@ static void fail_orphan_jobs(fth_store *store)
     sqlite3_finalize(stmt);
 }
 
-ftrack_status fth_store_open(const fth_schema *schema, const char *path, const char *api_user,
-                             const char *seed_file, fth_store **out, ftrack_error *err)
+ftrack_status fhub_store_open(const fhub_schema *schema, const char *path, const char *api_user,
+                             const char *seed_file, fhub_store **out, ftrack_error *err)
 {
     *out = NULL;
-    fth_store *store = calloc(1, sizeof(*store));
+    fhub_store *store = calloc(1, sizeof(*store));
     if (!store)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&store->lock, NULL);
@@ -753,7 +754,7 @@ ftrack_status fth_store_open(const fth_schema *schema, const char *path, const c
         ftrack_status st = fti_error(err, FTRACK_ERR_IO, "cannot open the entity store %s: %s",
                                      path ? path : "(memory)",
                                      store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
-        fth_store_close(store);
+        fhub_store_close(store);
         return st;
     }
     sqlite3_busy_timeout(store->db, 5000);
@@ -762,38 +763,38 @@ ftrack_status fth_store_open(const fth_schema *schema, const char *path, const c
     if (!ok) {
         ftrack_status st = fti_error(err, FTRACK_ERR_IO, "cannot prepare the entity store %s: %s",
                                      path ? path : "(memory)", sqlite3_errmsg(store->db));
-        fth_store_close(store);
+        fhub_store_close(store);
         return st;
     }
     fail_orphan_jobs(store);
     ensure_builtins(store);
     /* The seed first: it may define the hub user's User. */
     size_t added = 0;
-    ftrack_status st = seed_file ? fth_store_seed(store, seed_file, &added, err) : FTRACK_OK;
+    ftrack_status st = seed_file ? fhub_store_seed(store, seed_file, &added, err) : FTRACK_OK;
     if (st != FTRACK_OK) {
-        fth_store_close(store);
+        fhub_store_close(store);
         return st;
     }
     if (seed_file)
         ftrack_log(FTRACK_LOG_INFO, LOG_COMPONENT, "seed %s: %zu new entities", seed_file, added);
-    ensure_object_types(store, fth_schema_list(schema));
+    ensure_object_types(store, fhub_schema_list(schema));
     ensure_user(store);
     *out = store;
     return FTRACK_OK;
 }
 
-void fth_store_set_server_url(fth_store *store, const char *url)
+void fhub_store_set_server_url(fhub_store *store, const char *url)
 {
     free(store->server_url);
     store->server_url = url ? fti_strdup(url) : NULL;
 }
 
-const char *fth_store_user_id(const fth_store *store)
+const char *fhub_store_user_id(const fhub_store *store)
 {
     return store->user_id;
 }
 
-void fth_store_close(fth_store *store)
+void fhub_store_close(fhub_store *store)
 {
     if (!store)
         return;

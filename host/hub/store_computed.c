@@ -13,11 +13,11 @@
 #define MAX_DEPTH 32
 
 /* The entity `id` and its parents up to the project, nearest first: [{"type", "data"}]. */
-static json_object *chain(fth_store *store, const char *id)
+static json_object *chain(fhub_store *store, const char *id)
 {
     json_object *list = json_object_new_array();
-    const fth_stype *t = NULL;
-    json_object *cur = id ? fth_store_row_by_id(store, NULL, id, &t) : NULL;
+    const fhub_stype *t = NULL;
+    json_object *cur = id ? fhub_store_row_by_id(store, NULL, id, &t) : NULL;
     for (int depth = 0; cur && depth < MAX_DEPTH; depth++) {
         json_object *entry = json_object_new_object();
         json_object_object_add(entry, "type", json_object_new_string(t->name));
@@ -26,7 +26,7 @@ static json_object *chain(fth_store *store, const char *id)
         if (strcmp(t->family, "Context") != 0)
             break;
         const char *parent = fti_json_string(cur, "parent_id");
-        cur = parent ? fth_store_row_by_id(store, NULL, parent, &t) : NULL;
+        cur = parent ? fhub_store_row_by_id(store, NULL, parent, &t) : NULL;
     }
     return list;
 }
@@ -41,7 +41,7 @@ static json_object *link_entry(const char *id, const char *name, const char *typ
 }
 
 /* Append the link of context `id` (project first) to `out`. */
-static void add_context_link(fth_store *store, const char *id, json_object *out)
+static void add_context_link(fhub_store *store, const char *id, json_object *out)
 {
     json_object *c = chain(store, id);
     for (size_t i = json_object_array_length(c); i-- > 0;) {
@@ -56,7 +56,7 @@ static void add_context_link(fth_store *store, const char *id, json_object *out)
     json_object_put(c);
 }
 
-static json_object *link_of(fth_store *store, const fth_stype *type, json_object *data)
+static json_object *link_of(fhub_store *store, const fhub_stype *type, json_object *data)
 {
     json_object *out = json_object_new_array();
     if (strcmp(type->family, "Context") == 0) {
@@ -64,7 +64,7 @@ static json_object *link_of(fth_store *store, const fth_stype *type, json_object
     } else if (strcmp(type->name, "AssetVersion") == 0) {
         const char *asset_id = fti_json_string(data, "asset_id");
         json_object *asset =
-            asset_id ? fth_store_row_by_id(store, fth_schema_type(store->schema, "Asset"),
+            asset_id ? fhub_store_row_by_id(store, fhub_schema_type(store->schema, "Asset"),
                                            asset_id, NULL)
                      : NULL;
         add_context_link(store, fti_json_string(asset, "context_id"), out);
@@ -78,9 +78,9 @@ static json_object *link_of(fth_store *store, const fth_stype *type, json_object
     return out;
 }
 
-static json_object *time_logged(fth_store *store, json_object *data)
+static json_object *time_logged(fhub_store *store, json_object *data)
 {
-    json_object *total = fth_store_scalar(store,
+    json_object *total = fhub_store_scalar(store,
                                           "SELECT total(json_extract(data, '$.duration')) FROM "
                                           "entity WHERE type = 'Timelog' AND "
                                           "json_extract(data, '$.context_id') = ?",
@@ -90,7 +90,7 @@ static json_object *time_logged(fth_store *store, json_object *data)
     return out;
 }
 
-static json_object *thumbnail_url(fth_store *store, json_object *data)
+static json_object *thumbnail_url(fhub_store *store, json_object *data)
 {
     const char *thumb = fti_json_string(data, "thumbnail_id");
     if (!thumb || !store->server_url)
@@ -102,7 +102,7 @@ static json_object *thumbnail_url(fth_store *store, json_object *data)
     return out;
 }
 
-bool fth_store_computed(fth_store *store, const fth_stype *type, json_object *data,
+bool fhub_store_computed(fhub_store *store, const fhub_stype *type, json_object *data,
                         const char *name, json_object **out)
 {
     *out = NULL;
@@ -117,7 +117,7 @@ bool fth_store_computed(fth_store *store, const fth_stype *type, json_object *da
     return true;
 }
 
-json_object *fth_store_ancestors(fth_store *store, json_object *data)
+json_object *fhub_store_ancestors(fhub_store *store, json_object *data)
 {
     json_object *c = chain(store, fti_json_string(data, "parent_id"));
     json_object *out = json_object_new_array();

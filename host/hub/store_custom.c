@@ -19,15 +19,15 @@ typedef struct target {
     char *project_id; /* malloc'ed or NULL */
 } target;
 
-static char *project_of_asset(fth_store *store, const char *asset_id)
+static char *project_of_asset(fhub_store *store, const char *asset_id)
 {
-    json_object *asset = asset_id ? fth_store_row_by_id(store, fth_schema_type(store->schema,
+    json_object *asset = asset_id ? fhub_store_row_by_id(store, fhub_schema_type(store->schema,
                                                                                "Asset"),
                                                         asset_id, NULL)
                                   : NULL;
     const char *context_id = fti_json_string(asset, "context_id");
-    const fth_stype *ct = NULL;
-    json_object *context = context_id ? fth_store_row_by_id(store, NULL, context_id, &ct) : NULL;
+    const fhub_stype *ct = NULL;
+    json_object *context = context_id ? fhub_store_row_by_id(store, NULL, context_id, &ct) : NULL;
     const char *project = !context            ? NULL
                           : strcmp(ct->name, "Project") == 0 ? context_id
                                                              : fti_json_string(context, "project_id");
@@ -37,7 +37,7 @@ static char *project_of_asset(fth_store *store, const char *asset_id)
     return out;
 }
 
-static bool target_of(fth_store *store, const fth_stype *type, json_object *data, target *t)
+static bool target_of(fhub_store *store, const fhub_stype *type, json_object *data, target *t)
 {
     memset(t, 0, sizeof(*t));
     const char *id = fti_json_string(data, "id");
@@ -82,7 +82,7 @@ static bool applies(json_object *config, const target *t)
 }
 
 /* Add the value row of (entity, configuration) unless it exists. */
-static void add_value(fth_store *store, const fth_stype *value_type, const char *entity_id,
+static void add_value(fhub_store *store, const fhub_stype *value_type, const char *entity_id,
                       json_object *config)
 {
     json_object *row = json_object_new_object();
@@ -92,20 +92,20 @@ static void add_value(fth_store *store, const fth_stype *value_type, const char 
     json_object_object_add(row, "key", json_object_get(json_object_object_get(config, "key")));
     json_object_object_add(row, "value",
                            json_object_get(json_object_object_get(config, "default")));
-    fth_store_insert_row(store, value_type, row); /* a taken key: the value is already there */
+    fhub_store_insert_row(store, value_type, row); /* a taken key: the value is already there */
     json_object_put(row);
 }
 
 /* The value type behind `type`'s custom_attributes, or NULL when it has none. */
-static const fth_stype *value_type_of(fth_store *store, const fth_stype *type)
+static const fhub_stype *value_type_of(fhub_store *store, const fhub_stype *type)
 {
-    const fth_sprop *p = fth_stype_prop(type, "custom_attributes");
-    return p && p->ref ? fth_schema_type(store->schema, p->ref) : NULL;
+    const fhub_sprop *p = fhub_stype_prop(type, "custom_attributes");
+    return p && p->ref ? fhub_schema_type(store->schema, p->ref) : NULL;
 }
 
 /* Every stored row of `type_name` (or of the types with custom attributes when NULL), each as
  * {"type", "data"}. */
-static json_object *rows(fth_store *store, const char *type_name)
+static json_object *rows(fhub_store *store, const char *type_name)
 {
     json_object *out = json_object_new_array();
     sqlite3_stmt *stmt = NULL;
@@ -116,8 +116,8 @@ static json_object *rows(fth_store *store, const char *type_name)
     if (type_name)
         sqlite3_bind_text(stmt, 1, type_name, -1, SQLITE_STATIC);
     while (sqlite3_step(stmt) == SQLITE_ROW) {
-        const fth_stype *t =
-            fth_schema_type(store->schema, (const char *)sqlite3_column_text(stmt, 0));
+        const fhub_stype *t =
+            fhub_schema_type(store->schema, (const char *)sqlite3_column_text(stmt, 0));
         if (!t || (!type_name && !value_type_of(store, t)))
             continue;
         json_object *r = json_object_new_object();
@@ -130,10 +130,10 @@ static json_object *rows(fth_store *store, const char *type_name)
     return out;
 }
 
-static void values_for_entity(fth_store *store, const fth_stype *type, json_object *data,
+static void values_for_entity(fhub_store *store, const fhub_stype *type, json_object *data,
                               json_object *configs)
 {
-    const fth_stype *vt = value_type_of(store, type);
+    const fhub_stype *vt = value_type_of(store, type);
     const char *id = fti_json_string(data, "id");
     target t;
     if (!vt || !id || !target_of(store, type, data, &t))
@@ -146,7 +146,7 @@ static void values_for_entity(fth_store *store, const fth_stype *type, json_obje
     free(t.project_id);
 }
 
-void fth_store_custom_values_for(fth_store *store, const fth_stype *type, json_object *data)
+void fhub_store_custom_values_for(fhub_store *store, const fhub_stype *type, json_object *data)
 {
     if (strcmp(type->name, "CustomAttributeConfiguration") == 0) {
         json_object *one = json_object_new_array();
@@ -156,7 +156,7 @@ void fth_store_custom_values_for(fth_store *store, const fth_stype *type, json_o
         json_object *all = rows(store, NULL);
         for (size_t i = 0; i < json_object_array_length(all); i++) {
             json_object *r = json_object_array_get_idx(all, i);
-            values_for_entity(store, fth_schema_type(store->schema, fti_json_string(r, "type")),
+            values_for_entity(store, fhub_schema_type(store->schema, fti_json_string(r, "type")),
                               json_object_object_get(r, "data"), one);
         }
         json_object_put(all);

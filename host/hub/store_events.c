@@ -1,4 +1,5 @@
-/* Changes and events: each write of a batch records a change, and fth_store_end turns the
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Changes and events: each write of a batch records a change, and fhub_store_end turns the
  * changes of a committed batch into one ftrack.update event (protocol §11.1), with the
  * `parents` chain of every changed entity. Split from store.c, which records the changes. */
 #include <string.h>
@@ -8,7 +9,7 @@
 
 #define MAX_PARENTS 32
 
-void fth_store_record_change(fth_store *store, const char *action, const fth_stype *type,
+void fhub_store_record_change(fhub_store *store, const char *action, const fhub_stype *type,
                              json_object *old, json_object *new_data)
 {
     if (!store->changes)
@@ -22,7 +23,7 @@ void fth_store_record_change(fth_store *store, const char *action, const fth_sty
 }
 
 /* The attribute that leads to an entity's parent in ftrack.update `parents`. */
-static const char *parent_attr(const fth_stype *type)
+static const char *parent_attr(const fhub_stype *type)
 {
     if (strcmp(type->family, "Context") == 0 || strcmp(type->name, "Note") == 0)
         return "parent_id";
@@ -35,7 +36,7 @@ static const char *parent_attr(const fth_stype *type)
     return NULL;
 }
 
-static json_object *parent_entry(const fth_stype *type, const char *id, const char *parent_id)
+static json_object *parent_entry(const fhub_stype *type, const char *id, const char *parent_id)
 {
     json_object *p = json_object_new_object();
     json_object_object_add(p, "entityId", json_object_new_string(id));
@@ -46,12 +47,12 @@ static json_object *parent_entry(const fth_stype *type, const char *id, const ch
 }
 
 /* Self first, then each ancestor up to the project. */
-static json_object *parents_of(fth_store *store, const fth_stype *type, json_object *data,
+static json_object *parents_of(fhub_store *store, const fhub_stype *type, json_object *data,
                                json_object *flat)
 {
     json_object *list = json_object_new_array();
     json_object *cur = json_object_get(data);
-    const fth_stype *ct = type;
+    const fhub_stype *ct = type;
     for (int depth = 0; cur && depth < MAX_PARENTS; depth++) {
         const char *id = fti_json_string(cur, "id");
         const char *attr = parent_attr(ct);
@@ -60,7 +61,7 @@ static json_object *parents_of(fth_store *store, const fth_stype *type, json_obj
             break;
         json_object_array_add(list, parent_entry(ct, id, pid));
         json_object_array_add(flat, json_object_new_string(id));
-        json_object *next = pid ? fth_store_row_by_id(store, NULL, pid, &ct) : NULL;
+        json_object *next = pid ? fhub_store_row_by_id(store, NULL, pid, &ct) : NULL;
         json_object_put(cur);
         cur = next;
     }
@@ -68,17 +69,17 @@ static json_object *parents_of(fth_store *store, const fth_stype *type, json_obj
     return list;
 }
 
-static json_object *change_value(const fth_stype *type, json_object *data, const char *attr)
+static json_object *change_value(const fhub_stype *type, json_object *data, const char *attr)
 {
     (void)type;
     return json_object_get(json_object_object_get(data, attr));
 }
 
 /* One data.entities[] item of ftrack.update (protocol §11.1). */
-static json_object *event_entity(fth_store *store, json_object *change, json_object *flat)
+static json_object *event_entity(fhub_store *store, json_object *change, json_object *flat)
 {
     const char *action = fti_json_string(change, "action");
-    const fth_stype *type = fth_schema_type(store->schema, fti_json_string(change, "type"));
+    const fhub_stype *type = fhub_schema_type(store->schema, fti_json_string(change, "type"));
     json_object *old = json_object_object_get(change, "old");
     json_object *new_data = json_object_object_get(change, "new");
     json_object *cur = new_data ? new_data : old;
@@ -115,7 +116,7 @@ static json_object *event_entity(fth_store *store, json_object *change, json_obj
         json_object *n = new_data ? json_object_object_get(new_data, attr) : NULL;
         if (strcmp(action, "update") == 0 && json_object_equal(o, n))
             continue;
-        const fth_sprop *p = fth_stype_prop(type, attr);
+        const fhub_sprop *p = fhub_stype_prop(type, attr);
         const char *legacy = p ? p->legacy : attr;
         json_object_array_add(keys, json_object_new_string(legacy));
         json_object *c = json_object_new_object();
@@ -129,7 +130,7 @@ static json_object *event_entity(fth_store *store, json_object *change, json_obj
             (void)v2;
             if (json_object_object_get_ex(new_data, attr2, NULL))
                 continue;
-            const fth_sprop *p = fth_stype_prop(type, attr2);
+            const fhub_sprop *p = fhub_stype_prop(type, attr2);
             json_object_array_add(keys, json_object_new_string(p ? p->legacy : attr2));
         }
     }
@@ -145,7 +146,7 @@ static json_object *event_entity(fth_store *store, json_object *change, json_obj
     return ent;
 }
 
-json_object *fth_store_build_event(fth_store *store)
+json_object *fhub_store_build_event(fhub_store *store)
 {
     json_object *entities = json_object_new_array();
     json_object *flat = json_object_new_array();

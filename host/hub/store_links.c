@@ -8,7 +8,7 @@
 #include "store_internal.h"
 
 /* The primary key of the item `ref` (a reference {"__entity_type__", pk...}) as a JSON array. */
-static json_object *reference_key(const fth_stype *type, json_object *ref)
+static json_object *reference_key(const fhub_stype *type, json_object *ref)
 {
     json_object *key = json_object_new_array();
     for (size_t i = 0; i < type->npk; i++) {
@@ -23,24 +23,24 @@ static json_object *reference_key(const fth_stype *type, json_object *ref)
 }
 
 /* Point one listed item at the owner. */
-static bool link_item(fth_store *store, const fth_stype *owner, json_object *owner_data,
-                      const fth_sprop *p, json_object *ref, fth_store_error *e)
+static bool link_item(fhub_store *store, const fhub_stype *owner, json_object *owner_data,
+                      const fhub_sprop *p, json_object *ref, fhub_store_error *e)
 {
-    const fth_stype *of = fth_schema_type(store->schema, fti_json_string(ref, "__entity_type__"));
+    const fhub_stype *of = fhub_schema_type(store->schema, fti_json_string(ref, "__entity_type__"));
     if (!of)
-        of = fth_schema_type(store->schema, p->ref);
+        of = fhub_schema_type(store->schema, p->ref);
     json_object *key = of && json_object_is_type(ref, json_type_object) ? reference_key(of, ref)
                                                                          : NULL;
     if (!key) {
-        fth_store_fail(e, "ValidationError", "%s.%s lists something that is not a %s reference.",
+        fhub_store_fail(e, "ValidationError", "%s.%s lists something that is not a %s reference.",
                        owner->name, p->name, p->ref);
         return false;
     }
-    const fth_stype *type = NULL;
+    const fhub_stype *type = NULL;
     sqlite3_int64 seq = 0;
-    json_object *old = fth_store_row_by_key(store, of, key, &type, &seq);
+    json_object *old = fhub_store_row_by_key(store, of, key, &type, &seq);
     if (!old) {
-        fth_store_fail(e, "ValidationError", "%s.%s: no %s with the key %s.", owner->name, p->name,
+        fhub_store_fail(e, "ValidationError", "%s.%s: no %s with the key %s.", owner->name, p->name,
                        of->name, json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN));
         json_object_put(key);
         return false;
@@ -49,31 +49,31 @@ static bool link_item(fth_store *store, const fth_stype *owner, json_object *own
     json_object *data = NULL;
     json_object_deep_copy(old, &data, NULL);
     json_object_object_add(data, p->fk, json_object_get(json_object_object_get(owner_data, "id")));
-    if (strcmp(p->fk, "parent_id") == 0 && fth_stype_prop(type, "parent_type") &&
+    if (strcmp(p->fk, "parent_id") == 0 && fhub_stype_prop(type, "parent_type") &&
         !fti_json_string(data, "parent_type"))
         json_object_object_add(data, "parent_type", json_object_new_string(owner->name));
     bool ok = true;
     if (!json_object_equal(old, data)) {
-        ok = fth_store_write_row(store, seq, data, false) == SQLITE_OK;
+        ok = fhub_store_write_row(store, seq, data, false) == SQLITE_OK;
         if (ok)
-            fth_store_record_change(store, "update", type, old, data);
+            fhub_store_record_change(store, "update", type, old, data);
         else
-            fth_store_fail(e, "ServerError", "Could not update the %s.", type->name);
+            fhub_store_fail(e, "ServerError", "Could not update the %s.", type->name);
     }
     json_object_put(old);
     json_object_put(data);
     return ok;
 }
 
-bool fth_store_link_collections(fth_store *store, const fth_stype *type, json_object *data,
-                                json_object *input, fth_store_error *e)
+bool fhub_store_link_collections(fhub_store *store, const fhub_stype *type, json_object *data,
+                                json_object *input, fhub_store_error *e)
 {
     if (!json_object_is_type(input, json_type_object) || !fti_json_string(data, "id"))
         return true;
     json_object_object_foreach(input, key, value)
     {
-        const fth_sprop *p = fth_stype_prop(type, key);
-        if (!p || p->kind != FTH_PROP_COLLECTION || !p->fk ||
+        const fhub_sprop *p = fhub_stype_prop(type, key);
+        if (!p || p->kind != FHUB_PROP_COLLECTION || !p->fk ||
             !json_object_is_type(value, json_type_array))
             continue;
         for (size_t i = 0; i < json_object_array_length(value); i++)
@@ -83,14 +83,14 @@ bool fth_store_link_collections(fth_store *store, const fth_stype *type, json_ob
     return true;
 }
 
-void fth_store_echo_collections(const fth_stype *type, json_object *input, json_object *out)
+void fhub_store_echo_collections(const fhub_stype *type, json_object *input, json_object *out)
 {
     if (!json_object_is_type(input, json_type_object))
         return;
     json_object_object_foreach(input, key, value)
     {
-        const fth_sprop *p = fth_stype_prop(type, key);
-        if (p && p->kind == FTH_PROP_COLLECTION && p->fk &&
+        const fhub_sprop *p = fhub_stype_prop(type, key);
+        if (p && p->kind == FHUB_PROP_COLLECTION && p->fk &&
             json_object_is_type(value, json_type_array))
             json_object_object_add(out, key, json_object_get(value));
     }

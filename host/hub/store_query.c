@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The `query` action: a parsed query (query.h) checked against the schema and translated to
  * one SQL SELECT over the entity table, then each row projected as ftrack answers it.
  *
@@ -21,11 +22,11 @@
 #define MAX_ALIASES 64
 
 typedef struct tr {
-    fth_store *store;
+    fhub_store *store;
     fti_buf sql;
-    fth_binds binds;
+    fhub_binds binds;
     int aliases;
-    fth_store_error *e;
+    fhub_store_error *e;
     bool failed;
 } tr;
 
@@ -40,7 +41,7 @@ static bool tr_fail(tr *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fth_store_fail(t->e, "ValidationError", "%s", msg);
+    fhub_store_fail(t->e, "ValidationError", "%s", msg);
     return false;
 }
 
@@ -65,9 +66,9 @@ static void add_extract(tr *t, int alias, const char *attr)
     fti_buf_addf(&t->sql, "json_extract(e%d.data, '$.\"%s\"')", alias, attr);
 }
 
-static const fth_sprop *lookup(tr *t, const fth_stype *type, const char *name)
+static const fhub_sprop *lookup(tr *t, const fhub_stype *type, const char *name)
 {
-    const fth_sprop *p = fth_stype_prop(type, name);
+    const fhub_sprop *p = fhub_stype_prop(type, name);
     if (!p) {
         tr_fail(t, "\"%s\" is not an attribute of %s.", name, type->name);
         return NULL;
@@ -79,9 +80,9 @@ static const fth_sprop *lookup(tr *t, const fth_stype *type, const char *name)
     return p;
 }
 
-static const fth_stype *target_type(tr *t, const fth_stype *type, const fth_sprop *p)
+static const fhub_stype *target_type(tr *t, const fhub_stype *type, const fhub_sprop *p)
 {
-    const fth_stype *ref = p->ref ? fth_schema_type(t->store->schema, p->ref) : NULL;
+    const fhub_stype *ref = p->ref ? fhub_schema_type(t->store->schema, p->ref) : NULL;
     if (!ref || !p->fk) {
         tr_fail(t, "Relation \"%s\" of %s cannot be followed by this server.", p->name, type->name);
         return NULL;
@@ -99,34 +100,34 @@ static int new_alias(tr *t)
 }
 
 /* `relation.id` is the relation's foreign key itself: no join needed. */
-static bool ends_with_id(const fth_qpath *path, size_t i, const fth_stype *ref)
+static bool ends_with_id(const fhub_qpath *path, size_t i, const fhub_stype *ref)
 {
     return i + 2 == path->n && ref->npk == 1 && strcmp(path->parts[i + 1], ref->pk[0]) == 0;
 }
 
 /* A scalar SQL expression for path[i..] on row alias `a` of `type`. */
-static bool value_expr(tr *t, int a, const fth_stype *type, const fth_qpath *path, size_t i,
-                       fth_value_type *vt)
+static bool value_expr(tr *t, int a, const fhub_stype *type, const fhub_qpath *path, size_t i,
+                       fhub_value_type *vt)
 {
-    const fth_sprop *p = lookup(t, type, path->parts[i]);
+    const fhub_sprop *p = lookup(t, type, path->parts[i]);
     if (!p)
         return false;
     bool last = i + 1 == path->n;
-    if (p->kind == FTH_PROP_COLLECTION)
+    if (p->kind == FHUB_PROP_COLLECTION)
         return tr_fail(t, "\"%s\" of %s is a collection; use \"%s any (...)\" in conditions.",
                        p->name, type->name, p->name);
-    if (p->kind == FTH_PROP_VALUE) {
+    if (p->kind == FHUB_PROP_VALUE) {
         if (!last)
             return tr_fail(t, "\"%s\" of %s is not a relation.", p->name, type->name);
         *vt = p->vtype;
         add_extract(t, a, p->name);
         return true;
     }
-    const fth_stype *ref = target_type(t, type, p);
+    const fhub_stype *ref = target_type(t, type, p);
     if (!ref)
         return false;
     if (last || ends_with_id(path, i, ref)) {
-        *vt = FTH_VT_STRING;
+        *vt = FHUB_VT_STRING;
         add_extract(t, a, p->fk);
         return true;
     }
@@ -139,17 +140,17 @@ static bool value_expr(tr *t, int a, const fth_stype *type, const fth_qpath *pat
     fti_buf_addf(&t->sql, " FROM entity e%d WHERE e%d.id = ", b, b);
     add_extract(t, a, p->fk);
     fti_buf_addf(&t->sql, " AND e%d.type IN (", b);
-    fth_sql_type_list(&t->sql, &t->binds, ref);
+    fhub_sql_type_list(&t->sql, &t->binds, ref);
     fti_buf_adds(&t->sql, "))");
     return true;
 }
 
 /* The literal as the attribute's type wants it (ftrack is lenient: "1" matches 1). */
-static json_object *coerce(fth_value_type vt, const fth_qvalue *v)
+static json_object *coerce(fhub_value_type vt, const fhub_qvalue *v)
 {
     switch (v->kind) {
-    case FTH_QV_STRING:
-        if (vt == FTH_VT_INTEGER || vt == FTH_VT_NUMBER) {
+    case FHUB_QV_STRING:
+        if (vt == FHUB_VT_INTEGER || vt == FHUB_VT_NUMBER) {
             char *end = NULL;
             errno = 0;
             long long n = strtoll(v->text, &end, 10);
@@ -158,28 +159,28 @@ static json_object *coerce(fth_value_type vt, const fth_qvalue *v)
             double d = strtod(v->text, &end);
             if (*v->text && !*end)
                 return json_object_new_double(d);
-        } else if (vt == FTH_VT_BOOLEAN) {
+        } else if (vt == FHUB_VT_BOOLEAN) {
             if (strcasecmp(v->text, "true") == 0 || strcmp(v->text, "1") == 0)
                 return json_object_new_int(1);
             if (strcasecmp(v->text, "false") == 0 || strcmp(v->text, "0") == 0)
                 return json_object_new_int(0);
-        } else if (vt == FTH_VT_DATETIME) {
+        } else if (vt == FHUB_VT_DATETIME) {
             /* Stored date-times are UTC instants: compare the literal as one too. */
-            char utc[FTH_DATETIME_LEN];
-            if (fth_datetime_utc(v->text, utc))
+            char utc[FHUB_DATETIME_LEN];
+            if (fhub_datetime_utc(v->text, utc))
                 return json_object_new_string(utc);
         }
         return json_object_new_string(v->text);
-    case FTH_QV_INTEGER:
-        if (vt == FTH_VT_STRING || vt == FTH_VT_DATETIME)
+    case FHUB_QV_INTEGER:
+        if (vt == FHUB_VT_STRING || vt == FHUB_VT_DATETIME)
             return json_object_new_string(v->text);
         return json_object_new_int64(v->integer);
-    case FTH_QV_NUMBER:
-        if (vt == FTH_VT_STRING || vt == FTH_VT_DATETIME)
+    case FHUB_QV_NUMBER:
+        if (vt == FHUB_VT_STRING || vt == FHUB_VT_DATETIME)
             return json_object_new_string(v->text);
         return json_object_new_double(v->number);
-    case FTH_QV_BOOL:
-        if (vt == FTH_VT_STRING)
+    case FHUB_QV_BOOL:
+        if (vt == FHUB_VT_STRING)
             return json_object_new_string(v->boolean ? "true" : "false");
         return json_object_new_int(v->boolean ? 1 : 0);
     default:
@@ -187,22 +188,22 @@ static json_object *coerce(fth_value_type vt, const fth_qvalue *v)
     }
 }
 
-static bool cond(tr *t, int a, const fth_stype *type, const fth_qnode *n);
+static bool cond(tr *t, int a, const fhub_stype *type, const fhub_qnode *n);
 
-static bool subquery(tr *t, const fth_query *q)
+static bool subquery(tr *t, const fhub_query *q)
 {
-    const fth_stype *type = fth_schema_type(t->store->schema, q->type);
+    const fhub_stype *type = fhub_schema_type(t->store->schema, q->type);
     if (!type)
         return tr_fail(t, "\"%s\" is not an entity type.", q->type);
     int s = new_alias(t);
     if (s < 0)
         return false;
-    fth_value_type vt;
+    fhub_value_type vt;
     fti_buf_adds(&t->sql, "(SELECT ");
     if (!value_expr(t, s, type, &q->projections[0], 0, &vt))
         return false;
     fti_buf_addf(&t->sql, " FROM entity e%d WHERE e%d.type IN (", s, s);
-    fth_sql_type_list(&t->sql, &t->binds, type);
+    fhub_sql_type_list(&t->sql, &t->binds, type);
     fti_buf_adds(&t->sql, ")");
     if (q->where) {
         fti_buf_adds(&t->sql, " AND ");
@@ -213,10 +214,10 @@ static bool subquery(tr *t, const fth_query *q)
     return true;
 }
 
-static bool compare_list(tr *t, fth_value_type vt, const fth_qnode *n)
+static bool compare_list(tr *t, fhub_value_type vt, const fhub_qnode *n)
 {
-    bool negate = n->op == FTH_QOP_NOT_IN;
-    if (n->value.kind == FTH_QV_SUBQUERY) {
+    bool negate = n->op == FHUB_QOP_NOT_IN;
+    if (n->value.kind == FHUB_QV_SUBQUERY) {
         fti_buf_adds(&t->sql, negate ? " NOT IN " : " IN ");
         return subquery(t, n->value.subquery);
     }
@@ -226,7 +227,7 @@ static bool compare_list(tr *t, fth_value_type vt, const fth_qnode *n)
     }
     fti_buf_adds(&t->sql, negate ? " NOT IN (" : " IN (");
     for (size_t i = 0; i < n->value.nitems; i++) {
-        if (n->value.items[i].kind == FTH_QV_NULL)
+        if (n->value.items[i].kind == FHUB_QV_NULL)
             return tr_fail(t, "null cannot be in a list; use \"is null\".");
         if (i)
             fti_buf_adds(&t->sql, ", ");
@@ -237,38 +238,38 @@ static bool compare_list(tr *t, fth_value_type vt, const fth_qnode *n)
 }
 
 /* lhs has just been written; write the operator and the bound value. */
-static bool compare(tr *t, fth_value_type vt, const fth_qnode *n)
+static bool compare(tr *t, fhub_value_type vt, const fhub_qnode *n)
 {
-    if (n->op == FTH_QOP_IN || n->op == FTH_QOP_NOT_IN)
+    if (n->op == FHUB_QOP_IN || n->op == FHUB_QOP_NOT_IN)
         return compare_list(t, vt, n);
-    if (n->value.kind == FTH_QV_NULL) {
-        if (n->op != FTH_QOP_IS && n->op != FTH_QOP_IS_NOT)
+    if (n->value.kind == FHUB_QV_NULL) {
+        if (n->op != FHUB_QOP_IS && n->op != FHUB_QOP_IS_NOT)
             return tr_fail(t, "null can only be compared with is or is_not.");
-        fti_buf_adds(&t->sql, n->op == FTH_QOP_IS ? " IS NULL" : " IS NOT NULL");
+        fti_buf_adds(&t->sql, n->op == FHUB_QOP_IS ? " IS NULL" : " IS NOT NULL");
         return true;
     }
     static const char *const sql_ops[] = {
-        [FTH_QOP_IS] = " IS ",     [FTH_QOP_IS_NOT] = " IS NOT ",
-        [FTH_QOP_LIKE] = " LIKE ", [FTH_QOP_NOT_LIKE] = " NOT LIKE ",
-        [FTH_QOP_GT] = " > ",      [FTH_QOP_LT] = " < ",
-        [FTH_QOP_GE] = " >= ",     [FTH_QOP_LE] = " <= ",
+        [FHUB_QOP_IS] = " IS ",     [FHUB_QOP_IS_NOT] = " IS NOT ",
+        [FHUB_QOP_LIKE] = " LIKE ", [FHUB_QOP_NOT_LIKE] = " NOT LIKE ",
+        [FHUB_QOP_GT] = " > ",      [FHUB_QOP_LT] = " < ",
+        [FHUB_QOP_GE] = " >= ",     [FHUB_QOP_LE] = " <= ",
     };
     fti_buf_adds(&t->sql, sql_ops[n->op]);
-    bool like = n->op == FTH_QOP_LIKE || n->op == FTH_QOP_NOT_LIKE;
-    bind(t, coerce(like ? FTH_VT_STRING : vt, &n->value));
+    bool like = n->op == FHUB_QOP_LIKE || n->op == FHUB_QOP_NOT_LIKE;
+    bind(t, coerce(like ? FHUB_VT_STRING : vt, &n->value));
     return true;
 }
 
 /* path[i..] of a condition (or of has/any) on row alias `a` of `type`. */
-static bool walk(tr *t, int a, const fth_stype *type, const fth_qnode *n, size_t i)
+static bool walk(tr *t, int a, const fhub_stype *type, const fhub_qnode *n, size_t i)
 {
-    const fth_qpath *path = &n->path;
-    const fth_sprop *p = lookup(t, type, path->parts[i]);
+    const fhub_qpath *path = &n->path;
+    const fhub_sprop *p = lookup(t, type, path->parts[i]);
     if (!p)
         return false;
     bool last = i + 1 == path->n;
-    bool nested = n->kind == FTH_QN_HAS || n->kind == FTH_QN_ANY;
-    if (p->kind == FTH_PROP_VALUE) {
+    bool nested = n->kind == FHUB_QN_HAS || n->kind == FHUB_QN_ANY;
+    if (p->kind == FHUB_PROP_VALUE) {
         if (!last)
             return tr_fail(t, "\"%s\" of %s is not a relation.", p->name, type->name);
         if (nested)
@@ -280,13 +281,13 @@ static bool walk(tr *t, int a, const fth_stype *type, const fth_qnode *n, size_t
         fti_buf_adds(&t->sql, ")");
         return ok;
     }
-    const fth_stype *ref = target_type(t, type, p);
+    const fhub_stype *ref = target_type(t, type, p);
     if (!ref)
         return false;
-    if (p->kind == FTH_PROP_RELATION && !nested && (last || ends_with_id(path, i, ref))) {
+    if (p->kind == FHUB_PROP_RELATION && !nested && (last || ends_with_id(path, i, ref))) {
         fti_buf_adds(&t->sql, "(");
         add_extract(t, a, p->fk);
-        bool ok = compare(t, FTH_VT_STRING, n);
+        bool ok = compare(t, FHUB_VT_STRING, n);
         fti_buf_adds(&t->sql, ")");
         return ok;
     }
@@ -297,8 +298,8 @@ static bool walk(tr *t, int a, const fth_stype *type, const fth_qnode *n, size_t
     if (b < 0)
         return false;
     fti_buf_addf(&t->sql, "EXISTS (SELECT 1 FROM entity e%d WHERE e%d.type IN (", b, b);
-    fth_sql_type_list(&t->sql, &t->binds, ref);
-    if (p->kind == FTH_PROP_RELATION) {
+    fhub_sql_type_list(&t->sql, &t->binds, ref);
+    if (p->kind == FHUB_PROP_RELATION) {
         fti_buf_addf(&t->sql, ") AND e%d.id = ", b);
         add_extract(t, a, p->fk);
     } else {
@@ -312,21 +313,21 @@ static bool walk(tr *t, int a, const fth_stype *type, const fth_qnode *n, size_t
     return ok;
 }
 
-static bool cond(tr *t, int a, const fth_stype *type, const fth_qnode *n)
+static bool cond(tr *t, int a, const fhub_stype *type, const fhub_qnode *n)
 {
     switch (n->kind) {
-    case FTH_QN_AND:
-    case FTH_QN_OR: {
+    case FHUB_QN_AND:
+    case FHUB_QN_OR: {
         fti_buf_adds(&t->sql, "(");
         if (!cond(t, a, type, n->left))
             return false;
-        fti_buf_adds(&t->sql, n->kind == FTH_QN_AND ? " AND " : " OR ");
+        fti_buf_adds(&t->sql, n->kind == FHUB_QN_AND ? " AND " : " OR ");
         if (!cond(t, a, type, n->right))
             return false;
         fti_buf_adds(&t->sql, ")");
         return true;
     }
-    case FTH_QN_NOT:
+    case FHUB_QN_NOT:
         fti_buf_adds(&t->sql, "NOT (");
         if (!cond(t, a, type, n->left))
             return false;
@@ -340,45 +341,45 @@ static bool cond(tr *t, int a, const fth_stype *type, const fth_qnode *n)
 /* ---- projections ---------------------------------------------------------------------------- */
 
 /* Check a projection path before running the query, so a bad one fails even with no rows. */
-static bool check_projection(tr *t, const fth_stype *type, const fth_qpath *path)
+static bool check_projection(tr *t, const fhub_stype *type, const fhub_qpath *path)
 {
     for (size_t i = 0; i < path->n; i++) {
-        const fth_sprop *p = lookup(t, type, path->parts[i]);
+        const fhub_sprop *p = lookup(t, type, path->parts[i]);
         if (!p)
             return false;
         if (i + 1 == path->n)
             return true;
-        if (p->kind == FTH_PROP_VALUE)
+        if (p->kind == FHUB_PROP_VALUE)
             return tr_fail(t, "\"%s\" of %s is not a relation.", p->name, type->name);
-        type = p->ref ? fth_schema_type(t->store->schema, p->ref) : NULL;
+        type = p->ref ? fhub_schema_type(t->store->schema, p->ref) : NULL;
         if (!type)
             return tr_fail(t, "Relation \"%s\" cannot be followed by this server.", p->name);
     }
     return true;
 }
 
-static void project(tr *t, json_object *out, const fth_stype *type, json_object *data,
-                    const fth_qpath *path, size_t i);
+static void project(tr *t, json_object *out, const fhub_stype *type, json_object *data,
+                    const fhub_qpath *path, size_t i);
 
-static void project_relation(tr *t, json_object *out, const fth_stype *type, json_object *data,
-                             const fth_sprop *p, const fth_qpath *path, size_t i)
+static void project_relation(tr *t, json_object *out, const fhub_stype *type, json_object *data,
+                             const fhub_sprop *p, const fhub_qpath *path, size_t i)
 {
     json_object *fkv = p->fk ? json_object_object_get(data, p->fk) : NULL;
-    const fth_stype *ref = p->ref ? fth_schema_type(t->store->schema, p->ref) : NULL;
+    const fhub_stype *ref = p->ref ? fhub_schema_type(t->store->schema, p->ref) : NULL;
     if (!json_object_is_type(fkv, json_type_string) || !ref) {
         if (!json_object_object_get_ex(out, p->name, NULL))
             json_object_object_add(out, p->name, NULL);
         return;
     }
-    const fth_stype *rt = NULL;
-    json_object *row = fth_store_row_by_id(t->store, ref, json_object_get_string(fkv), &rt);
+    const fhub_stype *rt = NULL;
+    json_object *row = fhub_store_row_by_id(t->store, ref, json_object_get_string(fkv), &rt);
     if (!row) {
         json_object_object_add(out, p->name, NULL);
         return;
     }
     json_object *target = json_object_object_get(out, p->name);
     if (!json_object_is_type(target, json_type_object)) {
-        target = fth_store_reference(rt, row);
+        target = fhub_store_reference(rt, row);
         json_object_object_add(out, p->name, target);
     }
     if (i + 1 < path->n)
@@ -401,41 +402,41 @@ static json_object *output_list(json_object *out, const char *name, bool *fresh)
 
 /* One item of a projected list: its reference (added unless an earlier projection did) and
  * the rest of the path projected on it. */
-static void project_item(tr *t, json_object *list, json_object *item, const fth_stype *it,
-                         json_object *row, const fth_qpath *path, size_t i)
+static void project_item(tr *t, json_object *list, json_object *item, const fhub_stype *it,
+                         json_object *row, const fhub_qpath *path, size_t i)
 {
     if (!item) {
-        item = fth_store_reference(it, row);
+        item = fhub_store_reference(it, row);
         json_object_array_add(list, item);
     }
     if (i + 1 < path->n)
         project(t, item, it, row, path, i + 1);
 }
 
-static void project_collection(tr *t, json_object *out, json_object *data, const fth_sprop *p,
-                               const fth_qpath *path, size_t i)
+static void project_collection(tr *t, json_object *out, json_object *data, const fhub_sprop *p,
+                               const fhub_qpath *path, size_t i)
 {
     bool fresh = false;
     json_object *list = output_list(out, p->name, &fresh);
-    const fth_stype *ref = p->ref ? fth_schema_type(t->store->schema, p->ref) : NULL;
+    const fhub_stype *ref = p->ref ? fhub_schema_type(t->store->schema, p->ref) : NULL;
     json_object *idv = json_object_object_get(data, "id");
     if (!ref || !p->fk || !json_object_is_type(idv, json_type_string))
         return;
     fti_buf sql = {0};
-    fth_binds binds = {json_object_new_array()};
+    fhub_binds binds = {json_object_new_array()};
     fti_buf_addf(&sql,
                   "SELECT type, data FROM entity WHERE json_extract(data, '$.\"%s\"') = ? "
                   "AND type IN (",
                   p->fk);
     json_object_array_add(binds.list, json_object_get(idv));
-    fth_sql_type_list(&sql, &binds, ref);
+    fhub_sql_type_list(&sql, &binds, ref);
     fti_buf_adds(&sql, ") ORDER BY seq");
     sqlite3_stmt *stmt = NULL;
     if (!sql.failed && sqlite3_prepare_v2(t->store->db, sql.data, -1, &stmt, NULL) == SQLITE_OK &&
-        fth_binds_apply(&binds, stmt) == SQLITE_OK) {
+        fhub_binds_apply(&binds, stmt) == SQLITE_OK) {
         for (size_t k = 0; sqlite3_step(stmt) == SQLITE_ROW; k++) {
-            const fth_stype *it =
-                fth_schema_type(t->store->schema, (const char *)sqlite3_column_text(stmt, 0));
+            const fhub_stype *it =
+                fhub_schema_type(t->store->schema, (const char *)sqlite3_column_text(stmt, 0));
             json_object *row = json_tokener_parse((const char *)sqlite3_column_text(stmt, 1));
             if (!it || !row) {
                 json_object_put(row);
@@ -452,15 +453,15 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
 }
 
 /* ancestors: computed from the parent chain, not stored as a foreign key. */
-static void project_ancestors(tr *t, json_object *out, json_object *data, const fth_sprop *p,
-                              const fth_qpath *path, size_t i)
+static void project_ancestors(tr *t, json_object *out, json_object *data, const fhub_sprop *p,
+                              const fhub_qpath *path, size_t i)
 {
     bool fresh = false;
     json_object *list = output_list(out, p->name, &fresh);
-    json_object *rows = fth_store_ancestors(t->store, data);
+    json_object *rows = fhub_store_ancestors(t->store, data);
     for (size_t k = 0; k < json_object_array_length(rows); k++) {
         json_object *r = json_object_array_get_idx(rows, k);
-        const fth_stype *it = fth_schema_type(t->store->schema, fti_json_string(r, "type"));
+        const fhub_stype *it = fhub_schema_type(t->store->schema, fti_json_string(r, "type"));
         json_object *row = json_object_object_get(r, "data");
         if (it)
             project_item(t, list, fresh ? NULL : json_object_array_get_idx(list, k), it, row,
@@ -469,31 +470,31 @@ static void project_ancestors(tr *t, json_object *out, json_object *data, const 
     json_object_put(rows);
 }
 
-static void project(tr *t, json_object *out, const fth_stype *type, json_object *data,
-                    const fth_qpath *path, size_t i)
+static void project(tr *t, json_object *out, const fhub_stype *type, json_object *data,
+                    const fhub_qpath *path, size_t i)
 {
-    const fth_sprop *p = fth_stype_prop(type, path->parts[i]);
+    const fhub_sprop *p = fhub_stype_prop(type, path->parts[i]);
     if (!p)
         return; /* an attribute of the queried type that this subtype lacks */
     json_object *computed = NULL;
-    if (p->kind == FTH_PROP_VALUE && fth_store_computed(t->store, type, data, p->name, &computed)) {
+    if (p->kind == FHUB_PROP_VALUE && fhub_store_computed(t->store, type, data, p->name, &computed)) {
         json_object_object_add(out, p->name, computed);
         return;
     }
-    if (p->kind == FTH_PROP_COLLECTION && strcmp(p->name, "ancestors") == 0) {
+    if (p->kind == FHUB_PROP_COLLECTION && strcmp(p->name, "ancestors") == 0) {
         project_ancestors(t, out, data, p, path, i);
         return;
     }
     switch (p->kind) {
-    case FTH_PROP_VALUE:
+    case FHUB_PROP_VALUE:
         if (!json_object_object_get_ex(out, p->name, NULL))
             json_object_object_add(
-                out, p->name, fth_store_output_value(p, json_object_object_get(data, p->name)));
+                out, p->name, fhub_store_output_value(p, json_object_object_get(data, p->name)));
         return;
-    case FTH_PROP_RELATION:
+    case FHUB_PROP_RELATION:
         project_relation(t, out, type, data, p, path, i);
         return;
-    case FTH_PROP_COLLECTION:
+    case FHUB_PROP_COLLECTION:
         project_collection(t, out, data, p, path, i);
         return;
     }
@@ -502,12 +503,12 @@ static void project(tr *t, json_object *out, const fth_stype *type, json_object 
 /* ---- the query ------------------------------------------------------------------------------ */
 
 typedef struct projections {
-    fth_qpath *paths;
+    fhub_qpath *paths;
     size_t n;
-    fth_qpath *owned; /* default projections, built here */
+    fhub_qpath *owned; /* default projections, built here */
 } projections;
 
-static bool default_projections(tr *t, const fth_stype *type, projections *pr)
+static bool default_projections(tr *t, const fhub_stype *type, projections *pr)
 {
     size_t n = json_object_is_type(type->default_projections, json_type_array)
                    ? json_object_array_length(type->default_projections)
@@ -538,11 +539,11 @@ static void projections_free(projections *pr)
     free(pr->owned);
 }
 
-static bool build_sql(tr *t, const fth_query *q, const fth_stype *type)
+static bool build_sql(tr *t, const fhub_query *q, const fhub_stype *type)
 {
     t->aliases = 1;
     fti_buf_adds(&t->sql, "SELECT e0.type, e0.data FROM entity e0 WHERE e0.type IN (");
-    fth_sql_type_list(&t->sql, &t->binds, type);
+    fhub_sql_type_list(&t->sql, &t->binds, type);
     fti_buf_adds(&t->sql, ")");
     if (q->where) {
         fti_buf_adds(&t->sql, " AND ");
@@ -551,7 +552,7 @@ static bool build_sql(tr *t, const fth_query *q, const fth_stype *type)
     }
     fti_buf_adds(&t->sql, " ORDER BY ");
     for (size_t i = 0; i < q->norder; i++) {
-        fth_value_type vt;
+        fhub_value_type vt;
         if (!value_expr(t, 0, type, &q->order[i].path, 0, &vt))
             return false;
         fti_buf_adds(&t->sql, q->order[i].descending ? " DESC, " : " ASC, ");
@@ -572,12 +573,12 @@ static bool build_sql(tr *t, const fth_query *q, const fth_stype *type)
     return true;
 }
 
-static json_object *run(tr *t, const fth_query *q, const fth_stype *type, const projections *pr)
+static json_object *run(tr *t, const fhub_query *q, const fhub_stype *type, const projections *pr)
 {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(t->store->db, t->sql.data, -1, &stmt, NULL) != SQLITE_OK ||
-        fth_binds_apply(&t->binds, stmt) != SQLITE_OK) {
-        fth_store_fail(t->e, "ServerError", "The query could not run: %s",
+        fhub_binds_apply(&t->binds, stmt) != SQLITE_OK) {
+        fhub_store_fail(t->e, "ServerError", "The query could not run: %s",
                        sqlite3_errmsg(t->store->db));
         sqlite3_finalize(stmt);
         return NULL;
@@ -590,21 +591,21 @@ static json_object *run(tr *t, const fth_query *q, const fth_stype *type, const 
             more = q->limit > 0; /* limit 0: no rows and no next page (no paging loop) */
             break;
         }
-        const fth_stype *rt =
-            fth_schema_type(t->store->schema, (const char *)sqlite3_column_text(stmt, 0));
+        const fhub_stype *rt =
+            fhub_schema_type(t->store->schema, (const char *)sqlite3_column_text(stmt, 0));
         json_object *data = json_tokener_parse((const char *)sqlite3_column_text(stmt, 1));
         if (!rt || !data) {
             json_object_put(data);
             continue;
         }
-        json_object *out = fth_store_reference(rt, data);
+        json_object *out = fhub_store_reference(rt, data);
         for (size_t i = 0; i < pr->n; i++)
             project(t, out, rt, data, &pr->paths[i], 0);
         json_object_array_add(rows, out);
         json_object_put(data);
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        fth_store_fail(t->e, "ServerError", "The query failed: %s", sqlite3_errmsg(t->store->db));
+        fhub_store_fail(t->e, "ServerError", "The query failed: %s", sqlite3_errmsg(t->store->db));
         json_object_put(rows);
         rows = NULL;
     }
@@ -625,20 +626,20 @@ static json_object *run(tr *t, const fth_query *q, const fth_stype *type, const 
     return result;
 }
 
-json_object *fth_store_query(fth_store *store, const char *expression, fth_store_error *e)
+json_object *fhub_store_query(fhub_store *store, const char *expression, fhub_store_error *e)
 {
-    fth_query *q = NULL;
+    fhub_query *q = NULL;
     ftrack_error err;
     ftrack_error_clear(&err);
-    if (fth_query_parse(expression, &q, &err) != FTRACK_OK) {
-        fth_store_fail(e, "ValidationError", "Could not parse the query (at character %d): %s",
+    if (fhub_query_parse(expression, &q, &err) != FTRACK_OK) {
+        fhub_store_fail(e, "ValidationError", "Could not parse the query (at character %d): %s",
                        err.position, err.message);
         return NULL;
     }
     tr t = {.store = store, .e = e, .binds = {json_object_new_array()}};
     projections pr = {0};
     json_object *result = NULL;
-    const fth_stype *type = fth_schema_type(store->schema, q->type);
+    const fhub_stype *type = fhub_schema_type(store->schema, q->type);
     if (!type) {
         tr_fail(&t, "\"%s\" is not an entity type.", q->type);
         goto done;
@@ -658,6 +659,6 @@ done:
     projections_free(&pr);
     fti_buf_free(&t.sql);
     json_object_put(t.binds.list);
-    fth_query_free(q);
+    fhub_query_free(q);
     return result;
 }

@@ -12,15 +12,15 @@
 
 #define MAX_CASCADE_DEPTH 32
 
-static bool is_typed_context(const fth_stype *type)
+static bool is_typed_context(const fhub_stype *type)
 {
     return strcmp(type->family, "Context") == 0 && strcmp(type->name, "Project") != 0;
 }
 
 /* The id of the lowest-sorted entity of `type_name` (Status, Priority), or NULL; malloc'ed. */
-static char *first_by_sort(fth_store *store, const char *type_name)
+static char *first_by_sort(fhub_store *store, const char *type_name)
 {
-    json_object *id = fth_store_scalar(store,
+    json_object *id = fhub_store_scalar(store,
                                        "SELECT id FROM entity WHERE type = ? ORDER BY "
                                        "json_extract(data, '$.sort'), seq LIMIT 1",
                                        type_name);
@@ -30,11 +30,11 @@ static char *first_by_sort(fth_store *store, const char *type_name)
     return out;
 }
 
-static void default_reference(fth_store *store, const fth_stype *type, json_object *data,
+static void default_reference(fhub_store *store, const fhub_stype *type, json_object *data,
                               const char *attr, const char *target)
 {
-    const fth_sprop *p = fth_stype_prop(type, attr);
-    if (!p || p->kind != FTH_PROP_VALUE || json_object_object_get(data, attr))
+    const fhub_sprop *p = fhub_stype_prop(type, attr);
+    if (!p || p->kind != FHUB_PROP_VALUE || json_object_object_get(data, attr))
         return;
     char *id = first_by_sort(store, target);
     if (id)
@@ -44,13 +44,13 @@ static void default_reference(fth_store *store, const fth_stype *type, json_obje
 
 /* The project of a typed context: its parent when that is the project, else the parent's.
  * Returns whether that project has a workflow schema. */
-static bool derive_project(fth_store *store, const fth_stype *type, json_object *data)
+static bool derive_project(fhub_store *store, const fhub_stype *type, json_object *data)
 {
     const char *parent_id = fti_json_string(data, "parent_id");
-    if (!fth_stype_prop(type, "project_id") || !parent_id)
+    if (!fhub_stype_prop(type, "project_id") || !parent_id)
         return false;
-    const fth_stype *pt = NULL;
-    json_object *parent = fth_store_row_by_id(store, NULL, parent_id, &pt);
+    const fhub_stype *pt = NULL;
+    json_object *parent = fhub_store_row_by_id(store, NULL, parent_id, &pt);
     if (!parent)
         return false;
     const char *from = strcmp(pt->name, "Project") == 0 ? parent_id
@@ -61,7 +61,7 @@ static bool derive_project(fth_store *store, const fth_stype *type, json_object 
         return false;
     if (!json_object_object_get(data, "project_id"))
         json_object_object_add(data, "project_id", json_object_new_string(project));
-    json_object *row = fth_store_row_by_id(store, fth_schema_type(store->schema, "Project"),
+    json_object *row = fhub_store_row_by_id(store, fhub_schema_type(store->schema, "Project"),
                                            project, NULL);
     bool has_schema = fti_json_string(row, "project_schema_id") != NULL;
     json_object_put(row);
@@ -69,15 +69,15 @@ static bool derive_project(fth_store *store, const fth_stype *type, json_object 
     return has_schema;
 }
 
-static void default_number(const fth_stype *type, json_object *data, const char *attr)
+static void default_number(const fhub_stype *type, json_object *data, const char *attr)
 {
-    const fth_sprop *p = fth_stype_prop(type, attr);
-    if (p && p->kind == FTH_PROP_VALUE && !json_object_object_get(data, attr))
+    const fhub_sprop *p = fhub_stype_prop(type, attr);
+    if (p && p->kind == FHUB_PROP_VALUE && !json_object_object_get(data, attr))
         json_object_object_add(data, attr, json_object_new_int(0));
 }
 
 /* A component's system_type follows from its kind. */
-static void derive_system_type(const fth_stype *type, json_object *data)
+static void derive_system_type(const fhub_stype *type, json_object *data)
 {
     static const struct {
         const char *type, *system_type;
@@ -92,11 +92,11 @@ static void derive_system_type(const fth_stype *type, json_object *data)
                                    json_object_new_string(kinds[i].system_type));
 }
 
-void fth_store_derive(fth_store *store, const fth_stype *type, json_object *data)
+void fhub_store_derive(fhub_store *store, const fhub_stype *type, json_object *data)
 {
     if (strcmp(type->name, "Timer") == 0 && !json_object_object_get(data, "start")) {
         char now[32];
-        fth_store_now(now);
+        fhub_store_now(now);
         json_object_object_add(data, "start", json_object_new_string(now));
     }
     if (strcmp(type->family, "Component") == 0)
@@ -120,7 +120,7 @@ void fth_store_derive(fth_store *store, const fth_stype *type, json_object *data
 /* ---- unique names --------------------------------------------------------------------------- */
 
 /* The attributes that scope a name: siblings share them. NULL when names need not be unique. */
-static const char *const *name_scope(const fth_stype *type)
+static const char *const *name_scope(const fhub_stype *type)
 {
     static const char *const context[] = {"parent_id", NULL};
     static const char *const project[] = {NULL};
@@ -134,15 +134,15 @@ static const char *const *name_scope(const fth_stype *type)
     return NULL;
 }
 
-bool fth_store_check_unique_name(fth_store *store, const fth_stype *type, json_object *data,
-                                 fth_store_error *e)
+bool fhub_store_check_unique_name(fhub_store *store, const fhub_stype *type, json_object *data,
+                                 fhub_store_error *e)
 {
     const char *const *scope = name_scope(type);
     const char *name = fti_json_string(data, "name");
     if (!scope || !name)
         return true;
     fti_buf sql = {0};
-    fth_binds binds = {json_object_new_array()};
+    fhub_binds binds = {json_object_new_array()};
     fti_buf_adds(&sql, "SELECT count(*) FROM entity WHERE family = ? AND lower(json_extract(data, "
                        "'$.name')) = lower(?) AND id IS NOT ?");
     json_object_array_add(binds.list, json_object_new_string(type->family));
@@ -161,14 +161,14 @@ bool fth_store_check_unique_name(fth_store *store, const fth_stype *type, json_o
     sqlite3_stmt *stmt = NULL;
     long long n = 0;
     if (!sql.failed && sqlite3_prepare_v2(store->db, sql.data, -1, &stmt, NULL) == SQLITE_OK &&
-        fth_binds_apply(&binds, stmt) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+        fhub_binds_apply(&binds, stmt) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
         n = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
     fti_buf_free(&sql);
     json_object_put(binds.list);
     if (n == 0)
         return true;
-    fth_store_fail(e, "ValidationError",
+    fhub_store_fail(e, "ValidationError",
                    scope[0] ? "The name \"%s\" is already used by another %s with the same parent."
                             : "The name \"%s\" is already used by another %s.",
                    name, type->name);
@@ -176,13 +176,13 @@ bool fth_store_check_unique_name(fth_store *store, const fth_stype *type, json_o
 }
 
 /* A user runs one timer at a time; ftrack's client recognises the refusal by its name. */
-bool fth_store_check_one_timer(fth_store *store, const fth_stype *type, json_object *data,
-                               fth_store_error *e)
+bool fhub_store_check_one_timer(fhub_store *store, const fhub_stype *type, json_object *data,
+                               fhub_store_error *e)
 {
     const char *user = fti_json_string(data, "user_id");
     if (strcmp(type->name, "Timer") != 0 || !user)
         return true;
-    json_object *count = fth_store_scalar(store,
+    json_object *count = fhub_store_scalar(store,
                                           "SELECT count(*) FROM entity WHERE type = 'Timer' AND "
                                           "json_extract(data, '$.user_id') = ?",
                                           user);
@@ -190,14 +190,14 @@ bool fth_store_check_one_timer(fth_store *store, const fth_stype *type, json_obj
     json_object_put(count);
     if (n == 0)
         return true;
-    fth_store_fail(e, "DuplicateEntryError", "The user already has a timer running.");
+    fhub_store_fail(e, "DuplicateEntryError", "The user already has a timer running.");
     return false;
 }
 
 /* ---- cascading deletes ---------------------------------------------------------------------- */
 
 /* Collections whose items go when their owner goes. */
-static bool owns_items(const fth_sprop *p)
+static bool owns_items(const fhub_sprop *p)
 {
     static const char *const owned[] = {
         "children",       "assets",         "versions",        "components",
@@ -212,19 +212,19 @@ static bool owns_items(const fth_sprop *p)
 }
 
 /* Rows (type, key, seq) of `item` types whose `fk` holds `id`. */
-static json_object *rows_pointing_at(fth_store *store, const fth_stype *item, const char *fk,
+static json_object *rows_pointing_at(fhub_store *store, const fhub_stype *item, const char *fk,
                                      const char *id)
 {
     fti_buf sql = {0};
-    fth_binds binds = {json_object_new_array()};
+    fhub_binds binds = {json_object_new_array()};
     fti_buf_adds(&sql, "SELECT seq FROM entity WHERE type IN (");
-    fth_sql_type_list(&sql, &binds, item);
+    fhub_sql_type_list(&sql, &binds, item);
     fti_buf_addf(&sql, ") AND json_extract(data, '$.%s') = ?", fk);
     json_object_array_add(binds.list, json_object_new_string(id));
     json_object *seqs = json_object_new_array();
     sqlite3_stmt *stmt = NULL;
     if (!sql.failed && sqlite3_prepare_v2(store->db, sql.data, -1, &stmt, NULL) == SQLITE_OK &&
-        fth_binds_apply(&binds, stmt) == SQLITE_OK)
+        fhub_binds_apply(&binds, stmt) == SQLITE_OK)
         while (sqlite3_step(stmt) == SQLITE_ROW)
             json_object_array_add(seqs, json_object_new_int64(sqlite3_column_int64(stmt, 0)));
     sqlite3_finalize(stmt);
@@ -233,22 +233,22 @@ static json_object *rows_pointing_at(fth_store *store, const fth_stype *item, co
     return seqs;
 }
 
-static bool delete_row(fth_store *store, sqlite3_int64 seq, int depth, fth_store_error *e);
+static bool delete_row(fhub_store *store, sqlite3_int64 seq, int depth, fhub_store_error *e);
 
-static bool delete_owned(fth_store *store, const fth_stype *type, json_object *data, int depth,
-                         fth_store_error *e)
+static bool delete_owned(fhub_store *store, const fhub_stype *type, json_object *data, int depth,
+                         fhub_store_error *e)
 {
     const char *id = fti_json_string(data, "id");
     if (!id)
         return true;
     if (depth > MAX_CASCADE_DEPTH) {
-        fth_store_fail(e, "ValidationError", "The %s is nested too deep to delete.", type->name);
+        fhub_store_fail(e, "ValidationError", "The %s is nested too deep to delete.", type->name);
         return false;
     }
     for (size_t i = 0; i < type->nprops; i++) {
-        const fth_sprop *p = &type->props[i];
-        const fth_stype *item = p->ref ? fth_schema_type(store->schema, p->ref) : NULL;
-        if (p->kind != FTH_PROP_COLLECTION || !p->fk || !item || !owns_items(p))
+        const fhub_sprop *p = &type->props[i];
+        const fhub_stype *item = p->ref ? fhub_schema_type(store->schema, p->ref) : NULL;
+        if (p->kind != FHUB_PROP_COLLECTION || !p->fk || !item || !owns_items(p))
             continue;
         json_object *seqs = rows_pointing_at(store, item, p->fk, id);
         bool ok = true;
@@ -263,16 +263,16 @@ static bool delete_owned(fth_store *store, const fth_stype *type, json_object *d
 }
 
 /* Delete one row (already gone: nothing to do) and what it owns. */
-static bool delete_row(fth_store *store, sqlite3_int64 seq, int depth, fth_store_error *e)
+static bool delete_row(fhub_store *store, sqlite3_int64 seq, int depth, fhub_store_error *e)
 {
     sqlite3_stmt *stmt = NULL;
     json_object *data = NULL;
-    const fth_stype *type = NULL;
+    const fhub_stype *type = NULL;
     if (sqlite3_prepare_v2(store->db, "SELECT type, data FROM entity WHERE seq = ?", -1, &stmt,
                            NULL) == SQLITE_OK) {
         sqlite3_bind_int64(stmt, 1, seq);
         if (sqlite3_step(stmt) == SQLITE_ROW) {
-            type = fth_schema_type(store->schema, (const char *)sqlite3_column_text(stmt, 0));
+            type = fhub_schema_type(store->schema, (const char *)sqlite3_column_text(stmt, 0));
             data = json_tokener_parse((const char *)sqlite3_column_text(stmt, 1));
         }
     }
@@ -281,19 +281,19 @@ static bool delete_row(fth_store *store, sqlite3_int64 seq, int depth, fth_store
         json_object_put(data);
         return true;
     }
-    bool ok = fth_store_write_row(store, seq, NULL, true) == SQLITE_OK;
+    bool ok = fhub_store_write_row(store, seq, NULL, true) == SQLITE_OK;
     if (ok) {
-        fth_store_record_change(store, "remove", type, data, NULL);
+        fhub_store_record_change(store, "remove", type, data, NULL);
         ok = delete_owned(store, type, data, depth, e);
     } else {
-        fth_store_fail(e, "ServerError", "Could not delete the %s.", type->name);
+        fhub_store_fail(e, "ServerError", "Could not delete the %s.", type->name);
     }
     json_object_put(data);
     return ok;
 }
 
-bool fth_store_delete_owned(fth_store *store, const fth_stype *type, json_object *data,
-                            fth_store_error *e)
+bool fhub_store_delete_owned(fhub_store *store, const fhub_stype *type, json_object *data,
+                            fhub_store_error *e)
 {
     return delete_owned(store, type, data, 0, e);
 }
@@ -313,20 +313,20 @@ static bool left_to_workflow(const char *name)
     return false;
 }
 
-static bool has_required(const fth_stype *type, json_object *data, fth_store_error *e)
+static bool has_required(const fhub_stype *type, json_object *data, fhub_store_error *e)
 {
     json_object *required = json_object_object_get(type->schema, "required");
     if (!json_object_is_type(required, json_type_array))
         return true;
     for (size_t i = 0; i < json_object_array_length(required); i++) {
         const char *name = json_object_get_string(json_object_array_get_idx(required, i));
-        const fth_sprop *p = name ? fth_stype_prop(type, name) : NULL;
-        if (!p || p->kind != FTH_PROP_VALUE || left_to_workflow(name))
+        const fhub_sprop *p = name ? fhub_stype_prop(type, name) : NULL;
+        if (!p || p->kind != FHUB_PROP_VALUE || left_to_workflow(name))
             continue;
         json_object *v = json_object_object_get(data, name);
         if (!v || (json_object_is_type(v, json_type_string) && !*json_object_get_string(v) &&
                    p->fk_target)) {
-            fth_store_fail(e, "ValidationError", "%s.%s is required but was not set.", type->name,
+            fhub_store_fail(e, "ValidationError", "%s.%s is required but was not set.", type->name,
                            name);
             return false;
         }
@@ -334,24 +334,24 @@ static bool has_required(const fth_stype *type, json_object *data, fth_store_err
     return true;
 }
 
-bool fth_store_check_batch(fth_store *store, fth_store_error *e)
+bool fhub_store_check_batch(fhub_store *store, fhub_store_error *e)
 {
     if (!store->in_batch || !store->changes)
         return true;
     for (size_t i = 0; i < json_object_array_length(store->changes); i++) {
         json_object *c = json_object_array_get_idx(store->changes, i);
         const char *action = fti_json_string(c, "action");
-        const fth_stype *type = fth_schema_type(store->schema, fti_json_string(c, "type"));
+        const fhub_stype *type = fhub_schema_type(store->schema, fti_json_string(c, "type"));
         json_object *data = json_object_object_get(c, "new");
         if (!type || !data || strcmp(action, "remove") == 0)
             continue;
         /* The latest state of the row: a later write of the batch may have completed it. */
-        const fth_stype *found = NULL;
+        const fhub_stype *found = NULL;
         sqlite3_int64 seq = 0;
         json_object *key = json_object_new_array();
         for (size_t k = 0; k < type->npk; k++)
             json_object_array_add(key, json_object_get(json_object_object_get(data, type->pk[k])));
-        json_object *now = fth_store_row_by_key(store, type, key, &found, &seq);
+        json_object *now = fhub_store_row_by_key(store, type, key, &found, &seq);
         json_object_put(key);
         bool ok = !now || has_required(found, now, e);
         json_object_put(now);

@@ -28,16 +28,16 @@ static ftrack_status write_all(int fd, const char *text, size_t n, const char *p
     return FTRACK_OK;
 }
 
-ftrack_status fth_api_write_user_keys(fth_api *api, const char *path, ftrack_error *err)
+ftrack_status fhub_api_write_user_keys(fhub_api *api, const char *path, ftrack_error *err)
 {
-    json_object *names = fth_store_usernames(api->store);
+    json_object *names = fhub_store_usernames(api->store);
     json_object *keys = json_object_new_object();
     for (size_t i = 0; i < json_object_array_length(names); i++) {
         const char *name = json_object_get_string(json_object_array_get_idx(names, i));
         if (!name || strcmp(name, api->user) == 0)
             continue; /* the hub user's key is the hub's own */
-        char key[FTH_USER_KEY_LEN];
-        fth_auth_user_key(api->key, name, key);
+        char key[FHUB_USER_KEY_LEN];
+        fhub_auth_user_key(api->key, name, key);
         json_object_object_add(keys, name, json_object_new_string(key));
         OPENSSL_cleanse(key, sizeof(key));
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Event payloads as the hub receives and forwards them (protocol §5.5, Appendix B rule 6).
  * The hot path parses each event once and forwards the bytes it received; only events that
  * do not already carry exactly the wire keys are rebuilt. */
@@ -14,7 +15,7 @@ static const char *const WIRE_KEYS[] = {"id",     "topic", "data",          "sou
 enum { WIRE_KEY_COUNT = sizeof(WIRE_KEYS) / sizeof(WIRE_KEYS[0]) };
 
 /* How the official clients wrap an event: compact (JavaScript) and Python's json.dumps. */
-bool fth_utf8_valid(const char *str, size_t len)
+bool fhub_utf8_valid(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
@@ -163,15 +164,15 @@ static ftrack_status parse_json(const char *data, size_t len, int depth, json_ob
     return fti_error(err, FTRACK_ERR_PARSE, "invalid JSON: %s", json_tokener_error_desc(jerr));
 }
 
-ftrack_status fth_wire_event_parse(const char *data, size_t len, int max_depth,
-                                   const char *username, fth_wire_event *out, ftrack_error *err)
+ftrack_status fhub_wire_event_parse(const char *data, size_t len, int max_depth,
+                                   const char *username, fhub_wire_event *out, ftrack_error *err)
 {
     memset(out, 0, sizeof(*out));
     if (!data || len == 0)
         return fti_error(err, FTRACK_ERR_PARSE, "event packet without data");
     if (len > (size_t)0x7fffffff)
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "event too large");
-    if (!fth_utf8_valid(data, len))
+    if (!fhub_utf8_valid(data, len))
         return fti_error(err, FTRACK_ERR_PARSE, "event is not valid UTF-8");
     /* The event sits two levels down: {"args": [ <event> ]}. */
     ftrack_status st = parse_json(data, len, max_depth + 2, &out->payload, err);
@@ -196,14 +197,14 @@ ftrack_status fth_wire_event_parse(const char *data, size_t len, int max_depth,
     }
     if (!out->event) {
         ftrack_status code = err ? err->code : FTRACK_ERR_INVALID_ARGUMENT;
-        fth_wire_event_clear(out);
+        fhub_wire_event_clear(out);
         return code;
     }
     out->topic = json_object_get_string(json_object_object_get(out->event, "topic"));
     return FTRACK_OK;
 }
 
-const char *fth_wire_event_text(fth_wire_event *ev, size_t *len)
+const char *fhub_wire_event_text(fhub_wire_event *ev, size_t *len)
 {
     if (ev->raw) {
         *len = ev->raw_len;
@@ -220,7 +221,7 @@ const char *fth_wire_event_text(fth_wire_event *ev, size_t *len)
     return ev->text;
 }
 
-void fth_wire_event_clear(fth_wire_event *ev)
+void fhub_wire_event_clear(fhub_wire_event *ev)
 {
     json_object_put(ev->normalised);
     json_object_put(ev->payload);

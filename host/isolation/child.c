@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The child side of an isolated plugin instance (`ftrack-host run --isolated-child`, started
  * by isolation.c with the socket on fd 3): load one plugin, open its own session for /api
  * calls, run its register, announce its subscriptions, then run one event at a time as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Isolated plugin instances, the host's side (isolation.h). */
 #include <errno.h>
 #include <fcntl.h>

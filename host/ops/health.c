@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Health, readiness, metrics and the status page over evhttp (health.h). */
 #include <arpa/inet.h>
 #include <netinet/in.h>

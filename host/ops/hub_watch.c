@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The event hub connection watcher (hub_watch.h). */
 #include <stdio.h>
 #include <stdlib.h>

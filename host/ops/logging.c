@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Text and JSON-lines log sinks (logging.h). */
 #include <pthread.h>
 #include <stdarg.h>

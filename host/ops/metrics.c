@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Process-wide metrics registry rendered as Prometheus text (metrics.h). */
 #include <math.h>
 #include <stdarg.h>

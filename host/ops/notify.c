@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sd_notify wrappers (notify.h). Built without libsystemd, they do nothing. */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Plans and running plugin instances (plugin_host.h). */
 #include <stdio.h>
 #include <stdlib.h>

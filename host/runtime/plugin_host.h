@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTH_PLUGIN_HOST_H
 #define FTH_PLUGIN_HOST_H
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A plugin that crashed the host (poison.h): the crash record read at start, the persisted list
  * of instances isolated after a crash, and the look at deliveries an earlier run left
  * unfinished. */

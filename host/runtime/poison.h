@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTH_POISON_H
 #define FTH_POISON_H
 /*

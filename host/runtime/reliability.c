@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host-wide reliability context (reliability.h). */
 #include <dlfcn.h>
 #include <errno.h>

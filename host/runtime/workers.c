@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-plugin workers over ftrack_hub_queue (workers.h). */
 #include <errno.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Queue mode: stream keys and partitions, the process's role, and the ingest (queue_mode.h,
  * docs/scale-out.md). The options are parsed in queue_options.c, the worker side is in
  * queue_worker.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Queue mode's options: defaults, the "queue" configuration object checked key by key, and
  * the config.c hook (queue_mode.h). Kept apart from queue_mode.c so the option rules read on
  * their own, next to nothing that runs at event time. */

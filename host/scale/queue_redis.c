@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A self-reconnecting hiredis connection (queue_redis.h). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTH_QUEUE_REDIS_H
 #define FTH_QUEUE_REDIS_H
 /*

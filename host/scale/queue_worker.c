@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The worker side of queue mode (queue_mode.h, docs/scale-out.md): one consumer per plugin
  * instance, on the instance's worker thread, with its own Redis connection.
  *

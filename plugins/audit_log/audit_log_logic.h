@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef AUDIT_LOG_LOGIC_H
 #define AUDIT_LOG_LOGIC_H
 /*

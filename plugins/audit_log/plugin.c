@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The audit log: the plugin glue around audit_log_logic.c (see README.md). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The encode-media trigger's logic: see encode_logic.h. */
 #include "encode_logic.h"
 

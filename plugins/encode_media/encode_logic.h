@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef ENCODE_MEDIA_LOGIC_H
 #define ENCODE_MEDIA_LOGIC_H
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The encode-media trigger: the plugin glue around encode_logic.c (see README.md).
  *
  * Events and actions run on the instance's worker thread (the host's). Jobs are followed on a

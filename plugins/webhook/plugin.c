@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The webhook forwarder: the plugin glue around webhook_logic.c (see README.md). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
-/* libFuzzer target: the embedded hub's POST /api handler (host/hub/api.c, fth_api_handle) on
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libFuzzer target: the embedded hub's POST /api handler (host/hub/api.c, fhub_api_handle) on
  * the request body bytes, without a network: the shipped schemas, an in-memory store seeded
  * with host/hub/seed-sample.json, the hub's own credentials, and a data folder, so uploads,
  * downloads and encode_media jobs (whose ffmpeg does not exist: they fail at once) are
@@ -45,12 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* api.c reads the shipped set from this symbol (host/hub/schemas_blob.S in the host); the
  * target loads the same file by path instead, so it needs no assembler. */
-const char fth_shipped_schemas[] = "[]";
+const char fhub_shipped_schemas[] = "[]";
 
-static fth_api *api;
+static fhub_api *api;
 static unsigned inputs;
 static char data_dir[] = "/tmp/ftrack-fuzz-api-XXXXXX";
-static fth_hub_server *server;
+static fhub_server *server;
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -65,14 +66,14 @@ static void remove_data_dir(void)
     nftw(data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static fth_api *open_api(void)
+static fhub_api *open_api(void)
 {
-    fth_api *a = NULL;
+    fhub_api *a = NULL;
     ftrack_error err;
     /* Nearly every input is a failed request, each logged as a warning: keep the run's log
      * to errors. */
     ftrack_log_set_level(FTRACK_LOG_ERROR);
-    if (fth_api_new(FTRACK_FUZZ_SCHEMAS, &a, &err) != FTRACK_OK) {
+    if (fhub_api_new(FTRACK_FUZZ_SCHEMAS, &a, &err) != FTRACK_OK) {
         fprintf(stderr, "fuzz_api: %s\n", err.message);
         abort();
     }
@@ -81,7 +82,7 @@ static fth_api *open_api(void)
             abort();
         atexit(remove_data_dir);
     }
-    fth_api_options o = {
+    fhub_api_options o = {
         .data_dir = data_dir, /* component files and encode workers; the store in memory */
         .memory_store = true,
         .ffmpeg = "/nonexistent/ffmpeg",
@@ -92,7 +93,7 @@ static fth_api *open_api(void)
         .api_user = "fuzz",
         .api_key = "fuzz-key",
     };
-    if (fth_api_attach(a, &o, &err) != FTRACK_OK) {
+    if (fhub_api_attach(a, &o, &err) != FTRACK_OK) {
         fprintf(stderr, "fuzz_api: %s\n", err.message);
         abort();
     }
@@ -147,7 +148,7 @@ static char *field(const char **p, const char *end)
     return out;
 }
 
-static void check_http_answer(const fth_http_answer *a)
+static void check_http_answer(const fhub_http_answer *a)
 {
     if (a->file ? a->status != 200 : (a->status < 200 || a->status > 599 || !a->body))
         abort();
@@ -172,7 +173,7 @@ static void fuzz_upload(const char *p, const char *end)
     json_object_put(ops);
     int status = 0;
     size_t len = 0;
-    char *out = fth_api_handle(api, op, strlen(op), true, false, FTRACK_EVENT_MAX_DEPTH, &status,
+    char *out = fhub_api_handle(api, op, strlen(op), true, false, FTRACK_EVENT_MAX_DEPTH, &status,
                                &len);
     json_object *meta = out ? json_tokener_parse(out) : NULL;
     json_object *first =
@@ -189,17 +190,17 @@ static void fuzz_upload(const char *p, const char *end)
     if (*tamper)
         snprintf(q[(unsigned char)tamper[0] % 5], sizeof(q[0]), "%s", tamper + 1);
     long long body_len = (long long)(end - p);
-    fth_upload_request req = {q[0], q[1], q[2], q[3], q[4], NULL,
+    fhub_upload_request req = {q[0], q[1], q[2], q[3], q[4], NULL,
                               *tamper && tamper[0] & 0x20 ? -1 : body_len};
-    fth_http_answer a = {0};
-    fth_upload *up = fth_api_upload_begin(api, &req, &a);
+    fhub_http_answer a = {0};
+    fhub_upload *up = fhub_api_upload_begin(api, &req, &a);
     if (up) {
         for (const char *c = p; c < end; c += 7)
-            fth_upload_write(up, c, (size_t)(end - c) < 7 ? (size_t)(end - c) : 7);
-        fth_upload_finish(up, &a);
+            fhub_upload_write(up, c, (size_t)(end - c) < 7 ? (size_t)(end - c) : 7);
+        fhub_upload_finish(up, &a);
     }
     check_http_answer(&a);
-    fth_http_answer_clear(&a);
+    fhub_http_answer_clear(&a);
     json_object_put(meta);
     free(out);
     free(op);
@@ -211,10 +212,10 @@ static void fuzz_upload(const char *p, const char *end)
 static void fuzz_download(const char *p, const char *end)
 {
     char *id = field(&p, end), *user = field(&p, end), *key = field(&p, end);
-    fth_http_answer a = {0};
-    fth_api_download(api, id, *user ? user : "fuzz", *key ? key : "fuzz-key", &a);
+    fhub_http_answer a = {0};
+    fhub_api_download(api, id, *user ? user : "fuzz", *key ? key : "fuzz-key", &a);
     check_http_answer(&a);
-    fth_http_answer_clear(&a);
+    fhub_http_answer_clear(&a);
     free(id);
     free(user);
     free(key);
@@ -224,8 +225,8 @@ static void fuzz_download(const char *p, const char *end)
 static void fuzz_http(const char *p, const char *end)
 {
     if (!server) {
-        fth_hub_server_config cfg;
-        fth_hub_server_config_init(&cfg);
+        fhub_server_config cfg;
+        fhub_server_config_init(&cfg);
         cfg.api_user = "fuzz";
         cfg.api_key = "fuzz-key";
         cfg.schema_file = FTRACK_FUZZ_SCHEMAS;
@@ -234,13 +235,13 @@ static void fuzz_http(const char *p, const char *end)
         cfg.client_timeout = 1;
         cfg.max_upload = 1 << 20;
         ftrack_error err;
-        if (fth_hub_server_start(&cfg, &server, &err) != FTRACK_OK) {
+        if (fhub_server_start(&cfg, &server, &err) != FTRACK_OK) {
             fprintf(stderr, "fuzz_api: %s\n", err.message);
             abort();
         }
     }
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fth_hub_server_port(server))};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fhub_server_port(server))};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
         abort(); /* the server stopped accepting */
@@ -257,7 +258,7 @@ static void fuzz_http(const char *p, const char *end)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!api || ++inputs % RESET_EVERY == 0) {
-        fth_api_free(api);
+        fhub_api_free(api);
         api = open_api();
     }
     const char *material = (const char *)data + 1, *end = (const char *)data + size;
@@ -280,7 +281,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int status = 0;
     size_t out_len = 0;
     char *out =
-        fth_api_handle(api, body, size, true, strict, FTRACK_EVENT_MAX_DEPTH, &status, &out_len);
+        fhub_api_handle(api, body, size, true, strict, FTRACK_EVENT_MAX_DEPTH, &status, &out_len);
     check_answer(body, size, out, out_len, status, strict);
     free(out);
     free(body);

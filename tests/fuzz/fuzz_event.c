@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: event parsing, serialising (must round-trip), copies, replies, and the
  * Python-compatible dumps of whatever parsed. */
 #include <stdint.h>

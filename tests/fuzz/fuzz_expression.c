@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: expression compile + match. Input: the expression, then optionally a NUL
  * byte and a JSON candidate (else a fixed event-shaped candidate). */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the embedded hub's query parser (host/hub/query_parser.c). Input: the query text.
  * A query parses into a consistent tree or fails with a parse/limit error whose position lies
  * inside the text; nothing else (no crash, no leak, no unbounded recursion). */
@@ -9,49 +10,49 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_path(const fth_qpath *p)
+static void check_path(const fhub_qpath *p)
 {
-    if (p->n == 0 || p->n > FTH_QUERY_MAX_PATH)
+    if (p->n == 0 || p->n > FHUB_QUERY_MAX_PATH)
         abort();
     for (size_t i = 0; i < p->n; i++)
         if (!p->parts[i] || !p->parts[i][0])
             abort();
 }
 
-static void check_query(const fth_query *q, int depth);
+static void check_query(const fhub_query *q, int depth);
 
-static void check_node(const fth_qnode *n, int depth)
+static void check_node(const fhub_qnode *n, int depth)
 {
-    if (!n || depth > 4 * FTH_QUERY_MAX_DEPTH)
+    if (!n || depth > 4 * FHUB_QUERY_MAX_DEPTH)
         abort();
     switch (n->kind) {
-    case FTH_QN_AND:
-    case FTH_QN_OR:
+    case FHUB_QN_AND:
+    case FHUB_QN_OR:
         check_node(n->left, depth + 1);
         check_node(n->right, depth + 1);
         return;
-    case FTH_QN_NOT:
+    case FHUB_QN_NOT:
         check_node(n->left, depth + 1);
         return;
-    case FTH_QN_HAS:
-    case FTH_QN_ANY:
+    case FHUB_QN_HAS:
+    case FHUB_QN_ANY:
         check_path(&n->path);
         check_node(n->left, depth + 1);
         return;
-    case FTH_QN_COND:
+    case FHUB_QN_COND:
         check_path(&n->path);
-        if (n->value.kind == FTH_QV_SUBQUERY)
+        if (n->value.kind == FHUB_QV_SUBQUERY)
             check_query(n->value.subquery, depth + 1);
-        if (n->value.kind == FTH_QV_STRING && !n->value.text)
+        if (n->value.kind == FHUB_QV_STRING && !n->value.text)
             abort();
-        if ((n->value.kind == FTH_QV_LIST || n->value.kind == FTH_QV_SUBQUERY) !=
-            (n->op == FTH_QOP_IN || n->op == FTH_QOP_NOT_IN))
+        if ((n->value.kind == FHUB_QV_LIST || n->value.kind == FHUB_QV_SUBQUERY) !=
+            (n->op == FHUB_QOP_IN || n->op == FHUB_QOP_NOT_IN))
             abort();
         return;
     }
 }
 
-static void check_query(const fth_query *q, int depth)
+static void check_query(const fhub_query *q, int depth)
 {
     if (!q || !q->type || !q->type[0] || q->limit < -1 || q->offset < -1)
         abort();
@@ -73,17 +74,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     size_t len = strlen(text); /* the parser sees the text up to the first NUL */
-    fth_query *q = NULL;
+    fhub_query *q = NULL;
     ftrack_error err;
-    ftrack_status st = fth_query_parse(text, &q, &err);
+    ftrack_status st = fhub_query_parse(text, &q, &err);
     if (st == FTRACK_OK) {
         check_query(q, 0);
-        fth_query_free(q);
+        fhub_query_free(q);
     } else {
         if (q || (st != FTRACK_ERR_PARSE && st != FTRACK_ERR_INVALID_ARGUMENT &&
                   st != FTRACK_ERR_NO_MEMORY))
             abort();
-        if (len <= FTH_QUERY_MAX_TEXT && (err.position < 0 || (size_t)err.position > len))
+        if (len <= FHUB_QUERY_MAX_TEXT && (err.position < 0 || (size_t)err.position > len))
             abort();
         if (strlen(err.message) >= sizeof(err.message))
             abort();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: socket.io packet decoding, ack decoding, event-argument extraction, the
  * top-level object scanner the network thread routes with, and frame building round trips. */
 #include <stdint.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A scripted socket.io 0.9 event server for the client's receive path: it answers the
 handshake and the websocket upgrade, reads and ignores what clients send, and sends every
 connected client the frames it finds in FRAMES_DIR: each new file *.txt (in name order), one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the host's integration tests (test_host_*.sh, test_plugins_*.sh). Source after
 # $FTRACK_TEST_LIB.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Hostile clients for the embedded hub's HTTP side (test_hub_dos.sh).
 
   hub_flood.py bodies PORT PID SECONDS CONNS USER KEY

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Throw malformed and hostile input at an event hub: raw HTTP requests and websocket frames,
 from hand-written cases and mutations of the fuzz corpus (tests/fuzz/seeds). Standard library
 only. Usage:

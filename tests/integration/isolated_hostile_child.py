@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """An isolated plugin (child protocol on fd 3) that misbehaves on its first start only, for
 test_rel_isolated_hostile.sh:
 

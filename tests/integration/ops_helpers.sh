@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the operations tests (test_ops_*.sh). Source after $FTRACK_TEST_LIB and
 # host_helpers.sh.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the scale-out tests (test_scale_*.sh): a private redis-server and ftrack-hosts in
 # queue mode (docs/scale-out.md). Source after $FTRACK_TEST_LIB.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The project's short list of banned calls (docs/internals/code-style.md: written rules,
 # enforced by tools): sprintf, strcpy, strcat, atoi, strtok, gets, rand, srand. Use snprintf,
 # fti_strlcpy, strtol, strtok_r, and sdk/src/common/random.c for anything random. Fails

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The repository explains itself: every `protocol §N` (and `protocol Appendix X`) a comment,
 # test or doc cites is a section of docs/internals/protocol.md, every docs/... path cited
 # exists, every file the internals pages name exists, and nothing points at a document

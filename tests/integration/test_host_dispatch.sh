@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Dispatch: a slow plugin (2 s per event) does not delay a fast one on the same topic; order
 # is kept per subscriber; `stop` holds back only the stopping plugin's own lower-priority
 # subscribers.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # An idle host does not poll: its plugin workers (journaled and not) and the journal's intake
 # threads sleep until something has work for them. With 12 instances running and no events,
 # those 20 threads together may wake only a few times in 3 s; a worker that polled every

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `ftrack-host` with no command: the embedded hub, the one join line (never the key), a
 # publish reaching a plugin and its reply coming back, clean exits on SIGTERM/SIGINT (exit 0;
 # under ASan a leak would make it non-zero), the bounded drain, usage errors (exit 2),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # POST /api on the embedded hub: server information, schemas, credentials (strict and not),
 # unsupported actions, malformed bodies and the body size limit.
 . "$FTRACK_TEST_LIB"

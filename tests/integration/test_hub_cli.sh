@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `ftrack-host hub`: URL line, handshake, credentials (headers and query), key file, signals,
 # busy port and usage errors.
 . "$FTRACK_TEST_LIB"

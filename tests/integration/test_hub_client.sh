@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The C SDK's hub client against the embedded hub: refused credentials, heartbeats answered
 # and watched, reconnect after a hub restart (local meta events, re-subscription, a publish
 # queued while disconnected delivered afterwards), publish with a reply, and a quick

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The embedded hub against clients without the key and slow or greedy clients: POST /api bodies
 # without credentials are refused from their head (memory stays flat while an authenticated
 # client is served throughout), connections are capped, and requests whose head or body is too

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # encode_media on the embedded hub (protocol §4): a 1 s test video uploaded through
 # get_upload_metadata is encoded by ffmpeg into an mp4 and a jpeg; the Job goes queued →
 # running → done with its outputs linked; the failures (no file, undecodable input, no ffmpeg,

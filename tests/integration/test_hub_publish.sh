@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `ftrack-host publish` against the embedded hub, with the official JavaScript client as the
 # subscriber that replies.
 . "$FTRACK_TEST_LIB"

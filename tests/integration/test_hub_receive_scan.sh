@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The client's receive path (sdk/src/hub/receive.c) parses only the top-level members routing
 # reads (topic, target, id, reply ids, source for ignore_own_user, and what the subscriptions'
 # expressions name) and queues the received bytes; consumers parse their copy. A scripted

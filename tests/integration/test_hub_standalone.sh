@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `ftrack-hub`, the hub server's own executable: the same command line as `ftrack-host hub`
 # under its own name (usage, errors, the URL line), serving the same protocol.
 . "$FTRACK_TEST_LIB"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The embedded hub's entity store through POST /api: the sample seed, queries (projections,
 # where, relations, order, limit/offset paging), create/update/delete, a failing batch rolled
 # back whole, upload + download of a component's file, restart persistence, a memory store.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # PUT /component/put on the embedded hub: the signed URL names one component and one size and
 # stores one file; the hub's --max-upload bounds what it signs and accepts; a body without a
 # Content-Length (chunked) is refused with 411 and stores nothing.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The include rules (cmake/IncludeRules.cmake, docs/internals/architecture.md): the checker
 # CMake runs at configure time passes on this tree and refuses each kind of crossing include in
 # a copy of it, naming the file, the include and the rule.

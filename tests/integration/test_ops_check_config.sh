@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `ftrack-host check-config FILE` (or `--config FILE`, as the host takes it) reports every
 # kind of mistake, each with its key path and line, and exits 2; a good file exits 0.
 . "$FTRACK_TEST_LIB"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The control socket keeps its promise of at most 64 requests in flight per client: a client
 # that sends requests without reading the answers is no longer read once 64 answers wait, so
 # its own sends block within the kernel's buffers instead of growing the host's memory; the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A data folder that exists already is checked like a new one would be made: one writable by
 # other users is refused (ftrack-host run and hub exit 2 naming the fix), one readable by them
 # is used with a warning, a private one without.

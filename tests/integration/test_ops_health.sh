@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The health endpoint against a separate hub process: /healthz and /readyz answer 200 while
 # connected, /metrics parses as Prometheus text and its counters match the events sent,
 # /healthz turns 503 when the hub goes away and 200 again after it is back on the same port,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Logs: with --log-format json every line on stderr is one JSON object with level and
 # component (the embedded hub's join line, option mistakes, an isolated plugin's child and
 # `ftrack-host hub` included), and event lines carry plugin, event id and topic; plain text

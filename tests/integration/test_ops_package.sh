@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `cpack -G DEB` builds ftrack-host, libftrack0 and libftrack-dev; they unpack (dpkg -x) into a scratch
 # root with the binary, unit, man page, configuration, shipped plugins, headers, library and
 # pkg-config file, and the unpacked binary runs.

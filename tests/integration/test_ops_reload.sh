@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # SIGHUP reload: while a stream of events flows to an unchanged instance, a reload adds an
 # instance and removes another, a second one re-registers the streamed instance with new
 # arguments; no event of the stream is lost. Then broken configurations (invalid JSON, an

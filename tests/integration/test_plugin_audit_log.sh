@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The audit log plugin in a real ftrack-host on its embedded hub: events arrive as JSON lines
 # wrapping the exact event, files rotate by size keeping N, the default expression records
 # every topic, and a path that cannot be opened refuses only its instance.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The shipped encode-media trigger in ftrack-host on its embedded hub, driven by the official
 # JavaScript client: the client creates an AssetVersion and a FileComponent through /api and
 # uploads it; the hub publishes ftrack.update; the plugin calls encode_media, follows the Job

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A burst of new media larger than encode_media_max_jobs: every component is encoded. Events
 # beyond the limit wait for a followed job to end (or fail their delivery to come back later)
 # instead of being skipped.

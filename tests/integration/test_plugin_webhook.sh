@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The webhook plugin in a real ftrack-host on its embedded hub: two instances with their own
 # arguments forward their own topics to Python receivers on loopback, which check the
 # HMAC-SHA256 signature over the exact body; a receiver that answers 500 once gets the event

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Plugin arguments: one shared mapping filtered per plugin (one warning naming exactly the
 # dropped names), conversion of command-line text, type checks of config JSON, required
 # parameters, per-instance arguments and several instances of one plugin.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every refusal reason gets one clear line naming the file, and the host goes on with the
 # others; `ftrack-host plugins` reports the same without connecting and exits 1.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Plugin files are trusted as sshd's StrictModes trusts authorized_keys: a group-writable
 # plugin (or folder) is refused at the scan, and an isolated child judges its file again each
 # time it starts, so a file made group-writable after the host started is not loaded by the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Secrets do not leak sideways: isolated children (ftrack-host's own and "command" programs)
 # start without FTRACK_API_KEY / FTRACK_APIKEY in their environment (the key reaches the
 # ftrack-host child through its init message), and a secret file readable by every user is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reliability 1: kill -9 the host while a slow plugin has about 1,000 events queued; restart it
 # on the same data dir. Every event ends up in the plugin's record; the only duplicates are
 # events that were in flight at the kill (at most one: one worker), and those arrive marked as

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reliability: the data dir. ftrack-host creates every missing folder of it (0700), and never
 # runs without its journal: a data dir another host holds, or one that cannot be created, is a
 # start-up failure (exit 1) that names the folder and suggests --data-dir. Also on the default

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reliability 4: a plugin that hangs. In process, its deadline fires (logged with the plugin,
 # event id and topic) while other plugins go on unaffected; when the callback finally returns
 # the event counts as failed and, with max_attempts 1, is dead-lettered. Isolated, the child is

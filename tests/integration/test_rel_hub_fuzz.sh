@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reliability 5: 10,000 malformed or hostile HTTP requests and websocket frames against the
 # embedded hub (hand-written cases plus mutations of the fuzz corpus in tests/fuzz/seeds;
 # tests/integration/hub_fuzz.py, seeded: FTRACK_FUZZ_SEED reproduces a run). The hub stays

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reliability 3: an isolated plugin that segfaults on events whose data asks it to (so its
 # retries crash too). The host survives, another plugin sees every event, the crashing events
 # end in the dead-letter file, the rest are handled, and `ftrack-host replay --plugin` hands the

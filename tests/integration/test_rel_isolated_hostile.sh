@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Isolated children that stop reading or flood the host. A child that never reads a 1 MB event
 # is killed at the deadline (the host's write has the same deadline as the answer), restarted,
 # and the event retried; a child that writes thousands of lines that are not protocol messages

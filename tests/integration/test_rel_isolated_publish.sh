@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Isolation: an isolated plugin's own publishes (ftrack_hub_publish in its register and in its
 # callback) go through the host (the child's hub hands them to its outgoing hook, the child
 # sends "publish" messages, the host publishes them) and reach a subscriber in another plugin.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reliability: a poison event must not crash-loop the host. An in-process plugin ("poisoned")
 # segfaults on one event (after a 3 s hang, so the events published behind it reach the host
 # first); the test restarts the host after each crash, as systemd would, at most 6 times.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The isolated Python example (examples/isolated_python): it registers through the child
 # protocol, answers events with data from its own /api call, and its exceptions go through the
 # failure policy to the dead-letter file.

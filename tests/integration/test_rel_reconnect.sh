@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reliability 2: restart the hub 10 times while a publisher sends events. The host reconnects
 # each time, every event published while it was connected is handled, and exactly one local
 # ftrack.host.reconnected event (with disconnected_at, reconnected_at, seconds) reaches the

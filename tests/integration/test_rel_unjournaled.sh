@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # An instance configured with "journal": false takes its events straight from its queue: it
 # handles every event like a journaled one, writes nothing to the journal, and a failure is
 # logged once and not retried (at most once), while a journaled instance of the same plugin

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Scale-out (docs/scale-out.md), test 3: two ingest hosts on the same hub (for availability)
 # both receive every event; each event enters the stream once (deduplicated by event id in
 # Redis) and is handled once. Their metrics show that both took part.

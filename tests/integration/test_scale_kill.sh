@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Scale-out (docs/scale-out.md), test 2: kill -9 one of three workers mid-run. What it had
 # taken but not acknowledged is claimed by the others once idle for claim_idle (2 s here):
 # no event is lost, and the only event that may run twice is the one the dead worker was

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Scale-out (docs/scale-out.md): an instance listed in queue.ordered keeps the order of the
 # events of each entity (partitioned by the id of the event's first entity, one consumer per
 # partition at a time) while two workers still share the partitions.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Scale-out (docs/scale-out.md), test 4: Redis restarts (append-only file on, so the stream
 # survives) while workers are busy, and events are published while it is down. The ingest
 # keeps them in memory and the workers keep their acknowledgements until Redis is back;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Scale-out (docs/scale-out.md), test 1: one ingest host and three workers share 10,000
 # events through Redis Streams. Every event is handled exactly once across the workers (the
 # recorder plugins' records), and each worker handles a fair share of them.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The SDK's data layer against the embedded hub: create/commit/query with paging/update/delete/
 # rollback/auto-populate (sdk_data_probe crud), then encode_media of a local file: upload via
 # get_upload_metadata + PUT, the Job reaching done with ffmpeg, its outputs queryable and

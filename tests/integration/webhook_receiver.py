@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A webhook receiver for tests: records every POST and checks its HMAC signature.
 
     webhook_receiver.py --port-file F --out F [--secret S] [--fail-first N] [--lifetime S]

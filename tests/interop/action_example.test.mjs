@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The example action (examples/action) in ftrack-host on its embedded hub, driven by ftrack's
 // official JavaScript client in separate Node processes: discover lists "Say hello", launch
 // without values gets the form, launch with values gets the greeting. Then the example SDK

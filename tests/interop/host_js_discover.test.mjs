@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The official JS client against `ftrack-host` on its embedded hub: a discover request
 // answered by two plugin instances (one plugin configured twice), each with its own reply;
 // then SIGTERM exits 0.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Raw socket.io traffic against the embedded hub: routing rules (Appendix B) and bad input.
 // After each bad frame the same connection must still route, and other connections must
 // be unaffected.

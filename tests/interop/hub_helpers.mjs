@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for the embedded hub's interop tests: start `ftrack-host hub` on an ephemeral
 // port, talk raw socket.io 0.9 to it, run peer processes. Every wait has a time limit.
 import { spawn } from "node:child_process";

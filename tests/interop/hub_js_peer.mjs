@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A peer process for the hub interop tests, using only the official @ftrack/api client.
 //   node hub_js_peer.mjs subscribe URL TOPIC ID[,ID...] [KEY=VALUE...]
 //       subscribes each id (metadata {id, ...KEY=VALUE}) to topic=TOPIC; prints

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two (three) separate JavaScript processes through the embedded hub: delivery once per
 // connection, target routing by subscriber metadata, replies back to the publisher.
 import { test, after, before } from "node:test";

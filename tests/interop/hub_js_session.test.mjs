@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The official JavaScript client's Session against the embedded hub: start-up call, /api.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The official JavaScript client against the embedded hub's entity store: session.query /
 // create / update / delete on the sample studio, ftrack's errors, and the ftrack.update events
 // a subscribed JavaScript client (another process) receives for each committed change; then

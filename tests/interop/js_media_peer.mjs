@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A peer for the encode-media integration test (tests/integration/test_plugin_encode_media.sh),
 // using only the official @ftrack/api client. Credentials come from FTRACK_API_USER and
 // FTRACK_API_KEY. Every wait has a time limit.

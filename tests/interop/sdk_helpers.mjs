@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for the interop tests between the C SDK (tests/integration/progs/hub_client_probe.c)
 // and the official JavaScript client, through the embedded hub. Every wait has a time limit.
 import { spawn } from "node:child_process";

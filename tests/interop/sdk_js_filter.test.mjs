@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Interop 2: the C SDK subscribes with a compound expression and receives only the matching
 // events published by the official JavaScript client; an event targeted at one subscriber's
 // metadata reaches only that subscriber.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Interop 1: the official JavaScript client (its own process) subscribes; the C SDK publishes
 // with a reply callback; the JS client receives the event and its automatic reply reaches the
 // C publisher's reply callback.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Interop 4: the hub is killed and restarted on the same port. The C client and the official
 // JavaScript client both reconnect, subscribe again, and receive events published afterwards.
 import { test, after } from "node:test";

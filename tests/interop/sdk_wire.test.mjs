@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C SDK's hub client against a scripted socket.io 0.9 server (node's `ws`): the bytes it
 // sends (handshake headers, subscription announcements, `<n>+` ack ids counting from 1 and
 // never reset, `2::` heartbeat replies) and its handling of bad input (binary, unknown codes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Scripted HTTP responder for tests: see http_responder.h. */
 #include "http_responder.h"
 

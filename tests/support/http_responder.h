@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTRACK_TEST_HTTP_RESPONDER_H
 #define FTRACK_TEST_HTTP_RESPONDER_H
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQLite file cache beyond the common cases of cache_test.c: persistence across close and
  * reopen, several handles and processes on one file, four threads, the file's format, and
  * the errors a person sees for a file that cannot be a cache. */

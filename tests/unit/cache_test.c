@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The cache interface and its implementations: protocol §12's test_cache.py cases run against
  * every cache kind (memory, bounded memory, layered, file, a user-supplied vtable), then the
  * layered cache's own behaviour, the memory cache's bound, and use from four threads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SDK's one-per-need helpers (common/internal.h, ftrack/common.h): random ids and their
  * shapes, growable arrays and text, ISO 8601 time text, and ftrack_error_set. */
 #include <setjmp.h>

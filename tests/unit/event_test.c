@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The event object: construction, wire parsing, serialisation, source filling, replies. */
 #include <pthread.h>
 #include <setjmp.h>

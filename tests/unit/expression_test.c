@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Subscription expressions: parser, matching, topic hints. Cases mirror ftrack-python's
  * test/unit/event/test_expression.py and add our own. */
 #include <setjmp.h>

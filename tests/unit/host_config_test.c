@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration file (host/config/config.c) and the listen/option helpers. */
 #include <setjmp.h>
 #include <stdarg.h>

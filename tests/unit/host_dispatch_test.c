@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-plugin workers (host/runtime/workers.c) on a hub that is never connected: events are injected
  * with ftrack_hub_deliver_local, so order, threads, parallelism, overflow and the shutdown
  * drain are observed without a network. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub's query language parser (host/hub/query_parser.c): the tree it builds and the errors it
  * gives, with positions. */
 #include <setjmp.h>
@@ -11,12 +12,12 @@
 
 #include "hub/query_parser.h"
 
-static fth_query *parse_ok(const char *text)
+static fhub_query *parse_ok(const char *text)
 {
-    fth_query *q = NULL;
+    fhub_query *q = NULL;
     ftrack_error err;
     ftrack_error_clear(&err);
-    ftrack_status st = fth_query_parse(text, &q, &err);
+    ftrack_status st = fhub_query_parse(text, &q, &err);
     if (st != FTRACK_OK)
         fail_msg("'%s' did not parse: %s (at %d)", text, err.message, err.position);
     assert_non_null(q);
@@ -25,10 +26,10 @@ static fth_query *parse_ok(const char *text)
 
 static int parse_err(const char *text, ftrack_status want, const char *message_part)
 {
-    fth_query *q = NULL;
+    fhub_query *q = NULL;
     ftrack_error err;
     ftrack_error_clear(&err);
-    ftrack_status st = fth_query_parse(text, &q, &err);
+    ftrack_status st = fhub_query_parse(text, &q, &err);
     assert_null(q);
     assert_int_equal(st, want);
     if (message_part && !strstr(err.message, message_part))
@@ -36,9 +37,9 @@ static int parse_err(const char *text, ftrack_status want, const char *message_p
     return err.position;
 }
 
-static void assert_path(const fth_qpath *p, const char *want)
+static void assert_path(const fhub_qpath *p, const char *want)
 {
-    char *text = fth_qpath_text(p);
+    char *text = fhub_qpath_text(p);
     assert_string_equal(text, want);
     free(text);
 }
@@ -46,20 +47,20 @@ static void assert_path(const fth_qpath *p, const char *want)
 static void test_type_only(void **state)
 {
     (void)state;
-    fth_query *q = parse_ok("Task");
+    fhub_query *q = parse_ok("Task");
     assert_string_equal(q->type, "Task");
     assert_false(q->has_select);
     assert_int_equal(q->nprojections, 0);
     assert_null(q->where);
     assert_int_equal(q->limit, -1);
     assert_int_equal(q->offset, -1);
-    fth_query_free(q);
+    fhub_query_free(q);
 }
 
 static void test_select_projections(void **state)
 {
     (void)state;
-    fth_query *q = parse_ok("select id, name, version.asset.name ,parent.id from AssetVersion");
+    fhub_query *q = parse_ok("select id, name, version.asset.name ,parent.id from AssetVersion");
     assert_true(q->has_select);
     assert_int_equal(q->nprojections, 4);
     assert_path(&q->projections[0], "id");
@@ -67,7 +68,7 @@ static void test_select_projections(void **state)
     assert_int_equal(q->projections[2].n, 3);
     assert_path(&q->projections[3], "parent.id");
     assert_string_equal(q->type, "AssetVersion");
-    fth_query_free(q);
+    fhub_query_free(q);
 }
 
 static void test_where_operators(void **state)
@@ -75,96 +76,96 @@ static void test_where_operators(void **state)
     (void)state;
     static const struct {
         const char *text;
-        fth_qop op;
+        fhub_qop op;
     } cases[] = {
-        {"T where a is \"x\"", FTH_QOP_IS},
-        {"T where a is_not 'x'", FTH_QOP_IS_NOT},
-        {"T where a like \"%x%\"", FTH_QOP_LIKE},
-        {"T where a not_like \"x\"", FTH_QOP_NOT_LIKE},
-        {"T where a > 1", FTH_QOP_GT},
-        {"T where a < 1", FTH_QOP_LT},
-        {"T where a >= 1", FTH_QOP_GE},
-        {"T where a <= 1", FTH_QOP_LE},
-        {"T where a = 1", FTH_QOP_IS},
-        {"T where a != 1", FTH_QOP_IS_NOT},
-        {"T where a after \"2024-01-01\"", FTH_QOP_GT},
-        {"T where a before \"2024\"", FTH_QOP_LT},
-        {"T where a in (1, 2)", FTH_QOP_IN},
-        {"T where a not_in (\"x\")", FTH_QOP_NOT_IN},
-        {"T WHERE a IS 1", FTH_QOP_IS},
+        {"T where a is \"x\"", FHUB_QOP_IS},
+        {"T where a is_not 'x'", FHUB_QOP_IS_NOT},
+        {"T where a like \"%x%\"", FHUB_QOP_LIKE},
+        {"T where a not_like \"x\"", FHUB_QOP_NOT_LIKE},
+        {"T where a > 1", FHUB_QOP_GT},
+        {"T where a < 1", FHUB_QOP_LT},
+        {"T where a >= 1", FHUB_QOP_GE},
+        {"T where a <= 1", FHUB_QOP_LE},
+        {"T where a = 1", FHUB_QOP_IS},
+        {"T where a != 1", FHUB_QOP_IS_NOT},
+        {"T where a after \"2024-01-01\"", FHUB_QOP_GT},
+        {"T where a before \"2024\"", FHUB_QOP_LT},
+        {"T where a in (1, 2)", FHUB_QOP_IN},
+        {"T where a not_in (\"x\")", FHUB_QOP_NOT_IN},
+        {"T WHERE a IS 1", FHUB_QOP_IS},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        fth_query *q = parse_ok(cases[i].text);
+        fhub_query *q = parse_ok(cases[i].text);
         assert_non_null(q->where);
-        assert_int_equal(q->where->kind, FTH_QN_COND);
+        assert_int_equal(q->where->kind, FHUB_QN_COND);
         assert_int_equal(q->where->op, cases[i].op);
         assert_path(&q->where->path, "a");
-        fth_query_free(q);
+        fhub_query_free(q);
     }
 }
 
 static void test_values(void **state)
 {
     (void)state;
-    fth_query *q = parse_ok("T where a is \"say \\\"hi\\\" \\\\ 'x'\"");
-    assert_int_equal(q->where->value.kind, FTH_QV_STRING);
+    fhub_query *q = parse_ok("T where a is \"say \\\"hi\\\" \\\\ 'x'\"");
+    assert_int_equal(q->where->value.kind, FHUB_QV_STRING);
     assert_string_equal(q->where->value.text, "say \"hi\" \\ 'x'");
-    fth_query_free(q);
+    fhub_query_free(q);
 
     q = parse_ok("T where a is -42");
-    assert_int_equal(q->where->value.kind, FTH_QV_INTEGER);
+    assert_int_equal(q->where->value.kind, FHUB_QV_INTEGER);
     assert_int_equal(q->where->value.integer, -42);
-    fth_query_free(q);
+    fhub_query_free(q);
 
     q = parse_ok("T where a is 2.5e3");
-    assert_int_equal(q->where->value.kind, FTH_QV_NUMBER);
+    assert_int_equal(q->where->value.kind, FHUB_QV_NUMBER);
     assert_true(q->where->value.number == 2500.0);
-    fth_query_free(q);
+    fhub_query_free(q);
 
     const char *bools[] = {"true", "True", "false", "FALSE"};
     for (size_t i = 0; i < 4; i++) {
         char text[64];
         snprintf(text, sizeof(text), "T where a is %s", bools[i]);
         q = parse_ok(text);
-        assert_int_equal(q->where->value.kind, FTH_QV_BOOL);
+        assert_int_equal(q->where->value.kind, FHUB_QV_BOOL);
         assert_int_equal(q->where->value.boolean, i < 2);
-        fth_query_free(q);
+        fhub_query_free(q);
     }
     const char *nulls[] = {"T where a is null", "T where a is None", "T where a is_not NULL"};
     for (size_t i = 0; i < 3; i++) {
         q = parse_ok(nulls[i]);
-        assert_int_equal(q->where->value.kind, FTH_QV_NULL);
-        fth_query_free(q);
+        assert_int_equal(q->where->value.kind, FHUB_QV_NULL);
+        fhub_query_free(q);
     }
     q = parse_ok("T where a in ()");
-    assert_int_equal(q->where->value.kind, FTH_QV_LIST);
+    assert_int_equal(q->where->value.kind, FHUB_QV_LIST);
     assert_int_equal(q->where->value.nitems, 0);
-    fth_query_free(q);
+    fhub_query_free(q);
     q = parse_ok("T where a in (\"x\", 'y', 3, null)");
     assert_int_equal(q->where->value.nitems, 4);
     assert_string_equal(q->where->value.items[1].text, "y");
     assert_int_equal(q->where->value.items[2].integer, 3);
-    assert_int_equal(q->where->value.items[3].kind, FTH_QV_NULL);
-    fth_query_free(q);
+    assert_int_equal(q->where->value.items[3].kind, FHUB_QV_NULL);
+    fhub_query_free(q);
 }
 
 /* Unquoted ids as ftrack's Python client writes them in populate and lazy loads. */
 static void test_unquoted_words(void **state)
 {
     (void)state;
-    fth_query *q = parse_ok("select bid from Task where id is 6586e1f2-9c1d-4a2b-8e3f-0123456789ab");
-    assert_int_equal(q->where->value.kind, FTH_QV_STRING);
+    fhub_query *q = parse_ok("select bid from Task where id is 6586e1f2-9c1d-4a2b-8e3f-0123456789ab");
+    assert_int_equal(q->where->value.kind, FHUB_QV_STRING);
     assert_string_equal(q->where->value.text, "6586e1f2-9c1d-4a2b-8e3f-0123456789ab");
-    fth_query_free(q);
+    fhub_query_free(q);
     q = parse_ok("Task where id in (c1-a,42,2b-9) and name is active");
-    const fth_qvalue *list = &q->where->left->value;
+    const fhub_qvalue *list = &q->where->left->value;
     assert_int_equal(list->nitems, 3);
     assert_string_equal(list->items[0].text, "c1-a");
-    assert_int_equal(list->items[1].kind, FTH_QV_INTEGER);
+    assert_int_equal(list->items[1].kind, FHUB_QV_INTEGER);
     assert_string_equal(list->items[2].text, "2b-9");
-    assert_int_equal(q->where->right->value.kind, FTH_QV_STRING);
+    assert_int_equal(q->where->right->value.kind, FHUB_QV_STRING);
     assert_string_equal(q->where->right->value.text, "active");
-    fth_query_free(q);
+    fhub_query_free(q);
     parse_err("Task where name is and", FTRACK_ERR_PARSE, "value");
 }
 
@@ -172,56 +173,56 @@ static void test_precedence(void **state)
 {
     (void)state;
     /* and binds tighter than or; not binds tightest. */
-    fth_query *q = parse_ok("T where a is 1 or b is 2 and not c is 3");
-    fth_qnode *n = q->where;
-    assert_int_equal(n->kind, FTH_QN_OR);
-    assert_int_equal(n->left->kind, FTH_QN_COND);
-    assert_int_equal(n->right->kind, FTH_QN_AND);
-    assert_int_equal(n->right->right->kind, FTH_QN_NOT);
+    fhub_query *q = parse_ok("T where a is 1 or b is 2 and not c is 3");
+    fhub_qnode *n = q->where;
+    assert_int_equal(n->kind, FHUB_QN_OR);
+    assert_int_equal(n->left->kind, FHUB_QN_COND);
+    assert_int_equal(n->right->kind, FHUB_QN_AND);
+    assert_int_equal(n->right->right->kind, FHUB_QN_NOT);
     assert_path(&n->right->right->left->path, "c");
-    fth_query_free(q);
+    fhub_query_free(q);
 
     q = parse_ok("T where (a is 1 or b is 2) and c is 3");
-    assert_int_equal(q->where->kind, FTH_QN_AND);
-    assert_int_equal(q->where->left->kind, FTH_QN_OR);
-    fth_query_free(q);
+    assert_int_equal(q->where->kind, FHUB_QN_AND);
+    assert_int_equal(q->where->left->kind, FHUB_QN_OR);
+    fhub_query_free(q);
 
     /* Chains associate to the left. */
     q = parse_ok("T where a is 1 and b is 2 and c is 3");
-    assert_int_equal(q->where->kind, FTH_QN_AND);
-    assert_int_equal(q->where->left->kind, FTH_QN_AND);
+    assert_int_equal(q->where->kind, FHUB_QN_AND);
+    assert_int_equal(q->where->left->kind, FHUB_QN_AND);
     assert_path(&q->where->right->path, "c");
-    fth_query_free(q);
+    fhub_query_free(q);
 }
 
 static void test_has_any_and_subquery(void **state)
 {
     (void)state;
-    fth_query *q = parse_ok("Asset where versions any (version > 2 and status.name is \"x\")");
-    assert_int_equal(q->where->kind, FTH_QN_ANY);
+    fhub_query *q = parse_ok("Asset where versions any (version > 2 and status.name is \"x\")");
+    assert_int_equal(q->where->kind, FHUB_QN_ANY);
     assert_path(&q->where->path, "versions");
-    assert_int_equal(q->where->left->kind, FTH_QN_AND);
-    fth_query_free(q);
+    assert_int_equal(q->where->left->kind, FHUB_QN_AND);
+    fhub_query_free(q);
 
     q = parse_ok("AssetVersion where asset has (name like \"%anim\")");
-    assert_int_equal(q->where->kind, FTH_QN_HAS);
-    assert_int_equal(q->where->left->op, FTH_QOP_LIKE);
-    fth_query_free(q);
+    assert_int_equal(q->where->kind, FHUB_QN_HAS);
+    assert_int_equal(q->where->left->op, FHUB_QOP_LIKE);
+    fhub_query_free(q);
 
     q = parse_ok("Shot where id in (select parent_id from Task where name is \"x\" limit 3)");
-    assert_int_equal(q->where->value.kind, FTH_QV_SUBQUERY);
-    fth_query *sub = q->where->value.subquery;
+    assert_int_equal(q->where->value.kind, FHUB_QV_SUBQUERY);
+    fhub_query *sub = q->where->value.subquery;
     assert_string_equal(sub->type, "Task");
     assert_int_equal(sub->nprojections, 1);
     assert_path(&sub->projections[0], "parent_id");
     assert_int_equal(sub->limit, 3);
-    fth_query_free(q);
+    fhub_query_free(q);
 }
 
 static void test_order_limit_offset(void **state)
 {
     (void)state;
-    fth_query *q =
+    fhub_query *q =
         parse_ok("select name from Task where a is 1 order by parent.name descending, name asc, "
                  "sort limit 10 offset 20");
     assert_int_equal(q->norder, 3);
@@ -231,17 +232,17 @@ static void test_order_limit_offset(void **state)
     assert_false(q->order[2].descending);
     assert_int_equal(q->limit, 10);
     assert_int_equal(q->offset, 20);
-    fth_query_free(q);
+    fhub_query_free(q);
 
     /* The Python client's paging suffix: offset before limit. */
     q = parse_ok("select id from User where username is \"jane\" offset 0 limit 500");
     assert_int_equal(q->offset, 0);
     assert_int_equal(q->limit, 500);
-    fth_query_free(q);
+    fhub_query_free(q);
 
     q = parse_ok("User order by username DESC");
     assert_true(q->order[0].descending);
-    fth_query_free(q);
+    fhub_query_free(q);
 }
 
 static void test_errors_with_positions(void **state)
@@ -266,8 +267,8 @@ static void test_errors_with_positions(void **state)
     parse_err("Task where a in ((1))", FTRACK_ERR_PARSE, "value");
     parse_err("Task where a.b. = 1", FTRACK_ERR_PARSE, "attribute");
     parse_err("Task where a is 1e999", FTRACK_ERR_PARSE, "not a number");
-    fth_query *q = NULL;
-    assert_int_equal(fth_query_parse(NULL, &q, NULL), FTRACK_ERR_INVALID_ARGUMENT);
+    fhub_query *q = NULL;
+    assert_int_equal(fhub_query_parse(NULL, &q, NULL), FTRACK_ERR_INVALID_ARGUMENT);
 }
 
 static void test_limits(void **state)
@@ -294,13 +295,13 @@ static void test_limits(void **state)
     free(text);
 
     parse_err("T where a.b.c.d.e.f.g.h.i is 1", FTRACK_ERR_INVALID_ARGUMENT, "paths");
-    fth_query *q = parse_ok("T where a.b.c.d.e.f.g.h is 1");
-    fth_query_free(q);
+    fhub_query *q = parse_ok("T where a.b.c.d.e.f.g.h is 1");
+    fhub_query_free(q);
 
-    char *big = malloc(FTH_QUERY_MAX_TEXT + 16);
-    memset(big, ' ', FTH_QUERY_MAX_TEXT + 8);
+    char *big = malloc(FHUB_QUERY_MAX_TEXT + 16);
+    memset(big, ' ', FHUB_QUERY_MAX_TEXT + 8);
     memcpy(big, "Task", 4);
-    big[FTH_QUERY_MAX_TEXT + 8] = '\0';
+    big[FHUB_QUERY_MAX_TEXT + 8] = '\0';
     parse_err(big, FTRACK_ERR_INVALID_ARGUMENT, "longer");
     free(big);
 }
@@ -311,9 +312,9 @@ static void test_reserved_words_are_not_types(void **state)
     parse_err("where", FTRACK_ERR_PARSE, "entity type");
     parse_err("select id from where", FTRACK_ERR_PARSE, "entity type");
     /* "selection" is a type name, not the keyword. */
-    fth_query *q = parse_ok("selection where status is 1");
+    fhub_query *q = parse_ok("selection where status is 1");
     assert_string_equal(q->type, "selection");
-    fth_query_free(q);
+    fhub_query_free(q);
 }
 
 int main(void)

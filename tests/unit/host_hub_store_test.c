@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub's entity store (host/hub/store.c, store_query.c, schema_catalog.c) on the shipped schemas:
  * writes and their validation, queries, transactions, the ftrack.update of a batch, seeds and
  * persistence. */
@@ -13,12 +14,12 @@
 
 #include "hub/store.h"
 
-extern const char fth_shipped_schemas[];
+extern const char fhub_shipped_schemas[];
 
 typedef struct fixture {
     json_object *schemas;
-    fth_schema *schema;
-    fth_store *store;
+    fhub_schema *schema;
+    fhub_store *store;
     char project[64], seq[64], shot[64], task1[64], task2[64], status_a[64], status_b[64];
 } fixture;
 
@@ -37,11 +38,11 @@ static const char *str(json_object *o, const char *key)
 }
 
 /* Create inside the current batch; returns the created entity's data (borrowed from *hold). */
-static json_object *create_in(fth_store *s, const char *type, const char *data, json_object **hold)
+static json_object *create_in(fhub_store *s, const char *type, const char *data, json_object **hold)
 {
-    fth_store_error e = {{0}, {0}};
+    fhub_store_error e = {{0}, {0}};
     json_object *d = parse(data);
-    json_object *r = fth_store_create(s, type, NULL, d, &e);
+    json_object *r = fhub_store_create(s, type, NULL, d, &e);
     json_object_put(d);
     if (!r)
         fail_msg("create %s %s: %s: %s", type, data, e.exception, e.content);
@@ -49,7 +50,7 @@ static json_object *create_in(fth_store *s, const char *type, const char *data, 
     return json_object_object_get(r, "data");
 }
 
-static void create_id(fth_store *s, const char *type, const char *data, char out[64])
+static void create_id(fhub_store *s, const char *type, const char *data, char out[64])
 {
     json_object *hold = NULL;
     json_object *d = create_in(s, type, data, &hold);
@@ -59,23 +60,23 @@ static void create_id(fth_store *s, const char *type, const char *data, char out
     json_object_put(hold);
 }
 
-static json_object *query(fth_store *s, const char *expr)
+static json_object *query(fhub_store *s, const char *expr)
 {
-    fth_store_error e = {{0}, {0}};
-    fth_store_begin(s);
-    json_object *r = fth_store_query(s, expr, &e);
-    json_object_put(fth_store_end(s, false, NULL));
+    fhub_store_error e = {{0}, {0}};
+    fhub_store_begin(s);
+    json_object *r = fhub_store_query(s, expr, &e);
+    json_object_put(fhub_store_end(s, false, NULL));
     if (!r)
         fail_msg("query '%s': %s: %s", expr, e.exception, e.content);
     return r;
 }
 
-static void query_fails(fth_store *s, const char *expr, const char *exception, const char *part)
+static void query_fails(fhub_store *s, const char *expr, const char *exception, const char *part)
 {
-    fth_store_error e = {{0}, {0}};
-    fth_store_begin(s);
-    json_object *r = fth_store_query(s, expr, &e);
-    json_object_put(fth_store_end(s, false, NULL));
+    fhub_store_error e = {{0}, {0}};
+    fhub_store_begin(s);
+    json_object *r = fhub_store_query(s, expr, &e);
+    json_object_put(fhub_store_end(s, false, NULL));
     if (r)
         fail_msg("query '%s' should have failed: %s", expr, json_object_to_json_string(r));
     assert_string_equal(e.exception, exception);
@@ -105,13 +106,13 @@ static json_object *next_offset(json_object *r)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->schemas = json_tokener_parse(fth_shipped_schemas);
-    assert_int_equal(fth_schema_new(f->schemas, &f->schema, NULL), FTRACK_OK);
+    f->schemas = json_tokener_parse(fhub_shipped_schemas);
+    assert_int_equal(fhub_schema_new(f->schemas, &f->schema, NULL), FTRACK_OK);
     ftrack_error err;
-    assert_int_equal(fth_store_open(f->schema, NULL, "tester", NULL, &f->store, &err), FTRACK_OK);
-    fth_store *s = f->store;
+    assert_int_equal(fhub_store_open(f->schema, NULL, "tester", NULL, &f->store, &err), FTRACK_OK);
+    fhub_store *s = f->store;
     char buf[512];
-    fth_store_begin(s);
+    fhub_store_begin(s);
     create_id(s, "Status", "{\"name\": \"Not started\", \"sort\": 1}", f->status_a);
     create_id(s, "Status", "{\"name\": \"In progress\", \"sort\": 2}", f->status_b);
     create_id(s, "Project", "{\"name\": \"alpha\", \"full_name\": \"Alpha\"}", f->project);
@@ -133,7 +134,7 @@ static int setup(void **state)
              f->shot, f->status_b);
     create_id(s, "Task", buf, f->task2);
     bool committed = false;
-    json_object_put(fth_store_end(s, true, &committed));
+    json_object_put(fhub_store_end(s, true, &committed));
     assert_true(committed);
     *state = f;
     return 0;
@@ -142,8 +143,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    fth_store_close(f->store);
-    fth_schema_free(f->schema);
+    fhub_store_close(f->store);
+    fhub_schema_free(f->schema);
     json_object_put(f->schemas);
     free(f);
     return 0;
@@ -159,7 +160,7 @@ static void test_builtins_and_hub_user(void **state)
     json_object_put(r);
     r = query(f->store, "select id from User where username is \"tester\"");
     assert_int_equal(count(r), 1);
-    assert_string_equal(str(row(r, 0), "id"), fth_store_user_id(f->store));
+    assert_string_equal(str(row(r, 0), "id"), fhub_store_user_id(f->store));
     json_object_put(r);
 }
 
@@ -173,7 +174,7 @@ static void test_create_defaults(void **state)
     assert_string_equal(str(t, "__entity_type__"), "Task");
     assert_string_equal(str(t, "context_type"), "task");
     assert_string_equal(str(t, "object_type_id"), "11c137c0-ee7e-4f9c-91c5-8c77cec22b2c");
-    assert_string_equal(str(t, "created_by_id"), fth_store_user_id(f->store));
+    assert_string_equal(str(t, "created_by_id"), fhub_store_user_id(f->store));
     json_object *at = json_object_object_get(t, "created_at");
     assert_string_equal(str(at, "__type__"), "datetime");
     assert_int_equal(strlen(str(at, "value")), 19);
@@ -288,14 +289,14 @@ static void test_query_conditions(void **state)
 static void test_order_and_paging(void **state)
 {
     fixture *f = *state;
-    fth_store_begin(f->store);
+    fhub_store_begin(f->store);
     for (int i = 0; i < 7; i++) {
         char buf[128], id[64];
         snprintf(buf, sizeof(buf), "{\"username\": \"user%d\", \"first_name\": \"F%d\"}",
                  (i * 3) % 7, i);
         create_id(f->store, "User", buf, id);
     }
-    json_object_put(fth_store_end(f->store, true, NULL));
+    json_object_put(fhub_store_end(f->store, true, NULL));
 
     json_object *r = query(f->store, "select username from User where username like \"user%\" "
                                      "order by username descending limit 3");
@@ -366,14 +367,14 @@ static void test_query_errors(void **state)
     query_fails(f->store, "Task where", "ValidationError", "parse");
 }
 
-static json_object *write_op(fth_store *s, const char *op, const char *type, const char *key,
-                             const char *data, fth_store_error *e)
+static json_object *write_op(fhub_store *s, const char *op, const char *type, const char *key,
+                             const char *data, fhub_store_error *e)
 {
     json_object *k = key ? parse(key) : NULL;
     json_object *d = data ? parse(data) : NULL;
-    json_object *r = strcmp(op, "create") == 0   ? fth_store_create(s, type, k, d, e)
-                     : strcmp(op, "update") == 0 ? fth_store_update(s, type, k, d, e)
-                                                 : fth_store_delete(s, type, k, e);
+    json_object *r = strcmp(op, "create") == 0   ? fhub_store_create(s, type, k, d, e)
+                     : strcmp(op, "update") == 0 ? fhub_store_update(s, type, k, d, e)
+                                                 : fhub_store_delete(s, type, k, e);
     json_object_put(k);
     json_object_put(d);
     return r;
@@ -382,10 +383,10 @@ static json_object *write_op(fth_store *s, const char *op, const char *type, con
 static void write_fails(fixture *f, const char *op, const char *type, const char *key,
                         const char *data, const char *exception, const char *part)
 {
-    fth_store_error e = {{0}, {0}};
-    fth_store_begin(f->store);
+    fhub_store_error e = {{0}, {0}};
+    fhub_store_begin(f->store);
     json_object *r = write_op(f->store, op, type, key, data, &e);
-    json_object_put(fth_store_end(f->store, false, NULL));
+    json_object_put(fhub_store_end(f->store, false, NULL));
     if (r)
         fail_msg("%s %s %s should fail", op, type, data ? data : "");
     assert_string_equal(e.exception, exception);
@@ -431,8 +432,8 @@ static void test_update_delete_and_event(void **state)
              "{\"__entity_type__\": \"Task\", \"status_id\": \"%s\", "
              "\"description\": \"first\"}",
              f->status_b);
-    fth_store_error e = {{0}, {0}};
-    fth_store_begin(f->store);
+    fhub_store_error e = {{0}, {0}};
+    fhub_store_begin(f->store);
     /* Update through a supertype, as clients may. */
     json_object *r = write_op(f->store, "update", "TypedContext", key, data, &e);
     assert_non_null(r);
@@ -442,7 +443,7 @@ static void test_update_delete_and_event(void **state)
     assert_string_equal(str(d, "name"), "comp");
     json_object_put(r);
     bool committed = false;
-    json_object *ev = fth_store_end(f->store, true, &committed);
+    json_object *ev = fhub_store_end(f->store, true, &committed);
     assert_true(committed);
     assert_non_null(ev);
     assert_string_equal(str(ev, "topic"), "ftrack.update");
@@ -484,18 +485,18 @@ static void test_update_delete_and_event(void **state)
     json_object_put(ev);
 
     /* An update that changes nothing publishes nothing. */
-    fth_store_begin(f->store);
+    fhub_store_begin(f->store);
     json_object_put(write_op(f->store, "update", "Task", key, "{\"name\": \"comp\"}", &e));
-    ev = fth_store_end(f->store, true, &committed);
+    ev = fhub_store_end(f->store, true, &committed);
     assert_true(committed);
     assert_null(ev);
 
     /* Delete: remove with the old values. */
-    fth_store_begin(f->store);
+    fhub_store_begin(f->store);
     r = write_op(f->store, "delete", "Task", key, NULL, &e);
     assert_true(json_object_get_boolean(json_object_object_get(r, "data")));
     json_object_put(r);
-    ev = fth_store_end(f->store, true, &committed);
+    ev = fhub_store_end(f->store, true, &committed);
     ent = json_object_array_get_idx(
         json_object_object_get(json_object_object_get(ev, "data"), "entities"), 0);
     assert_string_equal(str(ent, "action"), "remove");
@@ -511,21 +512,21 @@ static void test_update_delete_and_event(void **state)
 static void test_batch_rolls_back(void **state)
 {
     fixture *f = *state;
-    fth_store_error e = {{0}, {0}};
+    fhub_store_error e = {{0}, {0}};
     char buf[200];
-    fth_store_begin(f->store);
+    fhub_store_begin(f->store);
     snprintf(buf, sizeof(buf), "{\"name\": \"new-task\", \"parent_id\": \"%s\"}", f->shot);
     json_object *r = write_op(f->store, "create", "Task", NULL, buf, &e);
     assert_non_null(r);
     json_object_put(r);
     /* Visible inside the batch... */
-    r = fth_store_query(f->store, "select id from Task where name is \"new-task\"", &e);
+    r = fhub_store_query(f->store, "select id from Task where name is \"new-task\"", &e);
     assert_int_equal(count(r), 1);
     json_object_put(r);
     r = write_op(f->store, "create", "Task", NULL, "{\"bogus\": 1}", &e);
     assert_null(r);
     bool committed = true;
-    json_object *ev = fth_store_end(f->store, false, &committed);
+    json_object *ev = fhub_store_end(f->store, false, &committed);
     assert_false(committed);
     assert_null(ev);
     /* ...and gone after the rollback. */
@@ -538,7 +539,7 @@ static void test_asset_version_numbers(void **state)
 {
     fixture *f = *state;
     char buf[200], asset[64];
-    fth_store_begin(f->store);
+    fhub_store_begin(f->store);
     snprintf(buf, sizeof(buf), "{\"name\": \"plate\", \"context_id\": \"%s\"}", f->shot);
     create_id(f->store, "Asset", buf, asset);
     for (int i = 1; i <= 3; i++) {
@@ -549,7 +550,7 @@ static void test_asset_version_numbers(void **state)
         assert_int_equal(json_object_get_int(json_object_object_get(v, "version")), i);
         json_object_put(hold);
     }
-    json_object_put(fth_store_end(f->store, true, NULL));
+    json_object_put(fhub_store_end(f->store, true, NULL));
     json_object *r = query(f->store, "select version, asset.name, asset.parent.name from "
                                      "AssetVersion where asset.name is \"plate\" order by version "
                                      "descending limit 1");
@@ -576,10 +577,10 @@ static void test_seed(void **state)
     close(fd);
     size_t added = 0;
     ftrack_error err;
-    assert_int_equal(fth_store_seed(f->store, path, &added, &err), FTRACK_OK);
+    assert_int_equal(fhub_store_seed(f->store, path, &added, &err), FTRACK_OK);
     assert_int_equal(added, 3);
     /* Again: nothing new, nothing fails. */
-    assert_int_equal(fth_store_seed(f->store, path, &added, &err), FTRACK_OK);
+    assert_int_equal(fhub_store_seed(f->store, path, &added, &err), FTRACK_OK);
     assert_int_equal(added, 0);
     json_object *r = query(f->store, "select name, parent.name from Shot where id is \"s-seed\"");
     assert_string_equal(str(json_object_object_get(row(r, 0), "parent"), "name"), "seeded");
@@ -591,7 +592,7 @@ static void test_seed(void **state)
           " {\"__entity_type__\": \"Shot\", \"nonsense\": true}]",
           fp);
     fclose(fp);
-    assert_int_equal(fth_store_seed(f->store, path, &added, &err), FTRACK_ERR_CONFIG);
+    assert_int_equal(fhub_store_seed(f->store, path, &added, &err), FTRACK_ERR_CONFIG);
     assert_non_null(strstr(err.message, "entity #2"));
     assert_non_null(strstr(err.message, "nonsense"));
     r = query(f->store, "select id from Project where id is \"p2\"");
@@ -600,7 +601,7 @@ static void test_seed(void **state)
     fp = fopen(path, "w");
     fputs("not json", fp);
     fclose(fp);
-    assert_int_equal(fth_store_seed(f->store, path, &added, &err), FTRACK_ERR_CONFIG);
+    assert_int_equal(fhub_store_seed(f->store, path, &added, &err), FTRACK_ERR_CONFIG);
     unlink(path);
 }
 
@@ -611,20 +612,20 @@ static void test_file_store_persists(void **state)
     assert_non_null(mkdtemp(dir));
     char path[128];
     snprintf(path, sizeof(path), "%s/hub.sqlite", dir);
-    fth_store *s = NULL;
+    fhub_store *s = NULL;
     ftrack_error err;
-    assert_int_equal(fth_store_open(f->schema, path, "tester", NULL, &s, &err), FTRACK_OK);
+    assert_int_equal(fhub_store_open(f->schema, path, "tester", NULL, &s, &err), FTRACK_OK);
     char user_id[64];
-    snprintf(user_id, sizeof(user_id), "%s", fth_store_user_id(s));
+    snprintf(user_id, sizeof(user_id), "%s", fhub_store_user_id(s));
     char project[64], job[64];
-    fth_store_begin(s);
+    fhub_store_begin(s);
     create_id(s, "Project", "{\"name\": \"kept\"}", project);
     create_id(s, "Job", "{\"status\": \"running\"}", job);
-    json_object_put(fth_store_end(s, true, NULL));
-    fth_store_close(s);
+    json_object_put(fhub_store_end(s, true, NULL));
+    fhub_store_close(s);
 
-    assert_int_equal(fth_store_open(f->schema, path, "tester", NULL, &s, &err), FTRACK_OK);
-    assert_string_equal(fth_store_user_id(s), user_id); /* not a second hub user */
+    assert_int_equal(fhub_store_open(f->schema, path, "tester", NULL, &s, &err), FTRACK_OK);
+    assert_string_equal(fhub_store_user_id(s), user_id); /* not a second hub user */
     json_object *r = query(s, "select name from Project");
     assert_int_equal(count(r), 1);
     assert_string_equal(str(row(r, 0), "id"), project);
@@ -638,7 +639,7 @@ static void test_file_store_persists(void **state)
     json_object_put(data);
     assert_non_null(json_object_object_get(j, "finished_at"));
     json_object_put(r);
-    fth_store_close(s);
+    fhub_store_close(s);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);

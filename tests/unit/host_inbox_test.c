@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A worker's wakeable inbox (host/delivery/inbox.h) and the one worker loop over a delivery strategy
  * (host/delivery/strategy.h): a wake before the wait is not lost, a wait ends at its timer or at a
  * wake from another thread, and the loop sleeps only when its strategy is idle. */

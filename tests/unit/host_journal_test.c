@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The event journal (host/delivery/journal.c), the dead-letter file and the failure policy arithmetic. */
 #include <setjmp.h>
 #include <stdarg.h>

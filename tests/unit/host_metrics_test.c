@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Operations modules of the host: metrics (host/ops/metrics.c), log sinks (host/ops/logging.c),
  * health answers (host/ops/health.c), the operations configuration keys, secret files and the
  * FTRACK_HOST_<NAME> environment layer. */

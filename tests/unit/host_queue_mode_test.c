@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Queue mode's pure parts (host/scale/queue_mode.c, host/scale/queue_redis.c): the "queue" options, the
  * flags over the file, partitioning by entity, stream keys and registry keys. The Redis
  * behaviour itself is tested against a real redis-server in tests/integration/test_scale_*.sh. */

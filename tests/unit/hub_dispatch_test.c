@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub client without a server: options, local dispatch rules (protocol §6.6),
  * publish_local results, subscribe errors, callback results published as replies, dispatch
  * results, the publish queue's bound and the not-connected errors. Delivery queues are in

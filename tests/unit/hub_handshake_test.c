@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub's addressing and handshake (protocol §5.1-§5.2): server URL → endpoint, the
  * handshake answer's parsing, the HTTP GET against a local responder (credentials as headers,
  * 401 as a credentials error without the key), and the proxy chosen from the environment. */

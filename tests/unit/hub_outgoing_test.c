@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub client's API for hosts that route events themselves (an isolated plugin's child):
  * ftrack_hub_queue_subscriptions' full listing, ftrack_hub_queue_call (one subscriber by id)
  * and ftrack_hub_set_outgoing (publishes handed to a hook instead of the network). No server:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Delivery queues without a server (sdk/src/hub/queue.c): a bounded queue's
  * overflow, order and dispatch on its own consumer, close, and the subscriptions a queue
  * lists. Moved from hub_dispatch_test.c when dispatch.c was split. */

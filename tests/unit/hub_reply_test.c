@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reply windows and acknowledgements of publishes without a server (protocol §6.6, §5.4,
  * sdk/src/hub/reply.c): the reply registry and its expiry, replies handed to the publishing
  * queue, on_ack, windows closing in deadline order and acked entries unlinked. Moved from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A callback's automatic reply is written as text (fti_reply_text_make, fti_publish_pieces)
  * instead of being built as an event and serialised. These tests hold the two roads to the
  * same bytes: the old one (ftrack_event_reply_new, the metadata as source,

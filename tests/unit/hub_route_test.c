@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Routing without a full parse: the top-level scanner of an object's text
  * (fti_json_scan_object), the top-level keys an expression reads (fti_expression_top_keys),
  * and the union of keys a subscriber set's routing reads (fti_subset.route_keys), checked by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTRACK_TEST_HUB_TEST_SUPPORT_H
 #define FTRACK_TEST_HUB_TEST_SUPPORT_H
 /* Helpers shared by the hub client's unit tests (hub_dispatch_test.c, hub_queue_test.c,

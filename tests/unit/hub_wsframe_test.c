@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Coalesced frames (hub/wsframe.h): frames of every length form (7-bit, 16-bit and 64-bit)
  * built back to back decode, per RFC 6455 §5.2, to the payloads given; a client's are each
  * masked with their own key, a server's carry no mask bit and no key (§5.1). The network

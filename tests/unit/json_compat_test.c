@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fti_json_fix_astral_escapes (common/json_compat.h): the escaped surrogate pairs json-c 0.16
  * decodes as U+FFFD. Regression test of the first fuzz_event crash (build-fuzz, 2026-11-22):
  * an event whose topic holds U+7DFCF round-trips through Python's ensure_ascii dumps only with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key makers: byte-exact keys from the string key maker (protocol §12's StringKeyMaker cases)
  * and the canonical JSON key maker (member order never matters, different lists never
  * collide), plus a user-supplied key maker through the vtable. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Recorded operations: payload shapes, every commit optimisation of protocol §3.4, commit
  * merging into the cache, rollback, and per-thread recording. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The audit log's logic: configuration, the line format, and appending with rotation in a
  * temporary folder. */
 #define _GNU_SOURCE /* nftw */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Discovery for SDK-only programs (sdk/src/plugin/discover.c), with the test plugins the build
  * places beside this executable (tests/plugins/<name>/). */
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The encode-media trigger's logic: configuration, rules, candidates from ftrack.update /
  * component-added / action selections, the action and result shapes, job data, and the
  * bookkeeping that stops it re-triggering on its own outputs. */

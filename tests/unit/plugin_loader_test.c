@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The scan: order, what counts as a candidate, the trust checks before dlopen
  * (sdk/src/plugin/loader.c). Real plugins are covered by tests/integration/test_plugins_*.sh;
  * here the files are not shared objects, so dlopen itself must refuse them. */

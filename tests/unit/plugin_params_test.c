@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Argument filtering and parameter validation (sdk/src/plugin/params.c). */
 #include <setjmp.h>
 #include <stdarg.h>

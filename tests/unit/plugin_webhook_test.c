@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The webhook forwarder's logic: signing, retry policy, configuration, and real deliveries
  * to a scripted HTTP server on loopback. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The public headers by audience: a plugin author's headers (plugin.h, event.h, hub.h,
  * common.h) carry no host material, the whole public API names no third-party type but
  * json-c's, and the two small helpers that replaced host-only or libcurl-typed calls

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Python-compatible json.dumps and the schema cache hash (protocol §1.3). Expected strings were
  * produced by CPython 3.11's json.dumps. */
 #include <setjmp.h>

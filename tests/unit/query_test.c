@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Queries: paging by metadata.next (protocol §3.4), offset/limit stripping, default projections,
  * first/one/get, and answers a client must refuse. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Entities in the session: cache layering (memory over the user's cache, protocol §9), the
  * Python identity keys, auto-populate on and off (per thread), relations. */
 #include <setjmp.h>

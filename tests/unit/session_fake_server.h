@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A fake ftrack /api for the session's data-layer tests (entity, query, operations, media):
  * an http_responder whose handler answers query_server_information and query_schemas itself
  * and every other operation through the test's `answer` callback. Each operation received

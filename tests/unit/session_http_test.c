@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The /api client against a scripted local responder (protocol §2-§3). */
 #include <setjmp.h>
 #include <stdarg.h>

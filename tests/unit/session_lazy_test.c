@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ftrack_session_options.lazy_schemas: by default the schemas are loaded at open (as the Python
  * client does); with lazy_schemas the first query loads them, and an idle session never
  * does. */

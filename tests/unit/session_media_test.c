@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* encode_media (protocol §4): request shapes, the unsupported-action error, the upload of a
  * local file (get_upload_metadata + PUT with exactly the returned headers) and following a Job. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The session: open against a local responder, version check, schemas and their cache, close,
  * per-thread flags and concurrent calls (protocol §1). */
 #include <setjmp.h>

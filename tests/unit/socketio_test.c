@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* socket.io 0.9 codec (protocol §5.4): every packet form the Python and JS clients produce,
  * byte-exact frame builders and the event-argument extractor. */
 #include <setjmp.h>

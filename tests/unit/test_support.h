@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTRACK_TEST_SUPPORT_H
 #define FTRACK_TEST_SUPPORT_H
 /* Small fixtures shared by unit tests: ASSERT_OK for calls that return an ftrack_status,

@@ -1,5 +1,6 @@
-#ifndef FTH_HUB_SERVER_H
-#define FTH_HUB_SERVER_H
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef FHUB_SERVER_H
+#define FHUB_SERVER_H
 /*
  * The embedded event hub: a real server on one port that speaks ftrack's protocol
  * (docs/internals/protocol.md §3, §5-§7, Appendices A-B):
@@ -12,22 +13,22 @@
  *   GET  /component/get?id=&username=&apiKey=   download a component's file
  *
  * Threads. The server runs libwebsockets' service loop on one thread of its own, started by
- * fth_hub_server_start() and joined by fth_hub_server_stop(). All connection and routing
+ * fhub_server_start() and joined by fhub_server_stop(). All connection and routing
  * state lives on that thread. The functions below are safe to call from any thread.
  *
  * Ownership. The config is read during start only (strings are copied). A server is freed by
- * fth_hub_server_stop(). Strings returned by accessors are borrowed from the server and stay
+ * fhub_server_stop(). Strings returned by accessors are borrowed from the server and stay
  * valid until it is stopped.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <ftrack/common.h>
 
-typedef struct fth_hub_server fth_hub_server;
+typedef struct fhub_server fhub_server;
 
-typedef struct fth_hub_server_config {
+typedef struct fhub_server_config {
     const char *listen_host;   /* NULL → "127.0.0.1"; "::1" (no brackets) for IPv6 */
-    int port;                  /* 0 → an ephemeral port (see fth_hub_server_port) */
+    int port;                  /* 0 → an ephemeral port (see fhub_server_port) */
     const char *api_user;      /* required */
     const char *api_key;       /* required, non-empty; never logged */
     double heartbeat_interval; /* seconds between "2::" to each client; 0 → 10 */
@@ -61,67 +62,67 @@ typedef struct fth_hub_server_config {
      * "https://ftrack.example.com". Upload URLs are built on it. NULL: the listen URL, or
      * X-Forwarded-Proto/X-Forwarded-Host when a request comes from a loopback peer. */
     const char *public_url;
-} fth_hub_server_config;
+} fhub_server_config;
 
 /* Fill *cfg with the defaults above (all zero/NULL). */
-void fth_hub_server_config_init(fth_hub_server_config *cfg);
+void fhub_server_config_init(fhub_server_config *cfg);
 
 /* Bind, listen and start the service thread. Returns when the server accepts connections.
  * Fails with FTRACK_ERR_IO when the address cannot be bound (busy port, bad host),
  * FTRACK_ERR_INVALID_ARGUMENT for a bad config, FTRACK_ERR_CONFIG when the schema file is
  * unreadable. On failure *out is NULL. */
-ftrack_status fth_hub_server_start(const fth_hub_server_config *cfg, fth_hub_server **out,
+ftrack_status fhub_server_start(const fhub_server_config *cfg, fhub_server **out,
                                    ftrack_error *err);
 
 /* "http://HOST:PORT" ("https://" with TLS) with the explicit (actual) port and no trailing
  * slash; IPv6 hosts in brackets. Borrowed. */
-const char *fth_hub_server_url(const fth_hub_server *srv);
+const char *fhub_server_url(const fhub_server *srv);
 /* The port actually bound. */
-int fth_hub_server_port(const fth_hub_server *srv);
+int fhub_server_port(const fhub_server *srv);
 
 /* Route an event as if the server itself had published it (e.g. ftrack.update): `event_json`
  * is one wire event object (normalised like any client event). Queued to the service
  * thread; returns FTRACK_ERR_PARSE when it is not a JSON object with a string topic. */
-ftrack_status fth_hub_server_inject(fth_hub_server *srv, const char *event_json, size_t len,
+ftrack_status fhub_server_inject(fhub_server *srv, const char *event_json, size_t len,
                                     ftrack_error *err);
 
 /* Make every connected client reconnect: send "0::" and drop the TCP connection
  * (Appendix B rule 7). Asynchronous. */
-void fth_hub_server_drop_connections(fth_hub_server *srv);
+void fhub_server_drop_connections(fhub_server *srv);
 
 /* Current number of websocket connections (for tests and health). */
-size_t fth_hub_server_connection_count(const fth_hub_server *srv);
+size_t fhub_server_connection_count(const fhub_server *srv);
 
 /* Stop the service thread, close every connection, free everything. NULL is accepted.
  * Must not be called from the service thread. */
-void fth_hub_server_stop(fth_hub_server *srv);
+void fhub_server_stop(fhub_server *srv);
 
 /* ---- Credentials (credentials.c) ---------------------------------------------------------- */
 
-typedef struct fth_hub_credentials {
+typedef struct fhub_credentials {
     char *api_user; /* FTRACK_API_USER, else the login user */
     char *api_key;  /* FTRACK_API_KEY / FTRACK_APIKEY, else the key file's content */
     char *key_file; /* path of the key file when the key came from it, else NULL */
     bool generated; /* the key file was created just now */
-} fth_hub_credentials;
+} fhub_credentials;
 
 /* The hub's default state folder: $XDG_STATE_HOME/ftrack-host, else
  * ~/.local/state/ftrack-host. Caller frees. NULL when neither HOME nor XDG_STATE_HOME is set. */
-char *fth_hub_default_data_dir(void);
+char *fhub_default_data_dir(void);
 
 /* Resolve the hub's user and key from the environment; where no key is configured, read the
  * key file `<data_dir>/api-key` (creating the folder 0700 and the file 0600 with a random key
  * when missing; refusing a file readable by others). data_dir NULL → the default above.
- * Free with fth_hub_credentials_clear(). */
-ftrack_status fth_hub_credentials_resolve(const char *data_dir, fth_hub_credentials *out,
+ * Free with fhub_credentials_clear(). */
+ftrack_status fhub_credentials_resolve(const char *data_dir, fhub_credentials *out,
                                           ftrack_error *err);
-void fth_hub_credentials_clear(fth_hub_credentials *creds);
+void fhub_credentials_clear(fhub_credentials *creds);
 
 /* ---- The command line (command.c) -------------------------------------------------------- */
 
 /* Run the hub alone until SIGINT/SIGTERM, as `ftrack-host hub` and `ftrack-hub` do: argv[0]
  * is the command word, prog the name messages start with ("ftrack-host hub", "ftrack-hub").
  * Returns the exit code: 0 ok, 1 the hub could not start, 2 usage or credentials. */
-int fth_hub_command(int argc, char **argv, const char *prog);
+int fhub_command(int argc, char **argv, const char *prog);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTRACK_CACHE_H
 #define FTRACK_CACHE_H
 /*

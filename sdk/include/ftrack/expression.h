@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTRACK_EXPRESSION_H
 #define FTRACK_EXPRESSION_H
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTRACK_H
 #define FTRACK_H
 /* The whole public API for programs and plugins. Programs that run plugins add

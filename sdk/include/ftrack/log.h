@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTRACK_LOG_H
 #define FTRACK_LOG_H
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTRACK_PLUGIN_LOADER_H
 #define FTRACK_PLUGIN_LOADER_H
 /*

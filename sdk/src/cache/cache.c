@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The cache interface: argument checks, default messages and the default clear, so each
  * implementation (ours or a user's) only does its own work. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_CACHE_INTERNAL_H
 #define FTI_CACHE_INTERNAL_H
 /* Private helpers shared by the cache implementations. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The persistent cache: one SQLite database file with one table (key TEXT PRIMARY KEY,
  * value BLOB), in WAL mode.

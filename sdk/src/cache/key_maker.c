@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key makers (Python's KeyMaker family): the string one of ftrack_api.cache, and a canonical
  * JSON one for keys that must not depend on the order of an object's members. */
 #include <stdio.h>

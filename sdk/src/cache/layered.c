@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The layered cache (Python's LayeredCache). Its own read-write lock makes "miss in a shallow
  * layer, hit deeper, fill the shallow ones" atomic with respect to writers, so a fill can never
  * write back a value a concurrent set has just replaced. Hits in the shallowest layer, the

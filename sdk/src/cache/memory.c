@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The memory cache: a chained hash map with an LRU list, behind one mutex.
  * json-c's lh_table is not thread-safe, never shrinks its probe chains after deletions and has
  * no recency order, so a small map of our own fits a long-lived, bounded, shared cache better. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Growable arrays and text buffers (internal.h): the one place that doubles a capacity,
  * checks the multiplication and keeps the old block when realloc fails. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_INTERNAL_H
 #define FTI_INTERNAL_H
 /* Private helpers shared by the SDK's modules (prefix fti_, never exported). */

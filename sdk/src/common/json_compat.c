@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* See json_compat.h: rewrite the escaped surrogate pairs json-c 0.16 decodes as U+FFFD. */
 #include <stdbool.h>
 #include <stdint.h>

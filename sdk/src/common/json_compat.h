@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_JSON_COMPAT_H
 #define FTI_JSON_COMPAT_H
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Log records as text (internal.h): the level names, and one record as one line of JSON, the
  * format of `--log-format json` shared by the host's log sink (host/ops/logging.c) and the
  * hub's (host/hub/command.c). Stateless, so the host and the hub can link their own copy

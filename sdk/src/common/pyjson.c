@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Python's json.dumps, byte for byte (see pyjson.h). */
 #include <locale.h>
 #include <math.h>

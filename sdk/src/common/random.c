@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Random bytes and the ids made from them (internal.h): every random id, key, mask and jitter
  * of the SDK, the host and the embedded hub comes from here, from the kernel's CSPRNG, and
  * fails one way: a process that cannot get random bytes stops (abort), because there is

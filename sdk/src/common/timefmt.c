@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ISO 8601 time text (ftrack/common.h): the one formatter behind the log lines, dead
  * letters, the journal's gap events, the hub's stored dates and the audit log. */
 #include <stdio.h>

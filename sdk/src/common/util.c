@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private helpers. This file is also linked into ftrack-host on its own (with the socket.io
  * codec) because the embedded hub needs them while libftrack.so keeps them hidden. */
 #include <stdio.h>

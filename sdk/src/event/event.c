@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SDK's event object (protocol §5.5, §6). An event is one json-c object that always holds
  * the seven wire keys in the Python client's order, so serialising is a single json-c call. */
 #include <pthread.h>

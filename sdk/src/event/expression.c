@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ftrack's subscription/target expression language (protocol §7): a recursive-descent parser
  * that mirrors the Python client's pyparsing grammar, compiled into an immutable tree.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_EXPRESSION_INTERNAL_H
 #define FTI_EXPRESSION_INTERNAL_H
 /* The expression module's internal API (expression.c), for the hub's router. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub client's options and lifecycle: ftrack_hub_new, connect, wait, disconnect and free.
  * The rest of the public API lives beside it: subscribe.c, publish.c, and frames.c for the
  * frames those queue for the service thread (transport.c). */

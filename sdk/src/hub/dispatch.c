@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Dispatch to callbacks (protocol §6.6): an event taken from a delivery queue, handed to the
  * queue's subscribers that match it.
  *

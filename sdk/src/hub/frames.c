@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Outgoing frames and their acknowledgements (protocol §5.4). Frames wait in the hub's frame
  * lists (pending before a connection, outbox for the current one) until the service thread
  * (transport.c) writes them. Each frame that asks for an ack is remembered in a ring of ack

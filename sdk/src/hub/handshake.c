@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The socket.io 0.9 handshake (protocol §5.1-§5.2): the server URL, then one HTTP GET that
  * returns the session id the websocket path needs. */
 #include <ctype.h>

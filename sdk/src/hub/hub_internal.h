@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_HUB_INTERNAL_H
 #define FTI_HUB_INTERNAL_H
 /*

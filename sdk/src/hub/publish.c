@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Publishing: the checks, the outgoing hook's road (ftrack_hub_set_outgoing), and queueing an
  * event's frame for the service thread (transport.c); plus the purely local publishes, which
  * dispatch or route to this process's own subscribers and never reach the server. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Delivery queues (docs/internals/architecture.md): each consumer thread's inbox of event
  * texts.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The receive path of an event packet from the server (on the service thread, transport.c):
  * parsed only as far as routing needs, then routed (route.c) as the bytes received. Kept apart
  * from the connection because it is the hub client's hottest code and knows nothing of lws:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reply windows and acknowledgements of publishes (protocol §6.6, §5.4).
  *
  * A publish that waits for a reply (on_reply) or for the server's acknowledgement (on_ack)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A callback's reply as text (protocol §6.6): the ftrack.meta.reply event that publishes a
  * subscriber callback's result (dispatch.c auto_reply), written without building it.
  *

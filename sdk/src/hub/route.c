@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Subscriber sets and routing (protocol §6.6): which delivery queues an event goes to.
  *
  * The subscribers are an immutable, reference-counted snapshot (fti_subset), replaced whole on

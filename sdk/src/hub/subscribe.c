@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Subscribing and unsubscribing: a subscriber's metadata and expression, its place in the
  * hub's subscriber set (route.c), and the ftrack.meta.subscribe / unsubscribe frames that tell
  * the server. The hub's own reply subscriber is made here too, on connect. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hub's network thread: one libwebsockets context serviced by one thread (Debian's lws
  * has no libevent loop). It owns the connection state machine
  *

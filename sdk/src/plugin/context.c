@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The per-instance handle a plugin receives (ftrack/plugin.h, ftrack/plugin_loader.h). */
 #include <stdarg.h>
 #include <stdio.h>

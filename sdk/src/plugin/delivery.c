@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The delivery record of one callback: ftrack_delivery_fail (ftrack/hub.h), how a C callback
  * reports that it could not handle its event, and the one place a delivery is set up
  * (ftrack_delivery_init for hosts, fti_delivery_copy for the SDK's dispatch). The host owns

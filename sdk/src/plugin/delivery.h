@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_PLUGIN_DELIVERY_H
 #define FTI_PLUGIN_DELIVERY_H
 /* The SDK's side of delivery records (the public side is ftrack_delivery_init in ftrack/host.h). */

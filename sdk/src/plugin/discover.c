@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Plugin discovery for a session used without the host: protocol §8's model (register runs on
  * the thread that opens the session; subscribers use the hub's own queue, drained by
  * ftrack_hub_wait()). The host turns this off and loads plugins through plugin_loader.h with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_PLUGIN_DISCOVER_H
 #define FTI_PLUGIN_DISCOVER_H
 /* Plugin discovery for a session used without the host (protocol §8's model): load the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Plugin discovery, dlopen and ABI negotiation (ftrack/plugin_loader.h). */
 #include <dirent.h>
 #include <dlfcn.h>

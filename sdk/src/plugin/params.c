@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Declared parameters and argument filtering (ftrack/plugin_loader.h). */
 #include <errno.h>
 #include <math.h>

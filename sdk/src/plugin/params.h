@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_PLUGIN_PARAMS_H
 #define FTI_PLUGIN_PARAMS_H
 /* Declared plugin parameters: validation of a descriptor's list and conversion of values to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Whether a plugin file may be loaded (ftrack_plugin_file_trusted, ftrack/plugin_loader.h):
  * the rule sshd's StrictModes applies to authorized_keys. Loading a shared object runs its
  * code, so the file and every folder up to / must belong to this user or root and be writable

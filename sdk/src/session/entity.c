@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Entity handles, their cache keys and merging into the session's cache (protocol §1.4, §9).
  *
  * The cache holds each entity's JSON text ({"__entity_type__": ..., attributes}) under the key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The authenticated /api client: see http.h. */
 #include "session/http.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_SESSION_HTTP_H
 #define FTI_SESSION_HTTP_H
 /*

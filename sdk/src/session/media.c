@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* encode_media, uploads to the server location and following a Job (protocol §2, §4). */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Recorded operations, commit and rollback (protocol §1.4, §3.4, Python's Session.commit).
  *
  * Each thread records into its own JSON array (session_internal.h), so one thread's commit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Session options and the resolution of server, key and user (protocol §1.1). */
 #include <pwd.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Queries and paging (protocol §3.4, Python's Session.query and QueryResult). */
 #include <ctype.h>
 #include <errno.h>

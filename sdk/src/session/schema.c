@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Schemas and their on-disk cache (protocol §1.3).
  *
  * The cache file is shared with ftrack's Python client, so freshness is decided exactly as it

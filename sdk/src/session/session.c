@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The session: open, close, getters, calls and per-thread state (protocol §1). */
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTI_SOCKETIO_H
 #define FTI_SOCKETIO_H
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Coalesced websocket frames, client or server (wsframe.h). */
 #include <stdint.h>
 #include <stdlib.h>

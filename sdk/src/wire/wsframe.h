@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Websocket text frames (RFC 6455 §5.2), several in one buffer, so a network thread sends all
  * the frames waiting for one connection with one write: the SDK client's outbox (masked
  * frames, client to server) and the embedded hub's per-connection queues (unmasked frames,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* host_probe: publish events through an event hub and print the replies with their arrival
  * times, for the host's integration tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hub_client_probe: a small C SDK program the integration and interop tests drive.
  *
  * It connects to FTRACK_SERVER (or --server) with FTRACK_API_USER / FTRACK_API_KEY,

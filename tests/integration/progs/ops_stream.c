@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ops_stream: publish a paced stream of events and print every reply, for the operations
  * tests (reload while events flow, metrics that match what was sent).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FTRACK_TEST_PROBE_SUPPORT_H
 #define FTRACK_TEST_PROBE_SUPPORT_H
 /* What the integration tests' probe programs (host_probe, ops_stream, rel_publisher,

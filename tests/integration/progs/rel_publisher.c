@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rel_publisher: publish numbered events and wait for the hub's acknowledgement of each, for
  * the reliability tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Drives the SDK's data layer against a real server (FTRACK_SERVER, FTRACK_API_USER,
  * FTRACK_API_KEY from the environment), for the integration tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: only an entry point for an ABI version the host does not know. */
 #include <ftrack/plugin.h>
 

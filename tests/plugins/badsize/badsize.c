@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: a descriptor whose size is wrong (built against a mismatched header). */
 #include <ftrack/plugin.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: claims the name of the echo test plugin (a duplicate). */
 #include <ftrack/plugin.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: replies to `topic` with its instance name, its arguments and the event's data.
  * It logs the arguments it received so tests can check filtering and conversion. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: a shared object without any entry point (like a Python extension module). */
 #include <ftrack/plugin.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: a descriptor without a register function. */
 #include <ftrack/plugin.h>
 

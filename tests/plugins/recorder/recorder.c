@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin for the reliability tests: appends one JSON line per delivery to `record`
  * (instance, event id, topic, data.i, attempt, redelivery, pid), after sleeping `delay`
  * seconds. The event's data steers failures, so a test can aim them at chosen events:

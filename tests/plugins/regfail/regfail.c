@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: subscribes, then refuses to register; the host must remove the subscription
  * (a publish on its topic gets no reply) and go on. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: publishes from its register and from its callback, for the isolation tests
  * (an isolated plugin's publishes go through the host: ftrack_hub_set_outgoing in the child).
  * At register it publishes `to` with data {"i": -1, "phase": "register", "pid": ...}; for each

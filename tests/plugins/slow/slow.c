@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: sleeps `delay` seconds per event, then replies. */
 #include <stdio.h>
 #include <time.h>

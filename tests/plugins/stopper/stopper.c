@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: two subscribers on `test.stop`; the first (priority 10) replies and stops the
  * event, so the second (priority 20) never runs. Another plugin on the same topic still does. */
 #include <ftrack/plugin.h>

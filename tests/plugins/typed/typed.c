@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test plugin: parameters of every type, two of them required; logs what it received. */
 #include <ftrack/plugin.h>
 
