@@ -29,14 +29,6 @@ struct fth_poison {
     fth_deadletter *deadletter;
 };
 
-static void utc_stamp(double when, char *buf, size_t size)
-{
-    time_t t = (time_t)when;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* ---- the list ---------------------------------------------------------------------------- */
 
 static json_object *read_list(const char *path)
@@ -80,7 +72,7 @@ static void log_crash(const fth_crash_record *c)
 {
     char sig[96], when[32];
     fth_crash_guard_describe(c->signal, sig, sizeof(sig));
-    utc_stamp(c->time, when, sizeof(when));
+    ftrack_time_iso8601(c->time, 0, when, sizeof(when));
     ftrack_log_event(FTRACK_LOG_ERROR, "reliability", c->id, c->topic,
                      "the previous run of the host (pid %d) crashed with %s at %s while plugin "
                      "instance '%s' handled event %s (topic %s)",
@@ -106,7 +98,7 @@ static void decide(fth_poison *p, const fth_poison_instance *inst)
                    inst->name, sig);
         return;
     }
-    utc_stamp(c->time, when, sizeof(when));
+    ftrack_time_iso8601(c->time, 0, when, sizeof(when));
     char *reason = fti_asprintf("%s on event %s (topic %s)", sig, c->id, c->topic);
     json_object *entry = json_object_new_object();
     json_object_object_add(entry, "since", json_object_new_string(when));
