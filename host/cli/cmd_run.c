@@ -241,6 +241,7 @@ static int start_plugins(run_state *s)
                    "event hub not connected yet (%s); going on, it "
                    "keeps trying",
                    err.message);
+    fth_plugin_host_settle(hub);
     size_t running = fth_plugin_host_running(s->host);
     ftrack_log(FTRACK_LOG_INFO, "host", "ready: %zu plugin instance%s running, event hub %s",
                running, running == 1 ? "" : "s",

@@ -165,6 +165,7 @@ static void collect(void *user_data)
 
 static void send_ready(fth_run_ops *ops)
 {
+    fth_plugin_host_settle(current_hub(ops));
     char status[256];
     size_t n = fth_plugin_host_count(*ops->view.host);
     snprintf(status, sizeof(status), "%zu plugin instance%s running, event hub connected", n,

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ftrack/host.h>
+
 #include "common/internal.h"
 #include "runtime/workers.h"
 #include "isolation/isolation.h"
@@ -551,4 +553,19 @@ bool fth_plugin_host_remove(fth_plugin_host *h, size_t index, double drain_timeo
             (h->count - index - 1) * sizeof(*h->reported));
     h->count--;
     return stopped;
+}
+
+void fth_plugin_host_settle(ftrack_hub *hub)
+{
+    if (!hub || !ftrack_hub_connected(hub))
+        return;
+    ftrack_error err;
+    ftrack_error_clear(&err);
+    ftrack_status st = ftrack_hub_flush(hub, FTH_SETTLE_SECONDS, &err);
+    /* not connected: the hub logs the drop and announces everything again on connect */
+    if (st != FTRACK_OK && st != FTRACK_ERR_NOT_CONNECTED)
+        ftrack_log(FTRACK_LOG_WARNING, "host",
+                   "going on without the event server's acknowledgement of every "
+                   "subscription: %s",
+                   err.message);
 }

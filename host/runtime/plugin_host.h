@@ -80,6 +80,15 @@ void fth_plugin_host_report(fth_plugin_host *host);
  * exit without unloading plugins. NULL is accepted. */
 bool fth_plugin_host_stop(fth_plugin_host *host, double drain_timeout);
 
+/* How long the host waits for the server to file its plugins' subscriptions. */
+#define FTH_SETTLE_SECONDS 5.0
+/* Before the host says it is ready (the "ready:" and "reloaded:" lines, systemd's READY=1):
+ * wait, at most FTH_SETTLE_SECONDS, until the event server has acknowledged every
+ * subscription the plugins made so far, so events published from then on reach them. Logs
+ * a warning and goes on when the server is slow; does nothing when the hub is not
+ * connected (the subscriptions are announced on connect). Main thread. */
+void fth_plugin_host_settle(ftrack_hub *hub);
+
 /* For reload (reload.c) and the status page. Workers are indexed 0..count-1; removing one
  * shifts the later ones down. */
 struct fth_worker;

@@ -310,6 +310,7 @@ bool fth_reload(fth_reloader *r, fth_reload_target *t, fth_reload_summary *sum)
     *t->plugin_paths = paths;
     free_unused(r, t);
     fth_metrics_global_add(FTH_GLOBAL_RELOADS, 1);
+    fth_plugin_host_settle(ftrack_session_hub(t->session));
     ftrack_log(FTRACK_LOG_INFO, "reload",
                "reloaded: %zu started, %zu stopped, %zu re-registered, %zu unchanged, %zu "
                "failed; %zu plugin instance%s running",

@@ -36,6 +36,7 @@ start_host() {
         --data-dir "$FTRACK_TEST_TMP/host-data" "$@" 2>"$HOST_LOG" &
     HOST_PID=$!
     track_child "$HOST_PID"
+    # "ready:" comes once the hub has acknowledged every subscription the plugins made.
     if ! wait_for 30 grep -q 'ready:' "$HOST_LOG"; then
         cat "$HOST_LOG" >&2
         fail "ftrack-host did not get ready within 30 s"
@@ -43,8 +44,6 @@ start_host() {
     FTRACK_SERVER=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$HOST_LOG" | head -n 1)
     export FTRACK_SERVER
     note "ftrack-host $HOST_PID at $FTRACK_SERVER"
-    # The subscriptions are sent when register runs; give the hub a moment to file them.
-    sleep 0.3
 }
 
 stop_host() {

@@ -42,8 +42,6 @@ start_py_host() {
         fail "ftrack-host did not get ready within 60 s"
     fi
     note "ftrack-host $HOST_PID on $FTRACK_SERVER"
-    # As start_host: the subscriptions were sent at register; give the hub a moment to file them.
-    sleep 0.3
 }
 
 stop_py_host() {

@@ -29,7 +29,6 @@ grep -qE "embedded event hub at http://127\.0\.0\.1:[0-9]+; clients join with FT
 grep -qF "running on the EMBEDDED event hub" "$log" || fail "no embedded-hub warning"
 FTRACK_SERVER=$(grep -o 'http://127\.0\.0\.1:[0-9]*' <<<"$line" | head -n 1)
 export FTRACK_SERVER
-sleep 0.3
 probe test.echo --data '{"hello":"world"}' --expect 1 --wait 10
 echo "$PROBE_OUT"
 [ "$PROBE_RC" -eq 0 ] || fail "no reply through the embedded hub"
@@ -100,7 +99,6 @@ HOST_LOG=$log
 track_child "$HOST_PID"
 wait_for 30 grep -q 'ready:' "$log" || { cat "$log" >&2; fail "not ready against FTRACK_SERVER"; }
 grep -qF "EMBEDDED" "$log" && fail "started an embedded hub although FTRACK_SERVER is set"
-sleep 0.3
 probe test.echo --expect 1 --wait 10
 [ "$PROBE_RC" -eq 0 ] || fail "no reply through the external hub: $PROBE_OUT"
 stop_host TERM

@@ -59,7 +59,6 @@ echo "MEASURED: server up $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b 
 wait_for 10 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$health_port/readyz)\" = 200 ]" ||
     fail "/readyz did not turn 200 once connected"
 wait_for 10 grep -q 'READY=1' "$NOTIFY_LOG" || { cat "$NOTIFY_LOG" >&2; fail "no READY=1 once connected"; }
-sleep 0.3
 REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 10
 [ "$PROBE_RC" -eq 0 ] || fail "discovery not answered"
 stop_host TERM

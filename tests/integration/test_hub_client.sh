@@ -40,9 +40,9 @@ awk -v e="$elapsed" 'BEGIN{exit !(e < 10)}' || fail "wrong key took ${elapsed}s 
 note "wrong credentials refused in ${elapsed}s"
 
 # --- publish with a reply through the hub ---------------------------------------------------
-probe responder --subscribe 'topic=test.ping' --reply '{"pong":true}' --time 15 --exit-after 1
+probe responder --subscribe 'topic=test.ping' --reply '{"pong":true}' --time 15 --exit-after 1 \
+    --settle
 wait_for 10 has responder '"connected":true' || fail "responder did not connect: $(out responder)"
-sleep 0.3
 "$PROBE" --publish test.ping --data '{"n":1}' --wait-reply --reply-timeout 5 --exit-after 1 --time 10 \
     >"$FTRACK_TEST_TMP/asker.out" 2>"$FTRACK_TEST_TMP/asker.err" || fail "asker failed: $(out asker)"
 has asker '"reply":{' || fail "no reply reached the publisher: $(out asker)"

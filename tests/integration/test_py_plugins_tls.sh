@@ -17,7 +17,6 @@ dir=$(py_plugins healthy)
 run_host trusted -- --require-server --plugin-path "$dir" --python-plugins --python "$PY" \
     --ca-file "$PKI/studio.crt"
 wait_log 60 "ready: 1 plugin instance running"
-sleep 0.3 # as start_host: the hub files the subscriptions
 REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe test.py.ping --data '{"n": 1}' --expect 1 --wait 15
 [ "$PROBE_RC" -eq 0 ] && grep -q '"pong":{"n":1' <<<"$PROBE_OUT" || fail "no answer over TLS: $PROBE_OUT"
 stop_py_host

@@ -16,11 +16,10 @@ kill -0 "$HUB_PID" || fail "the hub died under the fuzzer"
 # A correct client afterwards: subscribe, publish, receive.
 out="$FTRACK_TEST_TMP/probe.out"
 "$FTRACK_TEST_BIN_DIR/hub_client_probe" --subscribe "topic=after.fuzz" --time 10 \
-    --exit-after 3 >"$out" 2>&1 &
+    --exit-after 3 --settle >"$out" 2>&1 &
 probe=$!
 track_child "$probe"
 wait_for 10 grep -q '"connected":true' "$out" || { cat "$out" >&2; fail "a correct client cannot connect"; }
-sleep 0.3
 "$FTRACK_TEST_BIN_DIR/rel_publisher" after.fuzz --count 3 --wait 10 ||
     fail "publishes were not acknowledged after the fuzzing"
 wait_for 10 grep -q '"topic":"after.fuzz"' "$out" || { cat "$out" >&2; fail "no event delivered after the fuzzing"; }

@@ -51,7 +51,6 @@ start() {
     FTRACK_SERVER=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$HOST_LOG" | head -n 1)
     export FTRACK_SERVER
     note "start $STARTS: ftrack-host $HOST_PID at $FTRACK_SERVER"
-    sleep 0.3
 }
 # supervise SECONDS COMMAND...: restart the host after each crash (at most 6 crashes) until
 # COMMAND succeeds.

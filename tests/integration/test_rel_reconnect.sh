@@ -23,7 +23,6 @@ HOST_LOG="$t/host.log"
 HOST_PID=$!
 track_child "$HOST_PID"
 wait_for 30 grep -q 'ready:' "$HOST_LOG" || { cat "$HOST_LOG" >&2; fail "host not ready"; }
-sleep 0.3
 
 count_topic() { [ -f "$rec" ] && grep -c "\"topic\":\"$1\"" "$rec" || echo 0; }
 has_topic() { [ "$(count_topic "$1")" -ge "$2" ]; }

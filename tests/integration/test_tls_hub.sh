@@ -33,7 +33,6 @@ run_host cafile -- --plugin-path "$dir" --plugin-arg topic=ftrack.action.discove
     --ca-file "$PKI/studio.crt"
 wait_log 30 'ready: 1 plugin instance running, event hub connected'
 expect_log "connected to the event server at https://localhost:$HUB_PORT"
-sleep 0.3
 REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 10
 echo "$PROBE_OUT"
 [ "$PROBE_RC" -eq 0 ] || fail "discovery over wss was not answered"
@@ -48,7 +47,6 @@ JSON
 run_host isolated -- --plugin-path "$dir" --config "$FTRACK_TEST_TMP/isolated.json" \
     --ca-file "$PKI/studio.crt"
 wait_log 30 'ready: 1 plugin instance running, event hub connected'
-sleep 0.3
 REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 15
 [ "$PROBE_RC" -eq 0 ] || { cat "$HOST_LOG" >&2; fail "the isolated plugin did not answer over TLS"; }
 stop_host TERM

@@ -44,7 +44,6 @@ proxy_url="http://studio:$proxy_pass@127.0.0.1:$proxy_port"
 run_host proxy "https_proxy=$proxy_url" -- --plugin-path "$dir" --log-level debug \
     --plugin-arg topic=ftrack.action.discover --ca-file "$PKI/studio.crt"
 wait_log 30 'ready: 1 plugin instance running, event hub connected'
-sleep 0.3
 REQUESTS_CA_BUNDLE="$PKI/studio.crt" probe ftrack.action.discover --expect 1 --wait 10
 [ "$PROBE_RC" -eq 0 ] || fail "discovery not answered through the proxy"
 n=$(connects)

@@ -49,6 +49,19 @@ FTRACK_API void ftrack_delivery_init(ftrack_delivery *delivery, ftrack_delivery_
  * hub only the replies to its own publishes. Call before ftrack_hub_connect(). */
 FTRACK_API void ftrack_hub_set_local_subscriptions(ftrack_hub *hub, bool local);
 
+/* Block until the server has acknowledged every frame that asked for an acknowledgement
+ * and was queued before this call (subscribe and unsubscribe announcements, publishes), or
+ * until it refused them: settled either way. A host calls it after its plugins subscribed,
+ * before it says it is ready, so that events published from then on reach them. Frames sent
+ * without an ack id (replies of callbacks) are not waited for. Returns FTRACK_OK when all are
+ * settled, FTRACK_ERR_TIMEOUT after `timeout` seconds (they may still be acknowledged
+ * later), FTRACK_ERR_NOT_CONNECTED at once when the hub is not connected, or as soon as the
+ * connection drops meanwhile (the subscriptions are announced again on the next connect).
+ * Any thread; from a subscriber callback it holds up that callback's queue while it waits.
+ * Only the acknowledgements of the last 1024 frames asking for one are remembered: with more
+ * outstanding, the oldest count as settled. */
+FTRACK_API ftrack_status ftrack_hub_flush(ftrack_hub *hub, double timeout, ftrack_error *err);
+
 /* ---- Per-plugin delivery queues ---------------------------------------------------------- */
 
 /* A bounded queue of deliveries. Events matching any of its subscribers are appended once

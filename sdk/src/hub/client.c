@@ -276,6 +276,41 @@ ftrack_status ftrack_hub_wait_connected(ftrack_hub *hub, double timeout, ftrack_
     return st;
 }
 
+/* Waits on hub->cond: frames.c broadcasts when an ack record settles while flush_waiters is
+ * set, the transport on every connection change. */
+ftrack_status ftrack_hub_flush(ftrack_hub *hub, double timeout, ftrack_error *err)
+{
+    if (!hub)
+        return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "ftrack_hub_flush needs a hub");
+    double deadline = fti_now() + (timeout > 0 ? timeout : 0);
+    ftrack_status st = FTRACK_OK;
+    pthread_mutex_lock(&hub->lock);
+    unsigned long upto = hub->ack_counter;
+    unsigned long connection = hub->connections;
+    hub->flush_waiters++;
+    for (;;) {
+        if (!hub->connected || hub->connections != connection) {
+            st = fti_error(err, FTRACK_ERR_NOT_CONNECTED,
+                           "The event hub is not connected: nothing sent can be acknowledged.");
+            break;
+        }
+        if (!fti_acks_awaited_locked(hub, upto))
+            break;
+        if (fti_now() >= deadline) {
+            st = fti_error(err, FTRACK_ERR_TIMEOUT,
+                           "The event server did not acknowledge every frame within %.1f s.",
+                           timeout);
+            break;
+        }
+        struct timespec ts;
+        deadline_to_timespec(deadline, &ts);
+        pthread_cond_timedwait(&hub->cond, &hub->lock, &ts);
+    }
+    hub->flush_waiters--;
+    pthread_mutex_unlock(&hub->lock);
+    return st;
+}
+
 ftrack_status ftrack_hub_disconnect(ftrack_hub *hub, bool unsubscribe, ftrack_error *err)
 {
     if (!hub)

@@ -112,6 +112,32 @@ fti_frame *fti_frame_for_event_locked(ftrack_hub *hub, ftrack_event *event, fti_
 
 /* ---- acknowledgements ------------------------------------------------------------------- */
 
+/* An ack record went away: wake ftrack_hub_flush (client.c), which waits for that. */
+static void ack_settled_locked(ftrack_hub *hub)
+{
+    if (hub->flush_waiters)
+        pthread_cond_broadcast(&hub->cond);
+}
+
+void fti_ack_forget_locked(ftrack_hub *hub, unsigned long ack_id)
+{
+    fti_ack_record *r = &hub->acks[ack_id % FTI_HUB_ACK_RING];
+    if (ack_id && r->id == ack_id) {
+        r->id = 0;
+        ack_settled_locked(hub);
+    }
+}
+
+bool fti_acks_awaited_locked(const ftrack_hub *hub, unsigned long upto)
+{
+    /* A record overwritten by a newer one (more than FTI_HUB_ACK_RING awaited) counts as
+     * settled: nothing could match its ack any more. */
+    for (size_t i = 0; i < FTI_HUB_ACK_RING; i++)
+        if (hub->acks[i].id && hub->acks[i].id <= upto)
+            return true;
+    return false;
+}
+
 void fti_ack_mark_sent_locked(ftrack_hub *hub, unsigned long ack_id)
 {
     fti_ack_record *r = &hub->acks[ack_id % FTI_HUB_ACK_RING];
@@ -129,6 +155,7 @@ void fti_ack_fail_frames_locked(ftrack_hub *hub, fti_frame_list *dropped, const 
             fti_reply_ack_locked(hub, r->what, false, why);
         r->id = 0;
     }
+    ack_settled_locked(hub);
 }
 
 void fti_ack_fail_sent_locked(ftrack_hub *hub, const char *why)
@@ -141,6 +168,7 @@ void fti_ack_fail_sent_locked(ftrack_hub *hub, const char *why)
             fti_reply_ack_locked(hub, r->what, false, why);
         r->id = 0;
     }
+    ack_settled_locked(hub);
 }
 
 static void log_refusal(const fti_ack_record *rec, const char *why)
@@ -212,6 +240,7 @@ void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_
         r->id = 0;
         if (rec.kind == FTI_ACK_EVENT)
             fti_reply_ack_locked(hub, rec.what, ok, ok ? message : why);
+        ack_settled_locked(hub);
     }
     pthread_mutex_unlock(&hub->lock);
     if (!known)

@@ -261,6 +261,7 @@ struct ftrack_hub {
     unsigned failures; /* consecutive failed attempts */
     ftrack_error last_error;
     unsigned long connections; /* successful connects so far */
+    unsigned flush_waiters;    /* ftrack_hub_flush calls asleep on cond */
 
     fti_transport *transport;
 };
@@ -350,6 +351,11 @@ void fti_reply_drop_all(ftrack_hub *hub, ftrack_hub_queue *queue);
  * connection): fail their on_ack. */
 void fti_ack_fail_frames_locked(ftrack_hub *hub, fti_frame_list *dropped, const char *why);
 void fti_ack_fail_sent_locked(ftrack_hub *hub, const char *why);
+/* A frame that will never be sent and whose ack nobody waits for (an announcement or a
+ * heartbeat of a lost connection): forget its ack record (caller holds hub->lock). */
+void fti_ack_forget_locked(ftrack_hub *hub, unsigned long ack_id);
+/* Whether an acknowledgement of id 1..`upto` is still awaited (caller holds hub->lock). */
+bool fti_acks_awaited_locked(const ftrack_hub *hub, unsigned long upto);
 /* Mark a frame's ack record as sent (caller holds hub->lock). */
 void fti_ack_mark_sent_locked(ftrack_hub *hub, unsigned long ack_id);
 /* The frame of an event with ack id `id` (0: none), remembering nothing: needs no lock. */

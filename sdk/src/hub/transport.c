@@ -181,10 +181,12 @@ static void keep_unsent_locked(ftrack_hub *hub)
     fti_frame_list keep = {NULL, NULL, 0};
     fti_frame *f;
     while ((f = fti_frames_pop(&hub->outbox))) {
-        if (f->kind == FTI_FRAME_EVENT)
+        if (f->kind == FTI_FRAME_EVENT) {
             fti_frames_append(&keep, f);
-        else
-            fti_frame_free(f);
+            continue;
+        }
+        fti_ack_forget_locked(hub, f->ack_id); /* announcements are made anew on connect */
+        fti_frame_free(f);
     }
     while ((f = fti_frames_pop(&hub->pending)))
         fti_frames_append(&keep, f);
@@ -320,8 +322,10 @@ static void on_established(fti_transport *t, struct lws *wsi)
             fti_frames_append(&out, f);
     }
     fti_frame *f;
-    while ((f = fti_frames_pop(&hub->outbox)))
-        fti_frame_free(f); /* stale frames of an earlier connection */
+    while ((f = fti_frames_pop(&hub->outbox))) { /* stale frames of an earlier connection */
+        fti_ack_forget_locked(hub, f->ack_id);
+        fti_frame_free(f);
+    }
     while ((f = fti_frames_pop(&hub->pending)))
         fti_frames_append(&out, f);
     hub->outbox = out;

@@ -3,7 +3,8 @@
  *
  * It connects to FTRACK_SERVER (or --server) with FTRACK_API_USER / FTRACK_API_KEY,
  * subscribes, publishes, and prints one JSON object per line on stdout:
- *   {"connected":true,"hub_id":"..."}         once connected
+ *   {"connected":true,"hub_id":"..."}         once connected (with --settle, once the server
+ *                                             also acknowledged the subscriptions)
  *   {"event":{...},"subscriber":"<id>"}       each event a subscriber received
  *   {"meta":"connected"|"disconnected","t":s} local meta events (with --meta)
  *   {"published":"<event id>"}                each publish
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include <ftrack/event.h>
+#include <ftrack/host.h>
 #include <ftrack/hub.h>
 #include <ftrack/log.h>
 
@@ -39,7 +41,7 @@ static struct {
     const char *topic, *data, *target, *source;
     const char *topic_on_disconnect;
     int count;
-    bool wait_reply, meta;
+    bool wait_reply, meta, settle;
     double time_limit, hb_timeout, connect_timeout, reply_timeout, publish_delay;
     int exit_after;
     int bench;
@@ -217,7 +219,7 @@ static void usage(void)
             "[--reply JSON]]... [--publish TOPIC [--data JSON] [--target EXPR] [--source JSON] "
             "[--count N] [--wait-reply] [--reply-timeout S] [--delay S]] [--meta] "
             "[--publish-on-disconnect TOPIC] [--exit-after N] [--time S] "
-            "[--heartbeat-timeout S] [--connect-timeout S] [--bench N]\n");
+            "[--heartbeat-timeout S] [--connect-timeout S] [--bench N] [--settle]\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -242,6 +244,7 @@ static int parse_args(int argc, char **argv)
         {"heartbeat-timeout", required_argument, NULL, 'H'},
         {"connect-timeout", required_argument, NULL, 'C'},
         {"bench", required_argument, NULL, 'b'},
+        {"settle", no_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -309,6 +312,9 @@ static int parse_args(int argc, char **argv)
             break;
         case 'b':
             opt.bench = (int)strtol(optarg, NULL, 10);
+            break;
+        case 'L':
+            opt.settle = true;
             break;
         default:
             return -1;
@@ -392,6 +398,9 @@ int main(int argc, char **argv)
         ftrack_hub_free(hub);
         return 2;
     }
+    /* --settle: "connected" then means the server has filed the subscriptions */
+    if (rc == 0 && opt.settle && (s = ftrack_hub_flush(hub, 5, &err)) != FTRACK_OK)
+        fprintf(stderr, "hub_client_probe: subscriptions not acknowledged: %s\n", err.message);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "connected", json_object_new_boolean(1));
     json_object_object_add(o, "hub_id", json_object_new_string(ftrack_hub_id(hub)));
