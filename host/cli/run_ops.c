@@ -19,7 +19,6 @@
 #include "runtime/reload.h"
 #include "cli/run_ops.h"
 
-#define TICK_SECONDS 0.25
 
 struct fth_run_ops {
     fth_run_view view;
@@ -27,7 +26,6 @@ struct fth_run_ops {
     fth_reloader *reloader;
     fth_health *health;
     struct event *sighup;
-    struct event *tick;
     struct event *watchdog;
     fth_hub_watch *watch;
     bool started, stopping, ready_sent;
@@ -174,12 +172,11 @@ static void send_ready(fth_run_ops *ops)
     ops->ready_sent = true;
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+/* The hub watcher's word that the connection changed: the first connection makes the host
+ * ready (when it was not at start). */
+static void on_hub_change(bool connected, void *user_data)
 {
-    (void)fd;
-    (void)what;
-    fth_run_ops *ops = arg;
-    bool connected = fth_hub_watch_poll(ops->watch);
+    fth_run_ops *ops = user_data;
     if (connected && !ops->ready_sent && !ops->stopping)
         send_ready(ops);
 }
@@ -208,12 +205,12 @@ static void on_sighup(evutil_socket_t fd, short what, void *arg)
     send_ready(ops);
 }
 
-static void watch_hub(fth_run_ops *ops)
+static void watch_hub(fth_run_ops *ops, struct event_base *base)
 {
     ftrack_hub *hub = current_hub(ops);
     ftrack_error err;
     ftrack_error_clear(&err);
-    if (!hub || fth_hub_watch_start(hub, &ops->watch, &err) != FTRACK_OK)
+    if (!hub || fth_hub_watch_start(hub, base, on_hub_change, ops, &ops->watch, &err) != FTRACK_OK)
         ftrack_log(FTRACK_LOG_WARNING, "host", "cannot track the hub connection: %s", err.message);
 }
 
@@ -231,17 +228,16 @@ int fth_run_ops_started(fth_run_ops *ops, struct event_base *base)
 {
     ops->started = true;
     fth_metrics_set_collector(collect, ops);
-    watch_hub(ops);
+    watch_hub(ops, base);
     ops->sighup = evsignal_new(base, SIGHUP, on_sighup, ops);
     if (!ops->sighup || evsignal_add(ops->sighup, NULL) != 0)
         ftrack_log(FTRACK_LOG_WARNING, "host", "cannot handle SIGHUP: reload is unavailable");
-    ops->tick = add_timer(base, TICK_SECONDS, on_tick, ops);
     double every = fth_notify_watchdog_interval();
     if (every > 0) {
         ops->watchdog = add_timer(base, every, on_watchdog, ops);
         ftrack_log(FTRACK_LOG_INFO, "host", "systemd watchdog: pinging every %.1f s", every);
     }
-    if (fth_hub_watch_poll(ops->watch))
+    if (fth_hub_watch_connected(ops->watch))
         send_ready(ops);
     return fth_run_ops_serve_health(ops, base);
 }
@@ -280,8 +276,6 @@ void fth_run_ops_free(fth_run_ops *ops)
     fth_health_free(ops->health);
     if (ops->sighup)
         event_free(ops->sighup);
-    if (ops->tick)
-        event_free(ops->tick);
     if (ops->watchdog)
         event_free(ops->watchdog);
     fth_reloader_free(ops->reloader);

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The event hub connection watcher (hub_watch.h). */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <ftrack/ftrack.h>
 #include <ftrack/host.h>
@@ -17,6 +21,10 @@
 struct fth_hub_watch {
     ftrack_hub *hub;
     ftrack_hub_queue *queue;
+    int wake_fd;             /* eventfd the queue's notify writes, the main loop reads */
+    struct event *wake;
+    fth_hub_watch_fn on_change;
+    void *user_data;
     double disconnected_at; /* wall clock, 0: connected (or never connected) */
     bool ever_connected;
 };
@@ -76,15 +84,70 @@ static json_object *on_meta(ftrack_event *event, const ftrack_delivery *delivery
     return NULL;
 }
 
-ftrack_status fth_hub_watch_start(ftrack_hub *hub, fth_hub_watch **out, ftrack_error *err)
+/* Runs with the queue's lock held, often on the network thread: only wake the loop. */
+static void notify(ftrack_hub_queue *queue, void *user_data)
+{
+    (void)queue;
+    fth_hub_watch *w = user_data;
+    uint64_t one = 1;
+    ssize_t n = write(w->wake_fd, &one, sizeof(one));
+    (void)n; /* a full counter still wakes the loop */
+}
+
+bool fth_hub_watch_connected(fth_hub_watch *w)
+{
+    if (!w)
+        return false;
+    bool connected = ftrack_hub_connected(w->hub);
+    fth_metrics_gauge_set(FTH_GAUGE_HUB_CONNECTED, connected ? 1 : 0);
+    if (connected)
+        w->ever_connected = true; /* connected before the subscription saw it */
+    return connected;
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    fth_hub_watch *w = arg;
+    uint64_t count;
+    ssize_t n = read(fd, &count, sizeof(count));
+    (void)n;
+    size_t len = 0;
+    char *text;
+    bool changed = false;
+    while ((text = ftrack_hub_queue_take(w->queue, 0, &len)) != NULL) {
+        ftrack_hub_queue_dispatch(w->queue, text, len, NULL, NULL, NULL);
+        ftrack_free(text);
+        changed = true;
+    }
+    if (changed && w->on_change)
+        w->on_change(fth_hub_watch_connected(w), w->user_data);
+}
+
+ftrack_status fth_hub_watch_start(ftrack_hub *hub, struct event_base *base,
+                                  fth_hub_watch_fn on_change, void *user_data,
+                                  fth_hub_watch **out, ftrack_error *err)
 {
     *out = NULL;
     fth_hub_watch *w = calloc(1, sizeof(*w));
     if (!w)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     w->hub = hub;
+    w->on_change = on_change;
+    w->user_data = user_data;
     w->ever_connected = ftrack_hub_connected(hub);
+    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->wake_fd < 0 || !(w->wake = event_new(base, w->wake_fd, EV_READ | EV_PERSIST,
+                                                  on_wake, w)) ||
+        event_add(w->wake, NULL) != 0) {
+        int e = errno;
+        fth_hub_watch_free(w);
+        return fti_error(err, FTRACK_ERR_INTERNAL, "cannot watch the hub connection: %s",
+                         strerror(e));
+    }
     ftrack_status st = ftrack_hub_queue_new(hub, "host.connection", QUEUE_CAPACITY, &w->queue, err);
+    if (st == FTRACK_OK)
+        ftrack_hub_queue_set_notify(w->queue, notify, w);
     ftrack_subscribe_options so;
     ftrack_subscribe_options_init(&so);
     so.queue = w->queue;
@@ -101,27 +164,16 @@ ftrack_status fth_hub_watch_start(ftrack_hub *hub, fth_hub_watch **out, ftrack_e
     return FTRACK_OK;
 }
 
-bool fth_hub_watch_poll(fth_hub_watch *w)
-{
-    if (!w)
-        return false;
-    size_t len = 0;
-    char *text;
-    while ((text = ftrack_hub_queue_take(w->queue, 0, &len)) != NULL) {
-        ftrack_hub_queue_dispatch(w->queue, text, len, NULL, NULL, NULL);
-        ftrack_free(text);
-    }
-    bool connected = ftrack_hub_connected(w->hub);
-    fth_metrics_gauge_set(FTH_GAUGE_HUB_CONNECTED, connected ? 1 : 0);
-    if (connected && !w->ever_connected)
-        w->ever_connected = true; /* connected before the subscription saw it */
-    return connected;
-}
-
 void fth_hub_watch_free(fth_hub_watch *w)
 {
     if (!w)
         return;
+    if (w->queue)
+        ftrack_hub_queue_set_notify(w->queue, NULL, NULL);
     ftrack_hub_queue_free(w->queue);
+    if (w->wake)
+        event_free(w->wake);
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
     free(w);
 }

@@ -9,18 +9,25 @@
  * (data: disconnected_at, reconnected_at, seconds) so plugins can resynchronise
  * (docs/reliability.md).
  *
- * Threads: everything on the main thread; fth_hub_watch_poll() from the main loop's timer.
- * Ownership: the watcher borrows the hub, which must outlive it; free it before the session.
+ * Threads: everything on the main thread's libevent loop: the watcher's queue wakes an eventfd
+ * the loop watches (ftrack_hub_queue_set_notify), so nothing polls; on_change runs there too.
+ * Ownership: the watcher borrows the hub and the base, which must outlive it; free it before
+ * the session.
  */
 #include <stdbool.h>
+#include <event2/event.h>
 #include <ftrack/hub.h>
 
 typedef struct fth_hub_watch fth_hub_watch;
 
-ftrack_status fth_hub_watch_start(ftrack_hub *hub, fth_hub_watch **out, ftrack_error *err);
-/* Handle the connection changes that arrived since the last call. Returns whether the hub is
- * connected now (also kept in the hub_connected gauge). NULL: false. */
-bool fth_hub_watch_poll(fth_hub_watch *watch);
+/* Called on the main loop after each connection change, with the state now. */
+typedef void (*fth_hub_watch_fn)(bool connected, void *user_data);
+
+ftrack_status fth_hub_watch_start(ftrack_hub *hub, struct event_base *base,
+                                  fth_hub_watch_fn on_change, void *user_data,
+                                  fth_hub_watch **out, ftrack_error *err);
+/* Whether the hub is connected now (also kept in the hub_connected gauge). NULL: false. */
+bool fth_hub_watch_connected(fth_hub_watch *watch);
 /* Unsubscribe and free. NULL is accepted. */
 void fth_hub_watch_free(fth_hub_watch *watch);
 #endif
