@@ -55,6 +55,14 @@ static const struct {
     {"outgoing_links", "TypedContextLink", "from_id"},
 };
 
+/* Many-to-many collections: the items are found through rows of a link type. */
+static const struct {
+    const char *type, *prop, *through, *near, *far;
+} THROUGH[] = {
+    {"AssetVersionList", "items", "ListObject", "list_id", "entity_id"},
+    {"TypedContextList", "items", "ListObject", "list_id", "entity_id"},
+};
+
 static bool in_list(const char *const *list, const char *s)
 {
     for (size_t i = 0; list[i]; i++)
@@ -263,6 +271,15 @@ static void link_collection(const fhub_schema *s, const fhub_stype *t, fhub_spro
 {
     if (!p->ref)
         return;
+    for (size_t i = 0; i < sizeof(THROUGH) / sizeof(THROUGH[0]); i++) {
+        if (strcmp(THROUGH[i].type, t->name) == 0 && strcmp(THROUGH[i].prop, p->name) == 0 &&
+            fhub_schema_type(s, THROUGH[i].through)) {
+            p->through = THROUGH[i].through;
+            p->through_near = THROUGH[i].near;
+            p->through_far = THROUGH[i].far;
+            return;
+        }
+    }
     for (size_t i = 0; i < sizeof(REVERSE_OVERRIDES) / sizeof(REVERSE_OVERRIDES[0]); i++) {
         if (strcmp(REVERSE_OVERRIDES[i].prop, p->name) == 0 &&
             strcmp(REVERSE_OVERRIDES[i].item, p->ref) == 0) {

@@ -199,3 +199,47 @@ def test_workflow_statuses_and_types_per_object_type(hub, session):
     session.delete(schema)
     session.commit()
     assert session.query("SchemaStatus").all() == [] and session.query("SchemaType").all() == []
+
+
+def test_list_items_as_plugins_append_them(hub, session):
+    project = _project(session)
+    category = session.create("ListCategory", {"name": "Dailies"})
+    versions = session.query("AssetVersion").all()[:2]
+    assert len(versions) == 2, "the seed has versions"
+    lst = session.create("AssetVersionList", {"name": "monday", "project": project,
+                                              "category": category})
+    lst["items"].append(versions[0])
+    session.commit()
+    lst["items"].append(versions[1])
+    session.commit()
+    shots = session.create("TypedContextList", {"name": "hero", "project": project,
+                                                "category": category})
+    shots["items"].append(_shot(session))
+    session.commit()
+    other = hub.session()
+    try:
+        got = other.query('select items.version, items.asset.name from AssetVersionList '
+                          'where name is "monday"').one()
+        assert [v["id"] for v in got["items"]] == [v["id"] for v in versions]
+        assert [o["entity_id"] for o in got["list_objects"]] == [v["id"] for v in versions]
+        hero = other.query('TypedContextList where name is "hero"').one()
+        assert [(c.entity_type, c["name"]) for c in hero["items"]] == [("Shot", "sh010")]
+    finally:
+        other.close()
+    # Removing an item drops its link and nothing else; a bad entry changes nothing.
+    lst["items"].remove(versions[0])
+    session.commit()
+    assert [o["entity_id"] for o in session.query(
+        'ListObject where list_id is "%s"' % lst["id"]).all()] == [versions[1]["id"]]
+    assert session.get("AssetVersion", versions[0]["id"]) is not None
+    with pytest.raises(ftrack_api.exception.ServerError):
+        session.call([{"action": "update", "entity_type": "AssetVersionList",
+                       "entity_key": [lst["id"]],
+                       "entity_data": {"items": [{"__entity_type__": "AssetVersion",
+                                                  "id": "no-such-version"}]}}])
+    check = hub.session()
+    try:
+        assert [v["id"] for v in check.get("AssetVersionList", lst["id"])["items"]] == [
+            versions[1]["id"]]
+    finally:
+        check.close()
