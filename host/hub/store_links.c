@@ -96,11 +96,12 @@ static bool in_ids(json_object *ids, const char *id)
     return false;
 }
 
-/* The link rows from the owner (a new array of {"id", "far"}). */
-static json_object *current_links(fhub_store *store, const fhub_stype *link, const fhub_sprop *p,
-                                  const char *owner_id)
+json_object *fhub_store_through_rows(fhub_store *store, const fhub_sprop *p, const char *owner_id)
 {
     json_object *out = json_object_new_array();
+    const fhub_stype *link = fhub_schema_type(store->schema, p->through);
+    if (!link || !owner_id)
+        return out;
     fti_buf sql = {0};
     fhub_binds binds = {json_object_new_array()};
     fti_buf_addf(&sql,
@@ -138,7 +139,7 @@ static bool link_through(fhub_store *store, const fhub_stype *owner, const char 
     json_object *wanted = link ? listed_ids(store, owner, p, value, e) : NULL;
     if (!wanted)
         return false;
-    json_object *have = current_links(store, link, p, owner_id);
+    json_object *have = fhub_store_through_rows(store, p, owner_id);
     json_object *kept = json_object_new_array();
     bool ok = true;
     for (size_t i = 0; ok && i < json_object_array_length(have); i++) {

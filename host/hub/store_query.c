@@ -418,39 +418,20 @@ static void project_item(tr *t, json_object *list, json_object *item, const fhub
 static void project_through(tr *t, json_object *list, bool fresh, const fhub_stype *ref,
                             const fhub_sprop *p, json_object *idv, const fhub_qpath *path, size_t i)
 {
-    const fhub_stype *link = fhub_schema_type(t->store->schema, p->through);
-    if (!link)
-        return;
-    fti_buf sql = {0};
-    fhub_binds binds = {json_object_new_array()};
-    fti_buf_addf(&sql,
-                  "SELECT json_extract(data, '$.\"%s\"') FROM entity WHERE "
-                  "json_extract(data, '$.\"%s\"') = ? AND type IN (",
-                  p->through_far, p->through_near);
-    json_object_array_add(binds.list, json_object_get(idv));
-    fhub_sql_type_list(&sql, &binds, link);
-    fti_buf_adds(&sql, ") ORDER BY seq");
-    sqlite3_stmt *stmt = NULL;
+    json_object *links = fhub_store_through_rows(t->store, p, json_object_get_string(idv));
     size_t k = 0;
-    if (!sql.failed && sqlite3_prepare_v2(t->store->db, sql.data, -1, &stmt, NULL) == SQLITE_OK &&
-        fhub_binds_apply(&binds, stmt) == SQLITE_OK) {
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
-            const char *far = (const char *)sqlite3_column_text(stmt, 0);
-            if (!far)
-                continue;
-            const fhub_stype *it = NULL;
-            json_object *row = fhub_store_row_by_id(t->store, ref, far, &it);
-            if (row && it) {
-                project_item(t, list, fresh ? NULL : json_object_array_get_idx(list, k), it, row,
-                             path, i);
-                k++;
-            }
-            json_object_put(row);
+    for (size_t n = 0; n < json_object_array_length(links); n++) {
+        const char *far = fti_json_string(json_object_array_get_idx(links, n), "far");
+        const fhub_stype *it = NULL;
+        json_object *row = far ? fhub_store_row_by_id(t->store, ref, far, &it) : NULL;
+        if (row && it) {
+            project_item(t, list, fresh ? NULL : json_object_array_get_idx(list, k), it, row,
+                         path, i);
+            k++;
         }
+        json_object_put(row);
     }
-    sqlite3_finalize(stmt);
-    fti_buf_free(&sql);
-    json_object_put(binds.list);
+    json_object_put(links);
 }
 
 static void project_collection(tr *t, json_object *out, json_object *data, const fhub_sprop *p,
