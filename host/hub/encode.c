@@ -105,10 +105,9 @@ static bool stopping(fhub_media *m)
     return s;
 }
 
-/* The ffmpeg to run, or NULL when none is installed. Caller frees. */
-static char *find_ffmpeg(const fhub_media *m)
+/* The program `name` on PATH, or NULL when none is installed. Caller frees. */
+static char *find_on_path(const char *name)
 {
-    const char *name = m->ffmpeg ? m->ffmpeg : "ffmpeg";
     if (strchr(name, '/'))
         return access(name, X_OK) == 0 ? strdup(name) : NULL;
     const char *path = getenv("PATH");
@@ -124,6 +123,26 @@ static char *find_ffmpeg(const fhub_media *m)
     }
     free(copy);
     return found;
+}
+
+/* The ffmpeg to run, or NULL when none is installed. Caller frees. */
+static char *find_ffmpeg(const fhub_media *m)
+{
+    return find_on_path(m->ffmpeg ? m->ffmpeg : "ffmpeg");
+}
+
+/* The ffprobe that ships with that ffmpeg (same directory when --ffmpeg names a path), or NULL.
+ * Caller frees. */
+static char *find_ffprobe(const char *ffmpeg)
+{
+    const char *slash = strrchr(ffmpeg, '/');
+    if (!slash)
+        return find_on_path("ffprobe");
+    char *path = fti_asprintf("%.*s/ffprobe", (int)(slash - ffmpeg), ffmpeg);
+    if (path && access(path, X_OK) == 0)
+        return path;
+    free(path);
+    return NULL;
 }
 
 static long long file_size(const char *path)
@@ -163,15 +182,19 @@ static bool log_mentions(const char *log, const char *what)
     return found;
 }
 
-/* Run argv; false with *why on failure, timeout or stop. */
-static bool run_ffmpeg(fhub_media *m, char *const argv[], const char *log, double deadline,
-                       char *why, size_t whylen)
+/* Run argv with its standard output in `out` (NULL: discarded); false with *why on failure,
+ * timeout or stop. */
+static bool run_tool(fhub_media *m, char *const argv[], const char *out, const char *log,
+                     double deadline, char *why, size_t whylen)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (out)
+        posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    else
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawnattr_init(&attr);
     /* The hub blocks SIGINT/SIGTERM for sigwait(); the child must not inherit that. */
@@ -309,7 +332,7 @@ static json_object *obj2(const char *k1, json_object *v1, const char *k2, json_o
 /* One output component in the server location, linked to the job. */
 static bool add_output(fhub_media *m, const job *j, const char *id, const char *name,
                        const char *file_type, long long size, json_object *output,
-                       const char *format, fhub_store_error *e)
+                       const char *format, const char *ftr_meta, fhub_store_error *e)
 {
     json_object *comp =
         obj2("id", json_object_new_string(id), "name", json_object_new_string(name));
@@ -330,6 +353,19 @@ static bool add_output(fhub_media *m, const job *j, const char *id, const char *
     json_object *r = lid ? fhub_store_create(m->store, "JobComponent", NULL, link, e) : NULL;
     json_object_put(link);
     json_object_put(lid);
+    if (r && ftr_meta) {
+        json_object *meta = obj2("parent_id", json_object_new_string(id), "parent_type",
+                                 json_object_new_string("FileComponent"));
+        json_object_object_add(meta, "key", json_object_new_string("ftr_meta"));
+        json_object_object_add(meta, "value", json_object_new_string(ftr_meta));
+        json_object *mr = fhub_store_create(m->store, "Metadata", NULL, meta, e);
+        json_object_put(meta);
+        if (!mr) {
+            json_object_put(r);
+            r = NULL;
+        }
+        json_object_put(mr);
+    }
     json_object_array_add(output,
                           obj2("format", json_object_new_string(format), "component_id", cid));
     bool ok = r != NULL;
@@ -351,15 +387,16 @@ static void set_thumbnail(fhub_media *m, const job *j, const char *image_id)
 }
 
 static void finish_done(fhub_media *m, const job *j, const char *mp4_id, const char *jpg_id,
-                        const char *mp4, const char *jpg)
+                        const char *mp4, const char *jpg, const char *mp4_meta,
+                        const char *jpg_meta)
 {
     fhub_store_error e = {{0}, {0}};
     fhub_store_begin(m->store);
     json_object *output = json_object_new_array();
     bool ok = add_output(m, j, mp4_id, "ftrackreview-mp4", ".mp4", file_size(mp4), output,
-                         "video/mp4", &e) &&
+                         "video/mp4", mp4_meta, &e) &&
               add_output(m, j, jpg_id, "ftrackreview-image", ".jpg", file_size(jpg), output,
-                         "image/jpeg", &e);
+                         "image/jpeg", jpg_meta, &e);
     json_object *data = job_data(j, output, NULL);
     ok = ok && set_job(m->store, j, "done", data, true, &e);
     json_object_put(data);
@@ -378,6 +415,88 @@ static void finish_done(fhub_media *m, const job *j, const char *mp4_id, const c
     char why[700];
     snprintf(why, sizeof(why), "could not record the outputs: %s %s", e.exception, e.content);
     finish_failed(m, j, why);
+}
+
+/* ---- ftr_meta ------------------------------------------------------------------------------ */
+
+/* ffprobe's `a/b` or plain rate as a number; 0 when it is not one. */
+static double parse_rate(const char *text)
+{
+    if (!text)
+        return 0;
+    char *end = NULL;
+    double num = strtod(text, &end);
+    if (end == text)
+        return 0;
+    if (*end != '/')
+        return num;
+    double den = strtod(end + 1, NULL);
+    return den > 0 ? num / den : 0;
+}
+
+/* The ftr_meta text review tools read from an encoded output, the way ftrack's server writes it
+ * (a JSON object in a string): frame range, frame rate and size for a movie, size and
+ * `"format": "image"` for an image. Measured with ffprobe on the output itself; NULL (and a
+ * warning) when ffprobe is missing or cannot read it, so the outputs are still recorded. */
+static char *probe_meta(fhub_media *m, const job *j, const char *ffmpeg, const char *file,
+                        bool movie, double deadline)
+{
+    char *ffprobe = find_ffprobe(ffmpeg);
+    char *out = fti_asprintf("%s/%s.probe.json", m->files_dir, j->job_id);
+    char *log = fti_asprintf("%s/%s.probe.log", m->files_dir, j->job_id);
+    char *meta = NULL, why[600] = "";
+    if (!ffprobe || !out || !log) {
+        snprintf(why, sizeof(why), "ffprobe is not installed next to %s", ffmpeg);
+    } else {
+        char *args[] = {ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                        "stream=width,height,avg_frame_rate,r_frame_rate,nb_frames", "-of",
+                        "json", (char *)file, NULL};
+        if (run_tool(m, args, out, log, deadline, why, sizeof(why)))
+            why[0] = '\0';
+    }
+    json_object *doc = why[0] ? NULL : json_object_from_file(out);
+    json_object *streams = json_object_object_get(doc, "streams");
+    json_object *stream = json_object_is_type(streams, json_type_array) &&
+                                  json_object_array_length(streams) > 0
+                              ? json_object_array_get_idx(streams, 0)
+                              : NULL;
+    int width = json_object_get_int(json_object_object_get(stream, "width"));
+    int height = json_object_get_int(json_object_object_get(stream, "height"));
+    if (!why[0] && (width <= 0 || height <= 0))
+        snprintf(why, sizeof(why), "ffprobe found no picture size");
+    if (!why[0]) {
+        json_object *o = json_object_new_object();
+        if (movie) {
+            double rate = parse_rate(fti_json_string(stream, "avg_frame_rate"));
+            if (rate <= 0)
+                rate = parse_rate(fti_json_string(stream, "r_frame_rate"));
+            const char *frames = fti_json_string(stream, "nb_frames");
+            json_object_object_add(o, "frameIn", json_object_new_int(0));
+            json_object_object_add(o, "frameOut",
+                                   json_object_new_int64(frames ? atoll(frames) : 0));
+            json_object_object_add(o, "frameRate", json_object_new_double(rate));
+        } else {
+            json_object_object_add(o, "format", json_object_new_string("image"));
+        }
+        json_object_object_add(o, "width", json_object_new_int(width));
+        json_object_object_add(o, "height", json_object_new_int(height));
+        meta = fti_strdup(json_object_to_json_string_ext(
+            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+    } else {
+        ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT,
+                   "encode job %s: no ftr_meta for its %s output: %s", j->job_id,
+                   movie ? "movie" : "image", why);
+    }
+    json_object_put(doc);
+    if (out)
+        unlink(out);
+    if (log)
+        unlink(log);
+    free(out);
+    free(log);
+    free(ffprobe);
+    return meta;
 }
 
 /* Source component's version when encode_media named none. */
@@ -451,8 +570,8 @@ static void encode(fhub_media *m, job *j)
                             NULL};
         char *jpg_args[] = {INPUT_ARGS(ffmpeg, src), "-map", "0:v:0", "-frames:v", "1", "-f",
                             "image2", "-update", "1", "-c:v", "mjpeg", jpg, NULL};
-        if (run_ffmpeg(m, mp4_args, log, deadline, why, sizeof(why)) &&
-            run_ffmpeg(m, jpg_args, log, deadline, why, sizeof(why)))
+        if (run_tool(m, mp4_args, NULL, log, deadline, why, sizeof(why)) &&
+            run_tool(m, jpg_args, NULL, log, deadline, why, sizeof(why)))
             why[0] = '\0';
         else if (!why[0])
             snprintf(why, sizeof(why), "ffmpeg failed");
@@ -466,7 +585,11 @@ static void encode(fhub_media *m, job *j)
             unlink(jpg);
         finish_failed(m, j, why);
     } else {
-        finish_done(m, j, mp4_id, jpg_id, mp4, jpg);
+        char *mp4_meta = probe_meta(m, j, ffmpeg, mp4, true, deadline);
+        char *jpg_meta = probe_meta(m, j, ffmpeg, jpg, false, deadline);
+        finish_done(m, j, mp4_id, jpg_id, mp4, jpg, mp4_meta, jpg_meta);
+        free(mp4_meta);
+        free(jpg_meta);
     }
     free(src);
     free(mp4);

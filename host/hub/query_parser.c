@@ -303,11 +303,19 @@ const char *fhub_qop_name(fhub_qop op)
 static fhub_query *parse_query(parser *p);
 static fhub_qnode *parse_or(parser *p);
 
+/* A keyword names an attribute inside a path or right before its dot: links have a relation
+ * called `from`, and ftrack's clients select `from.id`. */
+static bool keyword_as_name(const parser *p, const fhub_qpath *path)
+{
+    size_t end = p->tok.pos + p->tok.len;
+    return path->n > 0 || (end < p->len && p->src[end] == '.');
+}
+
 static bool parse_path(parser *p, fhub_qpath *out)
 {
     memset(out, 0, sizeof(*out));
     for (;;) {
-        if (p->tok.kind != T_IDENT || is_reserved(p))
+        if (p->tok.kind != T_IDENT || (is_reserved(p) && !keyword_as_name(p, out)))
             return fail_at(p, p->tok.pos, FTRACK_ERR_PARSE, "an attribute name was expected");
         if (out->n == FHUB_QUERY_MAX_PATH)
             return fail_at(p, p->tok.pos, FTRACK_ERR_INVALID_ARGUMENT,

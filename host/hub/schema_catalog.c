@@ -2,7 +2,7 @@
 /* The schema set read as a data model: see schema.h. ftrack's schemas do not spell out
  * inheritance or which foreign key a relation uses, so the few rules below encode what ftrack's
  * server knows: typed contexts are the schemas that alias Task with an object type, the
- * component types share one family, a relation `x` is stored as `x_id` unless listed in
+ * component types share one family and so do the list types, a relation `x` is stored as `x_id` unless listed in
  * FK_OVERRIDES, and a collection is the reverse of the target's relation back to us. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +20,17 @@ struct fhub_schema {
 
 static const char *const COMPONENT_TYPES[] = {"Component", "FileComponent", "ContainerComponent",
                                               "SequenceComponent", NULL};
+static const char *const LIST_TYPES[] = {"List", "AssetVersionList", "TypedContextList", NULL};
+
+/* Families of one abstract base and its concrete kinds, sharing one key space: a query of the
+ * base finds every kind. */
+static const struct {
+    const char *base, *legacy;
+    const char *const *members;
+} FAMILIES[] = {
+    {"Component", "component", COMPONENT_TYPES},
+    {"List", "list", LIST_TYPES},
+};
 
 /* Relations whose foreign key is not `<name>_id`. */
 static const struct {
@@ -40,6 +51,16 @@ static const struct {
     {"notes", "Note", "parent_id"},
     {"incoming_links", "AssetVersionLink", "to_id"},
     {"outgoing_links", "AssetVersionLink", "from_id"},
+    {"incoming_links", "TypedContextLink", "to_id"},
+    {"outgoing_links", "TypedContextLink", "from_id"},
+};
+
+/* Many-to-many collections: the items are found through rows of a link type. */
+static const struct {
+    const char *type, *prop, *through, *near, *far;
+} THROUGH[] = {
+    {"AssetVersionList", "items", "ListObject", "list_id", "entity_id"},
+    {"TypedContextList", "items", "ListObject", "list_id", "entity_id"},
 };
 
 static bool in_list(const char *const *list, const char *s)
@@ -178,12 +199,16 @@ static void set_family(fhub_schema *s, fhub_stype *t)
     } else if (strcmp(t->name, "Project") == 0) {
         t->family = "Context";
         t->legacy = "show";
-    } else if (in_list(COMPONENT_TYPES, t->name)) {
-        t->family = "Component";
-        t->legacy = "component";
     }
-    t->abstract = strcmp(t->name, "Context") == 0 || strcmp(t->name, "TypedContext") == 0 ||
-                  strcmp(t->name, "Component") == 0;
+    bool base = false;
+    for (size_t i = 0; i < sizeof(FAMILIES) / sizeof(FAMILIES[0]); i++) {
+        if (in_list(FAMILIES[i].members, t->name)) {
+            t->family = FAMILIES[i].base;
+            t->legacy = FAMILIES[i].legacy;
+            base = base || strcmp(t->name, FAMILIES[i].base) == 0;
+        }
+    }
+    t->abstract = strcmp(t->name, "Context") == 0 || strcmp(t->name, "TypedContext") == 0 || base;
     (void)s;
 }
 
@@ -196,8 +221,9 @@ static bool type_matches_name(const fhub_schema *s, const char *of, const fhub_s
         return strcmp(t->family, "Context") == 0 && !t->abstract;
     if (strcmp(of, "TypedContext") == 0)
         return is_typed_context(t->schema);
-    if (strcmp(of, "Component") == 0)
-        return strcmp(t->family, "Component") == 0 && !t->abstract;
+    for (size_t i = 0; i < sizeof(FAMILIES) / sizeof(FAMILIES[0]); i++)
+        if (strcmp(of, FAMILIES[i].base) == 0)
+            return strcmp(t->family, of) == 0 && !t->abstract;
     return false;
 }
 
@@ -245,6 +271,15 @@ static void link_collection(const fhub_schema *s, const fhub_stype *t, fhub_spro
 {
     if (!p->ref)
         return;
+    for (size_t i = 0; i < sizeof(THROUGH) / sizeof(THROUGH[0]); i++) {
+        if (strcmp(THROUGH[i].type, t->name) == 0 && strcmp(THROUGH[i].prop, p->name) == 0 &&
+            fhub_schema_type(s, THROUGH[i].through)) {
+            p->through = THROUGH[i].through;
+            p->through_near = THROUGH[i].near;
+            p->through_far = THROUGH[i].far;
+            return;
+        }
+    }
     for (size_t i = 0; i < sizeof(REVERSE_OVERRIDES) / sizeof(REVERSE_OVERRIDES[0]); i++) {
         if (strcmp(REVERSE_OVERRIDES[i].prop, p->name) == 0 &&
             strcmp(REVERSE_OVERRIDES[i].item, p->ref) == 0) {

@@ -42,6 +42,9 @@ typedef struct fhub_sprop {
                               when the relation cannot be followed;
                               COLLECTION: the attribute on the target holding our id */
     const char *fk_target; /* VALUE foreign keys: the type they point at (else NULL) */
+    /* COLLECTION many-to-many (fk NULL): rows of `through` whose `through_near` holds our id
+     * and whose `through_far` holds an item's id. */
+    const char *through, *through_near, *through_far;
     json_object *def;      /* the schema default, or NULL */
     bool immutable, computed;
 } fhub_sprop;

@@ -51,6 +51,10 @@ json_object *fhub_store_reference(const fhub_stype *type, json_object *data);
 json_object *fhub_store_row_by_id(fhub_store *store, const fhub_stype *of, const char *id,
                                  const fhub_stype **type);
 
+/* The link rows of the many-to-many collection `p` from the entity `owner_id`, in the order
+ * they were made: a new array of {"id": link id, "far": item id}. */
+json_object *fhub_store_through_rows(fhub_store *store, const fhub_sprop *p, const char *owner_id);
+
 /* The row of `type` (or a subtype) with primary key `key` (a JSON array): the stored data (new
  * reference), its concrete type and its row number; NULL when there is none. */
 json_object *fhub_store_row_by_key(fhub_store *store, const fhub_stype *type, json_object *key,

@@ -413,6 +413,27 @@ static void project_item(tr *t, json_object *list, json_object *item, const fhub
         project(t, item, it, row, path, i + 1);
 }
 
+/* A many-to-many collection: the items the link rows pointing at us name, in link order; a
+ * link to an item that is gone is skipped. */
+static void project_through(tr *t, json_object *list, bool fresh, const fhub_stype *ref,
+                            const fhub_sprop *p, json_object *idv, const fhub_qpath *path, size_t i)
+{
+    json_object *links = fhub_store_through_rows(t->store, p, json_object_get_string(idv));
+    size_t k = 0;
+    for (size_t n = 0; n < json_object_array_length(links); n++) {
+        const char *far = fti_json_string(json_object_array_get_idx(links, n), "far");
+        const fhub_stype *it = NULL;
+        json_object *row = far ? fhub_store_row_by_id(t->store, ref, far, &it) : NULL;
+        if (row && it) {
+            project_item(t, list, fresh ? NULL : json_object_array_get_idx(list, k), it, row,
+                         path, i);
+            k++;
+        }
+        json_object_put(row);
+    }
+    json_object_put(links);
+}
+
 static void project_collection(tr *t, json_object *out, json_object *data, const fhub_sprop *p,
                                const fhub_qpath *path, size_t i)
 {
@@ -420,6 +441,10 @@ static void project_collection(tr *t, json_object *out, json_object *data, const
     json_object *list = output_list(out, p->name, &fresh);
     const fhub_stype *ref = p->ref ? fhub_schema_type(t->store->schema, p->ref) : NULL;
     json_object *idv = json_object_object_get(data, "id");
+    if (ref && p->through && json_object_is_type(idv, json_type_string)) {
+        project_through(t, list, fresh, ref, p, idv, path, i);
+        return;
+    }
     if (!ref || !p->fk || !json_object_is_type(idv, json_type_string))
         return;
     fti_buf sql = {0};

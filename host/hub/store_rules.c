@@ -204,7 +204,9 @@ static bool owns_items(const fhub_sprop *p)
         "notes",          "replies",        "metadata",        "custom_attributes",
         "component_locations", "appointments", "assignments",  "incoming_links",
         "outgoing_links", "note_components", "recipients",     "memberships",
-        NULL};
+        "list_objects",   "review_sessions", "review_session_objects", "note_label_links",
+        "items",          "task_templates", "_schemas",        "statuses",
+        "types",          NULL};
     for (size_t i = 0; owned[i]; i++)
         if (strcmp(owned[i], p->name) == 0)
             return true;

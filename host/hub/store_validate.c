@@ -101,7 +101,7 @@ bool fhub_store_apply_input(const fhub_stype *type, json_object *input, json_obj
         if (p->kind == FHUB_PROP_COLLECTION) {
             /* A list is linked item by item once the entity is written (store_links.c). */
             if (!value || (json_object_is_type(value, json_type_array) &&
-                           (p->fk || json_object_array_length(value) == 0)))
+                           (p->fk || p->through || json_object_array_length(value) == 0)))
                 continue;
             fhub_store_fail(e, "ValidationError",
                            "%s.%s is a collection; set the relation from the other side.",

@@ -317,6 +317,24 @@ static void test_reserved_words_are_not_types(void **state)
     fhub_query_free(q);
 }
 
+/* Links have a relation called `from`: a keyword names an attribute before its dot or after one. */
+static void test_keywords_as_attribute_names(void **state)
+{
+    (void)state;
+    fhub_query *q = parse_ok("select from.id, from.name, to.order from TypedContextLink "
+                             "where from.name is \"sh010\" order by from.name");
+    assert_int_equal(q->nprojections, 3);
+    assert_path(&q->projections[0], "from.id");
+    assert_path(&q->projections[2], "to.order");
+    assert_string_equal(q->type, "TypedContextLink");
+    assert_path(&q->where->path, "from.name");
+    assert_path(&q->order[0].path, "from.name");
+    fhub_query_free(q);
+    /* Alone (no dot after it) it is still the keyword. */
+    assert_int_equal(parse_err("select from TypedContextLink", FTRACK_ERR_PARSE, "attribute"), 7);
+    parse_err("select id from Task where from is 1", FTRACK_ERR_PARSE, "attribute");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_errors_with_positions),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_reserved_words_are_not_types),
+        cmocka_unit_test(test_keywords_as_attribute_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
  *                                        "job <id> <status>", "output <id> <format>" and
  *                                        "queryable <id> <name>" per output
  *   sdk_data_probe wait-job ID TIMEOUT   prints "job <id> <status>"
+ *   sdk_data_probe lazy-read TYPE ID ATTR  loads TYPE ID with `id` only, then reads ATTR (so
+ *                                        the session fetches it); prints "value <JSON>"
  *
  * Prints "ok: <step>" per step; on the first failure prints "FAIL: <step>: <message>" to
  * stderr and exits 1. */
@@ -200,10 +202,27 @@ static void run_encode(const char *path, double timeout)
     free(job_id);
 }
 
+/* An attribute not selected is fetched on first read: the query the session sends for it is what
+ * the Python tests compare with ftrack_api's. */
+static void run_lazy_read(const char *type, const char *id, const char *attribute)
+{
+    char expression[256];
+    snprintf(expression, sizeof(expression), "select id from %s where id is \"%s\"", type, id);
+    ftrack_entity *entity = NULL;
+    check(ftrack_session_query_one(session, expression, &entity, &err), "query");
+    expect(!ftrack_entity_loaded(entity, attribute), "attribute not loaded yet");
+    json_object *value = NULL;
+    check(ftrack_entity_get(entity, attribute, &value, &err), "lazy read");
+    printf("value %s\n", json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN));
+    json_object_put(value);
+    ftrack_entity_free(entity);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: sdk_data_probe crud | encode FILE TIMEOUT | wait-job ID TIMEOUT\n");
+        fprintf(stderr, "usage: sdk_data_probe crud | encode FILE TIMEOUT | wait-job ID TIMEOUT | "
+                        "lazy-read TYPE ID ATTR\n");
         return 2;
     }
     ftrack_session_options o;
@@ -224,6 +243,8 @@ int main(int argc, char **argv)
             print_job(job);
         ftrack_entity_free(job);
         check(st, "job done");
+    } else if (strcmp(argv[1], "lazy-read") == 0 && argc == 5) {
+        run_lazy_read(argv[2], argv[3], argv[4]);
     } else {
         fprintf(stderr, "unknown command\n");
         return 2;
