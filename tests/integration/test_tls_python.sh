@@ -30,12 +30,22 @@ done = threading.Event()
 def on_reply(event):
     replies.append(event["data"])
     done.set()
-session.event_hub.publish(
-    ftrack_api.event.base.Event(topic="test.tls.python", data={"n": 1}), on_reply=on_reply)
-deadline = 20
+# The event hub connects in the background: wait for it (bounded), then publish, and again
+# every 2 s until a reply came (a subscription reaches the server asynchronously).
+deadline = 20.0
+while not session.event_hub.connected and deadline > 0:
+    session.event_hub.wait(0.25)
+    deadline -= 0.25
+assert session.event_hub.connected, "the event hub did not connect over wss"
+deadline = 20.0
 while not done.is_set() and deadline > 0:
-    session.event_hub.wait(0.5)
-    deadline -= 0.5
+    session.event_hub.publish(
+        ftrack_api.event.base.Event(topic="test.tls.python", data={"n": 1}), on_reply=on_reply)
+    for _ in range(4):
+        if done.is_set():
+            break
+        session.event_hub.wait(0.5)
+        deadline -= 0.5
 assert replies, "no reply over wss"
 print("reply", replies[0])
 session.close()
