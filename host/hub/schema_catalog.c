@@ -39,6 +39,9 @@ static const struct {
     {"Asset", "parent", "context_id"},
     {"Note", "author", "user_id"},
     {"Recipient", "user", "resource_id"},
+    {"ProjectSchema", "_task_workflow", "task_workflow_schema_id"},
+    {"ProjectSchema", "_version_workflow", "version_workflow_schema_id"},
+    {"ProjectSchema", "_task_type_schema", "task_type_schema_id"},
 };
 
 /* Collections whose reverse foreign key cannot be found from a relation on the target. */
@@ -61,6 +64,8 @@ static const struct {
 } THROUGH[] = {
     {"AssetVersionList", "items", "ListObject", "list_id", "entity_id"},
     {"TypedContextList", "items", "ListObject", "list_id", "entity_id"},
+    {"WorkflowSchema", "statuses", "WorkflowSchemaStatus", "workflow_schema_id", "status_id"},
+    {"TaskTypeSchema", "types", "TaskTypeSchemaType", "task_type_schema_id", "type_id"},
 };
 
 static bool in_list(const char *const *list, const char *s)

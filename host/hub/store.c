@@ -431,6 +431,7 @@ json_object *fhub_store_create(fhub_store *store, const char *type_name, json_ob
     if (ok) {
         fhub_store_apply_defaults(store, type, data);
         fhub_store_derive(store, type, data);
+        fhub_store_derive_workflows(store, type, data);
         for (size_t i = 0; ok && i < type->npk; i++) {
             if (!json_object_object_get(data, type->pk[i])) {
                 fhub_store_fail(e, "ValidationError", "%s needs its primary key %s.", type->name,

@@ -101,6 +101,14 @@ void fhub_store_echo_collections(const fhub_stype *type, json_object *input, jso
  * priority (the lowest-sorted one), a project's workflow schema and full name (its name), a
  * component's system type. */
 void fhub_store_derive(fhub_store *store, const fhub_stype *type, json_object *data);
+/* ---- store_workflows.c --------------------------------------------------------------------- */
+
+/* A new ProjectSchema that names no task workflow, version workflow or task type schema gets
+ * them (every Status, every Type, by sort), stored directly and their ids set in `data`. */
+void fhub_store_derive_workflows(fhub_store *store, const fhub_stype *type, json_object *data);
+
+/* ---- store_rules.c (continued) ------------------------------------------------------------- */
+
 /* Names are unique among siblings (contexts under one parent, projects, assets of one type in
  * one context), compared without case. */
 bool fhub_store_check_unique_name(fhub_store *store, const fhub_stype *type, json_object *data,

@@ -112,7 +112,7 @@ void fhub_store_derive(fhub_store *store, const fhub_stype *type, json_object *d
     default_number(type, data, "bid");
     default_number(type, data, "sort");
     /* A project with a workflow schema gives its default priority. Statuses are not derived:
-     * ftrack takes them from the schema's per-type workflows, which this hub does not keep. */
+     * ftrack takes them from the schema's workflows, which this hub stores but does not apply. */
     if (derive_project(store, type, data))
         default_reference(store, type, data, "priority_id", "Priority");
 }
@@ -206,7 +206,7 @@ static bool owns_items(const fhub_sprop *p)
         "outgoing_links", "note_components", "recipients",     "memberships",
         "list_objects",   "review_sessions", "review_session_objects", "note_label_links",
         "items",          "task_templates", "_schemas",        "statuses",
-        "types",          NULL};
+        "types",          "_overrides",     NULL};
     for (size_t i = 0; owned[i]; i++)
         if (strcmp(owned[i], p->name) == 0)
             return true;
@@ -249,10 +249,13 @@ static bool delete_owned(fhub_store *store, const fhub_stype *type, json_object 
     }
     for (size_t i = 0; i < type->nprops; i++) {
         const fhub_sprop *p = &type->props[i];
-        const fhub_stype *item = p->ref ? fhub_schema_type(store->schema, p->ref) : NULL;
-        if (p->kind != FHUB_PROP_COLLECTION || !p->fk || !item || !owns_items(p))
+        /* A many-to-many collection owns its link rows, not the items they link. */
+        const char *item_name = p->through ? p->through : p->ref;
+        const char *fk = p->through ? p->through_near : p->fk;
+        const fhub_stype *item = item_name ? fhub_schema_type(store->schema, item_name) : NULL;
+        if (p->kind != FHUB_PROP_COLLECTION || !fk || !item || !owns_items(p))
             continue;
-        json_object *seqs = rows_pointing_at(store, item, p->fk, id);
+        json_object *seqs = rows_pointing_at(store, item, fk, id);
         bool ok = true;
         for (size_t j = 0; ok && j < json_object_array_length(seqs); j++)
             ok = delete_row(store, json_object_get_int64(json_object_array_get_idx(seqs, j)),
