@@ -118,8 +118,7 @@ static bool upgrade(int fd, const char *head)
     size_t n = strcspn(k, "\r\n");
     if (n + 37 > sizeof(key))
         return false;
-    memcpy(key, k, n);
-    strcpy(key + n, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    snprintf(key, sizeof(key), "%.*s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", (int)n, k);
     unsigned char digest[20];
     lws_SHA1((const unsigned char *)key, strlen(key), digest);
     char accept[64];
