@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <libwebsockets.h>
 
+#include "wire/socketio.h"
 #include "wire/wsframe.h"
 #include "server_internal.h"
 #include "api.h"
@@ -29,6 +30,19 @@ typedef struct frame frame;
 typedef struct conn conn;
 typedef struct pending_sid pending_sid;
 typedef struct injected injected;
+
+/* An event another thread handed over (fhub_server_inject), waiting for the service thread. */
+struct injected {
+    char *text;
+    size_t len;
+    struct injected *next;
+};
+
+/* server.c: the websocket protocol the vhost serves (its callback), and the frames the server
+ * builds once at start (heartbeat, connect, disconnect): made and released here. */
+extern const struct lws_protocols fhub_server_protocols[];
+frame *fhub_frame_simple(fti_sio_type type);
+void fhub_frame_unref(frame *f);
 
 /* Per-connection user space: HTTP request state, or the websocket connection. */
 typedef struct pss {
