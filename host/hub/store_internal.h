@@ -145,4 +145,13 @@ void fhub_store_record_change(fhub_store *store, const char *action, const fhub_
 /* The ftrack.update event for the batch's recorded changes (a new wire event). */
 json_object *fhub_store_build_event(fhub_store *store);
 
+/* store.c helpers store_open.c shares. */
+bool fhub_store_exec_sql(fhub_store *store, const char *sql);
+/* The primary key of `data` for `type`, as the JSON array stored in the key column (new). */
+json_object *fhub_store_key_of(const fhub_stype *type, json_object *data);
+/* The stored User named `username` (new reference), or NULL. */
+json_object *fhub_store_user_by_name(fhub_store *store, const char *username);
+/* "First Last" of a User, or NULL when it has neither (caller frees). */
+char *fhub_store_display_name(json_object *user);
+
 #endif
