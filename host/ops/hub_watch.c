@@ -99,7 +99,6 @@ bool fth_hub_watch_connected(fth_hub_watch *w)
     if (!w)
         return false;
     bool connected = ftrack_hub_connected(w->hub);
-    fth_metrics_gauge_set(FTH_GAUGE_HUB_CONNECTED, connected ? 1 : 0);
     if (connected)
         w->ever_connected = true; /* connected before the subscription saw it */
     return connected;

@@ -26,7 +26,8 @@ typedef void (*fth_hub_watch_fn)(bool connected, void *user_data);
 ftrack_status fth_hub_watch_start(ftrack_hub *hub, struct event_base *base,
                                   fth_hub_watch_fn on_change, void *user_data,
                                   fth_hub_watch **out, ftrack_error *err);
-/* Whether the hub is connected now (also kept in the hub_connected gauge). NULL: false. */
+/* Whether the hub is connected now. NULL: false. (The hub_connected gauge is read at each
+ * metrics scrape, cli/run_ops.c.) */
 bool fth_hub_watch_connected(fth_hub_watch *watch);
 /* Unsubscribe and free. NULL is accepted. */
 void fth_hub_watch_free(fth_hub_watch *watch);
