@@ -240,10 +240,21 @@ static void fuzz_http(const char *p, const char *end)
             abort();
         }
     }
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fhub_server_port(server))};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+    /* Earlier inputs' connections may still fill the server's connection cap (it closes them
+     * after their client timeout): a refused connect is tried again for up to 5 s; a server
+     * that accepts nothing for that long has stopped accepting. */
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 50; tries++) {
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+            close(fd);
+            fd = -1;
+            poll(NULL, 0, 100);
+        }
+    }
+    if (fd < 0)
         abort(); /* the server stopped accepting */
     if (end > p)
         send(fd, p, (size_t)(end - p), MSG_NOSIGNAL);
