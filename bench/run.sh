@@ -6,8 +6,9 @@
 #   bench/run.sh BUILD_DIR [STEP...]
 #
 # Steps: roundtrip fanout dispatch idle wakeups startup micro (the default: all of these,
-# about 6 minutes on 2 cores; roundtrip runs concurrency 1, 64 and 256) and footprint (1,000,000 events through the host with RSS printed
-# every 100,000; about 3 minutes; run it on its own) and scaleout (events/s through an ingest
+# about 5 minutes on 2 cores; roundtrip runs concurrency 1, 64 and 256) and footprint
+# (1,000,000 events through the host with RSS printed every 100,000; about 3 minutes; run it
+# on its own) and scaleout (events/s through an ingest
 # host, Redis and 1, 2, 4 workers; about 1 minute; needs redis-server). Every measured figure is repeated
 # BENCH_RUNS times (default 3); the summary gives the median with min and max.
 #
