@@ -4,7 +4,9 @@
 /* Small helpers shared by the benchmark programs (header-only: each program is one file).
  *
  * CPU time comes from /proc/<pid>/task/<tid>/schedstat (first field: nanoseconds on a CPU,
- * kernel and user), summed over the process's threads; memory from /proc/<pid>/status. */
+ * kernel and user), summed over the process's threads; memory from /proc/<pid>/status; bytes
+ * written from /proc/<pid>/io (write_bytes: pages the process dirtied, mmap writes included,
+ * counted when dirtied rather than when the kernel writes them back). */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,11 +68,30 @@ static inline long fb_status_kb(long pid, const char *key)
     return kb;
 }
 
+/* The write_bytes line of /proc/<pid>/io, summed over its threads (-1 when unreadable). */
+static inline long long fb_write_bytes(long pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof(path), "/proc/%ld/io", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long long bytes = -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "write_bytes:", 12) == 0) {
+            bytes = strtoll(line + 12, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return bytes;
+}
+
 /* Processes whose CPU a run reports: "name=pid" arguments. */
 typedef struct fb_watch {
     char name[32];
     long pid;
     uint64_t start_ns, end_ns;
+    long long start_wb, end_wb; /* write_bytes, -1 when unreadable */
 } fb_watch;
 
 #define FB_MAX_WATCH 8
@@ -91,10 +112,14 @@ static inline void fb_watch_sample(fb_watch *w, int n, int end)
 {
     for (int i = 0; i < n; i++) {
         uint64_t ns = fb_cpu_ns(w[i].pid);
-        if (end)
+        long long wb = fb_write_bytes(w[i].pid);
+        if (end) {
             w[i].end_ns = ns;
-        else
+            w[i].end_wb = wb;
+        } else {
             w[i].start_ns = ns;
+            w[i].start_wb = wb;
+        }
     }
 }
 
@@ -105,6 +130,20 @@ static inline void fb_watch_print(FILE *out, const fb_watch *w, int n, double ev
     for (int i = 0; i < n; i++)
         fprintf(out, "%s\"%s\":%.3f", i ? "," : "", w[i].name,
                 events > 0 ? (double)(w[i].end_ns - w[i].start_ns) / 1e3 / events : 0.0);
+    fprintf(out, "}");
+}
+
+/* Print `"write_bytes_per_event":{"name":x,...}` (null where /proc/<pid>/io was unreadable). */
+static inline void fb_watch_print_io(FILE *out, const fb_watch *w, int n, double events)
+{
+    fprintf(out, "\"write_bytes_per_event\":{");
+    for (int i = 0; i < n; i++) {
+        fprintf(out, "%s\"%s\":", i ? "," : "", w[i].name);
+        if (w[i].start_wb < 0 || w[i].end_wb < 0 || events <= 0)
+            fprintf(out, "null");
+        else
+            fprintf(out, "%.1f", (double)(w[i].end_wb - w[i].start_wb) / events);
+    }
     fprintf(out, "}");
 }
 

@@ -427,7 +427,15 @@ static int run_roundtrip(load *L)
            L->nlat ? sum / (double)L->nlat * 1e6 : 0, fb_quantile(L->lat, L->nlat, 0.5) * 1e6,
            fb_quantile(L->lat, L->nlat, 0.99) * 1e6, fb_quantile(L->lat, L->nlat, 0.999) * 1e6,
            L->nlat ? L->lat[L->nlat - 1] * 1e6 : 0, L->stray);
+    /* the size of what is published (the last event; only its id's digits vary), and all
+     * events published including probe and warm-up, which run.sh's journal delta spans */
+    size_t event_bytes = 0;
+    char *wire = ftrack_event_serialize(L->event, &event_bytes);
+    ftrack_free(wire);
+    printf("\"event_bytes\":%zu,\"published\":%lu,", event_bytes, L->next_seq);
     fb_watch_print(stdout, L->watch, L->nwatch, (double)L->measured);
+    printf(",");
+    fb_watch_print_io(stdout, L->watch, L->nwatch, (double)L->measured);
     printf("}\n");
     fflush(stdout);
     if (L->rss_every > 0)

@@ -6,8 +6,9 @@
 #   bench/run.sh BUILD_DIR [STEP...]
 #
 # Steps: roundtrip fanout dispatch idle wakeups startup micro (the default: all of these,
-# about 5 minutes on 2 cores) and footprint (1,000,000 events through the host with RSS printed
-# every 100,000; about 3 minutes; run it on its own) and scaleout (events/s through an ingest
+# about 5 minutes on 2 cores; roundtrip runs concurrency 1, 64 and 256) and footprint
+# (1,000,000 events through the host with RSS printed every 100,000; about 3 minutes; run it
+# on its own) and scaleout (events/s through an ingest
 # host, Redis and 1, 2, 4 workers; about 1 minute; needs redis-server). Every measured figure is repeated
 # BENCH_RUNS times (default 3); the summary gives the median with min and max.
 #
@@ -173,18 +174,40 @@ write_config "$TMP/host-10.json" 10
 
 # ---- steps ------------------------------------------------------------------------------
 
+# journal_bytes: allocated bytes of the host's journal (null when it has none): the directory
+# of segment files <data dir>/journal/ or else journal.sqlite with its -wal and -shm files.
+journal_bytes() {
+    local dir=$TMP/host-data
+    if [ -d "$dir/journal" ]; then
+        du -s -B1 "$dir/journal" | awk '{print $1}'
+    elif [ -e "$dir/journal.sqlite" ]; then
+        du -c -B1 "$dir"/journal.sqlite* | awk 'END {print $1}'
+    else
+        echo null
+    fi
+}
+
+# Each run also records the growth of the journal on disk over the whole ftbench_load call
+# (probe and warm-up included: divide by "published"), for the responders with one.
 step_roundtrip() {
-    local run resp c line
+    local run resp c line jb0 jb1 jdelta
     for ((run = 1; run <= RUNS; run++)); do
         for resp in host host_nj js floor; do
             start_hub
             start_responder "$resp"
-            for c in 1 64; do
+            for c in 1 64 256; do
                 note "round trip: $resp, concurrency $c, run $run"
+                jb0=null
+                [[ $resp == host* ]] && jb0=$(journal_bytes)
                 line=$(FTRACK_SERVER=$HUB_URL "$LOAD" roundtrip --concurrency "$c" \
                     --seconds "$SECONDS_PER_RUN" --warmup 1 \
                     --watch "responder=$RESP_PID" --watch "hub=$HUB_PID")
-                record "\"bench\":\"roundtrip\",\"responder\":\"$resp\",\"run\":$run" "$line"
+                jdelta=null
+                if [ "$jb0" != null ]; then
+                    jb1=$(journal_bytes)
+                    [ "$jb1" = null ] || jdelta=$((jb1 - jb0))
+                fi
+                record "\"bench\":\"roundtrip\",\"responder\":\"$resp\",\"run\":$run,\"journal_bytes_delta\":$jdelta" "$line"
             done
             rss_record "${resp}_after_roundtrip" "$RESP_PID" # warm: after the load
             stop "$RESP_PID"

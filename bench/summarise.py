@@ -5,7 +5,9 @@
     summarise.py RESULTS.jsonl [MORE.jsonl...]
 
 Every figure is the median of the runs, with [min-max] beside it when there were several.
-The targets of issue 7 are printed beside the figures as met / NOT MET."""
+The targets of issue 7 are printed beside the figures as met / NOT MET, and those of issue 17
+(the journaled host against "journal": false, @ftrack/api and the floor; bytes written per
+event; wake-ups; memory) in a table of their own, every ratio with MET / NOT MET."""
 import json
 import os
 import statistics
@@ -53,10 +55,24 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def wb_per_event(r):
+    """Bytes the responder wrote (write_bytes of /proc/<pid>/io) per answered event."""
+    return (r.get("write_bytes_per_event") or {}).get("responder")
+
+
+def journal_per_event(r):
+    """Growth of the journal on disk over a run, per event published (probe and warm-up too)."""
+    d = r.get("journal_bytes_delta")
+    return d / r["published"] if d is not None and r.get("published") else None
+
+
 def table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+CONCURRENCIES = (1, 64, 256)
 
 
 def main():
@@ -88,7 +104,7 @@ def main():
                  "js": "@ftrack/api (Node)", "floor": "floor (lws + json-c)"}
         lines = []
         for resp in ("host", "host_nj", "js", "floor"):
-            for c in (1, 64):
+            for c in CONCURRENCIES:
                 rs = [r for r in rt if r["responder"] == resp and r["concurrency"] == c]
                 if not rs:
                     continue
@@ -105,12 +121,14 @@ def main():
                     span(cpu),
                     span([r["cpu_us_per_event"]["hub"] for r in rs]),
                     span([r["cpu_us_per_event"]["loadgen"] for r in rs]),
+                    span([wb_per_event(r) for r in rs], 0),
                 ])
         out.append(table(["responder", "concurrency", "replies/s", "p50 µs", "p99 µs", "p999 µs",
                           "responder CPU µs/event", "hub CPU µs/event",
-                          "load generator CPU µs/event"], lines))
+                          "load generator CPU µs/event", "responder bytes written/event"],
+                         lines))
         rl = []
-        for c in (1, 64):
+        for c in CONCURRENCIES:
             h, n = cpu_at.get(("host", c)), cpu_at.get(("host_nj", c))
             j, f = cpu_at.get(("js", c)), cpu_at.get(("floor", c))
             rl.append([c, fmt(ratio(h, f), 2) + "×", fmt(ratio(n, f), 2) + "×",
@@ -321,7 +339,106 @@ def main():
         out.append(table(["target", "measured", ""],
                          [[t, m, "met" if ok else "**NOT MET**"] for t, m, ok in targets]))
         out.append("")
+    out += issue17(by)
     print("\n".join(out))
+
+
+def verdict(ok):
+    if ok is None:
+        return "–"
+    return "MET" if ok else "**NOT MET**"
+
+
+def issue17(by):
+    """The "Targets (issue 17)" table: target | measured | ratio | MET / NOT MET."""
+    rt = by.get("roundtrip", [])
+    rows = []
+
+    def at(resp, c, get):
+        return med([get(r) for r in rt if r["responder"] == resp and r["concurrency"] == c])
+
+    def cpu(resp, c):
+        return at(resp, c, lambda r: r["cpu_us_per_event"]["responder"])
+
+    def add(target, measured, value, limit, below=True, unit="×"):
+        """A row whose ratio `value` must be ≤ limit (below) or ≥ limit."""
+        if value is None:
+            rows.append([target, measured or "not measured (step roundtrip)", "–", "–"])
+            return
+        ok = value <= limit if below else value >= limit
+        rows.append([target, measured, f"{fmt(value, 2)}{unit}", verdict(ok)])
+
+    for c in CONCURRENCIES:
+        h, n = cpu("host", c), cpu("host_nj", c)
+        add(f"journaled host CPU/answered event ≤ 1.2× \"journal\": false (concurrency {c})",
+            f"{fmt(h)} µs vs {fmt(n)} µs" if h and n else None, ratio(h, n), 1.2)
+    for c in CONCURRENCIES:
+        h, j = cpu("host", c), cpu("js", c)
+        add(f"journaled host CPU/event never above @ftrack/api (concurrency {c}): host / js ≤ 1",
+            f"{fmt(h)} µs vs {fmt(j)} µs" if h and j else None, ratio(h, j), 1.0)
+    h, j = cpu("host", 256), cpu("js", 256)
+    add("journaled host CPU/event ≥ 2× below @ftrack/api (concurrency 256): js / host ≥ 2",
+        f"{fmt(j)} µs vs {fmt(h)} µs" if h and j else None, ratio(j, h), 2.0, below=False)
+    n, f = cpu("host_nj", 64), cpu("floor", 64)
+    add("\"journal\": false CPU/event ≤ 1.1× floor (concurrency 64)",
+        f"{fmt(n)} µs vs {fmt(f)} µs" if n and f else None, ratio(n, f), 1.1)
+    hr = at("host", 256, lambda r: r["replies_per_s"])
+    jr = at("js", 256, lambda r: r["replies_per_s"])
+    add("replies/s at concurrency 256: journaled host ≥ 1.5× @ftrack/api",
+        f"{fmt(hr, 0)}/s vs {fmt(jr, 0)}/s" if hr and jr else None, ratio(hr, jr), 1.5,
+        below=False)
+    p99 = at("host", 1, lambda r: r["lat_us"]["p99"])
+    add("p99 of the journaled host at concurrency 1 < 1 ms",
+        f"{fmt(p99, 0)} µs" if p99 is not None else None,
+        p99 / 1000 if p99 is not None else None, 1.0, unit=" ms")
+    for c in CONCURRENCIES:
+        wb = at("host", c, wb_per_event)
+        ev = at("host", c, lambda r: r.get("event_bytes"))
+        jb = at("host", c, journal_per_event)
+        grew = f"; journal on disk grew {fmt(jb, 0)} B/event published" if jb is not None else ""
+        add(f"journaled host bytes written to disk/event ≤ 2× the event (concurrency {c}; "
+            f"write_bytes of /proc/<pid>/io)",
+            f"{fmt(wb, 0)} B/event vs event {fmt(ev, 0)} B{grew}"
+            if wb is not None and ev else None, ratio(wb, ev), 2.0)
+
+    wk = [r for r in by.get("wakeups", []) if r["instances"] == 100]
+    w = med([r["wakeups_per_s"] for r in wk])
+    rows.append(["idle wake-ups with 100 plugin instances: only heartbeats and timers "
+                 "(read as ≤ 10/s)",
+                 f"{fmt(w)}/s" if w is not None else "not measured (step wakeups)",
+                 f"{fmt(w / 10, 2)}× the 10/s" if w is not None else "–",
+                 verdict(w <= 10 if w is not None else None)])
+    idle = [r for r in by.get("idle", []) if r["name"] == "host_10_plugins"]
+    rss = med([r["rss_kb"] / 1024 for r in idle])
+    rows.append(["idle RSS ≤ 20 MB with 10 plugins",
+                 f"{fmt(rss)} MB" if rss is not None else "not measured (step idle)",
+                 f"{fmt(rss / 20, 2)}× the limit" if rss is not None else "–",
+                 verdict(rss <= 20 if rss is not None else None)])
+    fp = [r for r in by.get("footprint", []) if r.get("kind") == "rss" and r.get("name") == "host"]
+    ref = [r for r in fp if r["events"] >= 100000]
+    if not fp:
+        rows.append(["RSS flat after 1,000,000 events (10 plugins)",
+                     "not measured (step footprint)", "–", "–"])
+    elif fp[-1]["events"] < 1000000 or len(ref) < 2:
+        rows.append(["RSS flat after 1,000,000 events (10 plugins)",
+                     f"not reached: the run stopped at {fp[-1]['events']:,} events", "–",
+                     verdict(False)])
+    else:
+        growth = (ref[-1]["rss_kb"] - ref[0]["rss_kb"]) / 1024
+        rows.append(["RSS flat after 1,000,000 events (10 plugins; read as within ±1 MB "
+                     "from 100,000 on)", f"{growth:+.2f} MB from {ref[0]['events']:,} to "
+                     f"{ref[-1]['events']:,} events", "–", verdict(abs(growth) <= 1.0)])
+    return ["### Targets (issue 17)\n",
+            "CPU is the responder's, per answered event (median of the runs); \"journaled "
+            "host\" is ftrack-host as configured by default, \"journal\": false the same "
+            "instance without its journal. Bytes written: the delta of write_bytes in "
+            "/proc/<responder pid>/io over the measured seconds (pages dirtied, mmap writes "
+            "included) per answered event; the event's size is its JSON as the load generator "
+            "publishes it. The journal's growth on disk (du -B1 of <data dir>/journal/ or of "
+            "journal.sqlite with its -wal and -shm, over the whole run with its probe and "
+            "warm-up, per event published) is printed beside it for information; a checkpoint "
+            "can make it shrink.\n",
+            table(["target", "measured", "ratio", ""], rows), ""]
 
 
 if __name__ == "__main__":
