@@ -29,6 +29,7 @@ static const struct {
     {"check-config", fth_cmd_check_config, "validate a configuration file and report every problem"},
     {"record", fth_cmd_record, "write the events the server sends to a file, one JSON line each"},
     {"test-plugin", fth_cmd_test_plugin, "run one plugin against recorded events, offline"},
+    {"journal", fth_cmd_journal, "print the event journal's records, one JSON line each"},
 };
 
 static void usage(FILE *out)

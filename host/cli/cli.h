@@ -41,4 +41,5 @@ int fth_cmd_replay(int argc, char **argv);  /* cmd_replay.c: hand dead letters b
 int fth_cmd_check_config(int argc, char **argv); /* cmd_check_config.c: validate a config file */
 int fth_cmd_record(int argc, char **argv);  /* cmd_record.c: write received events to a file */
 int fth_cmd_test_plugin(int argc, char **argv); /* cmd_test_plugin.c: a plugin against a recording */
+int fth_cmd_journal(int argc, char **argv); /* cmd_journal.c: print the event journal's records */
 #endif

@@ -447,7 +447,6 @@ int fth_cmd_run(int argc, char **argv)
     /* An isolated plugin's child process (isolation.h): `ftrack-host run --isolated-child`. */
     if (argc >= 2 && strcmp(argv[1], "--isolated-child") == 0)
         return fth_child_main(argc - 1, argv + 1);
-    fth_journal_process_init(); /* before anything opens SQLite */
     run_state s;
     memset(&s, 0, sizeof(s));
     /* JSON from the first line on: the options' own mistakes are lines on stderr too. */

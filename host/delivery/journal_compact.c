@@ -1,84 +1,185 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Journal compaction (fth_journal_compact, journal.h): dead-letters deliveries past
- * journal.max_age, forgets finished events past the dedup window, and at journal.max_bytes
- * gives up the oldest pending deliveries. Apart from journal.c because it is the one piece
- * that deletes and dead-letters, run from the reliability layer's periodic tick and at stop
- * (reliability.c), on the journal's lock like the rest (journal_internal.h). */
-#include <math.h>
-#include <pthread.h>
-#include <stdint.h>
+/* Journal compaction (fth_journal_compact, journal.h), from the host's one-second timer and at
+ * stop: dead-letters deliveries past journal.max_age, forgets finished events past the dedup
+ * window, deletes segments nothing pending is left in, copies the few pending events that
+ * keep an old segment alive forward, and at journal.max_bytes gives up the oldest pending
+ * deliveries to the dead-letter file. Apart from journal.c because it is the one piece that
+ * deletes and dead-letters. A crash at any point leaves every pending event in at least one
+ * file: a copy is written (and synced) before its original's file is deleted, and the newer
+ * copy wins when both are read (journal_recover.c). */
 #include <stdlib.h>
+#include <unistd.h>
 
-#include <sqlite3.h>
 #include "common/internal.h"
 #include "delivery/journal.h"
 #include "delivery/journal_internal.h"
 
-/* Deliveries moved to the dead-letter file per round at the size limit. */
-#define EVICT_BATCH 200
+/* An old segment is copied forward when its pending events take less than this share of it,
+ * and only while more than this many segments exist (below it, waiting costs little). */
+#define COPY_SHARE 4
+#define COPY_MIN_SEGMENTS 4
 
-uint64_t fth_journal_used_bytes(fth_journal *j)
+/* Dead-letter delivery `d` of `in` for `reason`, and mark it finished. */
+static void give_up(fth_journal *j, fth_deadletter *dl, jinstance *in, jdelivery *d,
+                    const char *reason)
 {
-    int64_t pages = fth_journal_query_int(j, "PRAGMA page_count") -
-                    fth_journal_query_int(j, "PRAGMA freelist_count");
-    return (uint64_t)(pages > 0 ? pages : 0) *
-           (uint64_t)fth_journal_query_int(j, "PRAGMA page_size");
+    char *text = fth_jstate_text(j, d->ev);
+    fth_deadletter_append(dl, in->name, reason, NULL, d->attempts, text ? text : "null");
+    free(text);
+    fth_journal_mark(j, REC_FINISHED, in, d->ev->seq);
+    fth_jstate_remove(j, in, d);
 }
 
-/* Dead-letter pending deliveries chosen by `where` (oldest first, at most `limit`); returns
- * how many. Caller holds the lock. */
-static uint64_t give_up(fth_journal *j, fth_deadletter *dl, const char *where, double cutoff,
-                        int limit, const char *reason)
+static void expire(fth_journal *j, fth_deadletter *dl, double now)
 {
-    char *sql = fti_asprintf("SELECT d.instance, d.seq, d.attempts, e.text FROM deliveries d "
-                             "JOIN events e ON e.seq = d.seq WHERE d.state = 0 AND %s "
-                             "ORDER BY d.seq LIMIT %d",
-                             where, limit);
-    sqlite3_stmt *s = NULL, *fin = j->stmt[Q_FINISHED];
+    double cutoff = now - j->options.max_age;
     uint64_t n = 0;
-    if (!sql || sqlite3_prepare_v2(j->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        free(sql);
-        return 0;
+    for (size_t i = 0; i < j->ninsts; i++) {
+        jinstance *in = j->insts[i];
+        while (in && in->count && in->q[in->head].ev->received < cutoff) {
+            give_up(j, dl, in, &in->q[in->head], "expired");
+            n++;
+        }
     }
-    free(sql);
-    sqlite3_bind_double(s, 1, cutoff);
-    sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *instance = (const char *)sqlite3_column_text(s, 0);
-        const char *text = (const char *)sqlite3_column_text(s, 3);
-        fth_deadletter_append(dl, instance, reason, NULL, (unsigned)sqlite3_column_int64(s, 2),
-                              text ? text : "null");
-        sqlite3_reset(fin);
-        sqlite3_bind_text(fin, 1, instance, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(fin, 2, sqlite3_column_int64(s, 1));
-        sqlite3_step(fin);
-        sqlite3_reset(fin);
-        n++;
+    if (!n)
+        return;
+    j->expired += n;
+    ftrack_log(FTRACK_LOG_WARNING, "journal",
+               "%llu pending deliveries were older than journal.max_age (%.0f s): moved to the "
+               "dead-letter file (%llu since start)",
+               (unsigned long long)n, j->options.max_age, (unsigned long long)j->expired);
+}
+
+static void drop_dead(fth_journal *j)
+{
+    for (size_t i = 0; i + 1 < j->nsegs;) {
+        if (j->segs[i].live == 0)
+            fth_jlog_drop(j, i);
+        else
+            i++;
     }
-    sqlite3_finalize(s);
-    sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* The events with pending deliveries whose record is in segment `no` (caller frees). */
+static jevent **live_events(fth_journal *j, uint64_t no, size_t *n)
+{
+    jevent **out = NULL;
+    size_t cap = 0;
+    *n = 0;
+    for (size_t i = 0; i < j->ninsts; i++) {
+        jinstance *in = j->insts[i];
+        for (size_t k = 0; in && k < in->count; k++) {
+            jevent *ev = in->q[in->head + k].ev;
+            bool seen = false;
+            for (size_t m = 0; m < *n && !seen; m++)
+                seen = out[m] == ev;
+            if (ev->seg != no || seen)
+                continue;
+            if (!fti_array_reserve(&out, &cap, *n + 1, sizeof(*out))) {
+                free(out);
+                *n = 0;
+                return NULL;
+            }
+            out[(*n)++] = ev;
+        }
+    }
+    return out;
+}
+
+static bool copy_event(fth_journal *j, jevent *ev)
+{
+    char *text = fth_jstate_text(j, ev);
+    bool ok = text && fth_journal_write_moved(j, ev, text, NULL, 0);
+    free(text);
+    return ok;
+}
+
+/* Copy the live events of segment `index` to the head; true when none is left there. */
+static bool copy_segment(fth_journal *j, size_t index)
+{
+    uint64_t no = j->segs[index].no;
+    size_t n;
+    jevent **evs = live_events(j, no, &n);
+    bool ok = evs != NULL || n == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = copy_event(j, evs[i]);
+    free(evs);
+    if (!ok)
+        return false;
+    /* The copies are on disk before the original's file goes. */
+    if (j->options.fsync != FTH_FSYNC_OFF)
+        fth_jlog_sync(j);
+    return true;
+}
+
+static uint64_t live_bytes(fth_journal *j, uint64_t no)
+{
+    size_t n;
+    jevent **evs = live_events(j, no, &n);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += evs[i]->text_len + JREC_HEADER + JREC_EVENT_FIXED;
+    free(evs);
+    return bytes;
+}
+
+static void copy_forward(fth_journal *j)
+{
+    while (j->nsegs > COPY_MIN_SEGMENTS) {
+        jsegment *s = &j->segs[0];
+        if (s->live == 0 || live_bytes(j, s->no) * COPY_SHARE > s->used)
+            return;
+        uint64_t no = s->no;
+        if (!copy_segment(j, 0))
+            return;
+        jsegment *now = fth_jlog_segment(j, no);
+        if (!now || now->live != 0 || now == &j->segs[j->nsegs - 1])
+            return;
+        fth_jlog_drop(j, (size_t)(now - j->segs));
+    }
+}
+
+static uint64_t total_bytes(const fth_journal *j)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < j->nsegs; i++)
+        n += j->segs[i].used;
     return n;
 }
 
-/* Forget finished events received before `cutoff` (all finished ones when cutoff is
- * INFINITY). Caller holds the lock. */
-static void forget_finished(fth_journal *j, double cutoff)
+/* Over journal.max_bytes: the oldest segment's pending deliveries go to the dead-letter file
+ * (not nowhere), and the segment with them. */
+static void enforce_size(fth_journal *j, fth_deadletter *dl)
 {
-    sqlite3_stmt *s = NULL;
-    const char *sql =
-        "DELETE FROM events WHERE received < ?1 AND seq NOT IN (SELECT seq FROM deliveries "
-        "INDEXED BY deliveries_waiting WHERE state = 0)";
-    sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (sqlite3_prepare_v2(j->db, sql, -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_double(s, 1, cutoff);
-        sqlite3_step(s);
+    uint64_t evicted = 0;
+    while (j->nsegs > 1 && total_bytes(j) > j->options.max_bytes) {
+        uint64_t no = j->segs[0].no;
+        for (size_t i = 0; i < j->ninsts; i++) {
+            jinstance *in = j->insts[i];
+            for (size_t k = 0; in && k < in->count;) {
+                jdelivery *d = &in->q[in->head + k];
+                if (d->ev->seg != no) {
+                    k++;
+                    continue;
+                }
+                give_up(j, dl, in, d, "journal-full");
+                evicted++;
+            }
+        }
+        jsegment *s = fth_jlog_segment(j, no);
+        if (s && s->live == 0 && s != &j->segs[j->nsegs - 1])
+            fth_jlog_drop(j, (size_t)(s - j->segs));
+        else
+            break;
     }
-    sqlite3_finalize(s);
-    sqlite3_exec(j->db,
-                 "DELETE FROM deliveries WHERE NOT EXISTS (SELECT 1 FROM events e "
-                 "WHERE e.seq = deliveries.seq);",
-                 NULL, NULL, NULL);
-    sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+    if (!evicted)
+        return;
+    j->evicted += evicted;
+    ftrack_log(FTRACK_LOG_WARNING, "journal",
+               "the journal reached journal.max_bytes (%llu): %llu oldest pending deliveries "
+               "moved to the dead-letter file (%llu since start)",
+               (unsigned long long)j->options.max_bytes, (unsigned long long)evicted,
+               (unsigned long long)j->evicted);
 }
 
 void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
@@ -86,39 +187,11 @@ void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
     if (!j)
         return;
     pthread_mutex_lock(&j->lock);
-    fth_journal_marks_apply(j, false, j->run); /* what is handled must not be dead-lettered */
     double now = fti_wall_now();
-    uint64_t expired =
-        give_up(j, dl, "e.received < ?1", now - j->options.max_age, 100000, "expired");
-    if (expired) {
-        fth_journal_fresh_drop_all(j);
-        j->expired += expired;
-        ftrack_log(FTRACK_LOG_WARNING, "journal",
-                   "%llu pending deliveries were older than journal.max_age (%.0f s): moved to "
-                   "the dead-letter file (%llu since start)",
-                   (unsigned long long)expired, j->options.max_age, (unsigned long long)j->expired);
-    }
-    forget_finished(j, now - j->options.dedup_window);
-    if (fth_journal_used_bytes(j) > j->options.max_bytes) {
-        /* Over the limit: first forget every finished event (the dedup window shrinks), then
-         * give up the oldest pending ones, which go to the dead-letter file, not nowhere. */
-        forget_finished(j, INFINITY);
-        uint64_t evicted = 0, n;
-        do {
-            n = give_up(j, dl, "?1 = ?1", 0, EVICT_BATCH, "journal-full");
-            evicted += n;
-            forget_finished(j, INFINITY);
-            sqlite3_exec(j->db, "PRAGMA incremental_vacuum;", NULL, NULL, NULL);
-        } while (n && fth_journal_used_bytes(j) > j->options.max_bytes * 9 / 10);
-        j->evicted += evicted;
-        if (evicted)
-            fth_journal_fresh_drop_all(j);
-        ftrack_log(FTRACK_LOG_WARNING, "journal",
-                   "the journal reached journal.max_bytes (%llu): %llu oldest pending "
-                   "deliveries moved to the dead-letter file (%llu since start)",
-                   (unsigned long long)j->options.max_bytes, (unsigned long long)evicted,
-                   (unsigned long long)j->evicted);
-    }
-    sqlite3_exec(j->db, "PRAGMA incremental_vacuum;", NULL, NULL, NULL);
+    expire(j, dl, now);
+    fth_jstate_forget(j, now);
+    drop_dead(j);
+    copy_forward(j);
+    enforce_size(j, dl);
     pthread_mutex_unlock(&j->lock);
 }

@@ -3,125 +3,221 @@
 #define FTH_JOURNAL_INTERNAL_H
 /*
  * What the pieces of the event journal share (private to them; the host uses journal.h):
- *   journal.c          SQLite schema and statements, appends, next/started/finished,
- *                      requeue, stats, per-instance state
- *   journal_compact.c  compaction: expiry, the dedup window, the size limit
- *   journal_marks.c    the memory-mapped marks log: records, apply, recovery at start
- *   journal_fresh.c    the in-memory hand-off of deliveries appended in this run
+ *   journal_log.c      the segment files: record layout, checksums, append, scan, sync
+ *   journal_state.c    what is pending in memory: events, instances, deliveries
+ *   journal.c          the API: options, open and close, append, next/started/finished,
+ *                      requeue, stats
+ *   journal_recover.c  the state rebuilt from the records at open, and the import of an old
+ *                      SQLite journal
+ *   journal_compact.c  expiry, the size limit, copying live events forward, deleting segments
  *   journal_unfinished.c  deliveries an earlier run started and did not finish
+ *   journal_dump.c     the records printed, for `ftrack-host journal`
  * Every function below expects the journal's lock held, or runs while the journal is opened
  * or closed (no other thread has it then).
+ *
+ * Record layout (little-endian, every record 8-byte aligned):
+ *   header   u32 magic "FTJ1", u32 crc32 (zlib) of the rest of the header and the payload,
+ *            u32 payload length, u8 type, u8 flags, u16 instance number, i64 seq
+ *   payload  by type:
+ *     INSTANCE   the instance's name (its number is in the header); repeated at the start of
+ *                every segment so each can be read (and dropped) on its own
+ *     EVENT      f64 received, u32 text length, u16 id length, u16 topic length, u16 target
+ *                count, 6 bytes reserved, then per target u16 instance, u16 attempts, u16
+ *                flags (TARGET_*), then the id, topic and text bytes. Flag REC_MOVED: a copy
+ *                written by compaction (or to re-home an event whose segment is gone) whose
+ *                targets are the event's whole pending state at that point of the log.
+ *     DELIVERY   (empty) one more instance for an event written before
+ *     STARTED, FINISHED, REQUEUE  (empty) a mark of the delivery (instance, seq)
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
+#include <json-c/linkhash.h>
 #include "delivery/journal.h"
 
-/* The prepared statements (their SQL is in journal.c). */
+#define JREC_MAGIC 0x314a5446u /* "FTJ1" */
+#define JREC_HEADER 24u
+#define JREC_EVENT_FIXED 24u
+#define JREC_TARGET 6u
+/* Past this many records' bytes a payload is refused: an event is bounded by the hub's frame
+ * limit far below it, so a larger length can only be damage. */
+#define JREC_MAX_PAYLOAD (256u * 1024 * 1024)
+
 enum {
-    Q_BEGIN,
-    Q_COMMIT,
-    Q_ROLLBACK,
-    Q_INSERT_EVENT,
-    Q_KNOWN_EVENT,
-    Q_INSERT_DELIVERY,
-    Q_NEXT,
-    Q_BELOW,
-    Q_STARTED,
-    Q_FINISHED,
-    Q_STARTED_BY_ID,
-    Q_FINISHED_BY_ID,
-    Q_REQUEUE,
-    Q_PENDING_OF,
-    Q_MARKS_DONE,
-    Q_MAX_PENDING,
-    Q_COUNT
+    REC_INSTANCE = 1,
+    REC_EVENT = 2,
+    REC_DELIVERY = 3,
+    REC_STARTED = 4,
+    REC_FINISHED = 5,
+    REC_REQUEUE = 6,
 };
+enum { REC_MOVED = 1 };                            /* header flags of an EVENT */
+enum { TARGET_REPLAYED = 1 };                      /* target flags */
 
-enum { MARK_STARTED = 1, MARK_FINISHED = 2 };
+typedef struct jrec_header {
+    uint32_t magic, crc, len;
+    uint8_t type, flags;
+    uint16_t inst;
+    int64_t seq;
+} jrec_header;
 
-/* A delivery appended in this run, waiting in memory for fth_journal_next. */
-typedef struct fresh_entry {
-    struct fresh_entry *next;
-    fth_journal_entry e;
-} fresh_entry;
+typedef struct jrec_event {
+    double received;
+    uint32_t text_len;
+    uint16_t id_len, topic_len, targets;
+    uint8_t reserved[6];
+} jrec_event;
 
-/* What this process knows of one instance: its unapplied marks, and the deliveries handed
- * off in memory (see fth_journal_next). */
-typedef struct instance_state {
+typedef struct jrec_target {
+    uint16_t inst, attempts, flags;
+} jrec_target;
+
+/* ---- segments (journal_log.c) ---------------------------------------------------------- */
+
+typedef struct jsegment {
+    uint64_t no;   /* its file is <dir>/<no as 16 hex digits>.seg */
+    int fd;
+    uint64_t used; /* bytes of records (the end of the last good one) */
+    uint64_t size; /* the file's size */
+    uint64_t live; /* events whose record here has pending deliveries */
+    bool dirty;    /* written since the last sync */
+} jsegment;
+
+/* ---- events, instances, deliveries (journal_state.c) ----------------------------------- */
+
+typedef struct jevent {
+    int64_t seq;
+    uint64_t seg;      /* the segment holding its record */
+    uint64_t text_off; /* where its text starts in that segment */
+    uint32_t text_len;
+    uint32_t pending;  /* deliveries not finished */
+    double received;
+    uint16_t *insts;   /* every instance it was for (deduplication) */
+    uint16_t ninsts, capinsts;
+    bool remembered;   /* in the list of finished events kept for deduplication */
+    struct jevent *next_done;
+    char id[FTRACK_ID_MAX];
+    char topic[128]; /* may be cut short: for logs */
+} jevent;
+
+typedef struct jdelivery {
+    jevent *ev;
+    uint16_t attempts;
+    bool replayed;
+    bool started_earlier; /* an earlier run started it (attempts > 0 at open) */
+} jdelivery;
+
+typedef struct jinstance {
     char *name;
-    uint32_t hash;
-    int64_t open_started; /* a started mark without its finished one, or -1 */
-    int64_t *done;        /* finished, not applied yet: still pending in the database */
-    size_t done_count, done_cap;
-    int64_t floor; /* the largest of `done`, or -1 */
-    bool below;    /* a delivery was appended below the floor since the last apply */
-    /* Pending deliveries in seq order, all above the floor, the text with them. */
-    fresh_entry *fresh, *fresh_tail;
-    size_t fresh_count, fresh_bytes;
-    /* Pending deliveries that are not in `fresh` have seqs at most this (-1: there are none;
-     * INT64_MAX: unknown), besides the one handed out. */
-    int64_t outside_max;
-    int64_t handed; /* the seq handed out from `fresh` and not finished yet, or -1 */
-    /* The seq fth_journal_next handed out last (either source) and not finished, or -1: its
-     * finish raises the floor, so a delivery appended below it meanwhile is `below`. */
-    int64_t out_seq;
-} instance_state;
+    uint16_t num;
+    jdelivery *q; /* pending, in the order handed out: q[head .. head+count) */
+    size_t head, count, cap;
+} jinstance;
 
 struct fth_journal {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[Q_COUNT];
     pthread_mutex_t lock;
-    int lock_fd;
-    int64_t run;
     fth_journal_options options;
-    char *path;
-    bool dirty; /* written since the last sync */
-    uint64_t evicted, expired, duplicates, write_errors;
-    /* the marks log; NULL map: marks are written to the database at once */
-    unsigned char *marks;
-    size_t marks_used; /* bytes, header included */
-    unsigned marks_count;
-    double marks_since;    /* fti_now() of the oldest unapplied mark */
-    double marks_retry_at; /* after a failed apply: not before this */
-    instance_state *instances;
-    size_t instance_count, instance_cap;
+    char *dir;
+    int dir_fd, lock_fd;
+    /* segments, oldest first; the last is the head, mapped for appending */
+    jsegment *segs;
+    size_t nsegs, capsegs;
+    unsigned char *map;
+    uint64_t map_size;
+    bool created_segment; /* a file was created since the last sync (the directory too) */
+    int64_t next_seq;
+    /* events by seq (jevent owner) and by id */
+    struct lh_table *by_seq, *by_id;
+    jevent *done_head, *done_tail; /* finished events kept for deduplication, oldest first */
+    size_t done_count;
+    jinstance **insts; /* by number */
+    size_t ninsts;
+    struct lh_table *inst_by_name;
+    uint64_t pending;
+    uint64_t written, evicted, expired, duplicates, write_errors, corrupt;
 };
 
-/* ---- journal.c ------------------------------------------------------------------------- */
+/* ---- journal_log.c --------------------------------------------------------------------- */
 
-/* Prepared statement `which` (Q_*), reset and unbound. */
-sqlite3_stmt *fth_journal_stmt(fth_journal *j, int which);
-/* Q_BEGIN, Q_COMMIT or Q_ROLLBACK; false on failure. */
-bool fth_journal_tx(fth_journal *j, int which);
-/* The first column of the first row of `sql`, 0 when none. */
-int64_t fth_journal_query_int(fth_journal *j, const char *sql);
-/* Count a write error and log it with SQLite's message. */
-void fth_journal_log_db_error(fth_journal *j, const char *what);
-instance_state *fth_journal_instance_of(fth_journal *j, const char *instance);
+char *fth_jlog_segment_path(const char *dir, uint64_t no);
+/* The segment numbers in `dir`, ascending (caller frees); -1 on error (errno set). */
+long fth_jlog_list(const char *dir, uint64_t **out);
+/* Append one record to the head segment (a new one when it is full); false when it cannot be
+ * written (logged, counted). payload: `n` parts. *seg and *off (may be NULL) get where the
+ * payload starts. */
+typedef struct jpart {
+    const void *data;
+    size_t len;
+} jpart;
+bool fth_jlog_append(fth_journal *j, uint8_t type, uint8_t flags, uint16_t inst, int64_t seq,
+                     const jpart *parts, size_t n, uint64_t *seg, uint64_t *off);
+/* Start a new head segment (at open: earlier ones are only read from then on). */
+bool fth_jlog_new_head(fth_journal *j, uint64_t need);
+jsegment *fth_jlog_segment(fth_journal *j, uint64_t no);
+/* Read `len` bytes at `off` of segment `no`; false when it is gone or unreadable. */
+bool fth_jlog_read(fth_journal *j, uint64_t no, uint64_t off, void *buf, size_t len);
+void fth_jlog_sync(fth_journal *j);
+void fth_jlog_drop(fth_journal *j, size_t index);
+void fth_jlog_close_all(fth_journal *j);
 
-/* ---- journal_marks.c ------------------------------------------------------------------- */
+/* Visiting the records of one segment file, checking each: `fn` gets each good record (the
+ * payload right after the header). Damage is reported through `bad` (offset, bytes skipped,
+ * whether it is a torn tail: nothing good follows it in this file). Returns the end of the
+ * last good record, or -1 when the file cannot be read. */
+typedef void (*jlog_record_fn)(void *ctx, uint64_t off, const jrec_header *h,
+                               const unsigned char *payload);
+typedef void (*jlog_damage_fn)(void *ctx, uint64_t off, uint64_t skipped, bool tail,
+                               const char *why);
+int64_t fth_jlog_scan(int fd, jlog_record_fn fn, jlog_damage_fn bad, void *ctx);
+/* The parts of an EVENT payload; false when they do not add up. */
+bool fth_jlog_event_parts(const jrec_header *h, const unsigned char *payload, jrec_event *ev,
+                          const jrec_target **targets, const char **id, const char **topic,
+                          const char **text);
 
-void fth_journal_marks_open(fth_journal *j);
-void fth_journal_marks_close(fth_journal *j);
-long fth_journal_marks_apply(fth_journal *j, bool by_id, int64_t run);
-void fth_journal_marks_maybe_apply(fth_journal *j);
-bool fth_journal_marks_log(fth_journal *j, int kind, const char *instance,
-                           const fth_journal_entry *e);
+/* ---- journal_state.c ------------------------------------------------------------------- */
 
-/* ---- journal_compact.c ----------------------------------------------------------------- */
+bool fth_jstate_init(fth_journal *j);
+void fth_jstate_free(fth_journal *j);
+jevent *fth_jstate_event(fth_journal *j, int64_t seq);
+jevent *fth_jstate_event_by_id(fth_journal *j, const char *id);
+/* A new event (seq, id, topic, where its text is); NULL when out of memory. */
+jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t id_len,
+                             const char *topic, size_t topic_len, double received);
+jinstance *fth_jstate_instance(fth_journal *j, const char *name);
+jinstance *fth_jstate_instance_num(fth_journal *j, uint16_t num);
+/* Make `name` known as number `num` (from a record); false when it cannot be. */
+bool fth_jstate_name_instance(fth_journal *j, uint16_t num, const char *name, size_t len);
+bool fth_jstate_event_has(const jevent *ev, uint16_t inst);
+jdelivery *fth_jstate_find(jinstance *in, int64_t seq);
+/* Add a pending delivery: after the others (the order it arrived in), or `by_seq` among them
+ * by the event's seq (a replay, or a copy read back: where the event first arrived). false
+ * when out of memory. */
+bool fth_jstate_add(fth_journal *j, jinstance *in, jevent *ev, uint16_t attempts, bool replayed,
+                    bool by_seq);
+/* The delivery is no longer pending (handled or dead-lettered). */
+void fth_jstate_remove(fth_journal *j, jinstance *in, jdelivery *d);
+/* The event's record moved (compaction, re-homing). */
+void fth_jstate_move(fth_journal *j, jevent *ev, uint64_t seg, uint64_t text_off);
+/* Forget finished events past the deduplication window or count. */
+void fth_jstate_forget(fth_journal *j, double now);
+/* The event's text, read from its segment (malloc, NUL-terminated), or NULL. */
+char *fth_jstate_text(fth_journal *j, const jevent *ev);
 
-/* Bytes the database uses (its pages less the free ones). */
-uint64_t fth_journal_used_bytes(fth_journal *j);
+/* ---- journal.c --------------------------------------------------------------------------- */
 
-/* ---- journal_fresh.c ------------------------------------------------------------------- */
+/* Write an EVENT record for `ev`'s pending deliveries (and `extra` new targets) with flag
+ * REC_MOVED, re-homing it: `text` is its text. false when it cannot be written. */
+bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text,
+                             const jrec_target *extra, size_t nextra);
+/* Write a mark record (STARTED, FINISHED, ...); false when it cannot be written. */
+bool fth_journal_mark(fth_journal *j, uint8_t type, const jinstance *in, int64_t seq);
+/* Fill an entry handed out from delivery `d`; false when its text cannot be read. */
+bool fth_journal_fill_entry(fth_journal *j, const jdelivery *d, fth_journal_entry *out);
 
-void fth_journal_fresh_free(instance_state *st);
-void fth_journal_fresh_hand_off(instance_state *st, fth_journal_item *items, size_t n);
-void fth_journal_fresh_take(instance_state *st, fth_journal_entry *out);
-void fth_journal_fresh_requeued(fth_journal *j, const char *instance, int64_t seq);
-void fth_journal_fresh_drop_all(fth_journal *j);
+/* ---- journal_recover.c ------------------------------------------------------------------- */
+
+ftrack_status fth_journal_recover(fth_journal *j, ftrack_error *err);
+ftrack_status fth_journal_import(fth_journal *j, const char *sqlite_path, ftrack_error *err);
 
 #endif

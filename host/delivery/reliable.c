@@ -11,11 +11,10 @@
 
 #include "common/internal.h"
 #include "wire/socketio.h"
+#include "delivery/intake.h"
 #include "delivery/reliable.h"
 
 #define DEFAULT_MEMORY_CAPACITY 1000
-/* Events journaled per transaction at most. */
-#define INTAKE_BATCH 256
 
 typedef struct mem_item {
     struct mem_item *next;
@@ -38,8 +37,7 @@ struct fth_reliable {
     fth_instance_metrics *metrics;
     bool self_timed;
 
-    pthread_t intake;
-    bool intake_started;
+    bool intake_started; /* the queue is tagged for the intake (intake.h) */
 
     pthread_mutex_t lock;
     mem_item *head, *tail;
@@ -111,8 +109,7 @@ static bool peek_member(const char *key, size_t key_len, const char *value, size
 static bool peek_event(const char *text, size_t len, char *id, size_t id_size, char *topic,
                        size_t topic_size)
 {
-    /* A scan, not a parse: this runs for every event on the intake thread, and a full parse
-     * cost more than the journal write. */
+    /* A scan, not a parse: a full parse cost more than the journal write. */
     peek_fields f = {id, topic, id_size, topic_size};
     id[0] = topic[0] = '\0';
     if (fti_json_scan_object(text, len, FTRACK_EVENT_MAX_DEPTH, peek_member, &f))
@@ -177,7 +174,7 @@ static mem_item *mem_pop(fth_reliable *r)
     return it;
 }
 
-/* ---- intake --------------------------------------------------------------------------------- */
+/* ---- accepting events -------------------------------------------------------------------- */
 
 static void count_dropped(fth_reliable *r, const char *why)
 {
@@ -188,68 +185,38 @@ static void count_dropped(fth_reliable *r, const char *why)
                    (unsigned long long)n);
 }
 
-typedef struct intake_item {
-    char *text; /* ftrack_free (which is free); NULL once the journal kept it */
-    size_t len;
-    bool owned; /* text is this thread's to give away */
-    char id[FTRACK_ID_MAX];
-    char topic[128];
-} intake_item;
-
-/* Journal received events of this instance (any thread), in one transaction. The journal
- * keeps the texts it hands to the worker (owned ones are given, not copied). */
-static void accept_events(fth_reliable *r, intake_item *items, size_t n)
+bool fth_reliable_accepted(fth_reliable *r, fth_append_result result, const char *id,
+                           const char *topic)
 {
-    fth_journal_item jitems[INTAKE_BATCH];
-    size_t index[INTAKE_BATCH];
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        intake_item *it = &items[i];
-        bool readable =
-            peek_event(it->text, it->len, it->id, sizeof(it->id), it->topic, sizeof(it->topic));
-        if (!readable || !it->id[0] || strncmp(it->topic, "ftrack.meta.", 12) == 0) {
-            if (!mem_push(r, it->text, it->len))
-                count_dropped(r, "the in-memory list of meta events is full");
-            continue;
-        }
-        jitems[m] = (fth_journal_item){.id = it->id,
-                                       .topic = it->topic,
-                                       .text = it->text,
-                                       .len = it->len,
-                                       .owned = it->owned ? it->text : NULL};
-        index[m++] = i;
-    }
-    fth_journal_append_many(r->journal, r->instance, jitems, m);
-    bool added = false;
-    for (size_t k = 0; k < m; k++) {
-        intake_item *it = &items[index[k]];
-        if (it->owned && !jitems[k].owned)
-            it->text = NULL; /* the journal has it */
-        switch (jitems[k].result) {
-        case FTH_APPEND_ADDED:
-            added = true;
-            break;
-        case FTH_APPEND_DUPLICATE:
-            atomic_fetch_add(&r->duplicates, 1);
-            ftrack_log_event(FTRACK_LOG_DEBUG, "reliability", it->id, it->topic,
-                             "plugin instance '%s': duplicate event id, dispatched once",
-                             r->instance);
-            break;
-        case FTH_APPEND_FAILED:
-            /* The journal is failing (logged): keep the event in memory rather than lose it. */
-            if (!mem_push(r, it->text, it->len))
-                count_dropped(r, "the journal cannot be written and memory is full");
-            break;
-        }
-    }
-    if (added)
+    switch (result) {
+    case FTH_APPEND_ADDED:
         wake(r);
+        return true;
+    case FTH_APPEND_DUPLICATE:
+        atomic_fetch_add(&r->duplicates, 1);
+        ftrack_log_event(FTRACK_LOG_DEBUG, "reliability", id, topic,
+                         "plugin instance '%s': duplicate event id, dispatched once",
+                         r->instance);
+        return true;
+    case FTH_APPEND_FAILED:
+        break;
+    }
+    return false;
 }
 
+/* Journal an event that reached this instance by its queue (a spill, or one that came before
+ * the intake took over); meta events, unreadable ones and those the journal cannot take
+ * (logged) go to the in-memory list, dispatched once. Any thread. */
 static void accept_event(fth_reliable *r, const char *text, size_t len)
 {
-    intake_item it = {.text = (char *)text, .len = len};
-    accept_events(r, &it, 1);
+    char id[FTRACK_ID_MAX], topic[128];
+    bool readable = peek_event(text, len, id, sizeof(id), topic, sizeof(topic));
+    if (readable && id[0] && strncmp(topic, "ftrack.meta.", 12) != 0 &&
+        fth_reliable_accepted(r, fth_journal_append(r->journal, r->instance, id, topic, text, len),
+                              id, topic))
+        return;
+    if (!mem_push(r, text, len))
+        count_dropped(r, "the journal cannot be written and memory is full");
 }
 
 static void on_spill(ftrack_hub_queue *queue, const char *text, size_t len, void *user_data)
@@ -265,41 +232,26 @@ static void on_spill(ftrack_hub_queue *queue, const char *text, size_t len, void
     accept_event(r, text, len);
 }
 
-/* Everything queued at a wake-up goes to the journal in one transaction. */
-static void *intake_main(void *arg)
+/* What waits in the instance's queue (worker thread): accepted as above. */
+static bool take_queued(fth_reliable *r)
 {
-    fth_reliable *r = arg;
-    pthread_setname_np(pthread_self(), "fth-intake"); /* top -H, gdb, the idle test */
-    intake_item *items = calloc(INTAKE_BATCH, sizeof(*items));
-    for (;;) {
-        size_t n = 0, len = 0;
-        /* No timeout: a push or the queue's close wakes the take, and it keeps the queue's
-         * own timers (reply windows of publishes made during register). */
-        char *text = ftrack_hub_queue_take(r->queue, -1, &len);
-        while (text) {
-            if (!items) { /* out of memory: one at a time */
-                accept_event(r, text, len);
-                ftrack_free(text);
-            } else {
-                items[n++] = (intake_item){.text = text, .len = len, .owned = true};
-            }
-            text = items && n < INTAKE_BATCH ? ftrack_hub_queue_take(r->queue, 0, &len) : NULL;
-        }
-        if (n) {
-            accept_events(r, items, n);
-            for (size_t i = 0; i < n; i++)
-                ftrack_free(items[i].text);
-            continue;
-        }
-        pthread_mutex_lock(&r->lock);
-        bool stopping = r->stopping;
-        pthread_mutex_unlock(&r->lock);
-        /* After the queue is closed, take returns NULL only once it is empty. */
-        if (stopping && ftrack_hub_queue_depth(r->queue) == 0)
-            break;
-    }
-    free(items);
-    return NULL;
+    size_t len = 0;
+    char *text = ftrack_hub_queue_take(r->queue, 0, &len);
+    if (!text)
+        return false;
+    accept_event(r, text, len);
+    ftrack_free(text);
+    return true;
+}
+
+fth_journal *fth_reliable_journal(const fth_reliable *r)
+{
+    return r->journal;
+}
+
+const char *fth_reliable_instance(const fth_reliable *r)
+{
+    return r->instance;
 }
 
 ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out, ftrack_error *err)
@@ -338,17 +290,32 @@ ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out
 
 ftrack_status fth_reliable_start_intake(fth_reliable *r, ftrack_error *err)
 {
-    int rc = pthread_create(&r->intake, NULL, intake_main, r);
-    if (rc != 0)
-        return fti_error(err, FTRACK_ERR_INTERNAL, "cannot start a thread: %s", strerror(rc));
-    r->intake_started = true;
+    (void)err;
+    /* Without the hub (unit tests) events come by the queue, journaled by the worker. */
+    ftrack_hub_queue_set_notify(r->queue, fth_delivery_notify_inbox, r->inbox);
+    if (r->hub) {
+        fth_intake_install(r->hub);
+        ftrack_hub_queue_set_tag(r->queue, r);
+        r->intake_started = true;
+    }
+    wake(r); /* for what was queued before */
     return FTRACK_OK;
+}
+
+/* Events stop coming by the intake: none is journaled for this instance after this returns. */
+static void stop_intake(fth_reliable *r)
+{
+    if (!r->intake_started)
+        return;
+    ftrack_hub_queue_set_tag(r->queue, NULL);
+    r->intake_started = false;
 }
 
 void fth_reliable_stop(fth_reliable *r, double deadline)
 {
     if (!r)
         return;
+    stop_intake(r);
     pthread_mutex_lock(&r->lock);
     r->stopping = true;
     r->stop_deadline = deadline;
@@ -360,10 +327,9 @@ void fth_reliable_free(fth_reliable *r)
 {
     if (!r)
         return;
-    if (r->intake_started) {
-        fth_reliable_stop(r, 0);
-        ftrack_hub_queue_close(r->queue);
-        pthread_join(r->intake, NULL);
+    stop_intake(r);
+    /* What is still queued (no worker took it) is journaled for the next start. */
+    while (take_queued(r)) {
     }
     ftrack_hub_queue_set_overflow(r->queue, NULL, NULL);
     mem_item *it;
@@ -565,7 +531,7 @@ static fth_step reliable_step(void *impl, fth_deliver_fn deliver, void *ctx, dou
     double hold = hold_off(r, fti_now(), &stop);
     if (stop)
         return FTH_STEP_DONE;
-    if (serve_replies(r))
+    if (serve_replies(r) || take_queued(r))
         return FTH_STEP_WORKED;
     mem_item *it = hold > 0 ? NULL : mem_pop(r);
     if (it) {
@@ -579,7 +545,7 @@ static fth_step reliable_step(void *impl, fth_deliver_fn deliver, void *ctx, dou
         return FTH_STEP_WORKED;
     }
     pthread_mutex_lock(&r->lock);
-    bool drained = r->stopping && hold <= 0 && !r->head;
+    bool drained = r->stopping && hold <= 0 && !r->head && ftrack_hub_queue_depth(r->queue) == 0;
     pthread_mutex_unlock(&r->lock);
     if (drained)
         return FTH_STEP_DONE;
@@ -595,8 +561,8 @@ static void record_left(fth_reliable *r)
 }
 
 /* Start the intake, and give publishes made from callbacks a reply queue of their own, so
- * the intake thread (which takes from the instance's queue) never runs a reply callback:
- * they run on the plugin's thread, woken through the inbox. */
+ * replies to them are told apart from the instance's events in its queue: they run on the
+ * plugin's thread, woken through the inbox. */
 static ftrack_status reliable_start(void *impl, ftrack_error *err)
 {
     fth_reliable *r = impl;

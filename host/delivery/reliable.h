@@ -4,27 +4,28 @@
 /*
  * Reliable delivery for one plugin instance: the journal is its queue.
  *
- *   hub network thread ──► hub queue ──► intake thread ──► journal (pending for X)
- *                                                            │
- *                                  worker thread ◄───────────┘ oldest pending first
- *                                  dispatch, then handled / retry later / dead letter
+ *   hub network thread ──► intake (intake.h) ──► journal: the event written once, pending
+ *                                                  │        for every instance it matched
+ *                          worker thread ◄─────────┘ oldest pending first
+ *                          dispatch, then handled / retry later / dead letter
  *
- * The intake thread moves each event from the instance's in-memory hub queue into the
- * journal within microseconds, so a crash loses nothing that reached the host; a duplicate
- * event id is recorded once. When the hub queue is full anyway (the disk stalls), the
- * overflow callback spills the event straight into the journal on the network thread.
- * Local meta events (ftrack.meta.*: replies to the plugin's own publishes, connection events)
- * are not journaled: they go through a bounded in-memory list and are dispatched once.
+ * The network thread journals each event as it arrives, once for all the journaled instances
+ * it matched, and wakes their workers: a crash loses nothing that reached the host, and no
+ * thread stands between the socket and the journal. A duplicate event id is recorded once.
+ * What comes by the instance's own queue instead (local meta events: ftrack.meta.*, replies
+ * to the plugin's own publishes; an event the journal could not take) is dispatched once from
+ * a bounded in-memory list; a full queue spills into the journal on the network thread.
  *
- * The worker thread (the journaled strategy of delivery/strategy.h, in the one worker loop) applies the
- * failure policy (failure.h); it sleeps on the worker's inbox until the intake, a replay, a
- * reply to its publishes or stop wakes it, or its next retry comes due. A callback that
- * is still running past its deadline is reported by fth_reliable_watch (main thread); an
+ * The worker thread (the journaled strategy of delivery/strategy.h, in the one worker loop)
+ * applies the failure policy (failure.h); it sleeps on the worker's inbox until the intake, a
+ * replay, a reply to its publishes or stop wakes it, or its next retry comes due. A callback
+ * that is still running past its deadline is reported by fth_reliable_watch (main thread); an
  * in-process callback cannot be interrupted, so the instance stays blocked (its events wait
  * in the journal) until it returns: run such plugins isolated.
  *
- * Threads: new/free/stop/watch/getters on the main thread, run on the worker thread, the
- * intake on its own thread. Ownership: journal, dead-letter file and queue are borrowed.
+ * Threads: new/free/stop/watch/getters on the main thread, run on the worker thread,
+ * fth_reliable_accepted on the network thread. Ownership: journal, dead-letter file and
+ * queue are borrowed.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,10 +55,11 @@ typedef struct fth_reliable_spec {
 
 ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out,
                                ftrack_error *err);
-/* Joins the intake thread when it runs. NULL is accepted. */
+/* NULL is accepted. */
 void fth_reliable_free(fth_reliable *r);
 
-/* Start moving events from the hub queue into the journal (after register). */
+/* Start taking this instance's events at receipt (after register): the queue is tagged for
+ * the hub's intake (intake.h); without a hub, events come by the queue. */
 ftrack_status fth_reliable_start_intake(fth_reliable *r, ftrack_error *err);
 /* The journaled steps in the worker loop, without the strategy's start and finish (the caller
  * started the intake); returns once stopped and drained (or past the stop deadline). Events
@@ -66,9 +68,16 @@ void fth_reliable_run(fth_reliable *r, fth_deliver_fn deliver, void *ctx);
 /* The journaled strategy for the worker loop (delivery/strategy.h): its start starts the intake and
  * the reply queue, its finish records what is left. */
 fth_delivery fth_reliable_delivery(fth_reliable *r);
-/* Ask the loop to end by `deadline` (fti_now() seconds); the hub queue is closed by the
- * caller. */
+/* Ask the loop to end by `deadline` (fti_now() seconds); from here no event is journaled
+ * for the instance. The hub queue is closed by the caller. */
 void fth_reliable_stop(fth_reliable *r, double deadline);
+/* For the intake (intake.h): the instance's journal and name, and what became of an event
+ * journaled for it: true when taken (added, or a duplicate), false when it must come by the
+ * queue instead. */
+fth_journal *fth_reliable_journal(const fth_reliable *r);
+const char *fth_reliable_instance(const fth_reliable *r);
+bool fth_reliable_accepted(fth_reliable *r, fth_append_result result, const char *id,
+                           const char *topic);
 /* Wake the worker (new pending events were put in the journal, e.g. by a replay). */
 void fth_reliable_wake(fth_reliable *r);
 /* Main thread, about every second: log a dispatch running past its deadline (once). */

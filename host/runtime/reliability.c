@@ -294,11 +294,15 @@ static ftrack_status open_files(const fth_config *config, const char *dir, ftrac
     if (config && config->journal &&
         fth_journal_options_parse(config->journal, "configuration", &jo, err) != FTRACK_OK)
         return FTRACK_ERR_CONFIG;
-    char *jpath = fti_asprintf("%s/journal.sqlite", dir);
+    char *jpath = fti_asprintf("%s/journal", dir);
     char *dpath = fti_asprintf("%s/dead-letter.jsonl", dir);
-    ftrack_status st =
-        jpath && dpath ? FTRACK_OK : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
+    /* The journal before this one: imported (its pending deliveries) at the first start. */
+    char *old = fti_asprintf("%s/journal.sqlite", dir);
+    ftrack_status st = jpath && dpath && old
+                           ? FTRACK_OK
+                           : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     jo.path = jpath;
+    jo.migrate_from = old;
     if (st == FTRACK_OK)
         st = fth_journal_open(&jo, &ctx.journal, err);
     if (st == FTRACK_OK)
@@ -319,6 +323,7 @@ static ftrack_status open_files(const fth_config *config, const char *dir, ftrac
     }
     free(jpath);
     free(dpath);
+    free(old);
     return st;
 }
 

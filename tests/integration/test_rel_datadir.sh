@@ -33,7 +33,7 @@ track_child "$HOST_PID"
 wait_for 30 grep -q 'ready:' "$log1" || { cat "$log1" >&2; fail "the first host did not get ready"; }
 url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log1" | head -n 1)
 state="$home/.local/state/ftrack-host"
-[ -f "$state/journal.sqlite" ] || fail "no journal in the default data dir $state"
+compgen -G "$state/journal/*.seg" >/dev/null || fail "no journal in the default data dir $state"
 for d in "$home/.local" "$home/.local/state" "$state"; do
     [ "$(mode "$d")" = 700 ] || fail "$d was created $(mode "$d"), not 700"
 done
@@ -44,7 +44,7 @@ rc=0
 env -u XDG_STATE_HOME HOME="$home" FTRACK_SERVER="$url" timeout 30 "$FTRACK_HOST_BIN" \
     --plugin-path "$dir" 2>"$log2" || rc=$?
 [ "$rc" -eq 1 ] || { cat "$log2" >&2; fail "second host on the default data dir: exit $rc, want 1"; }
-expect_refused "$log2" "$state/journal.sqlite is in use by another ftrack-host"
+expect_refused "$log2" "$state/journal is in use by another ftrack-host"
 grep -q "WITHOUT a journal" "$log2" && fail "the second host ran without a journal"
 note "second host refused: $(grep -o 'the journal .*in use[^;]*' "$log2" | head -n 1)"
 
@@ -60,7 +60,7 @@ start_host --plugin-path "$dir" --data-dir "$nested"
 for d in "$FTRACK_TEST_TMP/n1" "$FTRACK_TEST_TMP/n1/n2" "$nested"; do
     [ "$(mode "$d")" = 700 ] || fail "$d was created $(mode "$d"), not 700"
 done
-[ -f "$nested/journal.sqlite" ] || fail "no journal in $nested"
+compgen -G "$nested/journal/*.seg" >/dev/null || fail "no journal in $nested"
 stop_host TERM
 [ "$HOST_EXIT" -eq 0 ] || fail "nested data dir: exit $HOST_EXIT"
 

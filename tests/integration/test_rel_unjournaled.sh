@@ -43,13 +43,17 @@ stop_host
 [ "$HOST_EXIT" -eq 0 ] || fail "exit $HOST_EXIT"
 
 # The journal holds the journaled instance's deliveries and none of the other's.
-read -r kept quick < <(python3 - "$t/host-data/journal.sqlite" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-n = dict(db.execute("SELECT instance, count(*) FROM deliveries GROUP BY instance").fetchall())
+read -r kept quick < <("$FTRACK_HOST_BIN" journal --data-dir "$t/host-data" | python3 -c '
+import json, sys
+n = {}
+for line in sys.stdin:
+    r = json.loads(line)
+    names = [x["instance"] for x in r.get("instances", [])] if r["type"] == "event" else \
+        [r["instance"]] if r["type"] == "delivery" else []
+    for name in names:
+        n[name] = n.get(name, 0) + 1
 print(n.get("kept", 0), n.get("quick", 0))
-PY
-)
+')
 echo "MEASURED: journal deliveries: kept=$kept quick=$quick"
 [ "$kept" -eq 21 ] || fail "the journal has $kept deliveries of kept, expected 21"
 [ "$quick" -eq 0 ] || fail "the journal has $quick deliveries of the unjournaled instance"

@@ -101,6 +101,25 @@ FTRACK_API void ftrack_hub_queue_set_notify(ftrack_hub_queue *queue,
  * negative number when it has none. A taker that waits elsewhere waits no longer than this. */
 FTRACK_API double ftrack_hub_queue_next_timer(const ftrack_hub_queue *queue);
 
+/* ---- Taking events at receipt (a journaling host) ------------------------------------------
+ * A host that writes every event to a journal before any plugin sees it takes events from the
+ * network thread itself, once per event for all the queues it matched, instead of having the
+ * text copied into each queue and moved by another thread. It tags the queues it takes for
+ * (ftrack_hub_queue_set_tag) and sets one intake callback on the hub. For each routed event
+ * with at least one tagged queue among those it matched, the callback runs on the network
+ * thread with the parsed event (borrowed; do not keep), its wire text (borrowed, NUL-terminated)
+ * and the tags of the tagged queues; it sets taken[i] for each queue it took the event for. Queues it did not take for (and untagged ones) get the text appended as usual.
+ * Neither setter returns while a callback that could see the old value runs, so a host may
+ * free what a tag points at once ftrack_hub_queue_set_tag(queue, NULL) returned. The callback
+ * must not call the setters. */
+typedef void (*ftrack_hub_intake_callback)(json_object *event, const char *text, size_t len,
+                                           void *const *tags, bool *taken, size_t n,
+                                           void *user_data);
+FTRACK_API void ftrack_hub_set_intake(ftrack_hub *hub, ftrack_hub_intake_callback callback,
+                                      void *user_data);
+/* Tag `queue` for the intake callback (NULL: untag). */
+FTRACK_API void ftrack_hub_queue_set_tag(ftrack_hub_queue *queue, void *tag);
+
 /* What one dispatch did, for hosts that count per plugin. The caller sets `size` to
  * sizeof(ftrack_dispatch_result); fields past it are not written (new fields are only ever
  * appended). Replies are the callbacks' return values the SDK published (handed to the

@@ -100,6 +100,7 @@ static ftrack_status init_sync(ftrack_hub *hub)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&hub->lock, NULL);
+    pthread_rwlock_init(&hub->intake_lock, NULL);
     pthread_cond_init(&hub->cond, &ca);
     pthread_condattr_destroy(&ca);
     hub->replies = lh_kchar_table_new(64, NULL);
@@ -395,5 +396,6 @@ void ftrack_hub_free(ftrack_hub *hub)
     free(hub->ca_bundle);
     pthread_cond_destroy(&hub->cond);
     pthread_mutex_destroy(&hub->lock);
+    pthread_rwlock_destroy(&hub->intake_lock);
     free(hub);
 }

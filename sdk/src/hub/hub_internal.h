@@ -180,6 +180,7 @@ struct ftrack_hub_queue {
     atomic_bool acks_waiting;
     bool detached;                 /* removed from the hub's list */
     struct ftrack_hub_queue *next; /* in hub->queues */
+    void *tag;                     /* for the intake callback; under hub->intake_lock */
 };
 
 /* ---- outgoing frames (frames.c) ------------------------------------------------------ */
@@ -239,6 +240,13 @@ struct ftrack_hub {
 
     pthread_mutex_t lock;
     pthread_cond_t cond; /* connection state changes */
+
+    /* The intake callback and the queues' tags (ftrack/host.h): read by the network thread
+     * for each routed event, written rarely; held for reading across a callback, so the
+     * setters wait for it. */
+    pthread_rwlock_t intake_lock;
+    ftrack_hub_intake_callback intake;
+    void *intake_data;
 
     /* under lock */
     fti_subset *subs;

@@ -233,6 +233,18 @@ static ftrack_hub_queue *queue_set_at(const queue_set *s, size_t i)
     return i < 16 ? s->q[i] : s->more[i - 16];
 }
 
+/* Leave slot i empty (NULL): its queue is not pushed. */
+static void queue_set_clear(queue_set *s, size_t i)
+{
+    if (i < 16)
+        s->q[i] = NULL;
+    else
+        s->more[i - 16] = NULL;
+}
+
+static void offer_intake(ftrack_hub *hub, queue_set *qs, json_object *event, const char *text,
+                         size_t len);
+
 /* The queue that published the event this replies to, referenced; NULL when unknown. */
 static ftrack_hub_queue *reply_queue(ftrack_hub *hub, json_object *event)
 {
@@ -290,13 +302,75 @@ void fti_route_set(ftrack_hub *hub, fti_subset *set, json_object *event, const c
     if (qs.n && !text)
         text = json_object_to_json_string_length(
             event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    pthread_rwlock_rdlock(&hub->intake_lock);
+    if (text && hub->intake)
+        offer_intake(hub, &qs, event, text, len);
     for (size_t i = 0; i < qs.n; i++) {
         ftrack_hub_queue *q = queue_set_at(&qs, i);
-        if (text)
+        if (text && q)
             fti_queue_push(q, text, len);
         fti_queue_unref(q);
     }
+    pthread_rwlock_unlock(&hub->intake_lock);
     free(qs.more);
+}
+
+/* ---- the intake callback (ftrack/host.h) ------------------------------------------------- */
+
+/* Hand the tagged queues of `qs` to the intake callback; those it took are cleared from `qs`
+ * (and unreferenced) so they are not pushed. Caller holds intake_lock for reading. */
+static void offer_intake(ftrack_hub *hub, queue_set *qs, json_object *event, const char *text,
+                         size_t len)
+{
+    void *small[16], **tagged = small;
+    bool small_taken[16], *taken = small_taken;
+    size_t small_index[16], *index = small_index;
+    if (qs->n > 16) {
+        tagged = malloc(qs->n * sizeof(*tagged));
+        taken = malloc(qs->n * sizeof(*taken));
+        index = malloc(qs->n * sizeof(*index));
+    }
+    size_t n = 0;
+    for (size_t i = 0; tagged && taken && index && i < qs->n; i++) {
+        ftrack_hub_queue *q = queue_set_at(qs, i);
+        if (!q->tag)
+            continue;
+        tagged[n] = q->tag;
+        taken[n] = false;
+        index[n++] = i;
+    }
+    if (n)
+        hub->intake(event, text, len, tagged, taken, n, hub->intake_data);
+    for (size_t k = 0; k < n; k++) {
+        if (!taken[k])
+            continue;
+        fti_queue_unref(queue_set_at(qs, index[k]));
+        queue_set_clear(qs, index[k]);
+    }
+    if (tagged != small) {
+        free(tagged);
+        free(taken);
+        free(index);
+    }
+}
+
+void ftrack_hub_set_intake(ftrack_hub *hub, ftrack_hub_intake_callback callback, void *user_data)
+{
+    if (!hub)
+        return;
+    pthread_rwlock_wrlock(&hub->intake_lock);
+    hub->intake = callback;
+    hub->intake_data = user_data;
+    pthread_rwlock_unlock(&hub->intake_lock);
+}
+
+void ftrack_hub_queue_set_tag(ftrack_hub_queue *queue, void *tag)
+{
+    if (!queue)
+        return;
+    pthread_rwlock_wrlock(&queue->hub->intake_lock);
+    queue->tag = tag;
+    pthread_rwlock_unlock(&queue->hub->intake_lock);
 }
 
 void fti_emit_meta(ftrack_hub *hub, const char *topic)

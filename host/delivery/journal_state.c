@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the journal knows in memory (journal_internal.h): its events by seq and id, its
+ * instances by number and name, each instance's pending deliveries in seq order, and the
+ * finished events remembered for deduplication. Rebuilt from the records at every open. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/internal.h"
+#include "delivery/journal_internal.h"
+
+/* Finished events remembered for deduplication, at most (journal.h). */
+#define DEDUP_MAX 65536
+
+static unsigned long seq_hash(const void *k)
+{
+    uint64_t x = (uint64_t) * (const int64_t *)k;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (unsigned long)x;
+}
+
+static int seq_equal(const void *a, const void *b)
+{
+    return *(const int64_t *)a == *(const int64_t *)b;
+}
+
+static void free_event(struct lh_entry *e)
+{
+    jevent *ev = (jevent *)lh_entry_v(e);
+    free(ev->insts);
+    free(ev);
+}
+
+bool fth_jstate_init(fth_journal *j)
+{
+    j->by_seq = lh_table_new(1024, free_event, seq_hash, seq_equal);
+    j->by_id = lh_kchar_table_new(1024, NULL);
+    j->inst_by_name = lh_kchar_table_new(64, NULL);
+    return j->by_seq && j->by_id && j->inst_by_name;
+}
+
+void fth_jstate_free(fth_journal *j)
+{
+    if (j->by_id)
+        lh_table_free(j->by_id);
+    if (j->by_seq)
+        lh_table_free(j->by_seq);
+    if (j->inst_by_name)
+        lh_table_free(j->inst_by_name);
+    for (size_t i = 0; i < j->ninsts; i++) {
+        if (!j->insts[i])
+            continue;
+        free(j->insts[i]->name);
+        free(j->insts[i]->q);
+        free(j->insts[i]);
+    }
+    free(j->insts);
+}
+
+jevent *fth_jstate_event(fth_journal *j, int64_t seq)
+{
+    void *v = NULL;
+    return lh_table_lookup_ex(j->by_seq, &seq, &v) ? v : NULL;
+}
+
+jevent *fth_jstate_event_by_id(fth_journal *j, const char *id)
+{
+    void *v = NULL;
+    return lh_table_lookup_ex(j->by_id, id, &v) ? v : NULL;
+}
+
+jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t id_len,
+                             const char *topic, size_t topic_len, double received)
+{
+    jevent *ev = calloc(1, sizeof(*ev));
+    if (!ev || id_len >= sizeof(ev->id)) {
+        free(ev);
+        return NULL;
+    }
+    ev->seq = seq;
+    ev->received = received;
+    memcpy(ev->id, id, id_len);
+    size_t t = topic_len < sizeof(ev->topic) - 1 ? topic_len : sizeof(ev->topic) - 1;
+    memcpy(ev->topic, topic, t);
+    if (lh_table_insert(j->by_seq, &ev->seq, ev) != 0) {
+        free(ev);
+        return NULL;
+    }
+    /* A second event with a known id (two records of one event never share a seq, so this
+     * is a replay written anew): the id finds the newest. */
+    lh_table_delete(j->by_id, ev->id);
+    if (lh_table_insert(j->by_id, ev->id, ev) != 0) {
+        lh_table_delete(j->by_seq, &ev->seq);
+        return NULL;
+    }
+    if (seq >= j->next_seq)
+        j->next_seq = seq + 1;
+    return ev;
+}
+
+static void forget_event(fth_journal *j, jevent *ev)
+{
+    void *v = NULL;
+    if (lh_table_lookup_ex(j->by_id, ev->id, &v) && v == ev)
+        lh_table_delete(j->by_id, ev->id);
+    lh_table_delete(j->by_seq, &ev->seq); /* frees it */
+}
+
+jinstance *fth_jstate_instance_num(fth_journal *j, uint16_t num)
+{
+    return num < j->ninsts ? j->insts[num] : NULL;
+}
+
+static jinstance *new_instance(fth_journal *j, uint16_t num, const char *name, size_t len)
+{
+    if (num >= j->ninsts) {
+        size_t cap = j->ninsts;
+        if (!fti_array_reserve(&j->insts, &cap, (size_t)num + 1, sizeof(*j->insts)))
+            return NULL;
+        memset(&j->insts[j->ninsts], 0, ((size_t)num + 1 - j->ninsts) * sizeof(*j->insts));
+        j->ninsts = (size_t)num + 1;
+    }
+    jinstance *in = calloc(1, sizeof(*in));
+    if (!in || !(in->name = fti_strndup(name, len))) {
+        free(in);
+        return NULL;
+    }
+    in->num = num;
+    if (lh_table_insert(j->inst_by_name, in->name, in) != 0) {
+        free(in->name);
+        free(in);
+        return NULL;
+    }
+    j->insts[num] = in;
+    return in;
+}
+
+bool fth_jstate_name_instance(fth_journal *j, uint16_t num, const char *name, size_t len)
+{
+    jinstance *in = fth_jstate_instance_num(j, num);
+    if (in)
+        return strlen(in->name) == len && memcmp(in->name, name, len) == 0;
+    return new_instance(j, num, name, len) != NULL;
+}
+
+/* The instance called `name`, made known (and declared in the log) on first use. */
+jinstance *fth_jstate_instance(fth_journal *j, const char *name)
+{
+    void *v = NULL;
+    if (lh_table_lookup_ex(j->inst_by_name, name, &v))
+        return v;
+    if (j->ninsts >= UINT16_MAX) {
+        ftrack_log(FTRACK_LOG_ERROR, "journal", "too many plugin instances for the journal");
+        return NULL;
+    }
+    jinstance *in = new_instance(j, (uint16_t)j->ninsts, name, strlen(name));
+    jpart p = {name, strlen(name)};
+    if (in && !fth_jlog_append(j, REC_INSTANCE, 0, in->num, 0, &p, 1, NULL, NULL))
+        return NULL;
+    return in;
+}
+
+bool fth_jstate_event_has(const jevent *ev, uint16_t inst)
+{
+    for (uint16_t i = 0; i < ev->ninsts; i++)
+        if (ev->insts[i] == inst)
+            return true;
+    return false;
+}
+
+static bool event_add_inst(jevent *ev, uint16_t inst)
+{
+    if (fth_jstate_event_has(ev, inst))
+        return true;
+    size_t cap = ev->capinsts;
+    if (!fti_array_reserve(&ev->insts, &cap, (size_t)ev->ninsts + 1, sizeof(*ev->insts)))
+        return false;
+    ev->capinsts = (uint16_t)(cap > UINT16_MAX ? UINT16_MAX : cap);
+    ev->insts[ev->ninsts++] = inst;
+    return true;
+}
+
+/* Deliveries are kept in the order the instance received them, which is seq order except for
+ * an event another instance had first (older seq, appended later): a lookup not at the head
+ * scans. Only finishing out of order (a dead letter at start, a replayed event) comes here. */
+jdelivery *fth_jstate_find(jinstance *in, int64_t seq)
+{
+    if (!in || !in->count)
+        return NULL;
+    for (size_t i = in->head; i < in->head + in->count; i++)
+        if (in->q[i].ev->seq == seq)
+            return &in->q[i];
+    return NULL;
+}
+
+/* Where a delivery of `seq` goes in seq order: before the first with a larger seq. */
+static size_t seq_position(const jinstance *in, int64_t seq)
+{
+    size_t end = in->head + in->count;
+    if (end == in->head || in->q[end - 1].ev->seq < seq)
+        return end;
+    size_t i = in->head;
+    while (i < end && in->q[i].ev->seq < seq)
+        i++;
+    return i;
+}
+
+static void event_pending(fth_journal *j, jevent *ev, int delta)
+{
+    bool was = ev->pending > 0;
+    ev->pending += delta;
+    bool is = ev->pending > 0;
+    if (was == is)
+        return;
+    jsegment *s = fth_jlog_segment(j, ev->seg);
+    if (s)
+        s->live += is ? 1 : -1;
+    if (!is && !ev->remembered) { /* finished: remembered for deduplication */
+        ev->remembered = true;
+        ev->next_done = NULL;
+        if (j->done_tail)
+            j->done_tail->next_done = ev;
+        else
+            j->done_head = ev;
+        j->done_tail = ev;
+        j->done_count++;
+    }
+}
+
+bool fth_jstate_add(fth_journal *j, jinstance *in, jevent *ev, uint16_t attempts, bool replayed,
+                    bool by_seq)
+{
+    if (fth_jstate_find(in, ev->seq))
+        return true;
+    if (in->head > 0 && in->head + in->count == in->cap) { /* slide back to the front */
+        memmove(in->q, &in->q[in->head], in->count * sizeof(*in->q));
+        in->head = 0;
+    }
+    if (!fti_array_reserve(&in->q, &in->cap, in->head + in->count + 1, sizeof(*in->q)) ||
+        !event_add_inst(ev, in->num))
+        return false;
+    size_t end = in->head + in->count;
+    size_t at = by_seq ? seq_position(in, ev->seq) : end;
+    memmove(&in->q[at + 1], &in->q[at], (end - at) * sizeof(*in->q));
+    in->q[at] = (jdelivery){ev, attempts, replayed, attempts > 0};
+    in->count++;
+    j->pending++;
+    event_pending(j, ev, 1);
+    return true;
+}
+
+void fth_jstate_remove(fth_journal *j, jinstance *in, jdelivery *d)
+{
+    jevent *ev = d->ev;
+    size_t i = (size_t)(d - in->q);
+    if (i == in->head) {
+        in->head++;
+    } else {
+        memmove(&in->q[i], &in->q[i + 1], (in->head + in->count - i - 1) * sizeof(*in->q));
+    }
+    in->count--;
+    if (in->count == 0)
+        in->head = 0;
+    j->pending--;
+    event_pending(j, ev, -1);
+}
+
+void fth_jstate_move(fth_journal *j, jevent *ev, uint64_t seg, uint64_t text_off)
+{
+    if (ev->pending) {
+        jsegment *from = fth_jlog_segment(j, ev->seg), *to = fth_jlog_segment(j, seg);
+        if (from)
+            from->live--;
+        if (to)
+            to->live++;
+    }
+    ev->seg = seg;
+    ev->text_off = text_off;
+}
+
+void fth_jstate_forget(fth_journal *j, double now)
+{
+    double cutoff = now - j->options.dedup_window;
+    while (j->done_head) {
+        jevent *ev = j->done_head;
+        if (j->done_count <= DEDUP_MAX && ev->received >= cutoff)
+            break;
+        j->done_head = ev->next_done;
+        if (!j->done_head)
+            j->done_tail = NULL;
+        j->done_count--;
+        ev->remembered = false;
+        if (ev->pending == 0) /* unless a replay made it pending again */
+            forget_event(j, ev);
+    }
+}
+
+char *fth_jstate_text(fth_journal *j, const jevent *ev)
+{
+    char *text = malloc((size_t)ev->text_len + 1);
+    if (!text)
+        return NULL;
+    if (!fth_jlog_read(j, ev->seg, ev->text_off, text, ev->text_len)) {
+        free(text);
+        return NULL;
+    }
+    text[ev->text_len] = '\0';
+    return text;
+}
