@@ -136,7 +136,7 @@ static void test_worker_loop(void **state)
     assert_int_equal(fth_inbox_init(&inbox, NULL), FTRACK_OK);
     fake f = {.work = 2, .inbox = &inbox};
     pthread_mutex_init(&f.lock, NULL);
-    static const fth_delivery_ops ops = {"fake", fake_start, fake_step, fake_finish};
+    static const fth_delivery_ops ops = {"fake", fake_start, fake_step, fake_finish, NULL};
     fth_delivery d = {&ops, &f};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, feed, &f), 0);
