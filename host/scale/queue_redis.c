@@ -12,8 +12,8 @@
 
 #define BACKOFF_MIN 0.2
 #define BACKOFF_MAX 5.0
-/* A command's answer takes no longer than this (a blocked read waits in poll() instead, with
- * its own deadline: fth_redis_await_answer, scale/queue_worker.c). */
+/* A command's answer takes no longer than this. A read sent with fth_redis_send is waited for
+ * in poll() instead, with a deadline of its own (scale/queue_worker.c). */
 #define IO_TIMEOUT_MS 5000
 #define CONNECT_TIMEOUT_MS 2000
 
@@ -261,7 +261,8 @@ fth_redis_answer fth_redis_take_answer(fth_redis *r, redisReply **out)
         return FTH_REDIS_LOST;
     if (!answer_in_buffer(r, out))
         return FTH_REDIS_LOST;
-    if (!*out) {
+    /* a large answer comes in several reads: take what is there, without sleeping */
+    while (!*out) {
         if (!fd_ready(r->ctx->fd, 0))
             return FTH_REDIS_WAITING;
         /* readable: read() returns at once (data, end of file or an error) */
@@ -271,8 +272,6 @@ fth_redis_answer fth_redis_take_answer(fth_redis *r, redisReply **out)
         }
         if (!answer_in_buffer(r, out))
             return FTH_REDIS_LOST;
-        if (!*out)
-            return FTH_REDIS_WAITING;
     }
     r->in_flight = false;
     return FTH_REDIS_ANSWERED;
@@ -286,10 +285,8 @@ fth_redis_answer fth_redis_await_answer(fth_redis *r, double seconds, redisReply
         if (a != FTH_REDIS_WAITING)
             return a;
         double left = until - fti_now();
-        if (left <= 0) {
-            fth_redis_drop(r, "no answer in time");
-            return FTH_REDIS_LOST;
-        }
+        if (left <= 0)
+            return FTH_REDIS_WAITING;
         fd_ready(r->ctx->fd, (int)(left * 1000.0 + 0.999));
     }
 }

@@ -62,8 +62,8 @@ bool fth_redis_send(fth_redis *r, int argc, const char **argv);
 /* The answer to what fth_redis_send sent, reading what the connection holds without
  * blocking. */
 fth_redis_answer fth_redis_take_answer(fth_redis *r, redisReply **out);
-/* As fth_redis_take_answer, waiting up to `seconds` for it; a connection that gives no answer
- * in that time is dropped (FTH_REDIS_LOST). */
+/* As fth_redis_take_answer, waiting up to `seconds` for it (FTH_REDIS_WAITING: not in that
+ * time). */
 fth_redis_answer fth_redis_await_answer(fth_redis *r, double seconds, redisReply **out);
 /* True while an answer to fth_redis_send is outstanding on a live connection. */
 bool fth_redis_awaiting(const fth_redis *r);
@@ -72,8 +72,10 @@ int fth_redis_fd(const fth_redis *r);
 /* Seconds until the backoff allows the next connection attempt (0: now; connected: 0). */
 double fth_redis_retry_in(const fth_redis *r);
 /* End the blocked command of this connection at once (XREADGROUP ... BLOCK answers as if its
- * time ran out), through CLIENT UNBLOCK on a short second connection. False when that did not
- * work (no client id, Redis unreachable, or the ACL forbids it). */
+ * time ran out), through CLIENT UNBLOCK on a short second connection. True when Redis took the
+ * request (a command Redis has not blocked yet is not ended: wait for its answer and ask
+ * again); false when it could not be asked (no client id, Redis unreachable, or the ACL
+ * forbids it). */
 bool fth_redis_unblock(fth_redis *r);
 /* Drop the connection (after a protocol surprise). */
 void fth_redis_drop(fth_redis *r, const char *why);

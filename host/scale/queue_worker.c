@@ -457,21 +457,22 @@ static fth_step collect_read(fth_queue_consumer *c, double *wait)
 /* At stop, a read still blocked in Redis is ended (CLIENT UNBLOCK) and its answer taken, so
  * the connection serves the finish (acknowledgements, leases). Entries in that answer stay
  * pending (handle_read leaves them at stop): this consumer's next start, or another's claim,
- * runs them. */
+ * runs them. The unblock is tried again when it came before Redis blocked the read. */
 static void end_read(fth_queue_consumer *c)
 {
-    if (!fth_redis_awaiting(&c->redis))
-        return;
-    if (!fth_redis_unblock(&c->redis)) {
+    for (int attempt = 0; attempt < 3 && fth_redis_awaiting(&c->redis); attempt++) {
+        if (!fth_redis_unblock(&c->redis))
+            break;
+        redisReply *r = NULL;
+        if (fth_redis_await_answer(&c->redis, attempt < 2 ? 0.5 : ANSWER_GRACE, &r) ==
+                FTH_REDIS_ANSWERED &&
+            !read_refused(c, r)) {
+            handle_read(c, r, false);
+            free_reply(r);
+        }
+    }
+    if (fth_redis_awaiting(&c->redis))
         fth_redis_drop(&c->redis, "cannot end the blocked stream read (CLIENT UNBLOCK) at stop");
-        return;
-    }
-    redisReply *r = NULL;
-    if (fth_redis_await_answer(&c->redis, ANSWER_GRACE, &r) == FTH_REDIS_ANSWERED &&
-        !read_refused(c, r)) {
-        handle_read(c, r, false);
-        free_reply(r);
-    }
 }
 
 /* Take over entries pending in this group for longer than `idle` seconds (0: all of them)

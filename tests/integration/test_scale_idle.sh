@@ -57,8 +57,8 @@ wait_pid_exit "${QPID[w1]}" 20 || fail "w1 did not stop within 20 s"
 took=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
 echo "MEASURED: the idle worker stopped in $took s"
 awk -v t="$took" 'BEGIN {exit !(t < 3)}' || fail "stopping the idle worker took $took s"
-! grep -q "lost the connection" "$FTRACK_TEST_TMP/w1.log" ||
-    fail "the worker dropped its Redis connection: $(grep 'lost the connection' "$FTRACK_TEST_TMP/w1.log")"
+lost=$(grep "lost the connection" "$FTRACK_TEST_TMP/w1.log" || true)
+[ -z "$lost" ] || fail "the worker dropped its Redis connection: $lost"
 pending=$(rcli xpending test:events ftrack-host:recorder | head -n 1)
 [ "$pending" = 0 ] || fail "$pending entries still pending in the group"
 note "an idle scale-out worker sleeps until Redis, its inbox or a timer wakes it"
