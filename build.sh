@@ -74,7 +74,7 @@ FUZZ_SEED=${FTRACK_FUZZ_SEED:-1}
 FUZZ_RUNS=${FTRACK_FUZZ_RUNS:-300000}
 # The threaded parts under ThreadSanitizer: every unit test (hub, dispatch, journal, cache and
 # session threads) and the integration tests that drive the host's threads hardest.
-TSAN_TESTS='_test$|^integration_test_(hub_client|hub_publish|host_dispatch|rel_crash|rel_hang|rel_reconnect|rel_isolated_publish|rel_unjournaled|scale_workers|host_idle)$'
+TSAN_TESTS='_test$|^integration_test_(hub_client|hub_publish|host_dispatch|rel_crash|rel_hang|rel_reconnect|rel_isolated_publish|rel_unjournaled|scale_workers|scale_idle|host_idle)$'
 
 stage() { # stage NAME LOG COMMAND...: run, time and record it (STAGE_RC: its status)
   local name=$1 log=$2 start=$SECONDS rc=0
