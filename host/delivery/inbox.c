@@ -46,15 +46,21 @@ void fth_inbox_wake(fth_inbox *inbox)
 
 void fth_inbox_wait(fth_inbox *inbox, double seconds)
 {
+    fth_inbox_wait_fd(inbox, -1, seconds);
+}
+
+void fth_inbox_wait_fd(fth_inbox *inbox, int fd, double seconds)
+{
     atomic_store(&inbox->sleeping, true);
     if (!atomic_exchange(&inbox->pending, false)) {
         int ms = -1;
         if (seconds >= 0)
             ms = seconds > 3600 ? 3600000 : (int)(seconds * 1000.0 + 0.999); /* never early */
-        struct pollfd p = {.fd = inbox->fd, .events = POLLIN};
+        /* poll() ignores an entry with a negative fd */
+        struct pollfd p[2] = {{.fd = inbox->fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
         int rc;
         do
-            rc = poll(&p, 1, ms);
+            rc = poll(p, 2, ms);
         while (rc < 0 && errno == EINTR);
         uint64_t count;
         while (read(inbox->fd, &count, sizeof(count)) > 0) {

@@ -31,5 +31,9 @@ void fth_inbox_wake(fth_inbox *inbox);
 /* Sleep until woken or `seconds` pass (< 0: no timeout). Returns at once when a wake came
  * since the last wait. After it returns the worker looks at every source again. */
 void fth_inbox_wait(fth_inbox *inbox, double seconds);
+/* As fth_inbox_wait, also returning when `fd` (>= 0; -1: none) becomes readable or fails:
+ * a worker whose work arrives on a socket (scale/queue_worker.c: its Redis connection)
+ * sleeps on both at once. */
+void fth_inbox_wait_fd(fth_inbox *inbox, int fd, double seconds);
 
 #endif

@@ -590,7 +590,7 @@ static void reliable_finish(void *impl)
 }
 
 static const fth_delivery_ops reliable_ops = {"journaled", reliable_start, reliable_step,
-                                              reliable_finish};
+                                              reliable_finish, NULL};
 
 fth_delivery fth_reliable_delivery(fth_reliable *r)
 {
@@ -599,7 +599,7 @@ fth_delivery fth_reliable_delivery(fth_reliable *r)
 
 void fth_reliable_run(fth_reliable *r, fth_deliver_fn deliver, void *ctx)
 {
-    static const fth_delivery_ops loop_only = {"journaled", NULL, reliable_step, NULL};
+    static const fth_delivery_ops loop_only = {"journaled", NULL, reliable_step, NULL, NULL};
     fth_delivery d = {&loop_only, r};
     fth_delivery_run(&d, r->inbox, deliver, ctx, NULL);
     record_left(r);

@@ -17,7 +17,7 @@ ftrack_status fth_delivery_run(const fth_delivery *delivery, fth_inbox *inbox,
         if (s == FTH_STEP_DONE)
             break;
         if (s == FTH_STEP_IDLE)
-            fth_inbox_wait(inbox, wait);
+            fth_inbox_wait_fd(inbox, ops->wait_fd ? ops->wait_fd(delivery->impl) : -1, wait);
     }
     if (ops->finish)
         ops->finish(delivery->impl);

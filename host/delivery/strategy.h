@@ -8,7 +8,8 @@
  *   - journaled (delivery/reliable.h, the default): the journal is the queue, with the failure policy;
  *   - Redis (scale/queue_mode.h, scale-out workers): a Redis stream is the queue and the journal.
  * Every strategy runs in the one worker loop below, which sleeps on the worker's inbox
- * (delivery/inbox.h) between steps, no longer than the strategy's next real timer.
+ * (delivery/inbox.h) between steps, no longer than the strategy's next real timer (and also on
+ * the strategy's socket, if it has one).
  *
  * Threads: start, step and finish run on the instance's worker thread.
  */
@@ -33,6 +34,9 @@ typedef struct fth_delivery_ops {
     fth_step (*step)(void *impl, fth_deliver_fn deliver, void *ctx, double *wait);
     /* Once, after the last step. NULL: nothing to finish. */
     void (*finish)(void *impl);
+    /* A descriptor the loop also sleeps on while the strategy is idle (its work arrives on a
+     * socket: the Redis connection of scale/queue_worker.c), or -1. NULL: the inbox only. */
+    int (*wait_fd)(void *impl);
 } fth_delivery_ops;
 
 typedef struct fth_delivery {

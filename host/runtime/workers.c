@@ -183,7 +183,7 @@ static fth_step plain_step(void *impl, fth_deliver_fn fn, void *ctx, double *wai
     return FTH_STEP_WORKED;
 }
 
-static const fth_delivery_ops plain_ops = {"plain", plain_start, plain_step, NULL};
+static const fth_delivery_ops plain_ops = {"plain", plain_start, plain_step, NULL, NULL};
 
 /* The strategy the instance's spec chose (start_reliability), run in the one worker loop. */
 static void run_delivery(fth_worker *w)

@@ -117,10 +117,12 @@ const char *fth_queue_mode_password(void);
 ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec, fth_queue_consumer **out,
                                      ftrack_error *err);
 /* The Redis strategy for the worker loop (delivery/strategy.h): each step registers the instance's
- * subscriptions, reads (blocking on the stream for a bounded while), dispatches, acknowledges,
+ * subscriptions, sends the stream read (blocking in Redis until the consumer's next timer: the
+ * loop sleeps on the Redis connection and the inbox meanwhile), dispatches, acknowledges,
  * claims, and dispatches what arrives on the instance's own queue (replies, local events),
- * until *stopping; its finish acknowledges what it can and hands leases over. Runs on the
- * instance's worker thread, after register. */
+ * until *stopping; then the read still blocked is ended (CLIENT UNBLOCK) and its finish
+ * acknowledges what it can and hands leases over. Runs on the instance's worker thread, after
+ * register. */
 fth_delivery fth_queue_consumer_delivery(fth_queue_consumer *c);
 void fth_queue_consumer_free(fth_queue_consumer *c);
 #endif

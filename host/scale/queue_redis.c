@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A self-reconnecting hiredis connection (queue_redis.h). */
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,7 +12,8 @@
 
 #define BACKOFF_MIN 0.2
 #define BACKOFF_MAX 5.0
-/* Longer than any BLOCK the queue mode asks for, so a blocked read is never cut short. */
+/* A command's answer takes no longer than this. A read sent with fth_redis_send is waited for
+ * in poll() instead, with a deadline of its own (scale/queue_worker.c). */
 #define IO_TIMEOUT_MS 5000
 #define CONNECT_TIMEOUT_MS 2000
 
@@ -70,6 +73,7 @@ void fth_redis_drop(fth_redis *r, const char *why)
     fth_metrics_global_add(FTH_GLOBAL_QUEUE_REDIS_DISCONNECTS, 1);
     redisFree(r->ctx);
     r->ctx = NULL;
+    r->in_flight = false;
     r->down_logged = true; /* the loss was logged: the failed attempts that follow are not */
     r->next_attempt = fti_now();
 }
@@ -93,6 +97,16 @@ static bool authenticate(fth_redis *r)
     if (reply)
         freeReplyObject(reply);
     return ok;
+}
+
+/* CLIENT ID, so a blocked read on this connection can be ended by another (fth_redis_unblock). */
+static long long client_id_of(redisContext *c)
+{
+    redisReply *reply = redisCommand(c, "CLIENT ID");
+    long long id = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
+    if (reply)
+        freeReplyObject(reply);
+    return id;
 }
 
 static bool connect_now(fth_redis *r)
@@ -120,6 +134,8 @@ static bool connect_now(fth_redis *r)
         r->ctx = NULL;
         return false;
     }
+    r->client_id = client_id_of(c);
+    r->in_flight = false;
     r->connections++;
     if (r->connections > 1) {
         r->reconnected = true;
@@ -160,6 +176,11 @@ redisReply *fth_redis_command(fth_redis *r, int argc, const char **argv, const s
 {
     if (!r->ctx)
         return NULL;
+    if (r->in_flight) {
+        /* the answer would be the earlier command's: a caller's mistake, never silently */
+        fth_redis_drop(r, "a command was sent while an answer was outstanding");
+        return NULL;
+    }
     redisReply *reply = redisCommandArgv(r->ctx, argc, argv, argvlen);
     if (!reply || r->ctx->err) {
         char why[160];
@@ -182,4 +203,129 @@ bool fth_redis_take_reconnected(fth_redis *r)
     bool was = r->reconnected;
     r->reconnected = false;
     return was;
+}
+
+/* Drop with hiredis' reason (or `fallback`). */
+static void drop_with_reason(fth_redis *r, const char *fallback)
+{
+    char why[160];
+    snprintf(why, sizeof(why), "%s", r->ctx->errstr[0] ? r->ctx->errstr : fallback);
+    fth_redis_drop(r, why);
+}
+
+bool fth_redis_send(fth_redis *r, int argc, const char **argv)
+{
+    if (!r->ctx || r->in_flight)
+        return false;
+    if (redisAppendCommandArgv(r->ctx, argc, argv, NULL) != REDIS_OK) {
+        drop_with_reason(r, "cannot send");
+        return false;
+    }
+    /* The socket blocks (up to IO_TIMEOUT_MS) only while the kernel's send buffer is full. */
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(r->ctx, &done) != REDIS_OK) {
+            drop_with_reason(r, "cannot send");
+            return false;
+        }
+    r->in_flight = true;
+    return true;
+}
+
+/* A whole answer already read, or none (*out NULL). False on a protocol error (dropped). */
+static bool answer_in_buffer(fth_redis *r, redisReply **out)
+{
+    void *reply = NULL;
+    if (redisGetReplyFromReader(r->ctx, &reply) != REDIS_OK) {
+        drop_with_reason(r, "protocol error");
+        return false;
+    }
+    *out = reply;
+    return true;
+}
+
+static bool fd_ready(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int rc;
+    do
+        rc = poll(&p, 1, ms);
+    while (rc < 0 && errno == EINTR);
+    return rc > 0;
+}
+
+fth_redis_answer fth_redis_take_answer(fth_redis *r, redisReply **out)
+{
+    *out = NULL;
+    if (!r->ctx || !r->in_flight)
+        return FTH_REDIS_LOST;
+    if (!answer_in_buffer(r, out))
+        return FTH_REDIS_LOST;
+    /* a large answer comes in several reads: take what is there, without sleeping */
+    while (!*out) {
+        if (!fd_ready(r->ctx->fd, 0))
+            return FTH_REDIS_WAITING;
+        /* readable: read() returns at once (data, end of file or an error) */
+        if (redisBufferRead(r->ctx) != REDIS_OK) {
+            drop_with_reason(r, "read failed");
+            return FTH_REDIS_LOST;
+        }
+        if (!answer_in_buffer(r, out))
+            return FTH_REDIS_LOST;
+    }
+    r->in_flight = false;
+    return FTH_REDIS_ANSWERED;
+}
+
+fth_redis_answer fth_redis_await_answer(fth_redis *r, double seconds, redisReply **out)
+{
+    double until = fti_now() + seconds;
+    for (;;) {
+        fth_redis_answer a = fth_redis_take_answer(r, out);
+        if (a != FTH_REDIS_WAITING)
+            return a;
+        double left = until - fti_now();
+        if (left <= 0)
+            return FTH_REDIS_WAITING;
+        fd_ready(r->ctx->fd, (int)(left * 1000.0 + 0.999));
+    }
+}
+
+bool fth_redis_awaiting(const fth_redis *r)
+{
+    return r->ctx && r->in_flight;
+}
+
+int fth_redis_fd(const fth_redis *r)
+{
+    return r->ctx ? r->ctx->fd : -1;
+}
+
+double fth_redis_retry_in(const fth_redis *r)
+{
+    if (r->ctx)
+        return 0;
+    double wait = r->next_attempt - fti_now();
+    return wait > 0 ? wait : 0;
+}
+
+bool fth_redis_unblock(fth_redis *r)
+{
+    if (!r->ctx || r->client_id <= 0)
+        return false;
+    /* the same address and password, a connection of its own (borrowing the strings) */
+    fth_redis side = *r;
+    side.ctx = NULL;
+    side.connections = 0;
+    side.down_logged = true; /* the caller logs a failure */
+    if (!connect_now(&side))
+        return false;
+    char id[32];
+    snprintf(id, sizeof(id), "%lld", r->client_id);
+    redisReply *reply = redisCommand(side.ctx, "CLIENT UNBLOCK %s", id);
+    bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
+    if (reply)
+        freeReplyObject(reply);
+    redisFree(side.ctx);
+    return ok;
 }

@@ -14,8 +14,14 @@
 #include "scale/queue_mode.h"
 #include "scale/queue_redis.h"
 
-/* How long one XREADGROUP blocks: also how soon a stop or a local reply is noticed. */
-#define BLOCK_MS 200
+/* A read blocks in Redis until the consumer's next timer, at least this long (a timer that
+ * keeps failing is tried again at this pace, not in a busy loop). */
+#define MIN_BLOCK_MS 100
+/* How long past its BLOCK a read's answer may take before the connection counts as dead. */
+#define ANSWER_GRACE 5.0
+/* A pause after a pass that could not go on (a group not created, an acknowledgement or a
+ * read refused with an error answer). */
+#define RETRY_PAUSE 0.1
 #define REGISTER_INTERVAL 30.0
 #define LEASE_INTERVAL 1.0
 #define ACK_BACKLOG_MAX 100000
@@ -41,6 +47,8 @@ struct fth_queue_consumer {
     bool groups_ready; /* the groups exist on this connection's server */
     bool read_own;     /* read what this consumer already took (after a reconnect) */
     double next_register, next_claim, next_lease;
+    double read_deadline; /* the stream read sent: its answer is due by then */
+    double pause_until;   /* nothing to send Redis before then (RETRY_PAUSE, no partition) */
     char registered_digest[41]; /* what was last registered, to notice new subscriptions */
     pending_ack *acks;          /* handled, acknowledgement not yet confirmed by Redis */
     size_t ack_count, ack_cap;
@@ -74,12 +82,6 @@ static void free_reply(redisReply *r)
 static bool reply_ok(redisReply *r)
 {
     return r && r->type != REDIS_REPLY_ERROR;
-}
-
-static void sleep_seconds(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
 }
 
 /* ---- the subscription registry --------------------------------------------------------- */
@@ -345,14 +347,14 @@ static bool readable(const fth_queue_consumer *c, unsigned p)
 }
 
 /* XREADGROUP over the readable partitions, from `from` (">": new entries; "0": this
- * consumer's own pending ones). */
-static redisReply *read_group(fth_queue_consumer *c, const char *from, int block_ms)
+ * consumer's own pending ones), blocking up to block_ms (0: not at all) into argv. Returns
+ * argc, 0 when no partition is readable. */
+static int read_argv(fth_queue_consumer *c, const char *from, int block_ms, const char **argv,
+                     char count[16], char block[16])
 {
-    const char *argv[12 + 2 * 256];
     int n = 0;
-    char count[16], block[16];
-    snprintf(count, sizeof(count), "%u", c->o->batch);
-    snprintf(block, sizeof(block), "%d", block_ms);
+    snprintf(count, 16, "%u", c->o->batch);
+    snprintf(block, 16, "%d", block_ms);
     argv[n++] = "XREADGROUP";
     argv[n++] = "GROUP";
     argv[n++] = c->group;
@@ -369,25 +371,108 @@ static redisReply *read_group(fth_queue_consumer *c, const char *from, int block
         if (readable(c, p))
             argv[n++] = c->streams[p];
     int streams = n - first;
-    if (streams == 0) {
-        sleep_seconds(block_ms / 1000.0);
-        return NULL;
-    }
+    if (streams == 0)
+        return 0;
     for (int i = 0; i < streams; i++)
         argv[n++] = from;
-    redisReply *r = fth_redis_commandv(&c->redis, n, argv);
-    if (r && r->type == REDIS_REPLY_ERROR) {
-        /* NOGROUP after Redis lost its data (restarted without persistence): recreate */
-        if (strncmp(r->str, "NOGROUP", 7) == 0)
-            c->groups_ready = false;
-        else
-            ftrack_log(FTRACK_LOG_WARNING, "queue", "%s: XREADGROUP failed: %s", c->instance,
-                       r->str);
-        free_reply(r);
-        sleep_seconds(0.1);
+    return n;
+}
+
+/* An error answer to XREADGROUP (freed): true when it was one. */
+static bool read_refused(fth_queue_consumer *c, redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ERROR)
+        return false;
+    /* NOGROUP after Redis lost its data (restarted without persistence): recreate */
+    if (strncmp(r->str, "NOGROUP", 7) == 0)
+        c->groups_ready = false;
+    else
+        ftrack_log(FTRACK_LOG_WARNING, "queue", "%s: XREADGROUP failed: %s", c->instance,
+                   r->str);
+    free_reply(r);
+    c->pause_until = fti_now() + RETRY_PAUSE;
+    return true;
+}
+
+/* This consumer's own pending entries, at once (no BLOCK). */
+static redisReply *read_own(fth_queue_consumer *c)
+{
+    const char *argv[12 + 2 * 256];
+    char count[16], block[16];
+    int n = read_argv(c, "0", 0, argv, count, block);
+    if (n == 0)
         return NULL;
+    redisReply *r = fth_redis_commandv(&c->redis, n, argv);
+    return read_refused(c, r) ? NULL : r;
+}
+
+/* When the consumer's next timer is due: a claim pass (or a lease round, ordered) or the
+ * registry refresh. */
+static double next_timer(const fth_queue_consumer *c)
+{
+    double timer = c->ordered ? c->next_lease : c->next_claim;
+    return timer < c->next_register ? timer : c->next_register;
+}
+
+/* Send the read of new entries, blocking in Redis until the next timer, and return: the
+ * worker loop sleeps on the connection and the inbox at once (consumer_wait_fd), so the
+ * thread wakes only when entries (or the timer's empty answer) arrive, or for its inbox. */
+static void start_read(fth_queue_consumer *c)
+{
+    double ms = (next_timer(c) - fti_now()) * 1000.0;
+    int block_ms = ms < MIN_BLOCK_MS ? MIN_BLOCK_MS : ms > 3600000 ? 3600000 : (int)ms + 1;
+    const char *argv[12 + 2 * 256];
+    char count[16], block[16];
+    int n = read_argv(c, ">", block_ms, argv, count, block);
+    if (n == 0) { /* ordered, no partition held: nothing to read until the next lease round */
+        c->pause_until = c->next_lease;
+        return;
     }
-    return r;
+    if (fth_redis_send(&c->redis, n, argv))
+        c->read_deadline = fti_now() + block_ms / 1000.0 + ANSWER_GRACE;
+}
+
+/* The read's answer, if it came: handle its entries. FTH_STEP_IDLE (with *wait) while it has
+ * not. */
+static fth_step collect_read(fth_queue_consumer *c, double *wait)
+{
+    redisReply *r = NULL;
+    fth_redis_answer a = fth_redis_take_answer(&c->redis, &r);
+    if (a == FTH_REDIS_WAITING) {
+        double left = c->read_deadline - fti_now();
+        if (left > 0) {
+            *wait = left;
+            return FTH_STEP_IDLE;
+        }
+        fth_redis_drop(&c->redis, "no answer to a stream read past its BLOCK");
+        return FTH_STEP_WORKED;
+    }
+    if (a == FTH_REDIS_ANSWERED && !read_refused(c, r)) {
+        handle_read(c, r, false);
+        free_reply(r);
+    }
+    return FTH_STEP_WORKED;
+}
+
+/* At stop, a read still blocked in Redis is ended (CLIENT UNBLOCK) and its answer taken, so
+ * the connection serves the finish (acknowledgements, leases). Entries in that answer stay
+ * pending (handle_read leaves them at stop): this consumer's next start, or another's claim,
+ * runs them. The unblock is tried again when it came before Redis blocked the read. */
+static void end_read(fth_queue_consumer *c)
+{
+    for (int attempt = 0; attempt < 3 && fth_redis_awaiting(&c->redis); attempt++) {
+        if (!fth_redis_unblock(&c->redis))
+            break;
+        redisReply *r = NULL;
+        if (fth_redis_await_answer(&c->redis, attempt < 2 ? 0.5 : ANSWER_GRACE, &r) ==
+                FTH_REDIS_ANSWERED &&
+            !read_refused(c, r)) {
+            handle_read(c, r, false);
+            free_reply(r);
+        }
+    }
+    if (fth_redis_awaiting(&c->redis))
+        fth_redis_drop(&c->redis, "cannot end the blocked stream read (CLIENT UNBLOCK) at stop");
 }
 
 /* Take over entries pending in this group for longer than `idle` seconds (0: all of them)
@@ -536,13 +621,16 @@ static void after_connect(fth_queue_consumer *c)
     }
 }
 
+/* What Redis can do now, ending with the stream read sent (start_read) unless a pass on
+ * this consumer's own entries came first. */
 static void one_pass(fth_queue_consumer *c)
 {
     after_connect(c);
-    if (!c->groups_ready || !flush_acks(c))
+    if (!c->groups_ready || !flush_acks(c)) {
+        c->pause_until = fti_now() + RETRY_PAUSE;
         return;
+    }
     register_subscriptions(c, false);
-    drain_local(c);
     balance_leases(c);
     if (c->read_own && c->ordered) {
         /* the held partitions' pending entries, ours included, in stream order */
@@ -553,7 +641,7 @@ static void one_pass(fth_queue_consumer *c)
         return;
     }
     if (c->read_own) {
-        redisReply *r = read_group(c, "0", 0);
+        redisReply *r = read_own(c);
         size_t n = handle_read(c, r, true);
         if (r && n == 0)
             c->read_own = false;
@@ -566,29 +654,61 @@ static void one_pass(fth_queue_consumer *c)
         double every = c->o->claim_idle / 2;
         c->next_claim = fti_now() + (every < 5 ? every : 5);
     }
-    redisReply *r = read_group(c, ">", BLOCK_MS);
-    handle_read(c, r, false);
-    free_reply(r);
+    if (!stopping(c))
+        start_read(c);
 }
 
+static double earlier(double a, double b)
+{
+    if (a < 0)
+        return b;
+    return b < 0 || a < b ? a : b;
+}
+
+/* A step never blocks in Redis: the read is sent, and the worker loop sleeps until its
+ * answer, the inbox (a reply, a local event, stop) or a timer: the hub queue's (reply
+ * windows), a pause, the reconnect backoff. */
 static fth_step consumer_step(void *impl, fth_deliver_fn deliver, void *ctx, double *wait)
 {
-    (void)wait; /* a step blocks on the stream (or Redis' reconnect backoff) itself */
     fth_queue_consumer *c = impl;
     c->deliver = deliver;
     c->ctx = ctx;
-    if (stopping(c))
+    if (stopping(c)) {
+        end_read(c);
         return FTH_STEP_DONE;
-    if (!fth_redis_ready(&c->redis, c->stopping))
-        drain_local(c); /* replies still come while Redis is away */
-    else
+    }
+    drain_local(c); /* replies come also while Redis is away */
+    double local = ftrack_hub_queue_next_timer(c->queue);
+    if (fth_redis_awaiting(&c->redis)) {
+        fth_step s = collect_read(c, wait);
+        *wait = earlier(local, *wait);
+        return s;
+    }
+    double pause = c->pause_until - fti_now();
+    double retry = fth_redis_retry_in(&c->redis);
+    if (retry > pause)
+        pause = retry;
+    if (pause > 0) {
+        *wait = earlier(local, pause);
+        return FTH_STEP_IDLE;
+    }
+    if (fth_redis_ready(&c->redis, c->stopping))
         one_pass(c);
     return FTH_STEP_WORKED;
+}
+
+static int consumer_wait_fd(void *impl)
+{
+    fth_queue_consumer *c = impl;
+    return fth_redis_awaiting(&c->redis) ? fth_redis_fd(&c->redis) : -1;
 }
 
 static void consumer_finish(void *impl)
 {
     fth_queue_consumer *c = impl;
+    end_read(c);
+    if (!c->redis.ctx && fth_redis_retry_in(&c->redis) == 0 && (c->ack_count || c->ordered))
+        fth_redis_ready(&c->redis, NULL); /* one attempt, for the acknowledgements and leases */
     flush_acks(c);
     if (c->ack_count)
         ftrack_log(FTRACK_LOG_WARNING, "queue",
@@ -600,7 +720,8 @@ static void consumer_finish(void *impl)
             lease_call(c, p, "0"); /* hand the partition over at once */
 }
 
-static const fth_delivery_ops consumer_ops = {"redis", NULL, consumer_step, consumer_finish};
+static const fth_delivery_ops consumer_ops = {"redis", NULL, consumer_step, consumer_finish,
+                                              consumer_wait_fd};
 
 fth_delivery fth_queue_consumer_delivery(fth_queue_consumer *c)
 {
