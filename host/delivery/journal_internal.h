@@ -157,7 +157,18 @@ bool fth_jlog_new_head(fth_journal *j, uint64_t need);
 jsegment *fth_jlog_segment(fth_journal *j, uint64_t no);
 /* Read `len` bytes at `off` of segment `no`; false when it is gone or unreadable. */
 bool fth_jlog_read(fth_journal *j, uint64_t no, uint64_t off, void *buf, size_t len);
+/* Sync what was written since the last sync, with the lock held throughout (compaction,
+ * import)... */
 void fth_jlog_sync(fth_journal *j);
+/* ...or in two halves, so the lock is not held while the disk works (the host's timer): what
+ * to sync is collected under the lock, synced after it is released. */
+typedef struct jlog_sync {
+    int *fds;
+    size_t n;
+    int dir_fd;
+} jlog_sync;
+void fth_jlog_sync_collect(fth_journal *j, jlog_sync *out);
+unsigned fth_jlog_sync_run(jlog_sync *p); /* returns the failures (logged) */
 void fth_jlog_drop(fth_journal *j, size_t index);
 void fth_jlog_close_all(fth_journal *j);
 

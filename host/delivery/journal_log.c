@@ -231,20 +231,55 @@ bool fth_jlog_read(fth_journal *j, uint64_t no, uint64_t off, void *buf, size_t 
     return true;
 }
 
-void fth_jlog_sync(fth_journal *j)
+void fth_jlog_sync_collect(fth_journal *j, jlog_sync *out)
 {
+    memset(out, 0, sizeof(*out));
+    out->dir_fd = -1;
+    size_t cap = 0;
     for (size_t i = 0; i < j->nsegs; i++) {
         jsegment *s = &j->segs[i];
-        if (!s->dirty)
+        if (!s->dirty || !fti_array_reserve(&out->fds, &cap, out->n + 1, sizeof(*out->fds)))
             continue;
-        if (fdatasync(s->fd) != 0)
-            write_error(j, "cannot sync the journal", NULL);
+        /* A copy of the descriptor: compaction may close the segment's own meanwhile. */
+        int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        out->fds[out->n++] = fd;
         s->dirty = false;
     }
     /* A new segment's name must survive a power loss too. */
-    if (j->created_segment && j->dir_fd >= 0 && fsync(j->dir_fd) != 0)
-        write_error(j, "cannot sync the journal directory", NULL);
+    if (j->created_segment && j->dir_fd >= 0)
+        out->dir_fd = fcntl(j->dir_fd, F_DUPFD_CLOEXEC, 0);
     j->created_segment = false;
+}
+
+unsigned fth_jlog_sync_run(jlog_sync *p)
+{
+    unsigned errors = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (fdatasync(p->fds[i]) != 0) {
+            ftrack_log(FTRACK_LOG_ERROR, "journal", "cannot sync the journal: %s",
+                       strerror(errno));
+            errors++;
+        }
+        close(p->fds[i]);
+    }
+    if (p->dir_fd >= 0) {
+        if (fsync(p->dir_fd) != 0)
+            errors++;
+        close(p->dir_fd);
+    }
+    free(p->fds);
+    memset(p, 0, sizeof(*p));
+    p->dir_fd = -1;
+    return errors;
+}
+
+void fth_jlog_sync(fth_journal *j)
+{
+    jlog_sync p;
+    fth_jlog_sync_collect(j, &p);
+    j->write_errors += fth_jlog_sync_run(&p);
 }
 
 void fth_jlog_drop(fth_journal *j, size_t index)
