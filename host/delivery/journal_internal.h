@@ -90,15 +90,17 @@ typedef struct jevent {
     int64_t seq;
     uint64_t seg;      /* the segment holding its record */
     uint64_t text_off; /* where its text starts in that segment */
+    double received;
     uint32_t text_len;
     uint32_t pending;  /* deliveries not finished */
-    double received;
-    uint16_t *insts;   /* every instance it was for (deduplication) */
-    uint16_t ninsts, capinsts;
-    bool remembered;   /* in the list of finished events kept for deduplication */
     struct jevent *next_done;
-    char id[FTRACK_ID_MAX];
-    char topic[128]; /* may be cut short: for logs */
+    /* every instance it was for (deduplication): few, so inline until there are more */
+    uint16_t *insts;
+    uint16_t ninsts, capinsts;
+    uint16_t inline_insts[4];
+    bool remembered;   /* in the list of finished events kept for deduplication */
+    const char *topic; /* after the id; may be cut short: for logs */
+    char id[];
 } jevent;
 
 typedef struct jdelivery {

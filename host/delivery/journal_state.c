@@ -8,8 +8,9 @@
 #include "common/internal.h"
 #include "delivery/journal_internal.h"
 
-/* Finished events remembered for deduplication, at most (journal.h). */
-#define DEDUP_MAX 65536
+/* Finished events remembered for deduplication, at most (journal.h): about 2 MiB. */
+#define DEDUP_MAX 16384
+#define TOPIC_KEPT 127
 
 static unsigned long seq_hash(const void *k)
 {
@@ -28,7 +29,8 @@ static int seq_equal(const void *a, const void *b)
 static void free_event(struct lh_entry *e)
 {
     jevent *ev = (jevent *)lh_entry_v(e);
-    free(ev->insts);
+    if (ev->insts != ev->inline_insts)
+        free(ev->insts);
     free(ev);
 }
 
@@ -73,16 +75,20 @@ jevent *fth_jstate_event_by_id(fth_journal *j, const char *id)
 jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t id_len,
                              const char *topic, size_t topic_len, double received)
 {
-    jevent *ev = calloc(1, sizeof(*ev));
-    if (!ev || id_len >= sizeof(ev->id)) {
-        free(ev);
+    if (id_len >= FTRACK_ID_MAX)
         return NULL;
-    }
+    size_t t = topic_len < TOPIC_KEPT ? topic_len : TOPIC_KEPT;
+    jevent *ev = calloc(1, sizeof(*ev) + id_len + 1 + t + 1);
+    if (!ev)
+        return NULL;
     ev->seq = seq;
     ev->received = received;
+    ev->insts = ev->inline_insts;
+    ev->capinsts = sizeof(ev->inline_insts) / sizeof(ev->inline_insts[0]);
     memcpy(ev->id, id, id_len);
-    size_t t = topic_len < sizeof(ev->topic) - 1 ? topic_len : sizeof(ev->topic) - 1;
-    memcpy(ev->topic, topic, t);
+    char *topic_copy = ev->id + id_len + 1;
+    memcpy(topic_copy, topic, t);
+    ev->topic = topic_copy;
     if (lh_table_insert(j->by_seq, &ev->seq, ev) != 0) {
         free(ev);
         return NULL;
@@ -173,10 +179,19 @@ static bool event_add_inst(jevent *ev, uint16_t inst)
 {
     if (fth_jstate_event_has(ev, inst))
         return true;
-    size_t cap = ev->capinsts;
-    if (!fti_array_reserve(&ev->insts, &cap, (size_t)ev->ninsts + 1, sizeof(*ev->insts)))
-        return false;
-    ev->capinsts = (uint16_t)(cap > UINT16_MAX ? UINT16_MAX : cap);
+    if (ev->ninsts == ev->capinsts) {
+        if (ev->capinsts >= UINT16_MAX / 2)
+            return false;
+        uint16_t cap = (uint16_t)(ev->capinsts * 2);
+        uint16_t *more = malloc(cap * sizeof(*more));
+        if (!more)
+            return false;
+        memcpy(more, ev->insts, ev->ninsts * sizeof(*more));
+        if (ev->insts != ev->inline_insts)
+            free(ev->insts);
+        ev->insts = more;
+        ev->capinsts = cap;
+    }
     ev->insts[ev->ninsts++] = inst;
     return true;
 }
@@ -206,6 +221,20 @@ static size_t seq_position(const jinstance *in, int64_t seq)
     return i;
 }
 
+/* The oldest finished event remembered is forgotten (unless a replay made it pending again:
+ * then it is only off the list). */
+static void forget_oldest(fth_journal *j)
+{
+    jevent *ev = j->done_head;
+    j->done_head = ev->next_done;
+    if (!j->done_head)
+        j->done_tail = NULL;
+    j->done_count--;
+    ev->remembered = false;
+    if (ev->pending == 0)
+        forget_event(j, ev);
+}
+
 static void event_pending(fth_journal *j, jevent *ev, int delta)
 {
     bool was = ev->pending > 0;
@@ -225,6 +254,8 @@ static void event_pending(fth_journal *j, jevent *ev, int delta)
             j->done_head = ev;
         j->done_tail = ev;
         j->done_count++;
+        if (j->done_count > DEDUP_MAX) /* memory stays flat however busy the host is */
+            forget_oldest(j);
     }
 }
 
@@ -282,18 +313,8 @@ void fth_jstate_move(fth_journal *j, jevent *ev, uint64_t seg, uint64_t text_off
 void fth_jstate_forget(fth_journal *j, double now)
 {
     double cutoff = now - j->options.dedup_window;
-    while (j->done_head) {
-        jevent *ev = j->done_head;
-        if (j->done_count <= DEDUP_MAX && ev->received >= cutoff)
-            break;
-        j->done_head = ev->next_done;
-        if (!j->done_head)
-            j->done_tail = NULL;
-        j->done_count--;
-        ev->remembered = false;
-        if (ev->pending == 0) /* unless a replay made it pending again */
-            forget_event(j, ev);
-    }
+    while (j->done_head && (j->done_count > DEDUP_MAX || j->done_head->received < cutoff))
+        forget_oldest(j);
 }
 
 char *fth_jstate_text(fth_journal *j, const jevent *ev)
