@@ -291,7 +291,8 @@ ftrack_status fth_reliable_new(const fth_reliable_spec *spec, fth_reliable **out
 ftrack_status fth_reliable_start_intake(fth_reliable *r, ftrack_error *err)
 {
     (void)err;
-    /* Without the hub (unit tests) events come by the queue, journaled by the worker. */
+    /* What still comes by the queue (meta events; without the hub, as in unit tests, every
+     * event, journaled by the worker) wakes the worker too. */
     ftrack_hub_queue_set_notify(r->queue, fth_delivery_notify_inbox, r->inbox);
     if (r->hub) {
         fth_intake_install(r->hub);
@@ -332,6 +333,7 @@ void fth_reliable_free(fth_reliable *r)
     while (take_queued(r)) {
     }
     ftrack_hub_queue_set_overflow(r->queue, NULL, NULL);
+    ftrack_hub_queue_set_notify(r->queue, NULL, NULL); /* the inbox may go with r */
     mem_item *it;
     while ((it = mem_pop(r))) {
         free(it->text);

@@ -444,6 +444,7 @@ static void pause_briefly(void)
 static void *ingest_main(void *arg)
 {
     ingest *g = arg;
+    pthread_setname_np(pthread_self(), "fth-ingest"); /* top -H, gdb, the idle test */
     char *held = NULL;
     size_t held_len = 0;
     double give_up = INFINITY;
@@ -461,7 +462,12 @@ static void *ingest_main(void *arg)
             g->next_sync = fti_now() + INGEST_SYNC_INTERVAL;
         }
         if (!held) {
-            held = ftrack_hub_queue_take(g->queue, atomic_load(&g->stopping) ? 0 : 0.2, &held_len);
+            /* Asleep until an event comes, the queue closes at stop, or the next
+             * registry sync is due: no polling. */
+            double wait = g->next_sync - fti_now();
+            if (atomic_load(&g->stopping) || wait < 0)
+                wait = 0;
+            held = ftrack_hub_queue_take(g->queue, wait, &held_len);
             if (!held && atomic_load(&g->stopping))
                 break;
             if (!held)
@@ -510,6 +516,7 @@ void fth_queue_mode_stop(void)
     ingest *g = &g_ingest;
     if (g->started) {
         atomic_store(&g->stopping, true);
+        ftrack_hub_queue_close(g->queue); /* wakes the take; what is queued is still written */
         pthread_join(g->thread, NULL);
         g->started = false;
     }

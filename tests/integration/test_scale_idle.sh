@@ -7,7 +7,8 @@
 # and a registry refresh (every 30 s) falling in the same spell, so at most 4 times; a worker
 # that polled with XREADGROUP BLOCK 200 woke 15 times or more. After the idle spell an event
 # still reaches the worker at once (Redis answers the blocked read), and a stop ends the
-# blocked read at once (CLIENT UNBLOCK), without dropping the connection.
+# blocked read at once (CLIENT UNBLOCK), without dropping the connection. The ingest host's
+# ingest thread, likewise, sleeps until an event or its one-second registry read.
 . "$FTRACK_TEST_LIB"
 . "$(dirname "$0")/host_helpers.sh"
 . "$(dirname "$0")/scale_helpers.sh"
@@ -22,13 +23,13 @@ wait_ingest_subscribed 1
 publish_numbered test.scale 0 1
 wait_for 20 records_at_least 1 w1 || fail "the worker did not handle the first event"
 
-# Voluntary context switches of the worker's plugin threads (fth-worker): each is one time
-# the thread went to sleep after being woken. The other threads (hub client, main) have
-# timers of their own.
-sleepers() {
+# Voluntary context switches of the worker's plugin threads (fth-worker) and of the ingest
+# host's ingest thread (fth-ingest): each is one time the thread went to sleep after being
+# woken. The other threads (hub client, main) have timers of their own.
+sleepers() { # sleepers PID NAME
     local task sum=0 n=0 v
-    for task in /proc/"${QPID[w1]}"/task/*; do
-        [ "$(cat "$task/comm" 2>/dev/null)" = fth-worker ] || continue
+    for task in /proc/"$1"/task/*; do
+        [ "$(cat "$task/comm" 2>/dev/null)" = "$2" ] || continue
         v=$(awk '/^voluntary_ctxt_switches:/ {print $2}' "$task/status" 2>/dev/null || echo 0)
         sum=$((sum + ${v:-0}))
         n=$((n + 1))
@@ -36,13 +37,22 @@ sleepers() {
     echo "$n $sum"
 }
 sleep 1 # the first event's acknowledgement and reply settle
-read -r threads before < <(sleepers)
+read -r threads before < <(sleepers "${QPID[w1]}" fth-worker)
 [ "$threads" -eq 1 ] || fail "found $threads worker threads in w1, expected 1"
+read -r ithreads ibefore < <(sleepers "${QPID[ingest]}" fth-ingest)
+[ "$ithreads" -eq 1 ] || fail "found $ithreads ingest threads, expected 1"
 sleep 3
-read -r _ after < <(sleepers)
+read -r _ after < <(sleepers "${QPID[w1]}" fth-worker)
+read -r _ iafter < <(sleepers "${QPID[ingest]}" fth-ingest)
 wakeups=$((after - before))
+iwakeups=$((iafter - ibefore))
 echo "MEASURED: $wakeups wake-ups of the Redis worker's plugin thread in 3 s of idling"
+echo "MEASURED: $iwakeups wake-ups of the ingest thread in 3 s of idling"
 [ "$wakeups" -le 4 ] || fail "$wakeups wake-ups in 3 s of idling (the worker polls Redis)"
+# The ingest's one timer: the subscription registry, read once a second, each a sleep until
+# the timer and one for the Redis answer: at most 4 reads in 3 s, so 8, plus a spare. A 0.2 s
+# poll of its queue added 15 (measured: 21).
+[ "$iwakeups" -le 9 ] || fail "$iwakeups ingest wake-ups in 3 s of idling (the ingest polls)"
 
 started=$(date +%s.%N)
 publish_numbered test.scale 1 1
