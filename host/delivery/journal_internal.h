@@ -131,6 +131,7 @@ struct fth_journal {
     int64_t next_seq;
     /* events by seq (jevent owner) and by id */
     struct lh_table *by_seq, *by_id;
+    size_t seq_deletes, id_deletes; /* since each was last rebuilt (journal_state.c) */
     jevent *done_head, *done_tail; /* finished events kept for deduplication, oldest first */
     size_t done_count;
     jinstance **insts; /* by number */

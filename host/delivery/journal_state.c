@@ -60,6 +60,19 @@ void fth_jstate_free(fth_journal *j)
     free(j->insts);
 }
 
+/* json-c's table leaves a tombstone per deleted entry and a lookup of a missing key (every
+ * new event's id) probes until an empty slot: with events added and forgotten all day the
+ * tombstones fill the table and each lookup becomes a scan. Rebuilt once as many entries
+ * were deleted as it holds (amortised O(1)), roomy enough that probes stay short. */
+static void deleted_from(struct lh_table *t, size_t *deletes)
+{
+    size_t live = (size_t)lh_table_length(t);
+    if (++*deletes < live + 1024)
+        return;
+    *deletes = 0;
+    lh_table_resize(t, (int)(4 * live + 1024));
+}
+
 jevent *fth_jstate_event(fth_journal *j, int64_t seq)
 {
     void *v = NULL;
@@ -95,7 +108,8 @@ jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t
     }
     /* A second event with a known id (two records of one event never share a seq, so this
      * is a replay written anew): the id finds the newest. */
-    lh_table_delete(j->by_id, ev->id);
+    if (lh_table_delete(j->by_id, ev->id) == 0)
+        deleted_from(j->by_id, &j->id_deletes);
     if (lh_table_insert(j->by_id, ev->id, ev) != 0) {
         lh_table_delete(j->by_seq, &ev->seq);
         return NULL;
@@ -108,9 +122,12 @@ jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t
 static void forget_event(fth_journal *j, jevent *ev)
 {
     void *v = NULL;
-    if (lh_table_lookup_ex(j->by_id, ev->id, &v) && v == ev)
+    if (lh_table_lookup_ex(j->by_id, ev->id, &v) && v == ev) {
         lh_table_delete(j->by_id, ev->id);
+        deleted_from(j->by_id, &j->id_deletes);
+    }
     lh_table_delete(j->by_seq, &ev->seq); /* frees it */
+    deleted_from(j->by_seq, &j->seq_deletes);
 }
 
 jinstance *fth_jstate_instance_num(fth_journal *j, uint16_t num)
