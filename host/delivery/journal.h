@@ -7,7 +7,7 @@
  * instance) is pending until the instance handled it (or it was dead-lettered), so a restart
  * after a crash picks up exactly what was received but not handled (at-least-once). The same
  * event id received twice for one instance is recorded once (deduplication, in this process
- * for the events of the last `dedup_window` seconds, at most the newest 65,536; after a
+ * for the events of the last `dedup_window` seconds, at most the newest 4,096; after a
  * restart for the events still in the journal's files).
  *
  * Storage: an append-only log of checksummed records in segment files

@@ -4,9 +4,10 @@
  * window, deletes segments nothing pending is left in, copies the few pending events that
  * keep an old segment alive forward, and at journal.max_bytes gives up the oldest pending
  * deliveries to the dead-letter file. Apart from journal.c because it is the one piece that
- * deletes and dead-letters. A crash at any point leaves every pending event in at least one
- * file: a copy is written (and synced) before its original's file is deleted, and the newer
- * copy wins when both are read (journal_recover.c). */
+ * deletes and dead-letters. Segments go oldest first only (drop_dead says why). A crash at
+ * any point leaves every pending event in at least one file: a copy is written (and synced)
+ * before its original's file is deleted, and the newer copy wins when both are read
+ * (journal_recover.c). */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -50,14 +51,13 @@ static void expire(fth_journal *j, fth_deadletter *dl, double now)
                (unsigned long long)n, j->options.max_age, (unsigned long long)j->expired);
 }
 
+/* Only the oldest segments go, and only while nothing in them is pending: a segment's marks
+ * (started, finished, a delivery for another instance) may concern an event in an older,
+ * live segment, so a newer file cannot go before the older ones, however idle it is. */
 static void drop_dead(fth_journal *j)
 {
-    for (size_t i = 0; i + 1 < j->nsegs;) {
-        if (j->segs[i].live == 0)
-            fth_jlog_drop(j, i);
-        else
-            i++;
-    }
+    while (j->nsegs > 1 && j->segs[0].live == 0)
+        fth_jlog_drop(j, 0);
 }
 
 /* The events with pending deliveries whose record is in segment `no` (caller frees). */
@@ -123,19 +123,15 @@ static uint64_t live_bytes(fth_journal *j, uint64_t no)
     return bytes;
 }
 
+/* The oldest segment, kept alive by a few pending events, is emptied by copying them forward;
+ * then it and the idle ones after it can go (drop_dead). */
 static void copy_forward(fth_journal *j)
 {
-    while (j->nsegs > COPY_MIN_SEGMENTS) {
+    for (drop_dead(j); j->nsegs > COPY_MIN_SEGMENTS; drop_dead(j)) {
         jsegment *s = &j->segs[0];
-        if (s->live == 0 || live_bytes(j, s->no) * COPY_SHARE > s->used)
+        if (live_bytes(j, s->no) * COPY_SHARE > s->used || !copy_segment(j, 0) ||
+            j->segs[0].live != 0)
             return;
-        uint64_t no = s->no;
-        if (!copy_segment(j, 0))
-            return;
-        jsegment *now = fth_jlog_segment(j, no);
-        if (!now || now->live != 0 || now == &j->segs[j->nsegs - 1])
-            return;
-        fth_jlog_drop(j, (size_t)(now - j->segs));
     }
 }
 
@@ -190,7 +186,6 @@ void fth_journal_compact(fth_journal *j, fth_deadletter *dl)
     double now = fti_wall_now();
     expire(j, dl, now);
     fth_jstate_forget(j, now);
-    drop_dead(j);
     copy_forward(j);
     enforce_size(j, dl);
     pthread_mutex_unlock(&j->lock);

@@ -8,8 +8,8 @@
 #include "common/internal.h"
 #include "delivery/journal_internal.h"
 
-/* Finished events remembered for deduplication, at most (journal.h): about 2 MiB. */
-#define DEDUP_MAX 16384
+/* Finished events remembered for deduplication, at most (journal.h): well under 1 MiB. */
+#define DEDUP_MAX 4096
 #define TOPIC_KEPT 127
 
 static unsigned long seq_hash(const void *k)
@@ -36,8 +36,8 @@ static void free_event(struct lh_entry *e)
 
 bool fth_jstate_init(fth_journal *j)
 {
-    j->by_seq = lh_table_new(1024, free_event, seq_hash, seq_equal);
-    j->by_id = lh_kchar_table_new(1024, NULL);
+    j->by_seq = lh_table_new(256, free_event, seq_hash, seq_equal);
+    j->by_id = lh_kchar_table_new(256, NULL);
     j->inst_by_name = lh_kchar_table_new(64, NULL);
     return j->by_seq && j->by_id && j->inst_by_name;
 }
@@ -67,10 +67,10 @@ void fth_jstate_free(fth_journal *j)
 static void deleted_from(struct lh_table *t, size_t *deletes)
 {
     size_t live = (size_t)lh_table_length(t);
-    if (++*deletes < live + 1024)
+    if (++*deletes < live + 256)
         return;
     *deletes = 0;
-    lh_table_resize(t, (int)(4 * live + 1024));
+    lh_table_resize(t, (int)(2 * live + 256));
 }
 
 jevent *fth_jstate_event(fth_journal *j, int64_t seq)

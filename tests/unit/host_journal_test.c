@@ -721,6 +721,50 @@ static void test_copy_forward(void **state)
     fth_journal_close(j);
 }
 
+/* A newer segment holds a mark of an event in an older, live one: it must not be deleted
+ * before the older one, or the mark is lost (here: the instance that handled the event would
+ * get it again after a restart). */
+static void test_marks_kept_with_their_event(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof(path), "%s/journal", dir);
+    fth_journal_options o;
+    fth_journal_options_init(&o);
+    o.path = path;
+    o.segment_bytes = 65536;
+    fth_journal *j = NULL;
+    ftrack_error err;
+    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    const char *both[] = {"held", "quick"};
+    fth_append_result r[2];
+    char text[2100], pad[2001], id[32];
+    snprintf(text, sizeof(text), "{\"id\":\"shared\",\"topic\":\"t\"}");
+    fth_journal_append_event(j, "shared", "t", text, strlen(text), both, r, 2);
+    memset(pad, 'p', 2000);
+    pad[2000] = '\0';
+    for (int i = 0; i < 100; i++) { /* filler: the shared event's segment is left behind */
+        snprintf(id, sizeof(id), "fill-%d", i);
+        snprintf(text, sizeof(text), "{\"id\":\"%s\",\"topic\":\"t\",\"data\":\"%s\"}", id, pad);
+        fth_journal_append(j, "filler", id, "t", text, strlen(text));
+        expect_next(j, "filler", id, false);
+    }
+    expect_next(j, "quick", "shared", false); /* its finished mark is in a newer segment */
+    for (int i = 100; i < 300; i++) {
+        snprintf(id, sizeof(id), "fill-%d", i);
+        snprintf(text, sizeof(text), "{\"id\":\"%s\",\"topic\":\"t\",\"data\":\"%s\"}", id, pad);
+        fth_journal_append(j, "filler", id, "t", text, strlen(text));
+        expect_next(j, "filler", id, false);
+    }
+    fth_journal_compact(j, NULL);
+    fth_journal_close(j);
+    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    assert_int_equal(fth_journal_pending(j, "quick"), 0);
+    assert_int_equal(fth_journal_pending(j, "held"), 1);
+    expect_next(j, "held", "shared", false);
+    fth_journal_close(j);
+}
+
 static size_t count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -848,6 +892,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_middle, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_stored_once, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_copy_forward, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_marks_kept_with_their_event, make_dir, remove_dir),
         cmocka_unit_test(test_failure_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
