@@ -127,6 +127,7 @@ struct fth_journal {
     size_t nsegs, capsegs;
     unsigned char *map;
     uint64_t map_size;
+    uint64_t prepared; /* bytes of the map made ready for writing (journal_log.c) */
     bool created_segment; /* a file was created since the last sync (the directory too) */
     int64_t next_seq;
     /* events by seq (jevent owner) and by id */
