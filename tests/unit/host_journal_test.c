@@ -36,20 +36,32 @@ static int remove_dir(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Default options for the test's journal; `path` (300 bytes) holds its folder. */
+static void journal_options(fth_journal_options *o, char *path)
+{
+    snprintf(path, 300, "%s/journal", dir);
+    fth_journal_options_init(o);
+    o->path = path;
+}
+
+static fth_journal *open_with(const fth_journal_options *o)
+{
+    fth_journal *j = NULL;
+    ftrack_error err;
+    assert_int_equal(fth_journal_open(o, &j, &err), FTRACK_OK);
+    return j;
+}
+
 static fth_journal *open_journal(uint64_t max_bytes, double max_age)
 {
     char path[300];
-    snprintf(path, sizeof(path), "%s/journal", dir);
     fth_journal_options o;
-    fth_journal_options_init(&o);
-    o.path = path;
+    journal_options(&o, path);
     if (max_bytes)
         o.max_bytes = max_bytes;
     if (max_age > 0)
         o.max_age = max_age;
-    fth_journal *j = NULL;
-    ftrack_error err;
-    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    fth_journal *j = open_with(&o);
     return j;
 }
 
@@ -106,10 +118,8 @@ static void test_crash_redelivery(void **state)
     fth_journal_entry_clear(&e);
     /* Another host on the same journal is refused while this one has it. */
     char path[300];
-    snprintf(path, sizeof(path), "%s/journal", dir);
     fth_journal_options o;
-    fth_journal_options_init(&o);
-    o.path = path;
+    journal_options(&o, path);
     fth_journal *other = NULL;
     ftrack_error err;
     assert_int_equal(fth_journal_open(&o, &other, &err), FTRACK_ERR_IO);
@@ -499,14 +509,10 @@ static void test_forget(void **state)
 {
     (void)state;
     char path[300];
-    snprintf(path, sizeof(path), "%s/journal", dir);
     fth_journal_options o;
-    fth_journal_options_init(&o);
-    o.path = path;
+    journal_options(&o, path);
     o.dedup_window = 0.001;
-    fth_journal *j = NULL;
-    ftrack_error err;
-    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    fth_journal *j = open_with(&o);
     append(j, "a", "x", 1);
     append(j, "a", "y", 2);
     append(j, "b", "y", 2);
@@ -671,35 +677,39 @@ static void test_stored_once(void **state)
     fth_journal_close(j);
 }
 
+/* Events `from` to `to` (ids "<prefix>-<i>", 2 KB each) for `instance`, each handled at once:
+ * they fill segments that nothing keeps alive. */
+static void fill_handled(fth_journal *j, const char *instance, const char *prefix, int from,
+                         int to)
+{
+    char id[32], text[2100], pad[2001];
+    memset(pad, 'p', 2000);
+    pad[2000] = '\0';
+    for (int i = from; i < to; i++) {
+        snprintf(id, sizeof(id), "%s-%d", prefix, i);
+        snprintf(text, sizeof(text), "{\"id\":\"%s\",\"topic\":\"t\",\"data\":\"%s\"}", id, pad);
+        assert_int_equal(fth_journal_append(j, instance, id, "t", text, strlen(text)),
+                         FTH_APPEND_ADDED);
+        expect_next(j, instance, id, false);
+    }
+}
+
 /* A pending event that keeps an old segment alive is copied forward and the segment deleted;
  * the copy keeps its attempts, also across a restart. */
 static void test_copy_forward(void **state)
 {
     (void)state;
     char path[300];
-    snprintf(path, sizeof(path), "%s/journal", dir);
     fth_journal_options o;
-    fth_journal_options_init(&o);
-    o.path = path;
+    journal_options(&o, path);
     o.segment_bytes = 65536;
-    fth_journal *j = NULL;
-    ftrack_error err;
-    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    fth_journal *j = open_with(&o);
     assert_int_equal(append(j, "slow", "held", 0), FTH_APPEND_ADDED);
     fth_journal_entry e;
     assert_true(fth_journal_next(j, "slow", &e));
     fth_journal_started(j, "slow", &e); /* fails: stays pending, one attempt */
     fth_journal_entry_clear(&e);
-    char id[32], text[2100], pad[2001];
-    memset(pad, 'p', 2000);
-    pad[2000] = '\0';
-    for (int i = 0; i < 300; i++) {
-        snprintf(id, sizeof(id), "fast-%d", i);
-        snprintf(text, sizeof(text), "{\"id\":\"%s\",\"topic\":\"t\",\"data\":\"%s\"}", id, pad);
-        assert_int_equal(fth_journal_append(j, "fast", id, "t", text, strlen(text)),
-                         FTH_APPEND_ADDED);
-        expect_next(j, "fast", id, false);
-    }
+    fill_handled(j, "fast", "fast", 0, 300);
     fth_journal_stats st;
     fth_journal_get_stats(j, &st);
     uint64_t segments_before = st.segments;
@@ -711,7 +721,7 @@ static void test_copy_forward(void **state)
     assert_true(st.segments <= 2);
     assert_int_equal(fth_journal_pending(j, "slow"), 1);
     fth_journal_close(j);
-    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    j = open_with(&o);
     assert_true(fth_journal_next(j, "slow", &e));
     assert_string_equal(e.id, "held");
     assert_int_equal(e.attempts, 1);
@@ -728,37 +738,20 @@ static void test_marks_kept_with_their_event(void **state)
 {
     (void)state;
     char path[300];
-    snprintf(path, sizeof(path), "%s/journal", dir);
     fth_journal_options o;
-    fth_journal_options_init(&o);
-    o.path = path;
+    journal_options(&o, path);
     o.segment_bytes = 65536;
-    fth_journal *j = NULL;
-    ftrack_error err;
-    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    fth_journal *j = open_with(&o);
     const char *both[] = {"held", "quick"};
     fth_append_result r[2];
-    char text[2100], pad[2001], id[32];
-    snprintf(text, sizeof(text), "{\"id\":\"shared\",\"topic\":\"t\"}");
+    const char *text = "{\"id\":\"shared\",\"topic\":\"t\"}";
     fth_journal_append_event(j, "shared", "t", text, strlen(text), both, r, 2);
-    memset(pad, 'p', 2000);
-    pad[2000] = '\0';
-    for (int i = 0; i < 100; i++) { /* filler: the shared event's segment is left behind */
-        snprintf(id, sizeof(id), "fill-%d", i);
-        snprintf(text, sizeof(text), "{\"id\":\"%s\",\"topic\":\"t\",\"data\":\"%s\"}", id, pad);
-        fth_journal_append(j, "filler", id, "t", text, strlen(text));
-        expect_next(j, "filler", id, false);
-    }
-    expect_next(j, "quick", "shared", false); /* its finished mark is in a newer segment */
-    for (int i = 100; i < 300; i++) {
-        snprintf(id, sizeof(id), "fill-%d", i);
-        snprintf(text, sizeof(text), "{\"id\":\"%s\",\"topic\":\"t\",\"data\":\"%s\"}", id, pad);
-        fth_journal_append(j, "filler", id, "t", text, strlen(text));
-        expect_next(j, "filler", id, false);
-    }
+    fill_handled(j, "filler", "fill", 0, 100); /* the shared event's segment is left behind */
+    expect_next(j, "quick", "shared", false);  /* its finished mark is in a newer segment */
+    fill_handled(j, "filler", "fill", 100, 300);
     fth_journal_compact(j, NULL);
     fth_journal_close(j);
-    assert_int_equal(fth_journal_open(&o, &j, &err), FTRACK_OK);
+    j = open_with(&o);
     assert_int_equal(fth_journal_pending(j, "quick"), 0);
     assert_int_equal(fth_journal_pending(j, "held"), 1);
     expect_next(j, "held", "shared", false);
