@@ -21,6 +21,7 @@
 #define DEFAULT_MAX_BYTES ((uint64_t)512 * 1024 * 1024)
 #define DEFAULT_MAX_AGE (7.0 * 24 * 3600)
 #define DEFAULT_DEDUP_WINDOW 3600.0
+#define DEFAULT_COMPACT_INTERVAL 30.0
 
 void fth_journal_options_init(fth_journal_options *o)
 {
@@ -29,6 +30,7 @@ void fth_journal_options_init(fth_journal_options *o)
     o->max_bytes = DEFAULT_MAX_BYTES;
     o->max_age = DEFAULT_MAX_AGE;
     o->dedup_window = DEFAULT_DEDUP_WINDOW;
+    o->compact_interval = DEFAULT_COMPACT_INTERVAL;
 }
 
 static ftrack_status bad(ftrack_error *err, const char *origin, const char *what)
@@ -99,10 +101,18 @@ static ftrack_status parse_key(const char *key, json_object *v, const char *orig
         return parse_seconds(v, origin, key, 10 * 365 * 86400.0, &o->max_age, err);
     if (strcmp(key, "dedup_window") == 0)
         return parse_seconds(v, origin, key, 365 * 86400.0, &o->dedup_window, err);
+    if (strcmp(key, "compact_interval") == 0) {
+        double d;
+        if (!positive_number(v, 86400.0, &d) || d < 1 || d != floor(d))
+            return bad(err, origin,
+                       "journal.compact_interval must be a whole number of seconds, at least 1");
+        o->compact_interval = d;
+        return FTRACK_OK;
+    }
     char msg[256];
     snprintf(msg, sizeof(msg),
              "journal: unknown key \"%s\" (known: fsync, max_bytes, max_age, dedup_window, "
-             "segment_bytes)",
+             "segment_bytes, compact_interval)",
              key);
     return bad(err, origin, msg);
 }

@@ -57,6 +57,7 @@ typedef struct fth_journal_options {
     uint64_t max_bytes;     /* 0 → 512 MiB */
     double max_age;         /* seconds a pending event may wait; 0 → 7 days */
     double dedup_window;    /* seconds finished events are remembered; 0 → 1 hour */
+    double compact_interval; /* seconds between the host's compactions (whole, ≥ 1); 30 */
 } fth_journal_options;
 
 void fth_journal_options_init(fth_journal_options *options);

@@ -19,7 +19,6 @@
 #include "delivery/reliable.h"
 
 #define TICK_SECONDS 1
-#define COMPACT_EVERY_TICKS 30
 
 typedef struct instance_settings {
     char *name;
@@ -52,6 +51,7 @@ static struct {
     settings_set before;   /* in force before the last reload (fth_reliability_settings_changed) */
     struct event *timer;
     unsigned ticks;
+    unsigned compact_every; /* ticks between compactions (journal.compact_interval) */
     fth_control *control;
     pthread_mutex_t lock; /* guards `live` */
     attached *live;
@@ -275,7 +275,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < ctx.live_count; i++)
         fth_reliable_watch(ctx.live[i].reliable, now);
     pthread_mutex_unlock(&ctx.lock);
-    if (++ctx.ticks % COMPACT_EVERY_TICKS == 0) {
+    if (++ctx.ticks % ctx.compact_every == 0) {
         fth_journal_compact(ctx.journal, ctx.deadletter);
         update_gauges();
     } else if (ctx.ticks % 5 == 0) {
@@ -294,6 +294,7 @@ static ftrack_status open_files(const fth_config *config, const char *dir, ftrac
     if (config && config->journal &&
         fth_journal_options_parse(config->journal, "configuration", &jo, err) != FTRACK_OK)
         return FTRACK_ERR_CONFIG;
+    ctx.compact_every = (unsigned)jo.compact_interval; /* the timer ticks every second */
     char *jpath = fti_asprintf("%s/journal", dir);
     char *dpath = fti_asprintf("%s/dead-letter.jsonl", dir);
     /* The journal before this one: imported (its pending deliveries) at the first start. */
