@@ -50,9 +50,9 @@ int fth_cmd_journal(int argc, char **argv)
     char *dir = fth_data_dir_or_default(data_dir);
     char *path = dir ? fti_asprintf("%s/journal", dir) : NULL;
     ftrack_error err;
-    ftrack_status st = path ? fth_journal_dump(path, stdout, &err)
-                            : fti_error(&err, FTRACK_ERR_CONFIG,
-                                        "no data dir: give --data-dir (or set HOME)");
+    ftrack_status st =
+        path ? fth_journal_dump(path, stdout, &err)
+             : fti_error(&err, FTRACK_ERR_CONFIG, "no data dir: give --data-dir (or set HOME)");
     free(path);
     free(dir);
     if (st == FTRACK_OK)

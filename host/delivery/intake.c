@@ -41,8 +41,8 @@ static void journal_all(fth_reliable *const *rs, bool *taken, size_t n, const ch
         fth_append_result r =
             fth_reliable_journal(rs[i]) == journal
                 ? results[k++]
-                : fth_journal_append(fth_reliable_journal(rs[i]), fth_reliable_instance(rs[i]),
-                                     id, topic, text, len);
+                : fth_journal_append(fth_reliable_journal(rs[i]), fth_reliable_instance(rs[i]), id,
+                                     topic, text, len);
         taken[i] = fth_reliable_accepted(rs[i], r, id, topic);
     }
     if (names != small_names) {

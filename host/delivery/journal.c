@@ -64,22 +64,21 @@ static ftrack_status parse_fsync(json_object *v, const char *origin, fth_journal
     return FTRACK_OK;
 }
 
-static ftrack_status parse_bytes(json_object *v, const char *origin, const char *key,
-                                 double min, uint64_t *out, ftrack_error *err)
+static ftrack_status parse_bytes(json_object *v, const char *origin, const char *key, double min,
+                                 uint64_t *out, ftrack_error *err)
 {
     double d;
     if (!positive_number(v, 1e15, &d) || d < min) {
         char msg[160];
-        snprintf(msg, sizeof(msg), "journal.%s must be a number of bytes, at least %.0f", key,
-                 min);
+        snprintf(msg, sizeof(msg), "journal.%s must be a number of bytes, at least %.0f", key, min);
         return bad(err, origin, msg);
     }
     *out = (uint64_t)d;
     return FTRACK_OK;
 }
 
-static ftrack_status parse_seconds(json_object *v, const char *origin, const char *key,
-                                   double max, double *out, ftrack_error *err)
+static ftrack_status parse_seconds(json_object *v, const char *origin, const char *key, double max,
+                                   double *out, ftrack_error *err)
 {
     if (positive_number(v, max, out))
         return FTRACK_OK;
@@ -218,16 +217,16 @@ void fth_journal_close(fth_journal *j)
 /* ---- writing ------------------------------------------------------------------------------- */
 
 /* An EVENT record: `targets` (n) and the texts; where its text landed in *seg and *text_off. */
-static bool write_event(fth_journal *j, uint8_t flags, int64_t seq, double received,
-                        const char *id, const char *topic, const char *text, size_t len,
-                        const jrec_target *targets, size_t n, uint64_t *seg, uint64_t *text_off)
+static bool write_event(fth_journal *j, uint8_t flags, int64_t seq, double received, const char *id,
+                        const char *topic, const char *text, size_t len, const jrec_target *targets,
+                        size_t n, uint64_t *seg, uint64_t *text_off)
 {
     size_t id_len = strlen(id), topic_len = strlen(topic);
     if (id_len == 0 || id_len >= FTRACK_ID_MAX || topic_len > UINT16_MAX || len > UINT32_MAX ||
         n > UINT16_MAX)
         return false;
-    jrec_event ev = {received, (uint32_t)len, (uint16_t)id_len, (uint16_t)topic_len,
-                     (uint16_t)n, {0}};
+    jrec_event ev = {received, (uint32_t)len, (uint16_t)id_len, (uint16_t)topic_len, (uint16_t)n,
+                     {0}};
     jpart parts[] = {{&ev, sizeof(ev)},
                      {targets, n * sizeof(*targets)},
                      {id, id_len},
@@ -259,8 +258,8 @@ static jrec_target *pending_targets(fth_journal *j, const jevent *ev, size_t ext
     return t;
 }
 
-bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text,
-                             const jrec_target *extra, size_t nextra)
+bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, const jrec_target *extra,
+                             size_t nextra)
 {
     size_t n;
     jrec_target *t = pending_targets(j, ev, nextra, &n);
@@ -291,8 +290,8 @@ static bool add_new_event(fth_journal *j, const char *id, const char *topic, con
     bool ok = write_event(j, 0, seq, now, id, topic, text, len, t, n, &seg, &off);
     if (t != small)
         free(t);
-    jevent *ev = ok ? fth_jstate_add_event(j, seq, id, strlen(id), topic, strlen(topic), now)
-                    : NULL;
+    jevent *ev =
+        ok ? fth_jstate_add_event(j, seq, id, strlen(id), topic, strlen(topic), now) : NULL;
     if (!ev)
         return false;
     ev->seg = seg;
@@ -322,9 +321,9 @@ static fth_append_result add_known_event(fth_journal *j, jevent *ev, jinstance *
     return fth_jstate_add(j, in, ev, 0, false, false) ? FTH_APPEND_ADDED : FTH_APPEND_FAILED;
 }
 
-void fth_journal_append_event(fth_journal *j, const char *id, const char *topic,
-                              const char *text, size_t len, const char *const *instances,
-                              fth_append_result *results, size_t n)
+void fth_journal_append_event(fth_journal *j, const char *id, const char *topic, const char *text,
+                              size_t len, const char *const *instances, fth_append_result *results,
+                              size_t n)
 {
     jinstance *small[16], **ins = n <= 16 ? small : calloc(n, sizeof(*ins));
     for (size_t i = 0; i < n; i++)
@@ -470,7 +469,8 @@ ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const ch
         jdelivery *d = fth_jstate_find(in, ev->seq);
         if (d)
             fth_jstate_remove(j, in, d);
-        ok = fth_journal_write_moved(j, ev, text, &t, 1) && fth_jstate_add(j, in, ev, 0, true, true);
+        ok =
+            fth_journal_write_moved(j, ev, text, &t, 1) && fth_jstate_add(j, in, ev, 0, true, true);
     } else if (ok) {
         ok = add_new_event(j, id, topic, text, strlen(text), &in, 1);
         jdelivery *d = ok ? fth_jstate_find(in, fth_jstate_event_by_id(j, id)->seq) : NULL;

@@ -48,15 +48,15 @@ typedef enum fth_fsync_policy {
 } fth_fsync_policy;
 
 typedef struct fth_journal_options {
-    const char *path;       /* the journal's directory (created) */
+    const char *path; /* the journal's directory (created) */
     /* An old SQLite journal to import at open (its pending deliveries), then renamed to
      * <name>.migrated; NULL or missing: none. */
     const char *migrate_from;
-    uint64_t segment_bytes; /* 0 → 4 MiB (at most max_bytes / 4) */
-    fth_fsync_policy fsync; /* default batched */
-    uint64_t max_bytes;     /* 0 → 512 MiB */
-    double max_age;         /* seconds a pending event may wait; 0 → 7 days */
-    double dedup_window;    /* seconds finished events are remembered; 0 → 1 hour */
+    uint64_t segment_bytes;  /* 0 → 4 MiB (at most max_bytes / 4) */
+    fth_fsync_policy fsync;  /* default batched */
+    uint64_t max_bytes;      /* 0 → 512 MiB */
+    double max_age;          /* seconds a pending event may wait; 0 → 7 days */
+    double dedup_window;     /* seconds finished events are remembered; 0 → 1 hour */
     double compact_interval; /* seconds between the host's compactions (whole, ≥ 1); 30 */
 } fth_journal_options;
 
@@ -80,9 +80,9 @@ typedef enum fth_append_result {
 /* Record that each of `instances` (n names) should handle the event (wire JSON text, id and
  * topic): the text is written once for all of them. results[i] says what became of
  * instances[i]. */
-void fth_journal_append_event(fth_journal *j, const char *id, const char *topic,
-                              const char *text, size_t len, const char *const *instances,
-                              fth_append_result *results, size_t n);
+void fth_journal_append_event(fth_journal *j, const char *id, const char *topic, const char *text,
+                              size_t len, const char *const *instances, fth_append_result *results,
+                              size_t n);
 /* The same for one instance. */
 fth_append_result fth_journal_append(fth_journal *j, const char *instance, const char *id,
                                      const char *topic, const char *text, size_t len);

@@ -45,7 +45,7 @@ static json_object *instance_name(dump_ctx *c, uint16_t num)
     snprintf(key, sizeof(key), "%u", num);
     json_object *v = NULL;
     return json_object_object_get_ex(c->names, key, &v) ? json_object_get(v)
-                                                         : json_object_new_int(num);
+                                                        : json_object_new_int(num);
 }
 
 static void add_event(dump_ctx *c, json_object *o, const jrec_header *h, const unsigned char *p)

@@ -52,8 +52,8 @@ enum {
     REC_FINISHED = 5,
     REC_REQUEUE = 6,
 };
-enum { REC_MOVED = 1 };                            /* header flags of an EVENT */
-enum { TARGET_REPLAYED = 1 };                      /* target flags */
+enum { REC_MOVED = 1 };       /* header flags of an EVENT */
+enum { TARGET_REPLAYED = 1 }; /* target flags */
 
 typedef struct jrec_header {
     uint32_t magic, crc, len;
@@ -76,7 +76,7 @@ typedef struct jrec_target {
 /* ---- segments (journal_log.c) ---------------------------------------------------------- */
 
 typedef struct jsegment {
-    uint64_t no;   /* its file is <dir>/<no as 16 hex digits>.seg */
+    uint64_t no; /* its file is <dir>/<no as 16 hex digits>.seg */
     int fd;
     uint64_t used; /* bytes of records (the end of the last good one) */
     uint64_t size; /* the file's size */
@@ -92,7 +92,7 @@ typedef struct jevent {
     uint64_t text_off; /* where its text starts in that segment */
     double received;
     uint32_t text_len;
-    uint32_t pending;  /* deliveries not finished */
+    uint32_t pending; /* deliveries not finished */
     struct jevent *next_done;
     /* every instance it was for (deduplication): few, so inline until there are more */
     uint16_t *insts;
@@ -127,13 +127,13 @@ struct fth_journal {
     size_t nsegs, capsegs;
     unsigned char *map;
     uint64_t map_size;
-    uint64_t prepared; /* bytes of the map made ready for writing (journal_log.c) */
+    uint64_t prepared;    /* bytes of the map made ready for writing (journal_log.c) */
     bool created_segment; /* a file was created since the last sync (the directory too) */
     int64_t next_seq;
     /* events by seq (jevent owner) and by id */
     struct lh_table *by_seq, *by_id;
     size_t seq_deletes, id_deletes; /* since each was last rebuilt (journal_state.c) */
-    jevent *done_head, *done_tail; /* finished events kept for deduplication, oldest first */
+    jevent *done_head, *done_tail;  /* finished events kept for deduplication, oldest first */
     size_t done_count;
     jinstance **insts; /* by number */
     size_t ninsts;
@@ -223,8 +223,8 @@ char *fth_jstate_text(fth_journal *j, const jevent *ev);
 
 /* Write an EVENT record for `ev`'s pending deliveries (and `extra` new targets) with flag
  * REC_MOVED, re-homing it: `text` is its text. false when it cannot be written. */
-bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text,
-                             const jrec_target *extra, size_t nextra);
+bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, const jrec_target *extra,
+                             size_t nextra);
 /* Write a mark record (STARTED, FINISHED, ...); false when it cannot be written. */
 bool fth_journal_mark(fth_journal *j, uint8_t type, const jinstance *in, int64_t seq);
 /* Fill an entry handed out from delivery `d`; false when its text cannot be read. */

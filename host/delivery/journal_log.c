@@ -279,8 +279,7 @@ unsigned fth_jlog_sync_run(jlog_sync *p)
     unsigned errors = 0;
     for (size_t i = 0; i < p->n; i++) {
         if (fdatasync(p->fds[i]) != 0) {
-            ftrack_log(FTRACK_LOG_ERROR, "journal", "cannot sync the journal: %s",
-                       strerror(errno));
+            ftrack_log(FTRACK_LOG_ERROR, "journal", "cannot sync the journal: %s", strerror(errno));
             errors++;
         }
         close(p->fds[i]);
@@ -344,8 +343,8 @@ bool fth_jlog_event_parts(const jrec_header *h, const unsigned char *payload, jr
     if (h->len < JREC_EVENT_FIXED)
         return false;
     memcpy(ev, payload, sizeof(*ev));
-    uint64_t need = (uint64_t)JREC_EVENT_FIXED + (uint64_t)ev->targets * JREC_TARGET +
-                    ev->id_len + ev->topic_len + ev->text_len;
+    uint64_t need = (uint64_t)JREC_EVENT_FIXED + (uint64_t)ev->targets * JREC_TARGET + ev->id_len +
+                    ev->topic_len + ev->text_len;
     if (need != h->len || ev->id_len == 0 || ev->id_len >= FTRACK_ID_MAX)
         return false;
     *targets = (const jrec_target *)(payload + JREC_EVENT_FIXED);

@@ -17,8 +17,8 @@ typedef struct recover_ctx {
     fth_journal *j;
     jsegment *seg;
     const char *path;
-    bool last;           /* the newest file: a torn tail is cut there */
-    int64_t cut_at;      /* -1: nothing to cut */
+    bool last;      /* the newest file: a torn tail is cut there */
+    int64_t cut_at; /* -1: nothing to cut */
 } recover_ctx;
 
 static void apply_instance(recover_ctx *c, const jrec_header *h, const unsigned char *p)
@@ -47,8 +47,10 @@ static void apply_event(recover_ctx *c, const jrec_header *h, const unsigned cha
     const jrec_target *t;
     const char *id, *topic, *text;
     if (!fth_jlog_event_parts(h, p, &e, &t, &id, &topic, &text)) {
-        ftrack_log(FTRACK_LOG_ERROR, "journal", "%s: an event record at offset %llu does not add "
-                   "up; skipped", c->path, (unsigned long long)(payload_off - JREC_HEADER));
+        ftrack_log(FTRACK_LOG_ERROR, "journal",
+                   "%s: an event record at offset %llu does not add "
+                   "up; skipped",
+                   c->path, (unsigned long long)(payload_off - JREC_HEADER));
         c->j->corrupt++;
         return;
     }
@@ -58,8 +60,7 @@ static void apply_event(recover_ctx *c, const jrec_header *h, const unsigned cha
         return;
     if (ev)
         reset_deliveries(j, ev);
-    else if (!(ev = fth_jstate_add_event(j, h->seq, id, e.id_len, topic, e.topic_len,
-                                         e.received)))
+    else if (!(ev = fth_jstate_add_event(j, h->seq, id, e.id_len, topic, e.topic_len, e.received)))
         return;
     ev->text_len = e.text_len;
     fth_jstate_move(j, ev, c->seg->no, payload_off + (uint64_t)(text - (const char *)p));

@@ -86,8 +86,7 @@ typedef struct peek_fields {
  * string, holds an escape or does not fit: then json-c decides. */
 static bool take_plain_string(const char *value, size_t value_len, char *out, size_t size)
 {
-    if (value_len < 2 || value[0] != '"' || value_len - 2 >= size ||
-        memchr(value, '\\', value_len))
+    if (value_len < 2 || value[0] != '"' || value_len - 2 >= size || memchr(value, '\\', value_len))
         return false;
     memcpy(out, value + 1, value_len - 2);
     out[value_len - 2] = '\0';
@@ -195,8 +194,7 @@ bool fth_reliable_accepted(fth_reliable *r, fth_append_result result, const char
     case FTH_APPEND_DUPLICATE:
         atomic_fetch_add(&r->duplicates, 1);
         ftrack_log_event(FTRACK_LOG_DEBUG, "reliability", id, topic,
-                         "plugin instance '%s': duplicate event id, dispatched once",
-                         r->instance);
+                         "plugin instance '%s': duplicate event id, dispatched once", r->instance);
         return true;
     case FTH_APPEND_FAILED:
         break;
@@ -572,8 +570,8 @@ static ftrack_status reliable_start(void *impl, ftrack_error *err)
     if (st != FTRACK_OK || !r->hub)
         return st;
     ftrack_error ignored;
-    if (ftrack_hub_queue_new(r->hub, r->instance, r->memory_capacity, &r->reply_queue,
-                             &ignored) == FTRACK_OK) {
+    if (ftrack_hub_queue_new(r->hub, r->instance, r->memory_capacity, &r->reply_queue, &ignored) ==
+        FTRACK_OK) {
         ftrack_hub_queue_set_notify(r->reply_queue, fth_delivery_notify_inbox, r->inbox);
         ftrack_hub_bind_thread(r->hub, r->reply_queue);
     }

@@ -46,8 +46,8 @@ typedef struct fth_reliable_spec {
     ftrack_hub_queue *queue;
     size_t memory_capacity;        /* bound of the in-memory list of meta events; 0 → 1000 */
     fth_instance_metrics *metrics; /* counts spills and dead letters; may be NULL */
-    bool self_timed; /* the deliver function enforces the deadline itself (isolated: it kills
-                        the child), so the loop neither re-checks nor watches it */
+    bool self_timed;  /* the deliver function enforces the deadline itself (isolated: it kills
+                         the child), so the loop neither re-checks nor watches it */
     fth_inbox *inbox; /* the worker's inbox (borrowed); NULL: the strategy makes its own */
     ftrack_hub *hub;  /* borrowed; with it the strategy's start makes a reply queue for
                          publishes from callbacks and binds the worker thread to it */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The event journal (host/delivery/journal*.c), the dead-letter file and the failure policy arithmetic. */
+/* The event journal (host/delivery/journal*.c), the dead-letter file and the failure policy
+ * arithmetic. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -548,7 +549,8 @@ static long find_in_file(const char *path, const char *needle)
     long pos = 0;
     int c;
     while ((c = fgetc(f)) != EOF) {
-        have = (size_t)c == (unsigned char)needle[have] ? have + 1 : (size_t)c == (unsigned char)needle[0];
+        have = (size_t)c == (unsigned char)needle[have] ? have + 1
+                                                        : (size_t)c == (unsigned char)needle[0];
         pos++;
         if (have == n)
             break;
@@ -679,8 +681,7 @@ static void test_stored_once(void **state)
 
 /* Events `from` to `to` (ids "<prefix>-<i>", 2 KB each) for `instance`, each handled at once:
  * they fill segments that nothing keeps alive. */
-static void fill_handled(fth_journal *j, const char *instance, const char *prefix, int from,
-                         int to)
+static void fill_handled(fth_journal *j, const char *instance, const char *prefix, int from, int to)
 {
     char id[32], text[2100], pad[2001];
     memset(pad, 'p', 2000);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reliable delivery (host/delivery/reliable.c) over a real journal, on a hub that is never connected:
- * events are injected with ftrack_hub_deliver_local. The worker gets fresh events from
+/* Reliable delivery (host/delivery/reliable.c) over a real journal, on a hub that is never
+ * connected: events are injected with ftrack_hub_deliver_local. The worker gets fresh events from
  * memory and the rest (pending from an earlier run, spilled, retried, replayed) from the
  * journal; these tests check that the two sources give one order and no delivery twice. */
 #include <pthread.h>

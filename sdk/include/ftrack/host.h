@@ -75,7 +75,8 @@ FTRACK_API ftrack_status ftrack_hub_queue_new(ftrack_hub *hub, const char *name,
 /* Unsubscribes the queue's subscribers, drops what is queued, wakes any taker. */
 FTRACK_API void ftrack_hub_queue_free(ftrack_hub_queue *queue);
 FTRACK_API void ftrack_hub_queue_set_overflow(ftrack_hub_queue *queue,
-                                              ftrack_hub_overflow_callback callback, void *user_data);
+                                              ftrack_hub_overflow_callback callback,
+                                              void *user_data);
 /* Subscriptions and publishes made by this thread go to `queue` (NULL: back to the hub's). */
 FTRACK_API void ftrack_hub_bind_thread(ftrack_hub *hub, ftrack_hub_queue *queue);
 FTRACK_API size_t ftrack_hub_queue_depth(const ftrack_hub_queue *queue);
@@ -108,10 +109,10 @@ FTRACK_API double ftrack_hub_queue_next_timer(const ftrack_hub_queue *queue);
  * (ftrack_hub_queue_set_tag) and sets one intake callback on the hub. For each routed event
  * with at least one tagged queue among those it matched, the callback runs on the network
  * thread with the parsed event (borrowed; do not keep), its wire text (borrowed, NUL-terminated)
- * and the tags of the tagged queues; it sets taken[i] for each queue it took the event for. Queues it did not take for (and untagged ones) get the text appended as usual.
- * Neither setter returns while a callback that could see the old value runs, so a host may
- * free what a tag points at once ftrack_hub_queue_set_tag(queue, NULL) returned. The callback
- * must not call the setters. */
+ * and the tags of the tagged queues; it sets taken[i] for each queue it took the event for. Queues
+ * it did not take for (and untagged ones) get the text appended as usual. Neither setter returns
+ * while a callback that could see the old value runs, so a host may free what a tag points at once
+ * ftrack_hub_queue_set_tag(queue, NULL) returned. The callback must not call the setters. */
 typedef void (*ftrack_hub_intake_callback)(json_object *event, const char *text, size_t len,
                                            void *const *tags, bool *taken, size_t n,
                                            void *user_data);
