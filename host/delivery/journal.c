@@ -258,8 +258,8 @@ static jrec_target *pending_targets(fth_journal *j, const jevent *ev, size_t ext
     return t;
 }
 
-bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, const jrec_target *extra,
-                             size_t nextra)
+bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, size_t len,
+                             const jrec_target *extra, size_t nextra)
 {
     size_t n;
     jrec_target *t = pending_targets(j, ev, nextra, &n);
@@ -267,12 +267,14 @@ bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, const
         return false;
     memcpy(&t[n], extra, nextra * sizeof(*extra));
     uint64_t seg, off;
-    bool ok = write_event(j, REC_MOVED, ev->seq, ev->received, ev->id, ev->topic, text,
-                          ev->text_len, t, n + nextra, &seg, &off);
+    bool ok = write_event(j, REC_MOVED, ev->seq, ev->received, ev->id, ev->topic, text, len, t,
+                          n + nextra, &seg, &off);
     free(t);
-    if (ok)
-        fth_jstate_move(j, ev, seg, off);
-    return ok;
+    if (!ok)
+        return false;
+    fth_jstate_move(j, ev, seg, off);
+    ev->text_len = (uint32_t)len;
+    return true;
 }
 
 /* A new event for the instances of `ins` (n): one record. */
@@ -284,7 +286,7 @@ static bool add_new_event(fth_journal *j, const char *id, const char *topic, con
         return false;
     for (size_t i = 0; i < n; i++)
         t[i] = (jrec_target){ins[i]->num, 0, 0};
-    int64_t seq = j->next_seq;
+    int64_t seq = j->next_seq++; /* taken even if what follows fails: never written twice */
     double now = fti_wall_now();
     uint64_t seg = 0, off = 0;
     bool ok = write_event(j, 0, seq, now, id, topic, text, len, t, n, &seg, &off);
@@ -306,7 +308,7 @@ static bool add_new_event(fth_journal *j, const char *id, const char *topic, con
  * disk; otherwise the event is written again (its segment was deleted once nothing in it
  * was pending). */
 static fth_append_result add_known_event(fth_journal *j, jevent *ev, jinstance *in,
-                                         const char *text)
+                                         const char *text, size_t len)
 {
     if (fth_jstate_event_has(ev, in->num))
         return FTH_APPEND_DUPLICATE;
@@ -315,7 +317,7 @@ static fth_append_result add_known_event(fth_journal *j, jevent *ev, jinstance *
             return FTH_APPEND_FAILED;
     } else {
         jrec_target t = {in->num, 0, 0};
-        if (!fth_journal_write_moved(j, ev, text, &t, 1))
+        if (!fth_journal_write_moved(j, ev, text, len, &t, 1))
             return FTH_APPEND_FAILED;
     }
     return fth_jstate_add(j, in, ev, 0, false, false) ? FTH_APPEND_ADDED : FTH_APPEND_FAILED;
@@ -347,7 +349,7 @@ void fth_journal_append_event(fth_journal *j, const char *id, const char *topic,
             if (!in)
                 continue;
             if (known)
-                results[i] = add_known_event(j, known, in, text);
+                results[i] = add_known_event(j, known, in, text, len);
             else if (add_new_event(j, id, topic, text, len, &in, 1))
                 results[i] = FTH_APPEND_ADDED;
         }
@@ -470,7 +472,8 @@ ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const ch
         if (d)
             fth_jstate_remove(j, in, d);
         ok =
-            fth_journal_write_moved(j, ev, text, &t, 1) && fth_jstate_add(j, in, ev, 0, true, true);
+            fth_journal_write_moved(j, ev, text, strlen(text), &t, 1) &&
+             fth_jstate_add(j, in, ev, 0, true, true);
     } else if (ok) {
         ok = add_new_event(j, id, topic, text, strlen(text), &in, 1);
         jdelivery *d = ok ? fth_jstate_find(in, fth_jstate_event_by_id(j, id)->seq) : NULL;

@@ -89,7 +89,7 @@ static jevent **live_events(fth_journal *j, uint64_t no, size_t *n)
 static bool copy_event(fth_journal *j, jevent *ev)
 {
     char *text = fth_jstate_text(j, ev);
-    bool ok = text && fth_journal_write_moved(j, ev, text, NULL, 0);
+    bool ok = text && fth_journal_write_moved(j, ev, text, ev->text_len, NULL, 0);
     free(text);
     return ok;
 }

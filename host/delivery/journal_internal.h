@@ -222,9 +222,9 @@ char *fth_jstate_text(fth_journal *j, const jevent *ev);
 /* ---- journal.c --------------------------------------------------------------------------- */
 
 /* Write an EVENT record for `ev`'s pending deliveries (and `extra` new targets) with flag
- * REC_MOVED, re-homing it: `text` is its text. false when it cannot be written. */
-bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, const jrec_target *extra,
-                             size_t nextra);
+ * REC_MOVED, re-homing it: `text` (len bytes) is its text. false when it cannot be written. */
+bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, size_t len,
+                             const jrec_target *extra, size_t nextra);
 /* Write a mark record (STARTED, FINISHED, ...); false when it cannot be written. */
 bool fth_journal_mark(fth_journal *j, uint8_t type, const jinstance *in, int64_t seq);
 /* Fill an entry handed out from delivery `d`; false when its text cannot be read. */

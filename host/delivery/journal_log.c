@@ -197,6 +197,11 @@ bool fth_jlog_append(fth_journal *j, uint8_t type, uint8_t flags, uint16_t inst,
     uint64_t len = 0;
     for (size_t i = 0; i < n; i++)
         len += parts[i].len;
+    if (len > JREC_MAX_PAYLOAD) { /* it would read back as damage */
+        errno = EFBIG;
+        write_error(j, "cannot journal a record this large in", NULL);
+        return false;
+    }
     uint64_t total = align8(JREC_HEADER + len);
     jsegment *h = head(j);
     if (!h || h->used + total > h->size) {

@@ -212,7 +212,7 @@ static bool import_one(void *ctx, const fth_migrated_delivery *d)
                      d->replayed ? TARGET_REPLAYED : 0};
     jevent *ev = fth_jstate_event_by_id(j, d->id);
     if (!ev) {
-        int64_t seq = j->next_seq;
+        int64_t seq = j->next_seq++;
         ev = fth_jstate_add_event(j, seq, d->id, strlen(d->id), d->topic, strlen(d->topic),
                                   d->received);
         if (!ev)
@@ -222,7 +222,7 @@ static bool import_one(void *ctx, const fth_migrated_delivery *d)
     if (fth_jstate_find(in, ev->seq))
         return true;
     /* One record per delivery: the copy carries every pending target of the event so far. */
-    if (!fth_journal_write_moved(j, ev, d->text, &t, 1) ||
+    if (!fth_journal_write_moved(j, ev, d->text, d->len, &t, 1) ||
         !fth_jstate_add(j, in, ev, t.attempts, d->replayed, false))
         return false;
     c->imported++;
