@@ -23,7 +23,11 @@ jsegs() {
 pub() {
     local topic=$1
     shift
-    "$FTRACK_TEST_BIN_DIR/rel_publisher" "$topic" "$@" >/dev/null || fail "publish failed"
+    local out
+    out=$("$FTRACK_TEST_BIN_DIR/rel_publisher" "$topic" "$@" 2>&1) || {
+        tail -n 20 "$HOST_LOG" >&2
+        fail "publish failed: $(echo "$out" | tail -n 3)"
+    }
 }
 
 ids_of() {
