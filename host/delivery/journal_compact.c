@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Journal compaction (fth_journal_compact, journal.h), from the host's one-second timer and at
- * stop: dead-letters deliveries past journal.max_age, forgets finished events past the dedup
- * window, deletes segments nothing pending is left in, copies the few pending events that
- * keep an old segment alive forward, and at journal.max_bytes gives up the oldest pending
+/* Journal compaction (fth_journal_compact, journal.h), from the host's timer every
+ * journal.compact_interval seconds (30) and at stop: dead-letters deliveries past
+ * journal.max_age, forgets finished events past the dedup window, deletes the oldest segments
+ * while nothing in them is pending, copies the few pending events that keep an old segment
+ * alive forward, and at journal.max_bytes gives up the oldest pending
  * deliveries to the dead-letter file. Apart from journal.c because it is the one piece that
  * deletes and dead-letters. Segments go oldest first only (drop_dead says why). A crash at
  * any point leaves every pending event in at least one file: a copy is written (and synced)

@@ -85,7 +85,8 @@ static void on_record(void *ctx, uint64_t off, const jrec_header *h, const unsig
     json_object_object_add(o, "type", json_object_new_string(type_name(h->type)));
     json_object_object_add(o, "file", json_object_new_string(c->file));
     json_object_object_add(o, "offset", json_object_new_int64((int64_t)off));
-    json_object_object_add(o, "bytes", json_object_new_int64(JREC_HEADER + h->len));
+    /* With its padding: offset + bytes is where the next record starts. */
+    json_object_object_add(o, "bytes", json_object_new_int64((JREC_HEADER + h->len + 7) & ~7u));
     if (h->type == REC_EVENT)
         add_event(c, o, h, p);
     else

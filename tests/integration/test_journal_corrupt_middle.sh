@@ -43,8 +43,8 @@ with open(path, "r+b") as f:
     b = f.read(2)
     f.seek(at)
     f.write(bytes(x ^ 0x5A for x in b))
-# Skipped: up to the next record of the file (records are 8-byte aligned: "bytes" is without
-# the padding).
+# Skipped: up to the next record of the file (records are 8-byte aligned; "bytes" counts the
+# padding, so this is also offset + bytes).
 nxt = min(x["offset"] for x in recs if x["file"] == r["file"] and x["offset"] > r["offset"])
 print(path, r["offset"], r["bytes"], r["id"], nxt - r["offset"])
 PY
