@@ -58,8 +58,8 @@ FTRACK_API void ftrack_hub_set_local_subscriptions(ftrack_hub *hub, bool local);
  * later), FTRACK_ERR_NOT_CONNECTED at once when the hub is not connected, or as soon as the
  * connection drops meanwhile (the subscriptions are announced again on the next connect).
  * Any thread; from a subscriber callback it holds up that callback's queue while it waits.
- * Only the acknowledgements of the last 1024 frames asking for one are remembered: with more
- * outstanding, the oldest count as settled. */
+ * Every frame asking for an acknowledgement is remembered until settled; past about a million
+ * outstanding at once, the oldest is failed (its on_ack told so) and counts as settled. */
 FTRACK_API ftrack_status ftrack_hub_flush(ftrack_hub *hub, double timeout, ftrack_error *err);
 
 /* ---- Per-plugin delivery queues ---------------------------------------------------------- */

@@ -104,7 +104,9 @@ static ftrack_status init_sync(ftrack_hub *hub)
     pthread_cond_init(&hub->cond, &ca);
     pthread_condattr_destroy(&ca);
     hub->replies = lh_kchar_table_new(64, NULL);
-    return hub->replies ? FTRACK_OK : FTRACK_ERR_NO_MEMORY;
+    hub->ack_cap = FTI_HUB_ACK_RING;
+    hub->acks = calloc(hub->ack_cap, sizeof(*hub->acks));
+    return hub->replies && hub->acks ? FTRACK_OK : FTRACK_ERR_NO_MEMORY;
 }
 
 ftrack_status ftrack_hub_new(const ftrack_hub_options *options, ftrack_hub **out, ftrack_error *err)
@@ -394,6 +396,7 @@ void ftrack_hub_free(ftrack_hub *hub)
         free(hub->api_key);
     }
     free(hub->ca_bundle);
+    free(hub->acks);
     pthread_cond_destroy(&hub->cond);
     pthread_mutex_destroy(&hub->lock);
     pthread_rwlock_destroy(&hub->intake_lock);

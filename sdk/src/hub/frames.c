@@ -63,10 +63,54 @@ void fti_frames_clear(fti_frame_list *l)
         fti_frame_free(f);
 }
 
+static fti_ack_record *ack_slot(const ftrack_hub *hub, unsigned long id)
+{
+    return &hub->acks[id & (hub->ack_cap - 1)];
+}
+
+/* Twice the slots (more if two awaited ids still share one); false when it cannot grow. */
+static bool ack_grow_locked(ftrack_hub *hub)
+{
+    for (size_t cap = hub->ack_cap * 2; cap <= FTI_HUB_ACK_MAX; cap *= 2) {
+        fti_ack_record *t = calloc(cap, sizeof(*t));
+        if (!t)
+            return false;
+        bool clash = false;
+        for (size_t i = 0; i < hub->ack_cap && !clash; i++) {
+            fti_ack_record *from = &hub->acks[i], *to = &t[from->id & (cap - 1)];
+            if (!from->id)
+                continue;
+            clash = to->id != 0;
+            *to = *from;
+        }
+        if (clash) {
+            free(t);
+            continue;
+        }
+        free(hub->acks);
+        hub->acks = t;
+        hub->ack_cap = cap;
+        return true;
+    }
+    return false;
+}
+
+/* Fail an awaited record (its on_ack is told why) and free its slot. */
+static void ack_fail_locked(ftrack_hub *hub, fti_ack_record *r, const char *why)
+{
+    if (r->kind == FTI_ACK_EVENT)
+        fti_reply_ack_locked(hub, r->what, false, why);
+    r->id = 0;
+}
+
 static void ack_remember_locked(ftrack_hub *hub, unsigned long id, fti_ack_kind kind,
                                 const char *what, const char *topic)
 {
-    fti_ack_record *r = &hub->acks[id % FTI_HUB_ACK_RING];
+    /* Its slot still awaits an older ack: more are awaited than the table holds. */
+    if (ack_slot(hub, id)->id && !ack_grow_locked(hub))
+        ack_fail_locked(hub, ack_slot(hub, id),
+                        "too many publishes awaiting acknowledgement at once");
+    fti_ack_record *r = ack_slot(hub, id);
     r->id = id;
     r->kind = kind;
     r->sent = false;
@@ -121,7 +165,7 @@ static void ack_settled_locked(ftrack_hub *hub)
 
 void fti_ack_forget_locked(ftrack_hub *hub, unsigned long ack_id)
 {
-    fti_ack_record *r = &hub->acks[ack_id % FTI_HUB_ACK_RING];
+    fti_ack_record *r = ack_slot(hub, ack_id);
     if (ack_id && r->id == ack_id) {
         r->id = 0;
         ack_settled_locked(hub);
@@ -130,9 +174,7 @@ void fti_ack_forget_locked(ftrack_hub *hub, unsigned long ack_id)
 
 bool fti_acks_awaited_locked(const ftrack_hub *hub, unsigned long upto)
 {
-    /* A record overwritten by a newer one (more than FTI_HUB_ACK_RING awaited) counts as
-     * settled: nothing could match its ack any more. */
-    for (size_t i = 0; i < FTI_HUB_ACK_RING; i++)
+    for (size_t i = 0; i < hub->ack_cap; i++)
         if (hub->acks[i].id && hub->acks[i].id <= upto)
             return true;
     return false;
@@ -140,7 +182,7 @@ bool fti_acks_awaited_locked(const ftrack_hub *hub, unsigned long upto)
 
 void fti_ack_mark_sent_locked(ftrack_hub *hub, unsigned long ack_id)
 {
-    fti_ack_record *r = &hub->acks[ack_id % FTI_HUB_ACK_RING];
+    fti_ack_record *r = ack_slot(hub, ack_id);
     if (ack_id && r->id == ack_id)
         r->sent = true;
 }
@@ -148,25 +190,20 @@ void fti_ack_mark_sent_locked(ftrack_hub *hub, unsigned long ack_id)
 void fti_ack_fail_frames_locked(ftrack_hub *hub, fti_frame_list *dropped, const char *why)
 {
     for (fti_frame *f = dropped->head; f; f = f->next) {
-        fti_ack_record *r = &hub->acks[f->ack_id % FTI_HUB_ACK_RING];
+        fti_ack_record *r = ack_slot(hub, f->ack_id);
         if (f->kind != FTI_FRAME_EVENT || !f->ack_id || r->id != f->ack_id)
             continue;
-        if (r->kind == FTI_ACK_EVENT)
-            fti_reply_ack_locked(hub, r->what, false, why);
-        r->id = 0;
+        ack_fail_locked(hub, r, why);
     }
     ack_settled_locked(hub);
 }
 
 void fti_ack_fail_sent_locked(ftrack_hub *hub, const char *why)
 {
-    for (size_t i = 0; i < FTI_HUB_ACK_RING; i++) {
+    for (size_t i = 0; i < hub->ack_cap; i++) {
         fti_ack_record *r = &hub->acks[i];
-        if (!r->id || !r->sent)
-            continue;
-        if (r->kind == FTI_ACK_EVENT)
-            fti_reply_ack_locked(hub, r->what, false, why);
-        r->id = 0;
+        if (r->id && r->sent)
+            ack_fail_locked(hub, r, why);
     }
     ack_settled_locked(hub);
 }
@@ -233,7 +270,7 @@ void fti_ack_received(ftrack_hub *hub, unsigned long id, const char *args, size_
 
     fti_ack_record rec;
     pthread_mutex_lock(&hub->lock);
-    fti_ack_record *r = &hub->acks[id % FTI_HUB_ACK_RING];
+    fti_ack_record *r = ack_slot(hub, id);
     bool known = r->id == id && id != 0;
     if (known) {
         rec = *r;

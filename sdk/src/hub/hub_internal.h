@@ -38,8 +38,11 @@ struct lws_context;
 
 /* Received frames larger than this are dropped (and logged). */
 #define FTI_HUB_MAX_FRAME ((size_t)16 * 1024 * 1024)
-/* Publishes remembered to match their acknowledgements. */
+/* Frames awaiting an acknowledgement are remembered in a table indexed by ack id, this many
+ * slots at first, doubled whenever a new id's slot is still taken (more awaited at once), up
+ * to FTI_HUB_ACK_MAX; past that the oldest is failed, never silently forgotten. */
 #define FTI_HUB_ACK_RING 1024
+#define FTI_HUB_ACK_MAX ((size_t)1 << 20)
 /* Frames written per writable callback before yielding to the loop. */
 #define FTI_HUB_WRITE_BATCH 64
 
@@ -257,7 +260,8 @@ struct ftrack_hub {
     fti_frame_list pending;   /* publishes waiting for a connection */
     fti_frame_list outbox;    /* frames for the current connection */
     unsigned long ack_counter;
-    fti_ack_record acks[FTI_HUB_ACK_RING];
+    fti_ack_record *acks; /* ack_cap slots (a power of two), by id & (ack_cap - 1) */
+    size_t ack_cap;
     bool initialised;    /* publishes queue (connect called, not disconnected) */
     bool want_connected; /* the transport should (re)connect */
     bool connected;

@@ -19,12 +19,14 @@ static long acked, failed;
 
 static void on_ack(bool success, const char *message, void *user_data)
 {
-    (void)message;
     (void)user_data;
-    if (success)
+    if (success) {
         acked++;
-    else
-        failed++;
+        return;
+    }
+    if (failed++ == 0) /* the first reason, for the test's log */
+        fprintf(stderr, "rel_publisher: a publish was not acknowledged: %s\n",
+                message ? message : "(no message)");
 }
 
 int main(int argc, char **argv)
