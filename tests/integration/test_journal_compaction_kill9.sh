@@ -3,14 +3,15 @@
 # The segment journal under compaction and kill -9. Small segments (64 KiB). Instance "held"
 # keeps one old event pending the whole time (its plugin hangs on it until the file `cured`
 # exists), so compaction must copy it forward to delete the segment it lives in; instance
-# "busy" gets 300 events at each start and, once it has handled them, 1,000 more (3 ms each,
-# so it is still at work when compaction runs, its backlog spread over several segments and,
-# with held's old one, more than four: the count from which compaction copies forward; and
-# the segment the start began with, held's newest attempt mark in it, has nothing pending
-# left). The host compacts on its timer every 2 s here (journal.compact_interval;
-# runtime/reliability.c) and at a clean stop, so each round kills it (-9) at a random moment
-# between 0.5 and 2.6 s after the late batch is in (2.3 to 2.6 s in round 3): some kills land
-# before the next compaction, some after it, some during it. Five rounds, then a last start.
+# "busy" gets 300 events at each start and, once it has handled them, 500 more (5 ms each, so
+# it is still at work when compaction runs and when it is killed, its backlog spread over a
+# few segments; held's old segment and the idle ones after it make more than four, the count
+# from which compaction copies forward; and the segment the start began with, held's newest
+# attempt mark in it, has nothing pending left). The host compacts on its timer every 2 s here
+# (journal.compact_interval; runtime/reliability.c) and at a clean stop, so each round kills
+# it (-9) at a random moment between 0.5 and 2.3 s after the late batch is in (2.1 to 2.3 s in
+# round 3): some kills land before the next compaction, some after it, some during it. Five
+# rounds, then a last start.
 # After the last restart: every event published to busy was handled at least once; the held
 # event was tried once per start (its attempts counted on across the kills: 1, 2, ... 6) and
 # handled exactly once at the end; its record was moved forward and the first segment is gone;
@@ -25,9 +26,9 @@ set -euo pipefail
 . "$(dirname "$0")/journal_helpers.sh"
 
 ROUNDS=5
-# LATE stays under the 1,024 publishes a client awaits acknowledgements for at once
+# A batch stays under the 1,024 publishes a client awaits acknowledgements for at once
 # (FTI_HUB_ACK_RING): more are counted as failed.
-BATCH=300 LATE=1000 DELAY=0.003
+BATCH=300 LATE=500 DELAY=0.005
 INTERVAL=2
 HELD_I=999999
 t=$FTRACK_TEST_TMP
@@ -82,17 +83,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
     wait_for 20 known $first $((first + BATCH - 1)) || fail "batch $r is not all in the journal"
     # Once busy has caught up (what the last round left, then this batch), the segment this
     # start began with (held's new attempt mark in it) has nothing pending left. A second batch
-    # then, shortly before the next compaction: busy's backlog spans several segments and,
-    # with held's old one, more than four, the count from which compaction copies the held
-    # event forward.
+    # then, shortly before the next compaction: with held's old segment and the idle ones
+    # after it, more than four, the count from which compaction copies the held event forward.
     wait_for 30 handled $first $((first + BATCH - 1)) || fail "busy did not handle batch $r"
     pub test.rel --count $LATE --start $((first + BATCH)) --wait 60
     wait_for 20 known $((first + BATCH)) $((first + BATCH + LATE - 1)) || fail "late batch $r is not all in the journal"
     queued=$EPOCHREALTIME
     # A random moment around the next compaction (within 2 s); in round 3 surely after it, so
     # the last start reads a journal that was compacted at least once with the late batch in.
-    lo=0.5 hi=2.6
-    [ "$r" -ne 3 ] || lo=2.3 hi=2.6
+    lo=0.5 hi=2.3
+    [ "$r" -ne 3 ] || lo=2.1 hi=2.3
     at=$(python3 -c 'import random,sys; print(round(random.uniform(float(sys.argv[1]), float(sys.argv[2])), 2))' $lo $hi)
     sleep "$(python3 -c 'import sys,time; print(max(0, float(sys.argv[1]) + float(sys.argv[2]) - time.time()))' "$queued" "$at")"
     killed=$EPOCHREALTIME
