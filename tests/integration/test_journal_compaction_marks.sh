@@ -6,9 +6,12 @@
 #   start 1: "held" hangs on one event (pending throughout, in segment 1); "busy" is held up
 #            2 s by its first event while 400 more arrive, so their records fill segments 1-3
 #            before any of them is handled; then busy handles all 401: their STARTED/FINISHED
-#            marks land in the head (segment 3). Killed (-9) once busy is done.
-#   start 2: nothing of busy's is pending. Compaction (30 s timer) deletes the segments with
-#            nothing pending (2 and 3), keeping segment 1 for held. Killed (-9).
+#            marks land in the head (segment 3). Killed (-9) once busy is done. The compaction
+#            timer is the default 30 s here, so nothing is compacted before the kill.
+#   start 2: nothing of busy's is pending; segment 3 is no longer the head. Compaction runs
+#            (journal.compact_interval 2: about 2 s after the start; killed (-9) 3 s after it).
+#            Segment 1 keeps held's event pending, so segments may go only from the oldest and
+#            none can; the bug deleted the ones with nothing pending (2 and 3).
 #   start 3: busy must have nothing pending: every event was handled once.
 # It fails when deleting segment 3 drops the marks that finished the events of segment 1,
 # which then come back as pending and are handled a second time. (At its writing it does: about
@@ -22,8 +25,10 @@ set -euo pipefail
 N=400
 t=$FTRACK_TEST_TMP
 dir=$(plugin_dir recorder)
-cat >"$t/config.json" <<JSON
-{"journal": {"segment_bytes": 65536},
+# config INTERVAL: the configuration, with compactions every INTERVAL seconds.
+config() {
+    cat >"$t/config.json" <<JSON
+{"journal": {"segment_bytes": 65536, "compact_interval": $1},
  "plugins": {
   "held": {"plugin": "recorder",
            "arguments": {"record": "$t/held.jsonl", "expression": "topic=test.held",
@@ -31,6 +36,8 @@ cat >"$t/config.json" <<JSON
            "failure": {"max_attempts": 100}},
   "busy": {"plugin": "recorder", "arguments": {"record": "$t/busy.jsonl", "hang_seconds": 2}}}}
 JSON
+}
+config 30
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
 start_host --plugin-path "$dir" --config "$t/config.json"
@@ -54,10 +61,11 @@ print("MEASURED: after start 1: %d segments; %d of busy's events in %s, %d of th
 assert len(files) >= 2 and moved > 0
 PY
 
+config 2
 start_host --plugin-path "$dir" --config "$t/config.json"
 expect_log "1 deliveries pending from earlier runs"
-# The first compaction runs 30 ticks (about 30 s) after the start.
-sleep 33
+# The first compaction runs 2 ticks (about 2 s) after the start, the next 2 s later.
+sleep 3
 segs2=$(jsegs | tr '\n' ' ')
 stop_host KILL
 echo "MEASURED: segments after start 1: $segs1; after start 2's compaction: $segs2"
