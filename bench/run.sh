@@ -233,7 +233,8 @@ step_fanout() {
 
 # burst_shortfall N RC: after a failed burst (the host stopped), say whether an event was lost
 # or the benchmark raced a subscription: for each instance that did not answer the marker,
-# what the host's journal holds of the marker and of the burst. Exits the suite.
+# what the host's journal holds of the marker and of the burst (`ftrack-host journal`, its
+# records replayed). Exits the suite.
 burst_shortfall() {
     local n=$1 rc=$2 shortfall
     if [ "$rc" -eq 3 ]; then
@@ -243,34 +244,46 @@ burst_shortfall() {
     fi
     shortfall=$(grep -o 'MARKER-SHORTFALL .*' "$TMP/burst.err" || true)
     [ -n "$shortfall" ] || { echo "bench/run.sh: dispatch: ftbench_load failed (exit $rc)" >&2; exit 1; }
-    python3 - "$TMP/host-data/journal.sqlite" "$n" "$shortfall" <<'PY' >&2 || true
-import sqlite3, sys
-path, n, line = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    "$HOST_BIN" journal --data-dir "$TMP/host-data" 2>/dev/null |
+        python3 -c '
+import json, sys
+n, line = int(sys.argv[1]), sys.argv[2]
 fields = dict(f.split("=", 1) for f in line.split()[1:])
 marker, answered = fields["id"], set(filter(None, fields.get("answered", "").split(",")))
 tag = marker[len("marker-"):]
-db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+ids, state = {}, {}  # seq -> id; (instance, seq) -> [handled, attempts]
+for rec in map(json.loads, sys.stdin):
+    kind, seq = rec["type"], rec.get("seq")
+    if kind == "event":
+        ids[seq] = rec["id"]
+        for t in rec["instances"]:
+            state[(t["instance"], seq)] = [False, t["attempts"]]
+    elif kind == "delivery":
+        state.setdefault((rec["instance"], seq), [False, 0])
+    elif kind == "started" and (rec["instance"], seq) in state:
+        state[(rec["instance"], seq)][1] += 1
+    elif kind == "finished" and (rec["instance"], seq) in state:
+        state[(rec["instance"], seq)][0] = True
 for inst in ["bench-%d" % i for i in range(n)]:
     if inst in answered:
         continue
-    row = db.execute("SELECT d.state, d.attempts FROM deliveries d JOIN events e ON e.seq = d.seq "
-                     "WHERE d.instance = ? AND e.id = ?", (inst, marker)).fetchone()
-    burst = db.execute("SELECT count(*), sum(d.state = 0) FROM deliveries d JOIN events e "
-                       "ON e.seq = d.seq WHERE d.instance = ? AND e.id LIKE ? AND e.id <> ?",
-                       (inst, "%-" + tag, marker)).fetchone()
+    mine = {ids.get(s): v for (i, s), v in state.items() if i == inst}
+    row = mine.get(marker)
+    burst = [v for k, v in mine.items() if k and k.endswith("-" + tag) and k != marker]
     if row is None:
-        verdict = ("NOT in the host's journal: the host never received it for this instance "
-                   "(LOST before the journal: hub or the host's network thread)")
-    elif row[0] == 0:
-        verdict = ("in the host's journal, PENDING after %d attempts: received and kept, not "
+        verdict = ("NOT in the host'"'"'s journal: the host never received it for this instance "
+                   "(LOST before the journal: hub or the host'"'"'s network thread), unless it "
+                   "was handled and its file compacted away at the stop")
+    elif not row[0]:
+        verdict = ("in the host'"'"'s journal, PENDING after %d attempts: received and kept, not "
                    "handled before the benchmark gave up (not lost)" % row[1])
     else:
-        verdict = ("in the host's journal, HANDLED: the plugin answered; the reply was LOST "
+        verdict = ("in the host'"'"'s journal, HANDLED: the plugin answered; the reply was LOST "
                    "on its way back")
     print("bench/run.sh: dispatch: instance %s missed marker %s: %s; the journal holds %d of "
-          "this burst's events for it (%d pending)" % (inst, marker, verdict, burst[0] or 0,
-                                                       burst[1] or 0))
-PY
+          "this burst'"'"'s events for it (%d pending)" % (inst, marker, verdict, len(burst),
+                                                       sum(1 for v in burst if not v[0])))
+' "$n" "$shortfall" >&2 || true
     exit 1
 }
 
