@@ -393,7 +393,7 @@ static void test_marks_below_across_apply(void **state)
     fth_journal *j = open_journal(0, 0);
     append(j, "b", "m", 0); /* seq 1: "b" journals it first */
     append(j, "a", "x1", 1);
-    expect_next(j, "a", "x1", false); /* finished in the marks log: the floor is its seq */
+    expect_next(j, "a", "x1", false); /* handled: m's seq is below it */
     append(j, "a", "x2", 2);
     append(j, "a", "m", 0); /* below the floor */
     fth_journal_entry e;
