@@ -37,7 +37,9 @@ struct fth_reliable {
     fth_instance_metrics *metrics;
     bool self_timed;
 
-    bool intake_started; /* the queue is tagged for the intake (intake.h) */
+    /* the queue is tagged for the intake (intake.h): set on the worker thread at start, read
+     * at stop on the main thread */
+    atomic_bool intake_started;
 
     pthread_mutex_t lock;
     mem_item *head, *tail;
@@ -209,12 +211,14 @@ static void accept_event(fth_reliable *r, const char *text, size_t len)
 {
     char id[FTRACK_ID_MAX], topic[128];
     bool readable = peek_event(text, len, id, sizeof(id), topic, sizeof(topic));
-    if (readable && id[0] && strncmp(topic, "ftrack.meta.", 12) != 0 &&
+    bool meta = !readable || !id[0] || strncmp(topic, "ftrack.meta.", 12) == 0;
+    if (!meta &&
         fth_reliable_accepted(r, fth_journal_append(r->journal, r->instance, id, topic, text, len),
                               id, topic))
         return;
     if (!mem_push(r, text, len))
-        count_dropped(r, "the journal cannot be written and memory is full");
+        count_dropped(r, meta ? "the in-memory list of meta events is full"
+                              : "the journal cannot be written and memory is full");
 }
 
 static void on_spill(ftrack_hub_queue *queue, const char *text, size_t len, void *user_data)
@@ -295,7 +299,7 @@ ftrack_status fth_reliable_start_intake(fth_reliable *r, ftrack_error *err)
     if (r->hub) {
         fth_intake_install(r->hub);
         ftrack_hub_queue_set_tag(r->queue, r);
-        r->intake_started = true;
+        atomic_store(&r->intake_started, true);
     }
     wake(r); /* for what was queued before */
     return FTRACK_OK;
@@ -304,10 +308,8 @@ ftrack_status fth_reliable_start_intake(fth_reliable *r, ftrack_error *err)
 /* Events stop coming by the intake: none is journaled for this instance after this returns. */
 static void stop_intake(fth_reliable *r)
 {
-    if (!r->intake_started)
-        return;
-    ftrack_hub_queue_set_tag(r->queue, NULL);
-    r->intake_started = false;
+    if (atomic_exchange(&r->intake_started, false))
+        ftrack_hub_queue_set_tag(r->queue, NULL);
 }
 
 void fth_reliable_stop(fth_reliable *r, double deadline)
