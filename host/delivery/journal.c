@@ -265,7 +265,8 @@ bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, size_
     jrec_target *t = pending_targets(j, ev, nextra, &n);
     if (!t)
         return false;
-    memcpy(&t[n], extra, nextra * sizeof(*extra));
+    if (nextra)
+        memcpy(&t[n], extra, nextra * sizeof(*extra));
     uint64_t seg, off;
     bool ok = write_event(j, REC_MOVED, ev->seq, ev->received, ev->id, ev->topic, text, len, t,
                           n + nextra, &seg, &off);
