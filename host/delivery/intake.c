@@ -10,44 +10,35 @@
 
 #define SMALL 16
 
-static const char *string_member(json_object *event, const char *key)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(event, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
-/* The instances share the host's one journal: the event is written once for all of them. An
- * instance of another journal (none in ftrack-host) is written on its own. */
+/* The host's instances share its one journal: the event is written once for all of them. An
+ * instance of another journal (never in ftrack-host) is not taken here: its event goes by its
+ * queue, and its worker journals it. */
 static void journal_all(fth_reliable *const *rs, bool *taken, size_t n, const char *id,
                         const char *topic, const char *text, size_t len)
 {
     fth_journal *journal = fth_reliable_journal(rs[0]);
     const char *small_names[SMALL], **names = small_names;
     fth_append_result small_results[SMALL], *results = small_results;
+    size_t small_index[SMALL], *index = small_index;
     if (n > SMALL) {
         names = calloc(n, sizeof(*names));
         results = calloc(n, sizeof(*results));
-        if (!names || !results)
-            n = 0; /* all go by their queues */
+        index = calloc(n, sizeof(*index));
     }
     size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (fth_reliable_journal(rs[i]) == journal)
-            names[m++] = fth_reliable_instance(rs[i]);
-    fth_journal_append_event(journal, id, topic, text, len, names, results, m);
-    for (size_t i = 0, k = 0; i < n; i++) {
-        fth_append_result r =
-            fth_reliable_journal(rs[i]) == journal
-                ? results[k++]
-                : fth_journal_append(fth_reliable_journal(rs[i]), fth_reliable_instance(rs[i]), id,
-                                     topic, text, len);
-        taken[i] = fth_reliable_accepted(rs[i], r, id, topic);
+    for (size_t i = 0; names && results && index && i < n; i++) {
+        if (fth_reliable_journal(rs[i]) != journal)
+            continue;
+        names[m] = fth_reliable_instance(rs[i]);
+        index[m++] = i;
     }
+    fth_journal_append_event(journal, id, topic, text, len, names, results, m);
+    for (size_t k = 0; k < m; k++)
+        taken[index[k]] = fth_reliable_accepted(rs[index[k]], results[k], id, topic);
     if (names != small_names) {
         free(names);
         free(results);
+        free(index);
     }
 }
 
@@ -55,7 +46,7 @@ static void on_event(json_object *event, const char *text, size_t len, void *con
                      bool *taken, size_t n, void *user_data)
 {
     (void)user_data;
-    const char *id = string_member(event, "id"), *topic = string_member(event, "topic");
+    const char *id = fti_json_string(event, "id"), *topic = fti_json_string(event, "topic");
     if (!id || !id[0] || !topic || strncmp(topic, "ftrack.meta.", 12) == 0)
         return;
     journal_all((fth_reliable *const *)tags, taken, n, id, topic, text, len);

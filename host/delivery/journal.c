@@ -278,19 +278,21 @@ bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, size_
     return true;
 }
 
-/* A new event for the instances of `ins` (n): one record. */
+/* A new event for the instances of `ins` (n, NULL ones skipped): one record. */
 static bool add_new_event(fth_journal *j, const char *id, const char *topic, const char *text,
                           size_t len, jinstance **ins, size_t n)
 {
     jrec_target small[16], *t = n <= 16 ? small : calloc(n, sizeof(*t));
     if (!t)
         return false;
+    size_t targets = 0;
     for (size_t i = 0; i < n; i++)
-        t[i] = (jrec_target){ins[i]->num, 0, 0};
+        if (ins[i])
+            t[targets++] = (jrec_target){ins[i]->num, 0, 0};
     int64_t seq = j->next_seq++; /* taken even if what follows fails: never written twice */
     double now = fti_wall_now();
     uint64_t seg = 0, off = 0;
-    bool ok = write_event(j, 0, seq, now, id, topic, text, len, t, n, &seg, &off);
+    bool ok = targets && write_event(j, 0, seq, now, id, topic, text, len, t, targets, &seg, &off);
     if (t != small)
         free(t);
     jevent *ev =
@@ -301,7 +303,8 @@ static bool add_new_event(fth_journal *j, const char *id, const char *topic, con
     ev->text_off = off;
     ev->text_len = (uint32_t)len;
     for (size_t i = 0; i < n; i++)
-        fth_jstate_add(j, ins[i], ev, 0, false, false);
+        if (ins[i])
+            fth_jstate_add(j, ins[i], ev, 0, false, false);
     return true;
 }
 
@@ -334,26 +337,17 @@ void fth_journal_append_event(fth_journal *j, const char *id, const char *topic,
     if (!ins || n == 0)
         return;
     pthread_mutex_lock(&j->lock);
-    size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if ((ins[m] = fth_jstate_instance(j, instances[i])))
-            m++;
+        ins[i] = fth_jstate_instance(j, instances[i]); /* NULL (out of memory): FAILED */
     jevent *ev = fth_jstate_event_by_id(j, id);
-    if (!ev && m == n && add_new_event(j, id, topic, text, len, ins, n)) {
+    if (ev) { /* known already: another road, a replay */
         for (size_t i = 0; i < n; i++)
-            results[i] = FTH_APPEND_ADDED;
-    } else if (ev || m < n) {
-        /* Known already (another road, a replay), or some instances need their own record. */
-        for (size_t i = 0; i < n; i++) {
-            jinstance *in = fth_jstate_instance(j, instances[i]);
-            jevent *known = fth_jstate_event_by_id(j, id);
-            if (!in)
-                continue;
-            if (known)
-                results[i] = add_known_event(j, known, in, text, len);
-            else if (add_new_event(j, id, topic, text, len, &in, 1))
+            if (ins[i])
+                results[i] = add_known_event(j, ev, ins[i], text, len);
+    } else if (add_new_event(j, id, topic, text, len, ins, n)) {
+        for (size_t i = 0; i < n; i++)
+            if (ins[i])
                 results[i] = FTH_APPEND_ADDED;
-        }
     }
     for (size_t i = 0; i < n; i++)
         j->duplicates += results[i] == FTH_APPEND_DUPLICATE;

@@ -61,28 +61,41 @@ static void drop_dead(fth_journal *j)
         fth_jlog_drop(j, 0);
 }
 
-/* The events with pending deliveries whose record is in segment `no` (caller frees). */
-static jevent **live_events(fth_journal *j, uint64_t no, size_t *n)
+static int by_seq(const void *a, const void *b)
+{
+    int64_t x = (*(jevent *const *)a)->seq, y = (*(jevent *const *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+/* The events with pending deliveries whose record is in segment `no`, each once (an event
+ * pending for several instances is in several queues), and the bytes their records take.
+ * Caller frees; NULL with *n 0 when there are none or memory ran out. */
+static jevent **live_events(fth_journal *j, uint64_t no, size_t *n, uint64_t *bytes)
 {
     jevent **out = NULL;
-    size_t cap = 0;
+    size_t cap = 0, all = 0;
     *n = 0;
+    *bytes = 0;
     for (size_t i = 0; i < j->ninsts; i++) {
         jinstance *in = j->insts[i];
         for (size_t k = 0; in && k < in->count; k++) {
             jevent *ev = in->q[in->head + k].ev;
-            bool seen = false;
-            for (size_t m = 0; m < *n && !seen; m++)
-                seen = out[m] == ev;
-            if (ev->seg != no || seen)
+            if (ev->seg != no)
                 continue;
-            if (!fti_array_reserve(&out, &cap, *n + 1, sizeof(*out))) {
+            if (!fti_array_reserve(&out, &cap, all + 1, sizeof(*out))) {
                 free(out);
-                *n = 0;
                 return NULL;
             }
-            out[(*n)++] = ev;
+            out[all++] = ev;
         }
+    }
+    if (all)
+        qsort(out, all, sizeof(*out), by_seq);
+    for (size_t i = 0; i < all; i++) {
+        if (*n && out[*n - 1] == out[i])
+            continue;
+        out[(*n)++] = out[i];
+        *bytes += out[i]->text_len + JREC_HEADER + JREC_EVENT_FIXED;
     }
     return out;
 }
@@ -95,43 +108,24 @@ static bool copy_event(fth_journal *j, jevent *ev)
     return ok;
 }
 
-/* Copy the live events of segment `index` to the head; true when none is left there. */
-static bool copy_segment(fth_journal *j, size_t index)
-{
-    uint64_t no = j->segs[index].no;
-    size_t n;
-    jevent **evs = live_events(j, no, &n);
-    bool ok = evs != NULL || n == 0;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = copy_event(j, evs[i]);
-    free(evs);
-    if (!ok)
-        return false;
-    /* The copies are on disk before the original's file goes. */
-    if (j->options.fsync != FTH_FSYNC_OFF)
-        fth_jlog_sync(j);
-    return true;
-}
-
-static uint64_t live_bytes(fth_journal *j, uint64_t no)
-{
-    size_t n;
-    jevent **evs = live_events(j, no, &n);
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        bytes += evs[i]->text_len + JREC_HEADER + JREC_EVENT_FIXED;
-    free(evs);
-    return bytes;
-}
-
 /* The oldest segment, kept alive by a few pending events, is emptied by copying them forward;
  * then it and the idle ones after it can go (drop_dead). */
 static void copy_forward(fth_journal *j)
 {
     for (drop_dead(j); j->nsegs > COPY_MIN_SEGMENTS; drop_dead(j)) {
-        jsegment *s = &j->segs[0];
-        if (live_bytes(j, s->no) * COPY_SHARE > s->used || !copy_segment(j, 0) ||
-            j->segs[0].live != 0)
+        uint64_t used = j->segs[0].used, bytes;
+        size_t n;
+        jevent **evs = live_events(j, j->segs[0].no, &n, &bytes);
+        bool copy = evs && bytes * COPY_SHARE <= used;
+        for (size_t i = 0; copy && i < n; i++)
+            copy = copy_event(j, evs[i]);
+        free(evs);
+        if (!copy)
+            return;
+        /* The copies are on disk before the original's file goes. */
+        if (j->options.fsync != FTH_FSYNC_OFF)
+            fth_jlog_sync(j);
+        if (j->segs[0].live != 0)
             return;
     }
 }
