@@ -8,6 +8,9 @@
 #   ids_of FILE             the distinct data.i of a recorder file, sorted, space-separated
 #   hang_config FILE        a config: instance "rec" (recorder, test.rel) that hangs on events
 #                           with {"hang": true} until $FTRACK_TEST_TMP/cured exists
+#   pending_then_killed N   the host with hang_config: event 0 hangs "rec", events 1..N wait in
+#                           the journal behind it; then the host is killed (-9), nothing handled;
+#                           JPLUGINS is the plugin folder it used, to start the host again
 
 JDATA="$FTRACK_TEST_TMP/host-data"
 
@@ -49,4 +52,17 @@ JSON
 # journaled N: the journal holds at least N event records (while the host runs, too).
 journaled() {
     [ "$("$FTRACK_HOST_BIN" journal --data-dir "$JDATA" | grep -c '"type": *"event"')" -ge "$1" ]
+}
+
+pending_then_killed() {
+    local n=$1
+    JPLUGINS=$(plugin_dir recorder)
+    hang_config "$FTRACK_TEST_TMP/config.json"
+    start_host --plugin-path "$JPLUGINS" --config "$FTRACK_TEST_TMP/config.json"
+    pub test.rel --count 1 --start 0 --data '{"hang": true}'
+    pub test.rel --count "$n" --start 1
+    wait_for 20 journaled $((n + 1)) || fail "the journal does not hold the $((n + 1)) events"
+    stop_host KILL
+    [ ! -s "$FTRACK_TEST_TMP/rec.jsonl" ] ||
+        fail "events were handled before the kill: $(ids_of "$FTRACK_TEST_TMP/rec.jsonl")"
 }

@@ -12,14 +12,7 @@ set -euo pipefail
 
 N=20
 t=$FTRACK_TEST_TMP
-dir=$(plugin_dir recorder)
-hang_config "$t/config.json"
-start_host --plugin-path "$dir" --config "$t/config.json"
-pub test.rel --count 1 --start 0 --data '{"hang": true}'
-pub test.rel --count $N --start 1
-wait_for 20 journaled $((N + 1)) || fail "the journal does not hold the $((N + 1)) events"
-stop_host KILL
-[ ! -s "$t/rec.jsonl" ] || fail "events were handled before the kill: $(ids_of "$t/rec.jsonl")"
+pending_then_killed $N
 
 jdump "$t/before.jsonl"
 # The event record of i=10 (the 11th event record, in seq order), its text's middle byte
@@ -54,7 +47,7 @@ grep -c "$id" "$path" >/dev/null || fail "the event id $id is not in $seg"
 echo "MEASURED: flipped 2 bytes of the text of the $bytes-byte event record at offset $off of $seg"
 
 touch "$t/cured"
-start_host --plugin-path "$dir" --config "$t/config.json"
+start_host --plugin-path "$JPLUGINS" --config "$t/config.json"
 expect_log "$path: a corrupted record at offset $off \(.*\): $skip bytes skipped up to the next good record"
 grep -F "corrupted record" "$HOST_LOG" | sed 's/^/MEASURED: log: /'
 [ "$(count_lines "corrupted record")" -eq 1 ] || fail "more than one corrupted record reported"

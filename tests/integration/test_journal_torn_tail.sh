@@ -12,15 +12,7 @@ set -euo pipefail
 
 N=20
 t=$FTRACK_TEST_TMP
-dir=$(plugin_dir recorder)
-hang_config "$t/config.json"
-start_host --plugin-path "$dir" --config "$t/config.json"
-# Event 0 hangs the instance's worker: 1..N wait in the journal behind it.
-pub test.rel --count 1 --start 0 --data '{"hang": true}'
-pub test.rel --count $N --start 1
-wait_for 20 journaled $((N + 1)) || fail "the journal does not hold the $((N + 1)) events"
-stop_host KILL
-[ ! -s "$t/rec.jsonl" ] || fail "events were handled before the kill: $(ids_of "$t/rec.jsonl")"
+pending_then_killed $N
 
 jdump "$t/before.jsonl"
 read -r seg off bytes id < <(python3 - "$t/before.jsonl" <<'PY'
@@ -44,7 +36,7 @@ echo "MEASURED: $seg was $size bytes (preallocated), its last event record $byte
 # The torn event's i: its text is in the file only up to the cut, so from the record file later.
 
 touch "$t/cured"
-start_host --plugin-path "$dir" --config "$t/config.json"
+start_host --plugin-path "$JPLUGINS" --config "$t/config.json"
 expect_log "$path: a torn record at offset $off \(.*\): cut, $((bytes / 2)) bytes dropped; every record before it is kept"
 [ "$(stat -c %s "$path")" -eq "$off" ] || fail "$seg was not cut to $off bytes: $(stat -c %s "$path")"
 want=$(seq -s ' ' 0 $((N - 1)))
