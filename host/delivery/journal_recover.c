@@ -164,7 +164,6 @@ static ftrack_status read_segment(fth_journal *j, uint64_t no, bool last, ftrack
     *s = (jsegment){.no = no, .fd = fd};
     recover_ctx c = {j, s, path, last, -1};
     int64_t end = fth_jlog_scan(fd, on_record, on_damage, &c);
-    s = fth_jlog_segment(j, no); /* the array may have moved */
     if (end < 0) {
         ftrack_status st = fti_error(err, FTRACK_ERR_IO, "cannot read the journal file %s: %s",
                                      path, strerror(errno));
