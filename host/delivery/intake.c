@@ -14,7 +14,7 @@
  * instance of another journal (never in ftrack-host) is not taken here: its event goes by its
  * queue, and its worker journals it. */
 static void journal_all(fth_reliable *const *rs, bool *taken, size_t n, const char *id,
-                        const char *topic, const char *text, size_t len)
+                        const char *topic, const char *text, size_t len, ftrack_hub_match *match)
 {
     fth_journal *journal = fth_reliable_journal(rs[0]);
     const char *small_names[SMALL], **names = small_names;
@@ -32,7 +32,7 @@ static void journal_all(fth_reliable *const *rs, bool *taken, size_t n, const ch
         names[m] = fth_reliable_instance(rs[i]);
         index[m++] = i;
     }
-    fth_journal_append_event(journal, id, topic, text, len, names, results, m);
+    fth_journal_append_event(journal, id, topic, text, len, match, names, results, m);
     for (size_t k = 0; k < m; k++)
         taken[index[k]] = fth_reliable_accepted(rs[index[k]], results[k], id, topic);
     if (names != small_names) {
@@ -42,14 +42,14 @@ static void journal_all(fth_reliable *const *rs, bool *taken, size_t n, const ch
     }
 }
 
-static void on_event(json_object *event, const char *text, size_t len, void *const *tags,
-                     bool *taken, size_t n, void *user_data)
+static void on_event(json_object *event, const char *text, size_t len, ftrack_hub_match *match,
+                     void *const *tags, bool *taken, size_t n, void *user_data)
 {
     (void)user_data;
     const char *id = fti_json_string(event, "id"), *topic = fti_json_string(event, "topic");
     if (!id || !id[0] || !topic || strncmp(topic, "ftrack.meta.", 12) == 0)
         return;
-    journal_all((fth_reliable *const *)tags, taken, n, id, topic, text, len);
+    journal_all((fth_reliable *const *)tags, taken, n, id, topic, text, len, match);
 }
 
 void fth_intake_install(ftrack_hub *hub)

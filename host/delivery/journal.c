@@ -278,9 +278,16 @@ bool fth_journal_write_moved(fth_journal *j, jevent *ev, const char *text, size_
     return true;
 }
 
+/* The delivery just added (NULL: it was not) carries routing's match, unless it has one. */
+static void keep_match(jdelivery *d, ftrack_hub_match *match)
+{
+    if (d && !d->match)
+        d->match = ftrack_hub_match_ref(match);
+}
+
 /* A new event for the instances of `ins` (n, NULL ones skipped): one record. */
 static bool add_new_event(fth_journal *j, const char *id, const char *topic, const char *text,
-                          size_t len, jinstance **ins, size_t n)
+                          size_t len, ftrack_hub_match *match, jinstance **ins, size_t n)
 {
     jrec_target small[16], *t = n <= 16 ? small : calloc(n, sizeof(*t));
     if (!t)
@@ -304,7 +311,7 @@ static bool add_new_event(fth_journal *j, const char *id, const char *topic, con
     ev->text_len = (uint32_t)len;
     for (size_t i = 0; i < n; i++)
         if (ins[i])
-            fth_jstate_add(j, ins[i], ev, 0, false, false);
+            keep_match(fth_jstate_add(j, ins[i], ev, 0, false, false), match);
     return true;
 }
 
@@ -312,7 +319,7 @@ static bool add_new_event(fth_journal *j, const char *id, const char *topic, con
  * disk; otherwise the event is written again (its segment was deleted once nothing in it
  * was pending). */
 static fth_append_result add_known_event(fth_journal *j, jevent *ev, jinstance *in,
-                                         const char *text, size_t len)
+                                         const char *text, size_t len, ftrack_hub_match *match)
 {
     if (fth_jstate_event_has(ev, in->num))
         return FTH_APPEND_DUPLICATE;
@@ -324,12 +331,14 @@ static fth_append_result add_known_event(fth_journal *j, jevent *ev, jinstance *
         if (!fth_journal_write_moved(j, ev, text, len, &t, 1))
             return FTH_APPEND_FAILED;
     }
-    return fth_jstate_add(j, in, ev, 0, false, false) ? FTH_APPEND_ADDED : FTH_APPEND_FAILED;
+    jdelivery *d = fth_jstate_add(j, in, ev, 0, false, false);
+    keep_match(d, match);
+    return d ? FTH_APPEND_ADDED : FTH_APPEND_FAILED;
 }
 
 void fth_journal_append_event(fth_journal *j, const char *id, const char *topic, const char *text,
-                              size_t len, const char *const *instances, fth_append_result *results,
-                              size_t n)
+                              size_t len, ftrack_hub_match *match, const char *const *instances,
+                              fth_append_result *results, size_t n)
 {
     jinstance *small[16], **ins = n <= 16 ? small : calloc(n, sizeof(*ins));
     for (size_t i = 0; i < n; i++)
@@ -343,8 +352,8 @@ void fth_journal_append_event(fth_journal *j, const char *id, const char *topic,
     if (ev) { /* known already: another road, a replay */
         for (size_t i = 0; i < n; i++)
             if (ins[i])
-                results[i] = add_known_event(j, ev, ins[i], text, len);
-    } else if (add_new_event(j, id, topic, text, len, ins, n)) {
+                results[i] = add_known_event(j, ev, ins[i], text, len, match);
+    } else if (add_new_event(j, id, topic, text, len, match, ins, n)) {
         for (size_t i = 0; i < n; i++)
             if (ins[i])
                 results[i] = FTH_APPEND_ADDED;
@@ -360,7 +369,7 @@ fth_append_result fth_journal_append(fth_journal *j, const char *instance, const
                                      const char *topic, const char *text, size_t len)
 {
     fth_append_result r;
-    fth_journal_append_event(j, id, topic, text, len, &instance, &r, 1);
+    fth_journal_append_event(j, id, topic, text, len, NULL, &instance, &r, 1);
     return r;
 }
 
@@ -378,6 +387,7 @@ bool fth_journal_fill_entry(fth_journal *j, const jdelivery *d, fth_journal_entr
     out->redelivery = d->replayed || d->started_earlier;
     fti_strlcpy(out->id, ev->id, sizeof(out->id));
     fti_strlcpy(out->topic, ev->topic, sizeof(out->topic));
+    out->match = ftrack_hub_match_ref(d->match);
     return true;
 }
 
@@ -415,6 +425,7 @@ void fth_journal_entry_clear(fth_journal_entry *e)
     if (!e)
         return;
     free(e->text);
+    ftrack_hub_match_unref(e->match);
     memset(e, 0, sizeof(*e));
 }
 
@@ -466,11 +477,10 @@ ftrack_status fth_journal_requeue(fth_journal *j, const char *instance, const ch
         jdelivery *d = fth_jstate_find(in, ev->seq);
         if (d)
             fth_jstate_remove(j, in, d);
-        ok =
-            fth_journal_write_moved(j, ev, text, strlen(text), &t, 1) &&
+        ok = fth_journal_write_moved(j, ev, text, strlen(text), &t, 1) &&
              fth_jstate_add(j, in, ev, 0, true, true);
     } else if (ok) {
-        ok = add_new_event(j, id, topic, text, strlen(text), &in, 1);
+        ok = add_new_event(j, id, topic, text, strlen(text), NULL, &in, 1);
         jdelivery *d = ok ? fth_jstate_find(in, fth_jstate_event_by_id(j, id)->seq) : NULL;
         if (d)
             d->replayed = true;

@@ -28,8 +28,8 @@
  * dead-letter file (counted and logged): nothing is dropped silently. See docs/reliability.md.
  *
  * Threads: every function may be called from any thread; one mutex serialises the state.
- * Ownership: strings passed in are copied; entries handed out own their text
- * (fth_journal_entry_clear).
+ * Ownership: strings passed in are copied; entries handed out own their text and a reference
+ * on their match (fth_journal_entry_clear).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <json-c/json.h>
 #include <ftrack/common.h>
+#include <ftrack/host.h>
 #include "delivery/deadletter.h"
 
 typedef struct fth_journal fth_journal;
@@ -78,11 +79,12 @@ typedef enum fth_append_result {
 } fth_append_result;
 
 /* Record that each of `instances` (n names) should handle the event (wire JSON text, id and
- * topic): the text is written once for all of them. results[i] says what became of
- * instances[i]. */
+ * topic): the text is written once for all of them. `match` (may be NULL) is what routing
+ * matched: kept, referenced, with each new delivery and handed out with it (never written).
+ * results[i] says what became of instances[i]. */
 void fth_journal_append_event(fth_journal *j, const char *id, const char *topic, const char *text,
-                              size_t len, const char *const *instances, fth_append_result *results,
-                              size_t n);
+                              size_t len, ftrack_hub_match *match, const char *const *instances,
+                              fth_append_result *results, size_t n);
 /* The same for one instance. */
 fth_append_result fth_journal_append(fth_journal *j, const char *instance, const char *id,
                                      const char *topic, const char *text, size_t len);
@@ -94,7 +96,8 @@ typedef struct fth_journal_entry {
     unsigned attempts; /* dispatches started so far, this run and earlier ones */
     bool redelivery;   /* started by an earlier run (a crash) or replayed */
     char id[FTRACK_ID_MAX];
-    char topic[128]; /* may be cut short: for logs */
+    char topic[128];         /* may be cut short: for logs */
+    ftrack_hub_match *match; /* what routing matched (referenced); NULL: match at dispatch */
 } fth_journal_entry;
 
 /* The oldest pending delivery of `instance`, if any (false: none, or an error, logged). A

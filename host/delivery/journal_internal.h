@@ -105,6 +105,9 @@ typedef struct jevent {
 
 typedef struct jdelivery {
     jevent *ev;
+    /* what routing matched for this instance (referenced), kept in memory only: NULL when
+     * read back at open or replayed, then the worker matches at dispatch */
+    ftrack_hub_match *match;
     uint16_t attempts;
     bool replayed;
     bool started_earlier; /* an earlier run started it (attempts > 0 at open) */
@@ -206,11 +209,12 @@ bool fth_jstate_name_instance(fth_journal *j, uint16_t num, const char *name, si
 bool fth_jstate_event_has(const jevent *ev, uint16_t inst);
 jdelivery *fth_jstate_find(jinstance *in, int64_t seq);
 /* Add a pending delivery: after the others (the order it arrived in), or `by_seq` among them
- * by the event's seq (a replay, or a copy read back: where the event first arrived). false
- * when out of memory. */
-bool fth_jstate_add(fth_journal *j, jinstance *in, jevent *ev, uint16_t attempts, bool replayed,
-                    bool by_seq);
-/* The delivery is no longer pending (handled or dead-lettered). */
+ * by the event's seq (a replay, or a copy read back: where the event first arrived). Returns
+ * it (valid until the instance's deliveries change; the one already there when it was),
+ * NULL when out of memory. */
+jdelivery *fth_jstate_add(fth_journal *j, jinstance *in, jevent *ev, uint16_t attempts,
+                          bool replayed, bool by_seq);
+/* The delivery is no longer pending (handled or dead-lettered); its match is released. */
 void fth_jstate_remove(fth_journal *j, jinstance *in, jdelivery *d);
 /* The event's record moved (compaction, re-homing). */
 void fth_jstate_move(fth_journal *j, jevent *ev, uint64_t seg, uint64_t text_off);

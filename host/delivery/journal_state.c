@@ -51,8 +51,11 @@ void fth_jstate_free(fth_journal *j)
     if (j->inst_by_name)
         lh_table_free(j->inst_by_name);
     for (size_t i = 0; i < j->ninsts; i++) {
-        if (!j->insts[i])
+        jinstance *in = j->insts[i];
+        if (!in)
             continue;
+        for (size_t k = in->head; k < in->head + in->count; k++)
+            ftrack_hub_match_unref(in->q[k].match);
         free(j->insts[i]->name);
         free(j->insts[i]->q);
         free(j->insts[i]);
@@ -276,31 +279,33 @@ static void event_pending(fth_journal *j, jevent *ev, int delta)
     }
 }
 
-bool fth_jstate_add(fth_journal *j, jinstance *in, jevent *ev, uint16_t attempts, bool replayed,
-                    bool by_seq)
+jdelivery *fth_jstate_add(fth_journal *j, jinstance *in, jevent *ev, uint16_t attempts,
+                          bool replayed, bool by_seq)
 {
-    if (fth_jstate_find(in, ev->seq))
-        return true;
+    jdelivery *known = fth_jstate_find(in, ev->seq);
+    if (known)
+        return known;
     if (in->head > 0 && in->head + in->count == in->cap) { /* slide back to the front */
         memmove(in->q, &in->q[in->head], in->count * sizeof(*in->q));
         in->head = 0;
     }
     if (!fti_array_reserve(&in->q, &in->cap, in->head + in->count + 1, sizeof(*in->q)) ||
         !event_add_inst(ev, in->num))
-        return false;
+        return NULL;
     size_t end = in->head + in->count;
     size_t at = by_seq ? seq_position(in, ev->seq) : end;
     memmove(&in->q[at + 1], &in->q[at], (end - at) * sizeof(*in->q));
-    in->q[at] = (jdelivery){ev, attempts, replayed, attempts > 0};
+    in->q[at] = (jdelivery){ev, NULL, attempts, replayed, attempts > 0};
     in->count++;
     j->pending++;
     event_pending(j, ev, 1);
-    return true;
+    return &in->q[at];
 }
 
 void fth_jstate_remove(fth_journal *j, jinstance *in, jdelivery *d)
 {
     jevent *ev = d->ev;
+    ftrack_hub_match_unref(d->match);
     size_t i = (size_t)(d - in->q);
     if (i == in->head) {
         in->head++;

@@ -20,6 +20,7 @@ typedef struct mem_item {
     struct mem_item *next;
     char *text;
     size_t len;
+    ftrack_hub_match *match; /* referenced; NULL: match at dispatch */
 } mem_item;
 
 struct fth_reliable {
@@ -130,7 +131,14 @@ static bool peek_event(const char *text, size_t len, char *id, size_t id_size, c
 
 /* ---- in-memory list for meta events -------------------------------------------------------- */
 
-static bool mem_push(fth_reliable *r, const char *text, size_t len)
+static void mem_item_free(mem_item *it)
+{
+    ftrack_hub_match_unref(it->match);
+    free(it->text);
+    free(it);
+}
+
+static bool mem_push(fth_reliable *r, const char *text, size_t len, ftrack_hub_match *match)
 {
     mem_item *it = malloc(sizeof(*it));
     char *copy = it ? fti_strndup(text, len) : NULL;
@@ -140,6 +148,7 @@ static bool mem_push(fth_reliable *r, const char *text, size_t len)
     }
     it->text = copy;
     it->len = len;
+    it->match = ftrack_hub_match_ref(match);
     it->next = NULL;
     pthread_mutex_lock(&r->lock);
     bool ok = r->mem_depth < r->memory_capacity;
@@ -154,10 +163,8 @@ static bool mem_push(fth_reliable *r, const char *text, size_t len)
     pthread_mutex_unlock(&r->lock);
     if (ok)
         wake(r);
-    if (!ok) {
-        free(copy);
-        free(it);
-    }
+    else
+        mem_item_free(it);
     return ok;
 }
 
@@ -206,8 +213,9 @@ bool fth_reliable_accepted(fth_reliable *r, fth_append_result result, const char
 
 /* Journal an event that reached this instance by its queue (a spill, or one that came before
  * the intake took over); meta events, unreadable ones and those the journal cannot take
- * (logged) go to the in-memory list, dispatched once. Any thread. */
-static void accept_event(fth_reliable *r, const char *text, size_t len)
+ * (logged) go to the in-memory list, dispatched once, with routing's match (may be NULL).
+ * Any thread. */
+static void accept_event(fth_reliable *r, const char *text, size_t len, ftrack_hub_match *match)
 {
     char id[FTRACK_ID_MAX], topic[128];
     bool readable = peek_event(text, len, id, sizeof(id), topic, sizeof(topic));
@@ -216,7 +224,7 @@ static void accept_event(fth_reliable *r, const char *text, size_t len)
         fth_reliable_accepted(r, fth_journal_append(r->journal, r->instance, id, topic, text, len),
                               id, topic))
         return;
-    if (!mem_push(r, text, len))
+    if (!mem_push(r, text, len, match))
         count_dropped(r, meta ? "the in-memory list of meta events is full"
                               : "the journal cannot be written and memory is full");
 }
@@ -231,17 +239,19 @@ static void on_spill(ftrack_hub_queue *queue, const char *text, size_t len, void
                    "plugin instance '%s': its in-memory queue is full; events spill straight "
                    "to the journal (counted in metrics)",
                    r->instance);
-    accept_event(r, text, len);
+    accept_event(r, text, len, NULL);
 }
 
 /* What waits in the instance's queue (worker thread): accepted as above. */
 static bool take_queued(fth_reliable *r)
 {
     size_t len = 0;
-    char *text = ftrack_hub_queue_take(r->queue, 0, &len);
+    ftrack_hub_match *match = NULL;
+    char *text = ftrack_hub_queue_take_matched(r->queue, 0, &len, &match);
     if (!text)
         return false;
-    accept_event(r, text, len);
+    accept_event(r, text, len, match);
+    ftrack_hub_match_unref(match);
     ftrack_free(text);
     return true;
 }
@@ -335,10 +345,8 @@ void fth_reliable_free(fth_reliable *r)
     ftrack_hub_queue_set_overflow(r->queue, NULL, NULL);
     ftrack_hub_queue_set_notify(r->queue, NULL, NULL); /* the inbox may go with r */
     mem_item *it;
-    while ((it = mem_pop(r))) {
-        free(it->text);
-        free(it);
-    }
+    while ((it = mem_pop(r)))
+        mem_item_free(it);
     pthread_mutex_destroy(&r->lock);
     if (r->owns_inbox)
         fth_inbox_clear(&r->own_inbox);
@@ -360,11 +368,11 @@ static void set_inflight(fth_reliable *r, const char *id, const char *topic)
 
 /* Run one dispatch; returns the failure message (static buffer in *outcome) or NULL. */
 static const char *dispatch_once(fth_reliable *r, fth_deliver_fn deliver, void *ctx,
-                                 const char *text, size_t len, ftrack_delivery *d,
-                                 ftrack_delivery_outcome *outcome)
+                                 const char *text, size_t len, const ftrack_hub_match *match,
+                                 ftrack_delivery *d, ftrack_delivery_outcome *outcome)
 {
     double t0 = fti_now();
-    deliver(ctx, text, len, d);
+    deliver(ctx, text, len, match, d);
     double took = fti_now() - t0;
     if (outcome->failures)
         return outcome->message;
@@ -388,14 +396,13 @@ static void dispatch_memory(fth_reliable *r, fth_deliver_fn deliver, void *ctx, 
     ftrack_delivery_outcome outcome;
     ftrack_delivery d;
     ftrack_delivery_init(&d, &outcome);
-    const char *failed = dispatch_once(r, deliver, ctx, it->text, it->len, &d, &outcome);
+    const char *failed = dispatch_once(r, deliver, ctx, it->text, it->len, it->match, &d, &outcome);
     if (failed)
         ftrack_log(FTRACK_LOG_WARNING, "reliability",
                    "plugin instance '%s': a local event failed (not retried: it is not "
                    "journaled): %s",
                    r->instance, failed);
-    free(it->text);
-    free(it);
+    mem_item_free(it);
 }
 
 static void maybe_pause(fth_reliable *r, double now)
@@ -460,7 +467,7 @@ static void dispatch_journaled(fth_reliable *r, fth_deliver_fn deliver, void *ct
     if (attempt > 1)
         atomic_fetch_add(&r->retries, 1);
     set_inflight(r, id, topic);
-    const char *failed = dispatch_once(r, deliver, ctx, e->text, e->len, &d, &outcome);
+    const char *failed = dispatch_once(r, deliver, ctx, e->text, e->len, e->match, &d, &outcome);
     set_inflight(r, NULL, NULL);
     if (failed) {
         after_failure(r, e, id, topic, attempt, failed);
@@ -508,8 +515,10 @@ static bool serve_replies(fth_reliable *r)
     bool any = false;
     size_t len = 0;
     char *text;
-    while ((text = ftrack_hub_queue_take(r->reply_queue, 0, &len))) {
-        ftrack_hub_queue_dispatch(r->reply_queue, text, len, NULL, NULL, NULL);
+    ftrack_hub_match *match = NULL;
+    while ((text = ftrack_hub_queue_take_matched(r->reply_queue, 0, &len, &match))) {
+        ftrack_hub_queue_dispatch_matched(r->reply_queue, text, len, match, NULL, NULL, NULL);
+        ftrack_hub_match_unref(match);
         ftrack_free(text);
         any = true;
     }

@@ -5,7 +5,8 @@
  * One delivery interface: how a plugin worker's events reach its callbacks. The runtime picks
  * one strategy per instance (runtime/workers.c):
  *   - plain ("journal": false): straight from the instance's hub queue, at most once;
- *   - journaled (delivery/reliable.h, the default): the journal is the queue, with the failure policy;
+ *   - journaled (delivery/reliable.h, the default): the journal is the queue, with the failure
+ * policy;
  *   - Redis (scale/queue_mode.h, scale-out workers): a Redis stream is the queue and the journal.
  * Every strategy runs in the one worker loop below, which sleeps on the worker's inbox
  * (delivery/inbox.h) between steps, no longer than the strategy's next real timer (and also on
@@ -17,9 +18,11 @@
 #include <ftrack/host.h>
 #include "delivery/inbox.h"
 
-/* Dispatch one event on the worker thread. `delivery->outcome` is set; a failure is reported
- * through it (ftrack_delivery_fail). */
-typedef void (*fth_deliver_fn)(void *ctx, const char *text, size_t len, ftrack_delivery *delivery);
+/* Dispatch one event on the worker thread. `match` (borrowed; NULL: match now) is what routing
+ * matched for it (ftrack_hub_match). `delivery->outcome` is set; a failure is reported through
+ * it (ftrack_delivery_fail). */
+typedef void (*fth_deliver_fn)(void *ctx, const char *text, size_t len,
+                               const ftrack_hub_match *match, ftrack_delivery *delivery);
 
 typedef enum fth_step {
     FTH_STEP_WORKED, /* did something: step again at once */

@@ -21,7 +21,7 @@
 struct fth_hub_watch {
     ftrack_hub *hub;
     ftrack_hub_queue *queue;
-    int wake_fd;             /* eventfd the queue's notify writes, the main loop reads */
+    int wake_fd; /* eventfd the queue's notify writes, the main loop reads */
     struct event *wake;
     fth_hub_watch_fn on_change;
     void *user_data;
@@ -114,8 +114,10 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     size_t len = 0;
     char *text;
     bool changed = false;
-    while ((text = ftrack_hub_queue_take(w->queue, 0, &len)) != NULL) {
-        ftrack_hub_queue_dispatch(w->queue, text, len, NULL, NULL, NULL);
+    ftrack_hub_match *match = NULL;
+    while ((text = ftrack_hub_queue_take_matched(w->queue, 0, &len, &match)) != NULL) {
+        ftrack_hub_queue_dispatch_matched(w->queue, text, len, match, NULL, NULL, NULL);
+        ftrack_hub_match_unref(match);
         ftrack_free(text);
         changed = true;
     }
@@ -124,8 +126,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 }
 
 ftrack_status fth_hub_watch_start(ftrack_hub *hub, struct event_base *base,
-                                  fth_hub_watch_fn on_change, void *user_data,
-                                  fth_hub_watch **out, ftrack_error *err)
+                                  fth_hub_watch_fn on_change, void *user_data, fth_hub_watch **out,
+                                  ftrack_error *err)
 {
     *out = NULL;
     fth_hub_watch *w = calloc(1, sizeof(*w));
@@ -136,8 +138,8 @@ ftrack_status fth_hub_watch_start(ftrack_hub *hub, struct event_base *base,
     w->user_data = user_data;
     w->ever_connected = ftrack_hub_connected(hub);
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (w->wake_fd < 0 || !(w->wake = event_new(base, w->wake_fd, EV_READ | EV_PERSIST,
-                                                  on_wake, w)) ||
+    if (w->wake_fd < 0 ||
+        !(w->wake = event_new(base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w)) ||
         event_add(w->wake, NULL) != 0) {
         int e = errno;
         fth_hub_watch_free(w);

@@ -27,7 +27,7 @@ struct fth_worker {
     ftrack_session *session;
     ftrack_hub *hub;
     ftrack_hub_queue *queue;
-    fth_inbox inbox;               /* what the worker sleeps on (inbox.h) */
+    fth_inbox inbox; /* what the worker sleeps on (inbox.h) */
     bool inbox_ready;
     fth_instance_metrics *metrics; /* process-wide series of this instance name (metrics.h) */
     fth_reliable *reliable;        /* journal-backed delivery (reliable.h), NULL without one */
@@ -108,7 +108,8 @@ static ftrack_status run_register(fth_worker *w, ftrack_plugin_context *ctx, voi
 
 /* One dispatch with the delivery the caller built: the failure policy (reliable.h), queue
  * mode's consumer, or dispatch_one. */
-static void deliver(void *ctx, const char *text, size_t len, ftrack_delivery *delivery)
+static void deliver(void *ctx, const char *text, size_t len, const ftrack_hub_match *match,
+                    ftrack_delivery *delivery)
 {
     fth_worker *w = ctx;
     ftrack_error err;
@@ -118,7 +119,8 @@ static void deliver(void *ctx, const char *text, size_t len, ftrack_delivery *de
         fth_metrics_add(w->metrics, FTH_METRIC_RETRIED, 1);
     double started = fti_now();
     ftrack_dispatch_result result = {.size = sizeof(result)};
-    ftrack_status st = ftrack_hub_queue_dispatch(w->queue, text, len, delivery, &result, &err);
+    ftrack_status st =
+        ftrack_hub_queue_dispatch_matched(w->queue, text, len, match, delivery, &result, &err);
     if (st == FTRACK_ERR_PARSE) /* no plugin ran, and no retry can make the text readable */
         ftrack_log(FTRACK_LOG_WARNING, "dispatch",
                    "plugin instance '%s': dropped an event that is not valid JSON: %s", w->name,
@@ -137,12 +139,13 @@ static void deliver(void *ctx, const char *text, size_t len, ftrack_delivery *de
 }
 
 /* The unjournaled road ("journal": false): at most once, so a failure is logged, not retried. */
-static void dispatch_one(fth_worker *w, fth_deliver_fn fn, void *ctx, char *text, size_t len)
+static void dispatch_one(fth_worker *w, fth_deliver_fn fn, void *ctx, char *text, size_t len,
+                         const ftrack_hub_match *match)
 {
     ftrack_delivery_outcome outcome;
     ftrack_delivery delivery;
     ftrack_delivery_init(&delivery, &outcome);
-    fn(ctx, text, len, &delivery);
+    fn(ctx, text, len, match, &delivery);
     if (outcome.failures)
         ftrack_log(FTRACK_LOG_WARNING, "dispatch",
                    "plugin instance '%s' failed on an event (not retried: the instance is "
@@ -164,8 +167,9 @@ static fth_step plain_step(void *impl, fth_deliver_fn fn, void *ctx, double *wai
 {
     fth_worker *w = impl;
     size_t len = 0;
+    ftrack_hub_match *match = NULL;
     /* A take with no timeout also closes due reply windows of the worker's publishes. */
-    char *text = ftrack_hub_queue_take(w->queue, 0, &len);
+    char *text = ftrack_hub_queue_take_matched(w->queue, 0, &len, &match);
     bool stopping = atomic_load(&w->stopping);
     if (!text) {
         if (stopping && ftrack_hub_queue_depth(w->queue) == 0)
@@ -177,8 +181,9 @@ static fth_step plain_step(void *impl, fth_deliver_fn fn, void *ctx, double *wai
         atomic_fetch_add(&w->discarded, 1);
         fth_metrics_add(w->metrics, FTH_METRIC_DISCARDED, 1);
     } else {
-        dispatch_one(w, fn, ctx, text, len);
+        dispatch_one(w, fn, ctx, text, len, match);
     }
+    ftrack_hub_match_unref(match);
     ftrack_free(text);
     return FTH_STEP_WORKED;
 }
@@ -196,8 +201,7 @@ static void run_delivery(fth_worker *w)
     ftrack_error err;
     ftrack_error_clear(&err);
     if (fth_delivery_run(&d, &w->inbox, deliver, w, &err) != FTRACK_OK)
-        ftrack_log(FTRACK_LOG_ERROR, "dispatch", "plugin instance '%s': %s", w->name,
-                   err.message);
+        ftrack_log(FTRACK_LOG_ERROR, "dispatch", "plugin instance '%s': %s", w->name, err.message);
     if (w->reliable) {
         fth_reliable_stats stats;
         fth_reliable_get_stats(w->reliable, &stats);
@@ -242,7 +246,7 @@ static void worker_release(fth_worker *w)
     fth_queue_consumer_free(w->consumer);
     ftrack_hub_queue_free(w->queue);
     fth_isolation_free(w->isolation); /* after the queue: its proxies are subscribers there */
-    if (w->inbox_ready) /* after the queue and the strategies: they wake it */
+    if (w->inbox_ready)               /* after the queue and the strategies: they wake it */
         fth_inbox_clear(&w->inbox);
     free(w->plugin_path);
     pthread_cond_destroy(&w->cond);
@@ -260,7 +264,7 @@ static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *giv
     fth_worker_spec filled = *given;
     fth_worker_spec *spec = &filled;
     fth_reliability_fill(spec); /* the host's journal and this instance's policy, if any */
-    if (given->command) /* a Python plugin: always isolated, under its runner */
+    if (given->command)         /* a Python plugin: always isolated, under its runner */
         spec->isolated = true;
     fth_failure_policy policy;
     if (spec->failure)
@@ -270,10 +274,13 @@ static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *giv
     w->isolated = spec->isolated;
     if (w->isolated) {
         w->plugin_path = fti_strdup(spec->plugin_path);
-        fth_isolation_spec is = {w->name,        spec->plugin_path,  spec->session,
-                                 policy.deadline, policy.retry_delay, policy.retry_max_delay,
-                                 spec->command ? spec->command
-                                               : fth_reliability_command(w->name)};
+        fth_isolation_spec is = {w->name,
+                                 spec->plugin_path,
+                                 spec->session,
+                                 policy.deadline,
+                                 policy.retry_delay,
+                                 policy.retry_max_delay,
+                                 spec->command ? spec->command : fth_reliability_command(w->name)};
         ftrack_status st = fth_isolation_new(&is, &w->isolation, err);
         if (st != FTRACK_OK)
             return st;
@@ -281,15 +288,14 @@ static ftrack_status start_reliability(fth_worker *w, const fth_worker_spec *giv
     if (fth_queue_worker_enabled()) {
         /* Queue mode: the stream is this instance's queue, and Redis its journal. */
         ftrack_hub_queue_set_notify(w->queue, fth_delivery_notify_inbox, &w->inbox);
-        fth_queue_consumer_spec qs = {w->name,          w->queue, w->metrics, spec->deadletter,
-                                      policy,           &w->stopping, &w->inbox};
+        fth_queue_consumer_spec qs = {w->name, w->queue,     w->metrics, spec->deadletter,
+                                      policy,  &w->stopping, &w->inbox};
         return fth_queue_consumer_new(&qs, &w->consumer, err);
     }
     if (!spec->journal)
         return FTRACK_OK;
-    fth_reliable_spec rs = {w->name,   spec->journal, spec->deadletter, policy,
-                            w->queue,  w->capacity,   w->metrics,       w->isolated,
-                            &w->inbox, w->hub};
+    fth_reliable_spec rs = {w->name,     spec->journal, spec->deadletter, policy,    w->queue,
+                            w->capacity, w->metrics,    w->isolated,      &w->inbox, w->hub};
     ftrack_status st = fth_reliable_new(&rs, &w->reliable, err);
     if (st == FTRACK_OK)
         fth_reliability_attach(w->name, w->reliable);

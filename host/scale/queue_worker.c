@@ -47,8 +47,8 @@ struct fth_queue_consumer {
     bool groups_ready; /* the groups exist on this connection's server */
     bool read_own;     /* read what this consumer already took (after a reconnect) */
     double next_register, next_claim, next_lease;
-    double read_deadline; /* the stream read sent: its answer is due by then */
-    double pause_until;   /* nothing to send Redis before then (RETRY_PAUSE, no partition) */
+    double read_deadline;       /* the stream read sent: its answer is due by then */
+    double pause_until;         /* nothing to send Redis before then (RETRY_PAUSE, no partition) */
     char registered_digest[41]; /* what was last registered, to notice new subscriptions */
     pending_ack *acks;          /* handled, acknowledgement not yet confirmed by Redis */
     size_t ack_count, ack_cap;
@@ -192,8 +192,8 @@ static void ack(fth_queue_consumer *c, unsigned p, const char *id)
     if (c->ack_count >= ACK_BACKLOG_MAX ||
         !fti_array_reserve(&c->acks, &c->ack_cap, c->ack_count + 1, sizeof(*c->acks))) {
         ftrack_log(FTRACK_LOG_ERROR, "queue",
-                   "%s: cannot remember the acknowledgement of %s: it may run again",
-                   c->instance, id);
+                   "%s: cannot remember the acknowledgement of %s: it may run again", c->instance,
+                   id);
         return;
     }
     c->acks[c->ack_count].partition = p;
@@ -273,7 +273,7 @@ static bool dispatch_entry(fth_queue_consumer *c, const char *text, size_t len, 
         ftrack_delivery_init(&d, &outcome);
         d.attempt = attempt;
         d.redelivery = redelivery || attempt > 1;
-        c->deliver(c->ctx, text, len, &d);
+        c->deliver(c->ctx, text, len, NULL, &d); /* came by Redis: matched here */
         if (!outcome.failures)
             return true;
         if (attempt >= c->policy.max_attempts) {
@@ -387,8 +387,7 @@ static bool read_refused(fth_queue_consumer *c, redisReply *r)
     if (strncmp(r->str, "NOGROUP", 7) == 0)
         c->groups_ready = false;
     else
-        ftrack_log(FTRACK_LOG_WARNING, "queue", "%s: XREADGROUP failed: %s", c->instance,
-                   r->str);
+        ftrack_log(FTRACK_LOG_WARNING, "queue", "%s: XREADGROUP failed: %s", c->instance, r->str);
     free_reply(r);
     c->pause_until = fti_now() + RETRY_PAUSE;
     return true;
@@ -601,10 +600,12 @@ static void drain_local(fth_queue_consumer *c)
 {
     size_t len = 0;
     char *text;
-    while (!stopping(c) && (text = ftrack_hub_queue_take(c->queue, 0, &len))) {
+    ftrack_hub_match *match = NULL;
+    while (!stopping(c) && (text = ftrack_hub_queue_take_matched(c->queue, 0, &len, &match))) {
         ftrack_delivery d;
         ftrack_delivery_init(&d, NULL);
-        c->deliver(c->ctx, text, len, &d);
+        c->deliver(c->ctx, text, len, match, &d);
+        ftrack_hub_match_unref(match);
         ftrack_free(text);
     }
 }

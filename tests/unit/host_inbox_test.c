@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A worker's wakeable inbox (host/delivery/inbox.h) and the one worker loop over a delivery strategy
- * (host/delivery/strategy.h): a wake before the wait is not lost, a wait ends at its timer or at a
- * wake from another thread, and the loop sleeps only when its strategy is idle, also on the
+/* A worker's wakeable inbox (host/delivery/inbox.h) and the one worker loop over a delivery
+ * strategy (host/delivery/strategy.h): a wake before the wait is not lost, a wait ends at its timer
+ * or at a wake from another thread, and the loop sleeps only when its strategy is idle, also on the
  * strategy's own descriptor when it has one. */
 #include <fcntl.h>
 #include <pthread.h>
@@ -138,7 +138,7 @@ static fth_step fake_step(void *impl, fth_deliver_fn deliver, void *ctx, double 
     }
     pthread_mutex_unlock(&f->lock);
     if (s == FTH_STEP_WORKED)
-        deliver(ctx, "{}", 2, NULL);
+        deliver(ctx, "{}", 2, NULL, NULL);
     *wait = -1; /* no timers: only wakes */
     return s;
 }
@@ -148,10 +148,12 @@ static void fake_finish(void *impl)
     ((fake *)impl)->finished++;
 }
 
-static void count_delivery(void *ctx, const char *text, size_t len, ftrack_delivery *d)
+static void count_delivery(void *ctx, const char *text, size_t len, const ftrack_hub_match *match,
+                           ftrack_delivery *d)
 {
     (void)text;
     (void)len;
+    (void)match;
     (void)d;
     fake *f = ctx;
     pthread_mutex_lock(&f->lock);

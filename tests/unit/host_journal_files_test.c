@@ -139,7 +139,7 @@ static void test_stored_once(void **state)
     memcpy(text + size - 2, "\"}", 3);
     const char *names[10] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8", "i9"};
     fth_append_result results[10];
-    fth_journal_append_event(j, "big", "t", text, strlen(text), names, results, 10);
+    fth_journal_append_event(j, "big", "t", text, strlen(text), NULL, names, results, 10);
     for (int i = 0; i < 10; i++)
         assert_int_equal(results[i], FTH_APPEND_ADDED);
     fth_journal_get_stats(j, &after);
@@ -234,7 +234,7 @@ static void test_marks_kept_with_their_event(void **state)
     const char *both[] = {"held", "quick"};
     fth_append_result r[2];
     const char *text = "{\"id\":\"shared\",\"topic\":\"t\"}";
-    fth_journal_append_event(j, "shared", "t", text, strlen(text), both, r, 2);
+    fth_journal_append_event(j, "shared", "t", text, strlen(text), NULL, both, r, 2);
     fill_handled(j, "filler", "fill", 0, 100); /* the shared event's segment is left behind */
     expect_next(j, "quick", "shared", false);  /* its finished mark is in a newer segment */
     fill_handled(j, "filler", "fill", 100, 300);

@@ -15,6 +15,9 @@
 
 #include <signal.h>
 
+#include <ftrack/host.h>
+#include <ftrack/hub.h>
+
 #include "delivery/crash_guard.h"
 #include "delivery/deadletter.h"
 #include "delivery/failure.h"
@@ -524,6 +527,106 @@ static void test_limits_dead_letter(void **state)
     assert_false(fth_deadletter_parse_line("{\"instance\":3}", &rec, &instance, &event));
 }
 
+/* ---- what routing matched, kept with a delivery --------------------------------------- */
+
+typedef struct match_case {
+    fth_journal *journal;
+    int called;
+    const char *seen[4];
+} match_case;
+
+static json_object *note_call(ftrack_event *event, const ftrack_delivery *d, void *user_data)
+{
+    (void)event, (void)d;
+    match_case *mc = ((void **)user_data)[0];
+    if (mc->called < 4)
+        mc->seen[mc->called] = ((const char **)user_data)[1];
+    mc->called++;
+    return NULL;
+}
+
+/* The host's intake in small: the event journaled once, with routing's match. */
+static void journal_intake(json_object *event, const char *text, size_t len,
+                           ftrack_hub_match *match, void *const *tags, bool *taken, size_t n,
+                           void *user_data)
+{
+    (void)tags;
+    match_case *mc = user_data;
+    json_object *id;
+    assert_true(json_object_object_get_ex(event, "id", &id));
+    const char *instance = "a";
+    fth_append_result r;
+    fth_journal_append_event(mc->journal, json_object_get_string(id), "test.match", text, len,
+                             match, &instance, &r, 1);
+    assert_int_equal(r, FTH_APPEND_ADDED);
+    for (size_t i = 0; i < n; i++)
+        taken[i] = true;
+}
+
+static void subscribe_on(ftrack_hub *hub, ftrack_hub_queue *q, void **spec)
+{
+    ftrack_subscribe_options so;
+    ftrack_subscribe_options_init(&so);
+    so.queue = q;
+    assert_int_equal(
+        ftrack_hub_subscribe(hub, "topic=test.match", note_call, spec, &so, NULL, NULL), FTRACK_OK);
+}
+
+static void dispatch_next(fth_journal *j, ftrack_hub_queue *q, bool want_match)
+{
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "a", &e));
+    assert_int_equal(e.match != NULL, want_match);
+    assert_int_equal(ftrack_hub_queue_dispatch_matched(q, e.text, e.len, e.match, NULL, NULL, NULL),
+                     FTRACK_OK);
+    fth_journal_started(j, "a", &e);
+    fth_journal_finished(j, "a", &e);
+    fth_journal_entry_clear(&e);
+}
+
+/* A delivery keeps the match routing made (in memory only): the worker's dispatch calls the
+ * subscriber it names and no other, even one subscribed since. Read back at the next open it
+ * has none and is matched then. Every reference is released (the sanitizer build checks). */
+static void test_match_kept_with_delivery(void **state)
+{
+    (void)state;
+    ftrack_hub_options o;
+    ftrack_hub_options_init(&o);
+    o.server_url = "http://127.0.0.1:1";
+    o.api_user = "journal-test";
+    o.api_key = "key";
+    ftrack_hub *hub = NULL;
+    assert_int_equal(ftrack_hub_new(&o, &hub, NULL), FTRACK_OK);
+    ftrack_hub_queue *q = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "a", 10, &q, NULL), FTRACK_OK);
+    match_case mc = {open_journal(0, 0), 0, {NULL}};
+    void *first[2] = {&mc, "first"}, *late[2] = {&mc, "late"};
+    subscribe_on(hub, q, first);
+    ftrack_hub_set_intake(hub, journal_intake, &mc);
+    ftrack_hub_queue_set_tag(q, &mc);
+    for (int i = 0; i < 2; i++) {
+        ftrack_event *ev = ftrack_event_new("test.match", NULL);
+        assert_int_equal(ftrack_hub_deliver_local(hub, ev, NULL), FTRACK_OK);
+        ftrack_event_free(ev);
+    }
+    ftrack_hub_queue_set_tag(q, NULL);
+    ftrack_hub_set_intake(hub, NULL, NULL);
+    subscribe_on(hub, q, late);
+
+    dispatch_next(mc.journal, q, true);
+    assert_int_equal(mc.called, 1);
+    assert_string_equal(mc.seen[0], "first");
+
+    fth_journal_close(mc.journal); /* the second is still pending, with its match */
+    mc.journal = open_journal(0, 0);
+    dispatch_next(mc.journal, q, false);
+    assert_int_equal(mc.called, 3); /* matched at dispatch: both subscribers */
+    assert_int_equal(fth_journal_pending(mc.journal, "a"), 0);
+    fth_journal_close(mc.journal);
+    ftrack_hub_queue_free(q);
+    ftrack_hub_free(hub);
+}
+
 static void test_failure_policy(void **state)
 {
     (void)state;
@@ -575,6 +678,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unfinished_after_crashes, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_marks_below_across_apply, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_crash_guard_record, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_match_kept_with_delivery, make_dir, remove_dir),
         cmocka_unit_test(test_failure_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

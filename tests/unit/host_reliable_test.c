@@ -122,8 +122,10 @@ static int number_of(const char *text, size_t len)
     return n;
 }
 
-static void record(void *ctx, const char *text, size_t len, ftrack_delivery *delivery)
+static void record(void *ctx, const char *text, size_t len, const ftrack_hub_match *match,
+                   ftrack_delivery *delivery)
 {
+    (void)match; /* no hub here: events come by the queue, matched by nobody */
     recorder *r = ctx;
     int n = number_of(text, len);
     pthread_mutex_lock(&r->lock);

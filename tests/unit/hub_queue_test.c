@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Delivery queues without a server (sdk/src/hub/queue.c): a bounded queue's
- * overflow, order and dispatch on its own consumer, close, and the subscriptions a queue
- * lists. Moved from hub_dispatch_test.c when dispatch.c was split. */
+ * overflow, order and dispatch on its own consumer, close, the subscriptions a queue lists,
+ * and what routing matched travelling with an event (match.c) to the queue or the intake. Moved
+ * from hub_dispatch_test.c when dispatch.c was split. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,6 +90,113 @@ static void test_queue_overflow_and_dispatch(void **state)
     ftrack_hub_deliver_local(hub, ev, NULL);
     ftrack_event_free(ev);
     assert_int_equal(ftrack_hub_queue_depth(q), 0);
+    ftrack_hub_queue_free(q);
+    ftrack_hub_free(hub);
+}
+
+static void deliver_topic(ftrack_hub *hub, const char *topic)
+{
+    ftrack_event *ev = ftrack_event_new(topic, NULL);
+    assert_int_equal(ftrack_hub_deliver_local(hub, ev, NULL), FTRACK_OK);
+    ftrack_event_free(ev);
+}
+
+/* Routing matches each event once and the queued item carries what it matched: the worker's
+ * dispatch calls those subscribers without matching again, so one added after routing does
+ * not see the event. One removed since makes the record stale: the event is matched anew.
+ * Without the record (a plain take, a journal read back) the event is matched at dispatch. */
+static void test_queue_match(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    ftrack_hub_queue *q = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "matched", 10, &q, NULL), FTRACK_OK);
+    calls c = {""};
+    sub_spec a = {&c, "a", false, false}, b = {&c, "b", false, false};
+    ftrack_subscribe_options so;
+    ftrack_subscribe_options_init(&so);
+    so.priority = 10;
+    so.queue = q;
+    char a_id[FTRACK_ID_MAX];
+    assert_int_equal(ftrack_hub_subscribe(hub, "topic=test.m", record_cb, &a, &so, a_id, NULL),
+                     FTRACK_OK);
+    deliver_topic(hub, "test.m");
+    deliver_topic(hub, "test.m");
+    subscribe(hub, "topic=test.m", &b, 5, NULL, q, false); /* after both were routed */
+
+    size_t len = 0;
+    ftrack_hub_match *match = NULL;
+    char *text = ftrack_hub_queue_take_matched(q, 0.5, &len, &match);
+    assert_non_null(text);
+    assert_non_null(match);
+    assert_int_equal(ftrack_hub_queue_dispatch_matched(q, text, len, match, NULL, NULL, NULL),
+                     FTRACK_OK);
+    assert_string_equal(c.log, "a;");
+    c.log[0] = '\0';
+    assert_int_equal(ftrack_hub_queue_dispatch(q, text, len, NULL, NULL, NULL), FTRACK_OK);
+    assert_string_equal(c.log, "b;a;"); /* matched now: b too, first by priority */
+    ftrack_hub_match_unref(match);
+    ftrack_free(text);
+
+    c.log[0] = '\0';
+    text = ftrack_hub_queue_take_matched(q, 0.5, &len, &match);
+    assert_non_null(text);
+    assert_int_equal(ftrack_hub_unsubscribe(hub, a_id, NULL), FTRACK_OK);
+    assert_int_equal(ftrack_hub_queue_dispatch_matched(q, text, len, match, NULL, NULL, NULL),
+                     FTRACK_OK);
+    assert_string_equal(c.log, "b;");
+    ftrack_hub_match_unref(match);
+    ftrack_free(text);
+    ftrack_hub_queue_free(q);
+    ftrack_hub_free(hub);
+}
+
+typedef struct intake_seen {
+    int calls;
+    ftrack_hub_match *match;
+    char text[256];
+} intake_seen;
+
+static void take_all(json_object *event, const char *text, size_t len, ftrack_hub_match *match,
+                     void *const *tags, bool *taken, size_t n, void *user_data)
+{
+    (void)event;
+    intake_seen *seen = user_data;
+    seen->calls++;
+    assert_int_equal(n, 1);
+    assert_ptr_equal(tags[0], seen);
+    seen->match = ftrack_hub_match_ref(match);
+    snprintf(seen->text, sizeof(seen->text), "%.*s", (int)len, text);
+    taken[0] = true;
+}
+
+/* The intake gets the event once with what routing matched; a host that keeps both
+ * dispatches later without matching again, and nothing was queued. */
+static void test_intake_match(void **state)
+{
+    (void)state;
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
+    ftrack_hub_queue *q = NULL;
+    assert_int_equal(ftrack_hub_queue_new(hub, "journaled", 10, &q, NULL), FTRACK_OK);
+    calls c = {""};
+    sub_spec a = {&c, "a", false, false}, late = {&c, "late", false, false};
+    subscribe(hub, "topic=test.i", &a, 10, NULL, q, false);
+    intake_seen seen = {0, NULL, ""};
+    ftrack_hub_set_intake(hub, take_all, &seen);
+    ftrack_hub_queue_set_tag(q, &seen);
+    deliver_topic(hub, "test.i");
+    deliver_topic(hub, "test.other"); /* matched nothing: not offered */
+    ftrack_hub_queue_set_tag(q, NULL);
+    ftrack_hub_set_intake(hub, NULL, NULL);
+    assert_int_equal(seen.calls, 1);
+    assert_non_null(seen.match);
+    assert_int_equal(ftrack_hub_queue_depth(q), 0);
+    subscribe(hub, "topic=test.i", &late, 5, NULL, q, false);
+    assert_int_equal(ftrack_hub_queue_dispatch_matched(q, seen.text, strlen(seen.text), seen.match,
+                                                       NULL, NULL, NULL),
+                     FTRACK_OK);
+    assert_string_equal(c.log, "a;");
+    ftrack_hub_match_unref(seen.match);
     ftrack_hub_queue_free(q);
     ftrack_hub_free(hub);
 }
@@ -189,6 +297,8 @@ int main(void)
         cmocka_unit_test(test_queue_overflow_and_dispatch),
         cmocka_unit_test(test_queue_subscriptions),
         cmocka_unit_test(test_queue_notify),
+        cmocka_unit_test(test_queue_match),
+        cmocka_unit_test(test_intake_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

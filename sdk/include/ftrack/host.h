@@ -8,10 +8,12 @@
  *
  * Delivery queues. A host gives each plugin instance its own queue (ftrack_hub_queue_new) and
  * a worker thread bound to it (ftrack_hub_bind_thread), so the instance's subscriptions and
- * publishes go there. The network thread appends each matching event once per queue, as
- * text; the worker takes it (ftrack_hub_queue_take) and dispatches it on its own thread
- * (ftrack_hub_queue_dispatch), which parses its own copy. A host that routes events itself
- * (an isolated plugin's parent) calls one subscriber directly (ftrack_hub_queue_call).
+ * publishes go there. The network thread matches each event once against every subscriber
+ * and appends it once per queue, as text, with what it matched (ftrack_hub_match); the worker
+ * takes both (ftrack_hub_queue_take_matched) and dispatches on its own thread
+ * (ftrack_hub_queue_dispatch_matched), which parses its own copy and calls the subscribers
+ * routing found without matching again. A host that routes events itself (an isolated
+ * plugin's parent) calls one subscriber directly (ftrack_hub_queue_call).
  *
  * Threads. All functions are safe to call from any thread unless noted.
  *
@@ -83,6 +85,20 @@ FTRACK_API size_t ftrack_hub_queue_depth(const ftrack_hub_queue *queue);
 /* Wait up to `timeout` seconds for the next delivery. Returns the event text (free with
  * ftrack_free()) or NULL on timeout or after ftrack_hub_queue_close(). */
 FTRACK_API char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len);
+
+/* The subscribers an event matched when the network thread routed it: taken with the event
+ * (ftrack_hub_queue_take_matched, or handed to the intake callback) and given back to
+ * ftrack_hub_queue_dispatch_matched, so a worker does not match the event again. Opaque and
+ * immutable; reference-counted, any thread. A subscriber added after routing is not in it;
+ * one removed since is skipped at dispatch. */
+typedef struct ftrack_hub_match ftrack_hub_match;
+/* Another reference on `match` (returned; NULL stays NULL). */
+FTRACK_API ftrack_hub_match *ftrack_hub_match_ref(ftrack_hub_match *match);
+FTRACK_API void ftrack_hub_match_unref(ftrack_hub_match *match);
+/* ftrack_hub_queue_take, and *match (not NULL) gets the delivery's match, referenced for the
+ * caller (ftrack_hub_match_unref), or NULL when it has none (it is then matched at dispatch). */
+FTRACK_API char *ftrack_hub_queue_take_matched(ftrack_hub_queue *queue, double timeout, size_t *len,
+                                               ftrack_hub_match **match);
 /* Stop accepting new deliveries and wake takers; what is queued can still be taken. */
 FTRACK_API void ftrack_hub_queue_close(ftrack_hub_queue *queue);
 
@@ -108,14 +124,15 @@ FTRACK_API double ftrack_hub_queue_next_timer(const ftrack_hub_queue *queue);
  * text copied into each queue and moved by another thread. It tags the queues it takes for
  * (ftrack_hub_queue_set_tag) and sets one intake callback on the hub. For each routed event
  * with at least one tagged queue among those it matched, the callback runs on the network
- * thread with the parsed event (borrowed; do not keep), its wire text (borrowed, NUL-terminated)
+ * thread with the parsed event (borrowed; do not keep), its wire text (borrowed, NUL-terminated),
+ * what routing matched (borrowed: ftrack_hub_match_ref to keep it; NULL when out of memory)
  * and the tags of the tagged queues; it sets taken[i] for each queue it took the event for. Queues
  * it did not take for (and untagged ones) get the text appended as usual. Neither setter returns
  * while a callback that could see the old value runs, so a host may free what a tag points at once
  * ftrack_hub_queue_set_tag(queue, NULL) returned. The callback must not call the setters. */
 typedef void (*ftrack_hub_intake_callback)(json_object *event, const char *text, size_t len,
-                                           void *const *tags, bool *taken, size_t n,
-                                           void *user_data);
+                                           ftrack_hub_match *match, void *const *tags, bool *taken,
+                                           size_t n, void *user_data);
 FTRACK_API void ftrack_hub_set_intake(ftrack_hub *hub, ftrack_hub_intake_callback callback,
                                       void *user_data);
 /* Tag `queue` for the intake callback (NULL: untag). */
@@ -141,6 +158,13 @@ FTRACK_API ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, cons
                                                    size_t len, const ftrack_delivery *delivery,
                                                    ftrack_dispatch_result *result,
                                                    ftrack_error *err);
+/* ftrack_hub_queue_dispatch with what routing matched (`match` from
+ * ftrack_hub_queue_take_matched or the intake; borrowed): the queue's subscribers in it are
+ * called without matching the event again. A NULL match matches as ftrack_hub_queue_dispatch
+ * does (an event read back from a journal, a spill). */
+FTRACK_API ftrack_status ftrack_hub_queue_dispatch_matched(
+    ftrack_hub_queue *queue, const char *text, size_t len, const ftrack_hub_match *match,
+    const ftrack_delivery *delivery, ftrack_dispatch_result *result, ftrack_error *err);
 
 /* The queue's live subscribers, in dispatch order (priority, then subscription order), as a
  * new JSON array of {"id": string, "expression": string, "priority": int,

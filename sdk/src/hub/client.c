@@ -379,6 +379,7 @@ void ftrack_hub_free(ftrack_hub *hub)
     }
     if (hub->default_queue) {
         ftrack_hub_queue_close(hub->default_queue);
+        fti_queue_drop(hub->default_queue);
         fti_queue_unref(hub->default_queue);
     }
     fti_frames_clear(&hub->pending);

@@ -3,7 +3,8 @@
  * queue's subscribers that match it.
  *
  * Dispatch runs on the queue's consumer thread, which parses its own copy of the event. It
- * calls the matching subscribers in priority order until one stops the event, publishes each
+ * calls the subscribers routing matched (match.c; or, without that record, those matching
+ * now) in priority order until one stops the event, publishes each
  * result as the callback's reply (reply_text.c), and hands a reply to a publish made from this
  * queue to the publisher's on_reply (reply.c). */
 #include <math.h> /* INFINITY only: libftrack does not link libm */
@@ -75,36 +76,74 @@ static void run_callback(ftrack_hub *hub, fti_sub *s, ftrack_event *event, ftrac
         counts->reply_failures++;
 }
 
-void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
-                  const ftrack_delivery *delivery, json_object *results,
-                  ftrack_dispatch_result *counts)
+/* Whether subscriber i of the set takes the event: what routing recorded, or else a match
+ * now (the target compiled once per dispatch, lazily). */
+typedef struct dispatch_matcher {
+    ftrack_hub *hub;
+    const struct ftrack_hub_match *match;
+    json_object *wire;
+    ftrack_expression *target;
+    bool target_done, bad_target;
+} dispatch_matcher;
+
+static bool matcher_accepts(dispatch_matcher *m, fti_sub *s, size_t i)
 {
+    if (m->match)
+        return fti_match_has(m->match, i);
+    if (!m->target_done) {
+        m->target = fti_compile_target(m->wire, &m->bad_target);
+        m->target_done = true;
+    }
+    return !m->bad_target && fti_sub_accepts(m->hub, s, m->target, m->wire);
+}
+
+/* A match routing made that no longer tells who takes the event on `queue`: it holds none of
+ * the queue's subscribers (the event came by another road), or one of them was removed since
+ * (a plugin reloaded subscribes anew): then the event is matched again, now. */
+static bool match_stale(const struct ftrack_hub_match *match, const ftrack_hub_queue *queue)
+{
+    bool any = false;
+    for (size_t i = 0; i < match->set->n; i++) {
+        const fti_sub *s = match->set->subs[i];
+        if (!fti_match_has(match, i) || (!s->internal_reply && s->queue != queue))
+            continue;
+        if (atomic_load(&s->removed))
+            return true;
+        any = true;
+    }
+    return !any;
+}
+
+void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
+                  const struct ftrack_hub_match *match, const ftrack_delivery *delivery,
+                  json_object *results, ftrack_dispatch_result *counts)
+{
+    if (match && (results || match_stale(match, queue)))
+        match = NULL;
     ftrack_dispatch_result local = {.size = sizeof(local)};
     if (!counts)
         counts = &local;
-    json_object *wire = ftrack_event_json(event);
-    bool bad;
-    ftrack_expression *target = fti_compile_target(wire, &bad);
-    if (bad)
-        return;
+    dispatch_matcher m = {hub, match, ftrack_event_json(event), NULL, false, false};
     ftrack_delivery d;
     fti_delivery_copy(&d, delivery);
     bool sync = results != NULL;
-    fti_subset *set = fti_subset_get(hub);
-    for (size_t i = 0; set && i < set->n; i++) {
+    /* The set routing matched against, so index i is the subscriber it recorded. */
+    fti_subset *set = match ? match->set : fti_subset_get(hub);
+    for (size_t i = 0; set && i < set->n && !m.bad_target; i++) {
         fti_sub *s = set->subs[i];
         if (s->internal_reply) {
-            if (!sync && fti_sub_accepts(hub, s, target, wire))
+            if (!sync && matcher_accepts(&m, s, i))
                 handle_reply(hub, queue, event);
-        } else if ((sync || s->queue == queue) && fti_sub_accepts(hub, s, target, wire) &&
-                   !atomic_load(&s->removed)) {
+        } else if ((sync || s->queue == queue) && !atomic_load(&s->removed) &&
+                   matcher_accepts(&m, s, i)) {
             run_callback(hub, s, event, &d, results, counts);
         }
         if (ftrack_event_is_stopped(event))
             break;
     }
-    fti_subset_release(set);
-    ftrack_expression_free(target);
+    if (!match)
+        fti_subset_release(set);
+    ftrack_expression_free(m.target);
 }
 
 /* Copy the counts into the caller's struct, as far as the caller's size reaches. */
@@ -122,6 +161,14 @@ ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *tex
                                         const ftrack_delivery *delivery,
                                         ftrack_dispatch_result *result, ftrack_error *err)
 {
+    return ftrack_hub_queue_dispatch_matched(queue, text, len, NULL, delivery, result, err);
+}
+
+ftrack_status ftrack_hub_queue_dispatch_matched(ftrack_hub_queue *queue, const char *text,
+                                                size_t len, const ftrack_hub_match *match,
+                                                const ftrack_delivery *delivery,
+                                                ftrack_dispatch_result *result, ftrack_error *err)
+{
     ftrack_dispatch_result counts;
     memset(&counts, 0, sizeof(counts));
     counts.size = sizeof(counts);
@@ -134,7 +181,7 @@ ftrack_status ftrack_hub_queue_dispatch(ftrack_hub_queue *queue, const char *tex
     ftrack_status st = ftrack_event_parse(text, len, false, &ev, err);
     if (st != FTRACK_OK)
         return st;
-    fti_dispatch(queue->hub, queue, ev, delivery, NULL, &counts);
+    fti_dispatch(queue->hub, queue, ev, match, delivery, NULL, &counts);
     ftrack_event_free(ev);
     result_out(result, &counts);
     return FTRACK_OK;
@@ -249,7 +296,8 @@ ftrack_status ftrack_hub_wait(ftrack_hub *hub, double seconds, ftrack_error *err
         if (left <= 0)
             return FTRACK_OK;
         size_t len = 0;
-        char *text = ftrack_hub_queue_take(q, left > 1e300 ? -1.0 : left, &len);
+        ftrack_hub_match *match = NULL;
+        char *text = ftrack_hub_queue_take_matched(q, left > 1e300 ? -1.0 : left, &len, &match);
         if (!text) {
             pthread_mutex_lock(&q->lock);
             bool closed = q->closed;
@@ -262,11 +310,13 @@ ftrack_status ftrack_hub_wait(ftrack_hub *hub, double seconds, ftrack_error *err
         ftrack_error perr;
         if (ftrack_event_parse(text, len, false, &ev, &perr) != FTRACK_OK) {
             ftrack_log(FTRACK_LOG_WARNING, "hub", "dropped an unreadable event: %s", perr.message);
+            ftrack_hub_match_unref(match);
             free(text);
             continue;
         }
         free(text);
-        fti_dispatch(hub, q, ev, NULL, NULL, NULL);
+        fti_dispatch(hub, q, ev, match, NULL, NULL, NULL);
+        ftrack_hub_match_unref(match);
         bool disconnected = strcmp(ftrack_event_topic(ev), "ftrack.meta.disconnected") == 0;
         ftrack_event_free(ev);
         if (disconnected)

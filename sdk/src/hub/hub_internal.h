@@ -132,7 +132,16 @@ typedef struct fti_item {
     struct fti_item *next;
     char *text;
     size_t len;
+    struct ftrack_hub_match *match; /* referenced; NULL: match at dispatch */
 } fti_item;
+
+/* Which subscribers of a set an event matched when it was routed (match.c): bit i is
+ * set->subs[i]. Immutable once routing made it; reference-counted, and it holds the set. */
+struct ftrack_hub_match {
+    atomic_int refs;
+    fti_subset *set;
+    uint64_t bits[];
+};
 
 typedef enum fti_ack_state { FTI_ACK_PENDING, FTI_ACK_READY, FTI_ACK_DELIVERED } fti_ack_state;
 
@@ -309,18 +318,32 @@ void fti_emit_meta(ftrack_hub *hub, const char *topic);
 ftrack_status fti_queue_create(ftrack_hub *hub, const char *name, size_t capacity,
                                ftrack_hub_queue **out);
 void fti_queue_unref(ftrack_hub_queue *q);
-/* Append a copy of text. Returns false when closed or full (overflow reported). */
-bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len);
+/* Drop what is queued. Needed before the last unref: a queued item's match holds the
+ * subscribers, and they hold their queue. */
+void fti_queue_drop(ftrack_hub_queue *q);
+/* Append a copy of text, with a reference on `match` (may be NULL). Returns false when closed
+ * or full (overflow reported). */
+bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len,
+                    struct ftrack_hub_match *match);
 /* The queue this thread's calls go to by default. */
 ftrack_hub_queue *fti_bound_queue(ftrack_hub *hub);
+
+/* match.c */
+/* A match for `set` with no subscriber marked yet, referenced once and holding a reference
+ * on the set; NULL when out of memory (the event is then matched at dispatch). */
+struct ftrack_hub_match *fti_match_new(fti_subset *set);
+void fti_match_mark(struct ftrack_hub_match *m, size_t i);
+bool fti_match_has(const struct ftrack_hub_match *m, size_t i);
 
 /* dispatch.c */
 /* Dispatch one parsed event on the calling thread (protocol §6.6). `queue` NULL and `results`
  * non-NULL: synchronous publish to every local subscriber (results gets each callback's
- * result, null included; no replies are sent). `counts` (may be NULL) gets what was done. */
+ * result, null included; no replies are sent). `match` (may be NULL) is what routing found:
+ * its subscribers are called without matching again. `counts` (may be NULL) gets what was
+ * done. */
 void fti_dispatch(ftrack_hub *hub, ftrack_hub_queue *queue, ftrack_event *event,
-                  const ftrack_delivery *delivery, json_object *results,
-                  ftrack_dispatch_result *counts);
+                  const struct ftrack_hub_match *match, const ftrack_delivery *delivery,
+                  json_object *results, ftrack_dispatch_result *counts);
 
 /* reply_text.c */
 /* A callback's reply as text (protocol §6.6), without building the event: the pieces of

@@ -206,7 +206,7 @@ ftrack_status ftrack_hub_publish_local(ftrack_hub *hub, ftrack_event *event, jso
     json_object *arr = json_object_new_array();
     if (!arr)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    fti_dispatch(hub, NULL, event, NULL, arr, NULL);
+    fti_dispatch(hub, NULL, event, NULL, NULL, arr, NULL);
     if (results)
         *results = arr;
     else

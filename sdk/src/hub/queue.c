@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Delivery queues (docs/internals/architecture.md): each consumer thread's inbox of event
- * texts.
+ * texts, each with what routing matched (match.c).
  *
  * Routing (route.c) appends a copy of an event's text to the queue of every subscriber it
  * matches, on whichever thread received it; the queue's consumer takes it on its own thread,
@@ -57,11 +57,19 @@ static void queue_drop_items(ftrack_hub_queue *q)
     fti_item *it = q->head;
     while (it) {
         fti_item *next = it->next;
+        ftrack_hub_match_unref(it->match);
         free(it->text); /* and the item, in the same block */
         it = next;
     }
     q->head = q->tail = NULL;
     q->depth = 0;
+}
+
+void fti_queue_drop(ftrack_hub_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    queue_drop_items(q);
+    pthread_mutex_unlock(&q->lock);
 }
 
 void fti_queue_unref(ftrack_hub_queue *q)
@@ -92,16 +100,28 @@ static fti_item *item_new(const char *text, size_t len)
     it->text = block;
     it->len = len;
     it->next = NULL;
+    it->match = NULL;
     return it;
 }
 
-bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len)
+static void item_free(fti_item *it)
+{
+    if (!it)
+        return;
+    ftrack_hub_match_unref(it->match);
+    free(it->text);
+}
+
+bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len,
+                    struct ftrack_hub_match *match)
 {
     fti_item *it = item_new(text, len); /* outside the lock the taker waits on */
+    if (it)
+        it->match = ftrack_hub_match_ref(match);
     pthread_mutex_lock(&q->lock);
     if (q->closed) {
         pthread_mutex_unlock(&q->lock);
-        free(it ? it->text : NULL);
+        item_free(it);
         return false;
     }
     if (q->depth >= q->capacity) {
@@ -109,7 +129,7 @@ bool fti_queue_push(ftrack_hub_queue *q, const char *text, size_t len)
         ftrack_hub_overflow_callback cb = q->overflow;
         void *ud = q->overflow_data;
         pthread_mutex_unlock(&q->lock);
-        free(it ? it->text : NULL);
+        item_free(it);
         if (cb)
             cb(q, text, len, ud);
         else if ((n & (n - 1)) == 0) /* 1, 2, 4, 8...: visible without flooding */
@@ -247,9 +267,7 @@ void ftrack_hub_queue_free(ftrack_hub_queue *queue)
     }
     queue->detached = true;
     pthread_mutex_unlock(&hub->lock);
-    pthread_mutex_lock(&queue->lock);
-    queue_drop_items(queue);
-    pthread_mutex_unlock(&queue->lock);
+    fti_queue_drop(queue);
     if (tl_binding.queue == queue)
         tl_binding.hub = NULL, tl_binding.queue = NULL;
     fti_queue_unref(queue);
@@ -274,6 +292,16 @@ static void abs_monotonic(double deadline, struct timespec *ts)
 
 char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len)
 {
+    ftrack_hub_match *match = NULL;
+    char *text = ftrack_hub_queue_take_matched(queue, timeout, len, &match);
+    ftrack_hub_match_unref(match);
+    return text;
+}
+
+char *ftrack_hub_queue_take_matched(ftrack_hub_queue *queue, double timeout, size_t *len,
+                                    ftrack_hub_match **match)
+{
+    *match = NULL;
     if (!queue)
         return NULL;
     double now = fti_now();
@@ -294,7 +322,8 @@ char *ftrack_hub_queue_take(ftrack_hub_queue *queue, double timeout, size_t *len
             pthread_mutex_unlock(&queue->lock);
             if (len)
                 *len = it->len;
-            return it->text; /* the item is in the text's block (item_new) */
+            *match = it->match; /* the item's reference, handed on */
+            return it->text;    /* the item is in the text's block (item_new) */
         }
         now = fti_now();
         if (queue->closed || now >= deadline) {

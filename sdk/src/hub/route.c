@@ -4,8 +4,9 @@
  * The subscribers are an immutable, reference-counted snapshot (fti_subset), replaced whole on
  * every subscribe or unsubscribe, so routing reads it without the hub's lock. Routing runs on
  * whichever thread received the event (the service thread for server events): it matches the
- * event once against every subscriber and appends its text once to each queue with a match.
- * Dispatch (dispatch.c) matches again on the consumer's own parsed copy. */
+ * event once against every subscriber and appends its text once to each queue with a match,
+ * with the record of which subscribers matched (match.c), so dispatch (dispatch.c) on the
+ * consumer's own parsed copy calls them without matching again. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,7 +244,7 @@ static void queue_set_clear(queue_set *s, size_t i)
 }
 
 static void offer_intake(ftrack_hub *hub, queue_set *qs, json_object *event, const char *text,
-                         size_t len);
+                         size_t len, ftrack_hub_match *match);
 
 /* The queue that published the event this replies to, referenced; NULL when unknown. */
 static ftrack_hub_queue *reply_queue(ftrack_hub *hub, json_object *event)
@@ -280,14 +281,18 @@ void fti_route_set(ftrack_hub *hub, fti_subset *set, json_object *event, const c
     if (bad)
         return;
     queue_set qs = {.n = 0};
+    /* Every subscriber is matched, not just one per queue: the match is all dispatch needs. */
+    ftrack_hub_match *match = set && set->n ? fti_match_new(set) : NULL;
     for (size_t i = 0; set && i < set->n; i++) {
         fti_sub *s = set->subs[i];
         if (atomic_load(&s->removed))
             continue;
-        if (!s->internal_reply && queue_set_has(&qs, s->queue))
-            continue; /* one match per queue is enough */
+        if (!match && !s->internal_reply && queue_set_has(&qs, s->queue))
+            continue; /* without a record (out of memory) one match per queue is enough */
         if (!fti_sub_accepts(hub, s, target, event))
             continue;
+        if (match)
+            fti_match_mark(match, i);
         if (s->internal_reply) {
             ftrack_hub_queue *rq = reply_queue(hub, event);
             queue_set_add(&qs, rq);
@@ -304,14 +309,15 @@ void fti_route_set(ftrack_hub *hub, fti_subset *set, json_object *event, const c
             event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     pthread_rwlock_rdlock(&hub->intake_lock);
     if (text && hub->intake)
-        offer_intake(hub, &qs, event, text, len);
+        offer_intake(hub, &qs, event, text, len, match);
     for (size_t i = 0; i < qs.n; i++) {
         ftrack_hub_queue *q = queue_set_at(&qs, i);
         if (text && q)
-            fti_queue_push(q, text, len);
+            fti_queue_push(q, text, len, match);
         fti_queue_unref(q);
     }
     pthread_rwlock_unlock(&hub->intake_lock);
+    ftrack_hub_match_unref(match);
     free(qs.more);
 }
 
@@ -320,7 +326,7 @@ void fti_route_set(ftrack_hub *hub, fti_subset *set, json_object *event, const c
 /* Hand the tagged queues of `qs` to the intake callback; those it took are cleared from `qs`
  * (and unreferenced) so they are not pushed. Caller holds intake_lock for reading. */
 static void offer_intake(ftrack_hub *hub, queue_set *qs, json_object *event, const char *text,
-                         size_t len)
+                         size_t len, ftrack_hub_match *match)
 {
     void *small[16], **tagged = small;
     bool small_taken[16], *taken = small_taken;
@@ -340,7 +346,7 @@ static void offer_intake(ftrack_hub *hub, queue_set *qs, json_object *event, con
         index[n++] = i;
     }
     if (n)
-        hub->intake(event, text, len, tagged, taken, n, hub->intake_data);
+        hub->intake(event, text, len, match, tagged, taken, n, hub->intake_data);
     for (size_t k = 0; k < n; k++) {
         if (!taken[k])
             continue;
