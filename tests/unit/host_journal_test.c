@@ -23,6 +23,7 @@
 #include "delivery/failure.h"
 #include "delivery/journal.h"
 
+#include "hub_test_support.h"
 #include "journal_test_helpers.h"
 
 static void test_order_and_dedup(void **state)
@@ -590,13 +591,7 @@ static void dispatch_next(fth_journal *j, ftrack_hub_queue *q, bool want_match)
 static void test_match_kept_with_delivery(void **state)
 {
     (void)state;
-    ftrack_hub_options o;
-    ftrack_hub_options_init(&o);
-    o.server_url = "http://127.0.0.1:1";
-    o.api_user = "journal-test";
-    o.api_key = "key";
-    ftrack_hub *hub = NULL;
-    assert_int_equal(ftrack_hub_new(&o, &hub, NULL), FTRACK_OK);
+    ftrack_hub *hub = hub_with("http://127.0.0.1:1", 0);
     ftrack_hub_queue *q = NULL;
     assert_int_equal(ftrack_hub_queue_new(hub, "a", 10, &q, NULL), FTRACK_OK);
     match_case mc = {open_journal(0, 0), 0, {NULL}};

@@ -2,10 +2,11 @@
 #ifndef FTRACK_TEST_HUB_TEST_SUPPORT_H
 #define FTRACK_TEST_HUB_TEST_SUPPORT_H
 /* Helpers shared by the hub client's unit tests (hub_dispatch_test.c, hub_queue_test.c,
- * hub_reply_test.c, hub_reply_text_test.c): a hub made from test options, one pointed at a
- * loopback port where nothing listens (so publishes queue), and subscribers that record their
- * calls or answer with a name. They were copied into each of those files; static inline so
- * each test includes only this header and links nothing more. Include after <cmocka.h>. */
+ * hub_reply_test.c, hub_reply_text_test.c) and host_journal_test.c: a hub made from test
+ * options, one pointed at a loopback port where nothing listens (so publishes queue), and
+ * subscribers that record their calls or answer with a name. They were copied into each of
+ * those files; static inline so each test includes only this header and links nothing more.
+ * Include after <cmocka.h>. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
