@@ -145,6 +145,8 @@ struct fth_journal {
 /* ---- journal_log.c --------------------------------------------------------------------- */
 
 char *fth_jlog_segment_path(const char *dir, uint64_t no);
+/* The checksum of a record's bytes after its crc field (the CRC-32 of zlib's crc32). */
+uint32_t fth_jlog_crc(const void *data, size_t len);
 /* The segment numbers in `dir`, ascending (caller frees); -1 on error (errno set). */
 long fth_jlog_list(const char *dir, uint64_t **out);
 /* Append one record to the head segment (a new one when it is full); false when it cannot be
