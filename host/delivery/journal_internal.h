@@ -17,8 +17,9 @@
  * or closed (no other thread has it then).
  *
  * Record layout (little-endian, every record 8-byte aligned):
- *   header   u32 magic "FTJ1", u32 crc32 (zlib) of the rest of the header and the payload,
- *            u32 payload length, u8 type, u8 flags, u16 instance number, i64 seq
+ *   header   u32 magic "FTJ1", u32 CRC-32 (zlib's crc32, the gzip one) of the rest of the
+ *            header and the payload, u32 payload length, u8 type, u8 flags, u16 instance
+ *            number, i64 seq
  *   payload  by type:
  *     INSTANCE   the instance's name (its number is in the header); repeated at the start of
  *                every segment so each can be read (and dropped) on its own
@@ -184,7 +185,7 @@ struct fth_journal {
 /* ---- journal_log.c --------------------------------------------------------------------- */
 
 char *fth_jlog_segment_path(const char *dir, uint64_t no);
-/* The checksum of a record's bytes after its crc field (the CRC-32 of zlib's crc32). */
+/* The checksum of a record's bytes after its crc field: the CRC-32 zlib's crc32 computes. */
 uint32_t fth_jlog_crc(const void *data, size_t len);
 /* The segment numbers in `dir`, ascending (caller frees); -1 on error (errno set). */
 long fth_jlog_list(const char *dir, uint64_t **out);
