@@ -8,8 +8,8 @@
  * are what one event costs on its way through the hub and the host: socket.io decode and
  * framing, the hub's wire parse, event parse and serialise, a reply's construction, target
  * compilation, subscription matching (per subscriber), and the journal's share: one event
- * appended, handed out, started and finished (the host's path for every event), and the
- * checksum of one event record. */
+ * appended, handed out, started and finished (the host's path for every event), the
+ * in-memory bookkeeping of that alone, and the checksum of one event record. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,7 +211,7 @@ static void b_journal_event(void *a)
     journal_arg *t = a;
     char id[33];
     counter_id(id, t->n++);
-    fth_journal_append(t->j, "bench", id, "ftrack.update", t->text, t->len);
+    fth_journal_append(t->j, "bench", id, "ftrack.action.discover", t->text, t->len);
     fth_journal_entry e;
     if (fth_journal_next(t->j, "bench", &e)) {
         fth_journal_started(t->j, "bench", &e);
@@ -231,7 +231,8 @@ static void b_journal_state(void *a)
     counter_id(id, t->n++);
     if (fth_jstate_event_by_id(t->j, id))
         return;
-    jevent *ev = fth_jstate_add_event(t->j, t->j->next_seq, id, 32, "ftrack.update", 13, 0);
+    jevent *ev =
+        fth_jstate_add_event(t->j, t->j->next_seq, id, 32, "ftrack.action.discover", 22, 0);
     jinstance *in = fth_jstate_instance_num(t->j, 0);
     if (ev && fth_jstate_add(t->j, in, ev, 0, false, false))
         fth_jstate_remove(t->j, in, fth_jstate_find(in, ev->seq));
