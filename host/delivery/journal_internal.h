@@ -89,7 +89,7 @@ typedef struct jsegment {
 /* ---- events, instances, deliveries (journal_state.c) ----------------------------------- */
 
 typedef struct jevent {
-    /* every event in memory, oldest first: the list owns them (journal_state.c) */
+    /* every event in memory, in the order they were added: the list owns them */
     struct jevent *prev, *next;
     uint64_t id_hash; /* of its id: where the index by id has it (journal_index.c) */
     int64_t seq;
@@ -168,8 +168,8 @@ struct fth_journal {
     uint64_t prepared;    /* bytes of the map made ready for writing (journal_log.c) */
     bool created_segment; /* a file was created since the last sync (the directory too) */
     int64_t next_seq;
-    /* every event in memory (their owner), oldest first; by id (the newest with an id); by
-     * seq only while the records are read at open: then nothing else needs it */
+    /* every event in memory (their owner), in the order they were added; by id (the newest
+     * with an id); by seq only while the records are read at open: nothing else needs it */
     jevent *first, *last;
     jindex by_id, by_seq;
     bool seq_indexed;

@@ -136,8 +136,10 @@ jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t
     if (id_len >= FTRACK_ID_MAX)
         return NULL;
     jevent *ev = new_event(seq, id, id_len, topic, topic_len, received);
-    if (!ev || !index_event(j, ev, id_len)) {
-        free(ev);
+    if (!ev)
+        return NULL;
+    if (!index_event(j, ev, id_len)) {
+        free_event(ev);
         return NULL;
     }
     ev->prev = j->last;
