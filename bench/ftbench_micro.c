@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ftbench_micro: micro-benchmarks of the per-event hot paths, in nanoseconds per operation.
  *
- *   ftbench_micro [--seconds S]     (per case; default 0.25)
+ *   ftbench_micro [--seconds S] [--only GROUP]   (S per case, default 0.25; GROUP: event,
+ *                                                  match, journal or crc: a profile of one)
  *
  * Prints one JSON object per case: {"kind":"micro","case":NAME,"ns":N,"bytes":B}. The cases
  * are what one event costs on its way through the hub and the host: socket.io decode and
  * framing, the hub's wire parse, event parse and serialise, a reply's construction, target
- * compilation, and subscription matching (per subscriber). */
+ * compilation, subscription matching (per subscriber), and the journal's share: one event
+ * appended, handed out, started and finished (the host's path for every event), the
+ * in-memory bookkeeping of that alone, and the checksum of one event record. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ftrack/ftrack.h>
 #include "bench_util.h"
+#include "delivery/journal.h"
+#include "delivery/journal_internal.h"
 #include "hub/server_internal.h"
 #include "wire/socketio.h"
 
@@ -179,6 +186,121 @@ static void b_hub_wire_parse(void *a)
     }
 }
 
+/* ---- the journal ------------------------------------------------------------------------- */
+
+/* A new 32-hex-digit event id from a counter (snprintf would weigh more than what is timed). */
+static void counter_id(char id[33], unsigned long n)
+{
+    for (int i = 31; i >= 0; i--, n >>= 4)
+        id[i] = "0123456789abcdef"[n & 15];
+    id[32] = '\0';
+}
+
+typedef struct journal_arg {
+    fth_journal *j;
+    const char *text;
+    size_t len;
+    unsigned long n;
+} journal_arg;
+
+/* Each call a new event id, as on a live host: with the default window every finished event
+ * past the newest 4,096 is forgotten, so the steady state's bookkeeping is timed too. The
+ * host's timer compacts about every 30 s; here every 4,096 events keeps the files few. */
+static void b_journal_event(void *a)
+{
+    journal_arg *t = a;
+    char id[33];
+    counter_id(id, t->n++);
+    fth_journal_append(t->j, "bench", id, "ftrack.action.discover", t->text, t->len);
+    fth_journal_entry e;
+    if (fth_journal_next(t->j, "bench", &e)) {
+        fth_journal_started(t->j, "bench", &e);
+        fth_journal_finished(t->j, "bench", &e);
+        fth_journal_entry_clear(&e);
+    }
+    if (t->n % 4096 == 0)
+        fth_journal_compact(t->j, NULL);
+}
+
+/* The in-memory part alone (journal_state.c), no file: a new id looked up and added, its
+ * delivery added and finished, the oldest remembered event forgotten. */
+static void b_journal_state(void *a)
+{
+    journal_arg *t = a;
+    char id[33];
+    counter_id(id, t->n++);
+    if (fth_jstate_event_by_id(t->j, id))
+        return;
+    jevent *ev =
+        fth_jstate_add_event(t->j, t->j->next_seq, id, 32, "ftrack.action.discover", 22, 0);
+    jinstance *in = fth_jstate_instance_num(t->j, 0);
+    if (ev && fth_jstate_add(t->j, in, ev, 0, false, false))
+        fth_jstate_remove(t->j, in, fth_jstate_find(in, ev->seq));
+}
+
+static void b_record_crc(void *a)
+{
+    text_arg *t = a;
+    g_sink += fth_jlog_crc(t->text, t->len);
+}
+
+static void remove_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char file[512];
+        snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(file);
+    }
+    if (d)
+        closedir(d);
+    rmdir(path);
+}
+
+static void run_journal_cases(void)
+{
+    /* In memory where it can be: the file system's work is not what is timed, and on a disk
+     * its write-back makes the figure vary from run to run. */
+    char dir[] = "/dev/shm/ftbench-journal-XXXXXX", alt[] = "/tmp/ftbench-journal-XXXXXX";
+    char *at = mkdtemp(dir) ? dir : mkdtemp(alt);
+    if (!at)
+        return;
+    fth_journal_options o;
+    fth_journal_options_init(&o);
+    o.path = at;
+    o.fsync = FTH_FSYNC_OFF;
+    journal_arg t = {.text = DISCOVER, .len = strlen(DISCOVER)};
+    if (fth_journal_open(&o, &t.j, NULL) == FTRACK_OK) {
+        report("journal_append_finish", measure(b_journal_event, &t), t.len);
+        fth_journal_close(t.j);
+    }
+    remove_dir(at);
+
+    /* A journal with no files: only what journal_state.c keeps. */
+    fth_journal *mem = calloc(1, sizeof(*mem));
+    if (!mem)
+        return;
+    fth_journal_options_init(&mem->options);
+    if (fth_jstate_init(mem) && fth_jstate_name_instance(mem, 0, "bench", 5)) {
+        journal_arg s = {.j = mem};
+        report("journal_state_per_event", measure(b_journal_state, &s), 0);
+    }
+    fth_jstate_free(mem);
+    free(mem);
+}
+
+static void run_crc_case(void)
+{
+    /* An event record as the journal checksums it: the header after its crc field, the
+     * fixed event part, one target, the id and topic, the text. */
+    static char record[16 + 24 + 6 + 32 + 22 + sizeof(DISCOVER) - 1];
+    memcpy(record + sizeof(record) - (sizeof(DISCOVER) - 1), DISCOVER, sizeof(DISCOVER) - 1);
+    text_arg r = {.text = record, .len = sizeof(record)};
+    report("journal_record_crc", measure(b_record_crc, &r), r.len);
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 static void run_event_cases(const char *label, const char *text)
@@ -246,12 +368,23 @@ static void run_match_cases(void)
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i + 1 < argc; i += 2)
+    const char *only = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--seconds") == 0)
             g_seconds = strtod(argv[i + 1], NULL);
+        else if (strcmp(argv[i], "--only") == 0)
+            only = argv[i + 1];
+    }
     ftrack_log_set_level(FTRACK_LOG_ERROR);
-    run_event_cases("discover", DISCOVER);
-    run_event_cases("update", UPDATE);
-    run_match_cases();
+    if (!only || strcmp(only, "event") == 0) {
+        run_event_cases("discover", DISCOVER);
+        run_event_cases("update", UPDATE);
+    }
+    if (!only || strcmp(only, "match") == 0)
+        run_match_cases();
+    if (!only || strcmp(only, "journal") == 0)
+        run_journal_cases();
+    if (!only || strcmp(only, "crc") == 0)
+        run_crc_case();
     return g_sink == 42 ? 1 : 0;
 }

@@ -5,6 +5,7 @@
  * What the pieces of the event journal share (private to them; the host uses journal.h):
  *   journal_log.c      the segment files: record layout, checksums, append, scan, sync
  *   journal_state.c    what is pending in memory: events, instances, deliveries
+ *   journal_index.c    the hash index of events, by id (and by seq while recovering)
  *   journal.c          the API: options, open and close, append, next/started/finished,
  *                      requeue, stats
  *   journal_recover.c  the state rebuilt from the records at open, and the import of an old
@@ -16,8 +17,9 @@
  * or closed (no other thread has it then).
  *
  * Record layout (little-endian, every record 8-byte aligned):
- *   header   u32 magic "FTJ1", u32 crc32 (zlib) of the rest of the header and the payload,
- *            u32 payload length, u8 type, u8 flags, u16 instance number, i64 seq
+ *   header   u32 magic "FTJ1", u32 CRC-32 (zlib's crc32, the gzip one) of the rest of the
+ *            header and the payload, u32 payload length, u8 type, u8 flags, u16 instance
+ *            number, i64 seq
  *   payload  by type:
  *     INSTANCE   the instance's name (its number is in the header); repeated at the start of
  *                every segment so each can be read (and dropped) on its own
@@ -87,6 +89,9 @@ typedef struct jsegment {
 /* ---- events, instances, deliveries (journal_state.c) ----------------------------------- */
 
 typedef struct jevent {
+    /* every event in memory, in the order they were added: the list owns them */
+    struct jevent *prev, *next;
+    uint64_t id_hash; /* of its id: where the index by id has it (journal_index.c) */
     int64_t seq;
     uint64_t seg;      /* the segment holding its record */
     uint64_t text_off; /* where its text starts in that segment */
@@ -113,6 +118,39 @@ typedef struct jdelivery {
     bool started_earlier; /* an earlier run started it (attempts > 0 at open) */
 } jdelivery;
 
+/* ---- the event index (journal_index.c) -------------------------------------------------- */
+
+typedef struct jindex_slot {
+    uint64_t hash;
+    jevent *ev; /* NULL: empty */
+} jindex_slot;
+
+typedef struct jindex {
+    jindex_slot *slots;
+    size_t mask; /* slots - 1 (a power of two) */
+    size_t count;
+    uint64_t key[2]; /* of the id hash: random per table */
+} jindex;
+
+/* Whether `ev` has the key `key` (an event whose hash matched). */
+typedef bool (*jindex_match_fn)(const jevent *ev, const void *key);
+
+bool fth_jindex_init(jindex *x);
+void fth_jindex_free(jindex *x);
+uint64_t fth_jindex_hash_id(const jindex *x, const char *id, size_t len);
+/* Distinct for distinct seqs: an index by seq passes no match function (NULL below). */
+uint64_t fth_jindex_hash_seq(int64_t seq);
+/* The event with `hash` that `match` accepts (NULL: the first with `hash`), or NULL. */
+jevent *fth_jindex_find(const jindex *x, uint64_t hash, jindex_match_fn match, const void *key);
+/* Index `ev` under `hash`, in place of the one with the same key (handed back in *replaced,
+ * else NULL); false when out of memory (nothing changed). */
+bool fth_jindex_put(jindex *x, uint64_t hash, jevent *ev, jindex_match_fn match, const void *key,
+                    jevent **replaced);
+/* Take `ev` (this very event, under `hash`) out; false when it was not in. */
+bool fth_jindex_remove(jindex *x, uint64_t hash, const jevent *ev);
+/* The slots the table holds now (tests: memory follows the entries). */
+size_t fth_jindex_slots(const jindex *x);
+
 typedef struct jinstance {
     char *name;
     uint16_t num;
@@ -133,10 +171,12 @@ struct fth_journal {
     uint64_t prepared;    /* bytes of the map made ready for writing (journal_log.c) */
     bool created_segment; /* a file was created since the last sync (the directory too) */
     int64_t next_seq;
-    /* events by seq (jevent owner) and by id */
-    struct lh_table *by_seq, *by_id;
-    size_t seq_deletes, id_deletes; /* since each was last rebuilt (journal_state.c) */
-    jevent *done_head, *done_tail;  /* finished events kept for deduplication, oldest first */
+    /* every event in memory (their owner), in the order they were added; by id (the newest
+     * with an id); by seq only while the records are read at open: nothing else needs it */
+    jevent *first, *last;
+    jindex by_id, by_seq;
+    bool seq_indexed;
+    jevent *done_head, *done_tail; /* finished events kept for deduplication, oldest first */
     size_t done_count;
     jinstance **insts; /* by number */
     size_t ninsts;
@@ -148,6 +188,8 @@ struct fth_journal {
 /* ---- journal_log.c --------------------------------------------------------------------- */
 
 char *fth_jlog_segment_path(const char *dir, uint64_t no);
+/* The checksum of a record's bytes after its crc field: the CRC-32 zlib's crc32 computes. */
+uint32_t fth_jlog_crc(const void *data, size_t len);
 /* The segment numbers in `dir`, ascending (caller frees); -1 on error (errno set). */
 long fth_jlog_list(const char *dir, uint64_t **out);
 /* Append one record to the head segment (a new one when it is full); false when it cannot be
@@ -197,7 +239,11 @@ bool fth_jlog_event_parts(const jrec_header *h, const unsigned char *payload, jr
 
 bool fth_jstate_init(fth_journal *j);
 void fth_jstate_free(fth_journal *j);
+/* The event `seq`; found through an index only between fth_jstate_index_seqs and
+ * fth_jstate_drop_seqs (recovery), else by a walk of every event. */
 jevent *fth_jstate_event(fth_journal *j, int64_t seq);
+bool fth_jstate_index_seqs(fth_journal *j);
+void fth_jstate_drop_seqs(fth_journal *j);
 jevent *fth_jstate_event_by_id(fth_journal *j, const char *id);
 /* A new event (seq, id, topic, where its text is); NULL when out of memory. */
 jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t id_len,

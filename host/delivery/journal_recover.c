@@ -185,10 +185,14 @@ ftrack_status fth_journal_recover(fth_journal *j, ftrack_error *err)
     if (n < 0)
         return fti_error(err, FTRACK_ERR_IO, "cannot list the journal %s: %s", j->dir,
                          strerror(errno));
-    ftrack_status st = FTRACK_OK;
+    /* Marks and moved copies name their event by seq: indexed while the records are read. */
+    ftrack_status st = fth_jstate_index_seqs(j)
+                           ? FTRACK_OK
+                           : fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     for (long i = 0; st == FTRACK_OK && i < n; i++)
         st = read_segment(j, nos[i], i == n - 1, err);
     free(nos);
+    fth_jstate_drop_seqs(j);
     mark_started_earlier(j);
     return st;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the journal knows in memory (journal_internal.h): its events by seq and id, its
- * instances by number and name, each instance's pending deliveries in seq order, and the
- * finished events remembered for deduplication. Rebuilt from the records at every open. */
+/* What the journal knows in memory (journal_internal.h): its events (by id, and by seq while
+ * the records are read at open), its instances by number and name, each instance's pending
+ * deliveries in seq order, and the finished events remembered for deduplication. Rebuilt from
+ * the records at every open. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,23 +13,9 @@
 #define DEDUP_MAX 4096
 #define TOPIC_KEPT 127
 
-static unsigned long seq_hash(const void *k)
+/* The one place an event is freed. */
+static void free_event(jevent *ev)
 {
-    uint64_t x = (uint64_t) * (const int64_t *)k;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (unsigned long)x;
-}
-
-static int seq_equal(const void *a, const void *b)
-{
-    return *(const int64_t *)a == *(const int64_t *)b;
-}
-
-static void free_event(struct lh_entry *e)
-{
-    jevent *ev = (jevent *)lh_entry_v(e);
     if (ev->insts != ev->inline_insts)
         free(ev->insts);
     free(ev);
@@ -36,18 +23,19 @@ static void free_event(struct lh_entry *e)
 
 bool fth_jstate_init(fth_journal *j)
 {
-    j->by_seq = lh_table_new(256, free_event, seq_hash, seq_equal);
-    j->by_id = lh_kchar_table_new(256, NULL);
     j->inst_by_name = lh_kchar_table_new(64, NULL);
-    return j->by_seq && j->by_id && j->inst_by_name;
+    return fth_jindex_init(&j->by_id) && j->inst_by_name;
 }
 
 void fth_jstate_free(fth_journal *j)
 {
-    if (j->by_id)
-        lh_table_free(j->by_id);
-    if (j->by_seq)
-        lh_table_free(j->by_seq);
+    fth_jstate_drop_seqs(j);
+    for (jevent *ev = j->first, *next; ev; ev = next) {
+        next = ev->next;
+        free_event(ev);
+    }
+    j->first = j->last = NULL;
+    fth_jindex_free(&j->by_id);
     if (j->inst_by_name)
         lh_table_free(j->inst_by_name);
     for (size_t i = 0; i < j->ninsts; i++) {
@@ -63,36 +51,56 @@ void fth_jstate_free(fth_journal *j)
     free(j->insts);
 }
 
-/* json-c's table leaves a tombstone per deleted entry and a lookup of a missing key (every
- * new event's id) probes until an empty slot: with events added and forgotten all day the
- * tombstones fill the table and each lookup becomes a scan. Rebuilt once as many entries
- * were deleted as it holds (amortised O(1)), roomy enough that probes stay short. */
-static void deleted_from(struct lh_table *t, size_t *deletes)
+static bool id_is(const jevent *ev, const void *id)
 {
-    size_t live = (size_t)lh_table_length(t);
-    if (++*deletes < live + 256)
+    return strcmp(ev->id, id) == 0;
+}
+
+/* Only the records read at open name events by seq (marks, copies): at run time a seq index
+ * would cost an insert and a delete per event that nothing reads. */
+bool fth_jstate_index_seqs(fth_journal *j)
+{
+    if (j->seq_indexed)
+        return true;
+    if (!fth_jindex_init(&j->by_seq))
+        return false;
+    j->seq_indexed = true;
+    for (jevent *ev = j->first; ev; ev = ev->next) {
+        jevent *was;
+        if (!fth_jindex_put(&j->by_seq, fth_jindex_hash_seq(ev->seq), ev, NULL, NULL, &was)) {
+            fth_jstate_drop_seqs(j);
+            return false;
+        }
+    }
+    return true;
+}
+
+void fth_jstate_drop_seqs(fth_journal *j)
+{
+    if (!j->seq_indexed)
         return;
-    *deletes = 0;
-    lh_table_resize(t, (int)(2 * live + 256));
+    fth_jindex_free(&j->by_seq);
+    j->seq_indexed = false;
 }
 
 jevent *fth_jstate_event(fth_journal *j, int64_t seq)
 {
-    void *v = NULL;
-    return lh_table_lookup_ex(j->by_seq, &seq, &v) ? v : NULL;
+    if (j->seq_indexed)
+        return fth_jindex_find(&j->by_seq, fth_jindex_hash_seq(seq), NULL, NULL);
+    for (jevent *ev = j->last; ev; ev = ev->prev)
+        if (ev->seq == seq)
+            return ev;
+    return NULL;
 }
 
 jevent *fth_jstate_event_by_id(fth_journal *j, const char *id)
 {
-    void *v = NULL;
-    return lh_table_lookup_ex(j->by_id, id, &v) ? v : NULL;
+    return fth_jindex_find(&j->by_id, fth_jindex_hash_id(&j->by_id, id, strlen(id)), id_is, id);
 }
 
-jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t id_len,
-                             const char *topic, size_t topic_len, double received)
+static jevent *new_event(int64_t seq, const char *id, size_t id_len, const char *topic,
+                         size_t topic_len, double received)
 {
-    if (id_len >= FTRACK_ID_MAX)
-        return NULL;
     size_t t = topic_len < TOPIC_KEPT ? topic_len : TOPIC_KEPT;
     jevent *ev = calloc(1, sizeof(*ev) + id_len + 1 + t + 1);
     if (!ev)
@@ -105,18 +113,44 @@ jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t
     char *topic_copy = ev->id + id_len + 1;
     memcpy(topic_copy, topic, t);
     ev->topic = topic_copy;
-    if (lh_table_insert(j->by_seq, &ev->seq, ev) != 0) {
-        free(ev);
+    return ev;
+}
+
+/* Indexed by id (and by seq while recovering); false when out of memory (in neither then). A
+ * second event with a known id (two records of one event never share a seq, so this is a
+ * replay written anew) takes the id over: the id finds the newest. */
+static bool index_event(fth_journal *j, jevent *ev, size_t id_len)
+{
+    jevent *was;
+    ev->id_hash = fth_jindex_hash_id(&j->by_id, ev->id, id_len);
+    if (j->seq_indexed &&
+        !fth_jindex_put(&j->by_seq, fth_jindex_hash_seq(ev->seq), ev, NULL, NULL, &was))
+        return false;
+    if (fth_jindex_put(&j->by_id, ev->id_hash, ev, id_is, ev->id, &was))
+        return true;
+    if (j->seq_indexed)
+        fth_jindex_remove(&j->by_seq, fth_jindex_hash_seq(ev->seq), ev);
+    return false;
+}
+
+jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t id_len,
+                             const char *topic, size_t topic_len, double received)
+{
+    if (id_len >= FTRACK_ID_MAX)
+        return NULL;
+    jevent *ev = new_event(seq, id, id_len, topic, topic_len, received);
+    if (!ev)
+        return NULL;
+    if (!index_event(j, ev, id_len)) {
+        free_event(ev);
         return NULL;
     }
-    /* A second event with a known id (two records of one event never share a seq, so this
-     * is a replay written anew): the id finds the newest. */
-    if (lh_table_delete(j->by_id, ev->id) == 0)
-        deleted_from(j->by_id, &j->id_deletes);
-    if (lh_table_insert(j->by_id, ev->id, ev) != 0) {
-        lh_table_delete(j->by_seq, &ev->seq);
-        return NULL;
-    }
+    ev->prev = j->last;
+    if (j->last)
+        j->last->next = ev;
+    else
+        j->first = ev;
+    j->last = ev;
     if (seq >= j->next_seq)
         j->next_seq = seq + 1;
     return ev;
@@ -124,13 +158,18 @@ jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t
 
 static void forget_event(fth_journal *j, jevent *ev)
 {
-    void *v = NULL;
-    if (lh_table_lookup_ex(j->by_id, ev->id, &v) && v == ev) {
-        lh_table_delete(j->by_id, ev->id);
-        deleted_from(j->by_id, &j->id_deletes);
-    }
-    lh_table_delete(j->by_seq, &ev->seq); /* frees it */
-    deleted_from(j->by_seq, &j->seq_deletes);
+    fth_jindex_remove(&j->by_id, ev->id_hash, ev); /* not in when a newer one took its id */
+    if (j->seq_indexed)
+        fth_jindex_remove(&j->by_seq, fth_jindex_hash_seq(ev->seq), ev);
+    if (ev->prev)
+        ev->prev->next = ev->next;
+    else
+        j->first = ev->next;
+    if (ev->next)
+        ev->next->prev = ev->prev;
+    else
+        j->last = ev->prev;
+    free_event(ev);
 }
 
 jinstance *fth_jstate_instance_num(fth_journal *j, uint16_t num)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The event journal's files (host/delivery/journal_log.c, journal_compact.c): a torn tail, a
- * corrupted record, an event for ten instances stored once, and compaction copying live events
- * forward without losing the marks of events in older files. */
+/* The event journal's files (host/delivery/journal_log.c, journal_compact.c): the record
+ * checksum (the same as zlib's crc32, which wrote older files), a torn tail, a corrupted record,
+ * an event for ten instances stored once, and compaction copying live events forward without
+ * losing the marks of events in older files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,12 +10,79 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "delivery/journal.h"
+#include "delivery/journal_internal.h"
 #include "journal_test_helpers.h"
+
+/* The record checksum is zlib's CRC-32 bit for bit, at every length and alignment. */
+static void test_crc_as_zlib(void **state)
+{
+    (void)state;
+    assert_int_equal(fth_jlog_crc("123456789", 9), 0xcbf43926u); /* the CRC-32 check value */
+    static unsigned char buf[70000];
+    unsigned x = 12345;
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (unsigned char)(x >> 16);
+    }
+    for (size_t len = 0; len <= 2100; len++)
+        for (size_t at = 0; at < 8; at++)
+            assert_int_equal(fth_jlog_crc(buf + at, len), (uint32_t)crc32_z(0, buf + at, len));
+    for (size_t len = 4096; len < 65536; len = len * 3 / 2 + 7)
+        assert_int_equal(fth_jlog_crc(buf + 3, len), (uint32_t)crc32_z(0, buf + 3, len));
+}
+
+/* Append one record, its checksum by zlib, to `f` (as the journal wrote before ISA-L). */
+static void put_record(FILE *f, uint8_t type, uint16_t inst, int64_t seq, const void *payload,
+                       size_t len)
+{
+    unsigned char rec[512] = {0};
+    size_t total = (JREC_HEADER + len + 7) & ~(size_t)7;
+    assert_true(total <= sizeof(rec));
+    jrec_header h = {JREC_MAGIC, 0, (uint32_t)len, type, 0, inst, seq};
+    memcpy(rec, &h, sizeof(h));
+    memcpy(rec + JREC_HEADER, payload, len);
+    h.crc = (uint32_t)crc32_z(0, rec + 8, JREC_HEADER - 8 + len);
+    memcpy(rec + 4, &h.crc, sizeof(h.crc));
+    assert_int_equal(fwrite(rec, 1, total, f), total);
+}
+
+/* A segment file checksummed by zlib (an older host's) is read as it was written. */
+static void test_zlib_file_read(void **state)
+{
+    (void)state;
+    char path[400];
+    snprintf(path, sizeof(path), "%s/journal", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/journal/0000000000000001.seg", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    put_record(f, REC_INSTANCE, 0, 0, "a", 1);
+    const char *id = "old-1", *topic = "t", *text = "{\"id\":\"old-1\",\"topic\":\"t\"}";
+    unsigned char ev[256];
+    jrec_event e = {1.0, (uint32_t)strlen(text), (uint16_t)strlen(id), 1, 1, {0}};
+    jrec_target t = {0, 0, 0};
+    size_t n = 0;
+    memcpy(ev + n, &e, sizeof(e)), n += JREC_EVENT_FIXED;
+    memcpy(ev + n, &t, sizeof(t)), n += JREC_TARGET;
+    memcpy(ev + n, id, strlen(id)), n += strlen(id);
+    memcpy(ev + n, topic, 1), n += 1;
+    memcpy(ev + n, text, strlen(text)), n += strlen(text);
+    put_record(f, REC_EVENT, 0, 7, ev, n);
+    fclose(f);
+    fth_journal *j = open_journal(0, 0);
+    fth_journal_stats st;
+    fth_journal_get_stats(j, &st);
+    assert_int_equal(st.corrupt, 0);
+    expect_next(j, "a", "old-1", false);
+    fth_journal_close(j);
+}
 
 /* The newest segment file of the journal (its path in `out`). */
 static void newest_segment(char *out, size_t size)
@@ -250,6 +318,8 @@ static void test_marks_kept_with_their_event(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc_as_zlib),
+        cmocka_unit_test_setup_teardown(test_zlib_file_read, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_torn_tail, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_corrupt_middle, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_stored_once, make_dir, remove_dir),

@@ -456,6 +456,43 @@ static void test_forget(void **state)
     fth_journal_close(j);
 }
 
+/* Reopened after more events than are remembered: the marks read at open find their events by
+ * seq (the delivery for a second instance, a start, the finishes), and the events forgotten
+ * while reading (past the newest 4,096 finished) are new again. */
+static void test_recover_by_seq(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    fth_journal *j = open_journal(0, 0);
+    char id[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "r%d", i);
+        assert_int_equal(append(j, "a", id, i), FTH_APPEND_ADDED);
+        if (i % 1000 == 0)
+            assert_int_equal(append(j, "b", id, i), FTH_APPEND_ADDED);
+        expect_next(j, "a", id, false);
+    }
+    fth_journal_entry e;
+    assert_true(fth_journal_next(j, "b", &e));
+    fth_journal_started(j, "b", &e); /* and the host died in the callback */
+    fth_journal_entry_clear(&e);
+    fth_journal_close(j);
+
+    j = open_journal(0, 0);
+    assert_int_equal(fth_journal_pending(j, "a"), 0);
+    assert_int_equal(fth_journal_pending(j, "b"), N / 1000);
+    assert_true(fth_journal_next(j, "b", &e));
+    assert_string_equal(e.id, "r0");
+    assert_int_equal(e.attempts, 1);
+    assert_true(e.redelivery);
+    fth_journal_entry_clear(&e);
+    assert_int_equal(append(j, "a", "r4999", 0), FTH_APPEND_DUPLICATE); /* remembered */
+    assert_int_equal(append(j, "a", "r1000", 0), FTH_APPEND_DUPLICATE); /* pending for b */
+    assert_int_equal(append(j, "a", "r1", 0), FTH_APPEND_ADDED);        /* forgotten */
+    expect_next(j, "a", "r1", false);
+    fth_journal_close(j);
+}
+
 static size_t count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -670,6 +707,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handoff_interleaved, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_handoff_retry_replay_restart, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_forget, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_recover_by_seq, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_unfinished_after_crashes, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_marks_below_across_apply, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_crash_guard_record, make_dir, remove_dir),
