@@ -13,52 +13,21 @@
 
 #define MIN_SLOTS 64
 
-static uint64_t rotl(uint64_t x, int b)
+/* json-c's string hash, seeded at random per process: event ids come from the network, and a
+ * hash whose seed they cannot know keeps crafted ids from piling into one run of slots. json-c
+ * hands it out only as a string table's hash function. */
+static lh_hash_fn *string_hash(void)
 {
-    return (x << b) | (x >> (64 - b));
+    struct lh_table *t = lh_kchar_table_new(1, NULL);
+    lh_hash_fn *fn = t ? t->hash_fn : NULL;
+    if (t)
+        lh_table_free(t);
+    return fn;
 }
 
-/* One SipHash round over the state v[0..3] (inline: the state stays in registers). */
-static inline __attribute__((always_inline)) void sip_round(uint64_t *v)
+uint64_t fth_jindex_hash_id(const jindex *x, const char *id)
 {
-    v[0] += v[1];
-    v[1] = rotl(v[1], 13) ^ v[0];
-    v[0] = rotl(v[0], 32);
-    v[2] += v[3];
-    v[3] = rotl(v[3], 16) ^ v[2];
-    v[0] += v[3];
-    v[3] = rotl(v[3], 21) ^ v[0];
-    v[2] += v[1];
-    v[1] = rotl(v[1], 17) ^ v[2];
-    v[2] = rotl(v[2], 32);
-}
-
-/* SipHash-1-3 (the variant Python's and Rust's tables use): event ids come from the network,
- * and a keyed hash whose key they cannot know keeps crafted ids from piling into one run of
- * slots. */
-uint64_t fth_jindex_hash_id(const jindex *x, const char *id, size_t len)
-{
-    uint64_t v[4] = {x->key[0] ^ 0x736f6d6570736575ULL, x->key[1] ^ 0x646f72616e646f6dULL,
-                     x->key[0] ^ 0x6c7967656e657261ULL, x->key[1] ^ 0x7465646279746573ULL};
-    const unsigned char *p = (const unsigned char *)id;
-    size_t whole = len & ~(size_t)7;
-    for (size_t i = 0; i < whole; i += 8) {
-        uint64_t m;
-        memcpy(&m, p + i, 8);
-        v[3] ^= m;
-        sip_round(v);
-        v[0] ^= m;
-    }
-    uint64_t last = (uint64_t)len << 56;
-    for (size_t i = 0; i < (len & 7); i++)
-        last |= (uint64_t)p[whole + i] << (8 * i);
-    v[3] ^= last;
-    sip_round(v);
-    v[0] ^= last;
-    v[2] ^= 0xff;
-    for (int i = 0; i < 3; i++)
-        sip_round(v);
-    return v[0] ^ v[1] ^ v[2] ^ v[3];
+    return x->string_hash(id);
 }
 
 /* A bijection (MurmurHash3's finaliser): distinct seqs never share a hash, so a lookup by seq
@@ -77,10 +46,10 @@ uint64_t fth_jindex_hash_seq(int64_t seq)
 bool fth_jindex_init(jindex *x)
 {
     memset(x, 0, sizeof(*x));
-    fti_random_bytes(x->key, sizeof(x->key));
+    x->string_hash = string_hash();
     x->slots = calloc(MIN_SLOTS, sizeof(*x->slots));
     x->mask = MIN_SLOTS - 1;
-    return x->slots != NULL;
+    return x->slots != NULL && x->string_hash != NULL;
 }
 
 void fth_jindex_free(jindex *x)

@@ -129,7 +129,7 @@ typedef struct jindex {
     jindex_slot *slots;
     size_t mask; /* slots - 1 (a power of two) */
     size_t count;
-    uint64_t key[2]; /* of the id hash: random per table */
+    lh_hash_fn *string_hash; /* json-c's, for ids (journal_index.c) */
 } jindex;
 
 /* Whether `ev` has the key `key` (an event whose hash matched). */
@@ -137,7 +137,7 @@ typedef bool (*jindex_match_fn)(const jevent *ev, const void *key);
 
 bool fth_jindex_init(jindex *x);
 void fth_jindex_free(jindex *x);
-uint64_t fth_jindex_hash_id(const jindex *x, const char *id, size_t len);
+uint64_t fth_jindex_hash_id(const jindex *x, const char *id);
 /* Distinct for distinct seqs: an index by seq passes no match function (NULL below). */
 uint64_t fth_jindex_hash_seq(int64_t seq);
 /* The event with `hash` that `match` accepts (NULL: the first with `hash`), or NULL. */

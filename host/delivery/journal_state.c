@@ -95,7 +95,7 @@ jevent *fth_jstate_event(fth_journal *j, int64_t seq)
 
 jevent *fth_jstate_event_by_id(fth_journal *j, const char *id)
 {
-    return fth_jindex_find(&j->by_id, fth_jindex_hash_id(&j->by_id, id, strlen(id)), id_is, id);
+    return fth_jindex_find(&j->by_id, fth_jindex_hash_id(&j->by_id, id), id_is, id);
 }
 
 static jevent *new_event(int64_t seq, const char *id, size_t id_len, const char *topic,
@@ -119,10 +119,10 @@ static jevent *new_event(int64_t seq, const char *id, size_t id_len, const char 
 /* Indexed by id (and by seq while recovering); false when out of memory (in neither then). A
  * second event with a known id (two records of one event never share a seq, so this is a
  * replay written anew) takes the id over: the id finds the newest. */
-static bool index_event(fth_journal *j, jevent *ev, size_t id_len)
+static bool index_event(fth_journal *j, jevent *ev)
 {
     jevent *was;
-    ev->id_hash = fth_jindex_hash_id(&j->by_id, ev->id, id_len);
+    ev->id_hash = fth_jindex_hash_id(&j->by_id, ev->id);
     if (j->seq_indexed &&
         !fth_jindex_put(&j->by_seq, fth_jindex_hash_seq(ev->seq), ev, NULL, NULL, &was))
         return false;
@@ -141,7 +141,7 @@ jevent *fth_jstate_add_event(fth_journal *j, int64_t seq, const char *id, size_t
     jevent *ev = new_event(seq, id, id_len, topic, topic_len, received);
     if (!ev)
         return NULL;
-    if (!index_event(j, ev, id_len)) {
+    if (!index_event(j, ev)) {
         free_event(ev);
         return NULL;
     }

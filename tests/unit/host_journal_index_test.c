@@ -37,14 +37,14 @@ static bool seq_is(const jevent *ev, const void *seq)
 static void put_id(jindex *x, jevent *ev)
 {
     jevent *was;
-    ev->id_hash = fth_jindex_hash_id(x, ev->id, strlen(ev->id));
+    ev->id_hash = fth_jindex_hash_id(x, ev->id);
     assert_true(fth_jindex_put(x, ev->id_hash, ev, id_is, ev->id, &was));
     assert_null(was);
 }
 
 static jevent *find_id(const jindex *x, const char *id)
 {
-    return fth_jindex_find(x, fth_jindex_hash_id(x, id, strlen(id)), id_is, id);
+    return fth_jindex_find(x, fth_jindex_hash_id(x, id), id_is, id);
 }
 
 static void test_by_id(void **state)
@@ -81,7 +81,7 @@ static void test_newest_takes_the_id(void **state)
     jevent *old = make_event(1), *replay = make_event(2), *was;
     strcpy(replay->id, old->id);
     put_id(&x, old);
-    replay->id_hash = fth_jindex_hash_id(&x, replay->id, strlen(replay->id));
+    replay->id_hash = fth_jindex_hash_id(&x, replay->id);
     assert_int_equal(replay->id_hash, old->id_hash);
     assert_true(fth_jindex_put(&x, replay->id_hash, replay, id_is, replay->id, &was));
     assert_ptr_equal(was, old);
