@@ -181,6 +181,13 @@ struct fth_journal {
     jinstance **insts; /* by number */
     size_t ninsts;
     struct lh_table *inst_by_name;
+    /* The last instances looked up, by the address of the name they were asked by: a worker
+     * asks with the same string for each of its events, four times an event. Checked against
+     * the instance's name, so a string freed and reused for another name is not mistaken. */
+    struct {
+        const char *asked;
+        jinstance *in;
+    } inst_recent[8];
     uint64_t pending;
     uint64_t written, evicted, expired, duplicates, write_errors, corrupt;
 };

@@ -209,12 +209,26 @@ bool fth_jstate_name_instance(fth_journal *j, uint16_t num, const char *name, si
     return new_instance(j, num, name, len) != NULL;
 }
 
+static jinstance *instance_by_name(fth_journal *j, const char *name)
+{
+    size_t slot = ((uintptr_t)name >> 4) % (sizeof(j->inst_recent) / sizeof(j->inst_recent[0]));
+    jinstance *in = j->inst_recent[slot].in;
+    if (j->inst_recent[slot].asked == name && strcmp(in->name, name) == 0)
+        return in;
+    void *v = NULL;
+    if (!lh_table_lookup_ex(j->inst_by_name, name, &v))
+        return NULL;
+    j->inst_recent[slot].asked = name;
+    j->inst_recent[slot].in = v;
+    return v;
+}
+
 /* The instance called `name`, made known (and declared in the log) on first use. */
 jinstance *fth_jstate_instance(fth_journal *j, const char *name)
 {
-    void *v = NULL;
-    if (lh_table_lookup_ex(j->inst_by_name, name, &v))
-        return v;
+    jinstance *known = instance_by_name(j, name);
+    if (known)
+        return known;
     if (j->ninsts >= UINT16_MAX) {
         ftrack_log(FTRACK_LOG_ERROR, "journal", "too many plugin instances for the journal");
         return NULL;

@@ -50,8 +50,8 @@ struct fth_reliable {
     /* the dispatch in flight, for the watchdog */
     double inflight_since; /* 0: none */
     bool inflight_warned;
-    char inflight_id[FTRACK_ID_MAX];
-    char inflight_topic[128];
+    /* the entry's (borrowed: set back to NULL under the lock before the entry goes) */
+    const char *inflight_id, *inflight_topic;
     double paused_until;
 
     /* worker thread only */
@@ -361,8 +361,8 @@ static void set_inflight(fth_reliable *r, const char *id, const char *topic)
     pthread_mutex_lock(&r->lock);
     r->inflight_since = id ? fti_now() : 0;
     r->inflight_warned = false;
-    fti_strlcpy(r->inflight_id, id ? id : "", sizeof(r->inflight_id));
-    fti_strlcpy(r->inflight_topic, topic ? topic : "", sizeof(r->inflight_topic));
+    r->inflight_id = id;
+    r->inflight_topic = topic;
     pthread_mutex_unlock(&r->lock);
 }
 
