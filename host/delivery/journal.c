@@ -404,11 +404,8 @@ static void give_up_unreadable(fth_journal *j, jinstance *in, jdelivery *d)
     fth_jstate_remove(j, in, d);
 }
 
-bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *out)
+static bool next_locked(fth_journal *j, jinstance *in, fth_journal_entry *out)
 {
-    memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&j->lock);
-    jinstance *in = fth_jstate_instance(j, instance);
     bool found = false;
     while (in && in->count && !found) {
         jdelivery *d = &in->q[in->head];
@@ -416,7 +413,39 @@ bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *o
         if (!found)
             give_up_unreadable(j, in, d);
     }
+    return found;
+}
+
+/* Written before the callback runs: a crash inside it counts as an attempt. */
+static void start_locked(fth_journal *j, jinstance *in, int64_t seq)
+{
+    jdelivery *d = fth_jstate_find(in, seq);
+    if (d && fth_journal_mark(j, REC_STARTED, in, seq)) {
+        d->attempts++;
+        d->started_earlier = false;
+    }
+}
+
+bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&j->lock);
+    bool found = next_locked(j, fth_jstate_instance(j, instance), out);
     pthread_mutex_unlock(&j->lock);
+    return found;
+}
+
+bool fth_journal_begin(fth_journal *j, const char *instance, fth_journal_entry *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&j->lock);
+    jinstance *in = fth_jstate_instance(j, instance);
+    bool found = next_locked(j, in, out);
+    if (found)
+        start_locked(j, in, out->seq);
+    pthread_mutex_unlock(&j->lock);
+    if (found)
+        fth_crash_guard_dispatching(instance, out->id, out->topic);
     return found;
 }
 
@@ -433,13 +462,7 @@ void fth_journal_started(fth_journal *j, const char *instance, const fth_journal
 {
     fth_crash_guard_dispatching(instance, e->id, e->topic);
     pthread_mutex_lock(&j->lock);
-    jinstance *in = fth_jstate_instance(j, instance);
-    jdelivery *d = fth_jstate_find(in, e->seq);
-    /* Written before the callback runs: a crash inside it counts as an attempt. */
-    if (d && fth_journal_mark(j, REC_STARTED, in, e->seq)) {
-        d->attempts++;
-        d->started_earlier = false;
-    }
+    start_locked(j, fth_jstate_instance(j, instance), e->seq);
     pthread_mutex_unlock(&j->lock);
 }
 

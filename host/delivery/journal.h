@@ -104,6 +104,9 @@ typedef struct fth_journal_entry {
  * delivery handed out and not finished before the next call is handed out again (a retry),
  * its attempts current. */
 bool fth_journal_next(fth_journal *j, const char *instance, fth_journal_entry *out);
+/* fth_journal_next and fth_journal_started in one go (one lock for a worker's every event):
+ * the entry is as fth_journal_next gives it, its attempt counted and marked started. */
+bool fth_journal_begin(fth_journal *j, const char *instance, fth_journal_entry *out);
 void fth_journal_entry_clear(fth_journal_entry *entry);
 /* A dispatch of the delivery `e` (from fth_journal_next) begins: counts the attempt, marks it
  * started in this run (and marks the calling thread for the crash guard, crash_guard.h). */

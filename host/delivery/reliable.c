@@ -451,6 +451,7 @@ static void after_failure(fth_reliable *r, const fth_journal_entry *e, const cha
     maybe_pause(r, now);
 }
 
+/* `e` is begun (fth_journal_begin): its attempt is on disk before the callback runs. */
 static void dispatch_journaled(fth_reliable *r, fth_deliver_fn deliver, void *ctx,
                                const fth_journal_entry *e)
 {
@@ -458,7 +459,6 @@ static void dispatch_journaled(fth_reliable *r, fth_deliver_fn deliver, void *ct
     unsigned attempt = e->attempts + 1;
     if (attempt > 1 && e->seq != r->retry_seq && !e->redelivery)
         attempt = 1; /* requeued by a replay */
-    fth_journal_started(r->journal, r->instance, e);
     ftrack_delivery_outcome outcome;
     ftrack_delivery d;
     ftrack_delivery_init(&d, &outcome);
@@ -550,7 +550,7 @@ static fth_step reliable_step(void *impl, fth_deliver_fn deliver, void *ctx, dou
         return FTH_STEP_WORKED;
     }
     fth_journal_entry e;
-    if (hold <= 0 && fth_journal_next(r->journal, r->instance, &e)) {
+    if (hold <= 0 && fth_journal_begin(r->journal, r->instance, &e)) {
         dispatch_journaled(r, deliver, ctx, &e);
         fth_journal_entry_clear(&e);
         return FTH_STEP_WORKED;
