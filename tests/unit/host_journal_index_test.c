@@ -79,7 +79,7 @@ static void test_newest_takes_the_id(void **state)
     jindex x;
     assert_true(fth_jindex_init(&x));
     jevent *old = make_event(1), *replay = make_event(2), *was;
-    strcpy(replay->id, old->id);
+    snprintf(replay->id, 32, "%s", old->id); /* the size make_event gave it */
     put_id(&x, old);
     replay->id_hash = fth_jindex_hash_id(&x, replay->id);
     assert_int_equal(replay->id_hash, old->id_hash);
