@@ -4,9 +4,9 @@
  *
  * Dispatch runs on the queue's consumer thread, which parses its own copy of the event. It
  * calls the subscribers routing matched (match.c; or, without that record, those matching
- * now) in priority order until one stops the event, publishes each
- * result as the callback's reply (reply_text.c), and hands a reply to a publish made from this
- * queue to the publisher's on_reply (reply.c). */
+ * now) in priority order until one stops the event, publishes each result as the callback's
+ * reply (reply_text.c), and hands a reply to a publish made from this queue to the
+ * publisher's on_reply (reply.c). */
 #include <math.h> /* INFINITY only: libftrack does not link libm */
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +76,8 @@ static void run_callback(ftrack_hub *hub, fti_sub *s, ftrack_event *event, ftrac
         counts->reply_failures++;
 }
 
-/* Whether subscriber i of the set takes the event: what routing recorded, or else a match
- * now (the target compiled once per dispatch, lazily). */
+/* Who takes the event (matcher_accepts): what routing recorded, or else a match now, with
+ * the event's target compiled once per dispatch, when first needed. */
 typedef struct dispatch_matcher {
     ftrack_hub *hub;
     const struct ftrack_hub_match *match;
