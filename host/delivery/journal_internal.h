@@ -246,8 +246,8 @@ bool fth_jlog_event_parts(const jrec_header *h, const unsigned char *payload, jr
 
 bool fth_jstate_init(fth_journal *j);
 void fth_jstate_free(fth_journal *j);
-/* The event `seq`; found through an index only between fth_jstate_index_seqs and
- * fth_jstate_drop_seqs (recovery), else by a walk of every event. */
+/* The event `seq`, while the records are read at open (between fth_jstate_index_seqs and
+ * fth_jstate_drop_seqs): nothing else looks events up by seq. NULL outside that window. */
 jevent *fth_jstate_event(fth_journal *j, int64_t seq);
 bool fth_jstate_index_seqs(fth_journal *j);
 void fth_jstate_drop_seqs(fth_journal *j);

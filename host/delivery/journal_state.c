@@ -85,12 +85,9 @@ void fth_jstate_drop_seqs(fth_journal *j)
 
 jevent *fth_jstate_event(fth_journal *j, int64_t seq)
 {
-    if (j->seq_indexed)
-        return fth_jindex_find(&j->by_seq, fth_jindex_hash_seq(seq), NULL, NULL);
-    for (jevent *ev = j->last; ev; ev = ev->prev)
-        if (ev->seq == seq)
-            return ev;
-    return NULL;
+    if (!j->seq_indexed)
+        return NULL;
+    return fth_jindex_find(&j->by_seq, fth_jindex_hash_seq(seq), NULL, NULL);
 }
 
 jevent *fth_jstate_event_by_id(fth_journal *j, const char *id)

@@ -573,12 +573,19 @@ typedef struct match_case {
     const char *seen[4];
 } match_case;
 
+/* One subscriber's callback data: whose calls it counts, and its name in them. */
+typedef struct subscriber {
+    match_case *mc;
+    const char *name;
+} subscriber;
+
 static json_object *note_call(ftrack_event *event, const ftrack_delivery *d, void *user_data)
 {
     (void)event, (void)d;
-    match_case *mc = ((void **)user_data)[0];
+    const subscriber *who = user_data;
+    match_case *mc = who->mc;
     if (mc->called < 4)
-        mc->seen[mc->called] = ((const char **)user_data)[1];
+        mc->seen[mc->called] = who->name;
     mc->called++;
     return NULL;
 }
@@ -601,7 +608,7 @@ static void journal_intake(json_object *event, const char *text, size_t len,
         taken[i] = true;
 }
 
-static void subscribe_on(ftrack_hub *hub, ftrack_hub_queue *q, void **spec)
+static void subscribe_on(ftrack_hub *hub, ftrack_hub_queue *q, subscriber *spec)
 {
     ftrack_subscribe_options so;
     ftrack_subscribe_options_init(&so);
@@ -632,8 +639,8 @@ static void test_match_kept_with_delivery(void **state)
     ftrack_hub_queue *q = NULL;
     assert_int_equal(ftrack_hub_queue_new(hub, "a", 10, &q, NULL), FTRACK_OK);
     match_case mc = {open_journal(0, 0), 0, {NULL}};
-    void *first[2] = {&mc, "first"}, *late[2] = {&mc, "late"};
-    subscribe_on(hub, q, first);
+    subscriber first = {&mc, "first"}, late = {&mc, "late"};
+    subscribe_on(hub, q, &first);
     ftrack_hub_set_intake(hub, journal_intake, &mc);
     ftrack_hub_queue_set_tag(q, &mc);
     for (int i = 0; i < 2; i++) {
@@ -643,7 +650,7 @@ static void test_match_kept_with_delivery(void **state)
     }
     ftrack_hub_queue_set_tag(q, NULL);
     ftrack_hub_set_intake(hub, NULL, NULL);
-    subscribe_on(hub, q, late);
+    subscribe_on(hub, q, &late);
 
     dispatch_next(mc.journal, q, true);
     assert_int_equal(mc.called, 1);

@@ -281,16 +281,20 @@ void fti_route_set(ftrack_hub *hub, fti_subset *set, json_object *event, const c
     if (bad)
         return;
     queue_set qs = {.n = 0};
-    /* Every subscriber is matched, not just one per queue: the match is all dispatch needs. */
-    ftrack_hub_match *match = set && set->n ? fti_match_new(set) : NULL;
+    /* Every subscriber is matched, not just one per queue: the record is all dispatch needs.
+     * It is made at the first match, so an event nobody takes costs no allocation. */
+    ftrack_hub_match *match = NULL;
+    bool recording = true;
     for (size_t i = 0; set && i < set->n; i++) {
         fti_sub *s = set->subs[i];
         if (atomic_load(&s->removed))
             continue;
-        if (!match && !s->internal_reply && queue_set_has(&qs, s->queue))
+        if (!recording && !s->internal_reply && queue_set_has(&qs, s->queue))
             continue; /* without a record (out of memory) one match per queue is enough */
         if (!fti_sub_accepts(hub, s, target, event))
             continue;
+        if (recording && !match)
+            recording = (match = fti_match_new(set)) != NULL;
         if (match)
             fti_match_mark(match, i);
         if (s->internal_reply) {
