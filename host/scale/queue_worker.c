@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The worker side of queue mode (queue_mode.h, docs/scale-out.md): one consumer per plugin
- * instance, on the instance's worker thread, with its own Redis connection.
+ * instance, on the instance's worker thread, with its own Redis connection. An ordered
+ * instance reads only the partitions it leases (queue_lease.c).
  *
  * The instance's subscriptions (with their subscriber metadata) come from
  * ftrack_hub_queue_subscriptions(), so this file needs none of the SDK's private headers. */
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "common/internal.h"
+#include "scale/queue_lease.h"
 #include "scale/queue_mode.h"
 #include "scale/queue_redis.h"
 
@@ -23,7 +25,6 @@
  * read refused with an error answer). */
 #define RETRY_PAUSE 0.1
 #define REGISTER_INTERVAL 30.0
-#define LEASE_INTERVAL 1.0
 #define ACK_BACKLOG_MAX 100000
 
 typedef struct pending_ack {
@@ -43,10 +44,10 @@ struct fth_queue_consumer {
     char **streams; /* one key per partition */
     unsigned partitions;
     bool ordered;
-    bool *held;        /* ordered: the partitions whose lease this consumer holds */
-    bool groups_ready; /* the groups exist on this connection's server */
-    bool read_own;     /* read what this consumer already took (after a reconnect) */
-    double next_register, next_claim, next_lease;
+    fth_queue_leases leases; /* ordered: the partitions this consumer may read */
+    bool groups_ready;       /* the groups exist on this connection's server */
+    bool read_own;           /* read what this consumer already took (after a reconnect) */
+    double next_register, next_claim;
     double read_deadline;       /* the stream read sent: its answer is due by then */
     double pause_until;         /* nothing to send Redis before then (RETRY_PAUSE, no partition) */
     char registered_digest[41]; /* what was last registered, to notice new subscriptions */
@@ -343,7 +344,7 @@ static size_t handle_read(fth_queue_consumer *c, redisReply *r, bool redelivery)
 
 static bool readable(const fth_queue_consumer *c, unsigned p)
 {
-    return !c->ordered || c->held[p];
+    return !c->ordered || c->leases.held[p];
 }
 
 /* XREADGROUP over the readable partitions, from `from` (">": new entries; "0": this
@@ -409,7 +410,7 @@ static redisReply *read_own(fth_queue_consumer *c)
  * registry refresh. */
 static double next_timer(const fth_queue_consumer *c)
 {
-    double timer = c->ordered ? c->next_lease : c->next_claim;
+    double timer = c->ordered ? c->leases.next_round : c->next_claim;
     return timer < c->next_register ? timer : c->next_register;
 }
 
@@ -424,7 +425,7 @@ static void start_read(fth_queue_consumer *c)
     char count[16], block[16];
     int n = read_argv(c, ">", block_ms, argv, count, block);
     if (n == 0) { /* ordered, no partition held: nothing to read until the next lease round */
-        c->pause_until = c->next_lease;
+        c->pause_until = c->leases.next_round;
         return;
     }
     if (fth_redis_send(&c->redis, n, argv))
@@ -505,92 +506,10 @@ static size_t claim(fth_queue_consumer *c, unsigned p, double idle)
     return total;
 }
 
-/* ---- ordered instances: one consumer per partition at a time ----------------------------- */
-
-/* Renew (or, when `release`, drop) a lease only if this consumer still holds it. */
-static const char LEASE_SCRIPT[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                                   "if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end "
-                                   "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
-
-static void lease_key(const fth_queue_consumer *c, unsigned p, char *buf, size_t size)
+/* A partition newly leased (queue_lease.h): what is pending in it is this consumer's now. */
+static void claim_taken(void *ctx, unsigned p)
 {
-    snprintf(buf, size, "%s:lease:%s", c->streams[p], c->group);
-}
-
-static long long lease_call(fth_queue_consumer *c, unsigned p, const char *ttl_ms)
-{
-    char key[700];
-    lease_key(c, p, key, sizeof(key));
-    const char *argv[] = {"EVAL", LEASE_SCRIPT, "1", key, c->o->consumer, ttl_ms};
-    redisReply *r = fth_redis_commandv(&c->redis, 6, argv);
-    long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-    free_reply(r);
-    return v;
-}
-
-static bool lease_take(fth_queue_consumer *c, unsigned p, const char *ttl_ms)
-{
-    char key[700];
-    lease_key(c, p, key, sizeof(key));
-    const char *argv[] = {"SET", key, c->o->consumer, "NX", "PX", ttl_ms};
-    redisReply *r = fth_redis_commandv(&c->redis, 6, argv);
-    bool ok = r && r->type == REDIS_REPLY_STATUS;
-    free_reply(r);
-    return ok;
-}
-
-/* Live consumers of this group (a heartbeat sorted set), to share partitions fairly. */
-static long long live_consumers(fth_queue_consumer *c, double ttl)
-{
-    char key[600], until[32], now[32];
-    snprintf(key, sizeof(key), "%s:consumers:%s", c->o->stream, c->group);
-    double t = (double)time(NULL);
-    snprintf(until, sizeof(until), "%.0f", t + ttl);
-    snprintf(now, sizeof(now), "%.0f", t);
-    const char *add[] = {"ZADD", key, until, c->o->consumer};
-    const char *trim[] = {"ZREMRANGEBYSCORE", key, "-inf", now};
-    const char *card[] = {"ZCARD", key};
-    free_reply(fth_redis_commandv(&c->redis, 4, add));
-    free_reply(fth_redis_commandv(&c->redis, 4, trim));
-    redisReply *r = fth_redis_commandv(&c->redis, 2, card);
-    long long n = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? r->integer : 1;
-    free_reply(r);
-    return n;
-}
-
-/* Keep the leases this consumer holds, give back what is more than its share, take free
- * partitions up to its share; a partition newly taken first gets everything pending in it
- * (its previous holder died or gave it up), in stream order. */
-static void balance_leases(fth_queue_consumer *c)
-{
-    if (!c->ordered || fti_now() < c->next_lease)
-        return;
-    c->next_lease = fti_now() + LEASE_INTERVAL;
-    char ttl[32];
-    snprintf(ttl, sizeof(ttl), "%lld", (long long)(c->o->claim_idle * 1000));
-    long long live = live_consumers(c, c->o->claim_idle);
-    unsigned share = (unsigned)((c->partitions + live - 1) / live);
-    unsigned held = 0;
-    for (unsigned p = 0; p < c->partitions; p++) {
-        if (c->held[p] && lease_call(c, p, ttl) != 1) {
-            ftrack_log(FTRACK_LOG_WARNING, "queue", "%s: lost the lease of %s", c->instance,
-                       c->streams[p]);
-            c->held[p] = false;
-        }
-        held += c->held[p];
-    }
-    for (unsigned p = c->partitions; p-- > 0 && held > share;)
-        if (c->held[p] && lease_call(c, p, "0") == 1) {
-            c->held[p] = false;
-            held--;
-        }
-    for (unsigned p = 0; p < c->partitions && held < share && !stopping(c); p++) {
-        if (c->held[p] || !lease_take(c, p, ttl))
-            continue;
-        c->held[p] = true;
-        held++;
-        claim(c, p, 0);
-    }
+    claim(ctx, p, 0);
 }
 
 /* ---- the loop -------------------------------------------------------------------------- */
@@ -632,11 +551,12 @@ static void one_pass(fth_queue_consumer *c)
         return;
     }
     register_subscriptions(c, false);
-    balance_leases(c);
+    if (c->ordered)
+        fth_queue_leases_balance(&c->leases, c->stopping, claim_taken, c);
     if (c->read_own && c->ordered) {
         /* the held partitions' pending entries, ours included, in stream order */
         for (unsigned q = 0; q < c->partitions && !stopping(c); q++)
-            if (c->held[q])
+            if (c->leases.held[q])
                 claim(c, q, 0);
         c->read_own = false;
         return;
@@ -716,9 +636,8 @@ static void consumer_finish(void *impl)
                    "%s: %zu handled events could not be acknowledged (Redis unreachable): "
                    "they will run again",
                    c->instance, c->ack_count);
-    for (unsigned p = 0; p < c->partitions && c->ordered; p++)
-        if (c->held[p])
-            lease_call(c, p, "0"); /* hand the partition over at once */
+    if (c->ordered)
+        fth_queue_leases_release(&c->leases); /* hand the partitions over at once */
 }
 
 static const fth_delivery_ops consumer_ops = {"redis", NULL, consumer_step, consumer_finish,
@@ -748,9 +667,10 @@ ftrack_status fth_queue_consumer_new(const fth_queue_consumer_spec *spec, fth_qu
     c->partitions = o->partitions ? o->partitions : 1;
     c->ordered = is_ordered(o, spec->instance);
     c->streams = calloc(c->partitions, sizeof(char *));
-    c->held = calloc(c->partitions, sizeof(bool));
     snprintf(c->group, sizeof(c->group), "%s:%s", o->group, spec->instance);
-    bool ok = c->instance && c->streams && c->held &&
+    c->leases = (fth_queue_leases){&c->redis,  c->instance,   o->consumer,   o->stream, c->group,
+                                   c->streams, c->partitions, o->claim_idle, NULL,      0};
+    bool ok = c->instance && c->streams && fth_queue_leases_init(&c->leases) &&
               fth_redis_init(&c->redis, o->redis, fth_queue_mode_password(), c->instance);
     for (unsigned p = 0; ok && p < c->partitions; p++) {
         char key[512];
@@ -775,7 +695,7 @@ void fth_queue_consumer_free(fth_queue_consumer *c)
     for (unsigned p = 0; c->streams && p < c->partitions; p++)
         free(c->streams[p]);
     free(c->streams);
-    free(c->held);
+    fth_queue_leases_clear(&c->leases);
     free(c->acks);
     free(c->instance);
     free(c);
