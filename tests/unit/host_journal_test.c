@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The event journal (host/delivery/journal*.c; its files in host_journal_files_test.c), the
- * dead-letter file, the crash record and the failure policy arithmetic. */
+ * dead-letter file and the failure policy arithmetic (the crash record: host_crash_guard_test.c).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +19,6 @@
 #include <ftrack/host.h>
 #include <ftrack/hub.h>
 
-#include "delivery/crash_guard.h"
 #include "delivery/deadletter.h"
 #include "delivery/failure.h"
 #include "delivery/journal.h"
@@ -265,51 +265,6 @@ static void test_unfinished_after_crashes(void **state)
     fth_journal_entry_clear(&e);
     assert_int_equal(fth_journal_unfinished(j, "a", take_used_up, &seen), 0);
     fth_journal_close(j);
-}
-
-/* A fatal signal in a marked dispatch leaves the instance and event in the crash record; the
- * next open hands it over once. */
-static void test_crash_guard_record(void **state)
-{
-    (void)state;
-    char path[300];
-    snprintf(path, sizeof(path), "%s/crash.rec", dir);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        signal(SIGBUS, SIG_DFL); /* not cmocka's handler: the child is to die of it */
-        fth_crash_record prev;
-        ftrack_error err;
-        if (fth_crash_guard_open(path, &prev, &err) != FTRACK_OK || prev.signal)
-            _exit(3);
-        fth_crash_guard_dispatching("inst", "ev1", "topic.x");
-        fth_crash_guard_idle();
-        fth_crash_guard_dispatching("inst", "ev2", "topic.y");
-        raise(SIGBUS);
-        _exit(4);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    /* Killed by the signal, or (under a sanitizer's handler) exited with an error. */
-    assert_true(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 1));
-    fth_crash_record rec;
-    ftrack_error err;
-    assert_int_equal(fth_crash_guard_open(path, &rec, &err), FTRACK_OK);
-    assert_int_equal(rec.signal, SIGBUS);
-    assert_int_equal(rec.pid, pid);
-    assert_string_equal(rec.instance, "inst");
-    assert_string_equal(rec.id, "ev2");
-    assert_string_equal(rec.topic, "topic.y");
-    fth_crash_guard_close();
-    assert_int_equal(fth_crash_guard_open(path, &rec, &err), FTRACK_OK);
-    assert_int_equal(rec.signal, 0); /* handed over once */
-    /* Idle threads record nothing. */
-    fth_crash_guard_dispatching("inst", "ev3", "t");
-    fth_crash_guard_idle();
-    fth_crash_guard_close();
-    char buf[96];
-    assert_non_null(strstr(fth_crash_guard_describe(SIGSEGV, buf, sizeof(buf)), "signal 11"));
 }
 
 /* An event another instance journaled first has an older seq: appended below what this
@@ -717,7 +672,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recover_by_seq, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_unfinished_after_crashes, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_marks_below_across_apply, make_dir, remove_dir),
-        cmocka_unit_test_setup_teardown(test_crash_guard_record, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_match_kept_with_delivery, make_dir, remove_dir),
         cmocka_unit_test(test_failure_policy),
     };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the journal's unit tests share (host_journal_test.c, host_journal_files_test.c): a
- * temporary folder per test, opening a journal in it, events numbered by id, and handing out
- * the next delivery with checks. */
+/* What the journal's unit tests share (host_journal_test.c, host_journal_files_test.c,
+ * host_crash_guard_test.c): a temporary folder per test, opening a journal in it, events
+ * numbered by id, and handing out the next delivery with checks. */
 #ifndef FTH_JOURNAL_TEST_HELPERS_H
 #define FTH_JOURNAL_TEST_HELPERS_H
 #include <setjmp.h>
