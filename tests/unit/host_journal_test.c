@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The event journal (host/delivery/journal*.c; its files in host_journal_files_test.c), the
- * dead-letter file and the failure policy arithmetic (the crash record: host_crash_guard_test.c).
- */
+ * dead-letter file and the failure policy arithmetic. The crash record has
+ * host_crash_guard_test.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
