@@ -4,6 +4,7 @@
  * error anywhere rolls every operation back, and a committed batch publishes one ftrack.update.
  * Actions this hub cannot serve get the error the Python client reads as "unsupported". */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include "api_internal.h"
 #include "common/internal.h"
 #include "common/json_compat.h"
+#include "common/json_text.h"
 #include "common/pyjson.h"
 
 #define LOG_COMPONENT "hub"
@@ -338,7 +340,7 @@ static char *serialise(json_object *obj, size_t *len)
 static json_object *parse_request(const char *request, size_t len, int max_depth,
                                   json_object **error)
 {
-    if (!fhub_utf8_valid(request, len)) {
+    if (fti_utf8_invalid_at(request, len) != SIZE_MAX) {
         *error = error_object("ValidationError", "The request body is not valid UTF-8.");
         return NULL;
     }

@@ -83,9 +83,6 @@ ftrack_status fhub_wire_event_parse(const char *data, size_t len, int max_depth,
 const char *fhub_wire_event_text(fhub_wire_event *ev, size_t *len);
 void fhub_wire_event_clear(fhub_wire_event *ev);
 
-/* True when `s` is well-formed UTF-8. */
-bool fhub_utf8_valid(const char *s, size_t len);
-
 /* ---- api.c --------------------------------------------------------------------------------- */
 
 typedef struct fhub_api fhub_api;

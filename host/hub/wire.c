@@ -2,58 +2,19 @@
 /* Event payloads as the hub receives and forwards them (protocol §5.5, Appendix B rule 6).
  * The hot path parses each event once and forwards the bytes it received; only events that
  * do not already carry exactly the wire keys are rebuilt. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/internal.h"
 #include "common/json_compat.h"
+#include "common/json_text.h"
 #include "wire/socketio.h"
 #include "server_internal.h"
 
 static const char *const WIRE_KEYS[] = {"id",     "topic", "data",          "source",
                                         "target", "sent",  "inReplyToEvent"};
 enum { WIRE_KEY_COUNT = sizeof(WIRE_KEYS) / sizeof(WIRE_KEYS[0]) };
-
-/* How the official clients wrap an event: compact (JavaScript) and Python's json.dumps. */
-bool fhub_utf8_valid(const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n >= len - i)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        /* Overlong forms, surrogates and code points past U+10FFFF. */
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
 
 static bool is_space(char c)
 {
@@ -131,7 +92,7 @@ static json_object *normalise(json_object *event, const char *username)
 static ftrack_status parse_json(const char *data, size_t len, int depth, json_object **out,
                                 ftrack_error *err)
 {
-    struct json_tokener *tok = json_tokener_new_ex(depth);
+    json_tokener *tok = fti_json_thread_tokener(depth);
     if (!tok)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -144,7 +105,7 @@ static ftrack_status parse_json(const char *data, size_t len, int depth, json_ob
     json_object *obj = json_tokener_parse_ex(tok, data, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
+    fti_json_tokener_reset(tok);
     while (obj && jerr == json_tokener_success && end < len && is_space(data[end]))
         end++;
     free(fixed); /* only `end` and `len` are used from here on */
@@ -172,7 +133,7 @@ ftrack_status fhub_wire_event_parse(const char *data, size_t len, int max_depth,
         return fti_error(err, FTRACK_ERR_PARSE, "event packet without data");
     if (len > (size_t)0x7fffffff)
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "event too large");
-    if (!fhub_utf8_valid(data, len))
+    if (fti_utf8_invalid_at(data, len) != SIZE_MAX)
         return fti_error(err, FTRACK_ERR_PARSE, "event is not valid UTF-8");
     /* The event sits two levels down: {"args": [ <event> ]}. */
     ftrack_status st = parse_json(data, len, max_depth + 2, &out->payload, err);

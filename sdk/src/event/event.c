@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The SDK's event object (protocol §5.5, §6). An event is one json-c object that always holds
  * the seven wire keys in the Python client's order, so serialising is a single json-c call. */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <ftrack/event.h>
 #include "common/internal.h"
 #include "common/json_compat.h"
+#include "common/json_text.h"
 
 struct ftrack_event {
     json_object *obj;
@@ -185,94 +185,12 @@ ftrack_status ftrack_event_from_json(json_object *wire, bool strict, ftrack_even
     return build(wire, strict, true, out, err);
 }
 
-/* json-c's UTF-8 check accepts overlong forms, encoded surrogates and code points past
- * U+10FFFF. Python peers refuse such text (a websocket-client drops the connection on it), so
- * an event carrying them must not get through. ASCII is skipped eight bytes at a time. */
-static size_t invalid_utf8_at(const char *text, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
-    while (i < n) {
-        if (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if ((w & 0x8080808080808080ULL) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            if (c == 0xe0)
-                lo = 0xa0; /* overlong */
-            else if (c == 0xed)
-                hi = 0x9f; /* surrogates */
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            if (c == 0xf0)
-                lo = 0x90; /* overlong */
-            else if (c == 0xf4)
-                hi = 0x8f; /* beyond U+10FFFF */
-        } else {
-            return i;
-        }
-        if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k < len; k++)
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-        i += len;
-    }
-    return SIZE_MAX;
-}
-
 static bool only_space(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
             return false;
     return true;
-}
-
-/* One tokener per thread, reset per parse: allocating one per event cost 5% of a host's
- * CPU. The key frees it when its thread ends. */
-static __thread json_tokener *tl_tok;
-static pthread_key_t tok_key;
-static bool tok_key_ok;
-
-static void tok_free(void *tok)
-{
-    json_tokener_free(tok);
-    tl_tok = NULL;
-}
-
-static void tok_key_create(void)
-{
-    tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
-}
-
-static json_tokener *thread_tokener(void)
-{
-    if (tl_tok)
-        return tl_tok; /* reset after its last parse */
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, tok_key_create);
-    json_tokener *tok = json_tokener_new_ex(FTRACK_EVENT_MAX_DEPTH);
-    if (!tok)
-        return NULL;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    if (tok_key_ok && pthread_setspecific(tok_key, tok) == 0)
-        tl_tok = tok; /* else used once and freed by the caller */
-    return tok;
 }
 
 ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftrack_event **out,
@@ -285,10 +203,10 @@ ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftra
         return fti_error(err, FTRACK_ERR_INVALID_ARGUMENT, "no event text");
     if (len > (size_t)INT32_MAX)
         return fti_error(err, FTRACK_ERR_PARSE, "event text too large");
-    size_t bad = invalid_utf8_at(text, len);
+    size_t bad = fti_utf8_invalid_at(text, len);
     if (bad != SIZE_MAX)
         return fti_error(err, FTRACK_ERR_PARSE, "event JSON is not valid UTF-8 at byte %zu", bad);
-    json_tokener *tok = thread_tokener();
+    json_tokener *tok = fti_json_thread_tokener(FTRACK_EVENT_MAX_DEPTH);
     if (!tok)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory parsing an event");
     size_t fixed_len = 0;
@@ -297,13 +215,12 @@ ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftra
         text = fixed;
         len = fixed_len;
     }
+    /* Strict, but without json-c's UTF-8 check: fti_utf8_invalid_at's is stricter. */
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     json_object *root = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
-    if (tok != tl_tok)
-        json_tokener_free(tok);
-    else
-        fti_json_tokener_reset(tok); /* drop its partial state now, not at the next parse */
+    fti_json_tokener_reset(tok); /* drop its partial state now, not at the next parse */
     ftrack_status st = FTRACK_OK;
     if (jerr == json_tokener_continue)
         st = fti_error(err, FTRACK_ERR_PARSE, "event JSON ends early (%zu bytes)", len);
