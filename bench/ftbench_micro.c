@@ -315,6 +315,13 @@ static void run_event_cases(const char *label, const char *text)
     report(name, measure(b_event_parse, &t), len);
     snprintf(name, sizeof(name), "event_serialize_%s", label);
     report(name, measure(b_event_serialize, &t), len);
+    /* the same event as the official clients and the hub send it: the keys in wire order */
+    size_t olen = 0;
+    char *ordered = ftrack_event_serialize(t.event, &olen);
+    text_arg o = {.text = ordered, .len = olen};
+    snprintf(name, sizeof(name), "event_parse_%s_wire_order", label);
+    report(name, measure(b_event_parse, &o), olen);
+    free(ordered);
 
     /* the socket.io layer around it */
     size_t flen = 0;

@@ -180,6 +180,48 @@ static void test_parse_reorders_and_defaults(void **state)
     ftrack_event_free(ev);
 }
 
+/* An event already in wire order (as the official clients and the hub send it) is kept as
+ * parsed; one that only looks so gets assemble()'s defaults all the same. */
+static void test_parse_wire_order(void **state)
+{
+    (void)state;
+    static const char wire[] =
+        "{\"id\":\"i\",\"data\":{\"a\":[1,2]},\"topic\":\"x\",\"sent\":null,"
+        "\"source\":{\"id\":\"s\"},\"target\":\"t\",\"inReplyToEvent\":null}";
+    ftrack_event *ev = parse_ok(wire, true);
+    char *s = serialize(ev);
+    assert_string_equal(s, wire);
+    free(s);
+    ftrack_event_set_target(ev, "id=s"); /* a setter keeps the key's place */
+    ftrack_event_set_in_reply_to(ev, "r");
+    s = serialize(ev);
+    assert_string_equal(s,
+                        "{\"id\":\"i\",\"data\":{\"a\":[1,2]},\"topic\":\"x\",\"sent\":null,"
+                        "\"source\":{\"id\":\"s\"},\"target\":\"id=s\",\"inReplyToEvent\":\"r\"}");
+    free(s);
+    ftrack_event *copy = ftrack_event_copy(ev);
+    ftrack_event_free(ev);
+    assert_string_equal(ftrack_event_topic(copy), "x");
+    ftrack_event_free(copy);
+
+    /* the order, but null data, source and target: the defaults */
+    ev = parse_ok("{\"id\":\"i\",\"data\":null,\"topic\":\"x\",\"sent\":null,\"source\":null,"
+                  "\"target\":null,\"inReplyToEvent\":null}",
+                  true);
+    s = serialize(ev);
+    assert_string_equal(s, "{\"id\":\"i\",\"data\":{},\"topic\":\"x\",\"sent\":null,"
+                           "\"source\":{},\"target\":\"\",\"inReplyToEvent\":null}");
+    free(s);
+    ftrack_event_free(ev);
+
+    /* the order with a key more (not strict): only the wire keys are kept */
+    ev = parse_ok("{\"id\":\"i\",\"data\":{},\"topic\":\"x\",\"sent\":null,\"source\":{},"
+                  "\"target\":\"\",\"inReplyToEvent\":null,\"extra\":1}",
+                  false);
+    assert_false(json_object_object_get_ex(ftrack_event_json(ev), "extra", NULL));
+    ftrack_event_free(ev);
+}
+
 static void test_parse_errors(void **state)
 {
     (void)state;
@@ -513,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_setters_keep_order),
         cmocka_unit_test(test_parse_wire),
         cmocka_unit_test(test_parse_reorders_and_defaults),
+        cmocka_unit_test(test_parse_wire_order),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_non_strict_keeps_only_wire_keys),
         cmocka_unit_test(test_depth_limit),

@@ -153,6 +153,24 @@ static json_object *lookup(json_object *wire, const char *key)
     return v;
 }
 
+/* Whether a checked wire object already is what assemble() would build: the seven keys in its
+ * order, none of the values it would replace absent or null. The official clients and our hub
+ * send events so. */
+static bool in_wire_order(json_object *wire)
+{
+    static const char *const order[] = {K_ID, K_DATA, K_TOPIC, K_SENT, K_SOURCE, K_TARGET, K_IRT};
+    size_t i = 0;
+    json_object_object_foreach(wire, key, val)
+    {
+        if (i == sizeof(order) / sizeof(order[0]) || strcmp(key, order[i]) != 0)
+            return false;
+        if (!val && order[i] != K_SENT && order[i] != K_IRT)
+            return false;
+        i++;
+    }
+    return i == sizeof(order) / sizeof(order[0]);
+}
+
 static ftrack_status build(json_object *wire, bool strict, bool copy, ftrack_event **out,
                            ftrack_error *err)
 {
@@ -160,6 +178,13 @@ static ftrack_status build(json_object *wire, bool strict, bool copy, ftrack_eve
     ftrack_status st = check_wire(wire, strict, err);
     if (st != FTRACK_OK)
         return st;
+    if (!copy && in_wire_order(wire)) { /* ours to keep: no second object */
+        *out = calloc(1, sizeof(**out));
+        if (!*out)
+            return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory building an event");
+        (*out)->obj = json_object_get(wire);
+        return FTRACK_OK;
+    }
     json_object *id = lookup(wire, K_ID), *data = lookup(wire, K_DATA);
     json_object *source = lookup(wire, K_SOURCE), *target = lookup(wire, K_TARGET);
     json_object *irt = lookup(wire, K_IRT);
