@@ -249,21 +249,25 @@ static void deliver(fhub_route_peer *peer, void *user_data)
     conn_enqueue((conn *)peer, rc->f);
 }
 
-/* Route one parsed event; returns false with *why when its target does not compile. */
-static bool route_event(fhub_server *srv, fhub_wire_event *ev, ftrack_error *why)
+/* The event's target compiled into *out (NULL for a broadcast); false with *why when it does
+ * not compile. */
+static bool compile_target(const fhub_wire_event *ev, ftrack_expression **out, ftrack_error *why)
 {
+    *out = NULL;
     json_object *tv = json_object_object_get(ev->event, "target");
     const char *target =
         json_object_is_type(tv, json_type_string) ? json_object_get_string(tv) : "";
-    ftrack_expression *texpr = NULL;
-    if (target[strspn(target, " \t\r\n")] != '\0' &&
-        ftrack_expression_compile(target, &texpr, why) != FTRACK_OK)
-        return false;
+    return target[strspn(target, " \t\r\n")] == '\0' ||
+           ftrack_expression_compile(target, out, why) == FTRACK_OK;
+}
+
+/* Route one parsed event to the subscribers that match it and its target (`texpr`, NULL for a
+ * broadcast). */
+static void route_event(fhub_server *srv, fhub_wire_event *ev, const ftrack_expression *texpr)
+{
     route_ctx rc = {ev, NULL};
     fhub_router_route(srv->router, ev->event, texpr, deliver, &rc);
     fhub_frame_unref(rc.f);
-    ftrack_expression_free(texpr);
-    return true;
 }
 
 static void handle_subscribe(conn *c, const fti_sio_packet *pkt, json_object *event)
@@ -276,7 +280,7 @@ static void handle_subscribe(conn *c, const fti_sio_packet *pkt, json_object *ev
     ftrack_status st =
         json_object_is_type(subscription, json_type_string)
             ? fhub_router_subscribe(c->srv->router, &c->peer, subscriber,
-                                   json_object_get_string(subscription), &err)
+                                    json_object_get_string(subscription), &err)
             : fti_error(&err, FTRACK_ERR_INVALID_ARGUMENT, "subscription is not a string");
     if (st != FTRACK_OK) {
         conn_log(c, FTRACK_LOG_WARNING, "refused a subscription: %s", err.message);
@@ -311,8 +315,8 @@ static void handle_event(conn *c, const fti_sio_packet *pkt)
     fhub_wire_event ev;
     ftrack_error err;
     ftrack_error_clear(&err);
-    if (fhub_wire_event_parse(pkt->data, pkt->data ? pkt->data_len : 0, srv->max_depth, c->user, &ev,
-                             &err) != FTRACK_OK) {
+    if (fhub_wire_event_parse(pkt->data, pkt->data ? pkt->data_len : 0, srv->max_depth, c->user,
+                              &ev, &err) != FTRACK_OK) {
         conn_log(c, FTRACK_LOG_WARNING, "dropped an event: %s", err.message);
         send_ack(c, pkt, false, err.message);
         return;
@@ -325,21 +329,16 @@ static void handle_event(conn *c, const fti_sio_packet *pkt)
         /* Ack first, so a publisher that also subscribed sees its ack before the echo. */
         ftrack_error why;
         ftrack_error_clear(&why);
-        json_object *tv = json_object_object_get(ev.event, "target");
-        const char *target =
-            json_object_is_type(tv, json_type_string) ? json_object_get_string(tv) : "";
-        ftrack_expression *probe = NULL;
-        bool target_ok = target[strspn(target, " \t\r\n")] == '\0' ||
-                         ftrack_expression_compile(target, &probe, &why) == FTRACK_OK;
-        ftrack_expression_free(probe);
-        if (!target_ok) {
+        ftrack_expression *texpr = NULL;
+        if (!compile_target(&ev, &texpr, &why)) {
             conn_log(c, FTRACK_LOG_WARNING, "dropped an event with an invalid target: %s",
                      why.message);
             send_ack(c, pkt, false, why.message);
         } else {
             send_ack(c, pkt, true, NULL);
-            route_event(srv, &ev, &why);
+            route_event(srv, &ev, texpr);
         }
+        ftrack_expression_free(texpr);
     }
     fhub_wire_event_clear(&ev);
 }
@@ -533,9 +532,13 @@ static void route_injected(fhub_server *srv, injected *inj)
     ftrack_error_clear(&err);
     if (fhub_wire_event_parse(payload, hl + inj->len + 2, srv->max_depth, srv->user, &ev, &err) ==
         FTRACK_OK) {
-        if (!route_event(srv, &ev, &err))
+        ftrack_expression *texpr = NULL;
+        if (compile_target(&ev, &texpr, &err))
+            route_event(srv, &ev, texpr);
+        else
             ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "injected event not routed: %s",
                        err.message);
+        ftrack_expression_free(texpr);
         fhub_wire_event_clear(&ev);
     } else {
         ftrack_log(FTRACK_LOG_WARNING, LOG_COMPONENT, "injected event dropped: %s", err.message);
@@ -643,7 +646,7 @@ size_t fhub_server_connection_count(const fhub_server *srv)
 }
 
 ftrack_status fhub_server_inject(fhub_server *srv, const char *event_json, size_t len,
-                                    ftrack_error *err)
+                                 ftrack_error *err)
 {
     char *copy = event_json ? strndup(event_json, len) : NULL;
     json_object *obj = copy ? json_tokener_parse(copy) : NULL;
