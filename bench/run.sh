@@ -58,29 +58,30 @@ unset FTRACK_SERVER FTRACK_EVENT_PLUGIN_PATH
 
 . "$HERE/processes.sh"
 
-# start_hub: the standalone embedded hub every scenario shares; sets HUB_PID, HUB_URL.
+# start_hub: the standalone embedded hub a scenario shares; sets HUB_PID, HUB_URL.
 HUB_N=0
 start_hub() {
     HUB_N=$((HUB_N + 1))
     local log=$TMP/hub.$HUB_N.log # a fresh name: the shell opens it in the background
-    rm -rf "$TMP/hub-data"
-    "$HOST_BIN" hub --listen 127.0.0.1:0 --data-dir "$TMP/hub-data" 2>"$log" &
+    local data=$TMP/hub-data.$HUB_N # its own: the round trip runs four hubs at once
+    "$HOST_BIN" hub --listen 127.0.0.1:0 --data-dir "$data" 2>"$log" &
     HUB_PID=$!
     CHILDREN+=("$HUB_PID")
     wait_line "$log" "ready at http://" 20
     HUB_URL=$(grep -o -m1 'http://127\.0\.0\.1:[0-9]*' "$log")
 }
 
-# start_host CONFIG [ARGS...]: ftrack-host on the shared hub; sets RESP_PID, HOST_LOG.
+# start_host CONFIG [ARGS...]: ftrack-host on the shared hub, its data in HOST_DATA
+# ($TMP/host-data unless set); sets RESP_PID, HOST_LOG.
 HOST_N=0
 start_host() {
-    local config=$1
+    local config=$1 data=${HOST_DATA:-$TMP/host-data}
     shift
     HOST_N=$((HOST_N + 1))
     HOST_LOG=$TMP/host.$HOST_N.log
-    rm -rf "$TMP/host-data"
+    rm -rf "$data"
     FTRACK_SERVER=$HUB_URL "$HOST_BIN" --plugin-path "$PLUGINS" --config "$config" \
-        --data-dir "$TMP/host-data" "$@" 2>"$HOST_LOG" &
+        --data-dir "$data" "$@" 2>"$HOST_LOG" &
     RESP_PID=$!
     CHILDREN+=("$RESP_PID")
     wait_line "$HOST_LOG" "ready:" 30
@@ -174,10 +175,11 @@ write_config "$TMP/host-10.json" 10
 
 # ---- steps ------------------------------------------------------------------------------
 
-# journal_bytes: allocated bytes of the host's journal (null when it has none): the directory
-# of segment files <data dir>/journal/ or else journal.sqlite with its -wal and -shm files.
+# journal_bytes DATA_DIR: allocated bytes of the host's journal (null when it has none): the
+# directory of segment files <data dir>/journal/ or else journal.sqlite with its -wal and -shm
+# files.
 journal_bytes() {
-    local dir=$TMP/host-data
+    local dir=$1
     if [ -d "$dir/journal" ]; then
         du -s -B1 "$dir/journal" | awk '{print $1}'
     elif [ -e "$dir/journal.sqlite" ]; then
@@ -187,32 +189,46 @@ journal_bytes() {
     fi
 }
 
+# Each run starts every responder on a hub of its own first, then measures concurrency 1, 64
+# and 256, each for all responders in turn: the figures a ratio compares are taken seconds
+# apart, on the machine as it was then (a shared machine's speed drifts over minutes). The
+# order of the responders turns by one each run, so none is always measured first.
 # Each run also records the growth of the journal on disk over the whole ftbench_load call
 # (probe and warm-up included: divide by "published"), for the responders with one.
 step_roundtrip() {
     local run resp c line jb0 jb1 jdelta
+    local order=(host host_nj js floor)
+    local -A hub_pid hub_url resp_pid
     for ((run = 1; run <= RUNS; run++)); do
-        for resp in host host_nj js floor; do
+        for resp in "${order[@]}"; do
             start_hub
-            start_responder "$resp"
-            for c in 1 64 256; do
+            HOST_DATA=$TMP/host-data.$resp start_responder "$resp"
+            hub_pid[$resp]=$HUB_PID
+            hub_url[$resp]=$HUB_URL
+            resp_pid[$resp]=$RESP_PID
+        done
+        for c in 1 64 256; do
+            for resp in "${order[@]}"; do
                 note "round trip: $resp, concurrency $c, run $run"
                 jb0=null
-                [[ $resp == host* ]] && jb0=$(journal_bytes)
-                line=$(FTRACK_SERVER=$HUB_URL "$LOAD" roundtrip --concurrency "$c" \
+                [[ $resp == host* ]] && jb0=$(journal_bytes "$TMP/host-data.$resp")
+                line=$(FTRACK_SERVER=${hub_url[$resp]} "$LOAD" roundtrip --concurrency "$c" \
                     --seconds "$SECONDS_PER_RUN" --warmup 1 \
-                    --watch "responder=$RESP_PID" --watch "hub=$HUB_PID")
+                    --watch "responder=${resp_pid[$resp]}" --watch "hub=${hub_pid[$resp]}")
                 jdelta=null
                 if [ "$jb0" != null ]; then
-                    jb1=$(journal_bytes)
+                    jb1=$(journal_bytes "$TMP/host-data.$resp")
                     [ "$jb1" = null ] || jdelta=$((jb1 - jb0))
                 fi
                 record "\"bench\":\"roundtrip\",\"responder\":\"$resp\",\"run\":$run,\"journal_bytes_delta\":$jdelta" "$line"
             done
-            rss_record "${resp}_after_roundtrip" "$RESP_PID" # warm: after the load
-            stop "$RESP_PID"
-            stop "$HUB_PID"
         done
+        for resp in "${order[@]}"; do
+            rss_record "${resp}_after_roundtrip" "${resp_pid[$resp]}" # warm: after the load
+            stop "${resp_pid[$resp]}"
+            stop "${hub_pid[$resp]}"
+        done
+        order=("${order[@]:1}" "${order[0]}")
     done
 }
 
