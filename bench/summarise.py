@@ -419,8 +419,8 @@ def issue17(by):
     add("replies/s at concurrency 256: journaled host ≥ 1.5× @ftrack/api",
         f"{fmt(hr, 0)}/s vs {fmt(jr, 0)}/s" if hr and jr else None,
         paired(rt, "host", "js", 256, rps), 1.5, below=False)
-    # The floor responder does the least any responder can; the hub and the load generator
-    # share the machine with it, so its replies/s bound what a responder can reach here.
+    # The hub and the load generator share the two cores with the responder; the floor
+    # responder's replies/s show what that leaves any responder here.
     fj = paired(rt, "floor", "js", 256, rps)
     if fj is not None:
         rows.append(["(for reading the row above: the floor responder's replies/s at "
