@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "common/internal.h"
-#include "common/json_compat.h"
 #include "common/json_text.h"
 #include "wire/socketio.h"
 #include "server_internal.h"
@@ -15,11 +14,6 @@
 static const char *const WIRE_KEYS[] = {"id",     "topic", "data",          "source",
                                         "target", "sent",  "inReplyToEvent"};
 enum { WIRE_KEY_COUNT = sizeof(WIRE_KEYS) / sizeof(WIRE_KEYS[0]) };
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 static bool has_exact_wire_keys(json_object *event)
 {
@@ -92,41 +86,23 @@ static json_object *normalise(json_object *event, const char *username)
 static ftrack_status parse_json(const char *data, size_t len, int depth, json_object **out,
                                 ftrack_error *err)
 {
-    json_tokener *tok = fti_json_thread_tokener(depth);
-    if (!tok)
+    fti_json_whole why;
+    json_object *obj = fti_json_parse_whole(data, len, depth, &why);
+    if (why.no_memory)
         return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory");
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    size_t fixed_len = 0;
-    char *fixed = fti_json_fix_astral_escapes(data, len, &fixed_len); /* see json_compat.h */
-    if (fixed) {
-        data = fixed;
-        len = fixed_len;
+    if (obj) {
+        *out = obj;
+        return FTRACK_OK;
     }
-    json_object *obj = json_tokener_parse_ex(tok, data, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    fti_json_tokener_reset(tok);
-    while (obj && jerr == json_tokener_success && end < len && is_space(data[end]))
-        end++;
-    free(fixed); /* only `end` and `len` are used from here on */
-    if (obj && jerr == json_tokener_success) {
-        if (end == len) {
-            *out = obj;
-            return FTRACK_OK;
-        }
-        json_object_put(obj);
-        return fti_error(err, FTRACK_ERR_PARSE, "invalid JSON: trailing characters");
-    }
-    json_object_put(obj);
-    if (jerr == json_tokener_error_depth)
+    if (why.error == json_tokener_error_depth)
         return fti_error(err, FTRACK_ERR_PARSE, "JSON nested deeper than %d levels", depth);
-    if (jerr == json_tokener_continue)
+    if (why.error == json_tokener_continue)
         return fti_error(err, FTRACK_ERR_PARSE, "invalid JSON: truncated");
-    return fti_error(err, FTRACK_ERR_PARSE, "invalid JSON: %s", json_tokener_error_desc(jerr));
+    return fti_error(err, FTRACK_ERR_PARSE, "invalid JSON: %s", json_tokener_error_desc(why.error));
 }
 
 ftrack_status fhub_wire_event_parse(const char *data, size_t len, int max_depth,
-                                   const char *username, fhub_wire_event *out, ftrack_error *err)
+                                    const char *username, fhub_wire_event *out, ftrack_error *err)
 {
     memset(out, 0, sizeof(*out));
     if (!data || len == 0)

@@ -117,12 +117,35 @@ static void test_tokener_per_thread(void **state)
     assert_ptr_not_equal(theirs, mine);
 }
 
+/* One value, whitespace around it allowed; anything else says what it found. */
+static void test_parse_whole(void **state)
+{
+    (void)state;
+    fti_json_whole why;
+    json_object *v = fti_json_parse_whole(" {\"a\":1}\n", 9, 8, &why);
+    assert_non_null(v);
+    json_object_put(v);
+    assert_null(fti_json_parse_whole("{\"a\":1} x", 9, 8, &why)); /* more than space after */
+    assert_int_equal(why.error, json_tokener_error_parse_unexpected);
+    assert_null(fti_json_parse_whole("{\"a\":", 5, 8, &why));
+    assert_int_equal(why.error, json_tokener_continue);
+    assert_null(fti_json_parse_whole("[[[1]]]", 7, 2, &why));
+    assert_int_equal(why.error, json_tokener_error_depth);
+    assert_null(fti_json_parse_whole("[1,]", 4, 8, &why)); /* strict: no trailing comma */
+    assert_true(why.error != json_tokener_success && why.error != json_tokener_continue);
+    /* the astral fix is applied: U+1D800 as Python escapes it */
+    static const char astral[] = "\"\\ud836\\udc00\"";
+    v = fti_json_parse_whole(astral, sizeof(astral) - 1, 8, &why);
+    assert_string_equal(json_object_get_string(v), "\xf0\x9d\xa0\x80");
+    json_object_put(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_valid_text),    cmocka_unit_test(test_utf8_refused_forms),
         cmocka_unit_test(test_utf8_every_offset),  cmocka_unit_test(test_tokener_kept_per_depth),
-        cmocka_unit_test(test_tokener_per_thread),
+        cmocka_unit_test(test_tokener_per_thread), cmocka_unit_test(test_parse_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

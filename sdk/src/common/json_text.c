@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/json_compat.h"
 #include "common/json_text.h"
 
 size_t fti_utf8_invalid_at(const char *text, size_t n)
@@ -91,4 +93,32 @@ json_tokener *fti_json_thread_tokener(int max_depth)
     tl_tok = tok;
     tl_depth = max_depth;
     return tok;
+}
+
+json_object *fti_json_parse_whole(const char *text, size_t len, int max_depth, fti_json_whole *why)
+{
+    memset(why, 0, sizeof(*why));
+    json_tokener *tok = fti_json_thread_tokener(max_depth);
+    if (!tok) {
+        why->no_memory = true;
+        return NULL;
+    }
+    size_t fixed_len = 0;
+    char *fixed = fti_json_fix_astral_escapes(text, len, &fixed_len); /* see json_compat.h */
+    if (fixed) {
+        text = fixed;
+        len = fixed_len;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *value = json_tokener_parse_ex(tok, text, (int)len);
+    why->error = json_tokener_get_error(tok);
+    why->end = json_tokener_get_parse_end(tok);
+    why->len = len;
+    fti_json_tokener_reset(tok); /* drop its partial state now, not at the next parse */
+    free(fixed);
+    if (why->error != json_tokener_success) {
+        json_object_put(value);
+        return NULL;
+    }
+    return value;
 }

@@ -7,7 +7,6 @@
 
 #include <ftrack/event.h>
 #include "common/internal.h"
-#include "common/json_compat.h"
 #include "common/json_text.h"
 
 struct ftrack_event {
@@ -210,14 +209,6 @@ ftrack_status ftrack_event_from_json(json_object *wire, bool strict, ftrack_even
     return build(wire, strict, true, out, err);
 }
 
-static bool only_space(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-            return false;
-    return true;
-}
-
 ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftrack_event **out,
                                  ftrack_error *err)
 {
@@ -231,35 +222,21 @@ ftrack_status ftrack_event_parse(const char *text, size_t len, bool strict, ftra
     size_t bad = fti_utf8_invalid_at(text, len);
     if (bad != SIZE_MAX)
         return fti_error(err, FTRACK_ERR_PARSE, "event JSON is not valid UTF-8 at byte %zu", bad);
-    json_tokener *tok = fti_json_thread_tokener(FTRACK_EVENT_MAX_DEPTH);
-    if (!tok)
-        return fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory parsing an event");
-    size_t fixed_len = 0;
-    char *fixed = fti_json_fix_astral_escapes(text, len, &fixed_len); /* see json_compat.h */
-    if (fixed) {
-        text = fixed;
-        len = fixed_len;
-    }
-    /* Strict, but without json-c's UTF-8 check: fti_utf8_invalid_at's is stricter. */
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *root = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    fti_json_tokener_reset(tok); /* drop its partial state now, not at the next parse */
+    fti_json_whole why;
+    json_object *root = fti_json_parse_whole(text, len, FTRACK_EVENT_MAX_DEPTH, &why);
     ftrack_status st = FTRACK_OK;
-    if (jerr == json_tokener_continue)
-        st = fti_error(err, FTRACK_ERR_PARSE, "event JSON ends early (%zu bytes)", len);
-    else if (jerr != json_tokener_success)
-        st = fti_error(err, FTRACK_ERR_PARSE, "event JSON is invalid at byte %zu: %s", end,
-                       json_tokener_error_desc(jerr));
-    else if (end < len && !only_space(text + end, len - end))
-        st = fti_error(err, FTRACK_ERR_PARSE, "event JSON has trailing data at byte %zu", end);
+    if (why.no_memory)
+        st = fti_error(err, FTRACK_ERR_NO_MEMORY, "out of memory parsing an event");
+    else if (why.error == json_tokener_continue)
+        st = fti_error(err, FTRACK_ERR_PARSE, "event JSON ends early (%zu bytes)", why.len);
+    else if (why.error != json_tokener_success)
+        st = fti_error(err, FTRACK_ERR_PARSE, "event JSON is invalid at byte %zu: %s", why.end,
+                       json_tokener_error_desc(why.error));
     if (st == FTRACK_OK) {
         /* The parsed tree is ours: move its values instead of copying them. */
         st = build(root, strict, false, out, err);
     }
     json_object_put(root);
-    free(fixed);
     return st;
 }
 
