@@ -126,6 +126,18 @@ static void write_pending(int n)
     fth_journal_close(j);
 }
 
+/* The journal of write_pending(5) reopened after one record was damaged: that record is
+ * counted as corrupt and four events are left. */
+static fth_journal *reopen_one_damaged(void)
+{
+    fth_journal *j = open_journal(0, 0);
+    fth_journal_stats st;
+    fth_journal_get_stats(j, &st);
+    assert_int_equal(st.corrupt, 1);
+    assert_int_equal(fth_journal_pending(j, "a"), 4);
+    return j;
+}
+
 /* A record cut short at the end of the newest file (a crash mid-write) is cut, logged and
  * counted; everything before it is delivered, and the next open finds nothing to cut. */
 static void test_torn_tail(void **state)
@@ -137,11 +149,7 @@ static void test_torn_tail(void **state)
     long at = find_in_file(seg, "evt-5");
     assert_true(at > 0);
     assert_int_equal(truncate(seg, at + 10), 0); /* inside the last event's record */
-    fth_journal *j = open_journal(0, 0);
-    fth_journal_stats st;
-    fth_journal_get_stats(j, &st);
-    assert_int_equal(st.corrupt, 1);
-    assert_int_equal(fth_journal_pending(j, "a"), 4);
+    fth_journal *j = reopen_one_damaged();
     for (int i = 1; i <= 4; i++) {
         char id[16];
         snprintf(id, sizeof(id), "evt-%d", i);
@@ -150,6 +158,7 @@ static void test_torn_tail(void **state)
     expect_none(j, "a");
     fth_journal_close(j);
     j = open_journal(0, 0);
+    fth_journal_stats st;
     fth_journal_get_stats(j, &st);
     assert_int_equal(st.corrupt, 0); /* it was cut */
     fth_journal_close(j);
@@ -179,11 +188,7 @@ static void test_corrupt_middle(void **state)
     fseek(f, at + 4, SEEK_SET);
     fputc('7', f); /* the event's data changes: its checksum no longer matches */
     fclose(f);
-    fth_journal *j = open_journal(0, 0);
-    fth_journal_stats st;
-    fth_journal_get_stats(j, &st);
-    assert_int_equal(st.corrupt, 1);
-    assert_int_equal(fth_journal_pending(j, "a"), 4);
+    fth_journal *j = reopen_one_damaged();
     expect_next(j, "a", "evt-1", false);
     expect_next(j, "a", "evt-2", false);
     expect_next(j, "a", "evt-4", false);
